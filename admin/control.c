@@ -1,0 +1,209 @@
+/*
+ * mwgctl status | sessions | kill ID | reload: one JSON request line to
+ * mwgd's control socket, one JSON answer line back, shown for people.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "admin/admin.h"
+
+#define CTL_ANSWER_MAX	(4 * 1024 * 1024)
+#define CTL_DEFAULT	"/run/mwg/control"
+
+static const char usage_text[] =
+"usage: mwgctl [-s SOCKET] status | sessions [--json] | kill ID | reload\n"
+"    -s SOCKET   mwgd's control socket (default $MWG_CONTROL or "
+CTL_DEFAULT ")\n";
+
+static int
+ctl_connect(const char *path)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct timeval tv = { 30, 0 };
+	int fd;
+
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	strcpy(sun.sun_path, path);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return -1;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		int e = errno;
+
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+/* Sends req, returns the decoded answer or NULL (message printed). */
+static json_t *
+ctl_call(const char *path, json_t *req)
+{
+	char *text = json_dumps(req, JSON_COMPACT), *buf;
+	size_t len = 0;
+	ssize_t n;
+	json_error_t jerr;
+	json_t *ans;
+	int fd;
+
+	if ((fd = ctl_connect(path)) == -1) {
+		fprintf(stderr, "mwgctl: cannot reach mwgd at %s: %s\n", path,
+		    strerror(errno));
+		free(text);
+		return NULL;
+	}
+	if (write(fd, text, strlen(text)) == -1 || write(fd, "\n", 1) == -1) {
+		fprintf(stderr, "mwgctl: write to %s: %s\n", path,
+		    strerror(errno));
+		free(text);
+		close(fd);
+		return NULL;
+	}
+	free(text);
+	buf = malloc(CTL_ANSWER_MAX + 1);
+	while (buf && len < CTL_ANSWER_MAX &&
+	    (n = read(fd, buf + len, CTL_ANSWER_MAX - len)) > 0)
+		len += (size_t)n;
+	close(fd);
+	if (buf == NULL || (ans = json_loadb(buf, len, 0, &jerr)) == NULL) {
+		fprintf(stderr, "mwgctl: no valid answer from mwgd\n");
+		free(buf);
+		return NULL;
+	}
+	free(buf);
+	return ans;
+}
+
+static void
+print_sessions(json_t *ans)
+{
+	json_t *s;
+	size_t i;
+
+	printf("%-8s %-20s %-12s %-16s %-22s %-10s %12s %12s\n", "ID",
+	    "DEVICE", "PERSON", "SOURCE", "TARGET", "AGE", "BYTES-UP",
+	    "BYTES-DOWN");
+	json_array_foreach(json_object_get(ans, "sessions"), i, s) {
+		long age = (long)(time(NULL) -
+		    json_integer_value(json_object_get(s, "since")));
+
+		printf("%-8lld %-20s %-12s %-16s %-22s %-10ld %12lld %12lld\n",
+		    (long long)json_integer_value(json_object_get(s, "id")),
+		    json_string_value(json_object_get(s, "device")),
+		    *json_string_value(json_object_get(s, "user")) ?
+		    json_string_value(json_object_get(s, "user")) : "-",
+		    json_string_value(json_object_get(s, "source")),
+		    json_string_value(json_object_get(s, "target")), age,
+		    (long long)json_integer_value(json_object_get(s, "bytes_up")),
+		    (long long)json_integer_value(json_object_get(s,
+		    "bytes_down")));
+	}
+}
+
+static void
+print_status(json_t *ans)
+{
+	const char *k;
+	json_t *v;
+
+	json_object_foreach(ans, k, v) {
+		if (strcmp(k, "ok") == 0)
+			continue;
+		if (json_is_string(v))
+			printf("%-16s %s\n", k, json_string_value(v));
+		else
+			printf("%-16s %lld\n", k,
+			    (long long)json_integer_value(v));
+	}
+}
+
+static int
+ctl_run(const char *path, const char *verb, json_t *req, int as_json)
+{
+	json_t *ans = ctl_call(path, req);
+	int rc = ADMIN_EXIT_FAIL;
+
+	json_decref(req);
+	if (ans == NULL)
+		return ADMIN_EXIT_FAIL;
+	if (!json_is_true(json_object_get(ans, "ok")))
+		fprintf(stderr, "mwgctl: %s: %s\n", verb,
+		    json_string_value(json_object_get(ans, "error")));
+	else {
+		rc = ADMIN_EXIT_OK;
+		if (as_json) {
+			json_dumpf(ans, stdout, JSON_INDENT(2));
+			putchar('\n');
+		} else if (strcmp(verb, "sessions") == 0)
+			print_sessions(ans);
+		else if (strcmp(verb, "status") == 0)
+			print_status(ans);
+		else
+			printf("%s: done\n", verb);
+	}
+	json_decref(ans);
+	return rc;
+}
+
+int
+admin_control(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *path = getenv("MWG_CONTROL"), *verb;
+	int ch, as_json = 0;
+	char *end;
+	long long id;
+
+	if (path == NULL)
+		path = CTL_DEFAULT;
+	/* argv[0] is the verb or "-s": parse from the start. */
+	optind = 0;
+	argc++, argv--;
+	while ((ch = getopt_long(argc, argv, "+s:jh", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 's': path = optarg; break;
+		case 'j': as_json = 1; break;
+		case 'h': fputs(usage_text, stdout); return ADMIN_EXIT_OK;
+		default: fputs(usage_text, stderr); return ADMIN_EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		fputs(usage_text, stderr);
+		return ADMIN_EXIT_USAGE;
+	}
+	verb = argv[optind];
+	if (strcmp(verb, "kill") == 0) {
+		if (optind + 2 != argc || (id = strtoll(argv[optind + 1], &end,
+		    10)) <= 0 || *end) {
+			fputs("usage: mwgctl kill ID (a tunnel id from mwgctl "
+			    "sessions)\n", stderr);
+			return ADMIN_EXIT_USAGE;
+		}
+		return ctl_run(path, verb, json_pack("{s:s, s:I}", "cmd",
+		    "kill", "id", (json_int_t)id), as_json);
+	}
+	if (optind + 1 != argc || (strcmp(verb, "status") &&
+	    strcmp(verb, "sessions") && strcmp(verb, "reload"))) {
+		fputs(usage_text, stderr);
+		return ADMIN_EXIT_USAGE;
+	}
+	return ctl_run(path, verb, json_pack("{s:s}", "cmd", verb), as_json);
+}

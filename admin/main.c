@@ -1,0 +1,65 @@
+/*
+ * mwgctl: the administrators' tool. One verb per file; this file only
+ * dispatches. Offline verbs work on files; live ones talk to mwgd.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "admin/admin.h"
+#include "common/log.h"
+
+static const char usage_text[] =
+"NAME\n"
+"    mwgctl - administer the mobile-working gateway\n"
+"\n"
+"SYNOPSIS\n"
+"    mwgctl ca init --dir DIR --host NAME [--host NAME...]\n"
+"    mwgctl policy check FILE\n"
+"    mwgctl [-s SOCKET] status | sessions | kill ID | reload\n"
+"    mwgctl VERB --help\n"
+"\n"
+"DESCRIPTION\n"
+"    ca init      create a root CA, an issuing CA and a server certificate\n"
+"    policy check check a policy file offline; every error as file:line:col\n"
+"    status       the running gateway's counters\n"
+"    sessions     open tunnels: id, device, person, source, target, bytes\n"
+"    kill ID      close one tunnel now (audited with your OS user)\n"
+"    reload       re-read mwgd.conf and policy.conf; a broken file is\n"
+"                 refused and the running configuration stays\n"
+"\n"
+"    Verbs that reach the daemon use -s SOCKET (default /run/mwg/control,\n"
+"    or MWG_CONTROL in the environment).\n"
+"\n"
+"EXIT STATUS\n"
+"    0 success, 1 refused or failed (one line on stderr), 2 bad usage\n";
+
+int
+main(int argc, char **argv)
+{
+	static const struct {
+		const char *verb;
+		int (*fn)(int, char **);
+		int pass_all;	/* the verb parses global options itself */
+	} verbs[] = {
+		{ "ca", admin_ca, 0 },
+		{ "policy", admin_policy, 0 },
+		{ "status", admin_control, 1 },
+		{ "sessions", admin_control, 1 },
+		{ "kill", admin_control, 1 },
+		{ "reload", admin_control, 1 },
+		{ "-s", admin_control, 1 },
+	};
+
+	log_init("mwgctl", 0, 0);
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "-h") == 0) {
+		fputs(usage_text, argc < 2 ? stderr : stdout);
+		return argc < 2 ? ADMIN_EXIT_USAGE : ADMIN_EXIT_OK;
+	}
+	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+		if (strcmp(argv[1], verbs[i].verb) == 0)
+			return verbs[i].fn(argc - 1, argv + 1);
+	fprintf(stderr, "mwgctl: unknown verb '%s' (see mwgctl --help)\n",
+	    argv[1]);
+	return ADMIN_EXIT_USAGE;
+}

@@ -1,0 +1,21 @@
+/*
+ * OpenBSD-style logging for mwg programs: stderr (foreground) or syslog.
+ * log_warn appends strerror(errno); fatal/fatalx are for start-up only.
+ */
+#ifndef MWG_LOG_H
+#define MWG_LOG_H
+
+#define LOG_PRINTF(a, b) __attribute__((format(printf, a, b)))
+
+/* progname is kept by pointer; debug != 0 enables log_debug. */
+void log_init(const char *progname, int debug, int use_syslog);
+int log_is_debug(void);
+
+void log_warn(const char *fmt, ...) LOG_PRINTF(1, 2);
+void log_warnx(const char *fmt, ...) LOG_PRINTF(1, 2);
+void log_info(const char *fmt, ...) LOG_PRINTF(1, 2);
+void log_debug(const char *fmt, ...) LOG_PRINTF(1, 2);
+void fatal(const char *fmt, ...) LOG_PRINTF(1, 2) __attribute__((noreturn));
+void fatalx(const char *fmt, ...) LOG_PRINTF(1, 2) __attribute__((noreturn));
+
+#endif

@@ -1,0 +1,336 @@
+/*
+ * mwgd.conf keywords, one handler each, in a sorted table (OpenBSD
+ * parse.y's lookup()). Unknown keywords, duplicates, missing and
+ * out-of-range values are errors with their position.
+ */
+#include "gateway/config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/addr.h"
+#include "common/xmalloc.h"
+
+struct keyword {
+	const char *name;
+	void (*fn)(struct gw_config *, const struct conf_node *,
+	    struct conf_errors *);
+	int has_block;		/* 1: requires { }, 0: forbids it */
+};
+
+static void
+set_string(char **dst, const struct conf_node *n, struct conf_errors *errs)
+{
+	if (conf_nargs(n, 1, 1, errs) == -1)
+		return;
+	if (*dst != NULL) {
+		conf_error(errs, &n->name.pos, "%s is set twice", n->name.text);
+		return;
+	}
+	if (n->args[0].text[0] == '\0') {
+		conf_error(errs, &n->args[0].pos, "expected a value, got \"\"");
+		return;
+	}
+	*dst = xstrdup(n->args[0].text);
+}
+
+static void
+kw_user(struct gw_config *c, const struct conf_node *n, struct conf_errors *e)
+{
+	set_string(&c->user, n, e);
+}
+
+static void
+kw_group(struct gw_config *c, const struct conf_node *n, struct conf_errors *e)
+{
+	set_string(&c->group, n, e);
+}
+
+static void
+kw_state_dir(struct gw_config *c, const struct conf_node *n,
+    struct conf_errors *e)
+{
+	set_string(&c->state_dir, n, e);
+}
+
+static void
+kw_policy(struct gw_config *c, const struct conf_node *n, struct conf_errors *e)
+{
+	set_string(&c->policy_path, n, e);
+}
+
+static void
+kw_control(struct gw_config *c, const struct conf_node *n,
+    struct conf_errors *e)
+{
+	set_string(&c->control_path, n, e);
+}
+
+static void
+kw_workers(struct gw_config *c, const struct conf_node *n,
+    struct conf_errors *e)
+{
+	long long v;
+
+	if (conf_nargs(n, 1, 1, e) == 0 &&
+	    conf_uint(&n->args[0], 1, GW_WORKERS_MAX, &v, e) == 0)
+		c->workers = (int)v;
+}
+
+static void
+kw_audit(struct gw_config *c, const struct conf_node *n, struct conf_errors *e)
+{
+	conf_nargs(n, 0, 0, e);
+	for (size_t i = 0; i < n->nchildren; i++) {
+		const struct conf_node *k = &n->children[i];
+
+		if (strcmp(k->name.text, "file") == 0)
+			set_string(&c->audit_file, k, e);
+		else
+			conf_error(e, &k->name.pos,
+			    "expected 'file' in audit, got '%s'", k->name.text);
+	}
+}
+
+static void
+kw_limits(struct gw_config *c, const struct conf_node *n, struct conf_errors *e)
+{
+	conf_nargs(n, 0, 0, e);
+	for (size_t i = 0; i < n->nchildren; i++) {
+		const struct conf_node *k = &n->children[i];
+		long long *dst = NULL;
+
+		if (strcmp(k->name.text, "connections") == 0)
+			dst = &c->max_conns;
+		else if (strcmp(k->name.text, "worker-connections") == 0)
+			dst = &c->max_worker_conns;
+		else {
+			conf_error(e, &k->name.pos, "expected 'connections' or "
+			    "'worker-connections' in limits, got '%s'",
+			    k->name.text);
+			continue;
+		}
+		if (conf_nargs(k, 1, 1, e) == 0)
+			conf_uint(&k->args[0], 1, GW_CONNS_MAX, dst, e);
+	}
+}
+
+static void
+kw_timeouts(struct gw_config *c, const struct conf_node *n,
+    struct conf_errors *e)
+{
+	static const struct {
+		const char *name;
+		size_t off;
+		long long min, max;
+	} tab[] = {
+		{ "connect", offsetof(struct gw_config, timeout_connect), 1, 300 },
+		{ "head", offsetof(struct gw_config, timeout_head), 1, 300 },
+		{ "idle", offsetof(struct gw_config, timeout_idle), 1, 86400 },
+	};
+
+	conf_nargs(n, 0, 0, e);
+	for (size_t i = 0; i < n->nchildren; i++) {
+		const struct conf_node *k = &n->children[i];
+		size_t j;
+
+		for (j = 0; j < sizeof(tab) / sizeof(tab[0]); j++)
+			if (strcmp(k->name.text, tab[j].name) == 0)
+				break;
+		if (j == sizeof(tab) / sizeof(tab[0])) {
+			conf_error(e, &k->name.pos, "expected 'connect', 'head' "
+			    "or 'idle' in timeouts, got '%s'", k->name.text);
+			continue;
+		}
+		if (conf_nargs(k, 1, 1, e) == 0)
+			conf_duration(&k->args[0], tab[j].min, tab[j].max,
+			    (long long *)((char *)c + tab[j].off), e);
+	}
+}
+
+static void
+listen_tls_block(struct gw_config *c, const struct conf_node *n,
+    struct conf_errors *e)
+{
+	for (size_t i = 0; i < n->nchildren; i++) {
+		const struct conf_node *k = &n->children[i];
+
+		if (strcmp(k->name.text, "certificate") == 0)
+			set_string(&c->tls.certificate, k, e);
+		else if (strcmp(k->name.text, "key") == 0)
+			set_string(&c->tls.key, k, e);
+		else if (strcmp(k->name.text, "ca") == 0)
+			set_string(&c->tls.ca, k, e);
+		else
+			conf_error(e, &k->name.pos, "expected 'certificate', "
+			    "'key' or 'ca' in listen tls, got '%s'", k->name.text);
+	}
+	if (c->tls.certificate == NULL || c->tls.key == NULL ||
+	    c->tls.ca == NULL)
+		conf_error(e, &n->name.pos, "listen tls needs certificate, key "
+		    "and ca");
+}
+
+static void
+kw_listen(struct gw_config *c, const struct conf_node *n, struct conf_errors *e)
+{
+	if (conf_nargs(n, 2, 2, e) == -1)
+		return;
+	if (strcmp(n->args[0].text, "tls") != 0) {
+		conf_error(e, &n->args[0].pos, strcmp(n->args[0].text, "ssh") &&
+		    strcmp(n->args[0].text, "metrics") ?
+		    "expected 'tls', got '%s'" :
+		    "listen %s is not available in this version", n->args[0].text);
+		return;
+	}
+	if (c->has_tls) {
+		conf_error(e, &n->name.pos, "listen tls is set twice");
+		return;
+	}
+	if (addr_parse(n->args[1].text, &c->tls.addr, &c->tls.addrlen) == -1) {
+		conf_error(e, &n->args[1].pos, "expected an address IP:PORT or "
+		    "[IPv6]:PORT, got '%s'", n->args[1].text);
+		return;
+	}
+	addr_format((struct sockaddr *)&c->tls.addr, c->tls.addr_str,
+	    sizeof(c->tls.addr_str));
+	c->has_tls = 1;
+	if (!n->has_block)
+		conf_error(e, &n->name.pos, "expected '{' with certificate, key "
+		    "and ca after listen tls");
+	else
+		listen_tls_block(c, n, e);
+}
+
+/* Sorted by name. */
+static const struct keyword keywords[] = {
+	{ "audit", kw_audit, 1 },
+	{ "control", kw_control, 0 },
+	{ "group", kw_group, 0 },
+	{ "limits", kw_limits, 1 },
+	{ "listen", kw_listen, -1 },
+	{ "policy", kw_policy, 0 },
+	{ "state-dir", kw_state_dir, 0 },
+	{ "timeouts", kw_timeouts, 1 },
+	{ "user", kw_user, 0 },
+	{ "workers", kw_workers, 0 },
+};
+
+static int
+keyword_cmp(const void *k, const void *e)
+{
+	return strcmp(k, ((const struct keyword *)e)->name);
+}
+
+static void
+apply_defaults(struct gw_config *c)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (c->workers == 0)
+		c->workers = cpus < 1 ? 1 : cpus > GW_WORKERS_MAX ?
+		    GW_WORKERS_MAX : (int)cpus;
+	if (c->state_dir == NULL)
+		c->state_dir = xstrdup("/var/lib/mwg");
+	if (c->policy_path == NULL)
+		c->policy_path = xstrdup("/etc/mwg/policy.conf");
+	if (c->control_path == NULL)
+		c->control_path = xstrdup("/run/mwg/control");
+	if (c->audit_file == NULL)
+		c->audit_file = xstrdup("/var/log/mwg/audit.jsonl");
+	if (c->max_conns == 0)
+		c->max_conns = 10000;
+	if (c->max_worker_conns == 0 || c->max_worker_conns > c->max_conns)
+		c->max_worker_conns = c->max_conns;
+	if (c->timeout_head == 0)
+		c->timeout_head = 10;
+	if (c->timeout_connect == 0)
+		c->timeout_connect = 10;
+	if (c->timeout_idle == 0)
+		c->timeout_idle = 30 * 60;
+}
+
+static struct gw_config *
+config_build(const char *name, const struct conf_tree *tree,
+    struct conf_errors *errs)
+{
+	struct gw_config *c = xcalloc(1, sizeof(*c));
+	size_t before = errs->n + errs->dropped;
+
+	c->path = xstrdup(name);
+	for (size_t i = 0; i < tree->root.nchildren; i++) {
+		const struct conf_node *n = &tree->root.children[i];
+		const struct keyword *kw = bsearch(n->name.text, keywords,
+		    sizeof(keywords) / sizeof(keywords[0]), sizeof(keywords[0]),
+		    keyword_cmp);
+
+		if (kw == NULL) {
+			conf_error(errs, &n->name.pos, "unknown keyword '%s'",
+			    n->name.text);
+			continue;
+		}
+		if (kw->has_block == 1 && !n->has_block)
+			conf_error(errs, &n->name.pos, "expected '{' after %s",
+			    n->name.text);
+		else if (kw->has_block == 0 && n->has_block)
+			conf_error(errs, &n->name.pos, "%s takes no block",
+			    n->name.text);
+		else
+			kw->fn(c, n, errs);
+	}
+	if (!c->has_tls)
+		conf_error(errs, NULL, "%s: no 'listen tls' statement", name);
+	if (errs->n + errs->dropped != before) {
+		gw_config_free(c);
+		return NULL;
+	}
+	apply_defaults(c);
+	return c;
+}
+
+struct gw_config *
+gw_config_load_string(const char *name, const char *text, size_t len,
+    struct conf_errors *errs)
+{
+	struct conf_tree *tree = conf_parse_string(name, text, len, errs);
+	struct gw_config *c;
+
+	if (tree == NULL)
+		return NULL;
+	c = config_build(name, tree, errs);
+	conf_tree_free(tree);
+	return c;
+}
+
+struct gw_config *
+gw_config_load(const char *path, struct conf_errors *errs)
+{
+	struct conf_tree *tree = conf_parse_file(path, errs);
+	struct gw_config *c;
+
+	if (tree == NULL)
+		return NULL;
+	c = config_build(path, tree, errs);
+	conf_tree_free(tree);
+	return c;
+}
+
+void
+gw_config_free(struct gw_config *c)
+{
+	if (c == NULL)
+		return;
+	free(c->path);
+	free(c->user);
+	free(c->group);
+	free(c->state_dir);
+	free(c->policy_path);
+	free(c->control_path);
+	free(c->audit_file);
+	free(c->tls.certificate);
+	free(c->tls.key);
+	free(c->tls.ca);
+	free(c);
+}

@@ -1,0 +1,49 @@
+/*
+ * mwgd.conf: the daemon's own settings (listeners, files, limits, timeouts).
+ * Parsed with the shared reader in common/conf.h into a new struct or not at
+ * all: a parse never touches the running configuration.
+ */
+#ifndef MWG_GW_CONFIG_H
+#define MWG_GW_CONFIG_H
+
+#include <sys/socket.h>
+
+#include "common/conf.h"
+
+#define GW_WORKERS_MAX		64
+#define GW_CONNS_MAX		1000000
+
+struct gw_listen_tls {
+	struct sockaddr_storage addr;
+	socklen_t addrlen;
+	char addr_str[64];
+	char *certificate;	/* server certificate (PEM, may hold a chain) */
+	char *key;		/* its private key */
+	char *ca;		/* issuing CA: device certificates chain here */
+};
+
+struct gw_config {
+	char *path;
+	char *user;		/* NULL: do not change user (non-root only) */
+	char *group;
+	char *state_dir;
+	char *policy_path;
+	char *control_path;
+	char *audit_file;
+	int workers;
+	int has_tls;
+	struct gw_listen_tls tls;
+	long long max_conns;		/* whole daemon */
+	long long max_worker_conns;	/* one worker thread */
+	long long timeout_head;		/* seconds: TLS handshake + head */
+	long long timeout_connect;	/* seconds: dialling a target */
+	long long timeout_idle;		/* seconds without a byte either way */
+};
+
+/* NULL with every error (file:line:col) in errs. Caller frees. */
+struct gw_config *gw_config_load(const char *path, struct conf_errors *errs);
+struct gw_config *gw_config_load_string(const char *name, const char *text,
+    size_t len, struct conf_errors *errs);
+void gw_config_free(struct gw_config *c);
+
+#endif

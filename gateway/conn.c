@@ -1,0 +1,488 @@
+/*
+ * A client connection's life on its worker: TLS handshake, the request
+ * head (bounded in size and time), dispatch to CONNECT or an API endpoint,
+ * a final answer, and one close that logs and audits why.
+ */
+#include "gateway/conn.h"
+
+#include <errno.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+
+#include "audit/audit.h"
+#include "common/addr.h"
+#include "common/log.h"
+#include "common/xmalloc.h"
+#include "gateway/http_head.h"
+#include "gateway/snapshot.h"
+
+#define CONN_FINISH_TIMEOUT	5	/* seconds to deliver a final answer */
+
+static void client_cb(evutil_socket_t fd, short what, void *arg);
+static void timer_cb(evutil_socket_t fd, short what, void *arg);
+
+void
+conn_update_events(struct conn *c)
+{
+	unsigned want = 0, change;
+
+	if (c->want & (WANT_UP_CRD | WANT_DN_CRD))
+		want |= 1;
+	if (c->want & (WANT_UP_CWR | WANT_DN_CWR))
+		want |= 2;
+	if (c->want & WANT_DN_BRD)
+		want |= 4;
+	if (c->want & WANT_UP_BWR)
+		want |= 8;
+	change = want ^ c->armed;
+	if (change & 1)
+		(want & 1) ? event_add(&c->ev_crd, NULL) : event_del(&c->ev_crd);
+	if (change & 2)
+		(want & 2) ? event_add(&c->ev_cwr, NULL) : event_del(&c->ev_cwr);
+	if (change & 4)
+		(want & 4) ? event_add(&c->ev_brd, NULL) : event_del(&c->ev_brd);
+	if (change & 8)
+		(want & 8) ? event_add(&c->ev_bwr, NULL) : event_del(&c->ev_bwr);
+	c->armed = want;
+}
+
+void
+conn_set_timer(struct conn *c, long seconds)
+{
+	struct timeval tv = { seconds, 0 };
+
+	event_add(&c->ev_timer, &tv);
+}
+
+void
+conn_touch(struct conn *c)
+{
+	struct timeval now;
+
+	event_base_gettimeofday_cached(c->w->base, &now);
+	c->last_active = now.tv_sec;
+}
+
+void
+conn_accept(struct worker *w, int fd, const struct sockaddr *sa,
+    const char *refuse)
+{
+	struct gw_snapshot *snap = snapshot_get();
+	struct conn *c;
+	int one = 1;
+
+	if (snap == NULL) {
+		close(fd);
+		return;
+	}
+	c = xcalloc(1, sizeof(*c));
+	c->id = atomic_fetch_add(&w->srv->next_id, 1) + 1;
+	c->w = w;
+	c->cfd = fd;
+	c->bfd = -1;
+	c->refuse = refuse;
+	c->timeout_idle = snap->conf->timeout_idle;
+	addr_format_ip(sa, c->peer_ip, sizeof(c->peer_ip));
+	c->peer_port = addr_port(sa);
+	clock_gettime(CLOCK_REALTIME, &c->t_start);
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if ((c->ssl = SSL_new(snap->ssl)) == NULL || SSL_set_fd(c->ssl, fd) != 1)
+		fatalx("%s: cannot allocate a TLS connection", __func__);
+	SSL_set_accept_state(c->ssl);
+	event_assign(&c->ev_crd, w->base, fd, EV_READ | EV_PERSIST, client_cb, c);
+	event_assign(&c->ev_cwr, w->base, fd, EV_WRITE | EV_PERSIST, client_cb, c);
+	event_assign(&c->ev_timer, w->base, -1, 0, timer_cb, c);
+	TAILQ_INSERT_TAIL(&w->conns, c, wentry);
+	w->nconns++;
+	if (refuse)
+		w->nrefusing++;
+	atomic_fetch_add(&w->srv->nconns, 1);
+	conn_set_timer(c, snap->conf->timeout_head);
+	snapshot_put(snap);
+	c->state = CONN_HANDSHAKE;
+	c->want = WANT_UP_CRD;
+	conn_update_events(c);
+}
+
+/* Who the client is, from the handshake; endpoints decide what it means. */
+static void
+conn_read_identity(struct conn *c)
+{
+	X509 *cert = SSL_get0_peer_certificate(c->ssl);
+	long v;
+
+	if (cert == NULL) {
+		snprintf(c->cert_error, sizeof(c->cert_error),
+		    "no client certificate");
+		return;
+	}
+	c->has_cert = 1;
+	if ((v = SSL_get_verify_result(c->ssl)) != X509_V_OK) {
+		snprintf(c->cert_error, sizeof(c->cert_error),
+		    "client certificate not accepted: %s",
+		    X509_verify_cert_error_string(v));
+		return;
+	}
+	if (certs_identity(cert, &c->ident) == -1) {
+		snprintf(c->cert_error, sizeof(c->cert_error),
+		    "client certificate names no mwg device");
+		return;
+	}
+	c->cert_ok = 1;
+}
+
+static const char *
+tls_reason(void)
+{
+	unsigned long e = ERR_peek_last_error();
+	const char *r = e ? ERR_reason_error_string(e) : NULL;
+
+	ERR_clear_error();
+	return r ? r : "connection closed";
+}
+
+static void
+conn_head_start(struct conn *c)
+{
+	c->head = xmalloc(sizeof(*c->head));
+	http_head_init(c->head);
+	c->state = CONN_HEAD;
+	conn_read_identity(c);
+	if (c->refuse) {
+		conn_respond_error(c, 503, "busy", c->refuse);
+		return;
+	}
+	c->want = WANT_UP_CRD;
+	conn_update_events(c);
+	/* The first request may already be buffered inside OpenSSL. */
+	if (SSL_has_pending(c->ssl))
+		event_active(&c->ev_crd, EV_READ, 0);
+}
+
+static void
+conn_handshake(struct conn *c)
+{
+	int r = SSL_do_handshake(c->ssl);
+
+	if (r == 1) {
+		conn_head_start(c);
+		return;
+	}
+	switch (SSL_get_error(c->ssl, r)) {
+	case SSL_ERROR_WANT_READ:
+		c->want = WANT_UP_CRD;
+		break;
+	case SSL_ERROR_WANT_WRITE:
+		c->want = WANT_DN_CWR;
+		break;
+	default:
+		c->tls_broken = 1;
+		log_debug("%s: conn %llu: handshake with %s failed: %s",
+		    __func__, (unsigned long long)c->id, c->peer_ip,
+		    tls_reason());
+		conn_close(c, "tls-handshake-failed");
+		return;
+	}
+	conn_update_events(c);
+}
+
+/* Reads the head into the up buffer; early tunnel bytes stay there. */
+static void
+conn_read_head(struct conn *c)
+{
+	struct conn_buf *b = &c->up;
+	enum http_head_state st = HTTP_HEAD_MORE;
+	size_t used;
+	int r;
+
+	if (b->data == NULL)
+		b->data = worker_buf_get(c->w);
+	while (st == HTTP_HEAD_MORE) {
+		r = SSL_read(c->ssl, b->data + b->len, HTTP_HEAD_MAX + 1 - b->len);
+		if (r <= 0) {
+			int e = SSL_get_error(c->ssl, r);
+
+			if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
+				return;
+			if (e != SSL_ERROR_ZERO_RETURN)
+				c->tls_broken = 1;
+			conn_close(c, "client-closed-in-head");
+			return;
+		}
+		st = http_head_feed(c->head, b->data + b->len, (size_t)r, &used);
+		b->off += used;
+		b->len += (size_t)r;
+	}
+	if (st == HTTP_HEAD_ERROR) {
+		log_debug("%s: conn %llu: bad request head from %s: %s",
+		    __func__, (unsigned long long)c->id, c->peer_ip,
+		    c->head->error);
+		conn_respond_error(c, c->head->status, c->head->status == 400 ?
+		    "bad-request" : "head-too-large", c->head->error);
+		return;
+	}
+	c->want = 0;
+	conn_update_events(c);
+	if (c->head->method == HTTP_CONNECT)
+		tunnel_connect(c);
+	else
+		api_dispatch(c);
+}
+
+/* Flushes the down buffer; when empty, says goodbye and closes. */
+static void
+conn_finish(struct conn *c)
+{
+	if (splice_down(c) == -1)
+		return;
+	if (c->down.len == 0)
+		conn_close(c, c->rule[0] ? c->rule : "answered");
+}
+
+static void
+client_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)fd;
+	switch (c->state) {
+	case CONN_HANDSHAKE:
+		conn_handshake(c);
+		break;
+	case CONN_HEAD:
+		conn_read_head(c);
+		break;
+	case CONN_FINISHING:
+		conn_finish(c);
+		break;
+	case CONN_OPEN:
+		if (what & EV_READ) {
+			if ((c->want & WANT_DN_CRD) && splice_down(c) == -1)
+				return;
+			splice_up(c);
+		} else {
+			if (splice_down(c) == -1)
+				return;
+			if (c->want & WANT_UP_CWR)
+				splice_up(c);
+		}
+		break;
+	case CONN_DIALING:
+		break;
+	}
+}
+
+static void
+timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+	struct timeval now;
+	long quiet;
+
+	(void)fd;
+	(void)what;
+	switch (c->state) {
+	case CONN_HANDSHAKE:
+	case CONN_HEAD:
+		conn_close(c, "head-timeout");
+		return;
+	case CONN_DIALING:
+		tunnel_backend_cb(c->bfd, EV_TIMEOUT, c);
+		return;
+	case CONN_FINISHING:
+		conn_close(c, "answer-timeout");
+		return;
+	case CONN_OPEN:
+		break;
+	}
+	event_base_gettimeofday_cached(c->w->base, &now);
+	quiet = (long)(now.tv_sec - c->last_active);
+	if (quiet >= c->timeout_idle)
+		conn_close(c, "idle-timeout");
+	else
+		conn_set_timer(c, c->timeout_idle - quiet);
+}
+
+int
+conn_queue(struct conn *c, const char *data, size_t len)
+{
+	struct conn_buf *b = &c->down;
+
+	if (b->data == NULL)
+		b->data = worker_buf_get(c->w);
+	if (len > SPLICE_BUF_SIZE - b->len)
+		return -1;
+	memcpy(b->data + b->len, data, len);
+	b->len += len;
+	return 0;
+}
+
+static const char *
+status_text(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 413: return "Payload Too Large";
+	case 429: return "Too Many Requests";
+	case 431: return "Request Header Fields Too Large";
+	case 502: return "Bad Gateway";
+	case 503: return "Service Unavailable";
+	case 504: return "Gateway Timeout";
+	default:  return "Error";
+	}
+}
+
+void
+conn_respond(struct conn *c, int status, json_t *body)
+{
+	char *text = json_dumps(body, JSON_COMPACT | JSON_ENSURE_ASCII);
+	char head[256];
+	int n;
+
+	n = snprintf(head, sizeof(head), "HTTP/1.1 %d %s\r\n"
+	    "Content-Type: application/json\r\nContent-Length: %zu\r\n"
+	    "Connection: close\r\n\r\n", status, status_text(status),
+	    strlen(text) + 1);
+	if (conn_queue(c, head, (size_t)n) == -1 ||
+	    conn_queue(c, text, strlen(text)) == -1 ||
+	    conn_queue(c, "\n", 1) == -1)
+		log_warnx("%s: conn %llu: answer too large, truncated", __func__,
+		    (unsigned long long)c->id);
+	free(text);
+	json_decref(body);
+	snprintf(c->rule, sizeof(c->rule), "answered-%d", status);
+	c->state = CONN_FINISHING;
+	c->want = 0;
+	conn_update_events(c);
+	conn_set_timer(c, CONN_FINISH_TIMEOUT);
+	conn_finish(c);
+}
+
+void
+conn_respond_error(struct conn *c, int status, const char *code,
+    const char *reason)
+{
+	conn_respond(c, status, json_pack("{s:s, s:s}", "error", code,
+	    "reason", reason));
+}
+
+static long long
+elapsed_ms(const struct timespec *from)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	return (now.tv_sec - from->tv_sec) * 1000LL +
+	    (now.tv_nsec - from->tv_nsec) / 1000000;
+}
+
+int
+conn_audit(struct conn *c, const char *action, const char *outcome,
+    const char *reason, json_t *extra)
+{
+	json_t *f = json_object();
+
+	json_object_set_new(f, "tunnel.id", json_integer((json_int_t)c->id));
+	json_object_set_new(f, "source.ip", json_string(c->peer_ip));
+	json_object_set_new(f, "source.port", json_integer(c->peer_port));
+	if (c->cert_ok) {
+		json_object_set_new(f, "device.id",
+		    json_string(c->ident.device_id));
+		if (c->ident.user[0])
+			json_object_set_new(f, "user.name",
+			    json_string(c->ident.user));
+		json_object_set_new(f, "tls.client.x509.serial_number",
+		    json_string(c->ident.serial));
+	}
+	if (c->practice[0])
+		json_object_set_new(f, "organization.id",
+		    json_string(c->practice));
+	if (c->target[0])
+		json_object_set_new(f, "destination.address",
+		    json_string(c->target));
+	if (c->backend[0])
+		json_object_set_new(f, "destination.socket",
+		    json_string(c->backend));
+	if (c->rule[0])
+		json_object_set_new(f, "rule.id", json_string(c->rule));
+	if (reason)
+		json_object_set_new(f, "event.reason", json_string(reason));
+	if (extra) {
+		json_object_update(f, extra);
+		json_decref(extra);
+	}
+	return audit_append(c->w->srv->audit, action, outcome, f);
+}
+
+static void
+conn_audit_close(struct conn *c, const char *reason)
+{
+	json_t *x = json_object();
+
+	json_object_set_new(x, "network.bytes_up",
+	    json_integer((json_int_t)atomic_load(&c->bytes_up)));
+	json_object_set_new(x, "network.bytes_down",
+	    json_integer((json_int_t)atomic_load(&c->bytes_down)));
+	json_object_set_new(x, "event.duration_ms",
+	    json_integer(elapsed_ms(&c->t_open)));
+	conn_audit(c, "tunnel.close", "success", reason, x);
+}
+
+static void
+conn_buf_release(struct conn *c, struct conn_buf *b)
+{
+	if (b->data)
+		worker_buf_put(c->w, b->data);
+	memset(b, 0, sizeof(*b));
+}
+
+void
+conn_close(struct conn *c, const char *reason)
+{
+	struct server *srv = c->w->srv;
+
+	if (c->state == CONN_OPEN) {
+		conn_audit_close(c, reason);
+		log_debug("%s: conn %llu: tunnel to %s closed: %s", __func__,
+		    (unsigned long long)c->id, c->target, reason);
+	}
+	if (c->in_registry) {
+		pthread_mutex_lock(&srv->reg_lock);
+		TAILQ_REMOVE(&srv->tunnels, c, gentry);
+		pthread_mutex_unlock(&srv->reg_lock);
+	}
+	event_del(&c->ev_crd);
+	event_del(&c->ev_cwr);
+	event_del(&c->ev_timer);
+	if (c->bfd != -1) {
+		event_del(&c->ev_brd);
+		event_del(&c->ev_bwr);
+		close(c->bfd);
+	}
+	/* Best effort close_notify; never wait for it. */
+	if (!c->tls_broken && !c->notify_sent && c->state != CONN_HANDSHAKE)
+		SSL_shutdown(c->ssl);
+	SSL_free(c->ssl);
+	ERR_clear_error();
+	close(c->cfd);
+	conn_buf_release(c, &c->up);
+	conn_buf_release(c, &c->down);
+	free(c->head);
+	TAILQ_REMOVE(&c->w->conns, c, wentry);
+	c->w->nconns--;
+	if (c->refuse)
+		c->w->nrefusing--;
+	atomic_fetch_sub(&srv->nconns, 1);
+	free(c);
+}

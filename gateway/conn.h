@@ -1,0 +1,120 @@
+/*
+ * One client connection, from accept to close, owned by one worker: its TLS
+ * object, its events, its splice buffers and (for a tunnel) its target
+ * socket. It ends only through conn_close(c, reason), which audits once.
+ */
+#ifndef MWG_GW_CONN_H
+#define MWG_GW_CONN_H
+
+#include <netinet/in.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <sys/queue.h>
+#include <time.h>
+
+#include <jansson.h>
+#include <openssl/ssl.h>
+#include <event2/event_struct.h>
+
+#include "certs/certs.h"
+#include "gateway/server.h"
+#include "policy/policy.h"
+
+struct http_head;
+
+enum conn_state {
+	CONN_HANDSHAKE,		/* TLS handshake */
+	CONN_HEAD,		/* reading the request head */
+	CONN_DIALING,		/* CONNECT allowed; connecting to the target */
+	CONN_OPEN,		/* splicing bytes both ways */
+	CONN_FINISHING,		/* writing a final answer, then close */
+};
+
+/* A splice buffer: bytes [off, len) are waiting to be written. */
+struct conn_buf {
+	char *data;		/* from the worker's pool; NULL when idle */
+	size_t off;
+	size_t len;
+};
+
+/* What each direction needs from the event loop. */
+#define WANT_UP_CRD	0x01	/* up: client readable */
+#define WANT_UP_CWR	0x02	/* up: TLS read needs client writable */
+#define WANT_UP_BWR	0x04	/* up: target writable */
+#define WANT_DN_BRD	0x08	/* down: target readable */
+#define WANT_DN_CWR	0x10	/* down: client writable */
+#define WANT_DN_CRD	0x20	/* down: TLS write needs client readable */
+
+struct conn {
+	uint64_t id;
+	struct worker *w;
+	enum conn_state state;
+	int cfd;			/* client socket */
+	int bfd;			/* target socket, -1 until dialled */
+	SSL *ssl;
+	struct event ev_crd, ev_cwr, ev_brd, ev_bwr, ev_timer;
+	unsigned want;			/* WANT_* bits */
+	unsigned armed;			/* events currently added */
+	struct http_head *head;		/* only while reading the head */
+	struct conn_buf up;		/* client -> target */
+	struct conn_buf down;		/* target -> client */
+	const char *refuse;		/* answer 503 with this after handshake */
+
+	char peer_ip[INET6_ADDRSTRLEN];
+	int peer_port;
+	int has_cert;			/* the client sent a certificate */
+	int cert_ok;			/* ... and it verified */
+	char cert_error[96];
+	struct certs_identity ident;
+
+	char target[2 * POLICY_NAME_MAX + 2];	/* "emis.K84001" */
+	char practice[POLICY_NAME_MAX];
+	char backend[64];			/* the target's address:port */
+	char rule[64];
+	long timeout_idle;
+	struct timespec t_start;
+	struct timespec t_open;
+	time_t last_active;
+	atomic_uint_fast64_t bytes_up;		/* client -> target */
+	atomic_uint_fast64_t bytes_down;	/* target -> client */
+
+	unsigned client_eof:1;		/* client finished sending */
+	unsigned backend_eof:1;		/* target finished sending */
+	unsigned backend_shut:1;	/* we shut the target's write side */
+	unsigned notify_sent:1;		/* we sent close_notify */
+	unsigned tls_broken:1;		/* fatal TLS error: no close_notify */
+	unsigned in_registry:1;
+	TAILQ_ENTRY(conn) wentry;	/* worker's connections */
+	TAILQ_ENTRY(conn) gentry;	/* server's open tunnels */
+};
+
+/* conn.c */
+void conn_accept(struct worker *w, int fd, const struct sockaddr *sa,
+    const char *refuse);
+void conn_close(struct conn *c, const char *reason);
+/* Sends a JSON answer (body's reference is taken), then closes. */
+void conn_respond(struct conn *c, int status, json_t *body);
+/* {"error": code, "reason": reason}. Neither audits anything itself. */
+void conn_respond_error(struct conn *c, int status, const char *code,
+    const char *reason);
+/* Queues raw bytes for the client (a response head); 0 or -1. */
+int conn_queue(struct conn *c, const char *data, size_t len);
+void conn_update_events(struct conn *c);
+void conn_set_timer(struct conn *c, long seconds);
+void conn_touch(struct conn *c);
+/* Audit record with the connection's who/where fields; reason may be NULL. */
+int conn_audit(struct conn *c, const char *action, const char *outcome,
+    const char *reason, json_t *extra);
+
+/* tunnel.c: CONNECT — decide, dial, open. */
+void tunnel_connect(struct conn *c);
+void tunnel_backend_cb(evutil_socket_t fd, short what, void *arg);
+
+/* splice.c: moving bytes once open. Each returns -1 if c was closed. */
+int splice_up(struct conn *c);
+int splice_down(struct conn *c);
+
+/* api.c: the plain endpoints (whoami; later login, posture, EST). */
+void api_dispatch(struct conn *c);
+
+#endif

@@ -1,0 +1,281 @@
+/*
+ * Control requests: status, sessions, kill, reload. Everything that
+ * changes live state is audited with the OS user who asked.
+ */
+#include "gateway/control.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/listener.h>
+#include <jansson.h>
+
+#include "audit/audit.h"
+#include "common/log.h"
+#include "common/xmalloc.h"
+#include "gateway/conn.h"
+#include "gateway/snapshot.h"
+
+struct control_client {
+	struct bufferevent *bev;
+	long uid;
+};
+
+static struct evconnlistener *ctl_listener;
+static struct server *ctl_srv;
+static const char *ctl_conf_path;
+
+int
+control_socket(const char *path)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int fd;
+
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	strcpy(sun.sun_path, path);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0)) == -1)
+		return -1;
+	unlink(path);
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
+	    chmod(path, 0660) == -1 || listen(fd, 16) == -1) {
+		int e = errno;
+
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+static json_t *
+ctl_status(struct server *srv)
+{
+	struct gw_snapshot *snap = snapshot_get();
+	json_t *r;
+
+	r = json_pack("{s:b, s:i, s:I, s:i, s:I, s:I, s:I, s:I, s:I, s:s, s:I}",
+	    "ok", 1, "pid", (int)getpid(),
+	    "uptime_s", (json_int_t)(time(NULL) - srv->started),
+	    "workers", srv->nworkers,
+	    "connections", (json_int_t)atomic_load(&srv->nconns),
+	    "accepted", (json_int_t)atomic_load(&srv->n_accepted),
+	    "refused", (json_int_t)atomic_load(&srv->n_refused),
+	    "tunnels_opened", (json_int_t)atomic_load(&srv->n_tunnels),
+	    "tunnels_denied", (json_int_t)atomic_load(&srv->n_denied),
+	    "policy_sha256", snap ? policy_hash(snap->policy) : "",
+	    "generation", (json_int_t)(snap ? snap->generation : 0));
+	snapshot_put(snap);
+	return r;
+}
+
+static json_t *
+ctl_sessions(struct server *srv)
+{
+	json_t *list = json_array();
+	struct conn *c;
+
+	pthread_mutex_lock(&srv->reg_lock);
+	TAILQ_FOREACH(c, &srv->tunnels, gentry)
+		json_array_append_new(list, json_pack(
+		    "{s:I, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:i}",
+		    "id", (json_int_t)c->id, "device", c->ident.device_id,
+		    "user", c->ident.user, "source", c->peer_ip,
+		    "target", c->target, "backend", c->backend,
+		    "since", (json_int_t)c->t_open.tv_sec,
+		    "bytes_up", (json_int_t)atomic_load(&c->bytes_up),
+		    "bytes_down", (json_int_t)atomic_load(&c->bytes_down),
+		    "worker", c->w->idx));
+	pthread_mutex_unlock(&srv->reg_lock);
+	return json_pack("{s:b, s:o}", "ok", 1, "sessions", list);
+}
+
+static json_t *
+ctl_error(const char *msg)
+{
+	return json_pack("{s:b, s:s}", "ok", 0, "error", msg);
+}
+
+static json_t *
+ctl_kill(struct server *srv, json_t *req, long uid)
+{
+	struct worker_msg m = { .type = WORKER_MSG_KILL };
+	json_int_t id = json_integer_value(json_object_get(req, "id"));
+	struct worker *w = NULL;
+	struct conn *c;
+	char idstr[32], msg[80];
+
+	snprintf(idstr, sizeof(idstr), "%lld", (long long)id);
+	pthread_mutex_lock(&srv->reg_lock);
+	TAILQ_FOREACH(c, &srv->tunnels, gentry)
+		if (c->id == (uint64_t)id)
+			w = c->w;
+	pthread_mutex_unlock(&srv->reg_lock);
+	if (w == NULL) {
+		snprintf(msg, sizeof(msg), "no open tunnel with id %s", idstr);
+		return ctl_error(msg);
+	}
+	m.id = (uint64_t)id;
+	snprintf(m.reason, sizeof(m.reason), "killed-by-admin");
+	if (worker_post(w, &m) == -1)
+		return ctl_error("worker busy; try again");
+	audit_append(srv->audit, "admin.kill", "success", json_pack(
+	    "{s:I, s:I}", "user.id", (json_int_t)uid, "tunnel.id", id));
+	return json_pack("{s:b}", "ok", 1);
+}
+
+char *
+control_reload(struct server *srv, const char *conf_path, long uid)
+{
+	struct conf_errors errs = { 0 };
+	struct gw_snapshot *s = snapshot_load(conf_path, &errs);
+	char old[80], *msg;
+
+	if (s == NULL) {
+		msg = conf_errors_join(&errs);
+		conf_errors_clear(&errs);
+		log_warnx("reload refused, old configuration kept:\n%s", msg);
+		audit_append(srv->audit, "policy.reload", "failure", json_pack(
+		    "{s:I, s:s}", "user.id", (json_int_t)uid, "event.reason",
+		    msg));
+		return msg;
+	}
+	snapshot_install(s, old, sizeof(old));
+	log_info("reloaded %s (policy sha256 %s)", conf_path,
+	    policy_hash(s->policy));
+	audit_append(srv->audit, "policy.reload", "success", json_pack(
+	    "{s:I, s:s, s:s}", "user.id", (json_int_t)uid, "policy.old_sha256",
+	    old, "policy.new_sha256", policy_hash(s->policy)));
+	return NULL;
+}
+
+static json_t *
+ctl_handle(struct control_client *cc, const char *line)
+{
+	json_error_t jerr;
+	json_t *req = json_loads(line, 0, &jerr), *ans;
+	const char *cmd = json_string_value(json_object_get(req, "cmd"));
+	char *err, msg[256];
+
+	if (!json_is_object(req) || cmd == NULL) {
+		snprintf(msg, sizeof(msg), "bad request: %s", req ?
+		    "no \"cmd\"" : jerr.text);
+		ans = ctl_error(msg);
+	}
+	else if (strcmp(cmd, "status") == 0)
+		ans = ctl_status(ctl_srv);
+	else if (strcmp(cmd, "sessions") == 0)
+		ans = ctl_sessions(ctl_srv);
+	else if (strcmp(cmd, "kill") == 0)
+		ans = ctl_kill(ctl_srv, req, cc->uid);
+	else if (strcmp(cmd, "reload") == 0) {
+		err = control_reload(ctl_srv, ctl_conf_path, cc->uid);
+		ans = err ? ctl_error(err) : json_pack("{s:b}", "ok", 1);
+		free(err);
+	} else {
+		snprintf(msg, sizeof(msg), "unknown command '%.64s'", cmd);
+		ans = ctl_error(msg);
+	}
+	json_decref(req);
+	return ans;
+}
+
+static void
+ctl_client_free(struct control_client *cc)
+{
+	bufferevent_free(cc->bev);
+	free(cc);
+}
+
+static void
+ctl_write_cb(struct bufferevent *bev, void *arg)
+{
+	if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+		ctl_client_free(arg);
+}
+
+static void
+ctl_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct control_client *cc = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	char *line, *text;
+	json_t *ans;
+
+	line = evbuffer_readln(in, NULL, EVBUFFER_EOL_LF);
+	if (line == NULL) {
+		if (evbuffer_get_length(in) > CONTROL_REQUEST_MAX)
+			ctl_client_free(cc);
+		return;
+	}
+	ans = ctl_handle(cc, line);
+	free(line);
+	text = json_dumps(ans, JSON_COMPACT);
+	json_decref(ans);
+	bufferevent_disable(bev, EV_READ);
+	bufferevent_write(bev, text, strlen(text));
+	bufferevent_write(bev, "\n", 1);
+	free(text);
+	bufferevent_setcb(bev, NULL, ctl_write_cb, NULL, cc);
+}
+
+static void
+ctl_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	(void)bev;
+	(void)what;
+	ctl_client_free(arg);
+}
+
+static void
+ctl_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
+    struct sockaddr *sa, int len, void *arg)
+{
+	struct control_client *cc = xcalloc(1, sizeof(*cc));
+	struct timeval tv = { CONTROL_TIMEOUT_S, 0 };
+	struct ucred cred;
+	socklen_t clen = sizeof(cred);
+
+	(void)sa;
+	(void)len;
+	(void)arg;
+	cc->uid = getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) == 0 ?
+	    (long)cred.uid : -1;
+	cc->bev = bufferevent_socket_new(evconnlistener_get_base(l), fd,
+	    BEV_OPT_CLOSE_ON_FREE);
+	bufferevent_setcb(cc->bev, ctl_read_cb, NULL, ctl_event_cb, cc);
+	bufferevent_set_timeouts(cc->bev, &tv, &tv);
+	bufferevent_setwatermark(cc->bev, EV_READ, 0, CONTROL_REQUEST_MAX + 1);
+	bufferevent_enable(cc->bev, EV_READ);
+}
+
+void
+control_start(struct event_base *base, int fd, struct server *srv,
+    const char *conf_path)
+{
+	ctl_srv = srv;
+	ctl_conf_path = conf_path;
+	ctl_listener = evconnlistener_new(base, ctl_accept_cb, NULL,
+	    LEV_OPT_CLOSE_ON_FREE, -1, fd);
+	if (ctl_listener == NULL)
+		fatalx("cannot serve the control socket");
+}
+
+void
+control_stop(void)
+{
+	if (ctl_listener)
+		evconnlistener_free(ctl_listener);
+	ctl_listener = NULL;
+}

@@ -1,0 +1,26 @@
+/*
+ * The control socket: a Unix stream socket where mwgctl sends one JSON
+ * request line and reads one JSON answer line. The peer's uid (SO_PEERCRED)
+ * is recorded with every admin action in the audit trail.
+ */
+#ifndef MWG_GW_CONTROL_H
+#define MWG_GW_CONTROL_H
+
+#include <event2/event.h>
+
+#include "gateway/server.h"
+
+#define CONTROL_REQUEST_MAX	65536	/* bytes in one request line */
+#define CONTROL_TIMEOUT_S	10
+
+/* Binds path (mode 0660, replacing a stale socket); -1 on error. */
+int control_socket(const char *path);
+/* Serves requests on fd from base; conf_path is re-read on reload. */
+void control_start(struct event_base *base, int fd, struct server *srv,
+    const char *conf_path);
+void control_stop(void);
+/* Reloads mwgd.conf and policy; answers NULL or an error text to free.
+ * uid is who asked (-1: a signal). */
+char *control_reload(struct server *srv, const char *conf_path, long uid);
+
+#endif

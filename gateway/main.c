@@ -1,0 +1,225 @@
+/*
+ * mwgd: the mobile-working gateway daemon. Reads mwgd.conf and the policy,
+ * binds its sockets, drops root, then runs worker threads for TLS clients
+ * while the main thread serves the control socket and signals.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "audit/audit.h"
+#include "common/log.h"
+#include "common/xmalloc.h"
+#include "gateway/control.h"
+#include "gateway/privdrop.h"
+#include "gateway/server.h"
+#include "gateway/snapshot.h"
+
+#define MWGD_VERSION "0.1.0"
+
+static const char usage_text[] =
+"NAME\n"
+"    mwgd - the mobile-working gateway daemon\n"
+"\n"
+"SYNOPSIS\n"
+"    mwgd -f FILE [-d]\n"
+"    mwgd -n -f FILE\n"
+"\n"
+"DESCRIPTION\n"
+"    mwgd lets enrolled devices reach practice systems through mutual-TLS\n"
+"    HTTP CONNECT tunnels. Each CONNECT names a target as NAME.PRACTICE:PORT;\n"
+"    the name resolves only through the practice blocks of policy.conf, and\n"
+"    every decision is written to the audit log before any byte flows.\n"
+"    mwgd runs in the foreground and logs to standard error.\n"
+"\n"
+"OPTIONS\n"
+"    -f FILE   the configuration file (mwgd.conf)\n"
+"    -n        check mwgd.conf, the policy it names and the TLS files, print\n"
+"              every error as file:line:column, and exit\n"
+"    -d        debug logging\n"
+"    -h        this help\n"
+"\n"
+"SIGNALS\n"
+"    SIGHUP    reload mwgd.conf and policy.conf; a broken file is refused\n"
+"              and the running configuration stays (also: mwgctl reload)\n"
+"    SIGTERM, SIGINT   close every tunnel (audited) and exit\n"
+"\n"
+"EXIT STATUS\n"
+"    0 clean exit or valid configuration, 1 error, 2 bad usage\n"
+"\n"
+"SEE ALSO\n"
+"    mwgctl(8), docs/operations.md\n";
+
+struct mwgd {
+	const char *conf_path;
+	struct server srv;
+	struct event_base *base;
+	int *listen_fds;
+	int control_fd;
+};
+
+static void
+usage(FILE *f, int status)
+{
+	fputs(usage_text, f);
+	exit(status);
+}
+
+static void
+signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct mwgd *d = arg;
+
+	(void)what;
+	if (sig == SIGHUP) {
+		free(control_reload(&d->srv, d->conf_path, -1));
+		return;
+	}
+	log_info("signal %d: shutting down", (int)sig);
+	event_base_loopbreak(d->base);
+}
+
+static struct gw_snapshot *
+load_or_report(const char *path)
+{
+	struct conf_errors errs = { 0 };
+	struct gw_snapshot *s = snapshot_load(path, &errs);
+
+	if (s == NULL) {
+		char *msg = conf_errors_join(&errs);
+
+		fprintf(stderr, "%s\nmwgd: %s: configuration refused (%zu "
+		    "error%s)\n", msg, path, errs.n + errs.dropped,
+		    errs.n + errs.dropped == 1 ? "" : "s");
+		free(msg);
+	}
+	conf_errors_clear(&errs);
+	return s;
+}
+
+/* Everything that may need root: sockets and the audit file. */
+static void
+setup_privileged(struct mwgd *d, const struct gw_config *c)
+{
+	char err[256];
+
+	d->listen_fds = xcalloc((size_t)c->workers, sizeof(int));
+	for (int i = 0; i < c->workers; i++)
+		if ((d->listen_fds[i] = worker_listen_socket(
+		    (const struct sockaddr *)&c->tls.addr, c->tls.addrlen)) == -1)
+			fatal("cannot listen on %s", c->tls.addr_str);
+	if ((d->control_fd = control_socket(c->control_path)) == -1)
+		fatal("cannot create control socket %s", c->control_path);
+	if ((d->srv.audit = audit_open(c->audit_file, err, sizeof(err))) == NULL)
+		fatalx("%s", err);
+}
+
+static void
+drop_privileges(const struct gw_config *c)
+{
+	char err[256];
+	uid_t uid;
+	gid_t gid;
+
+	if (geteuid() != 0) {
+		if (c->user)
+			log_info("not started as root: staying uid %d",
+			    (int)geteuid());
+		return;
+	}
+	if (c->user == NULL)
+		fatalx("refusing to run as root: set 'user' in %s", c->path);
+	if (privdrop_lookup(c->user, c->group, &uid, &gid, err,
+	    sizeof(err)) == -1)
+		fatalx("%s", err);
+	if (chown(c->control_path, 0, gid) == -1)
+		fatal("chown %s", c->control_path);
+	if (privdrop_to(uid, gid, err, sizeof(err)) == -1)
+		fatalx("%s", err);
+	log_info("running as %s (uid %d, gid %d)", c->user, (int)uid, (int)gid);
+}
+
+static void
+run(struct mwgd *d, struct gw_snapshot *snap)
+{
+	struct event *sigs[3];
+	const int signos[3] = { SIGHUP, SIGTERM, SIGINT };
+	struct gw_config *c = snap->conf;
+
+	setup_privileged(d, c);
+	drop_privileges(c);
+	d->srv.started = time(NULL);
+	pthread_mutex_init(&d->srv.reg_lock, NULL);
+	TAILQ_INIT(&d->srv.tunnels);
+	if ((d->base = event_base_new()) == NULL)
+		fatalx("cannot create the main event base");
+	for (int i = 0; i < 3; i++) {
+		sigs[i] = evsignal_new(d->base, signos[i], signal_cb, d);
+		event_add(sigs[i], NULL);
+	}
+	snapshot_install(snap, NULL, 0);
+	audit_append(d->srv.audit, "gateway.start", "success", json_pack(
+	    "{s:s, s:s, s:i}", "service.version", MWGD_VERSION,
+	    "policy.sha256", policy_hash(snap->policy), "process.pid",
+	    (int)getpid()));
+	control_start(d->base, d->control_fd, &d->srv, d->conf_path);
+	workers_start(&d->srv, d->listen_fds, c->workers);
+	log_info("listening on %s with %d workers", c->tls.addr_str,
+	    c->workers);
+	event_base_dispatch(d->base);
+
+	control_stop();
+	workers_stop(&d->srv);
+	audit_append(d->srv.audit, "gateway.stop", "success", NULL);
+	for (int i = 0; i < 3; i++)
+		event_free(sigs[i]);
+	event_base_free(d->base);
+	snapshot_clear();
+	audit_close(d->srv.audit);
+	pthread_mutex_destroy(&d->srv.reg_lock);
+	free(d->listen_fds);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct mwgd d = { 0 };
+	struct gw_snapshot *snap;
+	int ch, debug = 0, check = 0;
+
+	while ((ch = getopt_long(argc, argv, "df:hn", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'd': debug = 1; break;
+		case 'f': d.conf_path = optarg; break;
+		case 'n': check = 1; break;
+		case 'h': usage(stdout, 0); break;
+		default: usage(stderr, 2);
+		}
+	}
+	if (optind != argc || d.conf_path == NULL)
+		usage(stderr, 2);
+	log_init("mwgd", debug, 0);
+	signal(SIGPIPE, SIG_IGN);
+	if ((snap = load_or_report(d.conf_path)) == NULL)
+		return 1;
+	if (check) {
+		printf("%s: configuration OK (%zu targets, policy sha256 %s)\n",
+		    d.conf_path, policy_target_count(snap->policy),
+		    policy_hash(snap->policy));
+		snapshot_put(snap);
+		return 0;
+	}
+	run(&d, snap);
+	log_info("stopped");
+	return 0;
+}

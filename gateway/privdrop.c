@@ -1,0 +1,58 @@
+/*
+ * Dropping root after the privileged set-up, as relayd and sshd do: the
+ * supplementary groups, then the group, then the user, each checked, and
+ * a final check that root cannot be regained.
+ */
+#include "gateway/privdrop.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+int
+privdrop_lookup(const char *user, const char *group, uid_t *uid, gid_t *gid,
+    char *err, size_t errlen)
+{
+	struct passwd *pw;
+	struct group *gr;
+
+	if ((pw = getpwnam(user)) == NULL) {
+		snprintf(err, errlen, "user '%s' does not exist", user);
+		return -1;
+	}
+	*uid = pw->pw_uid;
+	*gid = pw->pw_gid;
+	if (group) {
+		if ((gr = getgrnam(group)) == NULL) {
+			snprintf(err, errlen, "group '%s' does not exist", group);
+			return -1;
+		}
+		*gid = gr->gr_gid;
+	}
+	if (*uid == 0) {
+		snprintf(err, errlen, "user '%s' is root; choose an "
+		    "unprivileged user", user);
+		return -1;
+	}
+	return 0;
+}
+
+int
+privdrop_to(uid_t uid, gid_t gid, char *err, size_t errlen)
+{
+	if (setgroups(1, &gid) == -1 || setresgid(gid, gid, gid) == -1 ||
+	    setresuid(uid, uid, uid) == -1) {
+		snprintf(err, errlen, "cannot drop privileges: %s",
+		    strerror(errno));
+		return -1;
+	}
+	if (getuid() != uid || geteuid() != uid || getgid() != gid ||
+	    getegid() != gid || setuid(0) != -1 || seteuid(0) != -1) {
+		snprintf(err, errlen, "privileges were not dropped");
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,84 @@
+/*
+ * The daemon's shared state and its worker threads. Each worker owns an
+ * event base, its own SO_REUSEPORT listening socket and every connection
+ * accepted on it: no locks on the data path. Other threads reach a worker
+ * only through its mailbox (an eventfd plus a locked queue).
+ */
+#ifndef MWG_GW_SERVER_H
+#define MWG_GW_SERVER_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <sys/queue.h>
+
+#include <event2/event.h>
+#include <event2/event_struct.h>
+
+struct conn;
+struct audit_log;
+
+#define WORKER_POOL_MAX		256	/* spare splice buffers kept per worker */
+#define WORKER_MBOX_MAX		1024	/* queued messages per worker */
+
+enum worker_msg_type {
+	WORKER_MSG_KILL,	/* close tunnel id */
+	WORKER_MSG_QUIT,	/* close everything and leave the loop */
+};
+
+struct worker_msg {
+	enum worker_msg_type type;
+	uint64_t id;
+	char reason[64];
+};
+
+TAILQ_HEAD(conn_list, conn);
+
+struct worker {
+	int idx;
+	pthread_t thread;
+	struct server *srv;
+	struct event_base *base;
+	int listen_fd;
+	struct event ev_accept;
+	struct event ev_accept_pause;	/* out of descriptors: retry later */
+	int mbox_fd;
+	struct event ev_mbox;
+	pthread_mutex_t mbox_lock;
+	struct worker_msg *mbox;
+	size_t nmbox;
+	long nconns;
+	long nrefusing;			/* connections being sent a 503 */
+	struct conn_list conns;
+	void *pool[WORKER_POOL_MAX];	/* spare splice buffers */
+	int npool;
+	int quitting;
+};
+
+struct server {
+	struct audit_log *audit;
+	struct worker *workers;
+	int nworkers;
+	atomic_long nconns;		/* every connection, all workers */
+	atomic_uint_fast64_t next_id;
+	atomic_uint_fast64_t n_accepted, n_refused, n_tunnels, n_denied;
+	pthread_mutex_t reg_lock;	/* guards tunnels */
+	struct conn_list tunnels;	/* open tunnels, for sessions/kill */
+	time_t started;
+};
+
+/* Creates the listening socket for one worker (SO_REUSEPORT); -1 on error. */
+int worker_listen_socket(const struct sockaddr *sa, socklen_t len);
+/* Starts nworkers threads on the given listening sockets. */
+int workers_start(struct server *srv, const int *fds, int nworkers);
+/* Posts a message; returns -1 if the mailbox is full. Any thread. */
+int worker_post(struct worker *w, const struct worker_msg *msg);
+/* Asks every worker to quit, then joins and frees them. */
+void workers_stop(struct server *srv);
+
+/* Splice buffers come from and return to the worker's pool. */
+#define SPLICE_BUF_SIZE		(64 * 1024)
+void *worker_buf_get(struct worker *w);
+void worker_buf_put(struct worker *w, void *buf);
+
+#endif

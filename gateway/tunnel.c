@@ -1,0 +1,229 @@
+/*
+ * CONNECT name.practice:port — the tunnel's decision and its start. The
+ * target name resolves only through policy (never to an address the client
+ * chose); every refusal is answered with a reason and audited, and a
+ * tunnel.open record is written before the first byte is forwarded.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "gateway/conn.h"
+#include "gateway/http_head.h"
+#include "gateway/snapshot.h"
+
+static const char TUNNEL_OK[] = "HTTP/1.1 200 Connection established\r\n\r\n";
+
+/* "emis.K84001:443" into name, practice and port; -1 if malformed. */
+static int
+parse_authority(const char *url, char *name, char *practice, int *port)
+{
+	const char *colon = strrchr(url, ':'), *dot = strchr(url, '.');
+	size_t nlen, plen;
+	char *end;
+	long p;
+
+	if (colon == NULL || dot == NULL || dot > colon)
+		return -1;
+	nlen = (size_t)(dot - url);
+	plen = (size_t)(colon - dot - 1);
+	if (nlen == 0 || nlen >= POLICY_NAME_MAX || plen == 0 ||
+	    plen >= POLICY_NAME_MAX || memchr(dot + 1, '.', plen))
+		return -1;
+	for (const char *s = url; s < colon; s++)
+		if (!isalnum((unsigned char)*s) && *s != '-' && *s != '.')
+			return -1;
+	errno = 0;
+	p = strtol(colon + 1, &end, 10);
+	if (!isdigit((unsigned char)colon[1]) || *end || errno || p < 1 ||
+	    p > 65535)
+		return -1;
+	memcpy(name, url, nlen);
+	name[nlen] = '\0';
+	for (size_t i = 0; i < plen; i++)
+		practice[i] = (char)toupper((unsigned char)dot[1 + i]);
+	practice[plen] = '\0';
+	*port = (int)p;
+	return 0;
+}
+
+static void
+tunnel_deny(struct conn *c, int status, const char *code, const char *reason)
+{
+	atomic_fetch_add(&c->w->srv->n_denied, 1);
+	conn_audit(c, "tunnel.deny", "failure", reason, json_pack("{s:i}",
+	    "http.response.status_code", status));
+	conn_respond_error(c, status, code, reason);
+}
+
+static int
+tunnel_dial(struct conn *c, const struct policy_target *t, long timeout)
+{
+	int fd, one = 1;
+
+	fd = socket(t->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		return -1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (connect(fd, (const struct sockaddr *)&t->addr, t->addrlen) == -1 &&
+	    errno != EINPROGRESS) {
+		int e = errno;
+
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	c->bfd = fd;
+	event_assign(&c->ev_brd, c->w->base, fd, EV_READ | EV_PERSIST,
+	    tunnel_backend_cb, c);
+	event_assign(&c->ev_bwr, c->w->base, fd, EV_WRITE | EV_PERSIST,
+	    tunnel_backend_cb, c);
+	c->state = CONN_DIALING;
+	c->want = WANT_UP_BWR;
+	conn_update_events(c);
+	conn_set_timer(c, timeout);
+	return 0;
+}
+
+/* Checks the client certificate and the request; decides; dials. */
+void
+tunnel_connect(struct conn *c)
+{
+	struct policy_request req = { 0 };
+	struct policy_decision d;
+	struct gw_snapshot *snap;
+	char name[POLICY_NAME_MAX], practice[POLICY_NAME_MAX];
+	int port;
+
+	if (parse_authority(c->head->url, name, practice, &port) == -1) {
+		snprintf(c->target, sizeof(c->target), "%.*s",
+		    (int)sizeof(c->target) - 1, c->head->url);
+		tunnel_deny(c, 400, "bad-target", "CONNECT target must be "
+		    "NAME.PRACTICE:PORT, e.g. emis.K84001:443");
+		return;
+	}
+	snprintf(c->target, sizeof(c->target), "%s.%s", name, practice);
+	snprintf(c->practice, sizeof(c->practice), "%s", practice);
+	if (!c->cert_ok) {
+		tunnel_deny(c, 401, "certificate-required", c->cert_error);
+		return;
+	}
+	snap = snapshot_get();
+	req.user = c->ident.user;
+	req.device_id = c->ident.device_id;
+	req.source_ip = c->peer_ip;
+	req.target_name = name;
+	req.practice = practice;
+	req.port = port;
+	req.now = time(NULL);
+	policy_decide(snap->policy, &req, &d);
+	snprintf(c->rule, sizeof(c->rule), "%s", d.rule);
+	if (!d.allow) {
+		snapshot_put(snap);
+		tunnel_deny(c, d.target ? 403 : 404, d.target ? "forbidden" :
+		    "unknown-target", d.reason);
+		return;
+	}
+	snprintf(c->backend, sizeof(c->backend), "%s", d.target->addr_str);
+	if (tunnel_dial(c, d.target, snap->conf->timeout_connect) == -1) {
+		char why[128];
+
+		snapshot_put(snap);
+		snprintf(why, sizeof(why), "cannot reach %s: %s", c->backend,
+		    strerror(errno));
+		conn_audit(c, "tunnel.open", "failure", why, NULL);
+		conn_respond_error(c, 502, "target-unreachable", why);
+		return;
+	}
+	snapshot_put(snap);
+}
+
+static void
+tunnel_register(struct conn *c)
+{
+	struct server *srv = c->w->srv;
+
+	pthread_mutex_lock(&srv->reg_lock);
+	TAILQ_INSERT_TAIL(&srv->tunnels, c, gentry);
+	c->in_registry = 1;
+	pthread_mutex_unlock(&srv->reg_lock);
+	atomic_fetch_add(&srv->n_tunnels, 1);
+}
+
+/* The target answered: record the decision durably, then open. */
+static void
+tunnel_open(struct conn *c)
+{
+	free(c->head);
+	c->head = NULL;
+	if (conn_audit(c, "tunnel.open", "success", "allowed by policy",
+	    NULL) == -1) {
+		conn_respond_error(c, 503, "audit-unavailable", "the audit "
+		    "record could not be written; no tunnel without one");
+		return;
+	}
+	clock_gettime(CLOCK_REALTIME, &c->t_open);
+	conn_touch(c);
+	tunnel_register(c);
+	c->state = CONN_OPEN;
+	c->want = 0;
+	conn_set_timer(c, c->timeout_idle);
+	/* The 200 goes first; early client bytes sit in the up buffer. */
+	conn_queue(c, TUNNEL_OK, sizeof(TUNNEL_OK) - 1);
+	if (splice_down(c) == -1)
+		return;
+	splice_up(c);
+}
+
+static void
+tunnel_dial_done(struct conn *c, short what)
+{
+	char why[128];
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	if (what & EV_TIMEOUT) {
+		snprintf(why, sizeof(why), "%s did not answer in time",
+		    c->backend);
+		conn_audit(c, "tunnel.open", "failure", why, NULL);
+		conn_respond_error(c, 504, "target-timeout", why);
+		return;
+	}
+	if (getsockopt(c->bfd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
+		err = errno;
+	if (err != 0) {
+		snprintf(why, sizeof(why), "cannot reach %s: %s", c->backend,
+		    strerror(err));
+		conn_audit(c, "tunnel.open", "failure", why, NULL);
+		conn_respond_error(c, 502, "target-unreachable", why);
+		return;
+	}
+	tunnel_open(c);
+}
+
+void
+tunnel_backend_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)fd;
+	if (c->state == CONN_DIALING) {
+		c->want = 0;
+		conn_update_events(c);
+		tunnel_dial_done(c, what);
+		return;
+	}
+	if (c->state != CONN_OPEN)
+		return;
+	if (what & EV_READ)
+		splice_down(c);
+	else
+		splice_up(c);
+}
