@@ -49,13 +49,15 @@ TOOLS    = $(patsubst tests/tools/%.c,$(BIN)/%,$(wildcard tests/tools/*.c)) \
            $(patsubst bench/%.c,$(BIN)/%,$(wildcard bench/*.c))
 UNIT     = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/*_test.c))
 
-.PHONY: all test unit integration demo deps clean install fuzz bench format
+.PHONY: all test units demo deps clean install fuzz bench format
+.SECONDARY:
 
 all: $(PROGS) $(TOOLS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
+	@echo "  CC      $<"
+	@$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
 
 $(LIBMWG): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
