@@ -3,7 +3,6 @@
  * mwgd's control socket, one JSON answer line back, shown for people.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +19,7 @@
 #define CTL_DEFAULT	"/run/mwg/control"
 
 static const char usage_text[] =
-"usage: mwgctl [-s SOCKET] status | sessions [--json] | kill ID | reload\n"
+"usage: mwgctl [-s SOCKET] [--json] status | sessions | kill ID | reload\n"
 "    -s SOCKET   mwgd's control socket (default $MWG_CONTROL or "
 CTL_DEFAULT ")\n";
 
@@ -159,51 +158,55 @@ ctl_run(const char *path, const char *verb, json_t *req, int as_json)
 	return rc;
 }
 
+/* Options may stand before or after the verb: -s SOCKET, --json. */
+static int
+parse_args(int argc, char **argv, const char **path, int *as_json,
+    char **pos, int *npos)
+{
+	*npos = 0;
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "-s") == 0 && i + 1 < argc)
+			*path = argv[++i];
+		else if (strcmp(argv[i], "--json") == 0)
+			*as_json = 1;
+		else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
+			return 1;
+		else if (argv[i][0] == '-' || *npos == 2)
+			return -1;
+		else
+			pos[(*npos)++] = argv[i];
+	}
+	return 0;
+}
+
 int
 admin_control(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *path = getenv("MWG_CONTROL"), *verb;
-	int ch, as_json = 0;
-	char *end;
+	const char *path = getenv("MWG_CONTROL");
+	char *pos[2], *end;
+	int as_json = 0, npos, r;
 	long long id;
 
 	if (path == NULL)
 		path = CTL_DEFAULT;
-	/* argv[0] is the verb or "-s": parse from the start. */
-	optind = 0;
-	argc++, argv--;
-	while ((ch = getopt_long(argc, argv, "+s:jh", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 's': path = optarg; break;
-		case 'j': as_json = 1; break;
-		case 'h': fputs(usage_text, stdout); return ADMIN_EXIT_OK;
-		default: fputs(usage_text, stderr); return ADMIN_EXIT_USAGE;
-		}
+	if ((r = parse_args(argc, argv, &path, &as_json, pos, &npos)) != 0) {
+		fputs(usage_text, r == 1 ? stdout : stderr);
+		return r == 1 ? ADMIN_EXIT_OK : ADMIN_EXIT_USAGE;
 	}
-	if (optind >= argc) {
-		fputs(usage_text, stderr);
-		return ADMIN_EXIT_USAGE;
-	}
-	verb = argv[optind];
-	if (strcmp(verb, "kill") == 0) {
-		if (optind + 2 != argc || (id = strtoll(argv[optind + 1], &end,
-		    10)) <= 0 || *end) {
+	if (npos == 2 && strcmp(pos[0], "kill") == 0) {
+		if ((id = strtoll(pos[1], &end, 10)) <= 0 || *end) {
 			fputs("usage: mwgctl kill ID (a tunnel id from mwgctl "
 			    "sessions)\n", stderr);
 			return ADMIN_EXIT_USAGE;
 		}
-		return ctl_run(path, verb, json_pack("{s:s, s:I}", "cmd",
+		return ctl_run(path, "kill", json_pack("{s:s, s:I}", "cmd",
 		    "kill", "id", (json_int_t)id), as_json);
 	}
-	if (optind + 1 != argc || (strcmp(verb, "status") &&
-	    strcmp(verb, "sessions") && strcmp(verb, "reload"))) {
+	if (npos != 1 || (strcmp(pos[0], "status") &&
+	    strcmp(pos[0], "sessions") && strcmp(pos[0], "reload"))) {
 		fputs(usage_text, stderr);
 		return ADMIN_EXIT_USAGE;
 	}
-	return ctl_run(path, verb, json_pack("{s:s}", "cmd", verb), as_json);
+	return ctl_run(path, pos[0], json_pack("{s:s}", "cmd", pos[0]),
+	    as_json);
 }

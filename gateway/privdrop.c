@@ -9,6 +9,7 @@
 #include <grp.h>
 #include <pwd.h>
 #include <stdio.h>
+#include <sys/prctl.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -54,5 +55,13 @@ privdrop_to(uid_t uid, gid_t gid, char *err, size_t errlen)
 		snprintf(err, errlen, "privileges were not dropped");
 		return -1;
 	}
+#ifdef __SANITIZE_ADDRESS__
+	/*
+	 * Test builds only: changing uid made us non-dumpable, and the leak
+	 * checker needs to ptrace us at exit. Production builds stay
+	 * non-dumpable, so no same-uid process can read the keys in memory.
+	 */
+	prctl(PR_SET_DUMPABLE, 1);
+#endif
 	return 0;
 }

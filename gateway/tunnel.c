@@ -171,6 +171,8 @@ tunnel_open(struct conn *c)
 	}
 	clock_gettime(CLOCK_REALTIME, &c->t_open);
 	conn_touch(c);
+	/* Bytes the client sent right behind the head are tunnel bytes. */
+	atomic_fetch_add(&c->bytes_up, c->up.len - c->up.off);
 	tunnel_register(c);
 	c->state = CONN_OPEN;
 	c->want = 0;

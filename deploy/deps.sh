@@ -1,0 +1,46 @@
+#!/bin/sh
+# Installs the Debian packages mwg needs, only those missing, without
+# questions. Groups: build (always), test, demo, bench, fuzz; default is
+# build+test+demo. Not root and something missing: prints the exact
+# apt-get line and exits 1.
+set -eu
+
+BUILD_PKGS="gcc make pkg-config libssl-dev libevent-dev libjansson-dev libhttp-parser-dev"
+TEST_PKGS="libcriterion-dev curl openssl jq procps"
+DEMO_PKGS="curl openssl jq"
+BENCH_PKGS="stunnel4 haproxy util-linux procps"
+FUZZ_PKGS="clang-14 libclang-rt-14-dev"
+
+groups="${*:-build test demo}"
+want="$BUILD_PKGS"
+for g in $groups; do
+	case "$g" in
+	build) ;;
+	test) want="$want $TEST_PKGS" ;;
+	demo) want="$want $DEMO_PKGS" ;;
+	bench) want="$want $BENCH_PKGS" ;;
+	fuzz) want="$want $FUZZ_PKGS" ;;
+	*) echo "deps.sh: unknown group '$g' (build test demo bench fuzz)" >&2; exit 2 ;;
+	esac
+done
+
+missing=""
+for p in $want; do
+	case " $missing " in *" $p "*) continue ;; esac
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+		missing="$missing $p"
+	fi
+done
+[ -z "$missing" ] && exit 0
+
+line="apt-get install -y --no-install-recommends$missing"
+if [ "$(id -u)" -ne 0 ]; then
+	echo "deps.sh: missing packages:$missing" >&2
+	echo "deps.sh: run as root:  apt-get update && $line" >&2
+	exit 1
+fi
+echo "deps.sh: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing >/dev/null

@@ -1,0 +1,152 @@
+# Shared set-up for the integration scenarios: a throwaway CA, device
+# certificates, stand-in practice systems, a real mwgd (the sanitizer build)
+# on 127.0.0.1, and assertions on exact outcomes. Sourced by NN-*.sh.
+set -euo pipefail
+
+BIN=${MWG_BUILD:?set MWG_BUILD to a build directory}/bin
+SCENARIO=$(basename "$0" .sh)
+NUM=$((10#${SCENARIO%%-*}))
+T=$(mktemp -d "/tmp/mwg-$SCENARIO.XXXXXX")
+chmod 755 "$T"
+BASE=$((21000 + NUM * 20))
+GW_PORT=$BASE
+HTTP_PORT=$((BASE + 1))		# stand-in practice web server
+ECHO_PORT=$((BASE + 2))		# echoes every byte
+DOWN_PORT=$((BASE + 3))		# nothing listens here
+SINK_PORT=$((BASE + 4))		# discard: counts bytes
+GW=127.0.0.1:$GW_PORT
+CTL=$T/control.sock
+AUDIT=$T/audit.jsonl
+MWGD_PID=
+PIDS=()
+
+log() { printf '%s: %s\n' "$SCENARIO" "$*"; }
+fail() { printf '%s: FAIL: %s\n' "$SCENARIO" "$*" >&2; dump_logs; exit 1; }
+dump_logs() {
+	[ -f "$T/mwgd.log" ] && { echo "--- mwgd.log"; tail -20 "$T/mwgd.log"; } >&2
+	[ -f "$AUDIT" ] && { echo "--- audit"; tail -10 "$AUDIT"; } >&2
+	return 0
+}
+expect_eq() {	# actual expected what
+	[ "$1" == "$2" ] || fail "$3: expected '$2', got '$1'"
+	log "ok: $3"
+}
+expect_match() {	# text regex what
+	[[ "$1" =~ $2 ]] || fail "$3: '$1' does not match /$2/"
+	log "ok: $3"
+}
+
+cleanup() {
+	local rc=$?
+	[ -n "$MWGD_PID" ] && kill -TERM "$MWGD_PID" 2>/dev/null && wait "$MWGD_PID" 2>/dev/null
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	if [ "$rc" -eq 0 ] && [ -z "${MWG_KEEP:-}" ]; then rm -rf "$T"; else echo "kept $T" >&2; fi
+}
+trap cleanup EXIT
+
+wait_port() {	# port: until something accepts on 127.0.0.1:port (5 s)
+	for _ in $(seq 100); do
+		(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+		sleep 0.05
+	done
+	fail "nothing listens on port $1"
+}
+
+make_ca() {
+	"$BIN/mwgctl" ca init --dir "$T/ca" --host 127.0.0.1 --host localhost >/dev/null
+	chmod 755 "$T/ca"
+	# mwgd drops to nobody; it must still read its key on reload.
+	chgrp nogroup "$T/ca/server.key" 2>/dev/null || true
+	chmod 640 "$T/ca/server.key"
+}
+
+make_device() {	# name [mwg-testcert options]
+	local name=$1; shift
+	"$BIN/mwg-testcert" --ca-dir "$T/ca" --id "$name" --out "$T/$name" "$@"
+}
+
+write_policy() {	# extra text appended inside nothing: whole extra blocks
+	cat >"$T/policy.conf" <<POLICY
+# test policy for $SCENARIO
+practice K84001 "Banbury Cross Health Centre" {
+    target emis   127.0.0.1:$HTTP_PORT
+    target echo   127.0.0.1:$ECHO_PORT
+    target down   127.0.0.1:$DOWN_PORT
+    target sink   127.0.0.1:$SINK_PORT
+}
+${1:-}
+POLICY
+}
+
+write_conf() {	# extra top-level lines
+	cat >"$T/mwgd.conf" <<CONF
+user nobody
+group nogroup
+workers 2
+policy $T/policy.conf
+control $CTL
+audit { file $AUDIT }
+listen tls $GW {
+    certificate $T/ca/server.pem
+    key         $T/ca/server.key
+    ca          $T/ca/issuing.pem
+}
+${1:-}
+CONF
+}
+
+start_backend() {	# mode port
+	"$BIN/mwg-backend" --listen "127.0.0.1:$2" --mode "$1" >"$T/backend-$1.log" 2>&1 &
+	PIDS+=($!)
+	wait_port "$2"
+}
+
+start_mwgd() {
+	"$BIN/mwgd" -d -f "$T/mwgd.conf" >"$T/mwgd.log" 2>&1 &
+	MWGD_PID=$!
+	wait_port "$GW_PORT"
+}
+
+# Stops mwgd with SIGTERM; it must exit 0 with no sanitizer report.
+stop_mwgd() {
+	local rc=0
+	kill -TERM "$MWGD_PID"
+	wait "$MWGD_PID" || rc=$?
+	MWGD_PID=
+	expect_eq "$rc" 0 "mwgd exit status after SIGTERM"
+	if grep -Eq 'Sanitizer|runtime error' "$T/mwgd.log"; then
+		fail "sanitizer report in mwgd.log: $(grep -Em3 'Sanitizer|runtime error' "$T/mwgd.log")"
+	fi
+}
+
+setup_default() {	# the usual: CA, one device, policy, conf, backends, mwgd
+	make_ca
+	make_device laptop-1
+	write_policy
+	write_conf "${1:-}"
+	start_backend http "$HTTP_PORT"
+	start_backend echo "$ECHO_PORT"
+	start_mwgd
+}
+
+# curl through the gateway as an HTTPS proxy with a device certificate.
+gw_curl() {	# device|- curl-args...
+	local dev=$1; shift
+	local certs=()
+	[ "$dev" != - ] && certs=(--proxy-cert "$T/$dev.pem" --proxy-key "$T/$dev.key")
+	curl -sS --max-time 10 -p -x "https://$GW" --proxy-cacert "$T/ca/root.pem" \
+		"${certs[@]}" "$@"
+}
+
+# The audit records matching a jq condition, compact, one a line.
+audit_select() { jq -c "select($1)" "$AUDIT"; }
+audit_count() { audit_select "$1" | wc -l | tr -d ' '; }
+# Waits up to 3 s for at least n records matching a condition.
+audit_wait() {	# condition n
+	for _ in $(seq 60); do
+		[ "$(audit_count "$1")" -ge "$2" ] && return 0
+		sleep 0.05
+	done
+	fail "audit: fewer than $2 records match $1"
+}
