@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The control socket: status and sessions show a live tunnel; kill closes
+# it at once and both the kill and the close are audited; bad requests get
+# clear errors.
+. "$(dirname "$0")/common.sh"
+setup_default
+coproc TUN { openssl s_client -quiet -connect "$GW" -CAfile "$T/ca/root.pem" \
+	-cert "$T/laptop-1.pem" -key "$T/laptop-1.key" 2>/dev/null; }
+PIDS+=("$TUN_PID")
+exec {tin}>&"${TUN[1]}" {tout}<&"${TUN[0]}"
+printf 'CONNECT echo.K84001:%s HTTP/1.1\r\nHost: x\r\n\r\nhello\n' "$ECHO_PORT" >&"$tin"
+read -r -t 5 _ <&"$tout"; read -r -t 5 _ <&"$tout"; read -r -t 5 hello <&"$tout"
+expect_eq "$hello" hello "tunnel carries early bytes sent behind the head"
+
+table=$("$BIN/mwgctl" -s "$CTL" sessions)
+expect_match "$table" "laptop-1 +- +127.0.0.1 +echo.K84001" "sessions table lists the tunnel"
+id=$("$BIN/mwgctl" -s "$CTL" sessions --json | jq '.sessions[0].id')
+expect_eq "$("$BIN/mwgctl" -s "$CTL" sessions --json | jq '.sessions[0].bytes_up')" 6 "sessions shows bytes up"
+status=$("$BIN/mwgctl" -s "$CTL" status)
+expect_match "$status" "tunnels_opened +1" "status counts the tunnel"
+
+"$BIN/mwgctl" -s "$CTL" kill "$id" >/dev/null
+audit_wait '.["event.action"]=="tunnel.close" and .["event.reason"]=="killed-by-admin"' 1
+expect_eq "$(audit_count '.["event.action"]=="admin.kill" and .["tunnel.id"]=='"$id"' and .["user.id"]=='"$(id -u)")" 1 "admin.kill audited with the OS user"
+if read -r -t 3 line <&"$tout"; then fail "tunnel still delivers after kill: $line"; fi
+log "ok: killed tunnel delivers nothing more"
+
+rc=0; err=$("$BIN/mwgctl" -s "$CTL" kill 99999 2>&1) || rc=$?
+expect_eq "$rc" 1 "kill of an unknown id exits 1"
+expect_eq "$err" "mwgctl: kill: no open tunnel with id 99999" "kill of an unknown id says why"
+rc=0; "$BIN/mwgctl" -s "$CTL" kill abc 2>/dev/null || rc=$?
+expect_eq "$rc" 2 "kill with a bad id is a usage error"
+rc=0; "$BIN/mwgctl" -s "$T/nothing.sock" status 2>/dev/null || rc=$?
+expect_eq "$rc" 1 "unreachable daemon exits 1"
+stop_mwgd

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Connection limits: with room for 3 connections, 3 tunnels are held and a
+# 4th client gets a clean 503 with a reason; when one closes, room returns.
+. "$(dirname "$0")/common.sh"
+setup_default 'limits { connections 3 }'
+"$BIN/loadgen" idle --count 3 --seconds 30 --addr "$GW" --cert "$T/laptop-1.pem" \
+	--key "$T/laptop-1.key" --ca "$T/ca/root.pem" --connect "echo.K84001:$ECHO_PORT" \
+	>"$T/loadgen.out" 2>&1 &
+lg=$!
+PIDS+=("$lg")
+for _ in $(seq 100); do
+	[ "$("$BIN/mwgctl" -s "$CTL" sessions --json | jq '.sessions | length')" -ge 3 ] && break
+	sleep 0.1
+done
+code=$(gw_curl laptop-1 -o /dev/null -w '%{http_code}' "http://emis.K84001:$HTTP_PORT/" 2>/dev/null || true)
+body=$(printf 'GET /v1/whoami HTTP/1.1\r\nHost: x\r\n\r\n' | timeout 10 openssl s_client -quiet \
+	-connect "$GW" -CAfile "$T/ca/root.pem" 2>/dev/null | tail -1)
+expect_eq "$(jq -r .error <<<"$body")" busy "4th connection refused with 503 busy"
+expect_eq "$(jq -r .reason <<<"$body")" "the gateway is at its connection limit; try again shortly" "refusal says why"
+expect_eq "$("$BIN/mwgctl" -s "$CTL" status --json | jq '.refused >= 2')" true "refusals counted"
+kill "$lg"; wait "$lg" 2>/dev/null || true
+for _ in $(seq 50); do
+	[ "$("$BIN/mwgctl" -s "$CTL" status --json | jq .connections)" = 0 ] && break
+	sleep 0.1
+done
+expect_eq "$(gw_curl laptop-1 -o /dev/null -w '%{http_code}' "http://emis.K84001:$HTTP_PORT/")" 200 "served again once there is room"
+stop_mwgd
