@@ -93,17 +93,20 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIBGW) $(LIBMWG)
 deps:
 	deploy/deps.sh
 
-test: deps
+test:
+	deploy/deps.sh build test
 	$(MAKE) SAN=1 BUILD=build/asan all units
 	tests/run-all.sh build/asan
 
 units: $(UNIT)
 
-demo: deps
+demo:
+	deploy/deps.sh build demo
 	$(MAKE) BUILD=build/release all
 	deploy/demo.sh build/release
 
-bench: deps
+bench:
+	deploy/deps.sh build bench
 	$(MAKE) BUILD=build/release all
 	bench/run.sh build/release
 
