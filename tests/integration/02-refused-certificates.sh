@@ -21,8 +21,7 @@ try stranger-1 401 "client certificate not accepted: unable to get local issuer 
 try expired-1 401 "client certificate not accepted: certificate has expired" "expired certificate"
 
 # The answer body is JSON with the reason.
-body=$(printf 'CONNECT emis.K84001:%s HTTP/1.1\r\nHost: x\r\n\r\n' "$HTTP_PORT" |
-	timeout 10 openssl s_client -quiet -connect "$GW" -CAfile "$T/ca/root.pem" 2>/dev/null | tail -1)
+body=$(printf 'CONNECT emis.K84001:%s HTTP/1.1\r\nHost: x\r\n\r\n' "$HTTP_PORT" | gw_raw - | tail -1)
 expect_eq "$(jq -r .error <<<"$body")" certificate-required "JSON error code"
 expect_eq "$(jq -r .reason <<<"$body")" "no client certificate" "JSON reason"
 

@@ -5,8 +5,7 @@
 . "$(dirname "$0")/common.sh"
 setup_default 'timeouts { head 2s }'
 send() {	# raw head -> first line of the answer
-	timeout 10 openssl s_client -quiet -connect "$GW" -CAfile "$T/ca/root.pem" \
-		-cert "$T/laptop-1.pem" -key "$T/laptop-1.key" 2>/dev/null | head -1 | tr -d '\r'
+	gw_raw laptop-1 | head -1 | tr -d '\r'
 }
 big=$(head -c 9000 /dev/zero | tr '\0' a)
 expect_eq "$(printf 'CONNECT emis.K84001:%s HTTP/1.1\r\nX-Big: %s\r\n\r\n' "$HTTP_PORT" "$big" | send)" \
@@ -21,8 +20,7 @@ expect_eq "$(printf 'POST /v1/whoami HTTP/1.1\r\nHost: x\r\n\r\n' | send)" "HTTP
 # Slowloris: part of a head, then silence. Dropped within the 2 s limit.
 start=$(date +%s)
 { printf 'CONNECT emis.K84001:%s HTTP/1.1\r\n' "$HTTP_PORT"; sleep 6; } |
-	timeout 10 openssl s_client -quiet -connect "$GW" -CAfile "$T/ca/root.pem" \
-	-cert "$T/laptop-1.pem" -key "$T/laptop-1.key" >/dev/null 2>&1 || true
+	gw_raw laptop-1 >/dev/null || true
 took=$(( $(date +%s) - start ))
 [ "$took" -le 7 ] || fail "slow head not dropped (took ${took}s)"
 grep -q 'head-timeout' "$T/mwgd.log" || true

@@ -7,13 +7,7 @@ setup_default
 old_hash=$("$BIN/mwgctl" -s "$CTL" status --json | jq -r .policy_sha256)
 
 # A tunnel that stays open across the reloads.
-coproc TUN { openssl s_client -quiet -connect "$GW" -CAfile "$T/ca/root.pem" \
-	-cert "$T/laptop-1.pem" -key "$T/laptop-1.key" 2>/dev/null; }
-PIDS+=("$TUN_PID")
-exec {tin}>&"${TUN[1]}" {tout}<&"${TUN[0]}"
-printf 'CONNECT echo.K84001:%s HTTP/1.1\r\nHost: x\r\n\r\n' "$ECHO_PORT" >&"$tin"
-read -r -t 5 line <&"$tout"; read -r -t 5 _ <&"$tout"
-expect_eq "$(tr -d '\r' <<<"$line")" "HTTP/1.1 200 Connection established" "long tunnel open"
+open_tunnel laptop-1 "echo.K84001:$ECHO_PORT"
 ping() { printf '%s\n' "$1" >&"$tin"; read -r -t 5 reply <&"$tout"; expect_eq "$reply" "$1" "tunnel echoes '$1'"; }
 ping before
 

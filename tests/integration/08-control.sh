@@ -4,12 +4,8 @@
 # clear errors.
 . "$(dirname "$0")/common.sh"
 setup_default
-coproc TUN { openssl s_client -quiet -connect "$GW" -CAfile "$T/ca/root.pem" \
-	-cert "$T/laptop-1.pem" -key "$T/laptop-1.key" 2>/dev/null; }
-PIDS+=("$TUN_PID")
-exec {tin}>&"${TUN[1]}" {tout}<&"${TUN[0]}"
-printf 'CONNECT echo.K84001:%s HTTP/1.1\r\nHost: x\r\n\r\nhello\n' "$ECHO_PORT" >&"$tin"
-read -r -t 5 _ <&"$tout"; read -r -t 5 _ <&"$tout"; read -r -t 5 hello <&"$tout"
+open_tunnel laptop-1 "echo.K84001:$ECHO_PORT" $'hello\n'
+read -r -t 5 hello <&"$tout"
 expect_eq "$hello" hello "tunnel carries early bytes sent behind the head"
 
 table=$("$BIN/mwgctl" -s "$CTL" sessions)

@@ -3,12 +3,7 @@
 # reason audited; one that keeps talking is not.
 . "$(dirname "$0")/common.sh"
 setup_default 'timeouts { idle 2s }'
-coproc TUN { openssl s_client -quiet -connect "$GW" -CAfile "$T/ca/root.pem" \
-	-cert "$T/laptop-1.pem" -key "$T/laptop-1.key" 2>/dev/null; }
-PIDS+=("$TUN_PID")
-exec {tin}>&"${TUN[1]}" {tout}<&"${TUN[0]}"
-printf 'CONNECT echo.K84001:%s HTTP/1.1\r\nHost: x\r\n\r\n' "$ECHO_PORT" >&"$tin"
-read -r -t 5 _ <&"$tout"; read -r -t 5 _ <&"$tout"
+open_tunnel laptop-1 "echo.K84001:$ECHO_PORT"
 for i in 1 2 3 4; do	# 4 s of traffic, one line every second
 	printf 'tick%d\n' "$i" >&"$tin"; read -r -t 5 r <&"$tout"
 	expect_eq "$r" "tick$i" "busy tunnel stays open ($i s)"

@@ -1,7 +1,8 @@
 # Shared set-up for the integration scenarios: a throwaway CA, device
 # certificates, stand-in practice systems, a real mwgd (the sanitizer build)
 # on 127.0.0.1, and assertions on exact outcomes. Sourced by NN-*.sh.
-set -euo pipefail
+set -Eeuo pipefail
+trap 'fail "line $LINENO: \"$BASH_COMMAND\" failed"' ERR
 
 BIN=${MWG_BUILD:?set MWG_BUILD to a build directory}/bin
 SCENARIO=$(basename "$0" .sh)
@@ -137,6 +138,30 @@ gw_curl() {	# device|- curl-args...
 	[ "$dev" != - ] && certs=(--proxy-cert "$T/$dev.pem" --proxy-key "$T/$dev.key")
 	curl -sS --max-time 10 -p -x "https://$GW" --proxy-cacert "$T/ca/root.pem" \
 		"${certs[@]}" "$@"
+}
+
+# A raw request (stdin) over TLS as device (or - for none); the answer on
+# stdout. s_client -quiet keeps reading after stdin ends, until mwgd closes.
+gw_raw() {	# device|-
+	local certs=()
+	[ "$1" != - ] && certs=(-cert "$T/$1.pem" -key "$T/$1.key")
+	timeout 10 openssl s_client -quiet -connect "$GW" -CAfile "$T/ca/root.pem" \
+		"${certs[@]}" 2>/dev/null
+}
+
+# Opens a tunnel as device to target (name.practice:port) with s_client
+# and reads the 200; then write to $tin, read from $tout.
+open_tunnel() {	# device target [early bytes]
+	local line
+	coproc TUN { openssl s_client -quiet -connect "$GW" -CAfile "$T/ca/root.pem" \
+		-cert "$T/$1.pem" -key "$T/$1.key" 2>/dev/null; }
+	PIDS+=("$TUN_PID")
+	exec {tin}>&"${TUN[1]}" {tout}<&"${TUN[0]}"
+	printf 'CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\n%s' "$2" "$2" "${3:-}" >&"$tin"
+	read -r -t 5 line <&"$tout" || fail "no answer to CONNECT $2"
+	[ "$(tr -d '\r' <<<"$line")" = "HTTP/1.1 200 Connection established" ] ||
+		fail "CONNECT $2 answered '$line'"
+	read -r -t 5 _ <&"$tout"
 }
 
 # The audit records matching a jq condition, compact, one a line.
