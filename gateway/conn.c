@@ -70,17 +70,12 @@ conn_touch(struct conn *c)
 }
 
 void
-conn_accept(struct worker *w, int fd, const struct sockaddr *sa,
-    const char *refuse)
+conn_accept(struct worker *w, const struct gw_snapshot *snap, int fd,
+    const struct sockaddr *sa, const char *refuse)
 {
-	struct gw_snapshot *snap = snapshot_get();
 	struct conn *c;
 	int one = 1;
 
-	if (snap == NULL) {
-		close(fd);
-		return;
-	}
 	c = xcalloc(1, sizeof(*c));
 	c->id = atomic_fetch_add(&w->srv->next_id, 1) + 1;
 	c->w = w;
@@ -104,7 +99,6 @@ conn_accept(struct worker *w, int fd, const struct sockaddr *sa,
 		w->nrefusing++;
 	atomic_fetch_add(&w->srv->nconns, 1);
 	conn_set_timer(c, snap->conf->timeout_head);
-	snapshot_put(snap);
 	c->state = CONN_HANDSHAKE;
 	c->want = WANT_UP_CRD;
 	conn_update_events(c);

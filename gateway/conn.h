@@ -88,9 +88,11 @@ struct conn {
 	TAILQ_ENTRY(conn) gentry;	/* server's open tunnels */
 };
 
-/* conn.c */
-void conn_accept(struct worker *w, int fd, const struct sockaddr *sa,
-    const char *refuse);
+struct gw_snapshot;
+
+/* conn.c: takes ownership of fd; snap supplies TLS context and timeouts. */
+void conn_accept(struct worker *w, const struct gw_snapshot *snap, int fd,
+    const struct sockaddr *sa, const char *refuse);
 void conn_close(struct conn *c, const char *reason);
 /* Sends a JSON answer (body's reference is taken), then closes. */
 void conn_respond(struct conn *c, int status, json_t *body);
@@ -107,6 +109,9 @@ int conn_audit(struct conn *c, const char *action, const char *outcome,
     const char *reason, json_t *extra);
 
 /* tunnel.c: CONNECT — decide, dial, open. */
+/* "emis.K84001:443" into name, practice (upper case) and port; 0 or -1. */
+int tunnel_parse_authority(const char *url, char *name, char *practice,
+    int *port);
 void tunnel_connect(struct conn *c);
 void tunnel_backend_cb(evutil_socket_t fd, short what, void *arg);
 

@@ -20,9 +20,8 @@
 
 static const char TUNNEL_OK[] = "HTTP/1.1 200 Connection established\r\n\r\n";
 
-/* "emis.K84001:443" into name, practice and port; -1 if malformed. */
-static int
-parse_authority(const char *url, char *name, char *practice, int *port)
+int
+tunnel_parse_authority(const char *url, char *name, char *practice, int *port)
 {
 	const char *colon = strrchr(url, ':'), *dot = strchr(url, '.');
 	size_t nlen, plen;
@@ -102,7 +101,7 @@ tunnel_connect(struct conn *c)
 	char name[POLICY_NAME_MAX], practice[POLICY_NAME_MAX];
 	int port;
 
-	if (parse_authority(c->head->url, name, practice, &port) == -1) {
+	if (tunnel_parse_authority(c->head->url, name, practice, &port) == -1) {
 		snprintf(c->target, sizeof(c->target), "%.*s",
 		    (int)sizeof(c->target) - 1, c->head->url);
 		tunnel_deny(c, 400, "bad-target", "CONNECT target must be "

@@ -60,34 +60,29 @@ worker_buf_put(struct worker *w, void *buf)
 }
 
 static const char *
-worker_limit(struct worker *w)
+worker_limit(struct worker *w, const struct gw_snapshot *snap)
 {
-	struct gw_snapshot *snap = snapshot_get();
-	const char *why = NULL;
-
-	if (snap == NULL)
-		return "shutting down";
 	if (w->nconns - w->nrefusing >= snap->conf->max_worker_conns)
-		why = "this gateway worker is at its connection limit; "
+		return "this gateway worker is at its connection limit; "
 		    "try again shortly";
-	else if (atomic_load(&w->srv->nconns) >= snap->conf->max_conns)
-		why = "the gateway is at its connection limit; try again "
+	if (atomic_load(&w->srv->nconns) >= snap->conf->max_conns)
+		return "the gateway is at its connection limit; try again "
 		    "shortly";
-	snapshot_put(snap);
-	return why;
+	return NULL;
 }
 
 static void
 accept_cb(evutil_socket_t lfd, short what, void *arg)
 {
 	struct worker *w = arg;
+	struct gw_snapshot *snap = snapshot_get();
 	struct sockaddr_storage ss;
 	socklen_t len;
 	const char *refuse;
 	int fd;
 
 	(void)what;
-	for (int i = 0; i < ACCEPT_BATCH; i++) {
+	for (int i = 0; snap && i < ACCEPT_BATCH; i++) {
 		len = sizeof(ss);
 		fd = accept4(lfd, (struct sockaddr *)&ss, &len,
 		    SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -101,18 +96,19 @@ accept_cb(evutil_socket_t lfd, short what, void *arg)
 				event_del(&w->ev_accept);
 				event_add(&w->ev_accept_pause, &tv);
 			}
-			return;
+			break;
 		}
 		atomic_fetch_add(&w->srv->n_accepted, 1);
-		if ((refuse = worker_limit(w)) != NULL) {
+		if ((refuse = worker_limit(w, snap)) != NULL) {
 			atomic_fetch_add(&w->srv->n_refused, 1);
 			if (w->nrefusing >= REFUSE_MAX) {
 				close(fd);
 				continue;
 			}
 		}
-		conn_accept(w, fd, (struct sockaddr *)&ss, refuse);
+		conn_accept(w, snap, fd, (struct sockaddr *)&ss, refuse);
 	}
+	snapshot_put(snap);
 }
 
 static void
