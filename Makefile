@@ -110,12 +110,18 @@ bench:
 	$(MAKE) BUILD=build/release all
 	bench/run.sh build/release
 
+fuzz:
+	deploy/deps.sh build fuzz
+	tests/fuzz/run.sh
+
 install: $(BUILD)/bin/mwgd $(BUILD)/bin/mwgctl
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(BUILD)/bin/mwgd $(DESTDIR)$(PREFIX)/sbin/mwgd
 	install -m 0755 $(BUILD)/bin/mwgctl $(DESTDIR)$(PREFIX)/bin/mwgctl
 	install -d $(DESTDIR)$(PREFIX)/share/doc/mwg/examples
-	install -m 0644 deploy/mwgd.conf deploy/policy.conf $(DESTDIR)$(PREFIX)/share/doc/mwg/examples/
+	install -m 0644 deploy/mwgd.conf deploy/policy.conf deploy/mwgd.service \
+	    $(DESTDIR)$(PREFIX)/share/doc/mwg/examples/
+	install -m 0644 README.md SECURITY.md docs/*.md $(DESTDIR)$(PREFIX)/share/doc/mwg/
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -1,0 +1,564 @@
+#!/bin/bash
+# bench/run.sh BUILD_DIR: measure mwgd against stunnel and haproxy, each
+# terminating the same mutual TLS on one pinned CPU and forwarding to the
+# same stand-in backends, all on 127.0.0.1. Builds nothing (`make bench`
+# does); prints a table and writes it to bench/results/latest.txt.
+# Knobs (environment, see bench/README.md): BENCH_PORT_BASE BENCH_BULK_MIB
+# BENCH_HS_SECONDS BENCH_HS_CONC BENCH_RTT_COUNT BENCH_IDLE_COUNT
+# BENCH_ROUNDS BENCH_GATEWAYS BENCH_LOADGEN_ARGS (e.g. "--tls 1.2"), and
+# BENCH_KEEP=1 to keep the scratch directory (configs, logs) for a look.
+set -u
+
+BUILD=${1:?usage: bench/run.sh BUILD_DIR}
+BIN=$(cd "$BUILD/bin" 2>/dev/null && pwd) || {
+	echo "bench: no $BUILD/bin (run make BUILD=$BUILD all first)" >&2
+	exit 1
+}
+HERE=$(cd "$(dirname "$0")" && pwd)
+RESULTS=$HERE/results
+PORT_BASE=${BENCH_PORT_BASE:-19400}
+BULK_MIB=${BENCH_BULK_MIB:-1024}
+HS_SECONDS=${BENCH_HS_SECONDS:-10}
+HS_CONC=${BENCH_HS_CONC:-32}
+RTT_COUNT=${BENCH_RTT_COUNT:-20000}
+IDLE_COUNT=${BENCH_IDLE_COUNT:-1000}
+GATEWAYS=${BENCH_GATEWAYS:-mwgd haproxy stunnel}
+PRACTICE=K84001
+START_TIMEOUT=10	# seconds for a process to start listening
+# The peers get mwgd's server-side lists (gateway/tls.c); loadgen offers one
+# suite and one group of them, so all three run the same cryptography.
+TLS12_CIPHERS="ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:\
+ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-AES128-GCM-SHA256:\
+ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-CHACHA20-POLY1305"
+TLS13_SUITES="TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:\
+TLS_CHACHA20_POLY1305_SHA256"
+TLS_GROUPS="X25519:P-256:P-384"
+
+# The gateway gets CPU 0 to itself; load generator and backends share CPU 1.
+GW_CPU=0
+LG_CPU=1
+if [ "$(nproc)" -lt 2 ]; then
+	echo "bench: one CPU only: gateway and load share it" >&2
+	LG_CPU=0
+fi
+
+P_DISCARD=$((PORT_BASE + 1))
+P_SOURCE=$((PORT_BASE + 2))
+P_ECHO=$((PORT_BASE + 3))
+P_MWGD=$((PORT_BASE + 10))
+P_HAPROXY=$((PORT_BASE + 20))	# +0 discard, +1 source, +2 echo
+P_STUNNEL=$((PORT_BASE + 30))	# likewise
+
+for tool in loadgen mwg-backend; do
+	if [ ! -x "$BIN/$tool" ]; then
+		echo "bench: $BIN/$tool missing (make BUILD=$BUILD all)" >&2
+		exit 1
+	fi
+done
+
+T=$(mktemp -d /tmp/mwg-bench.XXXXXX)
+PIDS=()
+# Stops what we started, by pid: TERM, up to 5 s to go, then KILL.
+cleanup() {
+	local pid i
+	for pid in "${PIDS[@]}"; do
+		kill -TERM "$pid" 2>/dev/null
+	done
+	for pid in "${PIDS[@]}"; do
+		for ((i = 0; i < 50; i++)); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -KILL "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+	done
+	if [ "${BENCH_KEEP:-0}" = 1 ]; then
+		echo "bench: kept $T" >&2
+	else
+		rm -rf "$T"
+	fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Every descriptor we may get: 1,000 idle tunnels need 2,000 in a gateway.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null
+
+log() { printf 'bench: %s\n' "$*" >&2; }
+
+# wait_listen PORT PID: until something listens on 127.0.0.1:PORT, or PID
+# dies, or START_TIMEOUT passes. Reads /proc: no client connection is made.
+wait_listen() {
+	local hex i
+	hex=$(printf ':%04X' "$1")
+	for ((i = 0; i < START_TIMEOUT * 10; i++)); do
+		kill -0 "$2" 2>/dev/null || return 1
+		if awk -v p="0100007F$hex" '$2 == p && $4 == "0A" { f = 1 }
+		    END { exit !f }' /proc/net/tcp; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	return 1
+}
+
+# ---- certificates ----------------------------------------------------
+# The project's own tools when built; the openssl CLI otherwise, with the
+# same shape: root -> issuing (signs the device), root -> server.
+ca_openssl() {
+	local d=$1
+	mkdir -p "$d" && cd "$d" || return 1
+	cat >ext.cnf <<-EOF
+	[ca]
+	basicConstraints = critical, CA:true
+	keyUsage = critical, keyCertSign, cRLSign
+	[server]
+	basicConstraints = critical, CA:false
+	keyUsage = critical, digitalSignature
+	extendedKeyUsage = serverAuth
+	subjectAltName = IP:127.0.0.1, DNS:localhost
+	[device]
+	basicConstraints = critical, CA:false
+	keyUsage = critical, digitalSignature
+	extendedKeyUsage = clientAuth
+	subjectAltName = URI:urn:mwg:device:bench-1
+	EOF
+	local ec=(-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes)
+	openssl req -x509 "${ec[@]}" -keyout root.key -out root.pem -days 30 \
+	    -subj /CN=bench-root -extensions ca -config ext.cnf 2>/dev/null &&
+	openssl req "${ec[@]}" -keyout issuing.key -out issuing.csr \
+	    -subj /CN=bench-issuing 2>/dev/null &&
+	openssl x509 -req -in issuing.csr -CA root.pem -CAkey root.key \
+	    -CAcreateserial -days 30 -extfile ext.cnf -extensions ca \
+	    -out issuing.pem 2>/dev/null &&
+	openssl req "${ec[@]}" -keyout server.key -out server.csr \
+	    -subj /CN=127.0.0.1 2>/dev/null &&
+	openssl x509 -req -in server.csr -CA root.pem -CAkey root.key \
+	    -CAcreateserial -days 30 -extfile ext.cnf -extensions server \
+	    -out server.pem 2>/dev/null &&
+	openssl req "${ec[@]}" -keyout client.key -out client.csr \
+	    -subj /CN=bench-1 2>/dev/null &&
+	openssl x509 -req -in client.csr -CA issuing.pem -CAkey issuing.key \
+	    -CAcreateserial -days 30 -extfile ext.cnf -extensions device \
+	    -out client.pem 2>/dev/null
+}
+
+make_ca() {
+	local d=$T/ca
+	if [ -x "$BIN/mwgctl" ] && [ -x "$BIN/mwg-testcert" ] &&
+	    "$BIN/mwgctl" ca init --dir "$d" --host 127.0.0.1 \
+	    --host localhost >"$T/ca.log" 2>&1 &&
+	    "$BIN/mwg-testcert" --ca-dir "$d" --id bench-1 \
+	    --out "$d/client" >>"$T/ca.log" 2>&1; then
+		CA_HOW="mwgctl ca init + mwg-testcert"
+	else
+		log "mwgctl/mwg-testcert unavailable or failed: openssl CLI CA"
+		rm -rf "$d"
+		(ca_openssl "$d") || { log "cannot make a CA"; exit 1; }
+		CA_HOW="openssl CLI (mwgctl/mwg-testcert unavailable)"
+	fi
+	CA=$d
+	# The peers cannot anchor trust at an intermediate, so they get the
+	# issuing CA with its root; mwgd anchors at issuing.pem alone.
+	cat "$d/issuing.pem" "$d/root.pem" >"$T/clientca.pem"
+	(umask 077 && cat "$d/server.pem" "$d/server.key" >"$T/haproxy.pem")
+}
+
+# ---- backends ----------------------------------------------------------
+start_backend() {	# MODE PORT [ARGS]
+	local mode=$1 port=$2
+	shift 2
+	taskset -c "$LG_CPU" "$BIN/mwg-backend" --listen "127.0.0.1:$port" \
+	    --mode "$mode" --pidfile "$T/$mode.pid" "$@" \
+	    >"$T/backend-$mode.log" 2>&1 &
+	PIDS+=("$!")
+	wait_listen "$port" $! || { log "backend $mode did not start"; exit 1; }
+}
+
+# ---- gateways: each started on GW_CPU; sets NEW_PID or returns 1 -------------
+start_mwgd() {
+	[ -x "$BIN/mwgd" ] || { GW_WHY="not built"; return 1; }
+	mkdir -p "$T/mwgd"
+	cat >"$T/mwgd/policy.conf" <<-EOF
+	practice $PRACTICE "Bench practice" {
+	    target discard 127.0.0.1:$P_DISCARD
+	    target source  127.0.0.1:$P_SOURCE
+	    target echo    127.0.0.1:$P_ECHO
+	}
+	EOF
+	# mwgd refuses to run as root: it drops to nobody after set-up and
+	# must still be able to read its key (on reload) then.
+	chmod 755 "$T" "$CA"
+	chgrp nogroup "$CA/server.key" 2>/dev/null && chmod 640 "$CA/server.key"
+	cat >"$T/mwgd/mwgd.conf" <<-EOF
+	user nobody
+	group nogroup
+	workers 1
+	policy $T/mwgd/policy.conf
+	control $T/mwgd/control.sock
+	audit {
+	    file $T/mwgd/audit.jsonl
+	}
+	limits {
+	    connections 20000
+	    worker-connections 20000
+	}
+	timeouts {
+	    head 10s
+	    connect 10s
+	    idle 30m
+	}
+	listen tls 127.0.0.1:$P_MWGD {
+	    certificate $CA/server.pem
+	    key $CA/server.key
+	    ca $CA/issuing.pem
+	}
+	EOF
+	taskset -c "$GW_CPU" "$BIN/mwgd" -f "$T/mwgd/mwgd.conf" \
+	    >"$T/mwgd.log" 2>&1 &
+	NEW_PID=$!
+	PIDS+=("$NEW_PID")
+	wait_listen "$P_MWGD" "$NEW_PID" || {
+		GW_WHY="did not start: $(tail -n 1 "$T/mwgd.log")"
+		return 1
+	}
+}
+
+start_haproxy() {
+	command -v haproxy >/dev/null || { GW_WHY="not installed"; return 1; }
+	local f=$T/haproxy.cfg name port i=0
+	local tls="ssl crt $T/haproxy.pem ca-file $T/clientca.pem verify required"
+	cat >"$f" <<-EOF
+	global
+	    nbthread 1
+	    maxconn 4096
+	    log stdout format raw local0 info
+	    ssl-default-bind-options ssl-min-ver TLSv1.2
+	    ssl-default-bind-ciphers $TLS12_CIPHERS
+	    ssl-default-bind-ciphersuites $TLS13_SUITES
+	    ssl-default-bind-curves $TLS_GROUPS
+	defaults
+	    mode tcp
+	    log global
+	    option tcplog
+	    timeout connect 10s
+	    timeout client 30m
+	    timeout server 30m
+	EOF
+	for name in discard source echo; do
+		port=$((PORT_BASE + 1 + i))
+		cat >>"$f" <<-EOF
+		frontend fe_$name
+		    bind 127.0.0.1:$((P_HAPROXY + i)) $tls
+		    default_backend be_$name
+		backend be_$name
+		    server $name 127.0.0.1:$port
+		EOF
+		i=$((i + 1))
+	done
+	taskset -c "$GW_CPU" haproxy -db -f "$f" >"$T/haproxy.log" 2>&1 &
+	NEW_PID=$!
+	PIDS+=("$NEW_PID")
+	wait_listen "$((P_HAPROXY + 2))" "$NEW_PID" ||
+	    { GW_WHY="did not start"; return 1; }
+}
+
+start_stunnel() {
+	command -v stunnel4 >/dev/null || { GW_WHY="not installed"; return 1; }
+	local f=$T/stunnel.conf name i=0
+	cat >"$f" <<-EOF
+	foreground = yes
+	pid =
+	output = $T/stunnel.log
+	EOF
+	for name in discard source echo; do
+		cat >>"$f" <<-EOF
+		[$name]
+		accept = 127.0.0.1:$((P_STUNNEL + i))
+		connect = 127.0.0.1:$((PORT_BASE + 1 + i))
+		cert = $CA/server.pem
+		key = $CA/server.key
+		CAfile = $T/clientca.pem
+		verifyChain = yes
+		sslVersionMin = TLSv1.2
+		ciphers = $TLS12_CIPHERS
+		ciphersuites = $TLS13_SUITES
+		curves = $TLS_GROUPS
+		EOF
+		i=$((i + 1))
+	done
+	taskset -c "$GW_CPU" stunnel4 "$f" >"$T/stunnel.out" 2>&1 &
+	NEW_PID=$!
+	PIDS+=("$NEW_PID")
+	wait_listen "$((P_STUNNEL + 2))" "$NEW_PID" ||
+	    { GW_WHY="did not start"; return 1; }
+}
+
+# ---- measurements ------------------------------------------------------------
+declare -A V		# V[gateway.metric] = "value value ..." (one per round)
+declare -A R		# R[gateway.metric] = the median of V
+declare -A GW_PID	# gateway -> pid
+declare -A STATUS	# gateway -> "ran" or why not
+declare -A TLS_INFO	# gateway -> negotiated version, cipher, group
+RAW=()
+NOTES=()	# failures worth a line under the table
+
+field() {	# LINE KEY: the value of KEY=... in a result line
+	printf '%s\n' "$1" | tr ' ' '\n' | sed -n "s/^$2=//p" | head -n 1
+}
+
+lg() {	# SECONDS ARGS...: one bounded loadgen run on LG_CPU; prints its result
+	local limit=$1
+	shift
+	# shellcheck disable=SC2086
+	timeout -k 5 "$limit" taskset -c "$LG_CPU" "$BIN/loadgen" "$@" \
+	    ${BENCH_LOADGEN_ARGS:-} --cert "$CA/client.pem" \
+	    --key "$CA/client.key" --ca "$CA/root.pem" \
+	    2>>"$T/loadgen.err" | grep '^result' | tail -n 1
+}
+
+# addr GW NAME: the address (and CONNECT target) that reaches backend NAME.
+addr() {
+	local i
+	case $2 in discard) i=0 ;; source) i=1 ;; echo) i=2 ;; esac
+	case $1 in
+	mwgd) echo "--addr 127.0.0.1:$P_MWGD" \
+	    "--connect $2.$PRACTICE:$((PORT_BASE + 1 + i))" ;;
+	haproxy) echo "--addr 127.0.0.1:$((P_HAPROXY + i))" ;;
+	stunnel) echo "--addr 127.0.0.1:$((P_STUNNEL + i))" ;;
+	esac
+}
+
+keep() {	# GW METRIC LINE KEY [REQUIRE_KEY=VALUE]: record one value
+	local v
+	[ -n "$3" ] || { log "$1: $2: no result (see loadgen errors)"; return; }
+	if [ -n "${5:-}" ] && [ "$(field "$3" "${5%%=*}")" != "${5#*=}" ]; then
+		log "$1: $2 not confirmed, not counted: $3"
+		NOTES+=("$1: a $2 run was not confirmed and not counted")
+		return
+	fi
+	v=$(field "$3" "$4")
+	[ -n "$v" ] && V[$1.$2]="${V[$1.$2]:-} $v"
+}
+
+private_kib() {	# PID: Private_Clean + Private_Dirty in KiB
+	awk '/^Private_(Clean|Dirty):/ { s += $2 } END { print s + 0 }' \
+	    "/proc/$1/smaps_rollup"
+}
+
+# Opens IDLE_COUNT tunnels through a gateway that has served only a short
+# warm-up, so earlier tests' freed memory cannot hide or inflate the cost.
+measure_idle() {
+	local gw=$1 pid=${GW_PID[$1]} before after out=$T/idle-$1.out lpid i
+	# shellcheck disable=SC2046
+	lg 60 rtt $(addr "$gw" echo) --count 100 --label "$gw" >/dev/null
+	sleep 0.5
+	before=$(private_kib "$pid")
+	: >"$out"
+	# shellcheck disable=SC2046,SC2086
+	timeout -k 5 180 taskset -c "$LG_CPU" "$BIN/loadgen" idle \
+	    $(addr "$gw" echo) ${BENCH_LOADGEN_ARGS:-} --count "$IDLE_COUNT" \
+	    --seconds 120 --label "$gw" --cert "$CA/client.pem" \
+	    --key "$CA/client.key" --ca "$CA/root.pem" \
+	    >"$out" 2>>"$T/loadgen.err" &
+	lpid=$!
+	PIDS+=("$lpid")
+	for ((i = 0; i < 1200; i++)); do
+		grep -q '^ready' "$out" && break
+		kill -0 "$lpid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if grep -q "^ready.* count=$IDLE_COUNT\$" "$out"; then
+		sleep 1		# let the gateway finish its side of each open
+		after=$(private_kib "$pid")
+		V[$gw.mem]=$(awk -v a="$after" -v b="$before" \
+		    -v n="$IDLE_COUNT" 'BEGIN { printf "%.1f", (a - b) / n }')
+		RAW+=("idle $gw: private KiB before=$before after=$after")
+	else
+		log "$gw: idle: could not open $IDLE_COUNT tunnels"
+		NOTES+=("$gw: could not open $IDLE_COUNT idle tunnels")
+	fi
+	kill -TERM "$lpid" 2>/dev/null
+	wait "$lpid" 2>/dev/null
+}
+
+measure_round() {	# GW: one value of every throughput and latency metric
+	local gw=$1 pid=${GW_PID[$1]} line
+	# shellcheck disable=SC2046
+	line=$(lg 150 bulk $(addr "$gw" discard) --send "$BULK_MIB" \
+	    --label "$gw")
+	RAW+=("$line")
+	keep "$gw" bulk_send "$line" MBps confirmed=1
+	[ -n "$line" ] && TLS_INFO[$gw]="$(field "$line" tls)\
+ $(field "$line" cipher) $(field "$line" group)"
+	# shellcheck disable=SC2046
+	line=$(lg 150 bulk $(addr "$gw" source) --recv "$BULK_MIB" \
+	    --label "$gw")
+	RAW+=("$line")
+	keep "$gw" bulk_recv "$line" MBps confirmed=1
+	# shellcheck disable=SC2046
+	line=$(lg $((HS_SECONDS + 60)) handshake $(addr "$gw" echo) --probe \
+	    --seconds "$HS_SECONDS" --concurrency "$HS_CONC" \
+	    --cpu-pid "$pid" --label "$gw")
+	RAW+=("$line")
+	keep "$gw" hs "$line" per_s
+	keep "$gw" hs_cpu "$line" gw_cpu_us_per_op
+	keep "$gw" hs_busy "$line" gw_busy_pct
+	if [ -n "$line" ] && [ "$(field "$line" failed)" != 0 ]; then
+		log "$gw: $(field "$line" failed) handshakes failed"
+		NOTES+=("$gw: $(field "$line" failed) handshakes failed in \
+round $round")
+	fi
+	# shellcheck disable=SC2046
+	line=$(lg 120 rtt $(addr "$gw" echo) --count "$RTT_COUNT" --size 64 \
+	    --cpu-pid "$pid" --label "$gw")
+	RAW+=("$line")
+	keep "$gw" p50 "$line" p50_us
+	keep "$gw" p99 "$line" p99_us
+	keep "$gw" rtt_cpu "$line" gw_cpu_us_per_op
+}
+
+median() {	# VALUES...: the median (the lower middle for an even count)
+	printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 }
+	    END { if (NR) print v[int((NR + 1) / 2)] }'
+}
+
+# ---- the table -------------------------------------------------------------
+METRICS="bulk_send bulk_recv hs hs_busy hs_cpu p50 p99 rtt_cpu mem"
+declare -A LABEL=(
+	[bulk_send]="bulk upload MB/s (${BULK_MIB} MiB, 1 tunnel)"
+	[bulk_recv]="bulk download MB/s (${BULK_MIB} MiB)"
+	[hs]="full handshakes/s (${HS_CONC} conc, ${HS_SECONDS} s)"
+	[hs_busy]="  gateway CPU busy % meanwhile"
+	[hs_cpu]="gateway CPU us per handshake"
+	[p50]="RTT p50 us (64 B)"
+	[p99]="RTT p99 us (64 B)"
+	[rtt_cpu]="gateway CPU us per round trip"
+	[mem]="private KiB per idle tunnel (${IDLE_COUNT})"
+)
+declare -A BETTER=([bulk_send]=higher [bulk_recv]=higher [hs]=higher
+	[hs_busy]=- [hs_cpu]=lower [p50]=lower [p99]=lower [rtt_cpu]=lower
+	[mem]=lower)
+
+ratio() {	# A B: A/B, or n/a
+	if [ -z "$1" ] || [ -z "$2" ]; then
+		echo n/a
+		return
+	fi
+	awk -v a="$1" -v b="$2" 'BEGIN {
+		if (b <= 0 || a < 0) print "n/a"; else printf "%.2f", a / b }'
+}
+
+table() {
+	local m g r1 r2
+	printf '%-42s %9s %9s %9s %10s %10s  %s\n' "metric (median of" \
+	    mwgd haproxy stunnel mwgd/hapx mwgd/stun better
+	printf '%-42s\n' " $ROUNDS rounds; memory once)"
+	for m in $METRICS; do
+		printf '%-42s' "${LABEL[$m]}"
+		for g in mwgd haproxy stunnel; do
+			printf ' %9s' "${R[$g.$m]:-n/a}"
+		done
+		r1=$(ratio "${R[mwgd.$m]:-}" "${R[haproxy.$m]:-}")
+		r2=$(ratio "${R[mwgd.$m]:-}" "${R[stunnel.$m]:-}")
+		[ "${BETTER[$m]}" = - ] && r1="" && r2=""
+		printf ' %10s %10s  %s\n' "$r1" "$r2" "${BETTER[$m]}"
+	done
+}
+
+# ---- run ---------------------------------------------------------------------
+ROUNDS=${BENCH_ROUNDS:-3}
+ROUNDS_BUDGET=240	# seconds: no new round starts after this
+for p in $P_DISCARD $P_SOURCE $P_ECHO $P_MWGD $((P_HAPROXY + 0)) \
+    $((P_HAPROXY + 1)) $((P_HAPROXY + 2)) $((P_STUNNEL + 0)) \
+    $((P_STUNNEL + 1)) $((P_STUNNEL + 2)); do
+	if awk -v p="$(printf ':%04X' "$p")" '$2 ~ p"$" && $4 == "0A" { f = 1 }
+	    END { exit !f }' /proc/net/tcp; then
+		log "port $p is in use: set BENCH_PORT_BASE to a free range"
+		exit 1
+	fi
+done
+
+make_ca
+start_backend discard "$P_DISCARD"
+start_backend source "$P_SOURCE" --bytes "${BULK_MIB}m"
+start_backend echo "$P_ECHO"
+
+# All gateways start now and stay up; only the one measured is busy.
+RAN=""
+for gw in $GATEWAYS; do
+	GW_WHY=""
+	NEW_PID=""
+	if "start_$gw"; then
+		GW_PID[$gw]=$NEW_PID
+		STATUS[$gw]="ran"
+		RAN="$RAN $gw"
+		log "$gw: started, pid $NEW_PID on CPU $GW_CPU"
+	else
+		STATUS[$gw]="n/a: $GW_WHY"
+		log "$gw: $GW_WHY: reported as n/a"
+		[ -n "$NEW_PID" ] && kill -TERM "$NEW_PID" 2>/dev/null
+	fi
+done
+
+for gw in $RAN; do
+	log "$gw: $IDLE_COUNT idle tunnels"
+	measure_idle "$gw"
+done
+# Rounds interleave the gateways, so a disturbance on this machine
+# (another build, a noisy neighbour) spreads over all of them alike.
+for ((round = 1; round <= ROUNDS; round++)); do
+	if [ "$round" -gt 1 ] && [ "$SECONDS" -gt "$ROUNDS_BUDGET" ]; then
+		log "over ${ROUNDS_BUDGET} s: stopping after $((round - 1)) rounds"
+		ROUNDS=$((round - 1))
+		break
+	fi
+	for gw in $RAN; do
+		log "round $round/$ROUNDS: $gw"
+		measure_round "$gw"
+	done
+done
+for gw in $RAN; do
+	if ! kill -0 "${GW_PID[$gw]}" 2>/dev/null; then
+		STATUS[$gw]="${STATUS[$gw]}, DIED during the run"
+	fi
+	for m in $METRICS; do
+		# shellcheck disable=SC2086
+		[ -n "${V[$gw.$m]:-}" ] && R[$gw.$m]=$(median ${V[$gw.$m]})
+	done
+done
+
+mkdir -p "$RESULTS"
+{
+	echo "mwg benchmark, $(date -u +%Y-%m-%dT%H:%MZ)," \
+	    "$(git -C "$HERE" rev-parse --short HEAD 2>/dev/null || echo 'no commit')"
+	echo "host: $(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' \
+	    /proc/cpuinfo | head -n 1), Linux $(uname -r)," \
+	    "load average $(cut -d ' ' -f 1-3 /proc/loadavg)"
+	echo "gateway on CPU $GW_CPU; load generator and backends on CPU $LG_CPU"
+	echo "CA: $CA_HOW"
+	for g in mwgd haproxy stunnel; do
+		echo "$g: ${STATUS[$g]:-not run}${TLS_INFO[$g]:+; ${TLS_INFO[$g]}}"
+	done
+	echo "haproxy: $(haproxy -v 2>/dev/null | head -n 1)"
+	echo "stunnel: $(stunnel4 -version 2>&1 | grep -m 1 '^stunnel')"
+	echo
+	table
+	echo
+	echo "ratio = mwgd / peer; 'better' says which direction is better."
+	echo "n/a = not measured (not built, did not start, or that test failed)."
+	for line in "${NOTES[@]}"; do
+		echo "note: $line"
+	done
+	echo
+	echo "raw loadgen lines:"
+	for line in "${RAW[@]}"; do
+		[ -n "$line" ] && printf '  %s\n' "$line"
+	done
+} >"$T/report.txt"
+cp "$T/report.txt" "$RESULTS/latest.txt"
+cat "$T/report.txt"
+if [ -s "$T/loadgen.err" ]; then
+	log "loadgen errors (first 10 of $(wc -l <"$T/loadgen.err")):"
+	head -n 10 "$T/loadgen.err" >&2
+fi
