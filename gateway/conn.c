@@ -23,6 +23,7 @@
 #include "gateway/snapshot.h"
 
 #define CONN_FINISH_TIMEOUT	5	/* seconds to deliver a final answer */
+#define HEAD_READ_CHUNK		2048	/* bytes per read while in the head */
 
 static void client_cb(evutil_socket_t fd, short what, void *arg);
 static void timer_cb(evutil_socket_t fd, short what, void *arg);
@@ -186,19 +187,21 @@ conn_handshake(struct conn *c)
 	conn_update_events(c);
 }
 
-/* Reads the head into the up buffer; early tunnel bytes stay there. */
+/*
+ * Reads the head in small pieces from the stack: no splice buffer is held
+ * while a client handshakes or dawdles. Bytes sent right behind the head
+ * are the tunnel's first bytes and move to the up buffer.
+ */
 static void
 conn_read_head(struct conn *c)
 {
-	struct conn_buf *b = &c->up;
+	char buf[HEAD_READ_CHUNK];
 	enum http_head_state st = HTTP_HEAD_MORE;
-	size_t used;
-	int r;
+	size_t used = 0;
+	int r = 0;
 
-	if (b->data == NULL)
-		b->data = worker_buf_get(c->w);
 	while (st == HTTP_HEAD_MORE) {
-		r = SSL_read(c->ssl, b->data + b->len, HTTP_HEAD_MAX + 1 - b->len);
+		r = SSL_read(c->ssl, buf, sizeof(buf));
 		if (r <= 0) {
 			int e = SSL_get_error(c->ssl, r);
 
@@ -209,9 +212,7 @@ conn_read_head(struct conn *c)
 			conn_close(c, "client-closed-in-head");
 			return;
 		}
-		st = http_head_feed(c->head, b->data + b->len, (size_t)r, &used);
-		b->off += used;
-		b->len += (size_t)r;
+		st = http_head_feed(c->head, buf, (size_t)r, &used);
 	}
 	if (st == HTTP_HEAD_ERROR) {
 		log_debug("%s: conn %llu: bad request head from %s: %s",
@@ -220,6 +221,11 @@ conn_read_head(struct conn *c)
 		conn_respond_error(c, c->head->status, c->head->status == 400 ?
 		    "bad-request" : "head-too-large", c->head->error);
 		return;
+	}
+	if ((size_t)r > used) {
+		c->up.data = worker_buf_get(c->w);
+		memcpy(c->up.data, buf + used, (size_t)r - used);
+		c->up.len = (size_t)r - used;
 	}
 	c->want = 0;
 	conn_update_events(c);
@@ -475,6 +481,7 @@ conn_close(struct conn *c, const char *reason)
 	free(c->head);
 	TAILQ_REMOVE(&c->w->conns, c, wentry);
 	c->w->nconns--;
+	c->w->nclosed++;
 	if (c->refuse)
 		c->w->nrefusing--;
 	atomic_fetch_sub(&srv->nconns, 1);

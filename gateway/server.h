@@ -18,7 +18,7 @@
 struct conn;
 struct audit_log;
 
-#define WORKER_POOL_MAX		256	/* spare splice buffers kept per worker */
+#define WORKER_POOL_MAX		16	/* spare splice buffers kept per worker */
 #define WORKER_MBOX_MAX		1024	/* queued messages per worker */
 
 enum worker_msg_type {
@@ -48,7 +48,10 @@ struct worker {
 	struct worker_msg *mbox;
 	size_t nmbox;
 	long nconns;
-	long nrefusing;			/* connections being sent a 503 */
+	long nrefusing;
+	unsigned long nclosed;		/* connections closed, ever */
+	unsigned long nclosed_trimmed;	/* ... at the last heap trim */
+	struct event ev_trim;			/* connections being sent a 503 */
 	struct conn_list conns;
 	void *pool[WORKER_POOL_MAX];	/* spare splice buffers */
 	int npool;

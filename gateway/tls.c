@@ -60,6 +60,8 @@ alpn_cb(SSL *ssl, const unsigned char **out, unsigned char *outlen,
 static int
 tls_ctx_policy(SSL_CTX *ctx)
 {
+	static const unsigned char session_context[] = "mwgd-tls";
+
 	SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION |
 	    SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
 	    SSL_OP_IGNORE_UNEXPECTED_EOF);
@@ -68,6 +70,13 @@ tls_ctx_policy(SSL_CTX *ctx)
 	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	/* Stateless tickets resume; no server-side cache that grows. */
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	/*
+	 * With client certificates, OpenSSL aborts a resumption unless the
+	 * session is bound to a context ("session id context uninitialized").
+	 */
+	if (SSL_CTX_set_session_id_context(ctx, session_context,
+	    sizeof(session_context) - 1) != 1)
+		return -1;
 	/* One TLS 1.3 ticket is enough for a client; each costs CPU. */
 	SSL_CTX_set_num_tickets(ctx, 1);
 	SSL_CTX_set_max_early_data(ctx, 0);

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -21,6 +22,7 @@
 #define ACCEPT_PAUSE_S		1
 #define REFUSE_MAX		64	/* 503 answers in flight per worker */
 #define LISTEN_BACKLOG		1024
+#define TRIM_INTERVAL_S		10	/* return freed heap pages after churn */
 
 int
 worker_listen_socket(const struct sockaddr *sa, socklen_t len)
@@ -122,6 +124,24 @@ accept_resume_cb(evutil_socket_t fd, short what, void *arg)
 		event_add(&w->ev_accept, NULL);
 }
 
+/*
+ * A burst of handshakes leaves freed memory scattered between live
+ * connections; glibc keeps it resident unless asked. After churn, give
+ * whole free pages back so idle tunnels cost what they hold.
+ */
+static void
+trim_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+
+	(void)fd;
+	(void)what;
+	if (w->nclosed != w->nclosed_trimmed) {
+		w->nclosed_trimmed = w->nclosed;
+		malloc_trim(0);
+	}
+}
+
 static void
 worker_quit(struct worker *w)
 {
@@ -133,6 +153,7 @@ worker_quit(struct worker *w)
 	while ((c = TAILQ_FIRST(&w->conns)) != NULL)
 		conn_close(c, "shutdown");
 	event_del(&w->ev_mbox);
+	event_del(&w->ev_trim);
 	event_base_loopexit(w->base, NULL);
 }
 
@@ -225,8 +246,10 @@ worker_init(struct server *srv, struct worker *w, int idx, int fd)
 	event_assign(&w->ev_accept_pause, w->base, -1, 0, accept_resume_cb, w);
 	event_assign(&w->ev_mbox, w->base, w->mbox_fd, EV_READ | EV_PERSIST,
 	    mbox_cb, w);
+	event_assign(&w->ev_trim, w->base, -1, EV_PERSIST, trim_cb, w);
 	event_add(&w->ev_accept, NULL);
 	event_add(&w->ev_mbox, NULL);
+	event_add(&w->ev_trim, &(struct timeval){ TRIM_INTERVAL_S, 0 });
 }
 
 int
