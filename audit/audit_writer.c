@@ -23,29 +23,41 @@ struct audit_log {
 	unsigned long long seq;
 };
 
-/* Continue numbering after the records already in the file. */
+#define AUDIT_REASON_CUT 1024	/* an over-long reason is cut to this */
+
+/*
+ * Continues numbering after the records already in the file. A last line
+ * without its newline (a torn write) is ended, so the next record starts
+ * on a line of its own; the audit issue adds proper recovery.
+ */
 static unsigned long long
-count_lines(int fd)
+count_lines(const char *path, int *torn)
 {
-	char buf[65536];
+	char buf[65536], last = '\n';
 	unsigned long long n = 0;
 	ssize_t r;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
-	if (lseek(fd, 0, SEEK_SET) == -1)
+	*torn = 0;
+	if (fd == -1)
 		return 0;
-	while ((r = read(fd, buf, sizeof(buf))) > 0)
+	while ((r = read(fd, buf, sizeof(buf))) > 0) {
 		for (ssize_t i = 0; i < r; i++)
 			n += buf[i] == '\n';
-	return n;
+		last = buf[r - 1];
+	}
+	close(fd);
+	*torn = last != '\n';
+	return n + (unsigned long long)*torn;
 }
 
 struct audit_log *
 audit_open(const char *path, char *err, size_t errlen)
 {
 	struct audit_log *log;
-	int fd;
+	int fd, torn;
 
-	fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
 	if (fd == -1) {
 		snprintf(err, errlen, "cannot open audit file %s: %s", path,
 		    strerror(errno));
@@ -53,7 +65,12 @@ audit_open(const char *path, char *err, size_t errlen)
 	}
 	log = xcalloc(1, sizeof(*log));
 	log->fd = fd;
-	log->seq = count_lines(fd);
+	log->seq = count_lines(path, &torn);
+	if (torn) {
+		log_warnx("audit: %s ends in a torn line; ended it (record "
+		    "%llu is incomplete)", path, log->seq);
+		(void)!write(fd, "\n", 1);
+	}
 	pthread_mutex_init(&log->lock, NULL);
 	return log;
 }
@@ -97,6 +114,30 @@ write_all(int fd, const char *p, size_t len)
 	return 0;
 }
 
+/* Serialises rec into line; cuts an over-long reason once if needed. */
+static size_t
+audit_serialise(json_t *rec, char *line)
+{
+	const char *reason;
+	size_t len;
+	char *cut;
+
+	len = json_dumpb(rec, line, AUDIT_RECORD_MAX,
+	    JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
+	if (len <= AUDIT_RECORD_MAX)
+		return len;
+	reason = json_string_value(json_object_get(rec, "event.reason"));
+	if (reason == NULL || strlen(reason) <= AUDIT_REASON_CUT)
+		return 0;
+	cut = xasprintf("%.*s... (%zu bytes cut)", AUDIT_REASON_CUT, reason,
+	    strlen(reason) - AUDIT_REASON_CUT);
+	json_object_set_new(rec, "event.reason", json_string(cut));
+	free(cut);
+	len = json_dumpb(rec, line, AUDIT_RECORD_MAX,
+	    JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
+	return len <= AUDIT_RECORD_MAX ? len : 0;
+}
+
 int
 audit_append(struct audit_log *log, const char *action, const char *outcome,
     json_t *fields)
@@ -106,17 +147,16 @@ audit_append(struct audit_log *log, const char *action, const char *outcome,
 	size_t len;
 	int rc = -1;
 
-	audit_timestamp(ts, sizeof(ts));
 	pthread_mutex_lock(&log->lock);
+	/* Time and sequence under one lock: both follow file order. */
+	audit_timestamp(ts, sizeof(ts));
 	json_object_set_new(rec, "seq", json_integer((json_int_t)log->seq + 1));
 	json_object_set_new(rec, "@timestamp", json_string(ts));
 	json_object_set_new(rec, "event.action", json_string(action));
 	json_object_set_new(rec, "event.outcome", json_string(outcome));
 	if (fields)
 		json_object_update(rec, fields);
-	len = json_dumpb(rec, line, AUDIT_RECORD_MAX,
-	    JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
-	if (len == 0 || len > AUDIT_RECORD_MAX)
+	if ((len = audit_serialise(rec, line)) == 0)
 		log_warnx("audit: record for %s could not be serialised", action);
 	else {
 		line[len++] = '\n';

@@ -17,6 +17,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <openssl/evp.h>
+
+#include "common/log.h"
 #include "common/xmalloc.h"
 
 enum tok { T_EOF, T_WORD, T_STRING, T_LBRACE, T_RBRACE, T_EOL, T_BAD };
@@ -273,6 +276,7 @@ conf_tree_free(struct conf_tree *tree)
 	for (size_t i = 0; i < tree->nfiles; i++)
 		free(tree->files[i]);
 	free(tree->files);
+	EVP_MD_CTX_free(tree->md);
 	free(tree);
 }
 
@@ -474,6 +478,10 @@ parse_text(struct conf_tree *tree, struct conf_node *parent, const char *name,
 	int rc;
 
 	lx.file = tree_add_file(tree, name);
+	/* Name and length first, so moving bytes between files shows. */
+	EVP_DigestUpdate(tree->md, name, strlen(name) + 1);
+	EVP_DigestUpdate(tree->md, &len, sizeof(len));
+	EVP_DigestUpdate(tree->md, text, len);
 	lx.p = text;
 	lx.end = text + len;
 	lx.line = lx.col = 1;
@@ -536,7 +544,12 @@ conf_parse_string(const char *name, const char *text, size_t len,
 {
 	struct conf_tree *tree = xcalloc(1, sizeof(*tree));
 	size_t before = errs->n + errs->dropped;
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
 
+	if ((tree->md = EVP_MD_CTX_new()) == NULL ||
+	    EVP_DigestInit_ex(tree->md, EVP_sha256(), NULL) != 1)
+		fatalx("conf: cannot start SHA-256");
 	if (len > CONF_FILE_MAX) {
 		struct conf_pos pos = { name, 1, 1 };
 
@@ -549,6 +562,10 @@ conf_parse_string(const char *name, const char *text, size_t len,
 		conf_tree_free(tree);
 		return NULL;
 	}
+	if (EVP_DigestFinal_ex(tree->md, md, &mdlen) != 1)
+		fatalx("conf: cannot finish SHA-256");
+	for (unsigned int i = 0; i < mdlen && i < 32; i++)
+		snprintf(tree->sha256 + 2 * i, 3, "%02x", md[i]);
 	return tree;
 }
 

@@ -41,6 +41,9 @@ struct conf_tree {
 	struct conf_node root;		/* only children are used */
 	char **files;			/* every file read, for positions */
 	size_t nfiles;
+	char sha256[65];		/* hex, over every file's bytes in the
+					   order read (includes too) */
+	void *md;			/* private: the running digest */
 };
 
 struct conf_errors {

@@ -69,11 +69,22 @@ kw_control(struct gw_config *c, const struct conf_node *n,
 }
 
 static void
+kw_control_group(struct gw_config *c, const struct conf_node *n,
+    struct conf_errors *e)
+{
+	set_string(&c->control_group, n, e);
+}
+
+static void
 kw_workers(struct gw_config *c, const struct conf_node *n,
     struct conf_errors *e)
 {
 	long long v;
 
+	if (c->workers != 0) {
+		conf_error(e, &n->name.pos, "workers is set twice");
+		return;
+	}
 	if (conf_nargs(n, 1, 1, e) == 0 &&
 	    conf_uint(&n->args[0], 1, GW_WORKERS_MAX, &v, e) == 0)
 		c->workers = (int)v;
@@ -112,9 +123,16 @@ kw_limits(struct gw_config *c, const struct conf_node *n, struct conf_errors *e)
 			    k->name.text);
 			continue;
 		}
-		if (conf_nargs(k, 1, 1, e) == 0)
+		if (*dst != 0)
+			conf_error(e, &k->name.pos, "%s is set twice",
+			    k->name.text);
+		else if (conf_nargs(k, 1, 1, e) == 0)
 			conf_uint(&k->args[0], 1, GW_CONNS_MAX, dst, e);
 	}
+	if (c->max_conns && c->max_worker_conns > c->max_conns)
+		conf_error(e, &n->name.pos, "worker-connections (%lld) is more "
+		    "than connections (%lld)", c->max_worker_conns,
+		    c->max_conns);
 }
 
 static void
@@ -144,7 +162,10 @@ kw_timeouts(struct gw_config *c, const struct conf_node *n,
 			    "or 'idle' in timeouts, got '%s'", k->name.text);
 			continue;
 		}
-		if (conf_nargs(k, 1, 1, e) == 0)
+		if (*(long long *)((char *)c + tab[j].off) != 0)
+			conf_error(e, &k->name.pos, "%s is set twice",
+			    k->name.text);
+		else if (conf_nargs(k, 1, 1, e) == 0)
 			conf_duration(&k->args[0], tab[j].min, tab[j].max,
 			    (long long *)((char *)c + tab[j].off), e);
 	}
@@ -208,6 +229,7 @@ kw_listen(struct gw_config *c, const struct conf_node *n, struct conf_errors *e)
 static const struct keyword keywords[] = {
 	{ "audit", kw_audit, 1 },
 	{ "control", kw_control, 0 },
+	{ "control-group", kw_control_group, 0 },
 	{ "group", kw_group, 0 },
 	{ "limits", kw_limits, 1 },
 	{ "listen", kw_listen, -1 },
@@ -242,7 +264,7 @@ apply_defaults(struct gw_config *c)
 		c->audit_file = xstrdup("/var/log/mwg/audit.jsonl");
 	if (c->max_conns == 0)
 		c->max_conns = 10000;
-	if (c->max_worker_conns == 0 || c->max_worker_conns > c->max_conns)
+	if (c->max_worker_conns == 0)
 		c->max_worker_conns = c->max_conns;
 	if (c->timeout_head == 0)
 		c->timeout_head = 10;
@@ -328,6 +350,7 @@ gw_config_free(struct gw_config *c)
 	free(c->state_dir);
 	free(c->policy_path);
 	free(c->control_path);
+	free(c->control_group);
 	free(c->audit_file);
 	free(c->tls.certificate);
 	free(c->tls.key);

@@ -29,6 +29,7 @@ struct gw_config {
 	char *state_dir;
 	char *policy_path;
 	char *control_path;
+	char *control_group;	/* group that may use the control socket */
 	char *audit_file;
 	int workers;
 	int has_tls;

@@ -387,6 +387,31 @@ elapsed_ms(const struct timespec *from)
 	    (now.tv_nsec - from->tv_nsec) / 1000000;
 }
 
+/*
+ * A certificate was presented but refused: record what it claims, marked
+ * unverified, so the cyber team can trace a stolen or stale one.
+ */
+static void
+conn_audit_unverified(struct conn *c, json_t *f)
+{
+	X509 *cert = SSL_get0_peer_certificate(c->ssl);
+	char dn[256], *serial = NULL;
+	BIGNUM *bn;
+
+	if (cert == NULL)
+		return;
+	X509_NAME_oneline(X509_get_subject_name(cert), dn, sizeof(dn));
+	if ((bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), NULL)))
+		serial = BN_bn2hex(bn);
+	json_object_set_new(f, "tls.client.subject", json_string(dn));
+	if (serial)
+		json_object_set_new(f, "tls.client.x509.serial_number",
+		    json_string(serial));
+	json_object_set_new(f, "tls.client.verified", json_false());
+	OPENSSL_free(serial);
+	BN_free(bn);
+}
+
 int
 conn_audit(struct conn *c, const char *action, const char *outcome,
     const char *reason, json_t *extra)
@@ -404,7 +429,8 @@ conn_audit(struct conn *c, const char *action, const char *outcome,
 			    json_string(c->ident.user));
 		json_object_set_new(f, "tls.client.x509.serial_number",
 		    json_string(c->ident.serial));
-	}
+	} else if (c->has_cert)
+		conn_audit_unverified(c, f);
 	if (c->practice[0])
 		json_object_set_new(f, "organization.id",
 		    json_string(c->practice));

@@ -33,6 +33,19 @@ static struct evconnlistener *ctl_listener;
 static struct server *ctl_srv;
 static const char *ctl_conf_path;
 
+/* A daemon already answering on path means a second mwgd: refuse. */
+static int
+control_in_use(const struct sockaddr_un *sun)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), r;
+
+	if (fd == -1)
+		return 0;
+	r = connect(fd, (const struct sockaddr *)sun, sizeof(*sun));
+	close(fd);
+	return r == 0;
+}
+
 int
 control_socket(const char *path)
 {
@@ -44,10 +57,14 @@ control_socket(const char *path)
 		return -1;
 	}
 	strcpy(sun.sun_path, path);
+	if (control_in_use(&sun)) {
+		errno = EADDRINUSE;
+		return -1;
+	}
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 	    0)) == -1)
 		return -1;
-	unlink(path);
+	unlink(path);	/* a stale socket from a daemon that is gone */
 	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
 	    chmod(path, 0660) == -1 || listen(fd, 16) == -1) {
 		int e = errno;
@@ -135,12 +152,38 @@ ctl_kill(struct server *srv, json_t *req, long uid)
 	return json_pack("{s:b}", "ok", 1);
 }
 
+static int
+str_differs(const char *a, const char *b)
+{
+	return (a == NULL) != (b == NULL) || (a && strcmp(a, b) != 0);
+}
+
+/* Settings a running daemon cannot change: named, so nobody is misled. */
+static void
+restart_only_changes(const struct gw_config *old, const struct gw_config *new,
+    char *buf, size_t len)
+{
+	buf[0] = '\0';
+	if (strcmp(old->tls.addr_str, new->tls.addr_str) != 0)
+		strncat(buf, " listen", len - strlen(buf) - 1);
+	if (old->workers != new->workers)
+		strncat(buf, " workers", len - strlen(buf) - 1);
+	if (str_differs(old->control_path, new->control_path) ||
+	    str_differs(old->control_group, new->control_group))
+		strncat(buf, " control", len - strlen(buf) - 1);
+	if (str_differs(old->audit_file, new->audit_file))
+		strncat(buf, " audit", len - strlen(buf) - 1);
+	if (str_differs(old->user, new->user) ||
+	    str_differs(old->group, new->group))
+		strncat(buf, " user", len - strlen(buf) - 1);
+}
+
 char *
 control_reload(struct server *srv, const char *conf_path, long uid)
 {
 	struct conf_errors errs = { 0 };
-	struct gw_snapshot *s = snapshot_load(conf_path, &errs);
-	char old[80], *msg;
+	struct gw_snapshot *s = snapshot_load(conf_path, &errs), *cur;
+	char old[80], pending[128] = "", *msg;
 
 	if (s == NULL) {
 		msg = conf_errors_join(&errs);
@@ -151,9 +194,17 @@ control_reload(struct server *srv, const char *conf_path, long uid)
 		    msg));
 		return msg;
 	}
+	if ((cur = snapshot_get()) != NULL) {
+		restart_only_changes(cur->conf, s->conf, pending,
+		    sizeof(pending));
+		snapshot_put(cur);
+	}
 	snapshot_install(s, old, sizeof(old));
 	log_info("reloaded %s (policy sha256 %s)", conf_path,
 	    policy_hash(s->policy));
+	if (pending[0])
+		log_warnx("reload: changed settings that take effect only "
+		    "after a restart:%s", pending);
 	audit_append(srv->audit, "policy.reload", "success", json_pack(
 	    "{s:I, s:s, s:s}", "user.id", (json_int_t)uid, "policy.old_sha256",
 	    old, "policy.new_sha256", policy_hash(s->policy)));

@@ -16,7 +16,7 @@
 enum http_head_state {
 	HTTP_HEAD_MORE,		/* need more bytes */
 	HTTP_HEAD_DONE,		/* head complete; see http_head.used */
-	HTTP_HEAD_ERROR,	/* malformed: answer 400 (or 413) and close */
+	HTTP_HEAD_ERROR,	/* malformed: answer status (400 or 431), close */
 };
 
 struct http_header {
@@ -31,7 +31,7 @@ struct http_head {
 	struct http_header headers[HTTP_HEADERS_MAX];
 	size_t nheaders;
 	size_t fed;			/* bytes given so far */
-	int status;			/* on error: 400 or 413 */
+	int status;			/* on error: 400 or 431 */
 	const char *error;		/* on error: why, for logs */
 	int done;
 	/* private: the arena holds url and headers, each NUL-terminated */

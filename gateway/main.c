@@ -62,6 +62,7 @@ struct mwgd {
 	struct event_base *base;
 	int *listen_fds;
 	int control_fd;
+	char *conf_control_path;
 };
 
 static void
@@ -114,8 +115,12 @@ setup_privileged(struct mwgd *d, const struct gw_config *c)
 		if ((d->listen_fds[i] = worker_listen_socket(
 		    (const struct sockaddr *)&c->tls.addr, c->tls.addrlen)) == -1)
 			fatal("cannot listen on %s", c->tls.addr_str);
-	if ((d->control_fd = control_socket(c->control_path)) == -1)
+	if ((d->control_fd = control_socket(c->control_path)) == -1) {
+		if (errno == EADDRINUSE)
+			fatalx("another mwgd answers on %s; refusing to start "
+			    "a second one", c->control_path);
 		fatal("cannot create control socket %s", c->control_path);
+	}
 	if ((d->srv.audit = audit_open(c->audit_file, err, sizeof(err))) == NULL)
 		fatalx("%s", err);
 }
@@ -125,7 +130,7 @@ drop_privileges(const struct gw_config *c)
 {
 	char err[256];
 	uid_t uid;
-	gid_t gid;
+	gid_t gid, ctl_gid = 0;
 
 	if (geteuid() != 0) {
 		if (c->user)
@@ -133,12 +138,14 @@ drop_privileges(const struct gw_config *c)
 			    (int)geteuid());
 		return;
 	}
-	if (c->user == NULL)
-		fatalx("refusing to run as root: set 'user' in %s", c->path);
 	if (privdrop_lookup(c->user, c->group, &uid, &gid, err,
 	    sizeof(err)) == -1)
 		fatalx("%s", err);
-	if (chown(c->control_path, 0, gid) == -1)
+	if (c->control_group && privdrop_group(c->control_group, &ctl_gid, err,
+	    sizeof(err)) == -1)
+		fatalx("%s", err);
+	/* Admins reach the socket through its group, not the daemon's. */
+	if (chown(c->control_path, 0, c->control_group ? ctl_gid : gid) == -1)
 		fatal("chown %s", c->control_path);
 	if (privdrop_to(uid, gid, err, sizeof(err)) == -1)
 		fatalx("%s", err);
@@ -152,7 +159,10 @@ run(struct mwgd *d, struct gw_snapshot *snap)
 	const int signos[3] = { SIGHUP, SIGTERM, SIGINT };
 	struct gw_config *c = snap->conf;
 
+	if (geteuid() == 0 && c->user == NULL)
+		fatalx("refusing to run as root: set 'user' in %s", c->path);
 	setup_privileged(d, c);
+	d->conf_control_path = xstrdup(c->control_path);
 	drop_privileges(c);
 	d->srv.started = time(NULL);
 	pthread_mutex_init(&d->srv.reg_lock, NULL);
@@ -180,6 +190,8 @@ run(struct mwgd *d, struct gw_snapshot *snap)
 	for (int i = 0; i < 3; i++)
 		event_free(sigs[i]);
 	event_base_free(d->base);
+	unlink(d->conf_control_path);	/* best effort: may lack the right */
+	free(d->conf_control_path);
 	snapshot_clear();
 	audit_close(d->srv.audit);
 	pthread_mutex_destroy(&d->srv.reg_lock);

@@ -42,6 +42,19 @@ privdrop_lookup(const char *user, const char *group, uid_t *uid, gid_t *gid,
 }
 
 int
+privdrop_group(const char *group, gid_t *gid, char *err, size_t errlen)
+{
+	struct group *gr = getgrnam(group);
+
+	if (gr == NULL) {
+		snprintf(err, errlen, "group '%s' does not exist", group);
+		return -1;
+	}
+	*gid = gr->gr_gid;
+	return 0;
+}
+
+int
 privdrop_to(uid_t uid, gid_t gid, char *err, size_t errlen)
 {
 	if (setgroups(1, &gid) == -1 || setresgid(gid, gid, gid) == -1 ||

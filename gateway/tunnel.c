@@ -61,6 +61,30 @@ tunnel_deny(struct conn *c, int status, const char *code, const char *reason)
 	conn_respond_error(c, status, code, reason);
 }
 
+/*
+ * The target could not be reached: the audit record has the address and
+ * the error; the client hears only which named target failed.
+ */
+static void
+tunnel_fail(struct conn *c, int status, int err)
+{
+	char why[160], told[160];
+
+	if (status == 504) {
+		snprintf(why, sizeof(why), "%s did not answer within the "
+		    "connect timeout", c->backend);
+		snprintf(told, sizeof(told), "%s did not answer in time",
+		    c->target);
+	} else {
+		snprintf(why, sizeof(why), "cannot reach %s: %s", c->backend,
+		    strerror(err));
+		snprintf(told, sizeof(told), "%s is unreachable", c->target);
+	}
+	conn_audit(c, "tunnel.open", "failure", why, NULL);
+	conn_respond_error(c, status, status == 504 ? "target-timeout" :
+	    "target-unreachable", told);
+}
+
 static int
 tunnel_dial(struct conn *c, const struct policy_target *t, long timeout)
 {
@@ -132,13 +156,8 @@ tunnel_connect(struct conn *c)
 	}
 	snprintf(c->backend, sizeof(c->backend), "%s", d.target->addr_str);
 	if (tunnel_dial(c, d.target, snap->conf->timeout_connect) == -1) {
-		char why[128];
-
 		snapshot_put(snap);
-		snprintf(why, sizeof(why), "cannot reach %s: %s", c->backend,
-		    strerror(errno));
-		conn_audit(c, "tunnel.open", "failure", why, NULL);
-		conn_respond_error(c, 502, "target-unreachable", why);
+		tunnel_fail(c, 502, errno);
 		return;
 	}
 	snapshot_put(snap);
@@ -186,24 +205,17 @@ tunnel_open(struct conn *c)
 static void
 tunnel_dial_done(struct conn *c, short what)
 {
-	char why[128];
 	int err = 0;
 	socklen_t len = sizeof(err);
 
 	if (what & EV_TIMEOUT) {
-		snprintf(why, sizeof(why), "%s did not answer in time",
-		    c->backend);
-		conn_audit(c, "tunnel.open", "failure", why, NULL);
-		conn_respond_error(c, 504, "target-timeout", why);
+		tunnel_fail(c, 504, 0);
 		return;
 	}
 	if (getsockopt(c->bfd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
 		err = errno;
 	if (err != 0) {
-		snprintf(why, sizeof(why), "cannot reach %s: %s", c->backend,
-		    strerror(err));
-		conn_audit(c, "tunnel.open", "failure", why, NULL);
-		conn_respond_error(c, 502, "target-unreachable", why);
+		tunnel_fail(c, 502, err);
 		return;
 	}
 	tunnel_open(c);

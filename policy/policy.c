@@ -12,15 +12,13 @@
 #include <string.h>
 #include <strings.h>
 
-#include <openssl/evp.h>
-
 #include "common/addr.h"
 #include "common/xmalloc.h"
 
 struct policy {
 	struct policy_target *targets;	/* sorted by (practice, name) */
 	size_t ntargets;
-	char hash[EVP_MAX_MD_SIZE * 2 + 1];
+	char hash[65];
 };
 
 static int
@@ -60,6 +58,14 @@ parse_target(struct policy *p, const char *practice,
 		    n->args[0].text);
 		return;
 	}
+	for (size_t i = 0; i < p->ntargets; i++)
+		if (strcmp(p->targets[i].practice, practice) == 0 &&
+		    strcmp(p->targets[i].name, n->args[0].text) == 0) {
+			conf_error(errs, &n->args[0].pos,
+			    "target %s.%s is defined twice", n->args[0].text,
+			    practice);
+			return;
+		}
 	p->targets = xreallocarray(p->targets, p->ntargets + 1,
 	    sizeof(*p->targets));
 	t = &p->targets[p->ntargets];
@@ -114,31 +120,8 @@ parse_practice(struct policy *p, const struct conf_node *n,
 	}
 }
 
-static void
-check_duplicates(struct policy *p, struct conf_errors *errs)
-{
-	qsort(p->targets, p->ntargets, sizeof(*p->targets), target_cmp);
-	for (size_t i = 1; i < p->ntargets; i++)
-		if (target_cmp(&p->targets[i - 1], &p->targets[i]) == 0)
-			conf_error(errs, NULL, "target %s.%s is defined twice",
-			    p->targets[i].name, p->targets[i].practice);
-}
-
-static void
-hash_text(struct policy *p, const char *text, size_t len)
-{
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
-
-	if (EVP_Digest(text, len, md, &mdlen, EVP_sha256(), NULL) != 1)
-		mdlen = 0;
-	for (unsigned int i = 0; i < mdlen; i++)
-		snprintf(p->hash + 2 * i, 3, "%02x", md[i]);
-}
-
 static struct policy *
-policy_build(const struct conf_tree *tree, const char *text, size_t len,
-    struct conf_errors *errs)
+policy_build(const struct conf_tree *tree, struct conf_errors *errs)
 {
 	struct policy *p = xcalloc(1, sizeof(*p));
 	size_t before = errs->n;
@@ -152,12 +135,12 @@ policy_build(const struct conf_tree *tree, const char *text, size_t len,
 			conf_error(errs, &n->name.pos,
 			    "expected 'practice', got '%s'", n->name.text);
 	}
-	check_duplicates(p, errs);
 	if (errs->n != before) {
 		policy_free(p);
 		return NULL;
 	}
-	hash_text(p, text, len);
+	qsort(p->targets, p->ntargets, sizeof(*p->targets), target_cmp);
+	snprintf(p->hash, sizeof(p->hash), "%s", tree->sha256);
 	return p;
 }
 
@@ -170,7 +153,7 @@ policy_load_string(const char *name, const char *text, size_t len,
 
 	if (tree == NULL)
 		return NULL;
-	p = policy_build(tree, text, len, errs);
+	p = policy_build(tree, errs);
 	conf_tree_free(tree);
 	return p;
 }
@@ -246,11 +229,10 @@ policy_decide(const struct policy *p, const struct policy_request *req,
 	}
 	if (req->port != addr_port((const struct sockaddr *)&out->target->addr)) {
 		snprintf(out->rule, sizeof(out->rule), "default-deny");
+		/* The real port stays inside: the reason reaches the client. */
 		snprintf(out->reason, sizeof(out->reason),
-		    "target %s.%s is served on port %d, not %d",
-		    out->target->name, out->target->practice,
-		    addr_port((const struct sockaddr *)&out->target->addr),
-		    req->port);
+		    "target %s.%s is not served on port %d", out->target->name,
+		    out->target->practice, req->port);
 		return;
 	}
 	/* Interim rule until roles land: any valid device, any target. */

@@ -33,7 +33,7 @@ struct policy *policy_load(const char *path, struct conf_errors *errs);
 struct policy *policy_load_string(const char *name, const char *text,
     size_t len, struct conf_errors *errs);
 void policy_free(struct policy *p);
-/* SHA-256 of the top file's bytes, hex; for reload audit records. */
+/* SHA-256 over every file read (includes too), hex; for reload audits. */
 const char *policy_hash(const struct policy *p);
 size_t policy_target_count(const struct policy *p);
 

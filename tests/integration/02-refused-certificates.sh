@@ -20,6 +20,14 @@ try - 401 "no client certificate" "no certificate"
 try stranger-1 401 "client certificate not accepted: unable to get local issuer certificate" "certificate from another CA"
 try expired-1 401 "client certificate not accepted: certificate has expired" "expired certificate"
 
+# A refused certificate is recorded for what it claims, marked unverified.
+rec=$(audit_select '.["event.reason"]=="client certificate not accepted: certificate has expired"' | head -1)
+expect_eq "$(jq -r '.["tls.client.subject"]' <<<"$rec")" "/CN=expired-1" "refused certificate's subject audited"
+expect_eq "$(jq -r '.["tls.client.verified"]' <<<"$rec")" false "marked unverified"
+expect_eq "$(jq -r '.["tls.client.x509.serial_number"]' <<<"$rec")" \
+	"$(openssl x509 -in "$T/expired-1.pem" -noout -serial | cut -d= -f2)" "refused certificate's serial audited"
+expect_eq "$(jq -r 'has("device.id")' <<<"$rec")" false "an unverified certificate names no device"
+
 # The answer body is JSON with the reason.
 body=$(printf 'CONNECT emis.K84001:%s HTTP/1.1\r\nHost: x\r\n\r\n' "$HTTP_PORT" | gw_raw - | tail -1)
 expect_eq "$(jq -r .error <<<"$body")" certificate-required "JSON error code"

@@ -25,7 +25,8 @@ expect_eq "$(gw_curl laptop-1 -o /dev/null -w '%{http_code}' "http://emis.K84001
 cp "$T/policy.good" "$T/policy.conf"
 printf 'practice K84002 "Second" {\n    target emis 127.0.0.1:%s\n}\n' "$HTTP_PORT" >>"$T/policy.conf"
 "$BIN/mwgctl" -s "$CTL" reload >/dev/null
-new_hash=$(sha256sum "$T/policy.conf" | cut -d' ' -f1)
+new_hash=$("$BIN/mwgctl" policy check "$T/policy.conf" | sed 's/.*sha256 //')
+[ "$new_hash" != "$old_hash" ] || fail "policy hash did not change"
 expect_eq "$("$BIN/mwgctl" -s "$CTL" status --json | jq -r .policy_sha256)" "$new_hash" "new policy in force"
 rec=$(audit_select '.["event.action"]=="policy.reload" and .["event.outcome"]=="success"' | tail -1)
 expect_eq "$(jq -r '.["policy.old_sha256"]' <<<"$rec")" "$old_hash" "reload audits the old hash"

@@ -45,6 +45,10 @@ if [ "$(id -u)" -eq 0 ]; then
 	expect_eq "$uids" "65534 65534 65534 65534" "mwgd runs as nobody (real, effective, saved, fs)"
 	gids=$(awk '/^Groups:/ {print $2}' "/proc/$MWGD_PID/status")
 	expect_eq "$gids" "65534" "no supplementary groups but nogroup"
+	# A second mwgd on the same control socket refuses to start.
+	rc=0; err=$("$BIN/mwgd" -f "$T/mwgd.conf" 2>&1) || rc=$?
+	expect_eq "$rc" 1 "a second mwgd refuses to start"
+	expect_match "$err" "another mwgd answers on $CTL" "and says why"
 	# Without a user, root is refused.
 	sed '/^user/d' "$T/mwgd.conf" >"$T/root.conf"
 	rc=0; err=$("$BIN/mwgd" -f "$T/root.conf" 2>&1) || rc=$?
