@@ -545,6 +545,12 @@ mkdir -p "$RESULTS"
 	echo
 	table
 	echo
+	if [ -x "$BIN/tls_floor" ]; then
+		echo "OpenSSL's own heap per idle server connection (bench/tls_floor.c," \
+		    "same settings, no gateway around it):" \
+		    "$("$BIN/tls_floor" "$T/ca" "$T/ca/client" 2>/dev/null |
+		    sed -n 's/.*KiB=\([0-9.]*\).*/\1 KiB/p')"
+	fi
 	echo "ratio = mwgd / peer; 'better' says which direction is better."
 	echo "n/a = not measured (not built, did not start, or that test failed)."
 	for line in "${NOTES[@]}"; do
