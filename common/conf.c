@@ -139,8 +139,9 @@ lx_skip_blank(struct lexer *lx)
 	}
 }
 
+/* Bytes >= 0x80 (UTF-8) are word bytes; each keyword checks its values. */
 static int
-is_word_char(char c)
+is_word_char(unsigned char c)
 {
 	return c > ' ' && c != '{' && c != '}' && c != '"' && c != ';' &&
 	    c != 0x7f;
@@ -215,17 +216,18 @@ lx_scan(struct lexer *lx)
 		lx->text = xstrdup(buf);
 		return T_STRING;
 	}
-	if (!is_word_char(c)) {
+	if (!is_word_char((unsigned char)c)) {
 		conf_error(lx->errs, &lx->pos, "unexpected character 0x%02x",
 		    (unsigned char)c);
 		lx_advance(lx);
 		return T_BAD;
 	}
-	while (lx->p < lx->end && is_word_char(*lx->p)) {
+	while (lx->p < lx->end && is_word_char((unsigned char)*lx->p)) {
 		if (len + 1 >= CONF_TOKEN_MAX) {
 			conf_error(lx->errs, &lx->pos,
 			    "word longer than %d bytes", CONF_TOKEN_MAX - 1);
-			while (lx->p < lx->end && is_word_char(*lx->p))
+			while (lx->p < lx->end &&
+			    is_word_char((unsigned char)*lx->p))
 				lx_advance(lx);
 			return T_BAD;
 		}
@@ -301,12 +303,30 @@ node_add_child(struct conf_node *parent)
 	return c;
 }
 
-/* Skips to the end of the statement after an error, keeping braces nested. */
+/*
+ * Skips to the end of the statement after an error. A block opened on the
+ * way is skipped whole; a '}' that closes the enclosing block is left for
+ * its owner, so one mistake gives one error.
+ */
 static void
 lx_recover(struct lexer *lx)
 {
-	while (lx->tok != T_EOL && lx->tok != T_EOF && lx->tok != T_RBRACE)
+	int nest = 0;
+
+	while (lx->tok != T_EOF) {
+		if (lx->tok == T_LBRACE)
+			nest++;
+		else if (lx->tok == T_RBRACE) {
+			if (nest == 0)
+				return;
+			if (--nest == 0) {
+				lx_next(lx);
+				return;
+			}
+		} else if (lx->tok == T_EOL && nest == 0)
+			return;
 		lx_next(lx);
+	}
 }
 
 static int parse_text(struct conf_tree *tree, struct conf_node *parent,
@@ -346,6 +366,12 @@ parse_include(struct lexer *lx, struct conf_node *parent, int depth,
 		rc = -1;
 	}
 	for (size_t i = 0; grc == 0 && i < g.gl_pathc; i++) {
+		if (lx->tree->nfiles >= CONF_FILES_MAX) {
+			conf_error(lx->errs, &path->pos, "more than %d files "
+			    "read through include", CONF_FILES_MAX);
+			rc = -1;
+			break;
+		}
 		if (read_file(g.gl_pathv[i], &buf, &len, lx->errs,
 		    &path->pos) == -1) {
 			rc = -1;
@@ -367,10 +393,10 @@ static int
 parse_stmt(struct lexer *lx, struct conf_node *parent, int depth)
 {
 	struct conf_node *n;
+	int rc = 0;
 
 	if (strcmp(lx->text, "include") == 0) {
 		struct conf_arg path = { 0 };
-		int rc;
 
 		lx_next(lx);
 		if (lx->tok != T_WORD && lx->tok != T_STRING) {
@@ -406,11 +432,11 @@ parse_stmt(struct lexer *lx, struct conf_node *parent, int depth)
 		if (depth + 1 > CONF_DEPTH_MAX) {
 			conf_error(lx->errs, &open,
 			    "blocks nested deeper than %d", CONF_DEPTH_MAX);
+			lx_recover(lx);
 			return -1;
 		}
 		lx_next(lx);
-		if (parse_block(lx, n, depth + 1, 1) == -1)
-			return -1;
+		rc = parse_block(lx, n, depth + 1, 1);
 		if (lx->tok != T_RBRACE) {
 			conf_error(lx->errs, &open,
 			    "'{' is never closed (expected '}' before %s)",
@@ -429,7 +455,7 @@ parse_stmt(struct lexer *lx, struct conf_node *parent, int depth)
 		lx_recover(lx);
 		return -1;
 	}
-	return 0;
+	return rc;
 }
 
 /* Statements until '}' (in_block) or end of file; all errors collected. */
@@ -459,8 +485,11 @@ parse_block(struct lexer *lx, struct conf_node *parent, int depth, int in_block)
 				return rc;
 			continue;
 		default:
-			conf_error(lx->errs, &lx->pos,
-			    "expected a keyword, got %s", tok_name(lx->tok));
+			/* The lexer has already reported an invalid token. */
+			if (lx->tok != T_BAD)
+				conf_error(lx->errs, &lx->pos,
+				    "expected a keyword, got %s",
+				    tok_name(lx->tok));
 			rc = -1;
 			lx_recover(lx);
 			if (lx->tok != T_RBRACE)

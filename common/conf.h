@@ -14,6 +14,7 @@
 #define CONF_TOKEN_MAX  4096			/* bytes in one word or string */
 #define CONF_DEPTH_MAX  16			/* nested blocks */
 #define CONF_INCLUDE_MAX 8			/* nested includes */
+#define CONF_FILES_MAX	256			/* files read in one parse */
 #define CONF_ERRORS_MAX 100			/* errors kept per parse */
 
 struct conf_pos {

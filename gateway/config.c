@@ -304,11 +304,15 @@ config_build(const char *name, const struct conf_tree *tree,
 	}
 	if (!c->has_tls)
 		conf_error(errs, NULL, "%s: no 'listen tls' statement", name);
+	apply_defaults(c);
+	if (c->max_worker_conns > c->max_conns && errs->n == before)
+		conf_error(errs, NULL, "%s: worker-connections (%lld) is more "
+		    "than connections (%lld)", name, c->max_worker_conns,
+		    c->max_conns);
 	if (errs->n + errs->dropped != before) {
 		gw_config_free(c);
 		return NULL;
 	}
-	apply_defaults(c);
 	return c;
 }
 

@@ -124,7 +124,7 @@ static struct policy *
 policy_build(const struct conf_tree *tree, struct conf_errors *errs)
 {
 	struct policy *p = xcalloc(1, sizeof(*p));
-	size_t before = errs->n;
+	size_t before = errs->n + errs->dropped;
 
 	for (size_t i = 0; i < tree->root.nchildren; i++) {
 		const struct conf_node *n = &tree->root.children[i];
@@ -135,11 +135,12 @@ policy_build(const struct conf_tree *tree, struct conf_errors *errs)
 			conf_error(errs, &n->name.pos,
 			    "expected 'practice', got '%s'", n->name.text);
 	}
-	if (errs->n != before) {
+	if (errs->n + errs->dropped != before) {
 		policy_free(p);
 		return NULL;
 	}
-	qsort(p->targets, p->ntargets, sizeof(*p->targets), target_cmp);
+	if (p->ntargets > 0)	/* qsort and bsearch want a real array */
+		qsort(p->targets, p->ntargets, sizeof(*p->targets), target_cmp);
 	snprintf(p->hash, sizeof(p->hash), "%s", tree->sha256);
 	return p;
 }
@@ -161,20 +162,13 @@ policy_load_string(const char *name, const char *text, size_t len,
 struct policy *
 policy_load(const char *path, struct conf_errors *errs)
 {
+	struct conf_tree *tree = conf_parse_file(path, errs);
 	struct policy *p;
-	char *buf;
-	size_t len;
-	FILE *f;
 
-	if ((f = fopen(path, "r")) == NULL) {
-		conf_error(errs, NULL, "cannot open %s: %s", path, strerror(errno));
+	if (tree == NULL)
 		return NULL;
-	}
-	buf = xmalloc(CONF_FILE_MAX + 1);
-	len = fread(buf, 1, CONF_FILE_MAX + 1, f);
-	fclose(f);
-	p = policy_load_string(path, buf, len, errs);
-	free(buf);
+	p = policy_build(tree, errs);
+	conf_tree_free(tree);
 	return p;
 }
 
@@ -211,6 +205,8 @@ policy_find_target(const struct policy *p, const char *name,
 	snprintf(key.name, sizeof(key.name), "%s", name);
 	for (size_t i = 0; i <= strlen(practice); i++)
 		key.practice[i] = (char)toupper((unsigned char)practice[i]);
+	if (p->ntargets == 0)
+		return NULL;
 	return bsearch(&key, p->targets, p->ntargets, sizeof(key), target_cmp);
 }
 

@@ -1,0 +1,447 @@
+/*
+ * gateway/config.c: mwgd.conf into struct gw_config. A full file with every
+ * field checked, the defaults, and a table of bad files with the exact
+ * error list each must produce.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+
+#include "gateway/config.h"
+
+#ifdef __SANITIZE_ADDRESS__
+#include <sanitizer/lsan_interface.h>
+#define ASSERT_NO_LEAKS() cr_assert(__lsan_do_recoverable_leak_check() == 0)
+#else
+#define ASSERT_NO_LEAKS() do { } while (0)
+#endif
+
+#define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
+
+/* The smallest file that loads. */
+#define TLS_OK	"listen tls 127.0.0.1:8443 { certificate c; key k; ca a }\n"
+#define NO_TLS	"t.conf: no 'listen tls' statement"
+#define DUR(range, got) "expected a duration from " range \
+	" (e.g. 30s, 15m, 12h, 14d), got '" got "'"
+
+static struct gw_config *
+load(const char *text, struct conf_errors *errs)
+{
+	return gw_config_load_string("t.conf", text, strlen(text), errs);
+}
+
+static int
+cpus_clamped(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n < 1 ? 1 : n > GW_WORKERS_MAX ? GW_WORKERS_MAX : (int)n;
+}
+
+Test(gw_config, full_file_sets_every_field)
+{
+	static const char text[] =
+	    "# mwgd.conf for the tests\n"
+	    "user _mwg\n"
+	    "group mwg-grp\n"
+	    "workers 4\n"
+	    "state-dir /var/lib/mwg-test\n"
+	    "policy \"/etc/mwg/policy test.conf\"\n"
+	    "control /run/mwg/ctl\n"
+	    "control-group mwg-admin\n"
+	    "listen tls 10.1.2.3:8443 {\n"
+	    "\tcertificate /etc/mwg/server.pem\n"
+	    "\tkey /etc/mwg/server.key\n"
+	    "\tca /etc/mwg/issuing.pem\n"
+	    "}\n"
+	    "audit { file /var/log/mwg/a.jsonl }\n"
+	    "limits {\n"
+	    "\tconnections 500\n"
+	    "\tworker-connections 100\n"
+	    "}\n"
+	    "timeouts { head 15s; connect 2m; idle 1h }\n";
+	struct conf_errors errs = { 0 };
+	struct gw_config *c = load(text, &errs);
+	const struct sockaddr_in *sin;
+
+	cr_assert_not_null(c, "%s", errs.n ? errs.msgs[0] : "");
+	cr_assert_eq(errs.n, 0);
+	cr_assert_str_eq(c->path, "t.conf");
+	cr_assert_str_eq(c->user, "_mwg");
+	cr_assert_str_eq(c->group, "mwg-grp");
+	cr_assert_eq(c->workers, 4);
+	cr_assert_str_eq(c->state_dir, "/var/lib/mwg-test");
+	cr_assert_str_eq(c->policy_path, "/etc/mwg/policy test.conf");
+	cr_assert_str_eq(c->control_path, "/run/mwg/ctl");
+	cr_assert_str_eq(c->control_group, "mwg-admin");
+	cr_assert_str_eq(c->audit_file, "/var/log/mwg/a.jsonl");
+	cr_assert_eq(c->has_tls, 1);
+	sin = (const struct sockaddr_in *)&c->tls.addr;
+	cr_assert_eq(sin->sin_family, AF_INET);
+	cr_assert_eq(ntohs(sin->sin_port), 8443);
+	cr_assert_eq(ntohl(sin->sin_addr.s_addr), 0x0a010203);
+	cr_assert_eq(c->tls.addrlen, sizeof(struct sockaddr_in));
+	cr_assert_str_eq(c->tls.addr_str, "10.1.2.3:8443");
+	cr_assert_str_eq(c->tls.certificate, "/etc/mwg/server.pem");
+	cr_assert_str_eq(c->tls.key, "/etc/mwg/server.key");
+	cr_assert_str_eq(c->tls.ca, "/etc/mwg/issuing.pem");
+	cr_assert_eq(c->max_conns, 500);
+	cr_assert_eq(c->max_worker_conns, 100);
+	cr_assert_eq(c->timeout_head, 15);
+	cr_assert_eq(c->timeout_connect, 120);
+	cr_assert_eq(c->timeout_idle, 3600);
+	gw_config_free(c);
+	gw_config_free(NULL);
+	ASSERT_NO_LEAKS();
+}
+
+Test(gw_config, defaults_when_omitted)
+{
+	struct conf_errors errs = { 0 };
+	struct gw_config *c = load("listen tls [::1]:443 {\n certificate c\n "
+	    "key k\n ca a\n}\n", &errs);
+	const struct sockaddr_in6 *sin6;
+
+	cr_assert_not_null(c);
+	cr_assert_null(c->user);
+	cr_assert_null(c->group);
+	cr_assert_null(c->control_group);
+	cr_assert_eq(c->workers, cpus_clamped());
+	cr_assert_str_eq(c->state_dir, "/var/lib/mwg");
+	cr_assert_str_eq(c->policy_path, "/etc/mwg/policy.conf");
+	cr_assert_str_eq(c->control_path, "/run/mwg/control");
+	cr_assert_str_eq(c->audit_file, "/var/log/mwg/audit.jsonl");
+	cr_assert_eq(c->max_conns, 10000);
+	cr_assert_eq(c->max_worker_conns, 10000);
+	cr_assert_eq(c->timeout_head, 10);
+	cr_assert_eq(c->timeout_connect, 10);
+	cr_assert_eq(c->timeout_idle, 1800);
+	sin6 = (const struct sockaddr_in6 *)&c->tls.addr;
+	cr_assert_eq(sin6->sin6_family, AF_INET6);
+	cr_assert_eq(ntohs(sin6->sin6_port), 443);
+	cr_assert_eq(c->tls.addrlen, sizeof(struct sockaddr_in6));
+	cr_assert_str_eq(c->tls.addr_str, "[::1]:443");
+	gw_config_free(c);
+	ASSERT_NO_LEAKS();
+}
+
+Test(gw_config, values_at_their_limits)
+{
+	static const struct {
+		const char *text;
+		int workers;
+		long long conns, worker_conns, head, connect, idle;
+	} cases[] = {
+		{ TLS_OK "workers 1", 1, 10000, 10000, 10, 10, 1800 },
+		{ TLS_OK "workers 64", 64, 10000, 10000, 10, 10, 1800 },
+		{ TLS_OK "limits { connections 1 }", 0, 1, 1, 10, 10, 1800 },
+		{ TLS_OK "limits { connections 1000000 }", 0, 1000000, 1000000,
+		    10, 10, 1800 },
+		{ TLS_OK "limits { connections 50; worker-connections 50 }", 0,
+		    50, 50, 10, 10, 1800 },
+		{ TLS_OK "limits { worker-connections 7 }", 0, 10000, 7, 10, 10,
+		    1800 },
+		{ TLS_OK "limits { worker-connections 10000 }", 0, 10000, 10000,
+		    10, 10, 1800 },
+		{ TLS_OK "limits { worker-connections 6 }\nlimits { connections "
+		    "6 }", 0, 6, 6, 10, 10, 1800 },
+		{ TLS_OK "timeouts { head 1; connect 1s; idle 1 }", 0, 10000,
+		    10000, 1, 1, 1 },
+		{ TLS_OK "timeouts { head 5m; connect 300; idle 1d }", 0, 10000,
+		    10000, 300, 300, 86400 },
+		{ TLS_OK "timeouts { idle 24h }", 0, 10000, 10000, 10, 10,
+		    86400 },
+	};
+
+	for (size_t i = 0; i < NELEM(cases); i++) {
+		struct conf_errors errs = { 0 };
+		struct gw_config *c = load(cases[i].text, &errs);
+		int workers = cases[i].workers ? cases[i].workers :
+		    cpus_clamped();
+
+		cr_expect_not_null(c, "case %zu: %s", i,
+		    errs.n ? errs.msgs[0] : "");
+		if (c == NULL)
+			continue;
+		cr_expect_eq(c->workers, workers, "case %zu", i);
+		cr_expect_eq(c->max_conns, cases[i].conns, "case %zu", i);
+		cr_expect_eq(c->max_worker_conns, cases[i].worker_conns,
+		    "case %zu", i);
+		cr_expect_eq(c->timeout_head, cases[i].head, "case %zu", i);
+		cr_expect_eq(c->timeout_connect, cases[i].connect, "case %zu",
+		    i);
+		cr_expect_eq(c->timeout_idle, cases[i].idle, "case %zu", i);
+		gw_config_free(c);
+	}
+	ASSERT_NO_LEAKS();
+}
+
+struct bad_case {
+	const char *text;
+	const char *errs;	/* every message, joined with '\n' */
+	size_t nerrs;
+};
+
+static const struct bad_case bad_cases[] = {
+	/* Top level. */
+	{ TLS_OK "bogus 1\n", "t.conf:2:1: unknown keyword 'bogus'", 1 },
+	{ TLS_OK "Workers 2\n", "t.conf:2:1: unknown keyword 'Workers'", 1 },
+	{ TLS_OK "user a\nuser b\n", "t.conf:3:1: user is set twice", 1 },
+	{ TLS_OK "group a\ngroup a\n", "t.conf:3:1: group is set twice", 1 },
+	{ TLS_OK "policy p\npolicy q\n", "t.conf:3:1: policy is set twice", 1 },
+	{ TLS_OK "control-group a\ncontrol-group b\n",
+	    "t.conf:3:1: control-group is set twice", 1 },
+	{ TLS_OK "workers 2\nworkers 3\n", "t.conf:3:1: workers is set twice",
+	    1 },
+	{ TLS_OK "user \"\"\n", "t.conf:2:6: expected a value, got \"\"", 1 },
+	{ TLS_OK "user\n", "t.conf:2:1: user takes 1 argument, got 0", 1 },
+	{ TLS_OK "state-dir a b\n",
+	    "t.conf:2:1: state-dir takes 1 argument, got 2", 1 },
+	{ TLS_OK "workers 0\n",
+	    "t.conf:2:9: expected a number from 1 to 64, got '0'", 1 },
+	{ TLS_OK "workers 65\n",
+	    "t.conf:2:9: expected a number from 1 to 64, got '65'", 1 },
+	{ TLS_OK "workers -1\n",
+	    "t.conf:2:9: expected a number from 1 to 64, got '-1'", 1 },
+	{ TLS_OK "workers four\n",
+	    "t.conf:2:9: expected a number from 1 to 64, got 'four'", 1 },
+	{ TLS_OK "workers\n", "t.conf:2:1: workers takes 1 argument, got 0",
+	    1 },
+	/* Blocks where none is allowed, and none where one is needed. */
+	{ TLS_OK "user a { }\n", "t.conf:2:1: user takes no block", 1 },
+	{ TLS_OK "workers 2 {\n}\n", "t.conf:2:1: workers takes no block", 1 },
+	{ TLS_OK "control c { x }\n", "t.conf:2:1: control takes no block", 1 },
+	{ TLS_OK "limits\n", "t.conf:2:1: expected '{' after limits", 1 },
+	{ TLS_OK "timeouts head 5\n", "t.conf:2:1: expected '{' after timeouts",
+	    1 },
+	{ TLS_OK "audit file x\n", "t.conf:2:1: expected '{' after audit", 1 },
+	/* listen */
+	{ "listen tls 1.2.3.4 { certificate c; key k; ca a }\n",
+	    "t.conf:1:12: expected an address IP:PORT or [IPv6]:PORT, got "
+	    "'1.2.3.4'\n" NO_TLS, 2 },
+	{ "listen tls 1.2.3.4:0 { certificate c; key k; ca a }\n",
+	    "t.conf:1:12: expected an address IP:PORT or [IPv6]:PORT, got "
+	    "'1.2.3.4:0'\n" NO_TLS, 2 },
+	{ "listen tls 1.2.3.4:65536 { certificate c; key k; ca a }\n",
+	    "t.conf:1:12: expected an address IP:PORT or [IPv6]:PORT, got "
+	    "'1.2.3.4:65536'\n" NO_TLS, 2 },
+	{ "listen tls localhost:443 { certificate c; key k; ca a }\n",
+	    "t.conf:1:12: expected an address IP:PORT or [IPv6]:PORT, got "
+	    "'localhost:443'\n" NO_TLS, 2 },
+	{ "listen tls ::1:443 { certificate c; key k; ca a }\n",
+	    "t.conf:1:12: expected an address IP:PORT or [IPv6]:PORT, got "
+	    "'::1:443'\n" NO_TLS, 2 },
+	{ "listen tls [::1]443 { certificate c; key k; ca a }\n",
+	    "t.conf:1:12: expected an address IP:PORT or [IPv6]:PORT, got "
+	    "'[::1]443'\n" NO_TLS, 2 },
+	{ "listen tls [1.2.3.4]:443 { certificate c; key k; ca a }\n",
+	    "t.conf:1:12: expected an address IP:PORT or [IPv6]:PORT, got "
+	    "'[1.2.3.4]:443'\n" NO_TLS, 2 },
+	{ "listen tls 1.2.3.4:44a { certificate c; key k; ca a }\n",
+	    "t.conf:1:12: expected an address IP:PORT or [IPv6]:PORT, got "
+	    "'1.2.3.4:44a'\n" NO_TLS, 2 },
+	{ "listen tls 1.2.3.4:443 { key k; ca a }\n",
+	    "t.conf:1:1: listen tls needs certificate, key and ca", 1 },
+	{ "listen tls 1.2.3.4:443 { certificate c; ca a }\n",
+	    "t.conf:1:1: listen tls needs certificate, key and ca", 1 },
+	{ "listen tls 1.2.3.4:443 {\n certificate c\n key k\n}\n",
+	    "t.conf:1:1: listen tls needs certificate, key and ca", 1 },
+	{ "listen tls 1.2.3.4:443 { }\n",
+	    "t.conf:1:1: listen tls needs certificate, key and ca", 1 },
+	{ "listen tls 1.2.3.4:443\n",
+	    "t.conf:1:1: expected '{' with certificate, key and ca after "
+	    "listen tls", 1 },
+	{ "listen tls 1.2.3.4:443 {\n certificate c\n certificate d\n key k\n"
+	  " ca a\n}\n", "t.conf:3:2: certificate is set twice", 1 },
+	{ "listen tls 1.2.3.4:443 {\n certificate c\n key k\n ca a\n crl x\n}\n",
+	    "t.conf:5:2: expected 'certificate', 'key' or 'ca' in listen tls, "
+	    "got 'crl'", 1 },
+	{ TLS_OK "listen tls 127.0.0.1:9443 { certificate c; key k; ca a }\n",
+	    "t.conf:2:1: listen tls is set twice", 1 },
+	{ TLS_OK "listen ssh 0.0.0.0:22\n",
+	    "t.conf:2:8: listen ssh is not available in this version", 1 },
+	{ TLS_OK "listen metrics 127.0.0.1:9100\n",
+	    "t.conf:2:8: listen metrics is not available in this version", 1 },
+	{ "listen ssh 0.0.0.0:22 { key k }\n",
+	    "t.conf:1:8: listen ssh is not available in this version\n" NO_TLS,
+	    2 },
+	{ TLS_OK "listen http 0.0.0.0:80\n",
+	    "t.conf:2:8: expected 'tls', got 'http'", 1 },
+	{ TLS_OK "listen TLS 0.0.0.0:80\n",
+	    "t.conf:2:8: expected 'tls', got 'TLS'", 1 },
+	{ TLS_OK "listen tls\n", "t.conf:2:1: listen takes 2 arguments, got 1",
+	    1 },
+	{ "listen tls 1.2.3.4:1 x { certificate c; key k; ca a }\n",
+	    "t.conf:1:1: listen takes 2 arguments, got 3\n" NO_TLS, 2 },
+	/* limits, timeouts, audit */
+	{ TLS_OK "limits { conns 5 }\n",
+	    "t.conf:2:10: expected 'connections' or 'worker-connections' in "
+	    "limits, got 'conns'", 1 },
+	{ TLS_OK "limits { connections 0 }\n",
+	    "t.conf:2:22: expected a number from 1 to 1000000, got '0'", 1 },
+	{ TLS_OK "limits { connections 1000001 }\n",
+	    "t.conf:2:22: expected a number from 1 to 1000000, got '1000001'",
+	    1 },
+	{ TLS_OK "limits { worker-connections }\n",
+	    "t.conf:2:10: worker-connections takes 1 argument, got 0", 1 },
+	{ TLS_OK "limits 5 { connections 5 }\n",
+	    "t.conf:2:1: limits takes 0 arguments, got 1", 1 },
+	{ TLS_OK "limits { connections 5; connections 6 }\n",
+	    "t.conf:2:25: connections is set twice", 1 },
+	{ TLS_OK "limits { connections 5 }\nlimits { connections 6 }\n",
+	    "t.conf:3:10: connections is set twice", 1 },
+	{ TLS_OK "limits { worker-connections 5 }\n"
+	  "limits { worker-connections 5 }\n",
+	    "t.conf:3:10: worker-connections is set twice", 1 },
+	/* A worker never gets more than the whole daemon. */
+	{ TLS_OK "limits { connections 50; worker-connections 60 }\n",
+	    "t.conf:2:1: worker-connections (60) is more than connections (50)",
+	    1 },
+	{ TLS_OK "limits { worker-connections 60 }\nlimits { connections 50 }\n",
+	    "t.conf:3:1: worker-connections (60) is more than connections (50)",
+	    1 },
+	{ TLS_OK "timeouts { head 0 }\n", "t.conf:2:17: " DUR("1s to 300s", "0"),
+	    1 },
+	{ TLS_OK "timeouts { head 301 }\n",
+	    "t.conf:2:17: " DUR("1s to 300s", "301"), 1 },
+	{ TLS_OK "timeouts { connect 6m }\n",
+	    "t.conf:2:20: " DUR("1s to 300s", "6m"), 1 },
+	{ TLS_OK "timeouts { idle 86401 }\n",
+	    "t.conf:2:17: " DUR("1s to 86400s", "86401"), 1 },
+	{ TLS_OK "timeouts { idle 2d }\n",
+	    "t.conf:2:17: " DUR("1s to 86400s", "2d"), 1 },
+	{ TLS_OK "timeouts { idle 1y }\n",
+	    "t.conf:2:17: " DUR("1s to 86400s", "1y"), 1 },
+	{ TLS_OK "timeouts { head 5; head 6 }\n",
+	    "t.conf:2:20: head is set twice", 1 },
+	{ TLS_OK "timeouts { idle 1h }\ntimeouts { connect 5; idle 2h }\n",
+	    "t.conf:3:23: idle is set twice", 1 },
+	{ TLS_OK "timeouts { read 5 }\n",
+	    "t.conf:2:12: expected 'connect', 'head' or 'idle' in timeouts, "
+	    "got 'read'", 1 },
+	{ TLS_OK "audit { path x }\n",
+	    "t.conf:2:9: expected 'file' in audit, got 'path'", 1 },
+	{ TLS_OK "audit { file a; file b }\n",
+	    "t.conf:2:17: file is set twice", 1 },
+	/* No listener at all. */
+	{ "", NO_TLS, 1 },
+	{ "# nothing but a comment\n", NO_TLS, 1 },
+	{ "user mwg\nworkers 2\n", NO_TLS, 1 },
+	/* Syntax errors stop before the keywords are looked at. */
+	{ TLS_OK "user \"mwg\n", "t.conf:2:6: unterminated string", 1 },
+	{ "bogus {\n", "t.conf:1:7: '{' is never closed (expected '}' before "
+	    "end of file)", 1 },
+	/* Every error in the file, in order. */
+	{ "user a\n"
+	  "workers 0\n"
+	  "listen tls 1.2.3.4:443 { key k }\n"
+	  "user b\n"
+	  "limits { connections 0; pipes 2 }\n"
+	  "frobnicate\n"
+	  "timeouts { idle 0 }\n",
+	    "t.conf:2:9: expected a number from 1 to 64, got '0'\n"
+	    "t.conf:3:1: listen tls needs certificate, key and ca\n"
+	    "t.conf:4:1: user is set twice\n"
+	    "t.conf:5:22: expected a number from 1 to 1000000, got '0'\n"
+	    "t.conf:5:25: expected 'connections' or 'worker-connections' in "
+	    "limits, got 'pipes'\n"
+	    "t.conf:6:1: unknown keyword 'frobnicate'\n"
+	    "t.conf:7:17: " DUR("1s to 86400s", "0"), 7 },
+};
+
+Test(gw_config, bad_files)
+{
+	for (size_t i = 0; i < NELEM(bad_cases); i++) {
+		const struct bad_case *b = &bad_cases[i];
+		struct conf_errors errs = { 0 };
+		struct gw_config *c = load(b->text, &errs);
+		char *joined = conf_errors_join(&errs);
+
+		cr_expect_null(c, "bad[%zu] loaded:\n%s", i, b->text);
+		cr_expect_eq(errs.n, b->nerrs, "bad[%zu] %zu errors, want %zu:"
+		    "\n%s", i, errs.n, b->nerrs, joined ? joined : "");
+		cr_expect_str_eq(joined ? joined : "", b->errs,
+		    "bad[%zu] got:\n%s", i, joined ? joined : "");
+		free(joined);
+		gw_config_free(c);
+		conf_errors_clear(&errs);
+	}
+	ASSERT_NO_LEAKS();
+}
+
+/*
+ * BUG (gateway/config.c kw_limits + apply_defaults, since d0fa1d9): the
+ * "worker-connections (N) is more than connections (M)" check runs only
+ * when connections is set, and apply_defaults() no longer clamps, so
+ * "limits { worker-connections 20000 }" loads with max_worker_conns 20000
+ * above the default max_conns 10000.
+ */
+Test(gw_config, worker_limit_above_default_limit)
+{
+	struct conf_errors errs = { 0 };
+	struct gw_config *c;
+
+	c = load(TLS_OK "limits { worker-connections 20000 }\n", &errs);
+	if (c != NULL)
+		cr_expect_leq(c->max_worker_conns, c->max_conns,
+		    "worker %lld > daemon %lld", c->max_worker_conns,
+		    c->max_conns);
+	else
+		cr_expect_eq(errs.n, 1);
+	gw_config_free(c);
+	conf_errors_clear(&errs);
+	ASSERT_NO_LEAKS();
+}
+
+Test(gw_config, load_from_file_with_include)
+{
+	char dir[] = "/tmp/mwg-gwconf-test-XXXXXX", path[PATH_MAX];
+	char inc[PATH_MAX], want[PATH_MAX + 64];
+	struct conf_errors errs = { 0 };
+	struct gw_config *c;
+	FILE *f;
+
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/mwgd.conf", dir);
+	snprintf(inc, sizeof(inc), "%s/listen.conf", dir);
+	cr_assert_not_null(f = fopen(inc, "w"));
+	fputs(TLS_OK, f);
+	fclose(f);
+	cr_assert_not_null(f = fopen(path, "w"));
+	fputs("workers 3\ninclude listen.conf\n", f);
+	fclose(f);
+	c = gw_config_load(path, &errs);
+	cr_assert_not_null(c, "%s", errs.n ? errs.msgs[0] : "");
+	cr_assert_str_eq(c->path, path);
+	cr_assert_eq(c->workers, 3);
+	cr_assert_str_eq(c->tls.addr_str, "127.0.0.1:8443");
+	gw_config_free(c);
+
+	cr_assert_not_null(f = fopen(inc, "w"));
+	fputs("listen tls 1.2.3.4:1 { certificate c }\n", f);
+	fclose(f);
+	cr_assert_null(gw_config_load(path, &errs));
+	cr_assert_eq(errs.n, 1);
+	snprintf(want, sizeof(want), "%s:1:1: listen tls needs certificate, "
+	    "key and ca", inc);
+	cr_assert_str_eq(errs.msgs[0], want);
+	conf_errors_clear(&errs);
+
+	unlink(inc);
+	unlink(path);
+	cr_assert_null(gw_config_load(path, &errs));
+	cr_assert_eq(errs.n, 1);
+	snprintf(want, sizeof(want), "cannot open %s: No such file or "
+	    "directory", path);
+	cr_assert_str_eq(errs.msgs[0], want);
+	conf_errors_clear(&errs);
+	rmdir(dir);
+	ASSERT_NO_LEAKS();
+}
