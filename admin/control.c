@@ -7,13 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
 
 #include "admin/admin.h"
+#include "common/addr.h"
 
 #define CTL_ANSWER_MAX	(4 * 1024 * 1024)
 #define CTL_DEFAULT	"/run/mwg/control"
@@ -26,25 +26,11 @@ CTL_DEFAULT ")\n";
 static int
 ctl_connect(const char *path)
 {
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	struct timeval tv = { 30, 0 };
-	int fd;
+	int fd = addr_unix_connect(path);
 
-	if (strlen(path) >= sizeof(sun.sun_path)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	strcpy(sun.sun_path, path);
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
-		return -1;
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
-		int e = errno;
-
-		close(fd);
-		errno = e;
-		return -1;
-	}
+	if (fd != -1)
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	return fd;
 }
 

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 static int
 parse_port(const char *s)
@@ -111,4 +113,35 @@ addr_format(const struct sockaddr *sa, char *buf, size_t buflen)
 	else
 		snprintf(buf, buflen, "%s:%d", ip, addr_port(sa));
 	return buf;
+}
+
+int
+addr_unix(const char *path, struct sockaddr_un *sun)
+{
+	memset(sun, 0, sizeof(*sun));
+	sun->sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun->sun_path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(sun->sun_path, path, strlen(path) + 1);
+	return 0;
+}
+
+int
+addr_unix_connect(const char *path)
+{
+	struct sockaddr_un sun;
+	int fd, e;
+
+	if (addr_unix(path, &sun) == -1)
+		return -1;
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0)
+		return fd;
+	e = errno;
+	close(fd);
+	errno = e;
+	return -1;
 }

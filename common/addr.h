@@ -18,4 +18,10 @@ char *addr_format(const struct sockaddr *sa, char *buf, size_t buflen);
 char *addr_format_ip(const struct sockaddr *sa, char *buf, size_t buflen);
 int addr_port(const struct sockaddr *sa);
 
+struct sockaddr_un;
+/* Fills sun for a Unix socket path; -1 (ENAMETOOLONG) if it cannot fit. */
+int addr_unix(const char *path, struct sockaddr_un *sun);
+/* A connected Unix stream socket (close-on-exec), or -1 with errno set. */
+int addr_unix_connect(const char *path);
+
 #endif

@@ -19,6 +19,7 @@
 #include <jansson.h>
 
 #include "audit/audit.h"
+#include "common/addr.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
 #include "gateway/conn.h"
@@ -33,31 +34,17 @@ static struct evconnlistener *ctl_listener;
 static struct server *ctl_srv;
 static const char *ctl_conf_path;
 
-/* A daemon already answering on path means a second mwgd: refuse. */
-static int
-control_in_use(const struct sockaddr_un *sun)
-{
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), r;
-
-	if (fd == -1)
-		return 0;
-	r = connect(fd, (const struct sockaddr *)sun, sizeof(*sun));
-	close(fd);
-	return r == 0;
-}
-
 int
 control_socket(const char *path)
 {
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct sockaddr_un sun;
 	int fd;
 
-	if (strlen(path) >= sizeof(sun.sun_path)) {
-		errno = ENAMETOOLONG;
+	if (addr_unix(path, &sun) == -1)
 		return -1;
-	}
-	strcpy(sun.sun_path, path);
-	if (control_in_use(&sun)) {
+	/* A daemon already answering on path means a second mwgd: refuse. */
+	if ((fd = addr_unix_connect(path)) != -1) {
+		close(fd);
 		errno = EADDRINUSE;
 		return -1;
 	}
