@@ -44,6 +44,7 @@ enum mode {
 	MODE_HTTP,
 	MODE_DISCARD,
 	MODE_SOURCE,
+	MODE_STALL,
 };
 
 struct options {
@@ -89,6 +90,9 @@ usage(FILE *f)
 	    "                      \"\\n\", then close\n"
 	    "  --mode source       write --bytes N bytes (byte i is i %% %d),"
 	    " then close\n"
+	    "  --mode stall        listen with a queue of one, never accept:"
+	    " later\n"
+	    "                      connects hang (for connect timeouts)\n"
 	    "  --bytes N           for source mode; suffix k, m or g for KiB,"
 	    " MiB,\n"
 	    "                      GiB (default 1m)\n"
@@ -385,6 +389,9 @@ conn_main(void *arg)
 	case MODE_SOURCE:
 		serve_source(c->fd, buf, c->opt->bytes);
 		break;
+	case MODE_STALL:	/* never accepts, so never serves */
+		close(c->fd);
+		break;
 	}
 	free(buf);
  out:
@@ -458,7 +465,7 @@ parse_listen(const char *spec, struct sockaddr_storage *ss, socklen_t *sslen)
 }
 
 static int
-listen_open(const char *spec)
+listen_open(const char *spec, int backlog)
 {
 	struct sockaddr_storage ss;
 	socklen_t sslen;
@@ -477,7 +484,7 @@ listen_open(const char *spec)
 	}
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (bind(fd, (struct sockaddr *)&ss, sslen) == -1 ||
-	    listen(fd, BACKEND_BACKLOG) == -1) {
+	    listen(fd, backlog) == -1) {
 		bwarn("%s: %s", spec, strerror(errno));
 		close(fd);
 		return -1;
@@ -608,6 +615,7 @@ parse_mode(const char *s, enum mode *m)
 		{ "echo", MODE_ECHO },
 		{ "http", MODE_HTTP },
 		{ "source", MODE_SOURCE },
+		{ "stall", MODE_STALL },
 	};
 	size_t i;
 
@@ -672,13 +680,20 @@ main(int argc, char **argv)
 	memset(&opt, 0, sizeof(opt));
 	parse_args(argc, argv, &opt);
 	signals_setup(&waitmask);
-	if ((lfd = listen_open(opt.listen)) == -1)
+	/* stall: a queue of one that is never accepted, so later SYNs are
+	 * dropped and a client's connect hangs (connect-timeout tests). */
+	if ((lfd = listen_open(opt.listen, opt.mode == MODE_STALL ? 0 :
+	    BACKEND_BACKLOG)) == -1)
 		return 1;
 	if (opt.pidfile != NULL && pidfile_write(opt.pidfile) == -1) {
 		bwarn("%s: %s", opt.pidfile, strerror(errno));
 		return 1;
 	}
-	accept_loop(lfd, &opt, &waitmask);
+	if (opt.mode == MODE_STALL)
+		while (!quit)
+			sigsuspend(&waitmask);
+	else
+		accept_loop(lfd, &opt, &waitmask);
 	close(lfd);
 	if (opt.pidfile != NULL)
 		unlink(opt.pidfile);
