@@ -54,6 +54,10 @@ conf_error(struct conf_errors *errs, const struct conf_pos *pos,
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	/* Messages quote input: keep them printable ASCII (logs, JSON). */
+	for (char *m = msg; *m; m++)
+		if ((unsigned char)*m < ' ' || (unsigned char)*m >= 0x7f)
+			*m = '?';
 	errs->msgs = xreallocarray(errs->msgs, errs->n + 1, sizeof(char *));
 	if (pos && pos->file)
 		errs->msgs[errs->n++] = xasprintf("%s:%d:%d: %s", pos->file,

@@ -129,6 +129,18 @@ conn_read_identity(struct conn *c)
 		    "client certificate names no mwg device");
 		return;
 	}
+	/*
+	 * A resumed session carries the verification of its first handshake,
+	 * which may be hours old: check the validity period again now.
+	 */
+	if (X509_cmp_current_time(X509_get0_notAfter(cert)) <= 0 ||
+	    X509_cmp_current_time(X509_get0_notBefore(cert)) >= 0) {
+		snprintf(c->cert_error, sizeof(c->cert_error),
+		    "client certificate not accepted: %s", SSL_session_reused(
+		    c->ssl) ? "certificate has expired since the session began" :
+		    "certificate is outside its validity period");
+		return;
+	}
 	c->cert_ok = 1;
 }
 

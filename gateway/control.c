@@ -259,8 +259,14 @@ ctl_read_cb(struct bufferevent *bev, void *arg)
 	}
 	ans = ctl_handle(cc, line);
 	free(line);
+	if (ans == NULL)	/* json_pack refused a value: never crash on it */
+		ans = ctl_error("internal error: answer could not be encoded");
 	text = json_dumps(ans, JSON_COMPACT);
 	json_decref(ans);
+	if (text == NULL) {
+		ctl_client_free(cc);
+		return;
+	}
 	bufferevent_disable(bev, EV_READ);
 	bufferevent_write(bev, text, strlen(text));
 	bufferevent_write(bev, "\n", 1);

@@ -21,6 +21,16 @@ expect_eq "$("$BIN/mwgctl" -s "$CTL" status --json | jq -r .policy_sha256)" "$ol
 ping after-broken
 expect_eq "$(gw_curl laptop-1 -o /dev/null -w '%{http_code}' "http://emis.K84001:$HTTP_PORT/")" 200 "new tunnels still served"
 
+# Bytes that are not UTF-8 in a broken file: the answer and the audit
+# record quote them safely, and mwgd lives on.
+cp "$T/policy.good" "$T/policy.conf"
+printf 'practice K84003 {\n    target x\xe9y 127.0.0.1:1\n}\n' >>"$T/policy.conf"
+rc=0; err=$("$BIN/mwgctl" -s "$CTL" reload 2>&1) || rc=$?
+expect_eq "$rc" 1 "reload of a file with a non-UTF-8 name exits 1"
+expect_match "$err" "expected a target name of a-z, 0-9 and '-', got 'x\?y'" "the bad byte is quoted as ?"
+audit_wait '.["event.action"]=="policy.reload" and .["event.outcome"]=="failure" and (.["event.reason"] | test("x.y"))' 1
+ping after-bad-bytes
+
 # A valid change: a new practice and target appear at once.
 cp "$T/policy.good" "$T/policy.conf"
 printf 'practice K84002 "Second" {\n    target emis 127.0.0.1:%s\n}\n' "$HTTP_PORT" >>"$T/policy.conf"
