@@ -6,7 +6,6 @@
 #include <sys/stat.h>
 
 #include <dirent.h>
-#include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,15 +19,8 @@
 #include <openssl/x509v3.h>
 
 #include "certs/certs.h"
+#include "unit.h"
 
-#ifdef __SANITIZE_ADDRESS__
-#include <sanitizer/lsan_interface.h>
-#define ASSERT_NO_LEAKS() cr_assert(__lsan_do_recoverable_leak_check() == 0)
-#else
-#define ASSERT_NO_LEAKS() do { } while (0)
-#endif
-
-#define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
 #define DAY		(24 * 60 * 60)
 
 static const char *const test_hosts[] = {
@@ -43,28 +35,11 @@ static const char *const ca_names[] = {
 static char tmp_dir[64];	/* mkdtemp, removed by teardown */
 static char ca_dir[PATH_MAX];	/* tmp_dir/ca, made by certs_ca_init */
 
-static char *
-path_in(char *buf, const char *dir, const char *name)
-{
-	cr_assert(snprintf(buf, PATH_MAX, "%s/%s", dir, name) < PATH_MAX);
-	return buf;
-}
-
-static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static void
 setup_tmp(void)
 {
 	umask(022);
-	strcpy(tmp_dir, "/tmp/mwg-certs-test-XXXXXX");
-	cr_assert_not_null(mkdtemp(tmp_dir));
+	make_tmp_dir(tmp_dir, sizeof(tmp_dir), "mwg-certs-test");
 	path_in(ca_dir, tmp_dir, "ca");
 }
 
@@ -81,7 +56,7 @@ setup_ca(void)
 static void
 teardown(void)
 {
-	nftw(tmp_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	remove_tree(tmp_dir);
 }
 
 static X509 *
@@ -95,18 +70,28 @@ load_cert(const char *name)
 	return x;
 }
 
-/* A device certificate for a new key, valid from 5 minutes ago. */
-static X509 *
-issue_device(const char *id, time_t not_after)
+/* The issuing CA in ca_dir; the caller frees. */
+static struct certs_issuer *
+load_issuer(void)
 {
 	char cpath[PATH_MAX], kpath[PATH_MAX], err[CERTS_ERR_MAX];
 	struct certs_issuer *ca;
-	EVP_PKEY *key;
-	X509 *x;
 
 	ca = certs_issuer_load(path_in(cpath, ca_dir, CERTS_ISSUING_CERT),
 	    path_in(kpath, ca_dir, CERTS_ISSUING_KEY), err, sizeof(err));
 	cr_assert_not_null(ca, "%s", err);
+	return ca;
+}
+
+/* A device certificate for a new key, valid from 5 minutes ago. */
+static X509 *
+issue_device(const char *id, time_t not_after)
+{
+	char err[CERTS_ERR_MAX];
+	struct certs_issuer *ca = load_issuer();
+	EVP_PKEY *key;
+	X509 *x;
+
 	cr_assert_not_null(key = certs_new_key());
 	x = certs_issue_device(ca, key, id, time(NULL) - 300, not_after, err,
 	    sizeof(err));
@@ -431,14 +416,11 @@ Test(device, serials_are_random_and_positive, .init = setup_ca,
 
 Test(device, refuses_bad_requests, .init = setup_ca, .fini = teardown)
 {
-	char cpath[PATH_MAX], kpath[PATH_MAX], err[CERTS_ERR_MAX];
-	struct certs_issuer *ca;
+	char err[CERTS_ERR_MAX];
+	struct certs_issuer *ca = load_issuer();
 	EVP_PKEY *key = certs_new_key();
 	time_t now = time(NULL);
 
-	ca = certs_issuer_load(path_in(cpath, ca_dir, CERTS_ISSUING_CERT),
-	    path_in(kpath, ca_dir, CERTS_ISSUING_KEY), err, sizeof(err));
-	cr_assert_not_null(ca, "%s", err);
 	cr_expect_null(certs_issue_device(ca, key, "../x", now, now + DAY,
 	    err, sizeof(err)));
 	cr_expect_not_null(strstr(err, "device id"), "err: %s", err);

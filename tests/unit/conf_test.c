@@ -5,7 +5,6 @@
  */
 #include <sys/stat.h>
 
-#include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,18 +12,9 @@
 #include <unistd.h>
 
 #include <criterion/criterion.h>
-#include <openssl/evp.h>
 
 #include "common/conf.h"
-
-#ifdef __SANITIZE_ADDRESS__
-#include <sanitizer/lsan_interface.h>
-#define ASSERT_NO_LEAKS() cr_assert(__lsan_do_recoverable_leak_check() == 0)
-#else
-#define ASSERT_NO_LEAKS() do { } while (0)
-#endif
-
-#define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
+#include "unit.h"
 
 /*
  * One input and its outcome. tree is the expected dump (see dump_node)
@@ -104,6 +94,14 @@ check_case(const char *what, size_t idx, const struct parse_case *c)
 	free(joined);
 	conf_tree_free(t);
 	conf_errors_clear(&errs);
+}
+
+/* check_case for each of n cases; what names the table in messages. */
+static void
+check_cases(const char *what, const struct parse_case *cases, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		check_case(what, i, &cases[i]);
 }
 
 static const struct parse_case good_cases[] = {
@@ -209,15 +207,13 @@ static const struct parse_case bad_cases[] = {
 
 Test(conf_parse, good_inputs)
 {
-	for (size_t i = 0; i < NELEM(good_cases); i++)
-		check_case("good", i, &good_cases[i]);
+	check_cases("good", good_cases, NELEM(good_cases));
 	ASSERT_NO_LEAKS();
 }
 
 Test(conf_parse, bad_inputs)
 {
-	for (size_t i = 0; i < NELEM(bad_cases); i++)
-		check_case("bad", i, &bad_cases[i]);
+	check_cases("bad", bad_cases, NELEM(bad_cases));
 	ASSERT_NO_LEAKS();
 }
 
@@ -434,8 +430,7 @@ static const struct parse_case spurious_cases[] = {
 
 Test(conf_parse, errors_in_blocks_reported_once)
 {
-	for (size_t i = 0; i < NELEM(spurious_cases); i++)
-		check_case("spurious", i, &spurious_cases[i]);
+	check_cases("spurious", spurious_cases, NELEM(spurious_cases));
 	ASSERT_NO_LEAKS();
 }
 
@@ -512,26 +507,16 @@ Test(conf_parse, errors_accumulate_across_parses)
 
 static char tmp_dir[64];
 
-static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static void
 setup_tmp(void)
 {
-	strcpy(tmp_dir, "/tmp/mwg-conf-test-XXXXXX");
-	cr_assert_not_null(mkdtemp(tmp_dir));
+	make_tmp_dir(tmp_dir, sizeof(tmp_dir), "mwg-conf-test");
 }
 
 static void
 teardown(void)
 {
-	nftw(tmp_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	remove_tree(tmp_dir);
 }
 
 /* Writes tmp_dir/name with len bytes of text (0: strlen). */
@@ -539,13 +524,8 @@ static void
 put_file(const char *name, const char *text, size_t len)
 {
 	char path[PATH_MAX];
-	FILE *f;
 
-	snprintf(path, sizeof(path), "%s/%s", tmp_dir, name);
-	cr_assert_not_null(f = fopen(path, "w"), "%s", path);
-	cr_assert_eq(fwrite(text, 1, len ? len : strlen(text), f),
-	    len ? len : strlen(text));
-	cr_assert_eq(fclose(f), 0);
+	write_file(path_in(path, tmp_dir, name), text, len);
 }
 
 /* Replaces each "@" in pattern with tmp_dir; caller frees. */
@@ -706,33 +686,7 @@ Test(conf_include, from_string_relative_to_name, .init = setup_tmp,
 	ASSERT_NO_LEAKS();
 }
 
-/*
- * tree->sha256: SHA-256 over each file read, in order, as its name with
- * its NUL, its length as a size_t, then its bytes.
- */
-static void
-files_hash(size_t n, const char *const names[], const char *const texts[],
-    char out[65])
-{
-	EVP_MD_CTX *md = EVP_MD_CTX_new();
-	unsigned char d[32];
-	unsigned int len = 0;
-
-	cr_assert_not_null(md);
-	cr_assert_eq(EVP_DigestInit_ex(md, EVP_sha256(), NULL), 1);
-	for (size_t i = 0; i < n; i++) {
-		size_t tlen = strlen(texts[i]);
-
-		EVP_DigestUpdate(md, names[i], strlen(names[i]) + 1);
-		EVP_DigestUpdate(md, &tlen, sizeof(tlen));
-		EVP_DigestUpdate(md, texts[i], tlen);
-	}
-	cr_assert_eq(EVP_DigestFinal_ex(md, d, &len), 1);
-	EVP_MD_CTX_free(md);
-	for (unsigned int i = 0; i < len; i++)
-		snprintf(out + 2 * i, 3, "%02x", d[i]);
-}
-
+/* tree->sha256: see files_hash in unit.h. */
 Test(conf_parse, sha256_of_name_and_bytes)
 {
 	static const struct {
@@ -767,34 +721,32 @@ Test(conf_parse, sha256_of_name_and_bytes)
 Test(conf_include, sha256_covers_included_files, .init = setup_tmp,
     .fini = teardown)
 {
+	static const char *const texts[][2] = {	/* main.conf, inc.conf */
+		{ "a\ninclude inc.conf\n", "b 1\n" },
+		/* Moving a byte from one file to the other changes the hash. */
+		{ "a\ninclude inc.conf", "\nb 1\n" },
+	};
 	struct conf_errors errs = { 0 };
-	struct conf_tree *t;
 	char path[PATH_MAX], inc[PATH_MAX], want[65], first[65];
 	const char *names[2] = { path, inc };
-	const char *texts[2] = { "a\ninclude inc.conf\n", "b 1\n" };
 
-	snprintf(path, sizeof(path), "%s/main.conf", tmp_dir);
-	snprintf(inc, sizeof(inc), "%s/inc.conf", tmp_dir);
-	put_file("main.conf", texts[0], 0);
-	put_file("inc.conf", texts[1], 0);
-	t = conf_parse_file(path, &errs);
-	cr_assert_not_null(t);
-	files_hash(2, names, texts, want);
-	cr_assert_str_eq(t->sha256, want);
-	memcpy(first, t->sha256, sizeof(first));
-	conf_tree_free(t);
+	path_in(path, tmp_dir, "main.conf");
+	path_in(inc, tmp_dir, "inc.conf");
+	for (size_t i = 0; i < NELEM(texts); i++) {
+		struct conf_tree *t;
 
-	/* Moving a byte from one file to the other changes the hash. */
-	texts[0] = "a\ninclude inc.conf";
-	texts[1] = "\nb 1\n";
-	put_file("main.conf", texts[0], 0);
-	put_file("inc.conf", texts[1], 0);
-	t = conf_parse_file(path, &errs);
-	cr_assert_not_null(t);
-	files_hash(2, names, texts, want);
-	cr_assert_str_eq(t->sha256, want);
-	cr_assert_str_neq(t->sha256, first);
-	conf_tree_free(t);
+		put_file("main.conf", texts[i][0], 0);
+		put_file("inc.conf", texts[i][1], 0);
+		t = conf_parse_file(path, &errs);
+		cr_assert_not_null(t);
+		files_hash(2, names, texts[i], want);
+		cr_assert_str_eq(t->sha256, want);
+		if (i == 0)
+			memcpy(first, t->sha256, sizeof(first));
+		else
+			cr_assert_str_neq(t->sha256, first);
+		conf_tree_free(t);
+	}
 	ASSERT_NO_LEAKS();
 }
 
@@ -873,20 +825,14 @@ Test(conf_include, self_include_and_cycle_are_bounded, .init = setup_tmp,
 Test(conf_include, missing_top_file, .init = setup_tmp, .fini = teardown)
 {
 	struct conf_errors errs = { 0 };
-	char path[PATH_MAX], want[PATH_MAX + 64];
+	char path[PATH_MAX];
 
 	snprintf(path, sizeof(path), "%s/missing.conf", tmp_dir);
 	cr_assert_null(conf_parse_file(path, &errs));
-	cr_assert_eq(errs.n, 1);
-	snprintf(want, sizeof(want), "cannot open %s: No such file or "
-	    "directory", path);
-	cr_assert_str_eq(errs.msgs[0], want);
-	conf_errors_clear(&errs);
+	assert_sole_error(&errs, "cannot open %s: No such file or directory",
+	    path);
 	cr_assert_null(conf_parse_file(tmp_dir, &errs));
-	cr_assert_eq(errs.n, 1);
-	snprintf(want, sizeof(want), "%s: not a regular file", tmp_dir);
-	cr_assert_str_eq(errs.msgs[0], want);
-	conf_errors_clear(&errs);
+	assert_sole_error(&errs, "%s: not a regular file", tmp_dir);
 	ASSERT_NO_LEAKS();
 }
 
@@ -900,52 +846,26 @@ arg(const char *text)
 	return a;
 }
 
-Test(conf_value, uint)
-{
-	static const struct {
-		const char *text;
-		long long min, max;
-		long long want;		/* when err is NULL */
-		const char *err;
-	} cases[] = {
-		{ "0", 0, 10, 0, NULL },
-		{ "10", 0, 10, 10, NULL },
-		{ "007", 0, 10, 7, NULL },
-		{ "1", 1, 1, 1, NULL },
-		{ "9223372036854775807", 0, 9223372036854775807LL,
-		    9223372036854775807LL, NULL },
-		{ "11", 0, 10, 0,
-		    "v.conf:4:7: expected a number from 0 to 10, got '11'" },
-		{ "0", 1, 64, 0,
-		    "v.conf:4:7: expected a number from 1 to 64, got '0'" },
-		{ "-1", 0, 10, 0,
-		    "v.conf:4:7: expected a number from 0 to 10, got '-1'" },
-		{ "-1", -5, 10, 0,
-		    "v.conf:4:7: expected a number from -5 to 10, got '-1'" },
-		{ "+1", 0, 10, 0,
-		    "v.conf:4:7: expected a number from 0 to 10, got '+1'" },
-		{ " 1", 0, 10, 0,
-		    "v.conf:4:7: expected a number from 0 to 10, got ' 1'" },
-		{ "1 ", 0, 10, 0,
-		    "v.conf:4:7: expected a number from 0 to 10, got '1 '" },
-		{ "", 0, 10, 0,
-		    "v.conf:4:7: expected a number from 0 to 10, got ''" },
-		{ "1x", 0, 10, 0,
-		    "v.conf:4:7: expected a number from 0 to 10, got '1x'" },
-		{ "0x10", 0, 100, 0,
-		    "v.conf:4:7: expected a number from 0 to 100, got '0x10'" },
-		{ "1e3", 0, 10000, 0,
-		    "v.conf:4:7: expected a number from 0 to 10000, got '1e3'" },
-		{ "99999999999999999999", 0, 9223372036854775807LL, 0,
-		    "v.conf:4:7: expected a number from 0 to "
-		    "9223372036854775807, got '99999999999999999999'" },
-	};
+/* A typed value, its range and what parsing it must give. */
+struct value_case {
+	const char *text;
+	long long min, max;
+	long long want;		/* when err is NULL */
+	const char *err;
+};
 
-	for (size_t i = 0; i < NELEM(cases); i++) {
+typedef int value_fn(const struct conf_arg *, long long, long long,
+    long long *, struct conf_errors *);
+
+/* Each case through parse (conf_uint or conf_duration). */
+static void
+check_values(value_fn *parse, const struct value_case *cases, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
 		struct conf_errors errs = { 0 };
 		struct conf_arg a = arg(cases[i].text);
 		long long out = -42;
-		int rc = conf_uint(&a, cases[i].min, cases[i].max, &out, &errs);
+		int rc = parse(&a, cases[i].min, cases[i].max, &out, &errs);
 
 		if (cases[i].err == NULL) {
 			cr_expect_eq(rc, 0, "'%s'", cases[i].text);
@@ -962,6 +882,37 @@ Test(conf_value, uint)
 		}
 		conf_errors_clear(&errs);
 	}
+}
+
+#define NUM_ERR(range, got) "v.conf:4:7: expected a number from " range \
+	", got '" got "'"
+
+Test(conf_value, uint)
+{
+	static const struct value_case cases[] = {
+		{ "0", 0, 10, 0, NULL },
+		{ "10", 0, 10, 10, NULL },
+		{ "007", 0, 10, 7, NULL },
+		{ "1", 1, 1, 1, NULL },
+		{ "9223372036854775807", 0, 9223372036854775807LL,
+		    9223372036854775807LL, NULL },
+		{ "11", 0, 10, 0, NUM_ERR("0 to 10", "11") },
+		{ "0", 1, 64, 0, NUM_ERR("1 to 64", "0") },
+		{ "-1", 0, 10, 0, NUM_ERR("0 to 10", "-1") },
+		{ "-1", -5, 10, 0, NUM_ERR("-5 to 10", "-1") },
+		{ "+1", 0, 10, 0, NUM_ERR("0 to 10", "+1") },
+		{ " 1", 0, 10, 0, NUM_ERR("0 to 10", " 1") },
+		{ "1 ", 0, 10, 0, NUM_ERR("0 to 10", "1 ") },
+		{ "", 0, 10, 0, NUM_ERR("0 to 10", "") },
+		{ "1x", 0, 10, 0, NUM_ERR("0 to 10", "1x") },
+		{ "0x10", 0, 100, 0, NUM_ERR("0 to 100", "0x10") },
+		{ "1e3", 0, 10000, 0, NUM_ERR("0 to 10000", "1e3") },
+		{ "99999999999999999999", 0, 9223372036854775807LL, 0,
+		    NUM_ERR("0 to 9223372036854775807",
+		    "99999999999999999999") },
+	};
+
+	check_values(conf_uint, cases, NELEM(cases));
 	ASSERT_NO_LEAKS();
 }
 
@@ -970,12 +921,7 @@ Test(conf_value, uint)
 
 Test(conf_value, duration)
 {
-	static const struct {
-		const char *text;
-		long long min, max;
-		long long want;
-		const char *err;
-	} cases[] = {
+	static const struct value_case cases[] = {
 		{ "0", 0, 100, 0, NULL },
 		{ "90", 0, 100, 90, NULL },
 		{ "90s", 0, 100, 90, NULL },
@@ -1021,28 +967,7 @@ Test(conf_value, duration)
 		    "153722867280912931m") },
 	};
 
-	for (size_t i = 0; i < NELEM(cases); i++) {
-		struct conf_errors errs = { 0 };
-		struct conf_arg a = arg(cases[i].text);
-		long long out = -42;
-		int rc = conf_duration(&a, cases[i].min, cases[i].max, &out,
-		    &errs);
-
-		if (cases[i].err == NULL) {
-			cr_expect_eq(rc, 0, "'%s'", cases[i].text);
-			cr_expect_eq(out, cases[i].want, "'%s': %lld",
-			    cases[i].text, out);
-			cr_expect_eq(errs.n, 0, "'%s'", cases[i].text);
-		} else {
-			cr_expect_eq(rc, -1, "'%s'", cases[i].text);
-			cr_expect_eq(out, -42, "'%s' wrote its output",
-			    cases[i].text);
-			cr_expect_eq(errs.n, 1, "'%s'", cases[i].text);
-			if (errs.n > 0)
-				cr_expect_str_eq(errs.msgs[0], cases[i].err);
-		}
-		conf_errors_clear(&errs);
-	}
+	check_values(conf_duration, cases, NELEM(cases));
 	ASSERT_NO_LEAKS();
 }
 

@@ -15,15 +15,7 @@
 #include <criterion/criterion.h>
 
 #include "gateway/config.h"
-
-#ifdef __SANITIZE_ADDRESS__
-#include <sanitizer/lsan_interface.h>
-#define ASSERT_NO_LEAKS() cr_assert(__lsan_do_recoverable_leak_check() == 0)
-#else
-#define ASSERT_NO_LEAKS() do { } while (0)
-#endif
-
-#define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
+#include "unit.h"
 
 /* The smallest file that loads. */
 #define TLS_OK	"listen tls 127.0.0.1:8443 { certificate c; key k; ca a }\n"
@@ -183,11 +175,12 @@ Test(gw_config, values_at_their_limits)
 	ASSERT_NO_LEAKS();
 }
 
-struct bad_case {
-	const char *text;
-	const char *errs;	/* every message, joined with '\n' */
-	size_t nerrs;
-};
+/* A listen tls address that must be refused (so no listener either). */
+#define BAD_LISTEN(a) { "listen tls " a " { certificate c; key k; ca a }\n", \
+	"t.conf:1:12: expected an address IP:PORT or [IPv6]:PORT, got '" a \
+	"'\n" NO_TLS, 2 }
+#define BAD_WORKERS(n) { TLS_OK "workers " n "\n", \
+	"t.conf:2:9: expected a number from 1 to 64, got '" n "'", 1 }
 
 static const struct bad_case bad_cases[] = {
 	/* Top level. */
@@ -204,14 +197,10 @@ static const struct bad_case bad_cases[] = {
 	{ TLS_OK "user\n", "t.conf:2:1: user takes 1 argument, got 0", 1 },
 	{ TLS_OK "state-dir a b\n",
 	    "t.conf:2:1: state-dir takes 1 argument, got 2", 1 },
-	{ TLS_OK "workers 0\n",
-	    "t.conf:2:9: expected a number from 1 to 64, got '0'", 1 },
-	{ TLS_OK "workers 65\n",
-	    "t.conf:2:9: expected a number from 1 to 64, got '65'", 1 },
-	{ TLS_OK "workers -1\n",
-	    "t.conf:2:9: expected a number from 1 to 64, got '-1'", 1 },
-	{ TLS_OK "workers four\n",
-	    "t.conf:2:9: expected a number from 1 to 64, got 'four'", 1 },
+	BAD_WORKERS("0"),
+	BAD_WORKERS("65"),
+	BAD_WORKERS("-1"),
+	BAD_WORKERS("four"),
 	{ TLS_OK "workers\n", "t.conf:2:1: workers takes 1 argument, got 0",
 	    1 },
 	/* Blocks where none is allowed, and none where one is needed. */
@@ -223,30 +212,14 @@ static const struct bad_case bad_cases[] = {
 	    1 },
 	{ TLS_OK "audit file x\n", "t.conf:2:1: expected '{' after audit", 1 },
 	/* listen */
-	{ "listen tls 1.2.3.4 { certificate c; key k; ca a }\n",
-	    "t.conf:1:12: expected an address IP:PORT or [IPv6]:PORT, got "
-	    "'1.2.3.4'\n" NO_TLS, 2 },
-	{ "listen tls 1.2.3.4:0 { certificate c; key k; ca a }\n",
-	    "t.conf:1:12: expected an address IP:PORT or [IPv6]:PORT, got "
-	    "'1.2.3.4:0'\n" NO_TLS, 2 },
-	{ "listen tls 1.2.3.4:65536 { certificate c; key k; ca a }\n",
-	    "t.conf:1:12: expected an address IP:PORT or [IPv6]:PORT, got "
-	    "'1.2.3.4:65536'\n" NO_TLS, 2 },
-	{ "listen tls localhost:443 { certificate c; key k; ca a }\n",
-	    "t.conf:1:12: expected an address IP:PORT or [IPv6]:PORT, got "
-	    "'localhost:443'\n" NO_TLS, 2 },
-	{ "listen tls ::1:443 { certificate c; key k; ca a }\n",
-	    "t.conf:1:12: expected an address IP:PORT or [IPv6]:PORT, got "
-	    "'::1:443'\n" NO_TLS, 2 },
-	{ "listen tls [::1]443 { certificate c; key k; ca a }\n",
-	    "t.conf:1:12: expected an address IP:PORT or [IPv6]:PORT, got "
-	    "'[::1]443'\n" NO_TLS, 2 },
-	{ "listen tls [1.2.3.4]:443 { certificate c; key k; ca a }\n",
-	    "t.conf:1:12: expected an address IP:PORT or [IPv6]:PORT, got "
-	    "'[1.2.3.4]:443'\n" NO_TLS, 2 },
-	{ "listen tls 1.2.3.4:44a { certificate c; key k; ca a }\n",
-	    "t.conf:1:12: expected an address IP:PORT or [IPv6]:PORT, got "
-	    "'1.2.3.4:44a'\n" NO_TLS, 2 },
+	BAD_LISTEN("1.2.3.4"),
+	BAD_LISTEN("1.2.3.4:0"),
+	BAD_LISTEN("1.2.3.4:65536"),
+	BAD_LISTEN("localhost:443"),
+	BAD_LISTEN("::1:443"),
+	BAD_LISTEN("[::1]443"),
+	BAD_LISTEN("[1.2.3.4]:443"),
+	BAD_LISTEN("1.2.3.4:44a"),
 	{ "listen tls 1.2.3.4:443 { key k; ca a }\n",
 	    "t.conf:1:1: listen tls needs certificate, key and ca", 1 },
 	{ "listen tls 1.2.3.4:443 { certificate c; ca a }\n",
@@ -359,19 +332,11 @@ static const struct bad_case bad_cases[] = {
 Test(gw_config, bad_files)
 {
 	for (size_t i = 0; i < NELEM(bad_cases); i++) {
-		const struct bad_case *b = &bad_cases[i];
 		struct conf_errors errs = { 0 };
-		struct gw_config *c = load(b->text, &errs);
-		char *joined = conf_errors_join(&errs);
+		struct gw_config *c = load(bad_cases[i].text, &errs);
 
-		cr_expect_null(c, "bad[%zu] loaded:\n%s", i, b->text);
-		cr_expect_eq(errs.n, b->nerrs, "bad[%zu] %zu errors, want %zu:"
-		    "\n%s", i, errs.n, b->nerrs, joined ? joined : "");
-		cr_expect_str_eq(joined ? joined : "", b->errs,
-		    "bad[%zu] got:\n%s", i, joined ? joined : "");
-		free(joined);
+		expect_bad_load(i, &bad_cases[i], c, &errs);
 		gw_config_free(c);
-		conf_errors_clear(&errs);
 	}
 	ASSERT_NO_LEAKS();
 }
@@ -402,21 +367,15 @@ Test(gw_config, worker_limit_above_default_limit)
 
 Test(gw_config, load_from_file_with_include)
 {
-	char dir[] = "/tmp/mwg-gwconf-test-XXXXXX", path[PATH_MAX];
-	char inc[PATH_MAX], want[PATH_MAX + 64];
+	char dir[64], path[PATH_MAX], inc[PATH_MAX];
 	struct conf_errors errs = { 0 };
 	struct gw_config *c;
-	FILE *f;
 
-	cr_assert_not_null(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/mwgd.conf", dir);
-	snprintf(inc, sizeof(inc), "%s/listen.conf", dir);
-	cr_assert_not_null(f = fopen(inc, "w"));
-	fputs(TLS_OK, f);
-	fclose(f);
-	cr_assert_not_null(f = fopen(path, "w"));
-	fputs("workers 3\ninclude listen.conf\n", f);
-	fclose(f);
+	make_tmp_dir(dir, sizeof(dir), "mwg-gwconf-test");
+	path_in(path, dir, "mwgd.conf");
+	path_in(inc, dir, "listen.conf");
+	write_file(inc, TLS_OK, 0);
+	write_file(path, "workers 3\ninclude listen.conf\n", 0);
 	c = gw_config_load(path, &errs);
 	cr_assert_not_null(c, "%s", errs.n ? errs.msgs[0] : "");
 	cr_assert_str_eq(c->path, path);
@@ -424,24 +383,16 @@ Test(gw_config, load_from_file_with_include)
 	cr_assert_str_eq(c->tls.addr_str, "127.0.0.1:8443");
 	gw_config_free(c);
 
-	cr_assert_not_null(f = fopen(inc, "w"));
-	fputs("listen tls 1.2.3.4:1 { certificate c }\n", f);
-	fclose(f);
+	write_file(inc, "listen tls 1.2.3.4:1 { certificate c }\n", 0);
 	cr_assert_null(gw_config_load(path, &errs));
-	cr_assert_eq(errs.n, 1);
-	snprintf(want, sizeof(want), "%s:1:1: listen tls needs certificate, "
-	    "key and ca", inc);
-	cr_assert_str_eq(errs.msgs[0], want);
-	conf_errors_clear(&errs);
+	assert_sole_error(&errs, "%s:1:1: listen tls needs certificate, key "
+	    "and ca", inc);
 
 	unlink(inc);
 	unlink(path);
 	cr_assert_null(gw_config_load(path, &errs));
-	cr_assert_eq(errs.n, 1);
-	snprintf(want, sizeof(want), "cannot open %s: No such file or "
-	    "directory", path);
-	cr_assert_str_eq(errs.msgs[0], want);
-	conf_errors_clear(&errs);
+	assert_sole_error(&errs, "cannot open %s: No such file or directory",
+	    path);
 	rmdir(dir);
 	ASSERT_NO_LEAKS();
 }

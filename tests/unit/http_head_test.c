@@ -12,15 +12,7 @@
 #include <criterion/criterion.h>
 
 #include "gateway/http_head.h"
-
-#ifdef __SANITIZE_ADDRESS__
-#include <sanitizer/lsan_interface.h>
-#define ASSERT_NO_LEAKS() cr_assert(__lsan_do_recoverable_leak_check() == 0)
-#else
-#define ASSERT_NO_LEAKS() do { } while (0)
-#endif
-
-#define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
+#include "unit.h"
 
 static const size_t chunk_sizes[] = { SIZE_MAX, 1, 2, 3, 7, 64, 4096 };
 
@@ -50,6 +42,19 @@ feed_chunks(struct http_head *h, const char *s, size_t len, size_t chunk,
 		off += n;
 	}
 	return st;
+}
+
+/* A new head on the heap fed s as feed_chunks does; caller frees. */
+static struct http_head *
+fed_head(const char *s, size_t len, size_t chunk, size_t *used,
+    enum http_head_state *st)
+{
+	struct http_head *h = malloc(sizeof(*h));
+
+	cr_assert_not_null(h);
+	http_head_init(h);
+	*st = feed_chunks(h, s, len, chunk, used);
+	return h;
 }
 
 /* "Name=value\n" for every header, in order; caller frees. */
@@ -132,13 +137,10 @@ static const struct head_case head_cases[] = {
 static void
 check_head(size_t idx, const struct head_case *c, size_t chunk)
 {
-	struct http_head *h = malloc(sizeof(*h));
 	size_t len = c->len ? c->len : strlen(c->text), used;
 	enum http_head_state st;
+	struct http_head *h = fed_head(c->text, len, chunk, &used, &st);
 
-	cr_assert_not_null(h);
-	http_head_init(h);
-	st = feed_chunks(h, c->text, len, chunk, &used);
 	cr_expect_eq(st, c->st, "case %zu chunk %zu: state %d", idx, chunk, st);
 	if (st == HTTP_HEAD_DONE && c->st == HTTP_HEAD_DONE) {
 		char *got = headers_str(h);
@@ -329,13 +331,11 @@ Test(http_head, size_limit_boundary)
 		size_t len = strlen(s);
 
 		for (size_t j = 0; j < NELEM(chunk_sizes); j++) {
-			struct http_head *h = malloc(sizeof(*h));
 			size_t used;
 			enum http_head_state st;
+			struct http_head *h = fed_head(s, len, chunk_sizes[j],
+			    &used, &st);
 
-			cr_assert_not_null(h);
-			http_head_init(h);
-			st = feed_chunks(h, s, len, chunk_sizes[j], &used);
 			cr_expect_eq(st, cases[i].st, "size %zu chunk %zu: %d",
 			    cases[i].size, chunk_sizes[j], st);
 			if (cases[i].st == HTTP_HEAD_DONE) {
@@ -410,13 +410,11 @@ Test(http_head, header_count_limit)
 		char *s = head_with_fields(cases[i].n);
 
 		for (size_t j = 0; j < NELEM(chunk_sizes); j++) {
-			struct http_head *h = malloc(sizeof(*h));
 			size_t used;
 			enum http_head_state st;
+			struct http_head *h = fed_head(s, strlen(s),
+			    chunk_sizes[j], &used, &st);
 
-			cr_assert_not_null(h);
-			http_head_init(h);
-			st = feed_chunks(h, s, strlen(s), chunk_sizes[j], &used);
 			cr_expect_eq(st, cases[i].st, "n %zu chunk %zu: %d",
 			    cases[i].n, chunk_sizes[j], st);
 			if (st == HTTP_HEAD_DONE) {

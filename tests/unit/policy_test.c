@@ -14,18 +14,9 @@
 #include <unistd.h>
 
 #include <criterion/criterion.h>
-#include <openssl/evp.h>
 
 #include "policy/policy.h"
-
-#ifdef __SANITIZE_ADDRESS__
-#include <sanitizer/lsan_interface.h>
-#define ASSERT_NO_LEAKS() cr_assert(__lsan_do_recoverable_leak_check() == 0)
-#else
-#define ASSERT_NO_LEAKS() do { } while (0)
-#endif
-
-#define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
+#include "unit.h"
 
 static const char two_practices[] =
     "# two practices\n"
@@ -160,18 +151,18 @@ Test(policy, empty_file_has_no_targets)
 	ASSERT_NO_LEAKS();
 }
 
-struct bad_case {
-	const char *text;
-	const char *errs;	/* every message, joined with '\n' */
-	size_t nerrs;
-};
-
 #define ADDR_ERR(pos, a) "t.conf:" pos ": expected an address IP:PORT or " \
 	"[IPv6]:PORT, got '" a "'"
 #define NAME_ERR(pos, n) "t.conf:" pos ": expected a target name of a-z, " \
 	"0-9 and '-', got '" n "'"
 #define CODE_ERR(pos, c) "t.conf:" pos ": expected a practice code (ODS " \
 	"code, e.g. K84001), got '" c "'"
+
+/* One statement inside practice K84001 (its line 2) that must fail. */
+#define IN_K84001(stmt) "practice K84001 {\n\t" stmt "\n}\n"
+#define BAD_ADDR(a) { IN_K84001("target emis " a), ADDR_ERR("2:14", a), 1 }
+#define BAD_NAME(n) \
+	{ IN_K84001("target " n " 10.0.0.1:443"), NAME_ERR("2:9", n), 1 }
 
 static const struct bad_case bad_cases[] = {
 	{ "practice K84001 {\n\ttarget emis 10.0.0.1:443\n"
@@ -184,43 +175,28 @@ static const struct bad_case bad_cases[] = {
 	  "practice K84002 { target a 1.1.1.1:1; target b 1.1.1.1:1;"
 	  " target a 1.1.1.1:2 }\n",
 	    "t.conf:2:66: target a.K84002 is defined twice", 1 },
-	{ "practice K84001 {\n\ttarget emis emis.example:443\n}\n",
-	    ADDR_ERR("2:14", "emis.example:443"), 1 },
-	{ "practice K84001 {\n\ttarget emis 10.0.0.1\n}\n",
-	    ADDR_ERR("2:14", "10.0.0.1"), 1 },
-	{ "practice K84001 {\n\ttarget emis 10.0.0.1:0\n}\n",
-	    ADDR_ERR("2:14", "10.0.0.1:0"), 1 },
-	{ "practice K84001 {\n\ttarget emis 10.0.0.256:443\n}\n",
-	    ADDR_ERR("2:14", "10.0.0.256:443"), 1 },
-	{ "practice K84001 {\n\ttarget emis fd00::1:443\n}\n",
-	    ADDR_ERR("2:14", "fd00::1:443"), 1 },
-	{ "practice K84001 {\n\ttarget emis [fd00::1]\n}\n",
-	    ADDR_ERR("2:14", "[fd00::1]"), 1 },
-	{ "practice K84001 {\n\ttarget EMIS 10.0.0.1:443\n}\n",
-	    NAME_ERR("2:9", "EMIS"), 1 },
-	{ "practice K84001 {\n\ttarget -emis 10.0.0.1:443\n}\n",
-	    NAME_ERR("2:9", "-emis"), 1 },
-	{ "practice K84001 {\n\ttarget emis.x 10.0.0.1:443\n}\n",
-	    NAME_ERR("2:9", "emis.x"), 1 },
-	{ "practice K84001 {\n\ttarget em_is 10.0.0.1:443\n}\n",
-	    NAME_ERR("2:9", "em_is"), 1 },
-	{ "practice K84001 {\n\ttarget \"\" 10.0.0.1:443\n}\n",
-	    NAME_ERR("2:9", ""), 1 },
-	{ "practice K84001 {\n\ttarget "
-	  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-	  " 10.0.0.1:443\n}\n",
-	    NAME_ERR("2:9",
-	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"),
-	    1 },
-	{ "practice K84001 {\n\ttarget emis\n}\n",
+	BAD_ADDR("emis.example:443"),
+	BAD_ADDR("10.0.0.1"),
+	BAD_ADDR("10.0.0.1:0"),
+	BAD_ADDR("10.0.0.256:443"),
+	BAD_ADDR("fd00::1:443"),
+	BAD_ADDR("[fd00::1]"),
+	BAD_NAME("EMIS"),
+	BAD_NAME("-emis"),
+	BAD_NAME("emis.x"),
+	BAD_NAME("em_is"),
+	{ IN_K84001("target \"\" 10.0.0.1:443"), NAME_ERR("2:9", ""), 1 },
+	BAD_NAME("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"),
+	{ IN_K84001("target emis"),
 	    "t.conf:2:2: target takes 2 arguments, got 1", 1 },
-	{ "practice K84001 {\n\ttarget emis 10.0.0.1:443 x\n}\n",
+	{ IN_K84001("target emis 10.0.0.1:443 x"),
 	    "t.conf:2:2: target takes 2 arguments, got 3", 1 },
 	{ "server emis 10.0.0.1:443\n",
 	    "t.conf:1:1: expected 'practice', got 'server'", 1 },
 	{ "Practice K84001 { }\n",
 	    "t.conf:1:1: expected 'practice', got 'Practice'", 1 },
-	{ "practice K84001 {\n\thost emis 10.0.0.1:443\n}\n",
+	{ IN_K84001("host emis 10.0.0.1:443"),
 	    "t.conf:2:2: expected 'target' in practice K84001, got 'host'", 1 },
 	{ "practice k84001 { practice x { } }\n",
 	    "t.conf:1:19: expected 'target' in practice K84001, got "
@@ -265,19 +241,11 @@ static const struct bad_case bad_cases[] = {
 Test(policy, bad_files)
 {
 	for (size_t i = 0; i < NELEM(bad_cases); i++) {
-		const struct bad_case *b = &bad_cases[i];
 		struct conf_errors errs = { 0 };
-		struct policy *p = load(b->text, &errs);
-		char *joined = conf_errors_join(&errs);
+		struct policy *p = load(bad_cases[i].text, &errs);
 
-		cr_expect_null(p, "bad[%zu] loaded:\n%s", i, b->text);
-		cr_expect_eq(errs.n, b->nerrs, "bad[%zu] %zu errors, want %zu:"
-		    "\n%s", i, errs.n, b->nerrs, joined ? joined : "");
-		cr_expect_str_eq(joined ? joined : "", b->errs,
-		    "bad[%zu] got:\n%s", i, joined ? joined : "");
-		free(joined);
+		expect_bad_load(i, &bad_cases[i], p, &errs);
 		policy_free(p);
-		conf_errors_clear(&errs);
 	}
 	ASSERT_NO_LEAKS();
 }
@@ -303,6 +271,10 @@ Test(policy, full_error_list_still_fails)
 	ASSERT_NO_LEAKS();
 }
 
+#define ALLOWED(name, practice, port, target) { name, practice, port, 1, \
+	"interim-any-device", "device certificate valid; target defined", \
+	target }
+
 Test(policy, decide)
 {
 	static const struct {
@@ -312,18 +284,10 @@ Test(policy, decide)
 		const char *rule, *reason;
 		const char *target;	/* addr_str of out->target, or NULL */
 	} cases[] = {
-		{ "emis", "K84001", 443, 1, "interim-any-device",
-		    "device certificate valid; target defined",
-		    "10.10.1.10:443" },
-		{ "emis", "k84001", 443, 1, "interim-any-device",
-		    "device certificate valid; target defined",
-		    "10.10.1.10:443" },
-		{ "docman", "K84001", 8443, 1, "interim-any-device",
-		    "device certificate valid; target defined",
-		    "10.10.1.11:8443" },
-		{ "emis", "K84002", 443, 1, "interim-any-device",
-		    "device certificate valid; target defined",
-		    "[fd00::10]:443" },
+		ALLOWED("emis", "K84001", 443, "10.10.1.10:443"),
+		ALLOWED("emis", "k84001", 443, "10.10.1.10:443"),
+		ALLOWED("docman", "K84001", 8443, "10.10.1.11:8443"),
+		ALLOWED("emis", "K84002", 443, "[fd00::10]:443"),
 		{ "nope", "K84001", 443, 0, "default-deny",
 		    "no target nope.K84001 is defined in policy", NULL },
 		{ "emis", "k84009", 443, 0, "default-deny",
@@ -375,34 +339,7 @@ Test(policy, decide)
 	ASSERT_NO_LEAKS();
 }
 
-/*
- * The documented hash: SHA-256 over each file read, in order, as its name
- * with its NUL, its length as a size_t, then its bytes.
- */
-static void
-files_hash(size_t n, const char *const names[], const char *const texts[],
-    char out[65])
-{
-	EVP_MD_CTX *md = EVP_MD_CTX_new();
-	unsigned char d[32];
-	unsigned int len = 0;
-
-	cr_assert_not_null(md);
-	cr_assert_eq(EVP_DigestInit_ex(md, EVP_sha256(), NULL), 1);
-	for (size_t i = 0; i < n; i++) {
-		size_t tlen = strlen(texts[i]);
-
-		EVP_DigestUpdate(md, names[i], strlen(names[i]) + 1);
-		EVP_DigestUpdate(md, &tlen, sizeof(tlen));
-		EVP_DigestUpdate(md, texts[i], tlen);
-	}
-	cr_assert_eq(EVP_DigestFinal_ex(md, d, &len), 1);
-	cr_assert_eq(len, 32);
-	EVP_MD_CTX_free(md);
-	for (unsigned int i = 0; i < len; i++)
-		snprintf(out + 2 * i, 3, "%02x", d[i]);
-}
-
+/* The documented hash: see files_hash in unit.h. */
 Test(policy, hash_covers_name_and_bytes)
 {
 	static const char *const texts[] = {
@@ -437,53 +374,51 @@ Test(policy, hash_covers_name_and_bytes)
 	ASSERT_NO_LEAKS();
 }
 
+/*
+ * Loads path, which must give ntargets targets and the hash of the n files
+ * named (into hash); frees the policy.
+ */
+static void
+check_load(const char *path, size_t ntargets, size_t n,
+    const char *const names[], const char *const texts[], char hash[65])
+{
+	struct conf_errors errs = { 0 };
+	struct policy *p = policy_load(path, &errs);
+
+	cr_assert_not_null(p, "%s", errs.n ? errs.msgs[0] : "");
+	cr_assert_eq(policy_target_count(p), ntargets);
+	files_hash(n, names, texts, hash);
+	cr_assert_str_eq(policy_hash(p), hash);
+	policy_free(p);
+}
+
 Test(policy, load_from_file)
 {
 	static const char top[] = "include more.conf\n" "practice K84001 "
 	    "{\n\ttarget emis 10.10.1.10:443\n\ttarget docman "
 	    "10.10.1.11:8443\n}\npractice k84002 {\n\ttarget emis "
 	    "[fd00::10]:443\n\ttarget files-1 10.20.0.5:445\n}\n";
-	char dir[] = "/tmp/mwg-policy-test-XXXXXX", path[PATH_MAX];
-	char inc[PATH_MAX], want[PATH_MAX + 64], hash[65];
+	char dir[64], path[PATH_MAX], inc[PATH_MAX], hash[65];
 	const char *names[2], *texts[2];
 	struct conf_errors errs = { 0 };
 	struct policy *p;
-	FILE *f;
 
-	cr_assert_not_null(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/policy.conf", dir);
-	cr_assert_not_null(f = fopen(path, "w"));
-	fputs(two_practices, f);
-	fclose(f);
-	p = policy_load(path, &errs);
-	cr_assert_not_null(p, "%s", errs.n ? errs.msgs[0] : "");
-	cr_assert_eq(policy_target_count(p), 4);
+	make_tmp_dir(dir, sizeof(dir), "mwg-policy-test");
+	path_in(path, dir, "policy.conf");
+	write_file(path, two_practices, 0);
 	names[0] = path;
 	texts[0] = two_practices;
-	files_hash(1, names, texts, hash);
-	cr_assert_str_eq(policy_hash(p), hash);
-	policy_free(p);
+	check_load(path, 4, 1, names, texts, hash);
 
 	/* Included files are hashed too, after the file that names them. */
-	snprintf(inc, sizeof(inc), "%s/more.conf", dir);
-	cr_assert_not_null(f = fopen(inc, "w"));
-	fputs(KEEP, f);
-	fclose(f);
-	cr_assert_not_null(f = fopen(path, "w"));
-	fputs(top, f);
-	fclose(f);
-	p = policy_load(path, &errs);
-	cr_assert_not_null(p, "%s", errs.n ? errs.msgs[0] : "");
-	cr_assert_eq(policy_target_count(p), 5);
+	path_in(inc, dir, "more.conf");
+	write_file(inc, KEEP, 0);
+	write_file(path, top, 0);
 	names[1] = inc;
 	texts[0] = top;
 	texts[1] = KEEP;
-	files_hash(2, names, texts, hash);
-	cr_assert_str_eq(policy_hash(p), hash);
-	policy_free(p);
-	cr_assert_not_null(f = fopen(inc, "w"));
-	fputs(KEEP "# edited\n", f);
-	fclose(f);
+	check_load(path, 5, 2, names, texts, hash);
+	write_file(inc, KEEP "# edited\n", 0);
 	p = policy_load(path, &errs);
 	cr_assert_not_null(p);
 	cr_assert_str_neq(policy_hash(p), hash, "an edited include must "
@@ -494,23 +429,15 @@ Test(policy, load_from_file)
 	policy_free(p);
 	unlink(inc);
 
-	cr_assert_not_null(f = fopen(path, "w"));
-	fputs("practice K1 {\n\ttarget x 1.2.3.4\n}\n", f);
-	fclose(f);
+	write_file(path, "practice K1 {\n\ttarget x 1.2.3.4\n}\n", 0);
 	cr_assert_null(policy_load(path, &errs));
-	cr_assert_eq(errs.n, 1);
-	snprintf(want, sizeof(want), "%s:2:11: expected an address IP:PORT or "
+	assert_sole_error(&errs, "%s:2:11: expected an address IP:PORT or "
 	    "[IPv6]:PORT, got '1.2.3.4'", path);
-	cr_assert_str_eq(errs.msgs[0], want);
-	conf_errors_clear(&errs);
 
 	unlink(path);
 	cr_assert_null(policy_load(path, &errs));
-	cr_assert_eq(errs.n, 1);
-	snprintf(want, sizeof(want), "cannot open %s: No such file or "
-	    "directory", path);
-	cr_assert_str_eq(errs.msgs[0], want);
-	conf_errors_clear(&errs);
+	assert_sole_error(&errs, "cannot open %s: No such file or directory",
+	    path);
 	rmdir(dir);
 	ASSERT_NO_LEAKS();
 }
@@ -525,11 +452,11 @@ Test(policy, load_from_file)
  */
 Test(policy, load_directory_fails)
 {
-	char dir[] = "/tmp/mwg-policy-test-XXXXXX";
+	char dir[64];
 	struct conf_errors errs = { 0 };
 	struct policy *p;
 
-	cr_assert_not_null(mkdtemp(dir));
+	make_tmp_dir(dir, sizeof(dir), "mwg-policy-test");
 	p = policy_load(dir, &errs);
 	rmdir(dir);
 	cr_expect_null(p);
