@@ -10,7 +10,7 @@ SAN     ?= 0
 ifeq ($(origin CC),default)
 CC       = gcc
 endif
-PKGS     = openssl libevent libevent_openssl libevent_pthreads jansson
+PKGS     = openssl libevent libevent_openssl libevent_pthreads jansson sqlite3
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lhttp_parser -lpthread
 

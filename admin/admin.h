@@ -14,5 +14,7 @@ int admin_ca(int argc, char **argv);		/* admin/ca.c */
 int admin_policy(int argc, char **argv);	/* admin/policy.c */
 int admin_control(int argc, char **argv);	/* admin/control.c: status,
 						   sessions, kill, reload */
+int admin_audit(int argc, char **argv);		/* admin/audit.c: verify,
+						   query, export, prune */
 
 #endif

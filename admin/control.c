@@ -110,6 +110,8 @@ print_status(json_t *ans)
 			continue;
 		if (json_is_string(v))
 			printf("%-16s %s\n", k, json_string_value(v));
+		else if (json_is_boolean(v))
+			printf("%-16s %s\n", k, json_is_true(v) ? "yes" : "no");
 		else
 			printf("%-16s %lld\n", k,
 			    (long long)json_integer_value(v));

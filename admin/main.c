@@ -3,6 +3,7 @@
  * dispatches. Offline verbs work on files; live ones talk to mwgd.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "admin/admin.h"
@@ -15,12 +16,24 @@ static const char usage_text[] =
 "SYNOPSIS\n"
 "    mwgctl ca init --dir DIR --host NAME [--host NAME...]\n"
 "    mwgctl policy check FILE\n"
+"    mwgctl audit verify [--key PUB] FILE...\n"
+"    mwgctl audit query [--user U] [--practice P] [--event E] [--since T]\n"
+"                       [--until T] [--json] FILE...\n"
+"    mwgctl audit export --practice P | --user U [--since T] [--until T]\n"
+"                       [--format jsonl|csv] FILE...\n"
+"    mwgctl audit prune --before DATE FILE...\n"
 "    mwgctl [-s SOCKET] status | sessions | kill ID | reload\n"
 "    mwgctl VERB --help\n"
 "\n"
 "DESCRIPTION\n"
 "    ca init      create a root CA, an issuing CA and a server certificate\n"
 "    policy check check a policy file offline; every error as file:line:col\n"
+"    audit verify check the audit trail's hash chain and signed checkpoints\n"
+"    audit query  search audit files; audit export: one practice's or one\n"
+"                 person's records (GDPR), as JSON lines or CSV; both are\n"
+"                 themselves recorded by mwgd with your OS user\n"
+"    audit prune  remove records older than DATE from rotated files, keeping\n"
+"                 what remains verifiable\n"
 "    status       the running gateway's counters\n"
 "    sessions     open tunnels: id, device, person, source, target, bytes\n"
 "    kill ID      close one tunnel now (audited with your OS user)\n"
@@ -39,18 +52,25 @@ main(int argc, char **argv)
 	static const struct {
 		const char *verb;
 		int (*fn)(int, char **);
-		int pass_all;	/* the verb parses global options itself */
 	} verbs[] = {
-		{ "ca", admin_ca, 0 },
-		{ "policy", admin_policy, 0 },
-		{ "status", admin_control, 1 },
-		{ "sessions", admin_control, 1 },
-		{ "kill", admin_control, 1 },
-		{ "reload", admin_control, 1 },
-		{ "-s", admin_control, 1 },
+		{ "ca", admin_ca },
+		{ "policy", admin_policy },
+		{ "audit", admin_audit },
+		{ "status", admin_control },
+		{ "sessions", admin_control },
+		{ "kill", admin_control },
+		{ "reload", admin_control },
 	};
 
 	log_init("mwgctl", 0, 0);
+	/* A leading -s SOCKET applies to every verb that reaches mwgd. */
+	if (argc >= 3 && strcmp(argv[1], "-s") == 0) {
+		if (setenv("MWG_CONTROL", argv[2], 1) == -1)
+			return ADMIN_EXIT_FAIL;
+		argv[2] = argv[0];
+		argc -= 2;
+		argv += 2;
+	}
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
 	    strcmp(argv[1], "-h") == 0) {
 		fputs(usage_text, argc < 2 ? stderr : stdout);

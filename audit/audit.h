@@ -1,35 +1,118 @@
 /*
- * audit: the record of every decision the gateway makes. One JSON object a
- * line (JSON Lines), appended by any thread. Field names follow Elastic
- * Common Schema where one exists (docs/audit.md lists them).
+ * audit: the tamper-evident record of every decision the gateway makes.
+ * JSON Lines in a hash chain with signed checkpoints (audit_format.h);
+ * field names follow Elastic Common Schema where one exists (docs/audit.md).
  *
- * First cut: each record is written with one write(2) under a lock and
- * carries a sequence number and a UTC time with milliseconds. The audit
- * issue adds the hash chain, signed checkpoints, group commit and fsync.
+ * Writer: any thread queues records; one writer thread gives them their
+ * sequence number, time and chain hash, writes them in groups and makes
+ * each group durable with fdatasync before it reports them written.
+ * Reader: verify, query, export and prune work on files (mwgctl).
  */
 #ifndef MWG_AUDIT_H
 #define MWG_AUDIT_H
 
+#include <stddef.h>
+#include <time.h>
+
 #include <jansson.h>
 
-#define AUDIT_RECORD_MAX 16384	/* bytes in one serialised record */
+#include "audit/audit_format.h"
+
+#define AUDIT_RECORD_MAX	16384	/* bytes in one serialised record */
+#define AUDIT_QUEUE_MAX		65536	/* records waiting for the writer */
+
+/* ---- writer (mwgd) ------------------------------------------------------ */
+
+struct audit_options {
+	const char *path;		/* the live file */
+	const char *key_path;		/* Ed25519 key, made at first start */
+	unsigned checkpoint_records;	/* 0: 1000 */
+	unsigned checkpoint_seconds;	/* 0: 10 */
+	unsigned long long rotate_bytes; /* 0: never */
+	unsigned rotate_seconds;	/* 0: never */
+};
 
 struct audit_log;
 
-/* Opens (creating 0640) path for appending. NULL with a reason in err. */
-struct audit_log *audit_open(const char *path, char *err, size_t errlen);
+/*
+ * Opens (creating 0640) the live file, recovers its chain (a torn last
+ * line is moved to PATH.torn and recorded as audit.recover, never
+ * dropped silently), takes an exclusive flock on it, loads or makes the
+ * key, and starts the writer thread. NULL with a reason in err.
+ */
+struct audit_log *audit_open(const struct audit_options *o, char *err,
+    size_t errlen);
+/* Writes a final checkpoint, makes everything durable, stops the thread. */
 void audit_close(struct audit_log *log);
 
 /*
- * Appends one record: event.action = action, event.outcome = outcome
- * ("success", "failure" or "unknown"), plus fields (may be NULL; its
- * reference is taken). Adds "seq" and "@timestamp". Returns 0, or -1 if the
- * record could not be written (the caller must not act as if it were).
+ * Queues one record: event.action = action, event.outcome = outcome
+ * ("success", "failure" or "unknown") plus fields (may be NULL; its
+ * reference is taken, whatever the result). Returns 0 once queued — not
+ * yet durable — or -1 if the log cannot take records (queue full, or the
+ * last write failed, e.g. disk full): the caller must refuse whatever
+ * needed the record.
  */
 int audit_append(struct audit_log *log, const char *action,
     const char *outcome, json_t *fields);
 
-/* Formats now as RFC 3339 UTC with milliseconds into buf (>= 32 bytes). */
+/* Called on the writer thread once the record is durable (ok 1) or lost. */
+typedef void (*audit_done_fn)(void *arg, int ok);
+
+/* As audit_append; then done(arg, ok) exactly once if it returned 0. */
+int audit_append_notify(struct audit_log *log, const char *action,
+    const char *outcome, json_t *fields, audit_done_fn done, void *arg);
+
+/* As audit_append, and waits until the record is durable: 0 or -1. Not
+ * for worker threads (it blocks for an fdatasync). */
+int audit_append_sync(struct audit_log *log, const char *action,
+    const char *outcome, json_t *fields);
+
+/* 1 while the log refuses records (a write or fdatasync failed). */
+int audit_failed(struct audit_log *log);
+
+/* Now as RFC 3339 UTC with milliseconds into buf (>= 32 bytes). */
 void audit_timestamp(char *buf, size_t len);
+
+/* ---- reader (mwgctl; no daemon needed) ---------------------------------- */
+
+struct audit_verify_result {
+	int ok;
+	unsigned long long records;	/* records read, all files */
+	unsigned long long checkpoints;	/* with a valid signature */
+	unsigned long long first_seq, last_seq;
+	unsigned long long sealed_seq;	/* last record a checkpoint covers */
+	unsigned long long bad_seq;	/* first bad record (0: none) */
+	char bad_file[512];
+	unsigned long long bad_line;
+	char reason[256];		/* why it is bad, for a person */
+};
+
+/*
+ * Verifies files given in chain order (oldest first) against the public
+ * key: hashes, prev links, sequence, checkpoint signatures, torn lines.
+ * Fills out; returns 0 if everything verifies, -1 otherwise.
+ */
+int audit_verify(const char *const *paths, size_t npaths,
+    const struct audit_key *pub, struct audit_verify_result *out);
+
+struct audit_filter {
+	const char *user;	/* user.name */
+	const char *practice;	/* organization.id */
+	const char *event;	/* event.action, or a prefix ending in '.' */
+	time_t since, until;	/* 0: open */
+};
+
+/* 1 if the record (one parsed line) passes the filter. */
+int audit_filter_match(const struct audit_filter *f, json_t *record);
+
+/*
+ * Removes whole records older than before from a rotated file (never the
+ * live one: it is locked), keeping it verifiable: the kept part starts at
+ * the last checkpoint at or before the cut. Writes a new file and renames
+ * it into place. Returns the number of records removed, or -1 with err.
+ */
+long long audit_prune(const char *path, time_t before, char *err,
+    size_t errlen);
 
 #endif

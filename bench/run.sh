@@ -193,6 +193,7 @@ start_mwgd() {
 	cat >"$T/mwgd/mwgd.conf" <<-EOF
 	user nobody
 	group nogroup
+	state-dir $T/mwgd
 	workers 1
 	policy $T/mwgd/policy.conf
 	control $T/mwgd/control.sock

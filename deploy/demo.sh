@@ -27,7 +27,7 @@ wait_port() {
 	exit 1
 }
 
-rm -rf "$D" && mkdir -p "$D" && chmod 755 "$D"
+rm -rf "$D" && mkdir -p "$D/state" && chmod 755 "$D"
 
 step "1. A throwaway CA: root, issuing CA, server certificate (keys 0600)"
 run "$BIN/mwgctl" ca init --dir "$D/ca" --host 127.0.0.1 --host localhost
@@ -53,6 +53,7 @@ cat "$D/policy.conf"
 cat >"$D/mwgd.conf" <<CONF
 $RUNAS
 workers 2
+state-dir $D/state
 policy  $D/policy.conf
 control $D/control.sock
 audit { file $D/audit.jsonl }

@@ -5,7 +5,7 @@
 # apt-get line and exits 1.
 set -eu
 
-BUILD_PKGS="gcc make pkg-config libssl-dev libevent-dev libjansson-dev libhttp-parser-dev"
+BUILD_PKGS="gcc make pkg-config libssl-dev libevent-dev libjansson-dev libhttp-parser-dev libsqlite3-dev"
 TEST_PKGS="libcriterion-dev curl openssl jq procps"
 DEMO_PKGS="curl openssl jq"
 BENCH_PKGS="stunnel4 haproxy util-linux procps"

@@ -90,18 +90,119 @@ kw_workers(struct gw_config *c, const struct conf_node *n,
 		c->workers = (int)v;
 }
 
+/* "64m", "1g", "4096": bytes, with k/m/g for KiB/MiB/GiB. */
+static int
+conf_size(const struct conf_arg *a, long long *out, struct conf_errors *e)
+{
+	struct conf_arg num = *a;
+	char buf[32];
+	size_t len = strlen(a->text);
+	long long mult = 1;
+
+	if (len > 0 && len < sizeof(buf) && strchr("kmg", a->text[len - 1])) {
+		mult = a->text[len - 1] == 'k' ? 1024LL : a->text[len - 1] ==
+		    'm' ? 1024LL * 1024 : 1024LL * 1024 * 1024;
+		memcpy(buf, a->text, len - 1);
+		buf[len - 1] = '\0';
+		num.text = buf;
+	}
+	if (conf_uint(&num, 1, (1LL << 40) / mult, out, e) == -1)
+		return -1;
+	*out *= mult;
+	return 0;
+}
+
+static void
+audit_syslog(struct gw_config *c, const struct conf_node *k,
+    struct conf_errors *e)
+{
+	const char *u;
+
+	set_string(&c->syslog_url, k, e);
+	if ((u = c->syslog_url) == NULL)
+		return;
+	if (strncmp(u, "udp://", 6) && strncmp(u, "tcp://", 6) &&
+	    strncmp(u, "tls://", 6)) {
+		conf_error(e, &k->args[0].pos, "expected udp://, tcp:// or "
+		    "tls://HOST:PORT, got '%s'", u);
+		return;
+	}
+	for (size_t i = 0; i < k->nchildren; i++) {
+		if (strcmp(k->children[i].name.text, "ca") == 0)
+			set_string(&c->syslog_ca, &k->children[i], e);
+		else
+			conf_error(e, &k->children[i].name.pos, "expected 'ca' "
+			    "in syslog, got '%s'", k->children[i].name.text);
+	}
+	if (strncmp(u, "tls://", 6) == 0 && c->syslog_ca == NULL)
+		conf_error(e, &k->name.pos, "syslog over tls:// needs "
+		    "{ ca FILE } (the collector's CA)");
+}
+
+static void
+audit_retention(struct gw_config *c, const struct conf_node *k,
+    struct conf_errors *e)
+{
+	if (conf_nargs(k, 2, 2, e) == -1)
+		return;
+	if (strcmp(k->args[1].text, "months") != 0) {
+		conf_error(e, &k->args[1].pos, "expected 'months', got '%s'",
+		    k->args[1].text);
+		return;
+	}
+	conf_uint(&k->args[0], 6, 24, &c->audit_retention_months, e);
+}
+
+/* A number or duration statement in audit { }: one value, set once. */
+static void
+audit_value(const struct conf_node *k, long long *dst, int kind,
+    struct conf_errors *e)
+{
+	if (*dst != 0) {
+		conf_error(e, &k->name.pos, "%s is set twice", k->name.text);
+		return;
+	}
+	if (conf_nargs(k, 1, 1, e) == -1)
+		return;
+	if (kind == 'n')
+		conf_uint(&k->args[0], 1, 1000000, dst, e);
+	else if (kind == 'd')
+		conf_duration(&k->args[0], 1, 366 * 86400LL, dst, e);
+	else
+		conf_size(&k->args[0], dst, e);
+}
+
 static void
 kw_audit(struct gw_config *c, const struct conf_node *n, struct conf_errors *e)
 {
 	conf_nargs(n, 0, 0, e);
 	for (size_t i = 0; i < n->nchildren; i++) {
 		const struct conf_node *k = &n->children[i];
+		const char *w = k->name.text;
 
-		if (strcmp(k->name.text, "file") == 0)
+		if (strcmp(w, "syslog") && k->has_block)
+			conf_error(e, &k->name.pos, "%s takes no block", w);
+		else if (strcmp(w, "file") == 0)
 			set_string(&c->audit_file, k, e);
+		else if (strcmp(w, "key") == 0)
+			set_string(&c->audit_key, k, e);
+		else if (strcmp(w, "checkpoint-records") == 0)
+			audit_value(k, &c->audit_checkpoint_records, 'n', e);
+		else if (strcmp(w, "checkpoint-interval") == 0)
+			audit_value(k, &c->audit_checkpoint_seconds, 'd', e);
+		else if (strcmp(w, "rotate-size") == 0)
+			audit_value(k, &c->audit_rotate_bytes, 's', e);
+		else if (strcmp(w, "rotate-age") == 0)
+			audit_value(k, &c->audit_rotate_seconds, 'd', e);
+		else if (strcmp(w, "retention") == 0)
+			audit_retention(c, k, e);
+		else if (strcmp(w, "syslog") == 0)
+			audit_syslog(c, k, e);
 		else
-			conf_error(e, &k->name.pos,
-			    "expected 'file' in audit, got '%s'", k->name.text);
+			conf_error(e, &k->name.pos, "expected file, key, "
+			    "checkpoint-records, checkpoint-interval, rotate-size, "
+			    "rotate-age, retention or syslog in audit, got '%s'",
+			    w);
 	}
 }
 
@@ -262,6 +363,10 @@ apply_defaults(struct gw_config *c)
 		c->control_path = xstrdup("/run/mwg/control");
 	if (c->audit_file == NULL)
 		c->audit_file = xstrdup("/var/log/mwg/audit.jsonl");
+	if (c->audit_key == NULL)
+		c->audit_key = xasprintf("%s/audit.key", c->state_dir);
+	if (c->audit_retention_months == 0)
+		c->audit_retention_months = 12;
 	if (c->max_conns == 0)
 		c->max_conns = 10000;
 	if (c->max_worker_conns == 0)
@@ -356,6 +461,9 @@ gw_config_free(struct gw_config *c)
 	free(c->control_path);
 	free(c->control_group);
 	free(c->audit_file);
+	free(c->audit_key);
+	free(c->syslog_url);
+	free(c->syslog_ca);
 	free(c->tls.certificate);
 	free(c->tls.key);
 	free(c->tls.ca);

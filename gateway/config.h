@@ -31,6 +31,14 @@ struct gw_config {
 	char *control_path;
 	char *control_group;	/* group that may use the control socket */
 	char *audit_file;
+	char *audit_key;		/* default: state-dir/audit.key */
+	long long audit_checkpoint_records;
+	long long audit_checkpoint_seconds;
+	long long audit_rotate_bytes;	/* 0: never */
+	long long audit_rotate_seconds;	/* 0: never */
+	long long audit_retention_months; /* 6..24, default 12 */
+	char *syslog_url;		/* udp:// tcp:// tls:// or NULL */
+	char *syslog_ca;		/* the collector's CA, for tls:// */
 	int workers;
 	int has_tls;
 	struct gw_listen_tls tls;

@@ -286,6 +286,7 @@ client_cb(evutil_socket_t fd, short what, void *arg)
 		}
 		break;
 	case CONN_DIALING:
+	case CONN_AUDITING:
 		break;
 	}
 }
@@ -306,6 +307,8 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	case CONN_DIALING:
 		tunnel_backend_cb(c->bfd, EV_TIMEOUT, c);
+		return;
+	case CONN_AUDITING:	/* no timer runs while the record is written */
 		return;
 	case CONN_FINISHING:
 		conn_close(c, "answer-timeout");
@@ -424,9 +427,8 @@ conn_audit_unverified(struct conn *c, json_t *f)
 	BN_free(bn);
 }
 
-int
-conn_audit(struct conn *c, const char *action, const char *outcome,
-    const char *reason, json_t *extra)
+json_t *
+conn_audit_fields(struct conn *c, const char *reason, json_t *extra)
 {
 	json_t *f = json_object();
 
@@ -460,7 +462,15 @@ conn_audit(struct conn *c, const char *action, const char *outcome,
 		json_object_update(f, extra);
 		json_decref(extra);
 	}
-	return audit_append(c->w->srv->audit, action, outcome, f);
+	return f;
+}
+
+int
+conn_audit(struct conn *c, const char *action, const char *outcome,
+    const char *reason, json_t *extra)
+{
+	return audit_append(c->w->srv->audit, action, outcome,
+	    conn_audit_fields(c, reason, extra));
 }
 
 static void
@@ -523,5 +533,10 @@ conn_close(struct conn *c, const char *reason)
 	if (c->refuse)
 		c->w->nrefusing--;
 	atomic_fetch_sub(&srv->nconns, 1);
+	/* The audit writer still holds c for tunnel.open: free it then. */
+	if (c->audit_pending) {
+		c->zombie = 1;
+		return;
+	}
 	free(c);
 }

@@ -26,6 +26,7 @@ enum conn_state {
 	CONN_HANDSHAKE,		/* TLS handshake */
 	CONN_HEAD,		/* reading the request head */
 	CONN_DIALING,		/* CONNECT allowed; connecting to the target */
+	CONN_AUDITING,		/* connected; tunnel.open is being made durable */
 	CONN_OPEN,		/* splicing bytes both ways */
 	CONN_FINISHING,		/* writing a final answer, then close */
 };
@@ -84,6 +85,8 @@ struct conn {
 	unsigned notify_sent:1;		/* we sent close_notify */
 	unsigned tls_broken:1;		/* fatal TLS error: no close_notify */
 	unsigned in_registry:1;
+	unsigned audit_pending:1;	/* the writer will call back with c */
+	unsigned zombie:1;		/* closed; freed when the writer is done */
 	TAILQ_ENTRY(conn) wentry;	/* worker's connections */
 	TAILQ_ENTRY(conn) gentry;	/* server's open tunnels */
 };
@@ -107,6 +110,8 @@ void conn_touch(struct conn *c);
 /* Audit record with the connection's who/where fields; reason may be NULL. */
 int conn_audit(struct conn *c, const char *action, const char *outcome,
     const char *reason, json_t *extra);
+/* The same fields as a new object (for audit_append_notify). */
+json_t *conn_audit_fields(struct conn *c, const char *reason, json_t *extra);
 
 /* tunnel.c: CONNECT — decide, dial, open. */
 /* "emis.K84001:443" into name, practice (upper case) and port; 0 or -1. */
@@ -114,6 +119,8 @@ int tunnel_parse_authority(const char *url, char *name, char *practice,
     int *port);
 void tunnel_connect(struct conn *c);
 void tunnel_backend_cb(evutil_socket_t fd, short what, void *arg);
+/* On the worker, once tunnel.open is durable (ok) or lost: open or refuse. */
+void tunnel_audited(struct conn *c, int ok);
 
 /* splice.c: moving bytes once open. Each returns -1 if c was closed. */
 int splice_up(struct conn *c);

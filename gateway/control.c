@@ -69,7 +69,8 @@ ctl_status(struct server *srv)
 	struct gw_snapshot *snap = snapshot_get();
 	json_t *r;
 
-	r = json_pack("{s:b, s:i, s:I, s:i, s:I, s:I, s:I, s:I, s:I, s:s, s:I}",
+	r = json_pack("{s:b, s:i, s:I, s:i, s:I, s:I, s:I, s:I, s:I, s:s, s:I, "
+	    "s:b}",
 	    "ok", 1, "pid", (int)getpid(),
 	    "uptime_s", (json_int_t)(time(NULL) - srv->started),
 	    "workers", srv->nworkers,
@@ -79,7 +80,8 @@ ctl_status(struct server *srv)
 	    "tunnels_opened", (json_int_t)atomic_load(&srv->n_tunnels),
 	    "tunnels_denied", (json_int_t)atomic_load(&srv->n_denied),
 	    "policy_sha256", snap ? policy_hash(snap->policy) : "",
-	    "generation", (json_int_t)(snap ? snap->generation : 0));
+	    "generation", (json_int_t)(snap ? snap->generation : 0),
+	    "audit_failed", audit_failed(srv->audit));
 	snapshot_put(snap);
 	return r;
 }
@@ -198,6 +200,29 @@ control_reload(struct server *srv, const char *conf_path, long uid)
 	return NULL;
 }
 
+/*
+ * mwgctl audit query/export ask to be recorded: the daemon is the audit
+ * trail's only writer, and it knows who asked (SO_PEERCRED).
+ */
+static json_t *
+ctl_audit_note(struct server *srv, json_t *req, long uid)
+{
+	const char *action = json_string_value(json_object_get(req, "action"));
+	json_t *filter = json_object_get(req, "filter");
+
+	if (action == NULL || (strcmp(action, "audit.query") &&
+	    strcmp(action, "audit.export")))
+		return ctl_error("audit-note: action must be audit.query or "
+		    "audit.export");
+	if (filter != NULL && !json_is_object(filter))
+		return ctl_error("audit-note: filter must be an object");
+	if (audit_append_sync(srv->audit, action, "success", json_pack(
+	    "{s:I, s:O?, s:O?}", "user.id", (json_int_t)uid, "audit.filter",
+	    filter, "audit.records", json_object_get(req, "records"))) == -1)
+		return ctl_error("the audit trail cannot be written now");
+	return json_pack("{s:b}", "ok", 1);
+}
+
 static json_t *
 ctl_handle(struct control_client *cc, const char *line)
 {
@@ -217,6 +242,8 @@ ctl_handle(struct control_client *cc, const char *line)
 		ans = ctl_sessions(ctl_srv);
 	else if (strcmp(cmd, "kill") == 0)
 		ans = ctl_kill(ctl_srv, req, cc->uid);
+	else if (strcmp(cmd, "audit-note") == 0)
+		ans = ctl_audit_note(ctl_srv, req, cc->uid);
 	else if (strcmp(cmd, "reload") == 0) {
 		err = control_reload(ctl_srv, ctl_conf_path, cc->uid);
 		ans = err ? ctl_error(err) : json_pack("{s:b}", "ok", 1);

@@ -121,7 +121,13 @@ setup_privileged(struct mwgd *d, const struct gw_config *c)
 			    "a second one", c->control_path);
 		fatal("cannot create control socket %s", c->control_path);
 	}
-	if ((d->srv.audit = audit_open(c->audit_file, err, sizeof(err))) == NULL)
+	if ((d->srv.audit = audit_open(&(struct audit_options){
+	    .path = c->audit_file, .key_path = c->audit_key,
+	    .checkpoint_records = (unsigned)c->audit_checkpoint_records,
+	    .checkpoint_seconds = (unsigned)c->audit_checkpoint_seconds,
+	    .rotate_bytes = (unsigned long long)c->audit_rotate_bytes,
+	    .rotate_seconds = (unsigned)c->audit_rotate_seconds },
+	    err, sizeof(err))) == NULL)
 		fatalx("%s", err);
 }
 
@@ -185,8 +191,10 @@ run(struct mwgd *d, struct gw_snapshot *snap)
 	event_base_dispatch(d->base);
 
 	control_stop();
-	workers_stop(&d->srv);
-	audit_append(d->srv.audit, "gateway.stop", "success", NULL);
+	workers_join(&d->srv);
+	/* Durable, and every earlier record's callback has run. */
+	audit_append_sync(d->srv.audit, "gateway.stop", "success", NULL);
+	workers_free(&d->srv);
 	for (int i = 0; i < 3; i++)
 		event_free(sigs[i]);
 	event_base_free(d->base);

@@ -19,16 +19,19 @@ struct conn;
 struct audit_log;
 
 #define WORKER_POOL_MAX		16	/* spare splice buffers kept per worker */
-#define WORKER_MBOX_MAX		1024	/* queued messages per worker */
+#define WORKER_MBOX_MAX		1024	/* queued admin messages per worker */
 
 enum worker_msg_type {
 	WORKER_MSG_KILL,	/* close tunnel id */
 	WORKER_MSG_QUIT,	/* close everything and leave the loop */
+	WORKER_MSG_AUDITED,	/* conn's tunnel.open is durable (or lost) */
 };
 
 struct worker_msg {
 	enum worker_msg_type type;
 	uint64_t id;
+	struct conn *conn;	/* AUDITED: kept alive until this arrives */
+	int ok;
 	char reason[64];
 };
 
@@ -76,8 +79,12 @@ int worker_listen_socket(const struct sockaddr *sa, socklen_t len);
 int workers_start(struct server *srv, const int *fds, int nworkers);
 /* Posts a message; returns -1 if the mailbox is full. Any thread. */
 int worker_post(struct worker *w, const struct worker_msg *msg);
-/* Asks every worker to quit, then joins and frees them. */
-void workers_stop(struct server *srv);
+/* Posts a message that must not be lost (no limit); any thread. */
+void worker_post_always(struct worker *w, const struct worker_msg *msg);
+/* Asks every worker to quit and joins them; their state stays. */
+void workers_join(struct server *srv);
+/* Handles what is left in the mailboxes, then frees the workers. */
+void workers_free(struct server *srv);
 
 /* Splice buffers come from and return to the worker's pool. */
 #define SPLICE_BUF_SIZE		(64 * 1024)

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "audit/audit.h"
 #include "common/log.h"
 #include "gateway/conn.h"
 #include "gateway/http_head.h"
@@ -138,6 +139,12 @@ tunnel_connect(struct conn *c)
 		tunnel_deny(c, 401, "certificate-required", c->cert_error);
 		return;
 	}
+	/* No tunnel that could not be recorded (e.g. the disk is full). */
+	if (audit_failed(c->w->srv->audit)) {
+		conn_respond_error(c, 503, "audit-unavailable", "the audit "
+		    "trail cannot be written; no tunnel without a record");
+		return;
+	}
 	snap = snapshot_get();
 	req.user = c->ident.user;
 	req.device_id = c->ident.device_id;
@@ -175,14 +182,48 @@ tunnel_register(struct conn *c)
 	atomic_fetch_add(&srv->n_tunnels, 1);
 }
 
-/* The target answered: record the decision durably, then open. */
+/* Writer thread: hand the result back to the connection's own worker. */
+static void
+tunnel_audit_done(void *arg, int ok)
+{
+	struct conn *c = arg;
+	struct worker_msg m = { .type = WORKER_MSG_AUDITED, .conn = c,
+	    .ok = ok };
+
+	worker_post_always(c->w, &m);
+}
+
+/*
+ * The target answered. The decision must be on disk before the first
+ * byte moves (DESIGN §7): the worker goes on serving others meanwhile.
+ */
 static void
 tunnel_open(struct conn *c)
 {
+	struct audit_log *log = c->w->srv->audit;
+
 	free(c->head);
 	c->head = NULL;
-	if (conn_audit(c, "tunnel.open", "success", "allowed by policy",
-	    NULL) == -1) {
+	c->state = CONN_AUDITING;
+	c->want = 0;
+	conn_update_events(c);
+	event_del(&c->ev_timer);
+	c->audit_pending = 1;
+	if (audit_append_notify(log, "tunnel.open", "success",
+	    conn_audit_fields(c, "allowed by policy", NULL), tunnel_audit_done,
+	    c) == -1) {
+		c->audit_pending = 0;
+		tunnel_audited(c, 0);
+	}
+}
+
+void
+tunnel_audited(struct conn *c, int ok)
+{
+	if (!ok) {
+		log_warnx("conn %llu: tunnel to %s refused: the audit record "
+		    "could not be written", (unsigned long long)c->id,
+		    c->target);
 		conn_respond_error(c, 503, "audit-unavailable", "the audit "
 		    "record could not be written; no tunnel without one");
 		return;

@@ -173,6 +173,14 @@ worker_handle(struct worker *w, const struct worker_msg *m)
 	case WORKER_MSG_QUIT:
 		worker_quit(w);
 		break;
+	case WORKER_MSG_AUDITED:
+		c = m->conn;
+		c->audit_pending = 0;
+		if (c->zombie)		/* closed while its record was written */
+			free(c);
+		else
+			tunnel_audited(c, m->ok);
+		break;
 	}
 }
 
@@ -192,18 +200,19 @@ mbox_cb(evutil_socket_t fd, short what, void *arg)
 	w->mbox = NULL;
 	w->nmbox = 0;
 	pthread_mutex_unlock(&w->mbox_lock);
-	for (size_t i = 0; i < count && !w->quitting; i++)
-		worker_handle(w, &msgs[i]);
+	for (size_t i = 0; i < count; i++)
+		if (!w->quitting || msgs[i].type == WORKER_MSG_AUDITED)
+			worker_handle(w, &msgs[i]);
 	free(msgs);
 }
 
-int
-worker_post(struct worker *w, const struct worker_msg *msg)
+static int
+worker_enqueue(struct worker *w, const struct worker_msg *msg, size_t limit)
 {
 	uint64_t one = 1;
 
 	pthread_mutex_lock(&w->mbox_lock);
-	if (w->nmbox >= WORKER_MBOX_MAX) {
+	if (w->nmbox >= limit) {
 		pthread_mutex_unlock(&w->mbox_lock);
 		return -1;
 	}
@@ -212,6 +221,19 @@ worker_post(struct worker *w, const struct worker_msg *msg)
 	pthread_mutex_unlock(&w->mbox_lock);
 	(void)!write(w->mbox_fd, &one, sizeof(one));
 	return 0;
+}
+
+int
+worker_post(struct worker *w, const struct worker_msg *msg)
+{
+	return worker_enqueue(w, msg, WORKER_MBOX_MAX);
+}
+
+/* Each AUDITED message stands for a connection waiting on it. */
+void
+worker_post_always(struct worker *w, const struct worker_msg *msg)
+{
+	worker_enqueue(w, msg, (size_t)-1);
 }
 
 static void *
@@ -267,19 +289,30 @@ workers_start(struct server *srv, const int *fds, int nworkers)
 }
 
 void
-workers_stop(struct server *srv)
+workers_join(struct server *srv)
 {
 	struct worker_msg quit = { .type = WORKER_MSG_QUIT };
 
 	for (int i = 0; i < srv->nworkers; i++)
 		while (worker_post(&srv->workers[i], &quit) == -1)
 			usleep(1000);
+	for (int i = 0; i < srv->nworkers; i++)
+		pthread_join(srv->workers[i].thread, NULL);
+}
+
+void
+workers_free(struct server *srv)
+{
 	for (int i = 0; i < srv->nworkers; i++) {
 		struct worker *w = &srv->workers[i];
 
-		pthread_join(w->thread, NULL);
+		/* Late AUDITED messages free the connections they kept. */
+		for (size_t j = 0; j < w->nmbox; j++)
+			if (w->mbox[j].type == WORKER_MSG_AUDITED)
+				worker_handle(w, &w->mbox[j]);
 		event_del(&w->ev_accept);
 		event_del(&w->ev_mbox);
+		event_del(&w->ev_trim);
 		event_base_free(w->base);
 		close(w->listen_fd);
 		close(w->mbox_fd);

@@ -6,6 +6,7 @@
 # behaviour; the reproducer is in build/fuzz/artifacts/NAME/ and replays
 # with `build/fuzz/fuzz_NAME FILE`.
 #   tests/fuzz/run.sh [NAME...]     NAME: conf policy gw_config http_head
+#                                         audit_line
 set -u
 cd "$(dirname "$0")/../.."
 
@@ -27,16 +28,19 @@ declare -A SRCS=(
 	[policy]="$COMMON policy/policy.c"
 	[gw_config]="$COMMON gateway/config.c"
 	[http_head]="gateway/http_head.c"
+	[audit_line]="$COMMON audit/audit_reader.c audit/audit_chain.c
+	    audit/audit_key.c"
 )
 declare -A LIBS=(
 	[conf]="-lcrypto"
 	[policy]="-lcrypto"
 	[gw_config]="-lcrypto"
 	[http_head]="-lhttp_parser"
+	[audit_line]="-ljansson -lcrypto"
 )
 
 names=("$@")
-[ ${#names[@]} -gt 0 ] || names=(conf policy gw_config http_head)
+[ ${#names[@]} -gt 0 ] || names=(conf policy gw_config http_head audit_line)
 mkdir -p "$OUT/logs"
 failed=()
 for name in "${names[@]}"; do

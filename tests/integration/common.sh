@@ -18,6 +18,7 @@ SINK_PORT=$((BASE + 4))		# discard: counts bytes
 GW=127.0.0.1:$GW_PORT
 CTL=$T/control.sock
 AUDIT=$T/audit.jsonl
+AUDIT_PUB=$T/state/audit.key.pub	# the default key lives in state-dir
 MWGD_PID=
 PIDS=()
 
@@ -37,11 +38,24 @@ expect_match() {	# text regex what
 	log "ok: $3"
 }
 
+# Every log and audit file a scenario made, and every secret it used, go
+# to one place; the last scenario checks that no secret reached a log.
+COLLECT=${MWG_BUILD}/test-logs/collected
+collect_for_secret_scan() {
+	mkdir -p "$COLLECT/$SCENARIO"
+	find "$T" -maxdepth 2 -type f \( -name '*.log' -o -name '*.jsonl*' \
+		-o -name '*.out' -o -name '*.torn' \) -exec cp {} "$COLLECT/$SCENARIO/" \; 2>/dev/null
+	find "$T" -maxdepth 2 -type f -name '*.key' -exec sh -c \
+		'grep -v -- "-----" "$1"' _ {} \; >>"$COLLECT/secrets.txt" 2>/dev/null
+	return 0
+}
+
 cleanup() {
 	local rc=$?
 	[ -n "$MWGD_PID" ] && kill -TERM "$MWGD_PID" 2>/dev/null && wait "$MWGD_PID" 2>/dev/null
 	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
 	wait 2>/dev/null || true
+	collect_for_secret_scan
 	if [ "$rc" -eq 0 ] && [ -z "${MWG_KEEP:-}" ]; then rm -rf "$T"; else echo "kept $T" >&2; fi
 }
 trap cleanup EXIT
@@ -81,13 +95,18 @@ POLICY
 }
 
 write_conf() {	# extra top-level lines
+	mkdir -p "$T/state"
 	cat >"$T/mwgd.conf" <<CONF
 user nobody
 group nogroup
+state-dir $T/state
 workers 2
 policy $T/policy.conf
 control $CTL
-audit { file $AUDIT }
+audit {
+    file $AUDIT
+    ${AUDIT_EXTRA:-}
+}
 listen tls $GW {
     certificate $T/ca/server.pem
     key         $T/ca/server.key

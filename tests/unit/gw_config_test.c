@@ -300,7 +300,7 @@ static const struct bad_case bad_cases[] = {
 	    "t.conf:2:12: expected 'connect', 'head' or 'idle' in timeouts, "
 	    "got 'read'", 1 },
 	{ TLS_OK "audit { path x }\n",
-	    "t.conf:2:9: expected 'file' in audit, got 'path'", 1 },
+	    "t.conf:2:9: expected file, key, checkpoint-records, checkpoint-interval, rotate-size, rotate-age, retention or syslog in audit, got 'path'", 1 },
 	{ TLS_OK "audit { file a; file b }\n",
 	    "t.conf:2:17: file is set twice", 1 },
 	/* No listener at all. */

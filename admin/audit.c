@@ -1,0 +1,850 @@
+/*
+ * mwgctl audit verify | query | export | prune: the audit trail, read
+ * offline. A query or export is itself recorded: mwgd must accept an
+ * audit-note on its control socket before anything is shown.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "admin/admin.h"
+#include "audit/audit.h"
+#include "common/addr.h"
+
+#define AUDIT_PUB_DEFAULT	"/var/lib/mwg/audit.key.pub"
+#define AUDIT_PUB_NAME		"audit.key.pub"
+#define CTL_DEFAULT		"/run/mwg/control"
+#define NOTE_ANSWER_MAX		65536	/* bytes of mwgd's one-line answer */
+#define NOTE_TIMEOUT_SEC	30
+#define HUMAN_FIELD_MAX		128	/* bytes shown of one field */
+#define HUMAN_REASON_MAX	1200	/* a cut reason is 1024 + its note */
+
+static const char audit_usage[] =
+"usage: mwgctl audit verify [--key PUB] FILE...\n"
+"       mwgctl audit query [--user U] [--practice P] [--event E] "
+"[--since T]\n"
+"                          [--until T] [--json] FILE...\n"
+"       mwgctl audit export (--practice P | --user U) [--since T] "
+"[--until T]\n"
+"                           [--format jsonl|csv] FILE...\n"
+"       mwgctl audit prune --before DATE FILE...\n"
+"       mwgctl audit VERB --help\n";
+
+static const char verify_help[] =
+"NAME\n"
+"    mwgctl audit verify - check the audit trail's chain and signatures\n"
+"\n"
+"SYNOPSIS\n"
+"    mwgctl audit verify [--key PUB] FILE...\n"
+"\n"
+"DESCRIPTION\n"
+"    Reads the FILEs in chain order, oldest first (audit.jsonl.2\n"
+"    audit.jsonl.1 audit.jsonl), and checks each record's hash, its link\n"
+"    to the record before, the sequence numbers and every checkpoint's\n"
+"    signature. It finds an edited, deleted, inserted or reordered record,\n"
+"    a truncated file and a forged checkpoint, and names the first bad\n"
+"    record. A file may start with a checkpoint (after rotation or prune).\n"
+"\n"
+"    Records after the last checkpoint are not sealed yet: whoever can\n"
+"    write the file could rewrite them without trace. The live file\n"
+"    normally ends so; the count is shown.\n"
+"\n"
+"OPTIONS\n"
+"    --key PUB  the audit key's public half. Default: " AUDIT_PUB_NAME "\n"
+"               beside the first FILE, else " AUDIT_PUB_DEFAULT ".\n"
+"               For evidence, use a copy kept away from the gateway: a\n"
+"               key beside the file can be replaced with it.\n"
+"\n"
+"OUTPUT\n"
+"    OK: N records (seq A..B) in F files, C checkpoints, sealed through\n"
+"        seq S; U unsealed at the end\n"
+"    FAIL: FILE:LINE: seq N: REASON\n"
+"\n"
+"EXIT STATUS\n"
+"    0 the chain verifies, 1 it does not or cannot be read, 2 bad usage\n";
+
+static const char query_help[] =
+"NAME\n"
+"    mwgctl audit query - show the audit records that match a filter\n"
+"\n"
+"SYNOPSIS\n"
+"    mwgctl audit query [--user U] [--practice P] [--event E] [--since T]\n"
+"                       [--until T] [--json] [-s SOCKET] [--unrecorded]\n"
+"                       FILE...\n"
+"\n"
+"DESCRIPTION\n"
+"    Prints each matching record on one line: time, action, outcome,\n"
+"    person/device, practice, target, source, reason. Every filter given\n"
+"    must match. The query is recorded in the audit trail (audit.query,\n"
+"    with your OS user and the filter) before anything is shown; if mwgd\n"
+"    cannot record it, nothing is shown.\n"
+"\n"
+"OPTIONS\n"
+"    --user U      user.name is U\n"
+"    --practice P  organization.id is P (an ODS code, any case)\n"
+"    --event E     event.action is E; E ending in '.' is a prefix\n"
+"                  (--event tunnel. matches tunnel.open, tunnel.close...)\n"
+"    --since T     at or after T: 2026-11-25 (midnight UTC) or\n"
+"                  2026-11-25T10:00:00Z (RFC 3339, whole seconds)\n"
+"    --until T     before T, same forms\n"
+"    --json        the records' original lines instead\n"
+"    -s SOCKET     mwgd's control socket (default $MWG_CONTROL or\n"
+"                  " CTL_DEFAULT ")\n"
+"    --unrecorded  if mwgd cannot record the query, warn and go on\n"
+"\n"
+"EXIT STATUS\n"
+"    0 success (also when nothing matched), 1 failed or refused,\n"
+"    2 bad usage\n";
+
+static const char export_help[] =
+"NAME\n"
+"    mwgctl audit export - one practice's or one person's audit records\n"
+"\n"
+"SYNOPSIS\n"
+"    mwgctl audit export (--practice P | --user U) [--since T] [--until T]\n"
+"                        [--format jsonl|csv] [-s SOCKET] [--unrecorded]\n"
+"                        FILE...\n"
+"\n"
+"DESCRIPTION\n"
+"    Writes to standard output, for a practice (its data controller) the\n"
+"    records whose organization.id is P and nothing else, or for a\n"
+"    subject access request every record whose user.name is U.\n"
+"    The export is recorded in the audit trail (audit.export, with your\n"
+"    OS user and the filter) before anything is written; if mwgd cannot\n"
+"    record it, nothing is exported.\n"
+"\n"
+"OPTIONS\n"
+"    --practice P  organization.id is P (an ODS code, any case)\n"
+"    --user U      user.name is U\n"
+"    --since T, --until T  as for mwgctl audit query\n"
+"    --format jsonl  the original lines byte for byte (default): each\n"
+"                  still carries its chain hash\n"
+"    --format csv  RFC 4180, a header row, columns seq, @timestamp,\n"
+"                  event.action, event.outcome, user.name, device.id,\n"
+"                  organization.id, source.ip, destination.address,\n"
+"                  destination.socket, rule.id, event.reason,\n"
+"                  network.bytes_up, network.bytes_down, hash. A text\n"
+"                  starting with = + - @ gets a leading ' so that a\n"
+"                  spreadsheet shows it instead of running it.\n"
+"    -s SOCKET, --unrecorded  as for mwgctl audit query\n"
+"\n"
+"EXIT STATUS\n"
+"    0 success, 1 failed or refused, 2 bad usage\n";
+
+static const char prune_help[] =
+"NAME\n"
+"    mwgctl audit prune - remove expired records from rotated files\n"
+"\n"
+"SYNOPSIS\n"
+"    mwgctl audit prune --before DATE FILE...\n"
+"\n"
+"DESCRIPTION\n"
+"    Removes the records older than DATE (2026-11-25 or\n"
+"    2026-11-25T10:00:00Z) from each FILE, cutting at the last signed\n"
+"    checkpoint before DATE so that what remains starts with that\n"
+"    checkpoint and still verifies. Records after the cut stay even if\n"
+"    older. A FILE with no checkpoint before DATE is left alone. The\n"
+"    live file is refused (mwgd holds it); prune rotated files.\n"
+"\n"
+"OUTPUT\n"
+"    FILE: N records removed, kept from seq S (checkpoint)\n"
+"\n"
+"EXIT STATUS\n"
+"    0 success, 1 failed or refused, 2 bad usage\n";
+
+struct audit_args {
+	const char *verb;
+	const char *help;
+	struct audit_filter f;
+	const char *since, *until;	/* as given, for the audit note */
+	const char *key, *socket, *format;
+	time_t before;
+	int as_json, unrecorded;
+	char **files;
+	int nfiles;
+};
+
+static const struct option audit_opts[] = {
+	{ "before", required_argument, NULL, 'b' },
+	{ "event", required_argument, NULL, 'e' },
+	{ "format", required_argument, NULL, 'f' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "json", no_argument, NULL, 'j' },
+	{ "key", required_argument, NULL, 'k' },
+	{ "practice", required_argument, NULL, 'p' },
+	{ "since", required_argument, NULL, 'S' },
+	{ "socket", required_argument, NULL, 's' },
+	{ "until", required_argument, NULL, 'U' },
+	{ "unrecorded", no_argument, NULL, 'r' },
+	{ "user", required_argument, NULL, 'u' },
+	{ NULL, 0, NULL, 0 }
+};
+
+static int
+usage_error(const struct audit_args *a, const char *what, const char *arg)
+{
+	fprintf(stderr, "mwgctl: audit %s: %s%s%s (see mwgctl audit %s "
+	    "--help)\n", a->verb, what, arg ? " " : "", arg ? arg : "",
+	    a->verb);
+	return -1;
+}
+
+static const char *
+option_name(int c)
+{
+	for (const struct option *o = audit_opts; o->name != NULL; o++)
+		if (o->val == c)
+			return o->name;
+	return "?";
+}
+
+/* n decimal digits at s, or -1. */
+static int
+digits(const char *s, int n)
+{
+	int v = 0;
+
+	for (int i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v;
+}
+
+/* "2026-11-25" (midnight UTC) or "2026-11-25T10:00:00Z" / "...+01:00". */
+static int
+parse_time(const char *s, time_t *t)
+{
+	struct tm tm, want;
+	long off = 0;
+	size_t len = strlen(s);
+
+	memset(&tm, 0, sizeof(tm));
+	if (len < 10 || s[4] != '-' || s[7] != '-')
+		return -1;
+	tm.tm_year = digits(s, 4) - 1900;
+	tm.tm_mon = digits(s + 5, 2) - 1;
+	tm.tm_mday = digits(s + 8, 2);
+	if (len > 10) {
+		if (len < 20 || s[10] != 'T' || s[13] != ':' || s[16] != ':')
+			return -1;
+		tm.tm_hour = digits(s + 11, 2);
+		tm.tm_min = digits(s + 14, 2);
+		tm.tm_sec = digits(s + 17, 2);
+		if (len == 25 && (s[19] == '+' || s[19] == '-') &&
+		    s[22] == ':' && digits(s + 20, 2) >= 0 &&
+		    digits(s + 20, 2) < 24 && digits(s + 23, 2) >= 0 &&
+		    digits(s + 23, 2) < 60)
+			off = (s[19] == '-' ? -60L : 60L) *
+			    (digits(s + 20, 2) * 60 + digits(s + 23, 2));
+		else if (len != 20 || s[19] != 'Z')
+			return -1;
+	}
+	if (tm.tm_year < 0 || tm.tm_mon < 0 || tm.tm_mday < 1 ||
+	    tm.tm_hour < 0 || tm.tm_min < 0 || tm.tm_sec < 0)
+		return -1;
+	want = tm;
+	/* timegm moves 31 November into December: refuse that. */
+	if ((*t = timegm(&tm)) == (time_t)-1 || tm.tm_year != want.tm_year ||
+	    tm.tm_mon != want.tm_mon || tm.tm_mday != want.tm_mday ||
+	    tm.tm_hour != want.tm_hour || tm.tm_min != want.tm_min ||
+	    tm.tm_sec != want.tm_sec)
+		return -1;
+	*t -= off;
+	return 0;
+}
+
+static int
+time_arg(const struct audit_args *a, const char *opt, const char *s,
+    time_t *t)
+{
+	if (parse_time(s, t) == 0)
+		return 0;
+	fprintf(stderr, "mwgctl: audit %s: %s: expected a date (2026-11-25) "
+	    "or a UTC time (2026-11-25T10:00:00Z), got '%s'\n", a->verb, opt,
+	    s);
+	return -1;
+}
+
+/* One option; allowed lists the verb's option letters. */
+static int
+set_option(struct audit_args *a, int c, const char *arg)
+{
+	switch (c) {
+	case 'b':
+		return time_arg(a, "--before", arg, &a->before);
+	case 'e':
+		a->f.event = arg;
+		return 0;
+	case 'f':
+		a->format = arg;
+		return 0;
+	case 'j':
+		a->as_json = 1;
+		return 0;
+	case 'k':
+		a->key = arg;
+		return 0;
+	case 'p':
+		a->f.practice = arg;
+		return 0;
+	case 'r':
+		a->unrecorded = 1;
+		return 0;
+	case 'S':
+		a->since = arg;
+		return time_arg(a, "--since", arg, &a->f.since);
+	case 's':
+		a->socket = arg;
+		return 0;
+	case 'U':
+		a->until = arg;
+		return time_arg(a, "--until", arg, &a->f.until);
+	case 'u':
+		a->f.user = arg;
+		return 0;
+	}
+	return -1;
+}
+
+/* 0 to run, 1 for --help, -1 on bad usage (said on stderr). */
+static int
+parse_args(int argc, char **argv, const char *allowed, struct audit_args *a)
+{
+	int c;
+
+	if ((a->socket = getenv("MWG_CONTROL")) == NULL)
+		a->socket = CTL_DEFAULT;
+	optind = 0;	/* glibc: start afresh, even if called before */
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":s:h", audit_opts, NULL)) != -1) {
+		if (c == '?')
+			return usage_error(a, "unknown option",
+			    argv[optind - 1]);
+		if (c == ':')
+			return usage_error(a, "this option needs a value:",
+			    argv[optind - 1]);
+		if (c == 'h')
+			return 1;
+		if (strchr(allowed, c) == NULL) {
+			fprintf(stderr, "mwgctl: audit %s: --%s is not an "
+			    "option of this verb (see mwgctl audit %s "
+			    "--help)\n", a->verb, option_name(c), a->verb);
+			return -1;
+		}
+		if (set_option(a, c, optarg) == -1)
+			return -1;
+	}
+	a->files = argv + optind;
+	a->nfiles = argc - optind;
+	if (a->nfiles == 0)
+		return usage_error(a, "which files? (give at least one)",
+		    NULL);
+	if (a->f.since && a->f.until && a->f.since >= a->f.until)
+		return usage_error(a, "--since must be before --until", NULL);
+	return 0;
+}
+
+/* Runs parse_args and answers --help and bad usage: -1 to go on. */
+static int
+parse_or_exit(int argc, char **argv, const char *allowed,
+    struct audit_args *a)
+{
+	int r = parse_args(argc, argv, allowed, a);
+
+	if (r == 1) {
+		fputs(a->help, stdout);
+		return ADMIN_EXIT_OK;
+	}
+	return r == -1 ? ADMIN_EXIT_USAGE : -1;
+}
+
+/* ---- verify ------------------------------------------------------------ */
+
+/* audit.key.pub beside the first file if there is one. */
+static const char *
+default_key(const char *file, char *buf, size_t len)
+{
+	const char *slash = strrchr(file, '/');
+	int n;
+
+	if (slash == NULL)
+		n = snprintf(buf, len, "%s", AUDIT_PUB_NAME);
+	else
+		n = snprintf(buf, len, "%.*s/%s", (int)(slash - file), file,
+		    AUDIT_PUB_NAME);
+	if (n > 0 && (size_t)n < len && access(buf, F_OK) == 0)
+		return buf;
+	return AUDIT_PUB_DEFAULT;
+}
+
+static int
+audit_cmd_verify(int argc, char **argv)
+{
+	struct audit_args a = { .verb = "verify", .help = verify_help };
+	struct audit_verify_result r;
+	struct audit_key *pub;
+	char keybuf[4096], err[512];
+	unsigned long long unsealed;
+	int rc;
+
+	if ((rc = parse_or_exit(argc, argv, "k", &a)) != -1)
+		return rc;
+	if (a.key == NULL)
+		a.key = default_key(a.files[0], keybuf, sizeof(keybuf));
+	if ((pub = audit_key_load(a.key, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "mwgctl: audit verify: %s\n", err);
+		return ADMIN_EXIT_FAIL;
+	}
+	rc = audit_verify((const char *const *)a.files, (size_t)a.nfiles, pub,
+	    &r);
+	audit_key_free(pub);
+	if (rc == -1) {
+		printf("FAIL: %s:%llu: seq %llu: %s\n", r.bad_file, r.bad_line,
+		    r.bad_seq, r.reason);
+		return ADMIN_EXIT_FAIL;
+	}
+	/* A checkpoint seals the records before it, not itself. */
+	unsealed = r.checkpoints ? r.last_seq - r.sealed_seq - 1 : r.records;
+	printf("OK: %llu records (seq %llu..%llu) in %d files, %llu "
+	    "checkpoints, sealed through seq %llu; %llu unsealed at the end\n",
+	    r.records, r.first_seq, r.last_seq, a.nfiles, r.checkpoints,
+	    r.sealed_seq, unsealed);
+	return ADMIN_EXIT_OK;
+}
+
+/* ---- the audit note: mwgd records who read what ------------------------ */
+
+static json_t *
+note_filter(const struct audit_args *a)
+{
+	const char *keys[] = { "user", "practice", "event", "since", "until" };
+	const char *vals[] = { a->f.user, a->f.practice, a->f.event, a->since,
+	    a->until };
+	json_t *f = json_object(), *v;
+
+	for (size_t i = 0; f != NULL && i < sizeof(keys) / sizeof(keys[0]);
+	    i++) {
+		if (vals[i] == NULL)
+			continue;
+		/* NULL for text that is not UTF-8: it could match nothing. */
+		if ((v = json_string(vals[i])) == NULL ||
+		    json_object_set_new(f, keys[i], v) == -1) {
+			json_decref(f);
+			return NULL;
+		}
+	}
+	return f;
+}
+
+static int
+write_all(int fd, const char *p, size_t len)
+{
+	ssize_t n;
+
+	for (; len > 0; p += n, len -= (size_t)n)
+		if ((n = write(fd, p, len)) == -1)
+			return -1;
+	return 0;
+}
+
+/* Reads mwgd's one-line answer: 0 if it says ok, else -1 with err. */
+static int
+note_answer(int fd, char *err, size_t errlen)
+{
+	char *buf = malloc(NOTE_ANSWER_MAX);
+	size_t len = 0;
+	ssize_t n = 0;
+	json_t *ans;
+	int rc = -1;
+
+	while (buf && len < NOTE_ANSWER_MAX &&
+	    memchr(buf, '\n', len) == NULL &&
+	    (n = read(fd, buf + len, NOTE_ANSWER_MAX - len)) > 0)
+		len += (size_t)n;
+	if (buf == NULL || n == -1) {
+		snprintf(err, errlen, "no answer: %s", strerror(errno));
+		free(buf);
+		return -1;
+	}
+	ans = json_loadb(buf, len, JSON_DISABLE_EOF_CHECK, NULL);
+	free(buf);
+	if (json_is_true(json_object_get(ans, "ok")))
+		rc = 0;
+	else if (json_string_value(json_object_get(ans, "error")) != NULL)
+		snprintf(err, errlen, "%s",
+		    json_string_value(json_object_get(ans, "error")));
+	else
+		snprintf(err, errlen, "no valid answer");
+	json_decref(ans);
+	return rc;
+}
+
+/* Asks mwgd to record this query or export: 0 once it has, or -1. */
+static int
+note_send(const struct audit_args *a, const char *action,
+    unsigned long long records, char *err, size_t errlen)
+{
+	struct timeval tv = { NOTE_TIMEOUT_SEC, 0 };
+	json_t *filter = note_filter(a), *req;
+	char *text;
+	int fd, rc;
+
+	if (filter == NULL) {
+		snprintf(err, errlen, "the filter is not valid UTF-8");
+		return -1;
+	}
+	req = json_pack("{s:s, s:s, s:o, s:I}", "cmd", "audit-note",
+	    "action", action, "filter", filter, "records",
+	    (json_int_t)records);
+	text = req ? json_dumps(req, JSON_COMPACT) : NULL;
+	json_decref(req);
+	if (text == NULL) {
+		snprintf(err, errlen, "cannot build the request");
+		return -1;
+	}
+	if ((fd = addr_unix_connect(a->socket)) == -1) {
+		snprintf(err, errlen, "%s", strerror(errno));
+		free(text);
+		return -1;
+	}
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) == -1 ||
+	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) == -1 ||
+	    write_all(fd, text, strlen(text)) == -1 ||
+	    write_all(fd, "\n", 1) == -1) {
+		snprintf(err, errlen, "%s", strerror(errno));
+		rc = -1;
+	} else
+		rc = note_answer(fd, err, errlen);
+	free(text);
+	close(fd);
+	return rc;
+}
+
+/* ---- query and export: one scan, shown in one of three ways ------------ */
+
+enum emit { EMIT_NONE, EMIT_HUMAN, EMIT_LINE, EMIT_CSV };
+
+static const char *const csv_columns[] = {
+	"seq", "@timestamp", "event.action", "event.outcome", "user.name",
+	"device.id", "organization.id", "source.ip", "destination.address",
+	"destination.socket", "rule.id", "event.reason", "network.bytes_up",
+	"network.bytes_down", "hash",
+};
+
+/* RFC 4180 §2: a field with a comma, quote or line break is quoted. */
+static void
+csv_text(const char *s)
+{
+	/* A spreadsheet runs =cmd|... as a formula: show it as text. */
+	int formula = s[0] != '\0' && strchr("=+-@\t\r", s[0]) != NULL;
+
+	if (!formula && strpbrk(s, ",\"\r\n") == NULL) {
+		fputs(s, stdout);
+		return;
+	}
+	putchar('"');
+	if (formula)
+		putchar('\'');
+	for (; *s != '\0'; s++) {
+		if (*s == '"')
+			putchar('"');
+		putchar(*s);
+	}
+	putchar('"');
+}
+
+static void
+csv_row(json_t *rec)
+{
+	for (size_t i = 0; i < sizeof(csv_columns) / sizeof(csv_columns[0]);
+	    i++) {
+		json_t *v = rec ? json_object_get(rec, csv_columns[i]) : NULL;
+
+		if (i > 0)
+			putchar(',');
+		if (rec == NULL)	/* the header: names, never formulas */
+			fputs(csv_columns[i], stdout);
+		else if (json_is_string(v))
+			csv_text(json_string_value(v));
+		else if (json_is_integer(v))
+			printf("%lld", (long long)json_integer_value(v));
+		else if (json_is_real(v))
+			printf("%.17g", json_real_value(v));
+		else if (json_is_boolean(v))
+			fputs(json_is_true(v) ? "true" : "false", stdout);
+	}
+	fputs("\r\n", stdout);	/* RFC 4180 §2: CRLF */
+}
+
+/* A field for a terminal: "-" if absent, control bytes shown as '?'. */
+static char *
+shown(json_t *rec, const char *key, char *buf, size_t len)
+{
+	json_t *v = json_object_get(rec, key);
+
+	if (json_is_integer(v))
+		snprintf(buf, len, "%lld", (long long)json_integer_value(v));
+	else
+		snprintf(buf, len, "%s", json_string_length(v) > 0 ?
+		    json_string_value(v) : "-");
+	for (char *p = buf; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	return buf;
+}
+
+static void
+human_row(json_t *rec)
+{
+	char ts[HUMAN_FIELD_MAX], act[HUMAN_FIELD_MAX], out[HUMAN_FIELD_MAX],
+	    user[HUMAN_FIELD_MAX], dev[HUMAN_FIELD_MAX], org[HUMAN_FIELD_MAX],
+	    dst[HUMAN_FIELD_MAX], src[HUMAN_FIELD_MAX], why[HUMAN_REASON_MAX],
+	    who[2 * HUMAN_FIELD_MAX];
+
+	shown(rec, "user.name", user, sizeof(user));
+	shown(rec, "device.id", dev, sizeof(dev));
+	if (strcmp(dev, "-") == 0)
+		snprintf(who, sizeof(who), "%s", user);
+	else
+		snprintf(who, sizeof(who), "%s/%s", user, dev);
+	printf("%-24s %-16s %-7s %-24s %-7s %-24s %-15s %s\n",
+	    shown(rec, "@timestamp", ts, sizeof(ts)),
+	    shown(rec, "event.action", act, sizeof(act)),
+	    shown(rec, "event.outcome", out, sizeof(out)), who,
+	    shown(rec, "organization.id", org, sizeof(org)),
+	    shown(rec, "destination.address", dst, sizeof(dst)),
+	    shown(rec, "source.ip", src, sizeof(src)),
+	    shown(rec, "event.reason", why, sizeof(why)));
+}
+
+static void
+emit_record(enum emit emit, json_t *rec, const char *line, size_t len)
+{
+	if (emit == EMIT_HUMAN)
+		human_row(rec);
+	else if (emit == EMIT_LINE)
+		fwrite(line, 1, len, stdout);	/* checked by ferror later */
+	else if (emit == EMIT_CSV)
+		csv_row(rec);
+}
+
+/*
+ * Counts (and with emit, shows) matching records of one file, up to max
+ * in all. Lines that are not records are skipped: verify is for those.
+ */
+static int
+scan_file(const struct audit_args *a, const char *path, enum emit emit,
+    unsigned long long max, unsigned long long *count)
+{
+	unsigned long long lineno = 0;
+	char *buf = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	json_t *rec;
+	FILE *f;
+	int rc = 0;
+
+	if ((f = fopen(path, "re")) == NULL) {
+		fprintf(stderr, "mwgctl: audit %s: cannot open %s: %s\n",
+		    a->verb, path, strerror(errno));
+		return -1;
+	}
+	while (*count < max && (n = getline(&buf, &cap, f)) != -1) {
+		lineno++;
+		rec = buf[n - 1] == '\n' ?
+		    json_loadb(buf, (size_t)n - 1, 0, NULL) : NULL;
+		if (!json_is_object(rec) && emit != EMIT_NONE)
+			fprintf(stderr, "mwgctl: audit %s: %s:%llu: not a "
+			    "record, skipped\n", a->verb, path, lineno);
+		if (json_is_object(rec) && audit_filter_match(&a->f, rec)) {
+			emit_record(emit, rec, buf, (size_t)n);
+			(*count)++;
+		}
+		json_decref(rec);
+	}
+	if (ferror(f)) {
+		fprintf(stderr, "mwgctl: audit %s: cannot read %s: %s\n",
+		    a->verb, path, strerror(errno));
+		rc = -1;
+	}
+	free(buf);
+	fclose(f);
+	return rc;
+}
+
+static int
+scan(const struct audit_args *a, enum emit emit, unsigned long long max,
+    unsigned long long *count)
+{
+	*count = 0;
+	for (int i = 0; i < a->nfiles; i++)
+		if (scan_file(a, a->files[i], emit, max, count) == -1)
+			return -1;
+	return 0;
+}
+
+/*
+ * Counts the matches, has mwgd record the query or export with that
+ * count, and only then shows them. A file that grows meanwhile (the live
+ * one) shows no more than was counted.
+ */
+static int
+recorded_output(const struct audit_args *a, const char *action,
+    const char *noun, const char *nothing, enum emit emit)
+{
+	unsigned long long count, shown_count;
+	char err[512];
+
+	if (scan(a, EMIT_NONE, ~0ULL, &count) == -1)
+		return ADMIN_EXIT_FAIL;
+	if (note_send(a, action, count, err, sizeof(err)) == -1) {
+		if (!a->unrecorded) {
+			fprintf(stderr, "mwgctl: audit %s: cannot record this "
+			    "%s in the audit trail (mwgd at %s: %s); %s\n",
+			    a->verb, noun, a->socket, err, nothing);
+			return ADMIN_EXIT_FAIL;
+		}
+		fprintf(stderr, "mwgctl: audit %s: warning: this %s is not "
+		    "recorded in the audit trail (mwgd at %s: %s)\n", a->verb,
+		    noun, a->socket, err);
+	}
+	if (emit == EMIT_CSV)
+		csv_row(NULL);
+	if (scan(a, emit, count, &shown_count) == -1)
+		return ADMIN_EXIT_FAIL;
+	if (fflush(stdout) == EOF || ferror(stdout)) {
+		fprintf(stderr, "mwgctl: audit %s: cannot write the output: "
+		    "%s\n", a->verb, strerror(errno));
+		return ADMIN_EXIT_FAIL;
+	}
+	return ADMIN_EXIT_OK;
+}
+
+static int
+audit_cmd_query(int argc, char **argv)
+{
+	struct audit_args a = { .verb = "query", .help = query_help };
+	int rc;
+
+	if ((rc = parse_or_exit(argc, argv, "peSUujsr", &a)) != -1)
+		return rc;
+	return recorded_output(&a, "audit.query", "query", "nothing shown",
+	    a.as_json ? EMIT_LINE : EMIT_HUMAN);
+}
+
+static int
+audit_cmd_export(int argc, char **argv)
+{
+	struct audit_args a = { .verb = "export", .help = export_help };
+	enum emit emit;
+	int rc;
+
+	if ((rc = parse_or_exit(argc, argv, "pSUufsr", &a)) != -1)
+		return rc;
+	if ((a.f.practice == NULL) == (a.f.user == NULL)) {
+		usage_error(&a, "give exactly one of --practice and --user",
+		    NULL);
+		return ADMIN_EXIT_USAGE;
+	}
+	if (a.format == NULL || strcmp(a.format, "jsonl") == 0)
+		emit = EMIT_LINE;
+	else if (strcmp(a.format, "csv") == 0)
+		emit = EMIT_CSV;
+	else {
+		usage_error(&a, "--format is jsonl or csv, not", a.format);
+		return ADMIN_EXIT_USAGE;
+	}
+	return recorded_output(&a, "audit.export", "export",
+	    "nothing exported", emit);
+}
+
+/* ---- prune ------------------------------------------------------------- */
+
+/* The seq of path's first record, for the report; 0 if unreadable. */
+static unsigned long long
+first_seq(const char *path)
+{
+	char *buf = NULL;
+	size_t cap = 0;
+	json_int_t seq = 0;
+	json_t *rec;
+	FILE *f;
+
+	if ((f = fopen(path, "re")) == NULL)
+		return 0;
+	if (getline(&buf, &cap, f) > 0 &&
+	    (rec = json_loads(buf, JSON_DISABLE_EOF_CHECK, NULL)) != NULL) {
+		seq = json_integer_value(json_object_get(rec, "seq"));
+		json_decref(rec);
+	}
+	free(buf);
+	fclose(f);
+	return seq > 0 ? (unsigned long long)seq : 0;
+}
+
+static int
+audit_cmd_prune(int argc, char **argv)
+{
+	struct audit_args a = { .verb = "prune", .help = prune_help };
+	char err[1024];
+	long long n;
+	int rc;
+
+	if ((rc = parse_or_exit(argc, argv, "b", &a)) != -1)
+		return rc;
+	if (a.before == 0) {
+		usage_error(&a, "--before DATE is required", NULL);
+		return ADMIN_EXIT_USAGE;
+	}
+	for (int i = 0; i < a.nfiles; i++) {
+		if ((n = audit_prune(a.files[i], a.before, err,
+		    sizeof(err))) == -1) {
+			fprintf(stderr, "mwgctl: audit prune: %s\n", err);
+			return ADMIN_EXIT_FAIL;
+		}
+		if (n == 0)
+			printf("%s: 0 records removed\n", a.files[i]);
+		else
+			printf("%s: %lld records removed, kept from seq %llu "
+			    "(checkpoint)\n", a.files[i], n,
+			    first_seq(a.files[i]));
+	}
+	return ADMIN_EXIT_OK;
+}
+
+int
+admin_audit(int argc, char **argv)
+{
+	static const struct {
+		const char *verb;
+		int (*fn)(int, char **);
+	} verbs[] = {
+		{ "verify", audit_cmd_verify },
+		{ "query", audit_cmd_query },
+		{ "export", audit_cmd_export },
+		{ "prune", audit_cmd_prune },
+	};
+
+	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "-h") == 0)) {
+		fputs(audit_usage, stdout);
+		return ADMIN_EXIT_OK;
+	}
+	for (size_t i = 0; argc >= 2 && i < sizeof(verbs) / sizeof(verbs[0]);
+	    i++)
+		if (strcmp(argv[1], verbs[i].verb) == 0)
+			return verbs[i].fn(argc - 1, argv + 1);
+	if (argc >= 2)
+		fprintf(stderr, "mwgctl: audit: unknown verb '%s'\n", argv[1]);
+	fputs(audit_usage, stderr);
+	return ADMIN_EXIT_USAGE;
+}

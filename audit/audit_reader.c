@@ -1,0 +1,340 @@
+/*
+ * The audit reader: verifies files of the hash chain (audit_format.h)
+ * against the public key, and matches records against a filter. mwgctl
+ * uses it offline; it never needs the daemon or the private key.
+ */
+#include "audit/audit.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* The writer seals records of at most AUDIT_RECORD_MAX bytes. */
+#define AUDIT_LINE_MAX		(AUDIT_RECORD_MAX + AUDIT_SEAL_EXTRA)
+#define CHECKPOINT_ACTION	"audit.checkpoint"
+/* "mwg-audit-v1 <seq> <prev>": a 20-digit seq at most, two spaces. */
+#define CHECKPOINT_TEXT_MAX	(sizeof(AUDIT_SIG_CONTEXT) + 22 + AUDIT_HASH_HEX)
+
+struct verify_state {
+	const struct audit_key *pub;
+	char key_id[AUDIT_KEY_ID_HEX + 1];
+	int anchored;			/* the chain's start has been seen */
+	unsigned long long next_seq;	/* the seq the next record must have */
+	char prev[AUDIT_HASH_HEX + 1];	/* hash of the record before */
+	const char *path;
+	unsigned long long line;
+	struct audit_verify_result *out;
+};
+
+static int bad(struct verify_state *, unsigned long long, const char *, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Records the first failure in the result; always returns -1. */
+static int
+bad(struct verify_state *st, unsigned long long seq, const char *fmt, ...)
+{
+	struct audit_verify_result *out = st->out;
+	va_list ap;
+
+	out->ok = 0;
+	out->bad_seq = seq;
+	out->bad_line = st->line;
+	snprintf(out->bad_file, sizeof(out->bad_file), "%s", st->path);
+	va_start(ap, fmt);
+	vsnprintf(out->reason, sizeof(out->reason), fmt, ap);
+	va_end(ap);
+	/* Reasons quote the file, and are shown on terminals. */
+	for (char *p = out->reason; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	return -1;
+}
+
+/*
+ * The seq a line that cannot be trusted should have had. Before the chain
+ * is anchored nothing says, so take what the line claims (a pruned file
+ * starts far from 1), else 1.
+ */
+static unsigned long long
+expected_seq(const struct verify_state *st, const char *line, size_t len)
+{
+	json_int_t seq = 0;
+	json_t *rec;
+
+	if (st->anchored)
+		return st->next_seq;
+	if (line != NULL && (rec = json_loadb(line, len, 0, NULL)) != NULL) {
+		seq = json_integer_value(json_object_get(rec, "seq"));
+		json_decref(rec);
+	}
+	return seq > 0 ? (unsigned long long)seq : 1;
+}
+
+/* A checkpoint must be ours and its signature must cover seq - 1, prev. */
+static int
+check_checkpoint(struct verify_state *st, json_t *rec, unsigned long long seq,
+    const char *prev)
+{
+	const char *kid, *sig;
+	char text[CHECKPOINT_TEXT_MAX];
+	size_t n;
+
+	kid = json_string_value(json_object_get(rec, "audit.key_id"));
+	sig = json_string_value(json_object_get(rec, "audit.signature"));
+	if (kid == NULL || strcmp(kid, st->key_id) != 0)
+		return bad(st, seq, "forged checkpoint: key_id %.32s is not "
+		    "the verifying key's %s", kid ? kid : "(none)", st->key_id);
+	if (strlen(prev) != AUDIT_HASH_HEX)
+		return bad(st, seq, "forged checkpoint: prev is not a hash");
+	n = audit_checkpoint_text(text, sizeof(text), seq - 1, prev);
+	if (sig == NULL || n == 0 || !audit_key_verify(st->pub, text, n, sig))
+		return bad(st, seq, "forged checkpoint: signature does not "
+		    "verify");
+	return 0;
+}
+
+/*
+ * The chain's first record: seq 1 from the genesis hash, or a checkpoint
+ * whose signature vouches for the seq and prev it starts from.
+ */
+static int
+check_start(struct verify_state *st, json_t *rec, unsigned long long seq,
+    const char *prev, int is_checkpoint)
+{
+	if (is_checkpoint)
+		return check_checkpoint(st, rec, seq, prev);
+	if (seq != 1)
+		return bad(st, 1, "chain has no start: expected seq 1 or a "
+		    "signed checkpoint, found seq %llu", seq);
+	if (strcmp(prev, AUDIT_GENESIS) != 0)
+		return bad(st, 1, "chain broken: seq 1 does not start from "
+		    "the genesis hash");
+	return 0;
+}
+
+/* One parsed record whose hash is right: its place in the chain. */
+static int
+check_record(struct verify_state *st, json_t *rec, const char *hash)
+{
+	json_t *jseq = json_object_get(rec, "seq");
+	const char *prev, *action;
+	unsigned long long seq;
+	int is_checkpoint;
+
+	if (!json_is_integer(jseq) || json_integer_value(jseq) < 1)
+		return bad(st, expected_seq(st, NULL, 0), "record has no "
+		    "valid seq");
+	seq = (unsigned long long)json_integer_value(jseq);
+	prev = json_string_value(json_object_get(rec, "prev"));
+	action = json_string_value(json_object_get(rec, "event.action"));
+	is_checkpoint = action && strcmp(action, CHECKPOINT_ACTION) == 0;
+	if (prev == NULL)
+		return bad(st, seq, "chain broken: record has no prev");
+	if (!st->anchored) {
+		if (check_start(st, rec, seq, prev, is_checkpoint) == -1)
+			return -1;
+		st->anchored = 1;
+		st->out->first_seq = seq;
+	} else {
+		if (seq != st->next_seq)
+			return bad(st, st->next_seq, "record missing or "
+			    "reordered: expected seq %llu, found %llu",
+			    st->next_seq, seq);
+		if (strcmp(prev, st->prev) != 0)
+			return bad(st, seq, "chain broken: prev does not "
+			    "match the record before");
+		if (is_checkpoint &&
+		    check_checkpoint(st, rec, seq, prev) == -1)
+			return -1;
+	}
+	if (is_checkpoint) {
+		st->out->checkpoints++;
+		st->out->sealed_seq = seq - 1;
+	}
+	st->out->records++;
+	st->out->last_seq = seq;
+	st->next_seq = seq + 1;
+	memcpy(st->prev, hash, sizeof(st->prev));
+	return 0;
+}
+
+/* One line without its '\n'. */
+static int
+check_line(struct verify_state *st, const char *line, size_t len)
+{
+	char claimed[AUDIT_HASH_HEX + 1], computed[AUDIT_HASH_HEX + 1];
+	json_error_t jerr;
+	json_t *rec;
+	int rc;
+
+	if (len > AUDIT_LINE_MAX)
+		return bad(st, expected_seq(st, NULL, 0), "record too long "
+		    "(%zu bytes, at most %zu)", len, (size_t)AUDIT_LINE_MAX);
+	if (audit_line_check(line, len, claimed, computed) == -1)
+		return bad(st, expected_seq(st, line, len), "not a sealed "
+		    "audit record");
+	if (strcmp(claimed, computed) != 0)
+		return bad(st, expected_seq(st, line, len), "record edited: "
+		    "hash does not match");
+	/* Duplicate keys would let a line say two things at once. */
+	rec = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (rec == NULL || !json_is_object(rec)) {
+		json_decref(rec);
+		return bad(st, expected_seq(st, NULL, 0), "not a JSON "
+		    "object: %s", rec == NULL ? jerr.text : "not an object");
+	}
+	rc = check_record(st, rec, claimed);
+	json_decref(rec);
+	return rc;
+}
+
+static int
+verify_file(struct verify_state *st, const char *path)
+{
+	char *buf = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	FILE *f;
+	int rc = 0;
+
+	st->path = path;
+	st->line = 0;
+	if ((f = fopen(path, "re")) == NULL)
+		return bad(st, expected_seq(st, NULL, 0), "cannot open: %s",
+		    strerror(errno));
+	while ((n = getline(&buf, &cap, f)) != -1) {
+		st->line++;
+		if (buf[n - 1] != '\n') {
+			rc = bad(st, expected_seq(st, buf, (size_t)n),
+			    "torn last line");
+			break;
+		}
+		if ((rc = check_line(st, buf, (size_t)n - 1)) == -1)
+			break;
+	}
+	if (rc == 0 && ferror(f))
+		rc = bad(st, expected_seq(st, NULL, 0), "cannot read: %s",
+		    strerror(errno));
+	free(buf);
+	fclose(f);
+	return rc;
+}
+
+int
+audit_verify(const char *const *paths, size_t npaths,
+    const struct audit_key *pub, struct audit_verify_result *out)
+{
+	struct verify_state st;
+
+	memset(out, 0, sizeof(*out));
+	memset(&st, 0, sizeof(st));
+	out->ok = 1;
+	st.out = out;
+	st.pub = pub;
+	st.next_seq = 1;
+	audit_key_id(pub, st.key_id);
+	for (size_t i = 0; i < npaths; i++)
+		if (verify_file(&st, paths[i]) == -1)
+			return -1;
+	return 0;
+}
+
+/* Two digits or four, as a number; -1 if they are not all digits. */
+static int
+digits(const char *s, int n)
+{
+	int v = 0;
+
+	for (int i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v;
+}
+
+/* "2026-11-25T16:42:32.249Z" (fraction optional) to whole seconds. */
+static int
+record_time(json_t *rec, time_t *t)
+{
+	const char *s = json_string_value(json_object_get(rec, "@timestamp"));
+	struct tm tm, back;
+
+	memset(&tm, 0, sizeof(tm));
+	if (s == NULL || strlen(s) < 20 || s[4] != '-' || s[7] != '-' ||
+	    s[10] != 'T' || s[13] != ':' || s[16] != ':')
+		return -1;
+	tm.tm_year = digits(s, 4) - 1900;
+	tm.tm_mon = digits(s + 5, 2) - 1;
+	tm.tm_mday = digits(s + 8, 2);
+	tm.tm_hour = digits(s + 11, 2);
+	tm.tm_min = digits(s + 14, 2);
+	tm.tm_sec = digits(s + 17, 2);
+	s += 19;
+	if (*s == '.')
+		for (s++; *s >= '0' && *s <= '9'; s++)
+			;
+	if (strcmp(s, "Z") != 0 || tm.tm_year < 0 || tm.tm_mon < 0 ||
+	    tm.tm_mday < 1 || tm.tm_hour < 0 || tm.tm_min < 0 ||
+	    tm.tm_sec < 0)
+		return -1;
+	back = tm;
+	/* timegm normalises 31 November into December: refuse that. */
+	if ((*t = timegm(&tm)) == (time_t)-1 || tm.tm_year != back.tm_year ||
+	    tm.tm_mon != back.tm_mon || tm.tm_mday != back.tm_mday ||
+	    tm.tm_hour != back.tm_hour || tm.tm_min != back.tm_min ||
+	    tm.tm_sec != back.tm_sec)
+		return -1;
+	return 0;
+}
+
+static int
+field_is(json_t *rec, const char *key, const char *want, int nocase)
+{
+	const char *v = json_string_value(json_object_get(rec, key));
+
+	if (v == NULL)
+		return 0;
+	return nocase ? strcasecmp(v, want) == 0 : strcmp(v, want) == 0;
+}
+
+int
+audit_filter_match(const struct audit_filter *f, json_t *record)
+{
+	const char *action;
+	size_t elen;
+	time_t t;
+
+	if (!json_is_object(record))
+		return 0;
+	if (f->user != NULL && !field_is(record, "user.name", f->user, 0))
+		return 0;
+	/* ODS codes are upper case in records; people type them either way. */
+	if (f->practice != NULL &&
+	    !field_is(record, "organization.id", f->practice, 1))
+		return 0;
+	if (f->event != NULL) {
+		action = json_string_value(json_object_get(record,
+		    "event.action"));
+		elen = strlen(f->event);
+		if (action == NULL)
+			return 0;
+		if (elen > 0 && f->event[elen - 1] == '.' ?
+		    strncmp(action, f->event, elen) != 0 :
+		    strcmp(action, f->event) != 0)
+			return 0;
+	}
+	if (f->since == 0 && f->until == 0)
+		return 1;
+	/* Whole seconds suffice: since and until are whole seconds. */
+	if (record_time(record, &t) == -1)
+		return 0;
+	if (f->since != 0 && t < f->since)
+		return 0;
+	if (f->until != 0 && t >= f->until)
+		return 0;
+	return 1;
+}

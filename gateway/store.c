@@ -1,0 +1,369 @@
+/*
+ * The state store's connection: opening state.db with the settings the
+ * security rules depend on, the mutex that makes one connection safe for
+ * every thread, and the SQLite helpers the store_*.c files share.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "common/log.h"
+#include "common/xmalloc.h"
+#include "gateway/store_int.h"
+
+/*
+ * How long a statement waits for another connection's write lock (mwgctl
+ * reading, a second mwgd during a restart) before it fails.
+ */
+#define STORE_BUSY_MS 5000
+
+static int st_db_file(const char *path, char *err, size_t errlen);
+static int st_settings(struct store *st, char *err, size_t errlen);
+static int st_pragma(struct store *st, const char *sql, const char *want,
+		     char *err, size_t errlen);
+
+struct store *
+store_open(const char *dir, char *err, size_t errlen)
+{
+	struct store *st;
+	char path[PATH_MAX];
+	int n;
+
+	if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
+		st_err(err, errlen, "%s: %s", dir, strerror(errno));
+		return NULL;
+	}
+	n = snprintf(path, sizeof(path), "%s/%s", dir, STORE_DB_FILE);
+	if (n < 0 || (size_t)n >= sizeof(path)) {
+		st_err(err, errlen, "%s: path too long", dir);
+		return NULL;
+	}
+	if (st_db_file(path, err, errlen) == -1)
+		return NULL;
+	st = xcalloc(1, sizeof(*st));
+	if (pthread_mutex_init(&st->mu, NULL) != 0) {
+		st_err(err, errlen, "%s: cannot make a mutex", __func__);
+		free(st);
+		return NULL;
+	}
+	/* NOMUTEX: st->mu already serialises every use of the connection. */
+	if (sqlite3_open_v2(path, &st->db,
+			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
+				SQLITE_OPEN_NOFOLLOW,
+			    NULL) != SQLITE_OK) {
+		st_err(err, errlen, "%s: %s", path,
+		       st->db == NULL ? "out of memory"
+				      : sqlite3_errmsg(st->db));
+		store_close(st);
+		return NULL;
+	}
+	if (st_settings(st, err, errlen) == -1 ||
+	    st_migrate(st, err, errlen) == -1 ||
+	    st_key_load(st, dir, err, errlen) == -1) {
+		store_close(st);
+		return NULL;
+	}
+	return st;
+}
+
+void
+store_close(struct store *st)
+{
+	if (st == NULL)
+		return;
+	/*
+	 * Every statement is finalised before its function returns, so close
+	 * cannot find one busy; its answer has nothing left to act on.
+	 */
+	if (st->db != NULL && sqlite3_close(st->db) != SQLITE_OK)
+		log_warnx("%s: %s", __func__, sqlite3_errmsg(st->db));
+	OPENSSL_cleanse(st->key, sizeof(st->key));
+	pthread_mutex_destroy(&st->mu);
+	free(st);
+}
+
+/*
+ * Makes state.db 0600 before SQLite sees it: SQLite would create it 0644,
+ * and gives its -wal and -shm files the database file's mode. An existing
+ * file that group or others can open is refused, not silently fixed.
+ */
+static int
+st_db_file(const char *path, char *err, size_t errlen)
+{
+	struct stat sb;
+	int fd;
+
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		  0600);
+	if (fd != -1 && fchmod(fd, 0600) == -1) {
+		st_err(err, errlen, "%s: chmod: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (fd == -1 && errno == EEXIST)
+		fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+	if (fd == -1) {
+		st_err(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &sb) == -1) {
+		st_err(err, errlen, "%s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	if (!S_ISREG(sb.st_mode)) {
+		st_err(err, errlen, "%s: not a regular file", path);
+		return -1;
+	}
+	if ((sb.st_mode & 077) != 0) {
+		st_err(err, errlen,
+		       "%s: mode %04o lets group or others in; "
+		       "want 0600",
+		       path, (unsigned int)(sb.st_mode & 07777));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The connection settings. synchronous=FULL: in WAL mode the default
+ * (NORMAL) may lose the last commits on power loss, and a lost commit here
+ * is a TOTP step or an enrolment code that becomes usable again.
+ * secure_delete overwrites freed pages, so replaced secrets do not linger.
+ */
+static int
+st_settings(struct store *st, char *err, size_t errlen)
+{
+	int on = 0;
+
+	if (sqlite3_extended_result_codes(st->db, 1) != SQLITE_OK ||
+	    sqlite3_busy_timeout(st->db, STORE_BUSY_MS) != SQLITE_OK)
+		return st_dberr(st, __func__, err, errlen);
+	/* Defensive: no writable_schema tricks through this connection. */
+	if (sqlite3_db_config(st->db, SQLITE_DBCONFIG_DEFENSIVE, 1, &on) !=
+		SQLITE_OK ||
+	    on != 1)
+		return st_dberr(st, "defensive mode", err, errlen);
+	if (st_pragma(st, "PRAGMA journal_mode = WAL", "wal", err, errlen) ==
+		-1 ||
+	    st_pragma(st, "PRAGMA synchronous = FULL", NULL, err, errlen) ==
+		-1 ||
+	    st_pragma(st, "PRAGMA secure_delete = ON", "1", err, errlen) ==
+		-1 ||
+	    st_pragma(st, "PRAGMA trusted_schema = OFF", NULL, err, errlen) ==
+		-1 ||
+	    st_pragma(st, "PRAGMA foreign_keys = ON", NULL, err, errlen) ==
+		-1 ||
+	    st_pragma(st, "PRAGMA foreign_keys", "1", err, errlen) == -1 ||
+	    st_pragma(st, "PRAGMA synchronous", "2", err, errlen) == -1)
+		return -1;
+	return 0;
+}
+
+/* Runs a pragma; if want is set, its first answer must be want. */
+static int
+st_pragma(struct store *st, const char *sql, const char *want, char *err,
+	  size_t errlen)
+{
+	sqlite3_stmt *s;
+	const unsigned char *got;
+	int rc;
+
+	if (st_prepare(st, sql, &s, err, errlen) == -1)
+		return -1;
+	rc = st_step_row(st, s, err, errlen);
+	if (rc == 1 && want != NULL) {
+		got = sqlite3_column_text(s, 0);
+		if (got == NULL || strcmp((const char *)got, want) != 0) {
+			st_err(err, errlen, "%s: got %s, want %s", sql,
+			       got == NULL ? "nothing" : (const char *)got,
+			       want);
+			rc = -1;
+		}
+	} else if (rc == 0 && want != NULL) {
+		st_err(err, errlen, "%s: no answer", sql);
+		rc = -1;
+	}
+	while (rc == 1)
+		rc = st_step_row(st, s, err, errlen);
+	st_finish(s);
+	return rc == -1 ? -1 : 0;
+}
+
+/* ---- helpers shared by store_*.c ------------------------------------------
+ */
+
+void
+st_enter(struct store *st)
+{
+	/* Fails only on a destroyed or foreign mutex: a bug, not a state. */
+	if (pthread_mutex_lock(&st->mu) != 0)
+		fatalx("%s: pthread_mutex_lock", __func__);
+}
+
+void
+st_leave(struct store *st)
+{
+	if (pthread_mutex_unlock(&st->mu) != 0)
+		fatalx("%s: pthread_mutex_unlock", __func__);
+}
+
+void
+st_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+int
+st_dberr(struct store *st, const char *what, char *err, size_t errlen)
+{
+	st_err(err, errlen, "%s: %s", what, sqlite3_errmsg(st->db));
+	return -1;
+}
+
+int
+st_check_len(const char *what, const char *s, size_t max, char *err,
+	     size_t errlen)
+{
+	size_t len;
+
+	if (s == NULL || *s == '\0') {
+		st_err(err, errlen, "%s is empty", what);
+		return -1;
+	}
+	len = strnlen(s, max);
+	if (len >= max) {
+		st_err(err, errlen, "%s is longer than %zu bytes", what,
+		       max - 1);
+		return -1;
+	}
+	return 0;
+}
+
+int
+st_prepare(struct store *st, const char *sql, sqlite3_stmt **sp, char *err,
+	   size_t errlen)
+{
+	*sp = NULL;
+	if (sqlite3_prepare_v2(st->db, sql, -1, sp, NULL) != SQLITE_OK) {
+		st_finish(*sp);
+		*sp = NULL;
+		return st_dberr(st, "prepare", err, errlen);
+	}
+	return 0;
+}
+
+int
+st_step_done(struct store *st, sqlite3_stmt *s, char *err, size_t errlen)
+{
+	int rc = sqlite3_step(s);
+
+	if (rc == SQLITE_DONE)
+		return sqlite3_changes(st->db);
+	st_dberr(st, "write", err, errlen);
+	if ((rc & 0xff) == SQLITE_CONSTRAINT)
+		return STORE_CONSTRAINT;
+	return -1;
+}
+
+int
+st_step_row(struct store *st, sqlite3_stmt *s, char *err, size_t errlen)
+{
+	int rc = sqlite3_step(s);
+
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc == SQLITE_DONE)
+		return 0;
+	return st_dberr(st, "read", err, errlen);
+}
+
+void
+st_finish(sqlite3_stmt *s)
+{
+	/*
+	 * sqlite3_finalize repeats the last step's error, which the caller
+	 * has already handled; on a NULL statement it is a no-op.
+	 */
+	(void)sqlite3_finalize(s);
+}
+
+int
+st_bind_text(sqlite3_stmt *s, int idx, const char *text)
+{
+	return sqlite3_bind_text(s, idx, text, -1, SQLITE_STATIC);
+}
+
+int
+st_col_text(struct store *st, sqlite3_stmt *s, int col, char *buf, size_t size,
+	    char *err, size_t errlen)
+{
+	const unsigned char *t = sqlite3_column_text(s, col);
+	int len = sqlite3_column_bytes(s, col);
+
+	if (t == NULL && sqlite3_errcode(st->db) == SQLITE_NOMEM)
+		return st_dberr(st, "read", err, errlen);
+	if (t == NULL) {
+		buf[0] = '\0';
+		return 0;
+	}
+	if (len < 0 || (size_t)len >= size) {
+		st_err(err, errlen, "stored %s is longer than %zu bytes",
+		       sqlite3_column_name(s, col), size - 1);
+		return -1;
+	}
+	memcpy(buf, t, (size_t)len);
+	buf[len] = '\0';
+	return 0;
+}
+
+int
+st_exec(struct store *st, const char *what, const char *sql, char *err,
+	size_t errlen)
+{
+	if (sqlite3_exec(st->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		return st_dberr(st, what, err, errlen);
+	return 0;
+}
+
+int
+st_begin(struct store *st, char *err, size_t errlen)
+{
+	return st_exec(st, "begin", "BEGIN IMMEDIATE", err, errlen);
+}
+
+int
+st_commit(struct store *st, char *err, size_t errlen)
+{
+	if (st_exec(st, "commit", "COMMIT", err, errlen) == -1) {
+		st_rollback(st);
+		return -1;
+	}
+	return 0;
+}
+
+void
+st_rollback(struct store *st)
+{
+	/*
+	 * A failed ROLLBACK means SQLite already rolled back (it does on
+	 * some errors); either way no transaction is left open.
+	 */
+	if (sqlite3_get_autocommit(st->db) == 0)
+		(void)sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+}

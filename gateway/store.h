@@ -1,0 +1,270 @@
+/*
+ * store: mwgd's state — devices, enrolment codes (hashed), TOTP secrets
+ * (AES-256-GCM at rest), locks, issued sessions, posture reports and
+ * throttle counters — in SQLite (WAL) under the state directory.
+ *
+ * Thread-safety: a struct store is one SQLite connection guarded by a mutex
+ * inside it, so any thread (a worker, the auth pool) may call any function.
+ * List callbacks run with that mutex held and must not call the store.
+ *
+ * Returns: 0 on success and -1 on failure with a one-line reason in err
+ * (err may be NULL), unless a function documents more values. Functions
+ * report rather than log (only store_close, which cannot report, warns);
+ * no reason ever holds a secret, only identifiers.
+ */
+#ifndef MWG_STORE_H
+#define MWG_STORE_H
+
+#include <sys/types.h>
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#define STORE_ERR_MAX 256 /* size of the err buffers below */
+#define STORE_DB_FILE "state.db"
+#define STORE_KEY_FILE "secrets.key"
+
+/* String limits include the NUL; longer input is refused with -1. */
+#define STORE_NAME_MAX 64   /* device id, user, practice, code id */
+#define STORE_FPR_MAX 65    /* SHA-256 of SPKI DER, lowercase hex */
+#define STORE_SERIAL_MAX 64 /* certificate serial, hex */
+#define STORE_LABEL_MAX 128
+#define STORE_REASON_MAX 256
+#define STORE_THROTTLE_KEY_MAX 128 /* "user:NAME", "ip:ADDRESS" */
+#define STORE_CODE_SECRET_MAX 128  /* enrolment code secret */
+#define STORE_TOTP_SECRET_MAX 64   /* raw TOTP key bytes */
+#define STORE_POSTURE_MAX 16384	   /* posture report JSON, bytes */
+
+struct store;
+
+/*
+ * Opens (creating on first use) dir/state.db and dir/secrets.key, both 0600,
+ * and brings the schema up to date. Refuses a database written by a newer
+ * mwgd, a key file that is not exactly 32 bytes or that group or others can
+ * read, and a missing key file while TOTP secrets exist (a new key could
+ * not decrypt them). Returns NULL with the reason in err.
+ */
+struct store *store_open(const char *dir, char *err, size_t errlen);
+/* Closes and wipes the key; NULL is a no-op. */
+void store_close(struct store *st);
+
+/* ---- devices ------------------------------------------------------------ */
+
+struct store_device {
+	char id[STORE_NAME_MAX];
+	char user[STORE_NAME_MAX]; /* the person it was enrolled for */
+	char practice[STORE_NAME_MAX];
+	int is_managed;
+	char key_fpr[STORE_FPR_MAX];
+	char cert_serial[STORE_SERIAL_MAX];
+	time_t enrolled_at;
+	time_t expires_at;   /* of the current device certificate */
+	time_t last_seen_at; /* 0: never */
+	time_t revoked_at;   /* 0: not revoked */
+	char revoke_reason[STORE_REASON_MAX];
+};
+
+/*
+ * Adds d (last_seen_at, revoked_at and revoke_reason are ignored). Returns 0,
+ * 1 if the id or the key fingerprint is already in the store (a key belongs
+ * to one device for ever, even after revocation), or -1.
+ */
+int store_device_add(struct store *st, const struct store_device *d, char *err,
+		     size_t errlen);
+/* Both fill *out and return 1 if found, 0 if not, -1 on error. */
+int store_device_get(struct store *st, const char *id, struct store_device *out,
+		     char *err, size_t errlen);
+int store_device_by_fpr(struct store *st, const char *key_fpr,
+			struct store_device *out, char *err, size_t errlen);
+/*
+ * Renewal: a new certificate (and perhaps a new key) for the same device id.
+ * Returns 0, 1 if there is no such unrevoked device or the key belongs to
+ * another device, -1 on error.
+ */
+int store_device_renew(struct store *st, const char *id, const char *key_fpr,
+		       const char *cert_serial, time_t expires_at, char *err,
+		       size_t errlen);
+/*
+ * Marks the device revoked at `at` (> 0). Idempotent: a second revocation
+ * keeps the first time and reason. Returns 0, 1 if there is no such
+ * device, -1 on error.
+ */
+int store_device_revoke(struct store *st, const char *id, const char *reason,
+			time_t at, char *err, size_t errlen);
+/* Sets last_seen_at. Returns 0, 1 if there is no such device, -1. */
+int store_device_touch(struct store *st, const char *id, time_t at, char *err,
+		       size_t errlen);
+
+/* Non-zero from a callback stops the walk; the list call then returns 0. */
+typedef int (*store_device_cb)(const struct store_device *d, void *arg);
+/* Every device, oldest enrolment first. */
+int store_device_list(struct store *st, store_device_cb cb, void *arg,
+		      char *err, size_t errlen);
+
+/* ---- enrolment codes ---------------------------------------------------- */
+
+struct store_code {
+	char id[STORE_NAME_MAX]; /* public half of ID:SECRET */
+	char user[STORE_NAME_MAX];
+	char practice[STORE_NAME_MAX];
+	char label[STORE_LABEL_MAX];
+	int is_managed;
+	time_t created_at;
+	time_t expires_at;
+	time_t used_at;	      /* 0: unused */
+	uid_t created_by_uid; /* the admin, from SO_PEERCRED */
+};
+
+/*
+ * Adds code c (used_at is ignored) with its secret, which is kept only as
+ * SHA-256(random salt | secret). Returns 0, 1 if the id exists, -1.
+ */
+int store_code_add(struct store *st, const struct store_code *c,
+		   const char *secret, char *err, size_t errlen);
+/*
+ * Uses code id once, atomically: the secret must match, the code must be
+ * unused and unexpired at `now`. Returns 0 and fills *out; or 1 for every
+ * refusal alike, with *why set to "unknown", "wrong secret", "used" or
+ * "expired" for the audit record only (never tell the client which); or
+ * -1 on error. *out is only filled on 0.
+ */
+int store_code_consume(struct store *st, const char *id, const char *secret,
+		       time_t now, struct store_code *out, const char **why,
+		       char *err, size_t errlen);
+
+/* ---- TOTP --------------------------------------------------------------- */
+
+struct store_totp_info {
+	unsigned int digits; /* 6..8 */
+	unsigned int period; /* seconds per step, 1..300 */
+	int64_t last_step;   /* the last accepted time step, 0: none */
+	int failures;	     /* consecutive */
+	time_t disabled_at;  /* 0: enabled */
+};
+
+/*
+ * Sets (or replaces) user's TOTP secret, encrypted with secrets.key; the
+ * user name is the associated data, so a ciphertext moved to another row
+ * does not decrypt. Resets last_step, failures and disabled_at.
+ */
+int store_totp_set(struct store *st, const char *user,
+		   const unsigned char *secret, size_t len, unsigned int digits,
+		   unsigned int period, char *err, size_t errlen);
+/*
+ * Decrypts user's secret into secret (STORE_TOTP_SECRET_MAX bytes), its
+ * length into *lenp, and the rest into *info. Returns 1, 0 if the user has
+ * no TOTP, -1 on error, including a ciphertext that does not authenticate.
+ * The caller wipes secret with OPENSSL_cleanse after use.
+ */
+int store_totp_get(struct store *st, const char *user,
+		   unsigned char secret[STORE_TOTP_SECRET_MAX], size_t *lenp,
+		   struct store_totp_info *info, char *err, size_t errlen);
+/*
+ * The replay rule: accepts a verified code's time step only if it is newer
+ * than the last accepted one and TOTP is enabled, and then resets failures.
+ * One conditional UPDATE, so of two logins racing with the same code (in
+ * this process or another) exactly one wins. Returns 0 accepted, 1 refused,
+ * -1 on error.
+ */
+int store_totp_accept_step(struct store *st, const char *user, int64_t step,
+			   char *err, size_t errlen);
+/*
+ * Counts one more consecutive failure into *count. Returns 0, 1 if the user
+ * has no TOTP (*count = 0), -1. Disabling after N failures is the caller's.
+ */
+int store_totp_failure(struct store *st, const char *user, int *count,
+		       char *err, size_t errlen);
+/* Disables user's TOTP from `at` (> 0) until set again. 0, 1 none, -1. */
+int store_totp_disable(struct store *st, const char *user, time_t at, char *err,
+		       size_t errlen);
+
+/* ---- locks -------------------------------------------------------------- */
+
+enum store_lock_kind {
+	STORE_LOCK_USER,
+	STORE_LOCK_DEVICE,
+};
+
+struct store_lock {
+	enum store_lock_kind kind;
+	char name[STORE_NAME_MAX];
+	char reason[STORE_REASON_MAX];
+	uid_t created_by_uid;
+	time_t created_at;
+	time_t until; /* 0: until removed */
+};
+
+/* Adds l, replacing an existing lock on the same kind and name. */
+int store_lock_add(struct store *st, const struct store_lock *l, char *err,
+		   size_t errlen);
+/* Returns 0 removed, 1 if there was none, -1. */
+int store_lock_remove(struct store *st, enum store_lock_kind kind,
+		      const char *name, char *err, size_t errlen);
+/*
+ * Returns 1 if name is locked at `now` (until is 0 or later than now) and
+ * copies its reason into reason (STORE_REASON_MAX bytes) unless NULL; 0 if
+ * not; -1 on error.
+ */
+int store_locked(struct store *st, enum store_lock_kind kind, const char *name,
+		 time_t now, char *reason, char *err, size_t errlen);
+typedef int (*store_lock_cb)(const struct store_lock *l, void *arg);
+/* Every lock row, expired ones included; non-zero from cb stops. */
+int store_lock_list(struct store *st, store_lock_cb cb, void *arg, char *err,
+		    size_t errlen);
+
+/* ---- sessions issued ---------------------------------------------------- */
+
+struct store_session {
+	char serial[STORE_SERIAL_MAX];
+	char user[STORE_NAME_MAX];
+	char device_id[STORE_NAME_MAX];
+	time_t issued_at;
+	time_t expires_at;
+};
+
+/* Returns 0, 1 if the serial exists or the device is unknown, -1. */
+int store_session_add(struct store *st, const struct store_session *s,
+		      char *err, size_t errlen);
+/* Returns 1 and fills *out, 0 if not found, -1. */
+int store_session_get(struct store *st, const char *serial,
+		      struct store_session *out, char *err, size_t errlen);
+
+/* ---- posture ------------------------------------------------------------ */
+
+/*
+ * Keeps report (JSON text, at most STORE_POSTURE_MAX bytes) as the device's
+ * latest unless a report received later is already stored. Returns 0,
+ * 1 if the device is unknown, -1.
+ */
+int store_posture_put(struct store *st, const char *device_id,
+		      const char *report, time_t received_at, char *err,
+		      size_t errlen);
+/*
+ * Returns 1 with *reportp (caller frees) and *received_at, 0 if the device
+ * has no report, -1.
+ */
+int store_posture_get(struct store *st, const char *device_id, char **reportp,
+		      time_t *received_at, char *err, size_t errlen);
+
+/* ---- throttle ----------------------------------------------------------- */
+
+/* Plain counters; the throttling policy belongs to the caller. */
+struct store_throttle {
+	int failures;
+	time_t window_start;
+	time_t next_allowed_at;
+};
+
+/* Returns 1 and fills *t, 0 (and *t zeroed) if key has no row, -1. */
+int store_throttle_get(struct store *st, const char *key,
+		       struct store_throttle *t, char *err, size_t errlen);
+/* Inserts or replaces key's row. */
+int store_throttle_put(struct store *st, const char *key,
+		       const struct store_throttle *t, char *err,
+		       size_t errlen);
+/* Deletes key's row (after a success); no row is not an error. */
+int store_throttle_clear(struct store *st, const char *key, char *err,
+			 size_t errlen);
+
+#endif /* MWG_STORE_H */

@@ -1,0 +1,241 @@
+/*
+ * Enrolment codes: ID:SECRET pairs that admit one device each. Only a
+ * salted hash of the secret is kept, and using a code is one transaction,
+ * so a code admits exactly one device however many requests race for it.
+ */
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
+#include "gateway/store_int.h"
+
+#define CODE_COLS                                                              \
+	"salt, hash, used_at, expires_at, user, practice, "                    \
+	"label, managed, created_at, created_by_uid, id"
+
+static int
+st_code_check(const struct store_code *c, const char *secret, char *err,
+	      size_t errlen)
+{
+	if (st_check_len("code id", c->id, sizeof(c->id), err, errlen) == -1 ||
+	    st_check_len("user", c->user, sizeof(c->user), err, errlen) == -1 ||
+	    st_check_len("practice", c->practice, sizeof(c->practice), err,
+			 errlen) == -1 ||
+	    st_check_len("code secret", secret, STORE_CODE_SECRET_MAX, err,
+			 errlen) == -1)
+		return -1;
+	if (strnlen(c->label, sizeof(c->label)) >= sizeof(c->label)) {
+		st_err(err, errlen, "label is longer than %zu bytes",
+		       sizeof(c->label) - 1);
+		return -1;
+	}
+	return 0;
+}
+
+/* Binds c and its salt and hash to the INSERT in store_code_add. */
+static int
+st_code_bind(sqlite3_stmt *s, const struct store_code *c,
+	     const unsigned char *salt, const unsigned char *hash)
+{
+	if (st_bind_text(s, 1, c->id) != SQLITE_OK ||
+	    sqlite3_bind_blob(s, 2, salt, STORE_SALT_LEN, SQLITE_STATIC) !=
+		SQLITE_OK ||
+	    sqlite3_bind_blob(s, 3, hash, STORE_HASH_LEN, SQLITE_STATIC) !=
+		SQLITE_OK ||
+	    st_bind_text(s, 4, c->user) != SQLITE_OK ||
+	    st_bind_text(s, 5, c->practice) != SQLITE_OK ||
+	    st_bind_text(s, 6, c->label) != SQLITE_OK ||
+	    sqlite3_bind_int(s, 7, c->is_managed != 0) != SQLITE_OK ||
+	    sqlite3_bind_int64(s, 8, c->created_at) != SQLITE_OK ||
+	    sqlite3_bind_int64(s, 9, c->expires_at) != SQLITE_OK ||
+	    sqlite3_bind_int64(s, 10, (sqlite3_int64)c->created_by_uid) !=
+		SQLITE_OK)
+		return -1;
+	return 0;
+}
+
+int
+store_code_add(struct store *st, const struct store_code *c, const char *secret,
+	       char *err, size_t errlen)
+{
+	unsigned char salt[STORE_SALT_LEN], hash[STORE_HASH_LEN];
+	sqlite3_stmt *s;
+	int rc = -1;
+
+	if (st_code_check(c, secret, err, errlen) == -1)
+		return -1;
+	if (RAND_bytes(salt, sizeof(salt)) != 1) {
+		st_err(err, errlen, "%s: RAND_bytes failed", __func__);
+		return -1;
+	}
+	if (st_code_hash(salt, secret, hash, err, errlen) == -1)
+		return -1;
+	st_enter(st);
+	if (st_prepare(st,
+		       "INSERT INTO enrol_codes (id, salt, hash, user, "
+		       "practice, label, managed, created_at, expires_at, "
+		       "created_by_uid) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
+		       "?8, ?9, ?10)",
+		       &s, err, errlen) == 0) {
+		if (st_code_bind(s, c, salt, hash) == -1)
+			st_dberr(st, "bind", err, errlen);
+		else
+			rc = st_step_done(st, s, err, errlen);
+		st_finish(s);
+	}
+	st_leave(st);
+	OPENSSL_cleanse(hash, sizeof(hash));
+	if (rc == STORE_CONSTRAINT) {
+		st_err(err, errlen, "code %s exists", c->id);
+		return 1;
+	}
+	return rc == 1 ? 0 : -1;
+}
+
+/* Reads the public columns of a CODE_COLS row into *c. */
+static int
+st_code_row(struct store *st, sqlite3_stmt *s, struct store_code *c, char *err,
+	    size_t errlen)
+{
+	memset(c, 0, sizeof(*c));
+	if (st_col_text(st, s, 4, c->user, sizeof(c->user), err, errlen) ==
+		-1 ||
+	    st_col_text(st, s, 5, c->practice, sizeof(c->practice), err,
+			errlen) == -1 ||
+	    st_col_text(st, s, 6, c->label, sizeof(c->label), err, errlen) ==
+		-1 ||
+	    st_col_text(st, s, 10, c->id, sizeof(c->id), err, errlen) == -1)
+		return -1;
+	c->used_at = (time_t)sqlite3_column_int64(s, 2);
+	c->expires_at = (time_t)sqlite3_column_int64(s, 3);
+	c->is_managed = sqlite3_column_int(s, 7) != 0;
+	c->created_at = (time_t)sqlite3_column_int64(s, 8);
+	c->created_by_uid = (uid_t)sqlite3_column_int64(s, 9);
+	return 0;
+}
+
+/*
+ * Judges the code row in s (or its absence: have_row 0) for secret at now.
+ * Returns 0 usable (*c filled), 1 refused (*why set), -1. An unknown id
+ * still costs one hash, so timing does not tell unknown from wrong.
+ */
+static int
+st_code_judge(struct store *st, sqlite3_stmt *s, int have_row,
+	      const char *secret, time_t now, struct store_code *c,
+	      const char **why, char *err, size_t errlen)
+{
+	static const unsigned char none[STORE_SALT_LEN];
+	const void *salt = none, *hash = NULL;
+	unsigned char want[STORE_HASH_LEN];
+	int match;
+
+	if (have_row) {
+		salt = sqlite3_column_blob(s, 0);
+		if (sqlite3_column_bytes(s, 0) != STORE_SALT_LEN ||
+		    (hash = sqlite3_column_blob(s, 1)) == NULL ||
+		    sqlite3_column_bytes(s, 1) != STORE_HASH_LEN) {
+			st_err(err, errlen,
+			       "stored code has a bad salt or hash");
+			return -1;
+		}
+	}
+	if (st_code_hash(salt, secret, want, err, errlen) == -1)
+		return -1;
+	match = hash != NULL && CRYPTO_memcmp(want, hash, sizeof(want)) == 0;
+	OPENSSL_cleanse(want, sizeof(want));
+	if (!have_row)
+		*why = "unknown";
+	else if (!match)
+		*why = "wrong secret";
+	else if (sqlite3_column_int64(s, 2) != 0)
+		*why = "used";
+	else if (sqlite3_column_int64(s, 3) <= now)
+		*why = "expired";
+	else
+		return st_code_row(st, s, c, err, errlen);
+	return 1;
+}
+
+/* Sets used_at unless already set: 1 if this call used the code, 0, -1. */
+static int
+st_code_mark(struct store *st, const char *id, time_t now, char *err,
+	     size_t errlen)
+{
+	sqlite3_stmt *s;
+	int rc = -1;
+
+	if (st_prepare(st,
+		       "UPDATE enrol_codes SET used_at = ?2 "
+		       "WHERE id = ?1 AND used_at = 0",
+		       &s, err, errlen) == -1)
+		return -1;
+	if (st_bind_text(s, 1, id) != SQLITE_OK ||
+	    sqlite3_bind_int64(s, 2, now) != SQLITE_OK)
+		st_dberr(st, "bind", err, errlen);
+	else
+		rc = st_step_done(st, s, err, errlen);
+	st_finish(s);
+	return rc < 0 ? -1 : rc;
+}
+
+/* Looks the code up and judges it, in the caller's transaction. */
+static int
+st_code_lookup(struct store *st, const char *id, const char *secret, time_t now,
+	       struct store_code *c, const char **why, char *err, size_t errlen)
+{
+	sqlite3_stmt *s;
+	int rc = -1;
+
+	if (st_prepare(st,
+		       "SELECT " CODE_COLS " FROM enrol_codes "
+		       "WHERE id = ?1",
+		       &s, err, errlen) == -1)
+		return -1;
+	if (st_bind_text(s, 1, id) != SQLITE_OK)
+		st_dberr(st, "bind", err, errlen);
+	else if ((rc = st_step_row(st, s, err, errlen)) != -1)
+		rc = st_code_judge(st, s, rc, secret, now, c, why, err, errlen);
+	st_finish(s);
+	if (rc == 0 && (rc = st_code_mark(st, id, now, err, errlen)) != -1) {
+		/* Cannot lose under BEGIN IMMEDIATE; checked all the same. */
+		if (rc == 0)
+			*why = "used";
+		rc = rc == 1 ? 0 : 1;
+	}
+	return rc;
+}
+
+int
+store_code_consume(struct store *st, const char *id, const char *secret,
+		   time_t now, struct store_code *out, const char **why,
+		   char *err, size_t errlen)
+{
+	struct store_code c;
+	int rc = -1;
+
+	*why = NULL;
+	/* Input from the network: out-of-bounds is a refusal, not an error. */
+	if (id == NULL || *id == '\0' ||
+	    strnlen(id, STORE_NAME_MAX) == STORE_NAME_MAX) {
+		*why = "unknown";
+		return 1;
+	}
+	if (secret == NULL || *secret == '\0' ||
+	    strnlen(secret, STORE_CODE_SECRET_MAX) == STORE_CODE_SECRET_MAX) {
+		*why = "wrong secret";
+		return 1;
+	}
+	st_enter(st);
+	if (st_begin(st, err, errlen) == 0) {
+		rc = st_code_lookup(st, id, secret, now, &c, why, err, errlen);
+		if (rc != 0)
+			st_rollback(st);
+		else if (st_commit(st, err, errlen) == -1)
+			rc = -1;
+	}
+	st_leave(st);
+	if (rc == 0)
+		*out = c;
+	return rc;
+}

@@ -1,0 +1,178 @@
+/*
+ * The state store's schema: an ordered list of migrations, each applied in
+ * its own transaction and recorded in schema_version. A database newer than
+ * this list is refused, since an older mwgd could misread it.
+ */
+#include <stdint.h>
+#include <time.h>
+
+#include "gateway/store_int.h"
+
+/*
+ * migrations[i] takes the schema from version i to i + 1. Append only: a
+ * released migration never changes. STRICT tables refuse values of the
+ * wrong type instead of storing them.
+ */
+static const char *const migrations[] = {
+    /* 1: the first schema. */
+    "CREATE TABLE devices ("
+    "  id TEXT PRIMARY KEY,"
+    "  user TEXT NOT NULL,"
+    "  practice TEXT NOT NULL,"
+    "  managed INTEGER NOT NULL CHECK (managed IN (0, 1)),"
+    "  key_fpr TEXT NOT NULL UNIQUE,"
+    "  cert_serial TEXT NOT NULL,"
+    "  enrolled_at INTEGER NOT NULL,"
+    "  expires_at INTEGER NOT NULL,"
+    "  last_seen_at INTEGER NOT NULL DEFAULT 0,"
+    "  revoked_at INTEGER NOT NULL DEFAULT 0,"
+    "  revoke_reason TEXT NOT NULL DEFAULT ''"
+    ") STRICT;"
+    "CREATE TABLE enrol_codes ("
+    "  id TEXT PRIMARY KEY,"
+    "  salt BLOB NOT NULL,"
+    "  hash BLOB NOT NULL," /* SHA-256(salt | secret) */
+    "  user TEXT NOT NULL,"
+    "  practice TEXT NOT NULL,"
+    "  label TEXT NOT NULL,"
+    "  managed INTEGER NOT NULL CHECK (managed IN (0, 1)),"
+    "  created_at INTEGER NOT NULL,"
+    "  expires_at INTEGER NOT NULL,"
+    "  used_at INTEGER NOT NULL DEFAULT 0,"
+    "  created_by_uid INTEGER NOT NULL"
+    ") STRICT;"
+    "CREATE TABLE totp ("
+    "  user TEXT PRIMARY KEY,"
+    "  secret BLOB NOT NULL," /* nonce | AES-256-GCM | tag */
+    "  digits INTEGER NOT NULL CHECK (digits BETWEEN 6 AND 8),"
+    "  period INTEGER NOT NULL CHECK (period BETWEEN 1 AND 300),"
+    "  last_step INTEGER NOT NULL DEFAULT 0,"
+    "  failures INTEGER NOT NULL DEFAULT 0,"
+    "  disabled_at INTEGER NOT NULL DEFAULT 0"
+    ") STRICT;"
+    "CREATE TABLE locks ("
+    "  kind TEXT NOT NULL CHECK (kind IN ('user', 'device')),"
+    "  name TEXT NOT NULL,"
+    "  reason TEXT NOT NULL,"
+    "  created_by_uid INTEGER NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  until INTEGER NOT NULL DEFAULT 0,"
+    "  PRIMARY KEY (kind, name)"
+    ") STRICT;"
+    "CREATE TABLE sessions ("
+    "  serial TEXT PRIMARY KEY,"
+    "  user TEXT NOT NULL,"
+    "  device_id TEXT NOT NULL REFERENCES devices (id),"
+    "  issued_at INTEGER NOT NULL,"
+    "  expires_at INTEGER NOT NULL"
+    ") STRICT;"
+    "CREATE INDEX sessions_device ON sessions (device_id);"
+    "CREATE TABLE posture ("
+    "  device_id TEXT PRIMARY KEY REFERENCES devices (id),"
+    "  report TEXT NOT NULL"
+    "    CHECK (length(CAST(report AS BLOB)) <= 16384),"
+    "  received_at INTEGER NOT NULL"
+    ") STRICT;"
+    "CREATE TABLE throttle ("
+    "  key TEXT PRIMARY KEY,"
+    "  failures INTEGER NOT NULL,"
+    "  window_start INTEGER NOT NULL,"
+    "  next_allowed_at INTEGER NOT NULL"
+    ") STRICT;",
+};
+
+#define STORE_SCHEMA_VERSION                                                   \
+	((int64_t)(sizeof(migrations) / sizeof(migrations[0])))
+
+_Static_assert(STORE_POSTURE_MAX == 16384, "posture CHECK in migration 1");
+
+/* The highest version applied, 0 for a new database. */
+static int
+st_version(struct store *st, int64_t *vp, char *err, size_t errlen)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (st_prepare(st,
+		       "SELECT coalesce(max(version), 0) "
+		       "FROM schema_version",
+		       &s, err, errlen) == -1)
+		return -1;
+	rc = st_step_row(st, s, err, errlen);
+	if (rc == 1)
+		*vp = sqlite3_column_int64(s, 0);
+	st_finish(s);
+	return rc == 1 ? 0 : -1;
+}
+
+static int
+st_record_version(struct store *st, int64_t v, char *err, size_t errlen)
+{
+	sqlite3_stmt *s;
+	int rc = -1;
+
+	if (st_prepare(st,
+		       "INSERT INTO schema_version (version, applied_at) "
+		       "VALUES (?1, ?2)",
+		       &s, err, errlen) == -1)
+		return -1;
+	if (sqlite3_bind_int64(s, 1, v) != SQLITE_OK ||
+	    sqlite3_bind_int64(s, 2, (sqlite3_int64)time(NULL)) != SQLITE_OK)
+		st_dberr(st, "bind", err, errlen);
+	else
+		rc = st_step_done(st, s, err, errlen) == 1 ? 0 : -1;
+	st_finish(s);
+	return rc;
+}
+
+/*
+ * Applies migration v (1-based) unless another process did while we
+ * waited: the version is read again inside the write transaction.
+ */
+static int
+st_apply(struct store *st, int64_t v, char *err, size_t errlen)
+{
+	int64_t now;
+
+	if (st_begin(st, err, errlen) == -1)
+		return -1;
+	if (st_version(st, &now, err, errlen) == -1)
+		goto fail;
+	if (now >= v)
+		return st_commit(st, err, errlen);
+	if (st_exec(st, "migration", migrations[v - 1], err, errlen) == -1 ||
+	    st_record_version(st, v, err, errlen) == -1)
+		goto fail;
+	return st_commit(st, err, errlen);
+fail:
+	st_rollback(st);
+	return -1;
+}
+
+int
+st_migrate(struct store *st, char *err, size_t errlen)
+{
+	int64_t v;
+
+	if (st_exec(st, "schema_version",
+		    "CREATE TABLE IF NOT EXISTS "
+		    "schema_version ("
+		    "version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL) "
+		    "STRICT",
+		    err, errlen) == -1)
+		return -1;
+	if (st_version(st, &v, err, errlen) == -1)
+		return -1;
+	if (v > STORE_SCHEMA_VERSION) {
+		st_err(err, errlen,
+		       "%s has schema version %lld, newer than "
+		       "this program knows (%lld): refusing to open it",
+		       STORE_DB_FILE, (long long)v,
+		       (long long)STORE_SCHEMA_VERSION);
+		return -1;
+	}
+	for (; v < STORE_SCHEMA_VERSION; v++)
+		if (st_apply(st, v + 1, err, errlen) == -1)
+			return -1;
+	return 0;
+}

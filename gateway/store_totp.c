@@ -1,0 +1,229 @@
+/*
+ * TOTP state per person: the secret sealed with secrets.key, the last
+ * accepted time step (the replay rule lives in one UPDATE, below), the
+ * consecutive failures and whether IT must enrol the person again.
+ */
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "gateway/store_int.h"
+
+#define TOTP_DIGITS_MIN 6
+#define TOTP_DIGITS_MAX 8
+#define TOTP_PERIOD_MAX 300
+
+int
+store_totp_set(struct store *st, const char *user, const unsigned char *secret,
+	       size_t len, unsigned int digits, unsigned int period, char *err,
+	       size_t errlen)
+{
+	unsigned char sealed[STORE_SEALED_MAX];
+	size_t slen;
+	sqlite3_stmt *s;
+	int rc = -1;
+
+	if (st_check_len("user", user, STORE_NAME_MAX, err, errlen) == -1)
+		return -1;
+	if (digits < TOTP_DIGITS_MIN || digits > TOTP_DIGITS_MAX ||
+	    period < 1 || period > TOTP_PERIOD_MAX) {
+		st_err(err, errlen,
+		       "TOTP of %u digits every %u s: want %d..%d "
+		       "digits, 1..%d s",
+		       digits, period, TOTP_DIGITS_MIN, TOTP_DIGITS_MAX,
+		       TOTP_PERIOD_MAX);
+		return -1;
+	}
+	if (st_seal(st, user, secret, len, sealed, &slen, err, errlen) == -1)
+		return -1;
+	st_enter(st);
+	if (st_prepare(
+		st,
+		"INSERT INTO totp (user, secret, digits, period) "
+		"VALUES (?1, ?2, ?3, ?4) ON CONFLICT (user) DO UPDATE SET "
+		"secret = excluded.secret, digits = excluded.digits, "
+		"period = excluded.period, last_step = 0, failures = 0, "
+		"disabled_at = 0",
+		&s, err, errlen) == 0) {
+		if (st_bind_text(s, 1, user) != SQLITE_OK ||
+		    sqlite3_bind_blob(s, 2, sealed, (int)slen, SQLITE_STATIC) !=
+			SQLITE_OK ||
+		    sqlite3_bind_int(s, 3, (int)digits) != SQLITE_OK ||
+		    sqlite3_bind_int(s, 4, (int)period) != SQLITE_OK)
+			st_dberr(st, "bind", err, errlen);
+		else
+			rc = st_step_done(st, s, err, errlen) == 1 ? 0 : -1;
+		st_finish(s);
+	}
+	st_leave(st);
+	return rc;
+}
+
+/* Copies user's row out of s; the sealed secret into sealed. */
+static int
+st_totp_row(sqlite3_stmt *s, const char *user,
+	    unsigned char sealed[STORE_SEALED_MAX], size_t *slen,
+	    struct store_totp_info *info, char *err, size_t errlen)
+{
+	const void *blob = sqlite3_column_blob(s, 0);
+	int len = sqlite3_column_bytes(s, 0);
+
+	if (blob == NULL || len <= 0 || len > STORE_SEALED_MAX) {
+		st_err(err, errlen, "TOTP secret of %s: stored length %d", user,
+		       len);
+		return -1;
+	}
+	memcpy(sealed, blob, (size_t)len);
+	*slen = (size_t)len;
+	memset(info, 0, sizeof(*info));
+	info->digits = (unsigned int)sqlite3_column_int(s, 1);
+	info->period = (unsigned int)sqlite3_column_int(s, 2);
+	info->last_step = sqlite3_column_int64(s, 3);
+	info->failures = sqlite3_column_int(s, 4);
+	info->disabled_at = (time_t)sqlite3_column_int64(s, 5);
+	return 0;
+}
+
+int
+store_totp_get(struct store *st, const char *user,
+	       unsigned char secret[STORE_TOTP_SECRET_MAX], size_t *lenp,
+	       struct store_totp_info *info, char *err, size_t errlen)
+{
+	unsigned char sealed[STORE_SEALED_MAX];
+	size_t slen = 0;
+	sqlite3_stmt *s;
+	int rc = -1;
+
+	if (st_check_len("user", user, STORE_NAME_MAX, err, errlen) == -1)
+		return -1;
+	st_enter(st);
+	if (st_prepare(st,
+		       "SELECT secret, digits, period, last_step, "
+		       "failures, disabled_at FROM totp WHERE user = ?1",
+		       &s, err, errlen) == 0) {
+		if (st_bind_text(s, 1, user) != SQLITE_OK)
+			st_dberr(st, "bind", err, errlen);
+		else if ((rc = st_step_row(st, s, err, errlen)) == 1 &&
+			 st_totp_row(s, user, sealed, &slen, info, err,
+				     errlen) == -1)
+			rc = -1;
+		st_finish(s);
+	}
+	st_leave(st);
+	/* Opened outside the lock: the key never changes after open. */
+	if (rc == 1 && st_open_sealed(st, user, sealed, slen, secret, lenp, err,
+				      errlen) == -1) {
+		st_err(err, errlen,
+		       "TOTP secret of %s does not authenticate "
+		       "(altered, moved from another row, or "
+		       "another " STORE_KEY_FILE ")",
+		       user);
+		rc = -1;
+	}
+	OPENSSL_cleanse(sealed, sizeof(sealed));
+	return rc;
+}
+
+/*
+ * Runs a one-row UPDATE keyed by ?1 = user with an integer ?2 under the
+ * mutex: returns the rows changed or -1.
+ */
+static int
+st_totp_update(struct store *st, const char *sql, const char *user, int64_t v,
+	       char *err, size_t errlen)
+{
+	sqlite3_stmt *s;
+	int rc = -1;
+
+	if (st_check_len("user", user, STORE_NAME_MAX, err, errlen) == -1)
+		return -1;
+	st_enter(st);
+	if (st_prepare(st, sql, &s, err, errlen) == 0) {
+		if (st_bind_text(s, 1, user) != SQLITE_OK ||
+		    sqlite3_bind_int64(s, 2, v) != SQLITE_OK)
+			st_dberr(st, "bind", err, errlen);
+		else
+			rc = st_step_done(st, s, err, errlen);
+		st_finish(s);
+	}
+	st_leave(st);
+	return rc < 0 ? -1 : rc;
+}
+
+int
+store_totp_accept_step(struct store *st, const char *user, int64_t step,
+		       char *err, size_t errlen)
+{
+	int rc;
+
+	/*
+	 * The replay rule. Check and update are one statement, and SQLite
+	 * runs one writer at a time, so of two logins with the same code
+	 * only the first changes the row; the second finds last_step = step.
+	 */
+	rc = st_totp_update(
+	    st,
+	    "UPDATE totp SET last_step = ?2, failures = 0 "
+	    "WHERE user = ?1 AND last_step < ?2 AND disabled_at = 0",
+	    user, step, err, errlen);
+	if (rc == -1)
+		return -1;
+	return rc == 1 ? 0 : 1;
+}
+
+int
+store_totp_disable(struct store *st, const char *user, time_t at, char *err,
+		   size_t errlen)
+{
+	int rc;
+
+	if (at <= 0) {
+		st_err(err, errlen, "disable time %lld is not positive",
+		       (long long)at);
+		return -1;
+	}
+	/* A second disable keeps the first time (the row still matches). */
+	rc = st_totp_update(st,
+			    "UPDATE totp SET disabled_at = CASE "
+			    "WHEN disabled_at = 0 THEN ?2 ELSE disabled_at END "
+			    "WHERE user = ?1",
+			    user, at, err, errlen);
+	if (rc == -1)
+		return -1;
+	return rc == 1 ? 0 : 1;
+}
+
+int
+store_totp_failure(struct store *st, const char *user, int *count, char *err,
+		   size_t errlen)
+{
+	sqlite3_stmt *s;
+	int rc = -1;
+
+	*count = 0;
+	if (st_check_len("user", user, STORE_NAME_MAX, err, errlen) == -1)
+		return -1;
+	st_enter(st);
+	if (st_prepare(st,
+		       "UPDATE totp SET failures = failures + 1 "
+		       "WHERE user = ?1 RETURNING failures",
+		       &s, err, errlen) == 0) {
+		if (st_bind_text(s, 1, user) != SQLITE_OK)
+			st_dberr(st, "bind", err, errlen);
+		else if ((rc = st_step_row(st, s, err, errlen)) == 1) {
+			*count = sqlite3_column_int(s, 0);
+			/*
+			 * SQLite made the change at the first step; stepping
+			 * to DONE ends the statement (user is the key: one
+			 * row).
+			 */
+			if (st_step_row(st, s, err, errlen) != 0)
+				rc = -1;
+		}
+		st_finish(s);
+	}
+	st_leave(st);
+	if (rc == -1)
+		return -1;
+	return rc == 1 ? 0 : 1;
+}

@@ -1,0 +1,983 @@
+/*
+ * gateway/store: files and modes, schema versions, devices, single-use
+ * enrolment codes, TOTP sealing and the replay rule (with racing threads),
+ * locks, sessions, posture and throttle rows. The raw database is opened
+ * with SQLite directly to check what is (and is not) on disk and to tamper.
+ */
+#include <sys/stat.h>
+
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+#include <sqlite3.h>
+
+#include "gateway/store.h"
+#include "unit.h"
+
+#define NOW 1790000000 /* a fixed "now" for every test */
+#define RACERS 8
+
+static char dir[64];
+static char db_path[PATH_MAX];
+static char key_path[PATH_MAX];
+static char err[STORE_ERR_MAX];
+
+/* RFC 6238's test secret: easy to spot if it ever reaches the disk. */
+static const unsigned char totp_secret[] = "12345678901234567890";
+#define TOTP_LEN (sizeof(totp_secret) - 1)
+
+static void
+setup(void)
+{
+	umask(022); /* the store must not rely on a strict umask */
+	make_tmp_dir(dir, sizeof(dir), "mwg-store-test");
+	path_in(db_path, dir, STORE_DB_FILE);
+	path_in(key_path, dir, STORE_KEY_FILE);
+	err[0] = '\0';
+}
+
+static void
+teardown(void)
+{
+	remove_tree(dir);
+}
+
+TestSuite(store, .init = setup, .fini = teardown);
+
+static struct store *
+open_store(void)
+{
+	struct store *st = store_open(dir, err, sizeof(err));
+
+	cr_assert_not_null(st, "store_open: %s", err);
+	return st;
+}
+
+/* ---- raw access to state.db -------------------------------------------- */
+
+static sqlite3 *
+raw_open(void)
+{
+	sqlite3 *db = NULL;
+
+	cr_assert_eq(sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READWRITE, NULL),
+		     SQLITE_OK);
+	cr_assert_eq(sqlite3_busy_timeout(db, 5000), SQLITE_OK);
+	return db;
+}
+
+static void
+raw_exec(const char *sql)
+{
+	sqlite3 *db = raw_open();
+
+	cr_assert_eq(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK,
+		     "%s: %s", sql, sqlite3_errmsg(db));
+	cr_assert_eq(sqlite3_close(db), SQLITE_OK);
+}
+
+/* The first column of the first row of sql, as an integer. */
+static long long
+raw_int(const char *sql)
+{
+	sqlite3 *db = raw_open();
+	sqlite3_stmt *s;
+	long long v;
+
+	cr_assert_eq(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK,
+		     "%s: %s", sql, sqlite3_errmsg(db));
+	cr_assert_eq(sqlite3_step(s), SQLITE_ROW, "%s", sql);
+	v = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	cr_assert_eq(sqlite3_close(db), SQLITE_OK);
+	return v;
+}
+
+/* Reads user's sealed TOTP secret into buf; returns its length. */
+static int
+raw_sealed(const char *user, unsigned char *buf, size_t size)
+{
+	sqlite3 *db = raw_open();
+	sqlite3_stmt *s;
+	int len;
+
+	cr_assert_eq(sqlite3_prepare_v2(db,
+					"SELECT secret FROM totp "
+					"WHERE user = ?1",
+					-1, &s, NULL),
+		     SQLITE_OK);
+	cr_assert_eq(sqlite3_bind_text(s, 1, user, -1, SQLITE_STATIC),
+		     SQLITE_OK);
+	cr_assert_eq(sqlite3_step(s), SQLITE_ROW);
+	len = sqlite3_column_bytes(s, 0);
+	cr_assert_leq((size_t)len, size);
+	memcpy(buf, sqlite3_column_blob(s, 0), (size_t)len);
+	sqlite3_finalize(s);
+	cr_assert_eq(sqlite3_close(db), SQLITE_OK);
+	return len;
+}
+
+static void
+raw_set_sealed(const char *user, const unsigned char *buf, int len)
+{
+	sqlite3 *db = raw_open();
+	sqlite3_stmt *s;
+
+	cr_assert_eq(sqlite3_prepare_v2(db,
+					"UPDATE totp SET secret = ?1 "
+					"WHERE user = ?2",
+					-1, &s, NULL),
+		     SQLITE_OK);
+	cr_assert_eq(sqlite3_bind_blob(s, 1, buf, len, SQLITE_STATIC),
+		     SQLITE_OK);
+	cr_assert_eq(sqlite3_bind_text(s, 2, user, -1, SQLITE_STATIC),
+		     SQLITE_OK);
+	cr_assert_eq(sqlite3_step(s), SQLITE_DONE);
+	cr_assert_eq(sqlite3_changes(db), 1);
+	sqlite3_finalize(s);
+	cr_assert_eq(sqlite3_close(db), SQLITE_OK);
+}
+
+/* 1 if the file at path holds needle anywhere; a missing file holds none. */
+static int
+file_holds(const char *path, const void *needle, size_t len)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf;
+	long size;
+	int found;
+
+	if (f == NULL)
+		return 0;
+	cr_assert_eq(fseek(f, 0, SEEK_END), 0);
+	cr_assert_geq(size = ftell(f), 0);
+	rewind(f);
+	buf = malloc((size_t)size + 1);
+	cr_assert_not_null(buf);
+	cr_assert_eq(fread(buf, 1, (size_t)size, f), (size_t)size);
+	fclose(f);
+	found = memmem(buf, (size_t)size, needle, len) != NULL;
+	free(buf);
+	return found;
+}
+
+/* 1 if state.db or its write-ahead log holds needle. */
+static int
+state_holds(const void *needle, size_t len)
+{
+	char wal[PATH_MAX + 8];
+
+	snprintf(wal, sizeof(wal), "%s-wal", db_path);
+	return file_holds(db_path, needle, len) || file_holds(wal, needle, len);
+}
+
+static mode_t
+file_mode(const char *path)
+{
+	struct stat sb;
+
+	cr_assert_eq(stat(path, &sb), 0, "%s", path);
+	return sb.st_mode & 07777;
+}
+
+/* ---- files, modes and schema -------------------------------------------- */
+
+Test(store, open_creates_private_files_in_wal_mode)
+{
+	struct store *st = open_store();
+	char wal[PATH_MAX + 8];
+	struct stat sb;
+	sqlite3 *db;
+	sqlite3_stmt *s;
+
+	cr_assert_eq(file_mode(db_path), 0600);
+	cr_assert_eq(file_mode(key_path), 0600);
+	cr_assert_eq(stat(key_path, &sb), 0);
+	cr_assert_eq(sb.st_size, 32);
+	snprintf(wal, sizeof(wal), "%s-wal", db_path);
+	cr_assert_eq(file_mode(wal), 0600, "the WAL takes the db's mode");
+	db = raw_open();
+	cr_assert_eq(
+	    sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &s, NULL),
+	    SQLITE_OK);
+	cr_assert_eq(sqlite3_step(s), SQLITE_ROW);
+	cr_assert_str_eq((const char *)sqlite3_column_text(s, 0), "wal");
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	cr_assert_eq(raw_int("SELECT max(version) FROM schema_version"), 1);
+	store_close(st);
+	store_close(NULL);
+	ASSERT_NO_LEAKS();
+}
+
+Test(store, reopen_keeps_data_key_and_schema_version)
+{
+	struct store *st = open_store();
+	unsigned char key1[32], key2[32], got[STORE_TOTP_SECRET_MAX];
+	struct store_totp_info info;
+	size_t len = 0;
+	FILE *f;
+
+	cr_assert_eq(store_totp_set(st, "alice", totp_secret, TOTP_LEN, 6, 30,
+				    err, sizeof(err)),
+		     0, "%s", err);
+	store_close(st);
+	cr_assert_not_null(f = fopen(key_path, "rb"));
+	cr_assert_eq(fread(key1, 1, 32, f), 32);
+	fclose(f);
+
+	st = open_store();
+	cr_assert_eq(
+	    store_totp_get(st, "alice", got, &len, &info, err, sizeof(err)), 1,
+	    "%s", err);
+	cr_assert_eq(len, TOTP_LEN);
+	cr_assert_arr_eq(got, totp_secret, TOTP_LEN);
+	store_close(st);
+	cr_assert_not_null(f = fopen(key_path, "rb"));
+	cr_assert_eq(fread(key2, 1, 32, f), 32);
+	fclose(f);
+	cr_assert_arr_eq(key1, key2, 32, "the key is made once");
+	cr_assert_eq(raw_int("SELECT max(version) FROM schema_version"), 1);
+	cr_assert_eq(raw_int("SELECT count(*) FROM schema_version"), 1);
+	ASSERT_NO_LEAKS();
+}
+
+Test(store, newer_schema_is_refused)
+{
+	store_close(open_store());
+	raw_exec("INSERT INTO schema_version (version, applied_at) "
+		 "VALUES (2, 0)");
+	cr_assert_null(store_open(dir, err, sizeof(err)));
+	cr_assert_str_eq(err, "state.db has schema version 2, newer than "
+			      "this program knows (1): refusing to open it");
+	ASSERT_NO_LEAKS();
+}
+
+Test(store, loose_modes_and_bad_key_files_are_refused)
+{
+	char want[PATH_MAX + 128];
+
+	store_close(open_store());
+	cr_assert_eq(chmod(key_path, 0640), 0);
+	cr_assert_null(store_open(dir, err, sizeof(err)));
+	snprintf(want, sizeof(want),
+		 "%s: mode 0640 lets group or others "
+		 "read the key; want 0600",
+		 key_path);
+	cr_assert_str_eq(err, want);
+
+	cr_assert_eq(chmod(key_path, 0600), 0);
+	cr_assert_eq(truncate(key_path, 31), 0);
+	cr_assert_null(store_open(dir, err, sizeof(err)));
+	snprintf(want, sizeof(want), "%s: 31 bytes, want 32", key_path);
+	cr_assert_str_eq(err, want);
+
+	cr_assert_eq(chmod(db_path, 0644), 0);
+	cr_assert_null(store_open(dir, err, sizeof(err)));
+	snprintf(want, sizeof(want),
+		 "%s: mode 0644 lets group or others in; "
+		 "want 0600",
+		 db_path);
+	cr_assert_str_eq(err, want);
+	ASSERT_NO_LEAKS();
+}
+
+Test(store, missing_key_with_totp_secrets_is_refused)
+{
+	struct store *st = open_store();
+	char want[PATH_MAX + 128];
+
+	cr_assert_eq(store_totp_set(st, "alice", totp_secret, TOTP_LEN, 6, 30,
+				    err, sizeof(err)),
+		     0, "%s", err);
+	store_close(st);
+	cr_assert_eq(unlink(key_path), 0);
+	cr_assert_null(store_open(dir, err, sizeof(err)));
+	snprintf(want, sizeof(want),
+		 "%s is missing but state.db holds 1 "
+		 "TOTP secrets sealed with it; restore the file",
+		 key_path);
+	cr_assert_str_eq(err, want);
+	cr_assert_eq(access(key_path, F_OK), -1, "no new key was made");
+	ASSERT_NO_LEAKS();
+}
+
+/* ---- devices ------------------------------------------------------------ */
+
+/* A device whose key fingerprint is 64 copies of hex digit c. */
+static void
+make_device(struct store_device *d, const char *id, char c, time_t at)
+{
+	memset(d, 0, sizeof(*d));
+	snprintf(d->id, sizeof(d->id), "%s", id);
+	snprintf(d->user, sizeof(d->user), "alice");
+	snprintf(d->practice, sizeof(d->practice), "K84001");
+	d->is_managed = 1;
+	memset(d->key_fpr, c, STORE_FPR_MAX - 1);
+	snprintf(d->cert_serial, sizeof(d->cert_serial), "%c1", c);
+	d->enrolled_at = at;
+	d->expires_at = at + 90 * 86400;
+}
+
+static int
+collect_ids(const struct store_device *d, void *arg)
+{
+	char *out = arg;
+
+	strcat(out, d->id);
+	strcat(out, " ");
+	return strcmp(d->id, "dev-c") == 0; /* stop after dev-c */
+}
+
+Test(store, device_add_get_by_fpr_and_duplicates)
+{
+	struct store *st = open_store();
+	struct store_device d, got;
+
+	make_device(&d, "dev-a", 'a', NOW);
+	cr_assert_eq(store_device_add(st, &d, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(store_device_get(st, "dev-a", &got, err, sizeof(err)), 1);
+	cr_assert_str_eq(got.id, "dev-a");
+	cr_assert_str_eq(got.user, "alice");
+	cr_assert_str_eq(got.practice, "K84001");
+	cr_assert_eq(got.is_managed, 1);
+	cr_assert_str_eq(got.key_fpr, d.key_fpr);
+	cr_assert_str_eq(got.cert_serial, "a1");
+	cr_assert_eq(got.enrolled_at, NOW);
+	cr_assert_eq(got.expires_at, NOW + 90 * 86400);
+	cr_assert_eq(got.last_seen_at, 0);
+	cr_assert_eq(got.revoked_at, 0);
+	cr_assert_str_eq(got.revoke_reason, "");
+	cr_assert_eq(store_device_get(st, "dev-x", &got, err, sizeof(err)), 0);
+
+	cr_assert_eq(store_device_by_fpr(st, d.key_fpr, &got, err, sizeof(err)),
+		     1);
+	cr_assert_str_eq(got.id, "dev-a");
+	memset(d.key_fpr, 'b', STORE_FPR_MAX - 1);
+	cr_assert_eq(store_device_by_fpr(st, d.key_fpr, &got, err, sizeof(err)),
+		     0);
+	d.key_fpr[0] = 'B';
+	cr_assert_eq(store_device_by_fpr(st, d.key_fpr, &got, err, sizeof(err)),
+		     -1);
+	cr_assert_str_eq(err, "key fingerprint is not 64 lowercase hex digits");
+
+	make_device(&d, "dev-a", 'b', NOW); /* same id */
+	cr_assert_eq(store_device_add(st, &d, err, sizeof(err)), 1);
+	cr_assert_str_eq(err, "device dev-a or its key is already enrolled");
+	make_device(&d, "dev-b", 'a', NOW); /* same key */
+	cr_assert_eq(store_device_add(st, &d, err, sizeof(err)), 1);
+	store_close(st);
+	ASSERT_NO_LEAKS();
+}
+
+Test(store, device_revoke_twice_touch_renew_and_list)
+{
+	struct store *st = open_store();
+	struct store_device d, got;
+	char ids[128] = "";
+
+	make_device(&d, "dev-b", 'b', NOW + 2);
+	cr_assert_eq(store_device_add(st, &d, err, sizeof(err)), 0, "%s", err);
+	make_device(&d, "dev-a", 'a', NOW + 1);
+	cr_assert_eq(store_device_add(st, &d, err, sizeof(err)), 0, "%s", err);
+	make_device(&d, "dev-c", 'c', NOW + 3);
+	cr_assert_eq(store_device_add(st, &d, err, sizeof(err)), 0, "%s", err);
+	make_device(&d, "dev-d", 'd', NOW + 4);
+	cr_assert_eq(store_device_add(st, &d, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(store_device_list(st, collect_ids, ids, err, sizeof(err)),
+		     0, "%s", err);
+	cr_assert_str_eq(ids, "dev-a dev-b dev-c ", "oldest first, stops");
+
+	cr_assert_eq(
+	    store_device_touch(st, "dev-a", NOW + 50, err, sizeof(err)), 0);
+	cr_assert_eq(store_device_touch(st, "dev-x", NOW, err, sizeof(err)), 1);
+	cr_assert_eq(store_device_renew(st, "dev-a", d.key_fpr, "ff", NOW, err,
+					sizeof(err)),
+		     1, "dev-d's key");
+	memset(d.key_fpr, 'e', STORE_FPR_MAX - 1);
+	cr_assert_eq(store_device_renew(st, "dev-a", d.key_fpr, "e2",
+					NOW + 1000, err, sizeof(err)),
+		     0, "%s", err);
+
+	cr_assert_eq(store_device_revoke(st, "dev-a", "lost laptop", NOW + 60,
+					 err, sizeof(err)),
+		     0, "%s", err);
+	cr_assert_eq(store_device_revoke(st, "dev-a", "again", NOW + 70, err,
+					 sizeof(err)),
+		     0, "%s", err);
+	cr_assert_eq(
+	    store_device_revoke(st, "dev-x", "none", NOW, err, sizeof(err)), 1);
+	cr_assert_str_eq(err, "no device dev-x");
+	cr_assert_eq(store_device_get(st, "dev-a", &got, err, sizeof(err)), 1);
+	cr_assert_eq(got.revoked_at, NOW + 60, "the first revocation stays");
+	cr_assert_str_eq(got.revoke_reason, "lost laptop");
+	cr_assert_eq(got.last_seen_at, NOW + 50);
+	cr_assert_str_eq(got.key_fpr, d.key_fpr);
+	cr_assert_str_eq(got.cert_serial, "e2");
+	cr_assert_eq(got.expires_at, NOW + 1000);
+	cr_assert_eq(store_device_renew(st, "dev-a", d.key_fpr, "e3", NOW, err,
+					sizeof(err)),
+		     1, "a revoked device does not renew");
+	cr_assert_str_eq(err, "no unrevoked device dev-a");
+	store_close(st);
+	ASSERT_NO_LEAKS();
+}
+
+Test(store, bounds_are_refused_with_a_reason)
+{
+	struct store *st = open_store();
+	struct store_device d;
+	char longname[STORE_NAME_MAX + 1];
+
+	memset(longname, 'x', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	make_device(&d, "dev-a", 'a', NOW);
+	memcpy(d.user, longname, sizeof(d.user) - 1); /* 63: fits */
+	cr_assert_eq(store_device_add(st, &d, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(store_totp_set(st, longname, totp_secret, TOTP_LEN, 6, 30,
+				    err, sizeof(err)),
+		     -1);
+	cr_assert_str_eq(err, "user is longer than 63 bytes");
+	cr_assert_eq(store_totp_set(st, "", totp_secret, TOTP_LEN, 6, 30, err,
+				    sizeof(err)),
+		     -1);
+	cr_assert_str_eq(err, "user is empty");
+	cr_assert_eq(store_totp_set(st, "bob", totp_secret, TOTP_LEN, 9, 30,
+				    err, sizeof(err)),
+		     -1);
+	cr_assert_str_eq(err, "TOTP of 9 digits every 30 s: want 6..8 digits, "
+			      "1..300 s");
+	store_close(st);
+	ASSERT_NO_LEAKS();
+}
+
+/* ---- enrolment codes ---------------------------------------------------- */
+
+static void
+make_code(struct store_code *c, const char *id, time_t expires_at)
+{
+	memset(c, 0, sizeof(*c));
+	snprintf(c->id, sizeof(c->id), "%s", id);
+	snprintf(c->user, sizeof(c->user), "alice");
+	snprintf(c->practice, sizeof(c->practice), "K84001");
+	snprintf(c->label, sizeof(c->label), "reception pc");
+	c->is_managed = 1;
+	c->created_at = NOW - 100;
+	c->expires_at = expires_at;
+	c->created_by_uid = 1001;
+}
+
+Test(store, code_consume_is_single_use_with_one_answer_for_refusals)
+{
+	static const struct {
+		const char *id, *secret;
+		int rc;
+		const char *why;
+	} cases[] = {
+	    {"c1", "s3cret-one", 0, NULL},
+	    {"c1", "s3cret-one", 1, "used"},
+	    {"c1", "wrong", 1, "wrong secret"},
+	    {"c2", "not-this", 1, "wrong secret"},
+	    {"c3", "s3cret-three", 1, "expired"},
+	    {"c4", "s3cret-one", 1, "unknown"},
+	    {"", "s3cret-one", 1, "unknown"},
+	    {"c2", "", 1, "wrong secret"},
+	    {"c2", "s3cret-two", 0, NULL},
+	};
+	struct store *st = open_store();
+	struct store_code c, out;
+	const char *why;
+
+	make_code(&c, "c1", NOW + 3600);
+	cr_assert_eq(store_code_add(st, &c, "s3cret-one", err, sizeof(err)), 0,
+		     "%s", err);
+	cr_assert_eq(store_code_add(st, &c, "other", err, sizeof(err)), 1);
+	cr_assert_str_eq(err, "code c1 exists");
+	make_code(&c, "c2", NOW + 1);
+	cr_assert_eq(store_code_add(st, &c, "s3cret-two", err, sizeof(err)), 0);
+	make_code(&c, "c3", NOW); /* expires at now: expired */
+	cr_assert_eq(store_code_add(st, &c, "s3cret-three", err, sizeof(err)),
+		     0);
+	for (size_t i = 0; i < NELEM(cases); i++) {
+		memset(&out, 0, sizeof(out));
+		cr_assert_eq(store_code_consume(st, cases[i].id,
+						cases[i].secret, NOW, &out,
+						&why, err, sizeof(err)),
+			     cases[i].rc, "case %zu: %s", i, err);
+		if (cases[i].why == NULL) {
+			cr_assert_null(why, "case %zu", i);
+			cr_assert_str_eq(out.id, cases[i].id);
+			cr_assert_str_eq(out.user, "alice");
+			cr_assert_str_eq(out.practice, "K84001");
+			cr_assert_str_eq(out.label, "reception pc");
+			cr_assert_eq(out.is_managed, 1);
+			cr_assert_eq(out.created_at, NOW - 100);
+			cr_assert_eq(out.created_by_uid, 1001);
+			cr_assert_eq(out.used_at, 0, "as it was before use");
+		} else {
+			cr_assert_str_eq(why, cases[i].why, "case %zu", i);
+			cr_assert_str_eq(out.id, "", "case %zu: no out", i);
+		}
+	}
+	cr_assert_eq(raw_int("SELECT used_at FROM enrol_codes WHERE id = 'c1'"),
+		     NOW);
+	cr_assert_eq(raw_int("SELECT used_at FROM enrol_codes WHERE id = 'c3'"),
+		     0);
+	store_close(st);
+	ASSERT_NO_LEAKS();
+}
+
+Test(store, code_secret_is_stored_only_as_a_salted_hash)
+{
+	static const char secret[] = "Zq7-enrol-secret-XK42";
+	struct store *st = open_store();
+	struct store_code c;
+
+	make_code(&c, "c1", NOW + 3600);
+	cr_assert_eq(store_code_add(st, &c, secret, err, sizeof(err)), 0);
+	make_code(&c, "c2", NOW + 3600);
+	cr_assert_eq(store_code_add(st, &c, secret, err, sizeof(err)), 0);
+	cr_assert_eq(raw_int("SELECT count(*) FROM enrol_codes WHERE "
+			     "length(hash) = 32 AND length(salt) = 16"),
+		     2);
+	cr_assert_eq(
+	    raw_int("SELECT count(*) FROM enrol_codes WHERE "
+		    "instr(hash, CAST('Zq7-enrol-secret-XK42' AS BLOB)) > 0"),
+	    0);
+	cr_assert_eq(raw_int("SELECT a.hash = b.hash FROM enrol_codes a, "
+			     "enrol_codes b WHERE a.id = 'c1' AND b.id = 'c2'"),
+		     0, "salts differ, so equal secrets hash apart");
+	cr_assert_not(state_holds(secret, strlen(secret)), "while open");
+	store_close(st);
+	cr_assert_not(state_holds(secret, strlen(secret)), "after close");
+	ASSERT_NO_LEAKS();
+}
+
+/* ---- TOTP --------------------------------------------------------------- */
+
+Test(store, totp_set_get_and_secret_not_on_disk)
+{
+	struct store *st = open_store();
+	unsigned char got[STORE_TOTP_SECRET_MAX];
+	struct store_totp_info info;
+	size_t len = 0;
+
+	cr_assert_eq(
+	    store_totp_get(st, "alice", got, &len, &info, err, sizeof(err)), 0);
+	cr_assert_eq(store_totp_set(st, "alice", totp_secret, TOTP_LEN, 6, 30,
+				    err, sizeof(err)),
+		     0, "%s", err);
+	cr_assert_eq(
+	    store_totp_get(st, "alice", got, &len, &info, err, sizeof(err)), 1,
+	    "%s", err);
+	cr_assert_eq(len, TOTP_LEN);
+	cr_assert_arr_eq(got, totp_secret, TOTP_LEN);
+	cr_assert_eq(info.digits, 6);
+	cr_assert_eq(info.period, 30);
+	cr_assert_eq(info.last_step, 0);
+	cr_assert_eq(info.failures, 0);
+	cr_assert_eq(info.disabled_at, 0);
+	cr_assert_eq(raw_int("SELECT length(secret) FROM totp"),
+		     12 + TOTP_LEN + 16, "nonce | ciphertext | tag");
+	cr_assert_not(state_holds(totp_secret, TOTP_LEN), "while open");
+	store_close(st);
+	cr_assert_not(state_holds(totp_secret, TOTP_LEN), "after close");
+	ASSERT_NO_LEAKS();
+}
+
+Test(store, totp_steps_are_accepted_once_and_in_order)
+{
+	static const struct {
+		int64_t step;
+		int rc;
+	} steps[] = {
+	    {100, 0}, {100, 1}, {99, 1},  {101, 0},
+	    {0, 1},   {-5, 1},	{101, 1}, {103, 0},
+	};
+	struct store *st = open_store();
+
+	cr_assert_eq(store_totp_set(st, "alice", totp_secret, TOTP_LEN, 6, 30,
+				    err, sizeof(err)),
+		     0, "%s", err);
+	for (size_t i = 0; i < NELEM(steps); i++)
+		cr_assert_eq(store_totp_accept_step(st, "alice", steps[i].step,
+						    err, sizeof(err)),
+			     steps[i].rc, "step %lld",
+			     (long long)steps[i].step);
+	cr_assert_eq(
+	    store_totp_accept_step(st, "nobody", 200, err, sizeof(err)), 1);
+	store_close(st);
+	ASSERT_NO_LEAKS();
+}
+
+Test(store, totp_failures_disable_and_reenrol)
+{
+	struct store *st = open_store();
+	unsigned char got[STORE_TOTP_SECRET_MAX];
+	struct store_totp_info info;
+	size_t len;
+	int count = -1;
+
+	cr_assert_eq(store_totp_set(st, "alice", totp_secret, TOTP_LEN, 6, 30,
+				    err, sizeof(err)),
+		     0, "%s", err);
+	for (int i = 1; i <= 3; i++) {
+		cr_assert_eq(
+		    store_totp_failure(st, "alice", &count, err, sizeof(err)),
+		    0, "%s", err);
+		cr_assert_eq(count, i);
+	}
+	cr_assert_eq(store_totp_failure(st, "nobody", &count, err, sizeof(err)),
+		     1);
+	cr_assert_eq(count, 0);
+	cr_assert_eq(store_totp_accept_step(st, "alice", 10, err, sizeof(err)),
+		     0);
+	cr_assert_eq(
+	    store_totp_get(st, "alice", got, &len, &info, err, sizeof(err)), 1);
+	cr_assert_eq(info.failures, 0, "a success resets the count");
+	cr_assert_eq(info.last_step, 10);
+
+	cr_assert_eq(store_totp_disable(st, "alice", NOW, err, sizeof(err)), 0);
+	cr_assert_eq(store_totp_disable(st, "alice", NOW + 9, err, sizeof(err)),
+		     0);
+	cr_assert_eq(store_totp_disable(st, "nobody", NOW, err, sizeof(err)),
+		     1);
+	cr_assert_eq(store_totp_accept_step(st, "alice", 11, err, sizeof(err)),
+		     1, "disabled");
+	cr_assert_eq(
+	    store_totp_get(st, "alice", got, &len, &info, err, sizeof(err)), 1);
+	cr_assert_eq(info.disabled_at, NOW, "the first disable time stays");
+
+	cr_assert_eq(store_totp_set(st, "alice", totp_secret, 10, 8, 60, err,
+				    sizeof(err)),
+		     0);
+	cr_assert_eq(
+	    store_totp_get(st, "alice", got, &len, &info, err, sizeof(err)), 1);
+	cr_assert_eq(len, 10);
+	cr_assert_eq(info.digits, 8);
+	cr_assert_eq(info.period, 60);
+	cr_assert_eq(info.last_step, 0);
+	cr_assert_eq(info.disabled_at, 0);
+	cr_assert_eq(store_totp_accept_step(st, "alice", 11, err, sizeof(err)),
+		     0, "enrolled again");
+	store_close(st);
+	ASSERT_NO_LEAKS();
+}
+
+struct racer {
+	pthread_barrier_t *start;
+	struct store *st;
+	int rc;
+};
+
+static void *
+race_cb(void *arg)
+{
+	struct racer *r = arg;
+	char e[STORE_ERR_MAX];
+
+	pthread_barrier_wait(r->start);
+	r->rc = store_totp_accept_step(r->st, "alice", 500, e, sizeof(e));
+	return NULL;
+}
+
+/* RACERS threads accept step 500 over nstores connections: one wins. */
+static void
+race(size_t nstores)
+{
+	struct store *stores[RACERS];
+	struct racer r[RACERS];
+	pthread_t tid[RACERS];
+	pthread_barrier_t start;
+	int won = 0, lost = 0;
+
+	for (size_t i = 0; i < nstores; i++)
+		stores[i] = open_store();
+	cr_assert_eq(store_totp_set(stores[0], "alice", totp_secret, TOTP_LEN,
+				    6, 30, err, sizeof(err)),
+		     0, "%s", err);
+	cr_assert_eq(pthread_barrier_init(&start, NULL, RACERS), 0);
+	for (size_t i = 0; i < RACERS; i++) {
+		r[i] = (struct racer){&start, stores[i % nstores], -9};
+		cr_assert_eq(pthread_create(&tid[i], NULL, race_cb, &r[i]), 0);
+	}
+	for (size_t i = 0; i < RACERS; i++) {
+		cr_assert_eq(pthread_join(tid[i], NULL), 0);
+		won += r[i].rc == 0;
+		lost += r[i].rc == 1;
+	}
+	pthread_barrier_destroy(&start);
+	cr_assert_eq(won, 1);
+	cr_assert_eq(lost, RACERS - 1);
+	for (size_t i = 0; i < nstores; i++)
+		store_close(stores[i]);
+	cr_assert_eq(raw_int("SELECT last_step FROM totp"), 500);
+}
+
+Test(store, totp_race_on_one_connection_has_one_winner)
+{
+	race(1);
+	ASSERT_NO_LEAKS();
+}
+
+Test(store, totp_race_across_connections_has_one_winner)
+{
+	race(4);
+	ASSERT_NO_LEAKS();
+}
+
+Test(store, totp_tampered_or_moved_ciphertext_fails_cleanly)
+{
+	struct store *st = open_store();
+	unsigned char sealed[128], bad[128], got[STORE_TOTP_SECRET_MAX];
+	static const unsigned char zero[STORE_TOTP_SECRET_MAX];
+	struct store_totp_info info;
+	size_t len = 0;
+	int n;
+
+	cr_assert_eq(store_totp_set(st, "alice", totp_secret, TOTP_LEN, 6, 30,
+				    err, sizeof(err)),
+		     0, "%s", err);
+	cr_assert_eq(store_totp_set(st, "bob",
+				    (const unsigned char *)"bob's "
+							   "own secret!",
+				    18, 6, 30, err, sizeof(err)),
+		     0, "%s", err);
+	store_close(st);
+	n = raw_sealed("alice", sealed, sizeof(sealed));
+
+	/* Every byte: nonce, ciphertext and tag. */
+	for (int i = 0; i < n; i++) {
+		memcpy(bad, sealed, (size_t)n);
+		bad[i] ^= 0x01;
+		raw_set_sealed("alice", bad, n);
+		st = open_store();
+		memset(got, 0xa5, sizeof(got));
+		cr_assert_eq(store_totp_get(st, "alice", got, &len, &info, err,
+					    sizeof(err)),
+			     -1, "byte %d", i);
+		cr_assert_str_eq(
+		    err,
+		    "TOTP secret of alice does not "
+		    "authenticate (altered, moved from another row, or another "
+		    "secrets.key)");
+		cr_assert_arr_eq(got, zero, sizeof(got), "byte %d: wiped", i);
+		store_close(st);
+	}
+	raw_set_sealed("alice", sealed, n - 1); /* truncated */
+	st = open_store();
+	cr_assert_eq(
+	    store_totp_get(st, "alice", got, &len, &info, err, sizeof(err)),
+	    -1);
+	store_close(st);
+
+	raw_set_sealed("alice", sealed, n);
+	raw_set_sealed("bob", sealed, n); /* alice's, moved to bob */
+	st = open_store();
+	cr_assert_eq(
+	    store_totp_get(st, "bob", got, &len, &info, err, sizeof(err)), -1);
+	cr_assert_str_eq(
+	    err, "TOTP secret of bob does not authenticate "
+		 "(altered, moved from another row, or another secrets.key)");
+	cr_assert_eq(
+	    store_totp_get(st, "alice", got, &len, &info, err, sizeof(err)), 1,
+	    "%s", err);
+	cr_assert_arr_eq(got, totp_secret, TOTP_LEN);
+	store_close(st);
+	ASSERT_NO_LEAKS();
+}
+
+/* ---- locks, sessions, posture, throttle -----------------------------------
+ */
+
+static int
+count_locks(const struct store_lock *l, void *arg)
+{
+	(void)l;
+	(*(int *)arg)++;
+	return 0;
+}
+
+static void
+make_lock(struct store_lock *l, enum store_lock_kind kind, const char *name,
+	  time_t until)
+{
+	memset(l, 0, sizeof(*l));
+	l->kind = kind;
+	snprintf(l->name, sizeof(l->name), "%s", name);
+	snprintf(l->reason, sizeof(l->reason), "left the practice");
+	l->created_by_uid = 0;
+	l->created_at = NOW - 10;
+	l->until = until;
+}
+
+Test(store, locks_expire_and_are_kind_specific)
+{
+	struct store *st = open_store();
+	struct store_lock l;
+	char reason[STORE_REASON_MAX];
+	int n = 0;
+
+	make_lock(&l, STORE_LOCK_USER, "alice", 0);
+	cr_assert_eq(store_lock_add(st, &l, err, sizeof(err)), 0, "%s", err);
+	make_lock(&l, STORE_LOCK_USER, "bob", NOW - 1);
+	cr_assert_eq(store_lock_add(st, &l, err, sizeof(err)), 0);
+	make_lock(&l, STORE_LOCK_USER, "carol", NOW);
+	cr_assert_eq(store_lock_add(st, &l, err, sizeof(err)), 0);
+	make_lock(&l, STORE_LOCK_DEVICE, "dev-a", NOW + 60);
+	cr_assert_eq(store_lock_add(st, &l, err, sizeof(err)), 0);
+
+	cr_assert_eq(store_locked(st, STORE_LOCK_USER, "alice", NOW, reason,
+				  err, sizeof(err)),
+		     1);
+	cr_assert_str_eq(reason, "left the practice");
+	cr_assert_eq(store_locked(st, STORE_LOCK_USER, "bob", NOW, reason, err,
+				  sizeof(err)),
+		     0, "until in the past");
+	cr_assert_eq(store_locked(st, STORE_LOCK_USER, "carol", NOW, NULL, err,
+				  sizeof(err)),
+		     0, "until is now");
+	cr_assert_eq(store_locked(st, STORE_LOCK_DEVICE, "dev-a", NOW, NULL,
+				  err, sizeof(err)),
+		     1);
+	cr_assert_eq(store_locked(st, STORE_LOCK_DEVICE, "dev-a", NOW + 60,
+				  NULL, err, sizeof(err)),
+		     0);
+	cr_assert_eq(store_locked(st, STORE_LOCK_DEVICE, "alice", NOW, NULL,
+				  err, sizeof(err)),
+		     0, "kinds are separate");
+	cr_assert_eq(store_lock_list(st, count_locks, &n, err, sizeof(err)), 0);
+	cr_assert_eq(n, 4);
+
+	make_lock(&l, STORE_LOCK_USER, "bob", 0); /* replaces */
+	cr_assert_eq(store_lock_add(st, &l, err, sizeof(err)), 0);
+	cr_assert_eq(store_locked(st, STORE_LOCK_USER, "bob", NOW, NULL, err,
+				  sizeof(err)),
+		     1);
+	cr_assert_eq(
+	    store_lock_remove(st, STORE_LOCK_USER, "alice", err, sizeof(err)),
+	    0);
+	cr_assert_eq(
+	    store_lock_remove(st, STORE_LOCK_USER, "alice", err, sizeof(err)),
+	    1);
+	cr_assert_eq(store_locked(st, STORE_LOCK_USER, "alice", NOW, NULL, err,
+				  sizeof(err)),
+		     0);
+	n = 0;
+	cr_assert_eq(store_lock_list(st, count_locks, &n, err, sizeof(err)), 0);
+	cr_assert_eq(n, 3);
+	store_close(st);
+	ASSERT_NO_LEAKS();
+}
+
+Test(store, sessions_are_recorded_once_per_serial)
+{
+	struct store *st = open_store();
+	struct store_device d;
+	struct store_session s = {"0a1b2c", "alice", "dev-a", NOW,
+				  NOW + 12 * 3600},
+			     got;
+
+	cr_assert_eq(store_session_add(st, &s, err, sizeof(err)), 1,
+		     "no device dev-a yet");
+	make_device(&d, "dev-a", 'a', NOW);
+	cr_assert_eq(store_device_add(st, &d, err, sizeof(err)), 0);
+	cr_assert_eq(store_session_add(st, &s, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(store_session_add(st, &s, err, sizeof(err)), 1);
+	cr_assert_eq(store_session_get(st, "0a1b2c", &got, err, sizeof(err)),
+		     1);
+	cr_assert_str_eq(got.serial, "0a1b2c");
+	cr_assert_str_eq(got.user, "alice");
+	cr_assert_str_eq(got.device_id, "dev-a");
+	cr_assert_eq(got.issued_at, NOW);
+	cr_assert_eq(got.expires_at, NOW + 12 * 3600);
+	cr_assert_eq(store_session_get(st, "ffff", &got, err, sizeof(err)), 0);
+	store_close(st);
+	ASSERT_NO_LEAKS();
+}
+
+Test(store, posture_keeps_only_the_newest)
+{
+	struct store *st = open_store();
+	struct store_device d;
+	char *report = NULL, *big;
+	time_t at = 0;
+
+	cr_assert_eq(
+	    store_posture_put(st, "dev-a", "{}", NOW, err, sizeof(err)), 1,
+	    "unknown device");
+	make_device(&d, "dev-a", 'a', NOW);
+	cr_assert_eq(store_device_add(st, &d, err, sizeof(err)), 0);
+	cr_assert_eq(
+	    store_posture_get(st, "dev-a", &report, &at, err, sizeof(err)), 0);
+	cr_assert_null(report);
+	cr_assert_eq(store_posture_put(st, "dev-a", "{\"n\":1}", NOW + 100, err,
+				       sizeof(err)),
+		     0, "%s", err);
+	cr_assert_eq(store_posture_put(st, "dev-a", "{\"n\":2}", NOW + 200, err,
+				       sizeof(err)),
+		     0);
+	cr_assert_eq(store_posture_put(st, "dev-a", "{\"n\":3}", NOW + 150, err,
+				       sizeof(err)),
+		     0, "late, older: kept out");
+	cr_assert_eq(
+	    store_posture_get(st, "dev-a", &report, &at, err, sizeof(err)), 1,
+	    "%s", err);
+	cr_assert_str_eq(report, "{\"n\":2}");
+	cr_assert_eq(at, NOW + 200);
+	free(report);
+	cr_assert_eq(raw_int("SELECT count(*) FROM posture"), 1);
+
+	big = malloc(STORE_POSTURE_MAX + 2);
+	cr_assert_not_null(big);
+	memset(big, ' ', STORE_POSTURE_MAX + 1);
+	big[STORE_POSTURE_MAX + 1] = '\0';
+	cr_assert_eq(
+	    store_posture_put(st, "dev-a", big, NOW + 300, err, sizeof(err)),
+	    -1);
+	cr_assert_str_eq(err, "posture report is longer than 16384 bytes");
+	big[STORE_POSTURE_MAX] = '\0';
+	cr_assert_eq(
+	    store_posture_put(st, "dev-a", big, NOW + 300, err, sizeof(err)), 0,
+	    "%s", err);
+	free(big);
+	store_close(st);
+	ASSERT_NO_LEAKS();
+}
+
+Test(store, throttle_rows_put_get_clear)
+{
+	struct store *st = open_store();
+	struct store_throttle t = {3, NOW - 60, NOW + 8}, got;
+
+	cr_assert_eq(
+	    store_throttle_get(st, "ip:192.0.2.1", &got, err, sizeof(err)), 0);
+	cr_assert_eq(got.failures, 0);
+	cr_assert_eq(
+	    store_throttle_put(st, "ip:192.0.2.1", &t, err, sizeof(err)), 0,
+	    "%s", err);
+	t.failures = 4;
+	cr_assert_eq(
+	    store_throttle_put(st, "ip:192.0.2.1", &t, err, sizeof(err)), 0);
+	cr_assert_eq(
+	    store_throttle_get(st, "ip:192.0.2.1", &got, err, sizeof(err)), 1);
+	cr_assert_eq(got.failures, 4);
+	cr_assert_eq(got.window_start, NOW - 60);
+	cr_assert_eq(got.next_allowed_at, NOW + 8);
+	cr_assert_eq(
+	    store_throttle_get(st, "user:alice", &got, err, sizeof(err)), 0);
+	cr_assert_eq(store_throttle_clear(st, "ip:192.0.2.1", err, sizeof(err)),
+		     0);
+	cr_assert_eq(store_throttle_clear(st, "ip:192.0.2.1", err, sizeof(err)),
+		     0);
+	cr_assert_eq(
+	    store_throttle_get(st, "ip:192.0.2.1", &got, err, sizeof(err)), 0);
+	store_close(st);
+	ASSERT_NO_LEAKS();
+}
