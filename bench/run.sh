@@ -552,6 +552,12 @@ mkdir -p "$RESULTS"
 		    "$("$BIN/tls_floor" "$T/ca" "$T/ca/client" 2>/dev/null |
 		    sed -n 's/.*KiB=\([0-9.]*\).*/\1 KiB/p')"
 	fi
+	if [ -x "$BIN/audit_bench" ]; then
+		echo "audit trail (bench/audit_bench.c, the real writer, fdatasync per group," \
+		    "4 producer threads x 100000 records; target >= 50000/s):"
+		"$BIN/audit_bench" "$T" 4 100000 2>/dev/null | sed 's/^result /  /'
+		echo "  (audit_latency is what a tunnel.open waits for before its first byte)"
+	fi
 	echo "ratio = mwgd / peer; 'better' says which direction is better."
 	echo "n/a = not measured (not built, did not start, or that test failed)."
 	for line in "${NOTES[@]}"; do
