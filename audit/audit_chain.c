@@ -6,6 +6,7 @@
 #include "audit/audit_format.h"
 
 #include <ctype.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -13,24 +14,64 @@
 
 static const char HASH_KEY[] = ",\"hash\":\"";
 
+/*
+ * Hashing is the writer's hot path: the digest is fetched once and each
+ * thread keeps one context (freed when the thread ends), instead of an
+ * implicit fetch and an allocation per record.
+ */
+static pthread_once_t sha_once = PTHREAD_ONCE_INIT;
+static EVP_MD *sha_md;
+static pthread_key_t sha_ctx_key;
+
+static void
+sha_ctx_free(void *ctx)
+{
+	EVP_MD_CTX_free(ctx);
+}
+
+static void
+sha_init(void)
+{
+	sha_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+	if (pthread_key_create(&sha_ctx_key, sha_ctx_free) != 0)
+		sha_md = NULL;
+}
+
+static EVP_MD_CTX *
+sha_ctx(void)
+{
+	EVP_MD_CTX *ctx;
+
+	if (pthread_once(&sha_once, sha_init) != 0 || sha_md == NULL)
+		return NULL;
+	if ((ctx = pthread_getspecific(sha_ctx_key)) == NULL &&
+	    (ctx = EVP_MD_CTX_new()) != NULL &&
+	    pthread_setspecific(sha_ctx_key, ctx) != 0) {
+		EVP_MD_CTX_free(ctx);
+		ctx = NULL;
+	}
+	return ctx;
+}
+
 static int
 sha256_hex(const char *a, size_t alen, const char *b, size_t blen,
     char hex[AUDIT_HASH_HEX + 1])
 {
+	static const char digits[] = "0123456789abcdef";
 	unsigned char md[32];
 	unsigned int mdlen = 0;
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	int ok;
+	EVP_MD_CTX *ctx = sha_ctx();
 
-	ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 &&
-	    EVP_DigestUpdate(ctx, a, alen) == 1 &&
-	    EVP_DigestUpdate(ctx, b, blen) == 1 &&
-	    EVP_DigestFinal_ex(ctx, md, &mdlen) == 1 && mdlen == 32;
-	EVP_MD_CTX_free(ctx);
-	if (!ok)
+	if (ctx == NULL || EVP_DigestInit_ex(ctx, sha_md, NULL) != 1 ||
+	    EVP_DigestUpdate(ctx, a, alen) != 1 ||
+	    EVP_DigestUpdate(ctx, b, blen) != 1 ||
+	    EVP_DigestFinal_ex(ctx, md, &mdlen) != 1 || mdlen != 32)
 		return -1;
-	for (int i = 0; i < 32; i++)
-		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	for (int i = 0; i < 32; i++) {
+		hex[2 * i] = digits[md[i] >> 4];
+		hex[2 * i + 1] = digits[md[i] & 15];
+	}
+	hex[AUDIT_HASH_HEX] = '\0';
 	return 0;
 }
 
