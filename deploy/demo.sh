@@ -93,10 +93,21 @@ printf 'CONNECT files.K84001:445 HTTP/1.1\r\nHost: files.K84001\r\n\r\n' |
 step "8. The running gateway, over its control socket"
 run "$BIN/mwgctl" -s "$D/control.sock" status
 
-step "9. The audit trail: every decision, one JSON line each"
-sleep 0.2
+step "9. The audit trail: every decision, one JSON line each, in a hash chain"
+sleep 0.3
 jq -c '{seq, "@timestamp", "event.action", "event.outcome", "device.id", "destination.address", "event.reason", "network.bytes_down"} | with_entries(select(.value != null))' "$D/audit.jsonl"
+
+step "10. The cyber team exports one practice's records (the export is itself recorded)"
+run "$BIN/mwgctl" -s "$D/control.sock" audit export --practice K84001 --format csv "$D/audit.jsonl" | cut -d, -f1-7,12
+
+step "11. Stop mwgd; verify the whole trail against the audit key's public half"
+kill -TERM "${PIDS[1]}" && wait "${PIDS[1]}" 2>/dev/null || true
+run "$BIN/mwgctl" audit verify --key "$D/state/audit.key.pub" "$D/audit.jsonl"
+cp "$D/audit.jsonl" "$D/tampered.jsonl"
+sed -i '0,/"network.bytes_down":[0-9]*/s//"network.bytes_down":1/' "$D/tampered.jsonl"
+echo "... and after changing one byte count in a copy:"
+"$BIN/mwgctl" audit verify --key "$D/state/audit.key.pub" "$D/tampered.jsonl" || true
 
 step "Done. Files are in $D; mwgd and the stand-in are stopped."
 echo "Not in this demo yet (later issues): enrolment over EST, login with password + TOTP,"
-echo "per-role policy and posture, the tamper-evident audit chain, the SSH jump listener."
+echo "per-role policy and posture, syslog forwarding, the SSH jump listener."
