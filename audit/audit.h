@@ -30,6 +30,10 @@ struct audit_options {
 	unsigned checkpoint_seconds;	/* 0: 10 */
 	unsigned long long rotate_bytes; /* 0: never */
 	unsigned rotate_seconds;	/* 0: never */
+	/* Called on the writer thread after each durable group (e.g. to wake
+	 * the syslog forwarder); must be quick and must not append. */
+	void (*on_commit)(void *arg);
+	void *on_commit_arg;
 };
 
 struct audit_log;

@@ -84,6 +84,8 @@ struct audit_log {
 	struct audit_key *key;
 	char key_id[AUDIT_KEY_ID_HEX + 1];
 	unsigned ckpt_records, ckpt_seconds, rotate_seconds;
+	void (*on_commit)(void *);	/* told after each durable group */
+	void *on_commit_arg;
 	unsigned long long rotate_bytes;
 
 	pthread_t thread;
@@ -600,6 +602,8 @@ group_commit(struct audit_log *log, const struct audit_chain *st)
 		return -1;
 	}
 	log->chain = *st;
+	if (log->on_commit)
+		log->on_commit(log->on_commit_arg);
 	return 0;
 }
 
@@ -813,6 +817,8 @@ log_new(const struct audit_options *o, struct audit_key *key, int fd,
 	audit_key_id(key, log->key_id);
 	log->ckpt_records = o->checkpoint_records ? o->checkpoint_records :
 	    AUDIT_CKPT_RECORDS;
+	log->on_commit = o->on_commit;
+	log->on_commit_arg = o->on_commit_arg;
 	log->ckpt_seconds = o->checkpoint_seconds ? o->checkpoint_seconds :
 	    AUDIT_CKPT_SECONDS;
 	log->rotate_bytes = o->rotate_bytes;

@@ -6,7 +6,7 @@
 set -eu
 
 BUILD_PKGS="gcc make pkg-config libssl-dev libevent-dev libjansson-dev libhttp-parser-dev libsqlite3-dev"
-TEST_PKGS="libcriterion-dev curl openssl jq procps"
+TEST_PKGS="libcriterion-dev curl openssl jq procps rsyslog rsyslog-gnutls"
 DEMO_PKGS="curl openssl jq"
 BENCH_PKGS="stunnel4 haproxy util-linux procps"
 FUZZ_PKGS="clang-14 libclang-rt-14-dev"

@@ -19,6 +19,7 @@
 #include <jansson.h>
 
 #include "audit/audit.h"
+#include "audit/audit_syslog.h"
 #include "common/addr.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
@@ -63,6 +64,20 @@ control_socket(const char *path)
 	return fd;
 }
 
+static void
+ctl_status_syslog(struct server *srv, json_t *r)
+{
+	struct audit_forwarder *fw = atomic_load(&srv->forwarder);
+	unsigned long long sent = 0;
+	int connected = 0;
+
+	if (fw == NULL)
+		return;
+	audit_forwarder_stats(fw, &sent, &connected);
+	json_object_set_new(r, "syslog_sent", json_integer((json_int_t)sent));
+	json_object_set_new(r, "syslog_connected", json_boolean(connected));
+}
+
 static json_t *
 ctl_status(struct server *srv)
 {
@@ -83,6 +98,7 @@ ctl_status(struct server *srv)
 	    "generation", (json_int_t)(snap ? snap->generation : 0),
 	    "audit_failed", audit_failed(srv->audit));
 	snapshot_put(snap);
+	ctl_status_syslog(srv, r);
 	return r;
 }
 

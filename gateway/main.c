@@ -14,6 +14,7 @@
 #include <event2/event.h>
 
 #include "audit/audit.h"
+#include "audit/audit_syslog.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
 #include "gateway/control.h"
@@ -104,6 +105,37 @@ load_or_report(const char *path)
 	return s;
 }
 
+/* The audit writer tells the forwarder after each durable group. */
+static void
+forwarder_kick_cb(void *arg)
+{
+	struct server *srv = arg;
+	struct audit_forwarder *fw = atomic_load(&srv->forwarder);
+
+	if (fw)
+		audit_forwarder_kick(fw);
+}
+
+/*
+ * Forwarding to the SIEM runs on a thread of its own that follows the
+ * audit file: a collector that is down never holds up the writer, and
+ * the forwarder catches up from the file when it returns.
+ */
+static void
+start_forwarder(struct server *srv, const struct gw_config *c)
+{
+	char err[256], *state = xasprintf("%s/audit-forward.state",
+	    c->state_dir);
+	struct audit_forwarder *fw;
+
+	fw = audit_forwarder_start(c->syslog_url, c->syslog_ca, c->audit_file,
+	    state, err, sizeof(err));
+	free(state);
+	if (fw == NULL)
+		fatalx("audit forwarding to %s: %s", c->syslog_url, err);
+	atomic_store(&srv->forwarder, fw);
+}
+
 /* Everything that may need root: sockets and the audit file. */
 static void
 setup_privileged(struct mwgd *d, const struct gw_config *c)
@@ -126,9 +158,12 @@ setup_privileged(struct mwgd *d, const struct gw_config *c)
 	    .checkpoint_records = (unsigned)c->audit_checkpoint_records,
 	    .checkpoint_seconds = (unsigned)c->audit_checkpoint_seconds,
 	    .rotate_bytes = (unsigned long long)c->audit_rotate_bytes,
-	    .rotate_seconds = (unsigned)c->audit_rotate_seconds },
+	    .rotate_seconds = (unsigned)c->audit_rotate_seconds,
+	    .on_commit = forwarder_kick_cb, .on_commit_arg = &d->srv },
 	    err, sizeof(err))) == NULL)
 		fatalx("%s", err);
+	if (c->syslog_url)
+		start_forwarder(&d->srv, c);
 }
 
 static void
@@ -202,6 +237,8 @@ run(struct mwgd *d, struct gw_snapshot *snap)
 	free(d->conf_control_path);
 	snapshot_clear();
 	audit_close(d->srv.audit);
+	/* After the last record: the forwarder sends what is left (2 s). */
+	audit_forwarder_stop(atomic_exchange(&d->srv.forwarder, NULL));
 	pthread_mutex_destroy(&d->srv.reg_lock);
 	free(d->listen_fds);
 }

@@ -17,6 +17,7 @@
 
 struct conn;
 struct audit_log;
+struct audit_forwarder;
 
 #define WORKER_POOL_MAX		16	/* spare splice buffers kept per worker */
 #define WORKER_MBOX_MAX		1024	/* queued admin messages per worker */
@@ -63,6 +64,7 @@ struct worker {
 
 struct server {
 	struct audit_log *audit;
+	_Atomic(struct audit_forwarder *) forwarder;	/* NULL: no syslog */
 	struct worker *workers;
 	int nworkers;
 	atomic_long nconns;		/* every connection, all workers */
