@@ -5,9 +5,11 @@
  */
 #include "gateway/config.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "common/addr.h"
@@ -139,18 +141,48 @@ audit_syslog(struct gw_config *c, const struct conf_node *k,
 		    "{ ca FILE } (the collector's CA)");
 }
 
+/* "retention 12 months" (the default) or "retention K84001 24 months". */
 static void
 audit_retention(struct gw_config *c, const struct conf_node *k,
     struct conf_errors *e)
 {
-	if (conf_nargs(k, 2, 2, e) == -1)
+	const struct conf_arg *num, *unit;
+	struct gw_retention *r;
+	long long months;
+
+	if (conf_nargs(k, 2, 3, e) == -1)
 		return;
-	if (strcmp(k->args[1].text, "months") != 0) {
-		conf_error(e, &k->args[1].pos, "expected 'months', got '%s'",
-		    k->args[1].text);
+	num = &k->args[k->nargs - 2];
+	unit = &k->args[k->nargs - 1];
+	if (strcmp(unit->text, "months") != 0) {
+		conf_error(e, &unit->pos, "expected 'months', got '%s'",
+		    unit->text);
 		return;
 	}
-	conf_uint(&k->args[0], 6, 24, &c->audit_retention_months, e);
+	if (conf_uint(num, 6, 24, &months, e) == -1)
+		return;
+	if (k->nargs == 2) {
+		if (c->audit_retention_months != 0)
+			conf_error(e, &k->name.pos, "retention is set twice");
+		c->audit_retention_months = months;
+		return;
+	}
+	if (strlen(k->args[0].text) >= sizeof(r->practice)) {
+		conf_error(e, &k->args[0].pos, "practice code too long");
+		return;
+	}
+	for (size_t i = 0; i < c->nretention; i++)
+		if (strcasecmp(c->retention[i].practice, k->args[0].text) == 0) {
+			conf_error(e, &k->args[0].pos, "retention for %s is set "
+			    "twice", k->args[0].text);
+			return;
+		}
+	c->retention = xreallocarray(c->retention, c->nretention + 1,
+	    sizeof(*c->retention));
+	r = &c->retention[c->nretention++];
+	for (size_t i = 0; i <= strlen(k->args[0].text); i++)
+		r->practice[i] = (char)toupper((unsigned char)k->args[0].text[i]);
+	r->months = months;
 }
 
 /* A number or duration statement in audit { }: one value, set once. */
@@ -464,6 +496,7 @@ gw_config_free(struct gw_config *c)
 	free(c->audit_key);
 	free(c->syslog_url);
 	free(c->syslog_ca);
+	free(c->retention);
 	free(c->tls.certificate);
 	free(c->tls.key);
 	free(c->tls.ca);

@@ -37,6 +37,11 @@ struct gw_config {
 	long long audit_rotate_bytes;	/* 0: never */
 	long long audit_rotate_seconds;	/* 0: never */
 	long long audit_retention_months; /* 6..24, default 12 */
+	struct gw_retention {
+		char practice[64];	/* ODS code, upper case */
+		long long months;
+	} *retention;			/* per-practice exceptions */
+	size_t nretention;
 	char *syslog_url;		/* udp:// tcp:// tls:// or NULL */
 	char *syslog_ca;		/* the collector's CA, for tls:// */
 	int workers;

@@ -239,6 +239,23 @@ ctl_audit_note(struct server *srv, json_t *req, long uid)
 	return json_pack("{s:b}", "ok", 1);
 }
 
+/* The retention periods in force, for mwgctl audit prune --retention-from. */
+static json_t *
+ctl_retention(void)
+{
+	struct gw_snapshot *snap = snapshot_get();
+	json_t *p = json_object(), *r;
+
+	for (size_t i = 0; snap && i < snap->conf->nretention; i++)
+		json_object_set_new(p, snap->conf->retention[i].practice,
+		    json_integer(snap->conf->retention[i].months));
+	r = json_pack("{s:b, s:I, s:o}", "ok", 1, "default_months",
+	    (json_int_t)(snap ? snap->conf->audit_retention_months : 12),
+	    "practices", p);
+	snapshot_put(snap);
+	return r;
+}
+
 static json_t *
 ctl_handle(struct control_client *cc, const char *line)
 {
@@ -258,6 +275,8 @@ ctl_handle(struct control_client *cc, const char *line)
 		ans = ctl_sessions(ctl_srv);
 	else if (strcmp(cmd, "kill") == 0)
 		ans = ctl_kill(ctl_srv, req, cc->uid);
+	else if (strcmp(cmd, "retention") == 0)
+		ans = ctl_retention();
 	else if (strcmp(cmd, "audit-note") == 0)
 		ans = ctl_audit_note(ctl_srv, req, cc->uid);
 	else if (strcmp(cmd, "reload") == 0) {

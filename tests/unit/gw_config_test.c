@@ -303,6 +303,25 @@ static const struct bad_case bad_cases[] = {
 	    "t.conf:2:9: expected file, key, checkpoint-records, checkpoint-interval, rotate-size, rotate-age, retention or syslog in audit, got 'path'", 1 },
 	{ TLS_OK "audit { file a; file b }\n",
 	    "t.conf:2:17: file is set twice", 1 },
+	{ TLS_OK "audit { retention 5 months }\n",
+	    "t.conf:2:19: expected a number from 6 to 24, got '5'", 1 },
+	{ TLS_OK "audit { retention 12 weeks }\n",
+	    "t.conf:2:22: expected 'months', got 'weeks'", 1 },
+	{ TLS_OK "audit { retention K84001 24 months; retention k84001 6 months }\n",
+	    "t.conf:2:47: retention for k84001 is set twice", 1 },
+	{ TLS_OK "audit { retention 12 months; retention 13 months }\n",
+	    "t.conf:2:30: retention is set twice", 1 },
+	{ TLS_OK "audit { syslog tcp://127.0.0.1:514 { port 1 } }\n",
+	    "t.conf:2:38: expected 'ca' in syslog, got 'port'", 1 },
+	{ TLS_OK "audit { syslog http://x:1 }\n",
+	    "t.conf:2:16: expected udp://, tcp:// or tls://HOST:PORT, got "
+	    "'http://x:1'", 1 },
+	{ TLS_OK "audit { syslog tls://127.0.0.1:6514 }\n",
+	    "t.conf:2:9: syslog over tls:// needs { ca FILE } (the collector's "
+	    "CA)", 1 },
+	{ TLS_OK "audit { rotate-size 10x }\n",
+	    "t.conf:2:21: expected a number from 1 to 1099511627776, got "
+	    "'10x'", 1 },
 	/* No listener at all. */
 	{ "", NO_TLS, 1 },
 	{ "# nothing but a comment\n", NO_TLS, 1 },
