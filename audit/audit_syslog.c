@@ -1,23 +1,19 @@
 /*
- * Audit forwarder: a thread follows the live audit file like tail -F and
- * sends each record to the SIEM over UDP, TCP or TLS, keeping its place in
- * a state file to catch up after an outage (messages: audit_syslog_format.c).
+ * Audit forwarder: a thread sends each record of the live audit file to the
+ * SIEM over UDP, TCP or TLS and catches up after an outage (messages:
+ * audit_syslog_format.c; the followed file: audit_syslog_follow.c).
  */
 #include "audit/audit_syslog.h"
 #include "audit/audit_syslog_priv.h"
 
 #include <sys/ioctl.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/types.h>
 
 #include <arpa/inet.h>
 #include <ctype.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <inttypes.h>
-#include <limits.h>
 #include <linux/sockios.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -25,7 +21,6 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,10 +34,6 @@
 #include "common/log.h"
 #include "common/xmalloc.h"
 
-/* At most one batch is unacknowledged: after a lost connection or a crash
- * TCP and TLS may deliver up to FWD_BATCH_RECORDS records twice. */
-#define FWD_BATCH_RECORDS	256	/* records read and sent at a time */
-#define FWD_BATCH_BYTES		(1024 * 1024)
 #define FWD_MSG_MAX		65000	/* a message fits one UDP datagram */
 #define FWD_FLUSH_BYTES		(64 * 1024)	/* TCP/TLS write size */
 #define FWD_OUT_BYTES		(FWD_FLUSH_BYTES + FWD_MSG_MAX + 32)
@@ -54,18 +45,11 @@
 #define FWD_STOP_MS		2000	/* stop sends what it can this long */
 #define FWD_BACKOFF_MIN_S	1
 #define FWD_BACKOFF_MAX_S	30
-#define FWD_STATE_MAGIC		"mwg-forward-v1"
 
 enum fwd_proto {
 	FWD_UDP,
 	FWD_TCP,
 	FWD_TLS,
-};
-
-/* A place in the followed file: the next byte to read, the last seq. */
-struct fwd_pos {
-	off_t off;
-	unsigned long long seq;
 };
 
 struct audit_forwarder {
@@ -74,8 +58,6 @@ struct audit_forwarder {
 	char *url, *host, *port;
 	int host_is_ip;
 	SSL_CTX *ctx;
-	char *path, *dir, *base, *state_path, *state_tmp;
-	size_t baselen;
 	char hostname[AUDIT_SYSLOG_HOSTNAME_MAX + 1];
 	long procid;
 	pthread_t thread;
@@ -93,16 +75,8 @@ struct audit_forwarder {
 	int has_connected, stop_tried;
 	unsigned backoff;	/* seconds before the next try */
 	long long retry_at, deadline;	/* monotonic ms; deadline: stopping */
-	int fd;			/* the file being followed, or -1 */
-	ino_t ino;
-	struct fwd_pos pos;	/* everything before it was written */
-	struct fwd_pos acked;	/* everything before it was delivered */
-	unsigned unconfirmed;	/* records between acked and pos */
-	int have_state;		/* saved is from the state file, unused */
-	ino_t saved_ino;
-	struct fwd_pos saved;
-	int state_warned, open_warned, skipping;
-	char *buf, *msg, *out;
+	struct audit_follow *fl;	/* the audit file, our place in it */
+	char *msg, *out;
 };
 
 /* ---- the collector ------------------------------------------------------ */
@@ -284,11 +258,11 @@ fwd_lost(struct audit_forwarder *f, const char *why)
 	/* An outage is logged once, and again only if its reason changes. */
 	if (strcmp(why, f->outage) != 0)
 		log_warnx("audit forwarder: %s: %s; records after seq %llu wait "
-		    "in the local file", f->url, why, f->acked.seq);
+		    "in the local file", f->url, why, f->fl->acked.seq);
 	snprintf(f->outage, sizeof(f->outage), "%s", why);
 	fwd_disconnect(f, 0);
-	f->pos = f->acked;
-	f->unconfirmed = 0;
+	f->fl->pos = f->fl->acked;
+	f->fl->unconfirmed = 0;
 	f->retry_at = mono_ms() + f->backoff * 1000LL;
 	f->backoff = f->backoff * 2 > FWD_BACKOFF_MAX_S ? FWD_BACKOFF_MAX_S :
 	    f->backoff * 2;
@@ -436,302 +410,33 @@ fwd_write(struct audit_forwarder *f, const char *p, size_t len)
 	return 0;
 }
 
-/* ---- the followed file -------------------------------------------------- */
-
-static void
-fwd_save_state(struct audit_forwarder *f)
-{
-	char line[128];
-	int fd, n, ok;
-
-	if (f->fd == -1 || (f->ino == f->saved_ino &&
-	    f->acked.off == f->saved.off && f->acked.seq == f->saved.seq))
-		return;
-	n = snprintf(line, sizeof(line), "%s %ju %jd %llu\n",
-	    FWD_STATE_MAGIC, (uintmax_t)f->ino, (intmax_t)f->acked.off,
-	    f->acked.seq);
-	fd = open(f->state_tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-	    0600);
-	ok = fd != -1 && write(fd, line, (size_t)n) == n && fdatasync(fd) == 0;
-	if (fd != -1 && close(fd) == -1)
-		ok = 0;
-	if (ok && rename(f->state_tmp, f->state_path) == -1)
-		ok = 0;
-	if (!ok) {
-		if (!f->state_warned)
-			log_warn("audit forwarder: cannot save position to %s",
-			    f->state_path);
-		f->state_warned = 1;
-		(void)unlink(f->state_tmp);
-		return;
-	}
-	f->state_warned = 0;
-	f->saved_ino = f->ino;
-	f->saved = f->acked;
-}
-
-static void
-fwd_load_state(struct audit_forwarder *f)
-{
-	char magic[32];
-	uintmax_t ino;
-	intmax_t off;
-	unsigned long long seq;
-	FILE *fp = fopen(f->state_path, "re");
-
-	if (fp == NULL) {
-		if (errno != ENOENT)
-			log_warn("audit forwarder: cannot read %s; starting at "
-			    "the beginning of %s", f->state_path, f->path);
-		return;
-	}
-	if (fscanf(fp, "%31s %ju %jd %llu", magic, &ino, &off, &seq) != 4 ||
-	    strcmp(magic, FWD_STATE_MAGIC) != 0 || off < 0)
-		log_warnx("audit forwarder: %s is not a forwarder state file; "
-		    "starting at the beginning of %s", f->state_path, f->path);
-	else {
-		f->have_state = 1;
-		f->saved_ino = (ino_t)ino;
-		f->saved.off = (off_t)off;
-		f->saved.seq = seq;
-	}
-	(void)fclose(fp);
-}
-
-/* Opens name (whose inode must be want, unless 0) as the followed file. */
-static int
-fwd_open(struct audit_forwarder *f, const char *name, ino_t want,
-    struct fwd_pos at)
-{
-	struct stat st;
-	int fd;
-
-	if ((fd = open(name, O_RDONLY | O_CLOEXEC)) == -1) {
-		/* The writer may not have made the live file yet. */
-		if (errno != ENOENT && !f->open_warned)
-			log_warn("audit forwarder: cannot open %s", name);
-		f->open_warned = errno != ENOENT;
-		return -1;
-	}
-	if (fstat(fd, &st) == -1 || (want != 0 && st.st_ino != want)) {
-		close(fd);
-		return -1;
-	}
-	if (at.off > st.st_size) {
-		log_warnx("audit forwarder: %s is shorter than the saved "
-		    "position; forwarding it from its beginning", name);
-		at.off = 0;
-	}
-	if (f->fd != -1)
-		close(f->fd);
-	f->fd = fd;
-	f->ino = st.st_ino;
-	f->pos = f->acked = at;
-	f->open_warned = 0;
-	return 0;
-}
-
-static int
-cmp_name(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Rotated files: PATH.<UTC stamp>, so names sort in the order written. */
-static size_t
-list_rotated(struct audit_forwarder *f, char ***namesp)
-{
-	char **names = NULL;
-	size_t n = 0, cap = 0;
-	struct dirent *de;
-	DIR *d;
-
-	if ((d = opendir(f->dir)) == NULL)
-		return 0;
-	while ((de = readdir(d)) != NULL) {
-		if (strncmp(de->d_name, f->base, f->baselen) != 0 ||
-		    de->d_name[f->baselen] != '.' ||
-		    !isdigit((unsigned char)de->d_name[f->baselen + 1]))
-			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 16;
-			names = xreallocarray(names, cap, sizeof(*names));
-		}
-		names[n++] = xstrdup(de->d_name);
-	}
-	(void)closedir(d);
-	if (n > 0)
-		qsort(names, n, sizeof(*names), cmp_name);
-	*namesp = names;
-	return n;
-}
-
-/*
- * Looks among the rotated files for the one whose inode is ino: its path
- * goes into found, and the path of the file written after it (the next
- * rotated file, or PATH) into next. Returns 0, or -1 if none has ino.
- */
-static int
-fwd_find_rotated(struct audit_forwarder *f, ino_t ino, char *found,
-    char *next, size_t len)
-{
-	char **names = NULL;
-	size_t n = list_rotated(f, &names), i;
-	struct stat st;
-	int rc = -1;
-
-	for (i = 0; i < n && rc == -1; i++) {
-		if (snprintf(found, len, "%s/%s", f->dir, names[i]) >= (int)len ||
-		    stat(found, &st) == -1 || st.st_ino != ino)
-			continue;
-		rc = 0;
-		if (i + 1 < n)
-			snprintf(next, len, "%s/%s", f->dir, names[i + 1]);
-		else
-			snprintf(next, len, "%s", f->path);
-	}
-	for (i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
-	return rc;
-}
-
-/*
- * First open: the saved position, in PATH or, if PATH was rotated since,
- * in the rotated file that has the saved inode; else PATH from its start.
- */
-static int
-fwd_open_first(struct audit_forwarder *f)
-{
-	char found[PATH_MAX], next[PATH_MAX];
-	struct fwd_pos start = { 0, f->saved.seq };
-	struct stat st;
-
-	if (f->have_state) {
-		if ((stat(f->path, &st) == 0 && st.st_ino == f->saved_ino &&
-		    fwd_open(f, f->path, f->saved_ino, f->saved) == 0) ||
-		    (fwd_find_rotated(f, f->saved_ino, found, next,
-		    sizeof(found)) == 0 &&
-		    fwd_open(f, found, f->saved_ino, f->saved) == 0)) {
-			f->have_state = 0;
-			return 0;
-		}
-		if (stat(f->path, &st) == -1)
-			return -1;
-		log_warnx("audit forwarder: the file of the saved position "
-		    "(inode %ju) is gone; forwarding %s from its beginning",
-		    (uintmax_t)f->saved_ino, f->path);
-	}
-	f->have_state = 0;
-	return fwd_open(f, f->path, 0, start);
-}
-
-/* PATH is a new file: the followed one was rotated. */
-static int
-fwd_rotated(struct audit_forwarder *f)
-{
-	struct stat st;
-
-	return stat(f->path, &st) == 0 && st.st_ino != f->ino;
-}
-
-/*
- * The followed file was rotated and read to its end: go on with the file
- * written after it, which is PATH unless it was rotated again meanwhile.
- */
-static int
-fwd_switch(struct audit_forwarder *f)
-{
-	char found[PATH_MAX], next[PATH_MAX];
-	struct fwd_pos start = { 0, f->pos.seq };
-	const char *name = f->path;
-	struct stat st;
-
-	if (fstat(f->fd, &st) == 0 && st.st_size > f->pos.off)
-		log_warnx("audit forwarder: rotated file (inode %ju) ends in "
-		    "%jd bytes without a newline; not forwarded",
-		    (uintmax_t)f->ino, (intmax_t)(st.st_size - f->pos.off));
-	if (fwd_find_rotated(f, f->ino, found, next, sizeof(next)) == 0)
-		name = next;
-	if (fwd_open(f, name, 0, start) == -1)
-		return 0;
-	fwd_save_state(f);
-	return 1;
-}
+/* ---- the thread --------------------------------------------------------- */
 
 /* Notes the backlog for status; a file cut short is read again. */
 static int
 fwd_stat(struct audit_forwarder *f)
 {
-	struct stat st;
+	off_t size;
 
-	if (fstat(f->fd, &st) == -1) {
-		log_warn("audit forwarder: cannot stat %s", f->path);
+	if (audit_follow_stat(f->fl, &size) == -1)
 		return -1;
-	}
-	if (st.st_size < f->acked.off) {
-		log_warnx("audit forwarder: the followed file (inode %ju) "
-		    "shrank below the position forwarded; forwarding it from "
-		    "its beginning", (uintmax_t)f->ino);
-		f->acked.off = 0;
-		f->pos = f->acked;
-		f->unconfirmed = 0;
-	}
 	if (pthread_mutex_lock(&f->lock) == 0) {
-		f->backlog = (unsigned long long)(st.st_size - f->acked.off);
+		f->backlog = (unsigned long long)(size - f->fl->acked.off);
 		(void)pthread_mutex_unlock(&f->lock);
 	}
 	return 0;
 }
 
 /*
- * Reads whole lines, at most a batch, at the position into f->buf.
- * Returns their length in bytes (0: none yet), -2 to be called again, or
- * -1 on an error.
- */
-static ssize_t
-fwd_read(struct audit_forwarder *f)
-{
-	const char *nl;
-	ssize_t n, end = 0;
-	unsigned lines = 0;
-
-	if ((n = pread(f->fd, f->buf, FWD_BATCH_BYTES, f->pos.off)) == -1) {
-		log_warn("audit forwarder: cannot read %s", f->path);
-		return -1;
-	}
-	while (lines < FWD_BATCH_RECORDS && (nl = memchr(f->buf + end, '\n',
-	    (size_t)(n - end))) != NULL) {
-		end = nl - f->buf + 1;
-		lines++;
-	}
-	if (f->skipping || (end == 0 && n == FWD_BATCH_BYTES)) {
-		/* Records are at most AUDIT_RECORD_MAX: this is not one. */
-		if (!f->skipping)
-			log_warnx("audit forwarder: line at offset %jd is over "
-			    "%d bytes; not forwarded", (intmax_t)f->pos.off,
-			    FWD_BATCH_BYTES);
-		nl = memchr(f->buf, '\n', (size_t)n);
-		f->skipping = nl == NULL;
-		f->pos.off += nl ? nl - f->buf + 1 : n;
-		f->acked = f->pos;
-		return n > 0 ? -2 : 0;
-	}
-	return end;
-}
-
-/* ---- the thread --------------------------------------------------------- */
-
-/*
- * Sends the lines in f->buf: a datagram each (UDP) or octet-counted frames
+ * Sends the lines in f->fl->buf: a datagram each (UDP) or octet-counted frames
  * (RFC 6587 §3.4.1, RFC 5425 §4.3) gathered into large writes. Only
  * advances the position once every byte was written.
  */
 static int
 fwd_send(struct audit_forwarder *f, size_t nbytes)
 {
-	const char *p = f->buf, *end = f->buf + nbytes, *nl;
-	unsigned long long seq = f->pos.seq;
+	const char *p = f->fl->buf, *end = p + nbytes, *nl;
+	unsigned long long seq = f->fl->pos.seq;
 	size_t olen = 0, mlen, flen;
 	unsigned records = 0;
 
@@ -768,9 +473,9 @@ fwd_send(struct audit_forwarder *f, size_t nbytes)
 	}
 	if (olen > 0 && fwd_write(f, f->out, olen) == -1)
 		return -1;
-	f->pos.off += (off_t)nbytes;
-	f->pos.seq = seq;
-	f->unconfirmed += records;
+	f->fl->pos.off += (off_t)nbytes;
+	f->fl->pos.seq = seq;
+	f->fl->unconfirmed += records;
 	return 0;
 }
 
@@ -786,7 +491,7 @@ fwd_confirm(struct audit_forwarder *f)
 	long long left = f->deadline ? f->deadline - mono_ms() : 0;
 	int r, wait = FWD_ACK_WAIT_MS;
 
-	if (f->pos.off == f->acked.off)
+	if (f->fl->pos.off == f->fl->acked.off)
 		return 1;
 	if (f->deadline != 0 && left < wait)
 		wait = left > 0 ? (int)left : 0;
@@ -798,13 +503,13 @@ fwd_confirm(struct audit_forwarder *f)
 	}
 	if (f->outage[0] != '\0')
 		log_info("audit forwarder: %s reachable again; delivered up "
-		    "to seq %llu", f->url, f->pos.seq);
+		    "to seq %llu", f->url, f->fl->pos.seq);
 	f->outage[0] = '\0';
 	f->backoff = FWD_BACKOFF_MIN_S;
-	f->acked = f->pos;
-	fwd_set_connected(f, 1, f->unconfirmed);
-	f->unconfirmed = 0;
-	fwd_save_state(f);
+	f->fl->acked = f->fl->pos;
+	fwd_set_connected(f, 1, f->fl->unconfirmed);
+	f->fl->unconfirmed = 0;
+	audit_follow_save(f->fl);
 	return 1;
 }
 
@@ -817,7 +522,8 @@ fwd_step(struct audit_forwarder *f)
 	ssize_t n;
 	int r, rotated;
 
-	if ((f->fd == -1 && fwd_open_first(f) == -1) || fwd_stat(f) == -1)
+	if ((f->fl->fd == -1 && audit_follow_open_first(f->fl) == -1) ||
+	    fwd_stat(f) == -1)
 		return 0;
 	if (f->sock == -1 && fwd_connect(f) == -1)
 		return 0;
@@ -828,13 +534,13 @@ fwd_step(struct audit_forwarder *f)
 	    set_io_timeout(f->sock, (int)left) == -1))
 		return 0;
 	/* Looked at before reading: all the old file holds is then on disk. */
-	rotated = fwd_rotated(f);
-	if ((n = fwd_read(f)) == -2)
+	rotated = audit_follow_rotated(f->fl);
+	if ((n = audit_follow_read(f->fl)) == -2)
 		return 1;
 	if (n == -1)
 		return 0;
 	if (n == 0)
-		return rotated ? fwd_switch(f) : 0;
+		return rotated ? audit_follow_switch(f->fl) : 0;
 	if (fwd_send(f, (size_t)n) == -1) {
 		snprintf(why, sizeof(why), "sending failed: %s",
 		    strerror(errno));
@@ -881,7 +587,7 @@ fwd_main(void *arg)
 		;
 	if (f->sock != -1)
 		(void)fwd_confirm(f);
-	fwd_save_state(f);
+	audit_follow_save(f->fl);
 	/* close_notify must not wait on a collector that does not read. */
 	if (f->sock != -1)
 		(void)set_io_timeout(f->sock, FWD_SLICE_MS);
@@ -966,43 +672,13 @@ fwd_tls_init(struct audit_forwarder *f, const char *ca, char *err,
 }
 
 static void
-fwd_paths(struct audit_forwarder *f, const char *audit_path,
-    const char *state_path)
-{
-	const char *slash = strrchr(audit_path, '/');
-
-	f->path = xstrdup(audit_path);
-	f->dir = slash ? xstrndup(audit_path, (size_t)(slash - audit_path)) :
-	    xstrdup(".");
-	if (*f->dir == '\0') {
-		free(f->dir);
-		f->dir = xstrdup("/");
-	}
-	f->base = xstrdup(slash ? slash + 1 : audit_path);
-	f->baselen = strlen(f->base);
-	f->state_path = xstrdup(state_path);
-	f->state_tmp = xasprintf("%s.tmp", state_path);
-	if (gethostname(f->hostname, sizeof(f->hostname)) == -1)
-		f->hostname[0] = '\0';
-	f->hostname[sizeof(f->hostname) - 1] = '\0';
-	f->procid = (long)getpid();
-}
-
-static void
 fwd_free(struct audit_forwarder *f)
 {
-	if (f->fd != -1)
-		close(f->fd);
+	audit_follow_free(f->fl);
 	SSL_CTX_free(f->ctx);
 	free(f->url);
 	free(f->host);
 	free(f->port);
-	free(f->path);
-	free(f->dir);
-	free(f->base);
-	free(f->state_path);
-	free(f->state_tmp);
-	free(f->buf);
 	free(f->msg);
 	free(f->out);
 	free(f);
@@ -1046,18 +722,20 @@ audit_forwarder_start(const char *url, const char *ca,
 {
 	struct audit_forwarder *f = xcalloc(1, sizeof(*f));
 
-	f->fd = f->sock = -1;
+	f->sock = -1;
 	f->backoff = FWD_BACKOFF_MIN_S;
 	if (fwd_parse_url(f, url, err, errlen) == -1 ||
 	    fwd_tls_init(f, ca, err, errlen) == -1) {
 		fwd_free(f);
 		return NULL;
 	}
-	fwd_paths(f, audit_path, state_path);
-	f->buf = xmalloc(FWD_BATCH_BYTES);
+	f->fl = audit_follow_new(audit_path, state_path);
+	if (gethostname(f->hostname, sizeof(f->hostname)) == -1)
+		f->hostname[0] = '\0';
+	f->hostname[sizeof(f->hostname) - 1] = '\0';
+	f->procid = (long)getpid();
 	f->msg = xmalloc(FWD_MSG_MAX + 1);
 	f->out = xmalloc(FWD_OUT_BYTES);
-	fwd_load_state(f);
 	if (fwd_spawn(f, err, errlen) == -1) {
 		fwd_free(f);
 		return NULL;
