@@ -99,7 +99,7 @@ static int
 st_db_file(const char *path, char *err, size_t errlen)
 {
 	struct stat sb;
-	int fd;
+	int fd, rc;
 
 	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 		  0600);
@@ -114,24 +114,9 @@ st_db_file(const char *path, char *err, size_t errlen)
 		st_err(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
-	if (fstat(fd, &sb) == -1) {
-		st_err(err, errlen, "%s: %s", path, strerror(errno));
-		close(fd);
-		return -1;
-	}
+	rc = st_check_private(fd, path, "in", &sb, err, errlen);
 	close(fd);
-	if (!S_ISREG(sb.st_mode)) {
-		st_err(err, errlen, "%s: not a regular file", path);
-		return -1;
-	}
-	if ((sb.st_mode & 077) != 0) {
-		st_err(err, errlen,
-		       "%s: mode %04o lets group or others in; "
-		       "want 0600",
-		       path, (unsigned int)(sb.st_mode & 07777));
-		return -1;
-	}
-	return 0;
+	return rc;
 }
 
 /*
@@ -256,6 +241,27 @@ st_check_len(const char *what, const char *s, size_t max, char *err,
 }
 
 int
+st_check_private(int fd, const char *path, const char *lets, struct stat *sb,
+		 char *err, size_t errlen)
+{
+	if (fstat(fd, sb) == -1) {
+		st_err(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (!S_ISREG(sb->st_mode)) {
+		st_err(err, errlen, "%s: not a regular file", path);
+		return -1;
+	}
+	if ((sb->st_mode & 077) != 0) {
+		st_err(err, errlen,
+		       "%s: mode %04o lets group or others %s; want 0600", path,
+		       (unsigned int)(sb->st_mode & 07777), lets);
+		return -1;
+	}
+	return 0;
+}
+
+int
 st_prepare(struct store *st, const char *sql, sqlite3_stmt **sp, char *err,
 	   size_t errlen)
 {
@@ -330,6 +336,115 @@ st_col_text(struct store *st, sqlite3_stmt *s, int col, char *buf, size_t size,
 	memcpy(buf, t, (size_t)len);
 	buf[len] = '\0';
 	return 0;
+}
+
+int
+st_prepare_bind(struct store *st, const char *sql, const struct st_param *p,
+		size_t np, sqlite3_stmt **sp, char *err, size_t errlen)
+{
+	size_t i;
+	int idx, rc = SQLITE_OK;
+
+	if (st_prepare(st, sql, sp, err, errlen) == -1)
+		return -1;
+	for (i = 0; i < np && rc == SQLITE_OK; i++) {
+		idx = (int)i + 1;
+		switch (p[i].type) {
+		case ST_P_TEXT:
+			rc = st_bind_text(*sp, idx, p[i].text);
+			break;
+		case ST_P_INT:
+			rc = sqlite3_bind_int64(*sp, idx, p[i].i);
+			break;
+		case ST_P_BLOB:
+			rc = sqlite3_bind_blob(*sp, idx, p[i].blob, p[i].len,
+					       SQLITE_STATIC);
+			break;
+		default:
+			rc = SQLITE_MISUSE;
+			break;
+		}
+	}
+	if (rc != SQLITE_OK) {
+		st_dberr(st, "bind", err, errlen);
+		st_finish(*sp);
+		*sp = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+int
+st_run(struct store *st, const char *sql, const struct st_param *p, size_t np,
+       char *err, size_t errlen)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (st_prepare_bind(st, sql, p, np, &s, err, errlen) == -1)
+		return -1;
+	rc = st_step_done(st, s, err, errlen);
+	st_finish(s);
+	return rc;
+}
+
+int
+st_run_locked(struct store *st, const char *sql, const struct st_param *p,
+	      size_t np, char *err, size_t errlen)
+{
+	int rc;
+
+	st_enter(st);
+	rc = st_run(st, sql, p, np, err, errlen);
+	st_leave(st);
+	return rc;
+}
+
+int
+st_get(struct store *st, const char *sql, const struct st_param *p, size_t np,
+       st_row_fn fn, void *arg, char *err, size_t errlen)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (st_prepare_bind(st, sql, p, np, &s, err, errlen) == -1)
+		return -1;
+	rc = st_step_row(st, s, err, errlen);
+	if (rc == 1 && fn != NULL && fn(st, s, arg, err, errlen) == -1)
+		rc = -1;
+	st_finish(s);
+	return rc;
+}
+
+int
+st_get_locked(struct store *st, const char *sql, const struct st_param *p,
+	      size_t np, st_row_fn fn, void *arg, char *err, size_t errlen)
+{
+	int rc;
+
+	st_enter(st);
+	rc = st_get(st, sql, p, np, fn, arg, err, errlen);
+	st_leave(st);
+	return rc;
+}
+
+int
+st_each_locked(struct store *st, const char *sql, st_row_fn fn, void *arg,
+	       char *err, size_t errlen)
+{
+	sqlite3_stmt *s;
+	int rc = -1;
+
+	st_enter(st);
+	if (st_prepare(st, sql, &s, err, errlen) == 0) {
+		while ((rc = st_step_row(st, s, err, errlen)) == 1) {
+			if ((rc = fn(st, s, arg, err, errlen)) != 0)
+				break;
+		}
+		st_finish(s);
+	}
+	st_leave(st);
+	return rc == -1 ? -1 : 0;
 }
 
 int

@@ -33,35 +33,12 @@ st_code_check(const struct store_code *c, const char *secret, char *err,
 	return 0;
 }
 
-/* Binds c and its salt and hash to the INSERT in store_code_add. */
-static int
-st_code_bind(sqlite3_stmt *s, const struct store_code *c,
-	     const unsigned char *salt, const unsigned char *hash)
-{
-	if (st_bind_text(s, 1, c->id) != SQLITE_OK ||
-	    sqlite3_bind_blob(s, 2, salt, STORE_SALT_LEN, SQLITE_STATIC) !=
-		SQLITE_OK ||
-	    sqlite3_bind_blob(s, 3, hash, STORE_HASH_LEN, SQLITE_STATIC) !=
-		SQLITE_OK ||
-	    st_bind_text(s, 4, c->user) != SQLITE_OK ||
-	    st_bind_text(s, 5, c->practice) != SQLITE_OK ||
-	    st_bind_text(s, 6, c->label) != SQLITE_OK ||
-	    sqlite3_bind_int(s, 7, c->is_managed != 0) != SQLITE_OK ||
-	    sqlite3_bind_int64(s, 8, c->created_at) != SQLITE_OK ||
-	    sqlite3_bind_int64(s, 9, c->expires_at) != SQLITE_OK ||
-	    sqlite3_bind_int64(s, 10, (sqlite3_int64)c->created_by_uid) !=
-		SQLITE_OK)
-		return -1;
-	return 0;
-}
-
 int
 store_code_add(struct store *st, const struct store_code *c, const char *secret,
 	       char *err, size_t errlen)
 {
 	unsigned char salt[STORE_SALT_LEN], hash[STORE_HASH_LEN];
-	sqlite3_stmt *s;
-	int rc = -1;
+	int rc;
 
 	if (st_code_check(c, secret, err, errlen) == -1)
 		return -1;
@@ -71,20 +48,18 @@ store_code_add(struct store *st, const struct store_code *c, const char *secret,
 	}
 	if (st_code_hash(salt, secret, hash, err, errlen) == -1)
 		return -1;
-	st_enter(st);
-	if (st_prepare(st,
-		       "INSERT INTO enrol_codes (id, salt, hash, user, "
-		       "practice, label, managed, created_at, expires_at, "
-		       "created_by_uid) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
-		       "?8, ?9, ?10)",
-		       &s, err, errlen) == 0) {
-		if (st_code_bind(s, c, salt, hash) == -1)
-			st_dberr(st, "bind", err, errlen);
-		else
-			rc = st_step_done(st, s, err, errlen);
-		st_finish(s);
-	}
-	st_leave(st);
+	rc = st_run_locked(
+	    st,
+	    "INSERT INTO enrol_codes (id, salt, hash, user, "
+	    "practice, label, managed, created_at, expires_at, "
+	    "created_by_uid) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
+	    "?8, ?9, ?10)",
+	    ST_ARGS(ST_TEXT(c->id), ST_BLOB(salt, STORE_SALT_LEN),
+		    ST_BLOB(hash, STORE_HASH_LEN), ST_TEXT(c->user),
+		    ST_TEXT(c->practice), ST_TEXT(c->label),
+		    ST_INT(c->is_managed != 0), ST_INT(c->created_at),
+		    ST_INT(c->expires_at), ST_INT(c->created_by_uid)),
+	    err, errlen);
 	OPENSSL_cleanse(hash, sizeof(hash));
 	if (rc == STORE_CONSTRAINT) {
 		st_err(err, errlen, "code %s exists", c->id);
@@ -162,21 +137,32 @@ static int
 st_code_mark(struct store *st, const char *id, time_t now, char *err,
 	     size_t errlen)
 {
-	sqlite3_stmt *s;
-	int rc = -1;
+	int rc = st_run(st,
+			"UPDATE enrol_codes SET used_at = ?2 "
+			"WHERE id = ?1 AND used_at = 0",
+			ST_ARGS(ST_TEXT(id), ST_INT(now)), err, errlen);
 
-	if (st_prepare(st,
-		       "UPDATE enrol_codes SET used_at = ?2 "
-		       "WHERE id = ?1 AND used_at = 0",
-		       &s, err, errlen) == -1)
-		return -1;
-	if (st_bind_text(s, 1, id) != SQLITE_OK ||
-	    sqlite3_bind_int64(s, 2, now) != SQLITE_OK)
-		st_dberr(st, "bind", err, errlen);
-	else
-		rc = st_step_done(st, s, err, errlen);
-	st_finish(s);
 	return rc < 0 ? -1 : rc;
+}
+
+/* st_code_judge's arguments and answer for a row that exists. */
+struct st_code_verdict {
+	const char *secret;
+	time_t now;
+	struct store_code *c;
+	const char **why;
+	int rc;
+};
+
+static int
+st_code_judge_row(struct store *st, sqlite3_stmt *s, void *arg, char *err,
+		  size_t errlen)
+{
+	struct st_code_verdict *v = arg;
+
+	v->rc = st_code_judge(st, s, 1, v->secret, v->now, v->c, v->why, err,
+			      errlen);
+	return v->rc == -1 ? -1 : 0;
 }
 
 /* Looks the code up and judges it, in the caller's transaction. */
@@ -184,19 +170,16 @@ static int
 st_code_lookup(struct store *st, const char *id, const char *secret, time_t now,
 	       struct store_code *c, const char **why, char *err, size_t errlen)
 {
-	sqlite3_stmt *s;
-	int rc = -1;
+	struct st_code_verdict v = {secret, now, c, why, -1};
+	int rc;
 
-	if (st_prepare(st,
-		       "SELECT " CODE_COLS " FROM enrol_codes "
-		       "WHERE id = ?1",
-		       &s, err, errlen) == -1)
-		return -1;
-	if (st_bind_text(s, 1, id) != SQLITE_OK)
-		st_dberr(st, "bind", err, errlen);
-	else if ((rc = st_step_row(st, s, err, errlen)) != -1)
-		rc = st_code_judge(st, s, rc, secret, now, c, why, err, errlen);
-	st_finish(s);
+	rc = st_get(st, "SELECT " CODE_COLS " FROM enrol_codes WHERE id = ?1",
+		    ST_ARGS(ST_TEXT(id)), st_code_judge_row, &v, err, errlen);
+	if (rc == 1)
+		rc = v.rc;
+	else if (rc == 0) /* unknown id: judged all the same, for timing */
+		rc = st_code_judge(st, NULL, 0, secret, now, c, why, err,
+				   errlen);
 	if (rc == 0 && (rc = st_code_mark(st, id, now, err, errlen)) != -1) {
 		/* Cannot lose under BEGIN IMMEDIATE; checked all the same. */
 		if (rc == 0)

@@ -88,21 +88,8 @@ st_key_read(struct store *st, int fd, const char *path, char *err,
 	struct stat sb;
 	ssize_t n;
 
-	if (fstat(fd, &sb) == -1) {
-		st_err(err, errlen, "%s: %s", path, strerror(errno));
+	if (st_check_private(fd, path, "read the key", &sb, err, errlen) == -1)
 		return -1;
-	}
-	if (!S_ISREG(sb.st_mode)) {
-		st_err(err, errlen, "%s: not a regular file", path);
-		return -1;
-	}
-	if ((sb.st_mode & 077) != 0) {
-		st_err(err, errlen,
-		       "%s: mode %04o lets group or others read "
-		       "the key; want 0600",
-		       path, (unsigned int)(sb.st_mode & 07777));
-		return -1;
-	}
 	if (sb.st_size != STORE_KEY_LEN) {
 		st_err(err, errlen, "%s: %lld bytes, want %d", path,
 		       (long long)sb.st_size, STORE_KEY_LEN);

@@ -5,8 +5,11 @@
 #ifndef MWG_STORE_INT_H
 #define MWG_STORE_INT_H
 
+#include <sys/stat.h>
+
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdint.h>
 
 #include <sqlite3.h>
 
@@ -41,6 +44,13 @@ int st_dberr(struct store *st, const char *what, char *err, size_t errlen);
 int st_check_len(const char *what, const char *s, size_t max, char *err,
 		 size_t errlen);
 
+/*
+ * fstat()s fd (opened from path) into *sb and checks that it is a regular
+ * file that group and others cannot open; lets says what they could do.
+ */
+int st_check_private(int fd, const char *path, const char *lets,
+		     struct stat *sb, char *err, size_t errlen);
+
 int st_prepare(struct store *st, const char *sql, sqlite3_stmt **sp, char *err,
 	       size_t errlen);
 /*
@@ -57,6 +67,67 @@ int st_bind_text(sqlite3_stmt *s, int idx, const char *text);
 /* Copies text column col into buf (size bytes); -1 if it does not fit. */
 int st_col_text(struct store *st, sqlite3_stmt *s, int col, char *buf,
 		size_t size, char *err, size_t errlen);
+
+/* One bound value of a prepared statement: ?1, ?2, ... in list order. */
+enum st_param_type { ST_P_TEXT, ST_P_INT, ST_P_BLOB };
+struct st_param {
+	enum st_param_type type;
+	const char *text; /* ST_P_TEXT, bound SQLITE_STATIC; NULL binds NULL */
+	int64_t i;	  /* ST_P_INT */
+	const void *blob; /* ST_P_BLOB, bound SQLITE_STATIC */
+	int len;	  /* ST_P_BLOB */
+};
+#define ST_TEXT(x)                                                             \
+	{                                                                      \
+		.type = ST_P_TEXT, .text = (x)                                 \
+	}
+#define ST_INT(x)                                                              \
+	{                                                                      \
+		.type = ST_P_INT, .i = (int64_t)(x)                            \
+	}
+#define ST_BLOB(p, n)                                                          \
+	{                                                                      \
+		.type = ST_P_BLOB, .blob = (p), .len = (int)(n)                \
+	}
+/* Expands to the two arguments "params, nparams" of the helpers below. */
+#define ST_ARGS(...)                                                           \
+	(const struct st_param[]){__VA_ARGS__},                                \
+	    sizeof((const struct st_param[]){__VA_ARGS__}) /                   \
+		sizeof(struct st_param)
+
+/*
+ * Called on a row of a query. Returns 0, or -1 with err set. For st_each
+ * also 1: stop without error.
+ */
+typedef int (*st_row_fn)(struct store *st, sqlite3_stmt *s, void *arg,
+			 char *err, size_t errlen);
+
+/* st_prepare, then binds p[0..np-1] to ?1..?np ("bind" error on failure). */
+int st_prepare_bind(struct store *st, const char *sql, const struct st_param *p,
+		    size_t np, sqlite3_stmt **sp, char *err, size_t errlen);
+/*
+ * Prepares, binds and steps a statement that returns no row: as
+ * st_step_done. st_run_locked takes the mutex, st_run expects it held.
+ */
+int st_run(struct store *st, const char *sql, const struct st_param *p,
+	   size_t np, char *err, size_t errlen);
+int st_run_locked(struct store *st, const char *sql, const struct st_param *p,
+		  size_t np, char *err, size_t errlen);
+/*
+ * Prepares, binds and steps a query once; on a row calls fn (if non-NULL)
+ * with the statement. Returns 1 row read, 0 no row, -1 (err set).
+ * st_get_locked takes the mutex, st_get expects it held.
+ */
+int st_get(struct store *st, const char *sql, const struct st_param *p,
+	   size_t np, st_row_fn fn, void *arg, char *err, size_t errlen);
+int st_get_locked(struct store *st, const char *sql, const struct st_param *p,
+		  size_t np, st_row_fn fn, void *arg, char *err, size_t errlen);
+/*
+ * Under the mutex, calls fn on each row of sql (no parameters) until fn
+ * answers non-zero. Returns 0, or -1 (err set).
+ */
+int st_each_locked(struct store *st, const char *sql, st_row_fn fn, void *arg,
+		   char *err, size_t errlen);
 
 /* Runs SQL without values (DDL, transaction control). */
 int st_exec(struct store *st, const char *what, const char *sql, char *err,

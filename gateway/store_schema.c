@@ -86,43 +86,39 @@ static const char *const migrations[] = {
 
 _Static_assert(STORE_POSTURE_MAX == 16384, "posture CHECK in migration 1");
 
+/* Reads the single integer column into arg (an int64_t). */
+static int
+st_version_row(struct store *st, sqlite3_stmt *s, void *arg, char *err,
+	       size_t errlen)
+{
+	(void)st;
+	(void)err;
+	(void)errlen;
+	*(int64_t *)arg = sqlite3_column_int64(s, 0);
+	return 0;
+}
+
 /* The highest version applied, 0 for a new database. */
 static int
 st_version(struct store *st, int64_t *vp, char *err, size_t errlen)
 {
-	sqlite3_stmt *s;
-	int rc;
-
-	if (st_prepare(st,
-		       "SELECT coalesce(max(version), 0) "
-		       "FROM schema_version",
-		       &s, err, errlen) == -1)
-		return -1;
-	rc = st_step_row(st, s, err, errlen);
-	if (rc == 1)
-		*vp = sqlite3_column_int64(s, 0);
-	st_finish(s);
-	return rc == 1 ? 0 : -1;
+	return st_get(st,
+		      "SELECT coalesce(max(version), 0) "
+		      "FROM schema_version",
+		      NULL, 0, st_version_row, vp, err, errlen) == 1
+		   ? 0
+		   : -1;
 }
 
 static int
 st_record_version(struct store *st, int64_t v, char *err, size_t errlen)
 {
-	sqlite3_stmt *s;
-	int rc = -1;
-
-	if (st_prepare(st,
-		       "INSERT INTO schema_version (version, applied_at) "
-		       "VALUES (?1, ?2)",
-		       &s, err, errlen) == -1)
-		return -1;
-	if (sqlite3_bind_int64(s, 1, v) != SQLITE_OK ||
-	    sqlite3_bind_int64(s, 2, (sqlite3_int64)time(NULL)) != SQLITE_OK)
-		st_dberr(st, "bind", err, errlen);
-	else
-		rc = st_step_done(st, s, err, errlen) == 1 ? 0 : -1;
-	st_finish(s);
-	return rc;
+	return st_run(st,
+		      "INSERT INTO schema_version (version, applied_at) "
+		      "VALUES (?1, ?2)",
+		      ST_ARGS(ST_INT(v), ST_INT(time(NULL))), err, errlen) == 1
+		   ? 0
+		   : -1;
 }
 
 /*

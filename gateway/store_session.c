@@ -13,8 +13,7 @@ int
 store_session_add(struct store *st, const struct store_session *ss, char *err,
 		  size_t errlen)
 {
-	sqlite3_stmt *s;
-	int rc = -1;
+	int rc;
 
 	if (st_check_len("certificate serial", ss->serial, sizeof(ss->serial),
 			 err, errlen) == -1 ||
@@ -23,22 +22,14 @@ store_session_add(struct store *st, const struct store_session *ss, char *err,
 	    st_check_len("device id", ss->device_id, sizeof(ss->device_id), err,
 			 errlen) == -1)
 		return -1;
-	st_enter(st);
-	if (st_prepare(st,
-		       "INSERT INTO sessions (serial, user, device_id, "
-		       "issued_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-		       &s, err, errlen) == 0) {
-		if (st_bind_text(s, 1, ss->serial) != SQLITE_OK ||
-		    st_bind_text(s, 2, ss->user) != SQLITE_OK ||
-		    st_bind_text(s, 3, ss->device_id) != SQLITE_OK ||
-		    sqlite3_bind_int64(s, 4, ss->issued_at) != SQLITE_OK ||
-		    sqlite3_bind_int64(s, 5, ss->expires_at) != SQLITE_OK)
-			st_dberr(st, "bind", err, errlen);
-		else
-			rc = st_step_done(st, s, err, errlen);
-		st_finish(s);
-	}
-	st_leave(st);
+	rc =
+	    st_run_locked(st,
+			  "INSERT INTO sessions (serial, user, device_id, "
+			  "issued_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+			  ST_ARGS(ST_TEXT(ss->serial), ST_TEXT(ss->user),
+				  ST_TEXT(ss->device_id), ST_INT(ss->issued_at),
+				  ST_INT(ss->expires_at)),
+			  err, errlen);
 	if (rc == STORE_CONSTRAINT) {
 		st_err(err, errlen, "session %s exists or device %s is unknown",
 		       ss->serial, ss->device_id);
@@ -47,41 +38,38 @@ store_session_add(struct store *st, const struct store_session *ss, char *err,
 	return rc == 1 ? 0 : -1;
 }
 
+/* Reads a session row into arg (a struct store_session). */
+static int
+st_session_row(struct store *st, sqlite3_stmt *s, void *arg, char *err,
+	       size_t errlen)
+{
+	struct store_session *out = arg;
+
+	if (st_col_text(st, s, 0, out->serial, sizeof(out->serial), err,
+			errlen) == -1 ||
+	    st_col_text(st, s, 1, out->user, sizeof(out->user), err, errlen) ==
+		-1 ||
+	    st_col_text(st, s, 2, out->device_id, sizeof(out->device_id), err,
+			errlen) == -1)
+		return -1;
+	out->issued_at = (time_t)sqlite3_column_int64(s, 3);
+	out->expires_at = (time_t)sqlite3_column_int64(s, 4);
+	return 0;
+}
+
 int
 store_session_get(struct store *st, const char *serial,
 		  struct store_session *out, char *err, size_t errlen)
 {
-	sqlite3_stmt *s;
-	int rc = -1;
-
 	if (st_check_len("certificate serial", serial, STORE_SERIAL_MAX, err,
 			 errlen) == -1)
 		return -1;
 	memset(out, 0, sizeof(*out));
-	st_enter(st);
-	if (st_prepare(st,
-		       "SELECT serial, user, device_id, issued_at, "
-		       "expires_at FROM sessions WHERE serial = ?1",
-		       &s, err, errlen) == 0) {
-		if (st_bind_text(s, 1, serial) != SQLITE_OK)
-			st_dberr(st, "bind", err, errlen);
-		else if ((rc = st_step_row(st, s, err, errlen)) == 1 &&
-			 (st_col_text(st, s, 0, out->serial,
-				      sizeof(out->serial), err, errlen) == -1 ||
-			  st_col_text(st, s, 1, out->user, sizeof(out->user),
-				      err, errlen) == -1 ||
-			  st_col_text(st, s, 2, out->device_id,
-				      sizeof(out->device_id), err,
-				      errlen) == -1))
-			rc = -1;
-		if (rc == 1) {
-			out->issued_at = (time_t)sqlite3_column_int64(s, 3);
-			out->expires_at = (time_t)sqlite3_column_int64(s, 4);
-		}
-		st_finish(s);
-	}
-	st_leave(st);
-	return rc;
+	return st_get_locked(st,
+			     "SELECT serial, user, device_id, issued_at, "
+			     "expires_at FROM sessions WHERE serial = ?1",
+			     ST_ARGS(ST_TEXT(serial)), st_session_row, out, err,
+			     errlen);
 }
 
 /* ---- posture ------------------------------------------------------------ */
@@ -90,33 +78,23 @@ int
 store_posture_put(struct store *st, const char *device_id, const char *report,
 		  time_t received_at, char *err, size_t errlen)
 {
-	sqlite3_stmt *s;
-	int rc = -1;
+	int rc;
 
 	if (st_check_len("device id", device_id, STORE_NAME_MAX, err, errlen) ==
 		-1 ||
 	    st_check_len("posture report", report, STORE_POSTURE_MAX + 1, err,
 			 errlen) == -1)
 		return -1;
-	st_enter(st);
 	/* Reports can arrive out of order (auth pool): keep the newest. */
-	if (st_prepare(
-		st,
-		"INSERT INTO posture (device_id, report, "
-		"received_at) VALUES (?1, ?2, ?3) ON CONFLICT (device_id) DO "
-		"UPDATE SET report = excluded.report, received_at = "
-		"excluded.received_at WHERE excluded.received_at >= "
-		"posture.received_at",
-		&s, err, errlen) == 0) {
-		if (st_bind_text(s, 1, device_id) != SQLITE_OK ||
-		    st_bind_text(s, 2, report) != SQLITE_OK ||
-		    sqlite3_bind_int64(s, 3, received_at) != SQLITE_OK)
-			st_dberr(st, "bind", err, errlen);
-		else
-			rc = st_step_done(st, s, err, errlen);
-		st_finish(s);
-	}
-	st_leave(st);
+	rc = st_run_locked(
+	    st,
+	    "INSERT INTO posture (device_id, report, "
+	    "received_at) VALUES (?1, ?2, ?3) ON CONFLICT (device_id) DO "
+	    "UPDATE SET report = excluded.report, received_at = "
+	    "excluded.received_at WHERE excluded.received_at >= "
+	    "posture.received_at",
+	    ST_ARGS(ST_TEXT(device_id), ST_TEXT(report), ST_INT(received_at)),
+	    err, errlen);
 	if (rc == STORE_CONSTRAINT) {
 		st_err(err, errlen, "no device %s", device_id);
 		return 1;
@@ -124,40 +102,42 @@ store_posture_put(struct store *st, const char *device_id, const char *report,
 	return rc < 0 ? -1 : 0;
 }
 
+/* Where st_posture_row puts the report and its time. */
+struct st_posture_out {
+	char **reportp;
+	time_t *received_at;
+};
+
+static int
+st_posture_row(struct store *st, sqlite3_stmt *s, void *arg, char *err,
+	       size_t errlen)
+{
+	const struct st_posture_out *o = arg;
+	const unsigned char *t = sqlite3_column_text(s, 0);
+	int len = sqlite3_column_bytes(s, 0);
+
+	if (t == NULL || len < 0)
+		return st_dberr(st, "read", err, errlen);
+	*o->reportp = xmalloc((size_t)len + 1);
+	memcpy(*o->reportp, t, (size_t)len);
+	(*o->reportp)[len] = '\0';
+	*o->received_at = (time_t)sqlite3_column_int64(s, 1);
+	return 0;
+}
+
 int
 store_posture_get(struct store *st, const char *device_id, char **reportp,
 		  time_t *received_at, char *err, size_t errlen)
 {
-	const unsigned char *t;
-	sqlite3_stmt *s;
-	int len, rc = -1;
+	struct st_posture_out o = {reportp, received_at};
 
 	*reportp = NULL;
 	if (st_check_len("device id", device_id, STORE_NAME_MAX, err, errlen) ==
 	    -1)
 		return -1;
-	st_enter(st);
-	if (st_prepare(st,
-		       "SELECT report, received_at FROM posture "
-		       "WHERE device_id = ?1",
-		       &s, err, errlen) == 0) {
-		if (st_bind_text(s, 1, device_id) != SQLITE_OK)
-			st_dberr(st, "bind", err, errlen);
-		else if ((rc = st_step_row(st, s, err, errlen)) == 1) {
-			t = sqlite3_column_text(s, 0);
-			len = sqlite3_column_bytes(s, 0);
-			if (t == NULL || len < 0) {
-				rc = st_dberr(st, "read", err, errlen);
-			} else {
-				*reportp = xmalloc((size_t)len + 1);
-				memcpy(*reportp, t, (size_t)len);
-				(*reportp)[len] = '\0';
-				*received_at =
-				    (time_t)sqlite3_column_int64(s, 1);
-			}
-		}
-		st_finish(s);
-	}
-	st_leave(st);
-	return rc;
+	return st_get_locked(st,
+			     "SELECT report, received_at FROM posture "
+			     "WHERE device_id = ?1",
+			     ST_ARGS(ST_TEXT(device_id)), st_posture_row, &o,
+			     err, errlen);
 }

@@ -20,8 +20,6 @@ store_totp_set(struct store *st, const char *user, const unsigned char *secret,
 {
 	unsigned char sealed[STORE_SEALED_MAX];
 	size_t slen;
-	sqlite3_stmt *s;
-	int rc = -1;
 
 	if (st_check_len("user", user, STORE_NAME_MAX, err, errlen) == -1)
 		return -1;
@@ -36,51 +34,51 @@ store_totp_set(struct store *st, const char *user, const unsigned char *secret,
 	}
 	if (st_seal(st, user, secret, len, sealed, &slen, err, errlen) == -1)
 		return -1;
-	st_enter(st);
-	if (st_prepare(
-		st,
-		"INSERT INTO totp (user, secret, digits, period) "
-		"VALUES (?1, ?2, ?3, ?4) ON CONFLICT (user) DO UPDATE SET "
-		"secret = excluded.secret, digits = excluded.digits, "
-		"period = excluded.period, last_step = 0, failures = 0, "
-		"disabled_at = 0",
-		&s, err, errlen) == 0) {
-		if (st_bind_text(s, 1, user) != SQLITE_OK ||
-		    sqlite3_bind_blob(s, 2, sealed, (int)slen, SQLITE_STATIC) !=
-			SQLITE_OK ||
-		    sqlite3_bind_int(s, 3, (int)digits) != SQLITE_OK ||
-		    sqlite3_bind_int(s, 4, (int)period) != SQLITE_OK)
-			st_dberr(st, "bind", err, errlen);
-		else
-			rc = st_step_done(st, s, err, errlen) == 1 ? 0 : -1;
-		st_finish(s);
-	}
-	st_leave(st);
-	return rc;
+	return st_run_locked(
+		   st,
+		   "INSERT INTO totp (user, secret, digits, period) "
+		   "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (user) DO UPDATE SET "
+		   "secret = excluded.secret, digits = excluded.digits, "
+		   "period = excluded.period, last_step = 0, failures = 0, "
+		   "disabled_at = 0",
+		   ST_ARGS(ST_TEXT(user), ST_BLOB(sealed, slen),
+			   ST_INT((int)digits), ST_INT((int)period)),
+		   err, errlen) == 1
+		   ? 0
+		   : -1;
 }
 
-/* Copies user's row out of s; the sealed secret into sealed. */
+/* Where st_totp_row puts user's row. */
+struct st_totp_out {
+	const char *user;
+	unsigned char *sealed; /* STORE_SEALED_MAX bytes */
+	size_t *slen;
+	struct store_totp_info *info;
+};
+
+/* Copies user's row out of s; the sealed secret into o->sealed. */
 static int
-st_totp_row(sqlite3_stmt *s, const char *user,
-	    unsigned char sealed[STORE_SEALED_MAX], size_t *slen,
-	    struct store_totp_info *info, char *err, size_t errlen)
+st_totp_row(struct store *st, sqlite3_stmt *s, void *arg, char *err,
+	    size_t errlen)
 {
+	const struct st_totp_out *o = arg;
 	const void *blob = sqlite3_column_blob(s, 0);
 	int len = sqlite3_column_bytes(s, 0);
 
+	(void)st;
 	if (blob == NULL || len <= 0 || len > STORE_SEALED_MAX) {
-		st_err(err, errlen, "TOTP secret of %s: stored length %d", user,
-		       len);
+		st_err(err, errlen, "TOTP secret of %s: stored length %d",
+		       o->user, len);
 		return -1;
 	}
-	memcpy(sealed, blob, (size_t)len);
-	*slen = (size_t)len;
-	memset(info, 0, sizeof(*info));
-	info->digits = (unsigned int)sqlite3_column_int(s, 1);
-	info->period = (unsigned int)sqlite3_column_int(s, 2);
-	info->last_step = sqlite3_column_int64(s, 3);
-	info->failures = sqlite3_column_int(s, 4);
-	info->disabled_at = (time_t)sqlite3_column_int64(s, 5);
+	memcpy(o->sealed, blob, (size_t)len);
+	*o->slen = (size_t)len;
+	memset(o->info, 0, sizeof(*o->info));
+	o->info->digits = (unsigned int)sqlite3_column_int(s, 1);
+	o->info->period = (unsigned int)sqlite3_column_int(s, 2);
+	o->info->last_step = sqlite3_column_int64(s, 3);
+	o->info->failures = sqlite3_column_int(s, 4);
+	o->info->disabled_at = (time_t)sqlite3_column_int64(s, 5);
 	return 0;
 }
 
@@ -91,25 +89,16 @@ store_totp_get(struct store *st, const char *user,
 {
 	unsigned char sealed[STORE_SEALED_MAX];
 	size_t slen = 0;
-	sqlite3_stmt *s;
-	int rc = -1;
+	struct st_totp_out o = {user, sealed, &slen, info};
+	int rc;
 
 	if (st_check_len("user", user, STORE_NAME_MAX, err, errlen) == -1)
 		return -1;
-	st_enter(st);
-	if (st_prepare(st,
-		       "SELECT secret, digits, period, last_step, "
-		       "failures, disabled_at FROM totp WHERE user = ?1",
-		       &s, err, errlen) == 0) {
-		if (st_bind_text(s, 1, user) != SQLITE_OK)
-			st_dberr(st, "bind", err, errlen);
-		else if ((rc = st_step_row(st, s, err, errlen)) == 1 &&
-			 st_totp_row(s, user, sealed, &slen, info, err,
-				     errlen) == -1)
-			rc = -1;
-		st_finish(s);
-	}
-	st_leave(st);
+	rc =
+	    st_get_locked(st,
+			  "SELECT secret, digits, period, last_step, "
+			  "failures, disabled_at FROM totp WHERE user = ?1",
+			  ST_ARGS(ST_TEXT(user)), st_totp_row, &o, err, errlen);
 	/* Opened outside the lock: the key never changes after open. */
 	if (rc == 1 && st_open_sealed(st, user, sealed, slen, secret, lenp, err,
 				      errlen) == -1) {
@@ -132,21 +121,12 @@ static int
 st_totp_update(struct store *st, const char *sql, const char *user, int64_t v,
 	       char *err, size_t errlen)
 {
-	sqlite3_stmt *s;
-	int rc = -1;
+	int rc;
 
 	if (st_check_len("user", user, STORE_NAME_MAX, err, errlen) == -1)
 		return -1;
-	st_enter(st);
-	if (st_prepare(st, sql, &s, err, errlen) == 0) {
-		if (st_bind_text(s, 1, user) != SQLITE_OK ||
-		    sqlite3_bind_int64(s, 2, v) != SQLITE_OK)
-			st_dberr(st, "bind", err, errlen);
-		else
-			rc = st_step_done(st, s, err, errlen);
-		st_finish(s);
-	}
-	st_leave(st);
+	rc = st_run_locked(st, sql, ST_ARGS(ST_TEXT(user), ST_INT(v)), err,
+			   errlen);
 	return rc < 0 ? -1 : rc;
 }
 
@@ -193,36 +173,33 @@ store_totp_disable(struct store *st, const char *user, time_t at, char *err,
 	return rc == 1 ? 0 : 1;
 }
 
+/* Reads the RETURNING failures row into arg (an int). */
+static int
+st_totp_count(struct store *st, sqlite3_stmt *s, void *arg, char *err,
+	      size_t errlen)
+{
+	*(int *)arg = sqlite3_column_int(s, 0);
+	/*
+	 * SQLite made the change at the first step; stepping to DONE ends
+	 * the statement (user is the key: one row).
+	 */
+	return st_step_row(st, s, err, errlen) != 0 ? -1 : 0;
+}
+
 int
 store_totp_failure(struct store *st, const char *user, int *count, char *err,
 		   size_t errlen)
 {
-	sqlite3_stmt *s;
-	int rc = -1;
+	int rc;
 
 	*count = 0;
 	if (st_check_len("user", user, STORE_NAME_MAX, err, errlen) == -1)
 		return -1;
-	st_enter(st);
-	if (st_prepare(st,
-		       "UPDATE totp SET failures = failures + 1 "
-		       "WHERE user = ?1 RETURNING failures",
-		       &s, err, errlen) == 0) {
-		if (st_bind_text(s, 1, user) != SQLITE_OK)
-			st_dberr(st, "bind", err, errlen);
-		else if ((rc = st_step_row(st, s, err, errlen)) == 1) {
-			*count = sqlite3_column_int(s, 0);
-			/*
-			 * SQLite made the change at the first step; stepping
-			 * to DONE ends the statement (user is the key: one
-			 * row).
-			 */
-			if (st_step_row(st, s, err, errlen) != 0)
-				rc = -1;
-		}
-		st_finish(s);
-	}
-	st_leave(st);
+	rc = st_get_locked(st,
+			   "UPDATE totp SET failures = failures + 1 "
+			   "WHERE user = ?1 RETURNING failures",
+			   ST_ARGS(ST_TEXT(user)), st_totp_count, count, err,
+			   errlen);
 	if (rc == -1)
 		return -1;
 	return rc == 1 ? 0 : 1;
