@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -17,6 +18,7 @@
 #include "admin/admin.h"
 #include "audit/audit.h"
 #include "common/addr.h"
+#include "common/xmalloc.h"
 
 #define AUDIT_PUB_DEFAULT	"/var/lib/mwg/audit.key.pub"
 #define AUDIT_PUB_NAME		"audit.key.pub"
@@ -25,6 +27,8 @@
 #define NOTE_TIMEOUT_SEC	30
 #define HUMAN_FIELD_MAX		128	/* bytes shown of one field */
 #define HUMAN_REASON_MAX	1200	/* a cut reason is 1024 + its note */
+#define RETENTION_MIN		6	/* months a practice may keep records */
+#define RETENTION_MAX		24
 
 static const char audit_usage[] =
 "usage: mwgctl audit verify [--key PUB] FILE...\n"
@@ -34,7 +38,10 @@ static const char audit_usage[] =
 "       mwgctl audit export (--practice P | --user U) [--since T] "
 "[--until T]\n"
 "                           [--format jsonl|csv] FILE...\n"
-"       mwgctl audit prune --before DATE FILE...\n"
+"       mwgctl audit prune [--practice P] --before DATE FILE...\n"
+"       mwgctl audit prune --retention MONTHS "
+"[--practice-retention P=MONTHS]...\n"
+"                          [--now DATE] FILE...\n"
 "       mwgctl audit VERB --help\n";
 
 static const char verify_help[] =
@@ -52,6 +59,13 @@ static const char verify_help[] =
 "    a truncated file and a forged checkpoint, and names the first bad\n"
 "    record. A file may start with a checkpoint (after rotation or prune).\n"
 "\n"
+"    A redaction stub (event.action audit.redacted, written by mwgctl\n"
+"    audit prune --practice or --retention) stands in for a removed\n"
+"    record: it keeps that record's seq, time, practice, prev and hash\n"
+"    and nothing else, so the chain still verifies. It proves a record\n"
+"    stood there and was removed, not why: whoever can write the file\n"
+"    can redact (visibly, and counted), not alter what remains.\n"
+"\n"
 "    Records after the last checkpoint are not sealed yet: whoever can\n"
 "    write the file could rewrite them without trace. The live file\n"
 "    normally ends so; the count is shown.\n"
@@ -64,7 +78,7 @@ static const char verify_help[] =
 "\n"
 "OUTPUT\n"
 "    OK: N records (seq A..B) in F files, C checkpoints, sealed through\n"
-"        seq S; U unsealed at the end\n"
+"        seq S; U unsealed at the end[; R records redacted]\n"
 "    FAIL: FILE:LINE: seq N: REASON\n"
 "\n"
 "EXIT STATUS\n"
@@ -144,17 +158,53 @@ static const char prune_help[] =
 "\n"
 "SYNOPSIS\n"
 "    mwgctl audit prune --before DATE FILE...\n"
+"    mwgctl audit prune --practice P --before DATE FILE...\n"
+"    mwgctl audit prune --retention MONTHS [--practice-retention P=MONTHS]...\n"
+"                       [--now DATE] FILE...\n"
 "\n"
 "DESCRIPTION\n"
-"    Removes the records older than DATE (2026-11-25 or\n"
-"    2026-11-25T10:00:00Z) from each FILE, cutting at the last signed\n"
+"    With --before alone, removes the records older than DATE (2026-11-25\n"
+"    or 2026-11-25T10:00:00Z) from each FILE, cutting at the last signed\n"
 "    checkpoint before DATE so that what remains starts with that\n"
 "    checkpoint and still verifies. Records after the cut stay even if\n"
-"    older. A FILE with no checkpoint before DATE is left alone. The\n"
-"    live file is refused (mwgd holds it); prune rotated files.\n"
+"    older. A FILE with no checkpoint before DATE is left alone.\n"
+"\n"
+"    With --practice P, removes only practice P's records (organization.id,\n"
+"    any case) older than DATE: each is replaced in place by a redaction\n"
+"    stub that keeps its seq, time, practice and chain hashes and nothing\n"
+"    about the person, so the other practices' records still verify.\n"
+"    Checkpoints are never redacted. A record whose hash does not match is\n"
+"    refused (the edit is evidence): run mwgctl audit verify.\n"
+"\n"
+"    With --retention, applies each practice's retention as of now: the\n"
+"    cut for a retention of M months is now less M calendar months (UTC;\n"
+"    31 August less 6 months is 28 February). Whole records are removed\n"
+"    before the cut of the longest retention given, then the records of\n"
+"    each practice with a shorter retention are redacted before its own\n"
+"    cut. Records of practices not listed, and records with no practice,\n"
+"    follow the default MONTHS.\n"
+"\n"
+"    The live file is refused (mwgd holds it); prune rotated files. Each\n"
+"    FILE is rewritten beside itself (FILE.prune-tmp) and renamed over.\n"
+"\n"
+"OPTIONS\n"
+"    --before DATE    remove (or with --practice, redact) before DATE\n"
+"    --practice P     redact only practice P's records; needs --before\n"
+"    --retention MONTHS\n"
+"                     the default retention, 6 to 24 months\n"
+"    --practice-retention P=MONTHS\n"
+"                     practice P's own retention, 6 to 24 months;\n"
+"                     repeat for each practice that differs\n"
+"    --now DATE       apply retention as of DATE instead of now\n"
 "\n"
 "OUTPUT\n"
 "    FILE: N records removed, kept from seq S (checkpoint)\n"
+"    FILE: N records of P redacted\n"
+"    With --retention, per FILE:\n"
+"    FILE: N records removed (before CUT, M months)[, kept from seq S\n"
+"          (checkpoint)]\n"
+"    FILE: N records of P redacted (before CUT, M months)\n"
+"    FILE: N records under the default redacted (before CUT, M months)\n"
 "\n"
 "EXIT STATUS\n"
 "    0 success, 1 failed or refused, 2 bad usage\n";
@@ -165,7 +215,10 @@ struct audit_args {
 	struct audit_filter f;
 	const char *since, *until;	/* as given, for the audit note */
 	const char *key, *socket, *format;
-	time_t before;
+	time_t before, now;
+	unsigned retention;		/* default months; 0: not given */
+	struct audit_retention *rules;	/* [0] default, then P=MONTHS */
+	size_t nrules;
 	int as_json, unrecorded;
 	char **files;
 	int nfiles;
@@ -178,7 +231,10 @@ static const struct option audit_opts[] = {
 	{ "help", no_argument, NULL, 'h' },
 	{ "json", no_argument, NULL, 'j' },
 	{ "key", required_argument, NULL, 'k' },
+	{ "now", required_argument, NULL, 'N' },
 	{ "practice", required_argument, NULL, 'p' },
+	{ "practice-retention", required_argument, NULL, 'P' },
+	{ "retention", required_argument, NULL, 'R' },
 	{ "since", required_argument, NULL, 'S' },
 	{ "socket", required_argument, NULL, 's' },
 	{ "until", required_argument, NULL, 'U' },
@@ -274,11 +330,61 @@ time_arg(const struct audit_args *a, const char *opt, const char *s,
 	return -1;
 }
 
+/* "6".."24" months, or -1 (said on stderr). */
+static int
+months_arg(const struct audit_args *a, const char *opt, const char *s,
+    unsigned *months)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (*s >= '0' && *s <= '9' && *end == '\0' && errno == 0 &&
+	    v >= RETENTION_MIN && v <= RETENTION_MAX) {
+		*months = (unsigned)v;
+		return 0;
+	}
+	fprintf(stderr, "mwgctl: audit %s: %s: expected %d to %d months, got "
+	    "'%s'\n", a->verb, opt, RETENTION_MIN, RETENTION_MAX, s);
+	return -1;
+}
+
+/* --practice-retention P=MONTHS, once per practice. */
+static int
+practice_retention_arg(struct audit_args *a, const char *arg)
+{
+	const char *eq = strrchr(arg, '=');
+	struct audit_retention *r = &a->rules[a->nrules];
+
+	if (eq == NULL || eq == arg)
+		return usage_error(a, "--practice-retention: expected "
+		    "P=MONTHS, got", arg);
+	if (months_arg(a, "--practice-retention", eq + 1, &r->months) == -1)
+		return -1;
+	r->practice = xstrndup(arg, (size_t)(eq - arg));
+	for (size_t i = 1; i < a->nrules; i++)
+		if (strcasecmp(a->rules[i].practice, r->practice) == 0) {
+			free((char *)r->practice);
+			r->practice = NULL;
+			return usage_error(a, "--practice-retention: given "
+			    "twice for", arg);
+		}
+	a->nrules++;
+	return 0;
+}
+
 /* One option; allowed lists the verb's option letters. */
 static int
 set_option(struct audit_args *a, int c, const char *arg)
 {
 	switch (c) {
+	case 'N':
+		return time_arg(a, "--now", arg, &a->now);
+	case 'P':
+		return practice_retention_arg(a, arg);
+	case 'R':
+		return months_arg(a, "--retention", arg, &a->retention);
 	case 'b':
 		return time_arg(a, "--before", arg, &a->before);
 	case 'e':
@@ -393,7 +499,7 @@ audit_cmd_verify(int argc, char **argv)
 	struct audit_verify_result r;
 	struct audit_key *pub;
 	char keybuf[4096], err[512];
-	unsigned long long unsealed;
+	unsigned long long unsealed, redacted;
 	int rc;
 
 	if ((rc = parse_or_exit(argc, argv, "k", &a)) != -1)
@@ -404,8 +510,8 @@ audit_cmd_verify(int argc, char **argv)
 		fprintf(stderr, "mwgctl: audit verify: %s\n", err);
 		return ADMIN_EXIT_FAIL;
 	}
-	rc = audit_verify((const char *const *)a.files, (size_t)a.nfiles, pub,
-	    &r);
+	rc = audit_verify2((const char *const *)a.files, (size_t)a.nfiles,
+	    pub, &r, &redacted);
 	audit_key_free(pub);
 	if (rc == -1) {
 		printf("FAIL: %s:%llu: seq %llu: %s\n", r.bad_file, r.bad_line,
@@ -415,9 +521,12 @@ audit_cmd_verify(int argc, char **argv)
 	/* A checkpoint seals the records before it, not itself. */
 	unsealed = r.checkpoints ? r.last_seq - r.sealed_seq - 1 : r.records;
 	printf("OK: %llu records (seq %llu..%llu) in %d files, %llu "
-	    "checkpoints, sealed through seq %llu; %llu unsealed at the end\n",
+	    "checkpoints, sealed through seq %llu; %llu unsealed at the end",
 	    r.records, r.first_seq, r.last_seq, a.nfiles, r.checkpoints,
 	    r.sealed_seq, unsealed);
+	if (redacted > 0)
+		printf("; %llu records redacted", redacted);
+	putchar('\n');
 	return ADMIN_EXIT_OK;
 }
 
@@ -791,34 +900,133 @@ first_seq(const char *path)
 	return seq > 0 ? (unsigned long long)seq : 0;
 }
 
+/* --before alone: whole records, cut at a checkpoint. */
 static int
-audit_cmd_prune(int argc, char **argv)
+prune_before(const struct audit_args *a)
 {
-	struct audit_args a = { .verb = "prune", .help = prune_help };
 	char err[1024];
 	long long n;
-	int rc;
 
-	if ((rc = parse_or_exit(argc, argv, "b", &a)) != -1)
-		return rc;
-	if (a.before == 0) {
-		usage_error(&a, "--before DATE is required", NULL);
-		return ADMIN_EXIT_USAGE;
-	}
-	for (int i = 0; i < a.nfiles; i++) {
-		if ((n = audit_prune(a.files[i], a.before, err,
+	for (int i = 0; i < a->nfiles; i++) {
+		if ((n = audit_prune(a->files[i], a->before, err,
 		    sizeof(err))) == -1) {
 			fprintf(stderr, "mwgctl: audit prune: %s\n", err);
 			return ADMIN_EXIT_FAIL;
 		}
 		if (n == 0)
-			printf("%s: 0 records removed\n", a.files[i]);
+			printf("%s: 0 records removed\n", a->files[i]);
 		else
 			printf("%s: %lld records removed, kept from seq %llu "
-			    "(checkpoint)\n", a.files[i], n,
-			    first_seq(a.files[i]));
+			    "(checkpoint)\n", a->files[i], n,
+			    first_seq(a->files[i]));
 	}
 	return ADMIN_EXIT_OK;
+}
+
+static const char *
+utc(time_t t, char *buf, size_t len)
+{
+	struct tm tm;
+
+	if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(buf, len, "%lld", (long long)t);
+	return buf;
+}
+
+/* --practice P --before DATE: P's records become stubs. */
+static int
+prune_practice(const struct audit_args *a)
+{
+	char err[1024], reason[128], day[32];
+	long long n;
+
+	snprintf(reason, sizeof(reason), "mwgctl audit prune --practice: "
+	    "before %s", utc(a->before, day, sizeof(day)));
+	for (int i = 0; i < a->nfiles; i++) {
+		if ((n = audit_redact(a->files[i], a->f.practice, a->before,
+		    reason, err, sizeof(err))) == -1) {
+			fprintf(stderr, "mwgctl: audit prune: %s\n", err);
+			return ADMIN_EXIT_FAIL;
+		}
+		printf("%s: %lld records of %s redacted\n", a->files[i], n,
+		    a->f.practice);
+	}
+	return ADMIN_EXIT_OK;
+}
+
+/* --retention: each practice's own, as of --now. */
+static int
+prune_retention(struct audit_args *a)
+{
+	const struct audit_retention *r;
+	char err[1024], day[32];
+	unsigned longest = 0;
+	long long removed;
+
+	a->rules[0].months = a->retention;
+	for (size_t i = 0; i < a->nrules; i++)
+		if (a->rules[i].months > longest)
+			longest = a->rules[i].months;
+	for (int i = 0; i < a->nfiles; i++) {
+		if (audit_retain(a->files[i], a->rules, a->nrules, a->now,
+		    &removed, err, sizeof(err)) == -1) {
+			fprintf(stderr, "mwgctl: audit prune: %s\n", err);
+			return ADMIN_EXIT_FAIL;
+		}
+		printf("%s: %lld records removed (before %s, %u months)",
+		    a->files[i], removed, utc(audit_months_before(a->now,
+		    longest), day, sizeof(day)), longest);
+		if (removed > 0)
+			printf(", kept from seq %llu (checkpoint)",
+			    first_seq(a->files[i]));
+		putchar('\n');
+		for (size_t j = 1; j <= a->nrules; j++) {
+			r = &a->rules[j % a->nrules];	/* default last */
+			if (r->months == longest)
+				continue;
+			printf("%s: %lld records %s%s redacted (before %s, %u "
+			    "months)\n", a->files[i], r->redacted, r->practice ?
+			    "of " : "under the default", r->practice ?
+			    r->practice : "", utc(r->cut, day, sizeof(day)),
+			    r->months);
+		}
+	}
+	return ADMIN_EXIT_OK;
+}
+
+static int
+audit_cmd_prune(int argc, char **argv)
+{
+	struct audit_args a = { .verb = "prune", .help = prune_help };
+	int rc;
+
+	/* The default and at most one rule per argument. */
+	a.rules = xcalloc((size_t)argc + 1, sizeof(*a.rules));
+	a.nrules = 1;
+	if ((rc = parse_or_exit(argc, argv, "bpRPN", &a)) != -1)
+		goto done;
+	rc = ADMIN_EXIT_USAGE;
+	if (a.retention == 0 && (a.nrules > 1 || a.now != 0))
+		usage_error(&a, "--practice-retention and --now need "
+		    "--retention", NULL);
+	else if (a.retention != 0 && (a.before != 0 || a.f.practice != NULL))
+		usage_error(&a, "--retention works out the dates itself: give "
+		    "no --before or --practice", NULL);
+	else if (a.retention == 0 && a.before == 0)
+		usage_error(&a, "--before DATE or --retention MONTHS is "
+		    "required", NULL);
+	else if (a.retention != 0) {
+		if (a.now == 0)
+			a.now = time(NULL);
+		rc = prune_retention(&a);
+	} else
+		rc = a.f.practice ? prune_practice(&a) : prune_before(&a);
+done:
+	for (size_t i = 1; i < a.nrules; i++)
+		free((char *)a.rules[i].practice);
+	free(a.rules);
+	return rc;
 }
 
 int

@@ -119,4 +119,61 @@ int audit_filter_match(const struct audit_filter *f, json_t *record);
 long long audit_prune(const char *path, time_t before, char *err,
     size_t errlen);
 
+/* ---- redaction and retention per practice (stubs: audit_format.h) ------ */
+
+#define AUDIT_REDACTED_ACTION	"audit.redacted"
+#define AUDIT_REDACT_REASON_MAX	256	/* bytes of a stub's reason */
+
+/*
+ * As audit_verify, and counts the redaction stubs it accepted in
+ * *redacted (may be NULL). A stub proves a record stood at its place and
+ * was removed; it cannot prove why, nor its own time or practice.
+ */
+int audit_verify2(const char *const *paths, size_t npaths,
+    const struct audit_key *pub, struct audit_verify_result *out,
+    unsigned long long *redacted);
+
+/*
+ * The stub that replaces rec (a parsed sealed record) with reason: a
+ * compact JSON line without its '\n', keeping rec's seq, @timestamp,
+ * organization.id (if it has one), prev and hash and nothing else.
+ * Returns a string the caller must free, or NULL if rec lacks one of
+ * those or reason is not UTF-8.
+ */
+char *audit_redaction_stub(json_t *rec, const char *reason);
+
+/*
+ * Replaces, in a rotated file (never the live one), every record whose
+ * organization.id is practice (any case) and older than before with its
+ * stub, stating reason (at most AUDIT_REDACT_REASON_MAX bytes).
+ * Checkpoints and stubs are left alone; a record whose hash does not
+ * match is refused, not laundered. Writes a new file and renames it into
+ * place. Returns the number of records redacted, or -1 with err.
+ */
+long long audit_redact(const char *path, const char *practice, time_t before,
+    const char *reason, char *err, size_t errlen);
+
+/* One practice's retention; practice NULL is the default for the rest. */
+struct audit_retention {
+	const char *practice;		/* organization.id, any case */
+	unsigned months;
+	time_t cut;			/* out: records before it expire */
+	long long redacted;		/* out: records redacted for it */
+};
+
+/* now less months calendar months (UTC), the day clamped to month end;
+ * (time_t)-1 if out of range. */
+time_t audit_months_before(time_t now, unsigned months);
+
+/*
+ * Applies retention to a rotated file as of now: prunes whole records
+ * older than the longest retention (audit_prune), then redacts each
+ * record older than its own practice's cut where that retention is
+ * shorter; records without a listed organization.id follow the rule
+ * whose practice is NULL, which must be given. Fills each rule's cut and
+ * redacted and *removed. Returns 0, or -1 with err.
+ */
+int audit_retain(const char *path, struct audit_retention *rules,
+    size_t nrules, time_t now, long long *removed, char *err, size_t errlen);
+
 #endif

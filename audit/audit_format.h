@@ -81,4 +81,29 @@ int audit_key_sign(const struct audit_key *k, const char *msg, size_t len,
 int audit_key_verify(const struct audit_key *k, const char *msg, size_t len,
     const char *sig);
 
+/*
+ * Redaction stubs: retention is per practice (each is its own data
+ * controller), yet a chained file cannot lose one practice's records
+ * without breaking the chain. So an expired record is replaced, in place,
+ * by a stub with exactly these keys in this order:
+ *
+ *   "seq", "@timestamp", "event.action":"audit.redacted",
+ *   "event.outcome":"unknown", ["organization.id",]
+ *   "audit.redacted_reason", "prev", "hash"
+ *
+ * seq, @timestamp, organization.id (if the record had one), prev and hash
+ * are the original record's; nothing else of it survives (no user.name,
+ * device.id, source.ip...). The stub's hash is therefore not the hash of
+ * its own body: a verifier accepts it by structure (that exact key set and
+ * order, in the writer's compact form), checks its seq and prev like any
+ * record's and takes its hash as given for the next record's prev.
+ * Checkpoints after it still verify: they sign the original hash.
+ *
+ * What a stub proves: a record stood at that place and was removed. It
+ * cannot prove why, nor its stated time, practice or reason: anyone able
+ * to write the file can redact a record (visibly, and counted by verify),
+ * but cannot alter what remains undetected. Checkpoints are never
+ * redacted by mwgctl.
+ */
+
 #endif

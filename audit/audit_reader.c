@@ -1,7 +1,8 @@
 /*
  * The audit reader: verifies files of the hash chain (audit_format.h)
- * against the public key, and matches records against a filter. mwgctl
- * uses it offline; it never needs the daemon or the private key.
+ * against the public key, accepting redaction stubs by their structure,
+ * and matches records against a filter. mwgctl uses it offline; it never
+ * needs the daemon or the private key.
  */
 #include "audit/audit.h"
 
@@ -17,6 +18,15 @@
 #define CHECKPOINT_ACTION	"audit.checkpoint"
 /* "mwg-audit-v1 <seq> <prev>": a 20-digit seq at most, two spaces. */
 #define CHECKPOINT_TEXT_MAX	(sizeof(AUDIT_SIG_CONTEXT) + 22 + AUDIT_HASH_HEX)
+/* As the writer serialises, so that a stub has one exact form. */
+#define STUB_DUMP_FLAGS		(JSON_COMPACT | JSON_PRESERVE_ORDER | \
+				    JSON_ENSURE_ASCII)
+
+/* Every key a redaction stub may have, in its order (audit_format.h). */
+static const char *const stub_keys[] = {
+	"seq", "@timestamp", "event.action", "event.outcome",
+	"organization.id", "audit.redacted_reason", "prev", "hash",
+};
 
 struct verify_state {
 	const struct audit_key *pub;
@@ -26,6 +36,7 @@ struct verify_state {
 	char prev[AUDIT_HASH_HEX + 1];	/* hash of the record before */
 	const char *path;
 	unsigned long long line;
+	unsigned long long redacted;	/* stubs accepted */
 	struct audit_verify_result *out;
 };
 
@@ -51,6 +62,16 @@ bad(struct verify_state *st, unsigned long long seq, const char *fmt, ...)
 		if ((unsigned char)*p < 0x20 || *p == 0x7f)
 			*p = '?';
 	return -1;
+}
+
+static int
+field_is(json_t *rec, const char *key, const char *want, int nocase)
+{
+	const char *v = json_string_value(json_object_get(rec, key));
+
+	if (v == NULL)
+		return 0;
+	return nocase ? strcasecmp(v, want) == 0 : strcmp(v, want) == 0;
 }
 
 /*
@@ -161,6 +182,78 @@ check_record(struct verify_state *st, json_t *rec, const char *hash)
 	return 0;
 }
 
+char *
+audit_redaction_stub(json_t *rec, const char *reason)
+{
+	json_t *org = json_object_get(rec, "organization.id"), *stub;
+	char *line = NULL;
+
+	if (!json_is_integer(json_object_get(rec, "seq")) ||
+	    !json_is_string(json_object_get(rec, "@timestamp")) ||
+	    !json_is_string(json_object_get(rec, "prev")) ||
+	    !json_is_string(json_object_get(rec, "hash")) ||
+	    (org != NULL && !json_is_string(org)) ||
+	    (stub = json_object()) == NULL)
+		return NULL;
+	/* Only what says where the record stood: nothing about whom. */
+	if (json_object_set(stub, "seq", json_object_get(rec, "seq")) == 0 &&
+	    json_object_set(stub, "@timestamp",
+	    json_object_get(rec, "@timestamp")) == 0 &&
+	    json_object_set_new(stub, "event.action",
+	    json_string(AUDIT_REDACTED_ACTION)) == 0 &&
+	    json_object_set_new(stub, "event.outcome",
+	    json_string("unknown")) == 0 &&
+	    (org == NULL ||
+	    json_object_set(stub, "organization.id", org) == 0) &&
+	    json_object_set_new(stub, "audit.redacted_reason",
+	    json_string(reason)) == 0 &&
+	    json_object_set(stub, "prev", json_object_get(rec, "prev")) == 0 &&
+	    json_object_set(stub, "hash", json_object_get(rec, "hash")) == 0)
+		line = json_dumps(stub, STUB_DUMP_FLAGS);
+	json_decref(stub);
+	/* A stub the verifier would call too long is no stub. */
+	if (line != NULL && strlen(line) > AUDIT_LINE_MAX) {
+		free(line);
+		line = NULL;
+	}
+	return line;
+}
+
+/*
+ * A stub's hash is the removed record's, not its own body's, so nothing
+ * seals its text: accept only the exact form audit_redaction_stub writes,
+ * so that no field of the original (user.name, source.ip...) can hide in
+ * it. Its seq and prev are then checked like any record's.
+ */
+static int
+check_stub(struct verify_state *st, json_t *rec, const char *line, size_t len)
+{
+	const char *key, *reason;
+	json_t *v;
+	char *want;
+	size_t i;
+	int same;
+
+	json_object_foreach(rec, key, v) {
+		for (i = 0; i < sizeof(stub_keys) / sizeof(stub_keys[0]); i++)
+			if (strcmp(key, stub_keys[i]) == 0)
+				break;
+		if (i == sizeof(stub_keys) / sizeof(stub_keys[0]))
+			return bad(st, expected_seq(st, line, len), "redaction "
+			    "stub carries a field a stub may not: %.64s", key);
+	}
+	reason = json_string_value(json_object_get(rec,
+	    "audit.redacted_reason"));
+	want = reason != NULL ? audit_redaction_stub(rec, reason) : NULL;
+	same = want != NULL && strlen(want) == len &&
+	    memcmp(want, line, len) == 0;
+	free(want);
+	if (!same)
+		return bad(st, expected_seq(st, line, len), "redaction stub "
+		    "not in its exact form (keys, order, outcome, reason)");
+	return 0;
+}
+
 /* One line without its '\n'. */
 static int
 check_line(struct verify_state *st, const char *line, size_t len)
@@ -168,7 +261,7 @@ check_line(struct verify_state *st, const char *line, size_t len)
 	char claimed[AUDIT_HASH_HEX + 1], computed[AUDIT_HASH_HEX + 1];
 	json_error_t jerr;
 	json_t *rec;
-	int rc;
+	int rc, is_stub;
 
 	if (len > AUDIT_LINE_MAX)
 		return bad(st, expected_seq(st, NULL, 0), "record too long "
@@ -176,17 +269,25 @@ check_line(struct verify_state *st, const char *line, size_t len)
 	if (audit_line_check(line, len, claimed, computed) == -1)
 		return bad(st, expected_seq(st, line, len), "not a sealed "
 		    "audit record");
-	if (strcmp(claimed, computed) != 0)
-		return bad(st, expected_seq(st, line, len), "record edited: "
-		    "hash does not match");
 	/* Duplicate keys would let a line say two things at once. */
 	rec = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
+	is_stub = field_is(rec, "event.action", AUDIT_REDACTED_ACTION, 0);
+	if (!is_stub && strcmp(claimed, computed) != 0) {
+		json_decref(rec);
+		return bad(st, expected_seq(st, line, len), "record edited: "
+		    "hash does not match");
+	}
 	if (rec == NULL || !json_is_object(rec)) {
 		json_decref(rec);
 		return bad(st, expected_seq(st, NULL, 0), "not a JSON "
 		    "object: %s", rec == NULL ? jerr.text : "not an object");
 	}
-	rc = check_record(st, rec, claimed);
+	if (is_stub && check_stub(st, rec, line, len) == -1)
+		rc = -1;
+	else
+		rc = check_record(st, rec, claimed);
+	if (rc == 0 && is_stub)
+		st->redacted++;
 	json_decref(rec);
 	return rc;
 }
@@ -227,7 +328,16 @@ int
 audit_verify(const char *const *paths, size_t npaths,
     const struct audit_key *pub, struct audit_verify_result *out)
 {
+	return audit_verify2(paths, npaths, pub, out, NULL);
+}
+
+int
+audit_verify2(const char *const *paths, size_t npaths,
+    const struct audit_key *pub, struct audit_verify_result *out,
+    unsigned long long *redacted)
+{
 	struct verify_state st;
+	int rc = 0;
 
 	memset(out, 0, sizeof(*out));
 	memset(&st, 0, sizeof(st));
@@ -236,10 +346,11 @@ audit_verify(const char *const *paths, size_t npaths,
 	st.pub = pub;
 	st.next_seq = 1;
 	audit_key_id(pub, st.key_id);
-	for (size_t i = 0; i < npaths; i++)
-		if (verify_file(&st, paths[i]) == -1)
-			return -1;
-	return 0;
+	for (size_t i = 0; rc == 0 && i < npaths; i++)
+		rc = verify_file(&st, paths[i]);
+	if (redacted != NULL)
+		*redacted = st.redacted;
+	return rc;
 }
 
 /* Two digits or four, as a number; -1 if they are not all digits. */
@@ -289,16 +400,6 @@ record_time(json_t *rec, time_t *t)
 	    tm.tm_sec != back.tm_sec)
 		return -1;
 	return 0;
-}
-
-static int
-field_is(json_t *rec, const char *key, const char *want, int nocase)
-{
-	const char *v = json_string_value(json_object_get(rec, key));
-
-	if (v == NULL)
-		return 0;
-	return nocase ? strcasecmp(v, want) == 0 : strcmp(v, want) == 0;
 }
 
 int

@@ -97,6 +97,7 @@ struct audit_log {
 	int failed;			/* refusing records */
 	int stopping;
 	long long full_logged;		/* second queue full was said */
+	unsigned long long refused;	/* records refused since last said */
 
 	/* writer: the thread, or audit_open before it starts */
 	int fd;
@@ -344,6 +345,7 @@ enqueue(struct audit_log *log, struct audit_entry *e, struct audit_wait *w)
 	e->wait = w;
 	pthread_mutex_lock(&log->lock);
 	if (log->failed || log->stopping || log->queued >= AUDIT_QUEUE_MAX) {
+		log->refused++;
 		if (!log->failed && !log->stopping &&
 		    (now = mono_ms() / 1000) != log->full_logged) {
 			log->full_logged = now;	/* at most once a second */
@@ -770,12 +772,27 @@ writer_stop(struct audit_log *log)
 		    log->path);
 }
 
+static struct audit_entry *
+entry_prepend_dropped(struct audit_entry *batch, unsigned long long n)
+{
+	struct audit_entry *e = entry_new("audit.dropped", "failure",
+	    json_pack("{s:I, s:s}", "audit.dropped_records", (json_int_t)n,
+	    "event.reason", "records refused: the writer's queue was full or "
+	    "writing had failed"));
+
+	if (e == NULL)
+		return batch;
+	e->next = batch;
+	return e;
+}
+
 static void *
 writer_main(void *arg)
 {
 	struct audit_log *log = arg;
 	struct audit_entry *batch;
 	struct timespec until;
+	unsigned long long refused;
 	int stop;
 
 	for (;;) {
@@ -791,8 +808,15 @@ writer_main(void *arg)
 		log->head = NULL;
 		log->tailp = &log->head;
 		log->queued = 0;
+		refused = log->failed ? 0 : log->refused;
+		if (refused)
+			log->refused = 0;
 		stop = log->stopping && batch == NULL;
 		pthread_mutex_unlock(&log->lock);
+		/* Refused records leave a trace: how many, right where they
+		 * were lost (the writer is the only one who can say it). */
+		if (refused)
+			batch = entry_prepend_dropped(batch, refused);
 		if (batch != NULL)
 			writer_group(log, batch);
 		if (stop)

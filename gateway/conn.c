@@ -162,6 +162,8 @@ conn_head_start(struct conn *c)
 	c->state = CONN_HEAD;
 	conn_read_identity(c);
 	if (c->refuse) {
+		conn_audit(c, "connection.refuse", "failure", c->refuse,
+		    json_pack("{s:i}", "http.response.status_code", 503));
 		conn_respond_error(c, 503, "busy", c->refuse);
 		return;
 	}
@@ -230,6 +232,9 @@ conn_read_head(struct conn *c)
 		log_debug("%s: conn %llu: bad request head from %s: %s",
 		    __func__, (unsigned long long)c->id, c->peer_ip,
 		    c->head->error);
+		conn_audit(c, "request.reject", "failure", c->head->error,
+		    json_pack("{s:i}", "http.response.status_code",
+		    c->head->status));
 		conn_respond_error(c, c->head->status, c->head->status == 400 ?
 		    "bad-request" : "head-too-large", c->head->error);
 		return;
@@ -361,10 +366,17 @@ status_text(int status)
 void
 conn_respond(struct conn *c, int status, json_t *body)
 {
-	char *text = json_dumps(body, JSON_COMPACT | JSON_ENSURE_ASCII);
+	char *text = body ? json_dumps(body, JSON_COMPACT | JSON_ENSURE_ASCII) :
+	    NULL;
 	char head[256];
 	int n;
 
+	if (text == NULL)	/* a value json_pack refused: say so, plainly */
+		text = strdup("{\"error\":\"internal\"}");
+	if (text == NULL) {
+		conn_close(c, "out-of-memory");
+		return;
+	}
 	n = snprintf(head, sizeof(head), "HTTP/1.1 %d %s\r\n"
 	    "Content-Type: application/json\r\nContent-Length: %zu\r\n"
 	    "Connection: close\r\n\r\n", status, status_text(status),

@@ -291,12 +291,17 @@ ctl_handle(struct control_client *cc, const char *line)
 	return ans;
 }
 
+static int ctl_nclients;
+
 static void
 ctl_client_free(struct control_client *cc)
 {
 	bufferevent_free(cc->bev);
 	free(cc);
+	ctl_nclients--;
 }
+
+static void ctl_event_cb(struct bufferevent *bev, short what, void *arg);
 
 static void
 ctl_write_cb(struct bufferevent *bev, void *arg)
@@ -333,7 +338,9 @@ ctl_read_cb(struct bufferevent *bev, void *arg)
 	bufferevent_write(bev, text, strlen(text));
 	bufferevent_write(bev, "\n", 1);
 	free(text);
-	bufferevent_setcb(bev, NULL, ctl_write_cb, NULL, cc);
+	/* Keep the event callback: a client that goes without reading its
+	 * answer (EPIPE, timeout) must still be freed. */
+	bufferevent_setcb(bev, NULL, ctl_write_cb, ctl_event_cb, cc);
 }
 
 static void
@@ -356,6 +363,14 @@ ctl_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 	(void)sa;
 	(void)len;
 	(void)arg;
+	if (ctl_nclients >= CONTROL_CLIENTS_MAX) {
+		log_warnx("control: more than %d clients at once; refusing one",
+		    CONTROL_CLIENTS_MAX);
+		close(fd);
+		free(cc);
+		return;
+	}
+	ctl_nclients++;
 	cc->uid = getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) == 0 ?
 	    (long)cred.uid : -1;
 	cc->bev = bufferevent_socket_new(evconnlistener_get_base(l), fd,

@@ -106,6 +106,7 @@ up_fill(struct conn *c)
 		atomic_fetch_add_explicit(&c->bytes_up, b->len,
 		    memory_order_relaxed);
 		conn_touch(c);
+		want(c, WANT_UP_CWR, 0);	/* the read went through */
 		return 1;
 	}
 	switch ((e = SSL_get_error(c->ssl, r))) {

@@ -31,6 +31,9 @@ timeout 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$GW_PORT; cat <&3 >/dev/null" || 
 took=$(( $(date +%s) - start ))
 [ "$took" -le 4 ] || fail "silent TCP client not dropped (took ${took}s)"
 log "ok: silent TCP client dropped after ${took}s"
+audit_wait '.["event.action"]=="request.reject" and .["http.response.status_code"]==431' 2
+audit_wait '.["event.action"]=="request.reject" and .["http.response.status_code"]==400' 1
+log "ok: rejected heads are audited with their status"
 # Still serving.
 expect_eq "$(gw_curl laptop-1 -o /dev/null -w '%{http_code}' "http://emis.K84001:$HTTP_PORT/")" 200 "still serving"
 stop_mwgd

@@ -28,4 +28,12 @@ rc=0; "$BIN/mwgctl" -s "$CTL" kill abc 2>/dev/null || rc=$?
 expect_eq "$rc" 2 "kill with a bad id is a usage error"
 rc=0; "$BIN/mwgctl" -s "$T/nothing.sock" status 2>/dev/null || rc=$?
 expect_eq "$rc" 1 "unreachable daemon exits 1"
+# Clients that ask and go without reading the answer are freed, not kept.
+fds_before=$(ls "/proc/$MWGD_PID/fd" | wc -l)
+# perl-base (always on Debian) speaks to a Unix socket; it asks, then goes.
+perl -MIO::Socket::UNIX -e 'for (1..100) { my $s = IO::Socket::UNIX->new(Peer => $ARGV[0]) or die "$!"; print $s "{\"cmd\":\"status\"}\n"; close $s }' "$CTL"
+sleep 1
+fds_after=$(ls "/proc/$MWGD_PID/fd" | wc -l)
+[ "$fds_after" -le $((fds_before + 2)) ] || fail "control clients leaked descriptors: $fds_before -> $fds_after"
+log "ok: 100 clients that never read their answer left no descriptor behind ($fds_before -> $fds_after)"
 stop_mwgd

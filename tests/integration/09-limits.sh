@@ -14,8 +14,9 @@ for _ in $(seq 100); do
 done
 body=$(printf 'GET /v1/whoami HTTP/1.1\r\nHost: x\r\n\r\n' | gw_raw - | tail -1)
 expect_eq "$(jq -r .error <<<"$body")" busy "4th connection refused with 503 busy"
-expect_eq "$(jq -r .reason <<<"$body")" "the gateway is at its connection limit; try again shortly" "refusal says why"
+expect_match "$(jq -r .reason <<<"$body")" "(the gateway|this gateway worker) is at its connection limit; try again shortly" "refusal says why"
 expect_eq "$("$BIN/mwgctl" -s "$CTL" status --json | jq .refused)" 1 "the refusal is counted"
+audit_wait '.["event.action"]=="connection.refuse" and .["http.response.status_code"]==503' 1
 kill "$lg"; wait "$lg" 2>/dev/null || true
 for _ in $(seq 50); do
 	[ "$("$BIN/mwgctl" -s "$CTL" status --json | jq .connections)" = 0 ] && break

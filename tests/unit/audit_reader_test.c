@@ -706,3 +706,371 @@ Test(audit_reader, prune_refuses_the_live_file, .init = setup,
 	free(after);
 	chain_free(&c);
 }
+
+/* ---- redaction stubs and retention per practice ------------------------- */
+
+#define REASON		"retention test"
+#define NOW_2027	1799971200	/* 2027-01-15T00:00:00Z */
+
+/* The stub of record i of c, as audit_format.h defines it (with '\n'). */
+static char *
+want_stub(const struct chain *c, size_t i, const char *org,
+    const char *reason)
+{
+	char *s, orgf[64] = "";
+
+	if (org != NULL)
+		snprintf(orgf, sizeof(orgf), ",\"organization.id\":\"%s\"", org);
+	cr_assert(asprintf(&s, "{\"seq\":%zu,\"@timestamp\":\"%s\","
+	    "\"event.action\":\"audit.redacted\",\"event.outcome\":\"unknown\""
+	    "%s,\"audit.redacted_reason\":\"%s\",\"prev\":\"%s\","
+	    "\"hash\":\"%s\"}\n", i + 1, c->r[i].ts, orgf, reason,
+	    i ? c->r[i - 1].hash : AUDIT_GENESIS, c->r[i].hash) > 0);
+	return s;
+}
+
+/* Puts line (taken) in place of record i's; its hash stays for prev. */
+static void
+replace_line(struct chain *c, size_t i, char *line)
+{
+	free(c->r[i].line);
+	c->r[i].line = line;
+}
+
+/* standard_chain, then seq 12 of K84001 in March and checkpoint 13. */
+static void
+practice_chain(struct chain *c)
+{
+	standard_chain(c);
+	chain_push(c, "2026-03-02T00:00:01.000Z", "tunnel.open",
+	    "\"user.name\":\"frank\",\"device.id\":\"d-7\","
+	    "\"source.ip\":\"192.0.2.7\",\"organization.id\":\"K84001\"");
+	chain_checkpoint(c, "2026-03-03T00:00:00.000Z");
+}
+
+static void
+expect_verifies(const char *path, unsigned long long records,
+    unsigned long long redacted)
+{
+	const char *paths[] = { path };
+	struct audit_verify_result r;
+	unsigned long long n = ~0ULL;
+
+	cr_assert_eq(audit_verify2(paths, 1, pub, &r, &n), 0, "%s", r.reason);
+	cr_expect_eq(r.records, records);
+	cr_expect_eq(n, redacted, "redacted %llu, want %llu", n, redacted);
+	/* audit_verify is audit_verify2 without the count. */
+	cr_expect_eq(verify_one(path, &r), 0);
+}
+
+Test(audit_reader, redact_one_practice_keeps_the_rest, .init = setup,
+    .fini = teardown)
+{
+	char path[PATH_MAX], tmp[PATH_MAX + 16], err[256] = "", *got, *want;
+	struct audit_verify_result r;
+	struct stat st;
+	struct chain c;
+
+	practice_chain(&c);
+	write_part(path, "r.jsonl", &c, 0, c.n);
+	cr_assert_eq(chmod(path, 0640), 0);
+	/* seq 2 and 3 are K84001's before 15 February; seq 12 is later. */
+	cr_assert_eq(audit_redact(path, "k84001", FEB_15, REASON, err,
+	    sizeof(err)), 2, "%s", err);
+	replace_line(&c, 1, want_stub(&c, 1, "K84001", REASON));
+	replace_line(&c, 2, want_stub(&c, 2, "K84001", REASON));
+	got = slurp(path);
+	want = joined(&c, 0);
+	/* Every other line, K84002's (seq 4, 6) included, byte for byte. */
+	cr_expect_str_eq(got, want);
+	cr_expect_not_null(strstr(got, c.r[3].line));
+	cr_expect_not_null(strstr(got, c.r[5].line));
+	free(got);
+	expect_verifies(path, 13, 2);
+	cr_assert_eq(verify_one(path, &r), 0);
+	cr_expect_eq(r.checkpoints, 3);
+	cr_expect_eq(r.sealed_seq, 12);
+	cr_assert_eq(stat(path, &st), 0);
+	cr_expect_eq(st.st_mode & 07777, 0640);
+	snprintf(tmp, sizeof(tmp), "%s.prune-tmp", path);
+	cr_expect_eq(access(tmp, F_OK), -1);
+	/* Stubs are not redacted again; another practice: nothing of it. */
+	cr_expect_eq(audit_redact(path, "K84001", FEB_15, REASON, err,
+	    sizeof(err)), 0, "%s", err);
+	cr_expect_eq(audit_redact(path, "Y00001", T_NEXT, REASON, err,
+	    sizeof(err)), 0, "%s", err);
+	got = slurp(path);
+	cr_expect_str_eq(got, want);
+	free(got);
+	free(want);
+	/* A whole-record prune over stubs still leaves a verifying file. */
+	cr_expect_eq(audit_prune(path, JAN_2_NOON, err, sizeof(err)), 4);
+	expect_verifies(path, 9, 0);
+	chain_free(&c);
+}
+
+Test(audit_reader, stub_at_the_end_verifies_and_is_counted, .init = setup,
+    .fini = teardown)
+{
+	char path[PATH_MAX], err[256] = "", *got, *want, *h;
+	struct chain c;
+
+	practice_chain(&c);
+	chain_remove(&c, c.n - 1);		/* seq 12 (K84001) is last */
+	write_part(path, "r.jsonl", &c, 0, c.n);
+	cr_assert_eq(audit_redact(path, "K84001", T_NEXT, REASON, err,
+	    sizeof(err)), 3, "%s", err);
+	replace_line(&c, 1, want_stub(&c, 1, "K84001", REASON));
+	replace_line(&c, 2, want_stub(&c, 2, "K84001", REASON));
+	replace_line(&c, 11, want_stub(&c, 11, "K84001", REASON));
+	got = slurp(path);
+	want = joined(&c, 0);
+	cr_expect_str_eq(got, want);
+	free(got);
+	free(want);
+	expect_verifies(path, 12, 3);
+	/* Nothing follows it, so its hash is as unsealed as any record
+	 * after the last checkpoint: altered, it still verifies. */
+	h = &c.r[11].line[strlen(c.r[11].line) - 4];	/* last hex digit */
+	*h = *h == '0' ? '1' : '0';
+	write_part(path, "r.jsonl", &c, 0, c.n);
+	expect_verifies(path, 12, 3);
+	chain_free(&c);
+}
+
+/* Tamperings of a stub at seq 2 (line 2), and what verify says. */
+static const struct {
+	const char *name, *from, *to;
+	unsigned long long seq;
+	const char *reason;
+} stub_tampers[] = {
+	{ "field added", "\"audit.redacted_reason\"",
+	    "\"user.name\":\"alice\",\"audit.redacted_reason\"", 2,
+	    "redaction stub carries a field a stub may not: user.name" },
+	{ "outcome changed", "\"unknown\"", "\"success\"", 2,
+	    "redaction stub not in its exact form (keys, order, outcome, "
+	    "reason)" },
+	{ "keys reordered", "\"event.outcome\":\"unknown\","
+	    "\"organization.id\":\"K84001\"", "\"organization.id\":\"K84001\","
+	    "\"event.outcome\":\"unknown\"", 2,
+	    "redaction stub not in its exact form (keys, order, outcome, "
+	    "reason)" },
+	{ "reason missing", ",\"audit.redacted_reason\":\"" REASON "\"", "", 2,
+	    "redaction stub not in its exact form (keys, order, outcome, "
+	    "reason)" },
+	{ "hash altered", "\"hash\":\"", "\"hash\":\"0", 3,
+	    "chain broken: prev does not match the record before" },
+	{ "prev altered", "\"prev\":\"", "\"prev\":\"0", 2,
+	    "chain broken: prev does not match the record before" },
+};
+
+/* s with its first from replaced by to; from must occur. */
+static char *
+replaced(const char *s, const char *from, const char *to)
+{
+	const char *p = strstr(s, from);
+	size_t flen = strlen(from), tlen = strlen(to);
+	char *out;
+
+	cr_assert_not_null(p, "%s not in %s", from, s);
+	cr_assert_not_null(out = malloc(strlen(s) - flen + tlen + 1));
+	memcpy(out, s, (size_t)(p - s));
+	memcpy(out + (p - s), to, tlen);
+	strcpy(out + (p - s) + tlen, p + flen);
+	return out;
+}
+
+Test(audit_reader, tampered_stub_is_found, .init = setup, .fini = teardown)
+{
+	struct audit_verify_result r;
+	char path[PATH_MAX], *stub, *bad_stub;
+	struct chain c;
+
+	for (size_t i = 0; i < NELEM(stub_tampers); i++) {
+		practice_chain(&c);
+		stub = want_stub(&c, 1, "K84001", REASON);
+		bad_stub = replaced(stub, stub_tampers[i].from,
+		    stub_tampers[i].to);
+		/* "hash altered" keeps 64 hex: drop the digit pushed out. */
+		if (strlen(bad_stub) == strlen(stub) + 1 &&
+		    strcmp(stub_tampers[i].name, "hash altered") == 0)
+			memmove(bad_stub + strlen(bad_stub) - 4,
+			    bad_stub + strlen(bad_stub) - 3, 4);
+		free(stub);
+		replace_line(&c, 1, bad_stub);
+		write_part(path, "t.jsonl", &c, 0, c.n);
+		cr_expect_eq(verify_one(path, &r), -1, "%s",
+		    stub_tampers[i].name);
+		cr_expect_eq(r.bad_seq, stub_tampers[i].seq, "%s: bad_seq %llu",
+		    stub_tampers[i].name, r.bad_seq);
+		cr_expect_eq(r.bad_line, stub_tampers[i].seq, "%s: line %llu",
+		    stub_tampers[i].name, r.bad_line);
+		cr_expect_str_eq(r.reason, stub_tampers[i].reason, "%s: %s",
+		    stub_tampers[i].name, r.reason);
+		chain_free(&c);
+	}
+}
+
+Test(audit_reader, redact_refuses_live_and_edited_files, .init = setup,
+    .fini = teardown)
+{
+	char path[PATH_MAX], err[PATH_MAX + 128], want[PATH_MAX + 128],
+	    *before, *after, *p;
+	struct audit_retention rules[] = { { .months = 12 } };
+	long long removed;
+	struct chain c;
+	int fd;
+
+	practice_chain(&c);
+	write_part(path, "live.jsonl", &c, 0, c.n);
+	cr_assert_neq(fd = open(path, O_WRONLY | O_APPEND), -1);
+	cr_assert_eq(flock(fd, LOCK_EX | LOCK_NB), 0);	/* as mwgd does */
+	before = slurp(path);
+	snprintf(want, sizeof(want), "%s is in use by mwgd: prune rotated "
+	    "files only", path);
+	cr_assert_eq(audit_redact(path, "K84001", T_NEXT, REASON, err,
+	    sizeof(err)), -1);
+	cr_expect_str_eq(err, want);
+	cr_assert_eq(audit_retain(path, rules, 1, NOW_2027, &removed, err,
+	    sizeof(err)), -1);
+	cr_expect_str_eq(err, want);
+	after = slurp(path);
+	cr_expect_str_eq(after, before);
+	close(fd);
+	free(before);
+	free(after);
+	/* An edited record is evidence: redaction must not launder it. */
+	free(c.r[6].fields);		/* seq 7: K84001's, sealed */
+	c.r[6].fields = xdup("\"organization.id\":\"K84001\"");
+	seal_rec(&c, 6, 7, c.r[5].hash);
+	cr_assert_not_null(p = strstr(c.r[6].line, "close"));
+	*p = 'C';				/* ...then edited */
+	write_part(path, "edited.jsonl", &c, 0, c.n);
+	before = slurp(path);
+	cr_assert_eq(audit_redact(path, "K84001", T_NEXT, REASON, err,
+	    sizeof(err)), -1);
+	snprintf(want, sizeof(want), "%s:7: record edited: hash does not "
+	    "match; nothing redacted (see mwgctl audit verify)", path);
+	cr_expect_str_eq(err, want);
+	after = slurp(path);
+	cr_expect_str_eq(after, before);
+	snprintf(want, sizeof(want), "%s.prune-tmp", path);
+	cr_expect_eq(access(want, F_OK), -1);
+	free(before);
+	free(after);
+	chain_free(&c);
+}
+
+static const struct {
+	time_t now;
+	unsigned months;
+	time_t want;
+} month_cases[] = {
+	{ 1788177600, 6, 1772280000 },	/* 2026-08-31T12 -> 02-28T12 */
+	{ 1711843200, 1, 1709164800 },	/* 2024-03-31 -> 2024-02-29 */
+	{ 1774915200, 13, 1740700800 },	/* 2026-03-31 -> 2025-02-28 */
+	{ NOW_2027, 24, 1736899200 },	/* 2027-01-15 -> 2025-01-15 */
+	{ NOW_2027, 12, 1768435200 },	/* -> 2026-01-15 */
+	{ NOW_2027, 6, 1784073600 },	/* -> 2026-07-15 */
+	{ NOW_2027, 0, NOW_2027 },
+};
+
+Test(audit_reader, calendar_months_before)
+{
+	for (size_t i = 0; i < NELEM(month_cases); i++)
+		cr_expect_eq(audit_months_before(month_cases[i].now,
+		    month_cases[i].months), month_cases[i].want,
+		    "case %zu: %lld", i, (long long)audit_months_before(
+		    month_cases[i].now, month_cases[i].months));
+}
+
+/*
+ * As of 2027-01-15: K84001 keeps 6 months (cut 2026-07-15), K84002 24
+ * (cut 2025-01-15, the longest), the rest 12 (cut 2026-01-15).
+ */
+static void
+retention_chain(struct chain *c)
+{
+	memset(c, 0, sizeof(*c));
+	chain_push(c, "2024-11-01T00:00:00.000Z", "gateway.start", "");
+	chain_push(c, "2024-12-01T00:00:00.000Z", "tunnel.open",
+	    "\"user.name\":\"alice\",\"organization.id\":\"K84001\"");
+	chain_checkpoint(c, "2024-12-02T00:00:00.000Z");		/* 3 */
+	chain_push(c, "2025-01-10T00:00:00.000Z", "tunnel.open",
+	    "\"user.name\":\"bob\",\"organization.id\":\"K84002\"");
+	chain_checkpoint(c, "2025-02-01T00:00:00.000Z");		/* 5 */
+	chain_push(c, "2025-06-01T00:00:00.000Z", "tunnel.open",
+	    "\"user.name\":\"alice\",\"organization.id\":\"K84001\"");
+	chain_push(c, "2025-06-01T00:00:01.000Z", "tunnel.close",
+	    "\"user.name\":\"alice\",\"organization.id\":\"k84001\"");
+	chain_push(c, "2025-06-02T00:00:00.000Z", "tunnel.open",
+	    "\"user.name\":\"bob\",\"organization.id\":\"K84002\"");
+	chain_push(c, "2025-12-01T00:00:00.000Z", "tunnel.deny",
+	    "\"user.name\":\"mallory\",\"source.ip\":\"198.51.100.9\"");
+	chain_push(c, "2025-12-01T00:00:01.000Z", "tunnel.open",
+	    "\"user.name\":\"carol\",\"organization.id\":\"K84003\"");
+	chain_checkpoint(c, "2026-02-01T00:00:00.000Z");		/* 11 */
+	chain_push(c, "2026-03-01T00:00:00.000Z", "tunnel.open",
+	    "\"user.name\":\"alice\",\"organization.id\":\"K84001\"");
+	chain_push(c, "2026-03-01T00:00:01.000Z", "gateway.reload", "");
+	chain_push(c, "2026-08-01T00:00:00.000Z", "tunnel.open",
+	    "\"user.name\":\"alice\",\"organization.id\":\"K84001\"");
+	chain_checkpoint(c, "2026-08-02T00:00:00.000Z");		/* 15 */
+	chain_push(c, "2026-12-01T00:00:00.000Z", "tunnel.open",
+	    "\"user.name\":\"bob\",\"organization.id\":\"K84002\"");
+}
+
+#define WHY_K84001	"retention: 6 months (K84001), expired before " \
+			    "2026-07-15T00:00:00Z"
+#define WHY_DEFAULT	"retention: 12 months (default), expired before " \
+			    "2026-01-15T00:00:00Z"
+
+Test(audit_reader, retention_per_practice, .init = setup, .fini = teardown)
+{
+	struct audit_retention rules[] = {
+		{ .practice = NULL, .months = 12 },
+		{ .practice = "K84001", .months = 6 },
+		{ .practice = "K84002", .months = 24 },
+	};
+	char path[PATH_MAX], err[256] = "", *got, *want;
+	struct audit_verify_result r;
+	long long removed = -1;
+	struct chain c;
+
+	retention_chain(&c);
+	write_part(path, "ret.jsonl", &c, 0, c.n);
+	cr_assert_eq(audit_retain(path, rules, NELEM(rules), NOW_2027,
+	    &removed, err, sizeof(err)), 0, "%s", err);
+	/* Cut at checkpoint 3: seq 4 is older than 2025-01-15, 5 is not. */
+	cr_expect_eq(removed, 2);
+	cr_expect_eq(rules[0].redacted, 2);	/* seq 9 (none), 10 */
+	cr_expect_eq(rules[1].redacted, 3);	/* seq 6, 7 (k84001), 12 */
+	cr_expect_eq(rules[2].redacted, 0);	/* longest: pruned only */
+	cr_expect_eq(rules[0].cut, 1768435200);
+	cr_expect_eq(rules[1].cut, 1784073600);
+	cr_expect_eq(rules[2].cut, 1736899200);
+	replace_line(&c, 5, want_stub(&c, 5, "K84001", WHY_K84001));
+	replace_line(&c, 6, want_stub(&c, 6, "k84001", WHY_K84001));
+	replace_line(&c, 8, want_stub(&c, 8, NULL, WHY_DEFAULT));
+	replace_line(&c, 9, want_stub(&c, 9, "K84003", WHY_DEFAULT));
+	replace_line(&c, 11, want_stub(&c, 11, "K84001", WHY_K84001));
+	got = slurp(path);
+	want = joined(&c, 2);
+	cr_expect_str_eq(got, want);
+	free(got);
+	free(want);
+	expect_verifies(path, 14, 5);
+	cr_assert_eq(verify_one(path, &r), 0);
+	cr_expect_eq(r.first_seq, 3);
+	/* Applied again: nothing more to do. */
+	cr_assert_eq(audit_retain(path, rules, NELEM(rules), NOW_2027,
+	    &removed, err, sizeof(err)), 0, "%s", err);
+	cr_expect_eq(removed, 0);
+	cr_expect_eq(rules[0].redacted + rules[1].redacted +
+	    rules[2].redacted, 0);
+	/* Without a default the rest would have no rule. */
+	cr_expect_eq(audit_retain(path, rules + 1, 2, NOW_2027, &removed, err,
+	    sizeof(err)), -1);
+	cr_expect_str_eq(err, "retention: no default given");
+	chain_free(&c);
+}

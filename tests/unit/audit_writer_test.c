@@ -859,6 +859,27 @@ expect_refusal(struct audit_log *log, json_t *lost_fields)
 	    -1);
 }
 
+/*
+ * The two refused appends of expect_refusal() leave one audit.dropped
+ * record at line i, right after the resume, with their count.
+ */
+static void
+expect_dropped(const char *p, size_t i, long long n)
+{
+	struct lines *l = lines_read(p);
+	json_t *rec;
+
+	cr_assert_gt(l->n, i);
+	rec = json_loads(l->line[i], 0, NULL);
+	cr_assert_not_null(rec);
+	cr_assert_str_eq(json_string_value(json_object_get(rec,
+	    "event.action")), "audit.dropped");
+	cr_assert_eq(json_integer_value(json_object_get(rec,
+	    "audit.dropped_records")), n);
+	json_decref(rec);
+	lines_free(l);
+}
+
 /* After the failure: audit.resume at line i, saying one record was lost. */
 static void
 expect_resume(const char *p, size_t i)
@@ -874,9 +895,10 @@ expect_resume(const char *p, size_t i)
 	    reason);
 	cr_assert_not_null(strstr(reason, " s; 1 records lost"), "%s", reason);
 	json_decref(r);
-	expect_action(l, i + 1, "test.after");
-	expect_action(l, i + 2, "audit.checkpoint");
-	cr_assert_eq(l->n, i + 3);
+	/* i + 1 is the audit.dropped record (expect_dropped). */
+	expect_action(l, i + 2, "test.after");
+	expect_action(l, i + 3, "audit.checkpoint");
+	cr_assert_eq(l->n, i + 4);
 	lines_free(l);
 }
 
@@ -906,8 +928,9 @@ Test(audit_writer, partial_write_is_cut_back_then_resumes, .init = setup,
 	cr_assert(wait_failed(log, 0, 5000), "no resume");
 	cr_assert_eq(audit_append_sync(log, "test.after", "success", NULL), 0);
 	audit_close(log);
-	cr_assert_eq(file_check(path), 5);
+	cr_assert_eq(file_check(path), 6);
 	expect_resume(path, 2);
+	expect_dropped(path, 3, 2);
 	ASSERT_NO_LEAKS();
 }
 
@@ -988,7 +1011,8 @@ Test(audit_writer, full_disk_refuses_then_resumes, .init = setup,
 	    "room");
 	cr_assert_eq(audit_append_sync(log, "test.after", "success", NULL), 0);
 	audit_close(log);
-	cr_assert_eq(file_check(live), 7);
+	cr_assert_eq(file_check(live), 8);
 	expect_resume(live, 4);
+	expect_dropped(live, 5, 2);
 	ASSERT_NO_LEAKS();
 }
