@@ -25,6 +25,8 @@
 #define AUDIT_CKPT_RECORDS	1000
 #define AUDIT_CKPT_SECONDS	10
 #define AUDIT_RETRY_SECONDS	1	/* between tries after a failure */
+#define AUDIT_LINGER_MS		20	/* records nobody waits for, at most */
+#define AUDIT_LINGER_MAX	256	/* ... or until this many are queued */
 #define AUDIT_ROTATE_BACKOFF	60	/* after a rotation that failed */
 #define AUDIT_TS_LEN		24	/* "2026-11-25T16:42:32.249Z" */
 #define AUDIT_SEQ_DIGITS	20	/* of ULLONG_MAX */
@@ -360,7 +362,9 @@ enqueue(struct audit_log *log, struct audit_entry *e, struct audit_wait *w)
 	}
 	*log->tailp = e;
 	log->tailp = &e->next;
-	if (log->queued++ == 0)
+	/* Wake the writer for the first record, and for one somebody waits
+	 * for (the writer may be lingering over records nobody waits for). */
+	if (log->queued++ == 0 || e->done != NULL || w != NULL)
 		pthread_cond_signal(&log->wake);
 	while (w != NULL && !w->done)
 		pthread_cond_wait(&log->durable, &log->lock);
@@ -772,6 +776,43 @@ writer_stop(struct audit_log *log)
 		    log->path);
 }
 
+/* 1 if someone waits for an entry of the queue to be durable. */
+static int
+queue_has_waiter(const struct audit_log *log)
+{
+	for (const struct audit_entry *e = log->head; e; e = e->next)
+		if (e->done != NULL || e->wait != NULL)
+			return 1;
+	return 0;
+}
+
+/*
+ * Records nobody waits for (tunnel.close, tunnel.deny) may wait a little
+ * for company: they ride on the next group that must be durable now, or
+ * go after AUDIT_LINGER_MS, which saves an fdatasync per tunnel under
+ * load. A record somebody waits for is never held back. Called locked.
+ */
+static void
+linger(struct audit_log *log)
+{
+	struct timespec until;
+
+	if (log->head == NULL || log->stopping || queue_has_waiter(log) ||
+	    log->queued >= AUDIT_LINGER_MAX ||
+	    clock_gettime(CLOCK_MONOTONIC, &until) == -1)
+		return;
+	until.tv_nsec += AUDIT_LINGER_MS * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	while (!log->stopping && !queue_has_waiter(log) &&
+	    log->queued < AUDIT_LINGER_MAX)
+		if (pthread_cond_timedwait(&log->wake, &log->lock, &until) ==
+		    ETIMEDOUT)
+			break;
+}
+
 static struct audit_entry *
 entry_prepend_dropped(struct audit_entry *batch, unsigned long long n)
 {
@@ -804,6 +845,7 @@ writer_main(void *arg)
 			if (pthread_cond_timedwait(&log->wake, &log->lock,
 			    &until) == ETIMEDOUT)
 				break;
+		linger(log);
 		batch = log->head;
 		log->head = NULL;
 		log->tailp = &log->head;

@@ -188,6 +188,10 @@ drop_privileges(const struct gw_config *c)
 	/* Admins reach the socket through its group, not the daemon's. */
 	if (chown(c->control_path, 0, c->control_group ? ctl_gid : gid) == -1)
 		fatal("chown %s", c->control_path);
+	/* The daemon's user rotates the audit file and its forwarder reads
+	 * it: the file it opened as root becomes that user's. */
+	if (chown(c->audit_file, uid, gid) == -1)
+		fatal("chown %s", c->audit_file);
 	if (privdrop_to(uid, gid, err, sizeof(err)) == -1)
 		fatalx("%s", err);
 	log_info("running as %s (uid %d, gid %d)", c->user, (int)uid, (int)gid);
