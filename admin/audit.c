@@ -901,6 +901,8 @@ first_seq(const char *path)
 }
 
 /* --before alone: whole records, cut at a checkpoint. */
+static unsigned long long prune_total;	/* records removed or redacted */
+
 static int
 prune_before(const struct audit_args *a)
 {
@@ -913,6 +915,7 @@ prune_before(const struct audit_args *a)
 			fprintf(stderr, "mwgctl: audit prune: %s\n", err);
 			return ADMIN_EXIT_FAIL;
 		}
+		prune_total += (unsigned long long)n;
 		if (n == 0)
 			printf("%s: 0 records removed\n", a->files[i]);
 		else
@@ -949,6 +952,7 @@ prune_practice(const struct audit_args *a)
 			fprintf(stderr, "mwgctl: audit prune: %s\n", err);
 			return ADMIN_EXIT_FAIL;
 		}
+		prune_total += (unsigned long long)n;
 		printf("%s: %lld records of %s redacted\n", a->files[i], n,
 		    a->f.practice);
 	}
@@ -974,6 +978,7 @@ prune_retention(struct audit_args *a)
 			fprintf(stderr, "mwgctl: audit prune: %s\n", err);
 			return ADMIN_EXIT_FAIL;
 		}
+		prune_total += (unsigned long long)removed;
 		printf("%s: %lld records removed (before %s, %u months)",
 		    a->files[i], removed, utc(audit_months_before(a->now,
 		    longest), day, sizeof(day)), longest);
@@ -985,6 +990,7 @@ prune_retention(struct audit_args *a)
 			r = &a->rules[j % a->nrules];	/* default last */
 			if (r->months == longest)
 				continue;
+			prune_total += (unsigned long long)r->redacted;
 			printf("%s: %lld records %s%s redacted (before %s, %u "
 			    "months)\n", a->files[i], r->redacted, r->practice ?
 			    "of " : "under the default", r->practice ?
@@ -993,6 +999,20 @@ prune_retention(struct audit_args *a)
 		}
 	}
 	return ADMIN_EXIT_OK;
+}
+
+/*
+ * Removing records is recorded too, when mwgd can be reached: prune works
+ * on files and must work without the daemon, so it only warns if not.
+ */
+static void
+prune_note(const struct audit_args *a)
+{
+	char err[512];
+
+	if (note_send(a, "audit.prune", prune_total, err, sizeof(err)) == -1)
+		fprintf(stderr, "mwgctl: audit prune: warning: not recorded in "
+		    "the audit trail (mwgd at %s: %s)\n", a->socket, err);
 }
 
 static int
@@ -1022,6 +1042,8 @@ audit_cmd_prune(int argc, char **argv)
 		rc = prune_retention(&a);
 	} else
 		rc = a.f.practice ? prune_practice(&a) : prune_before(&a);
+	if (rc == ADMIN_EXIT_OK)
+		prune_note(&a);
 done:
 	for (size_t i = 1; i < a.nrules; i++)
 		free((char *)a.rules[i].practice);

@@ -19,7 +19,7 @@
 #define CTL_DEFAULT	"/run/mwg/control"
 
 static const char usage_text[] =
-"usage: mwgctl [-s SOCKET] [--json] status | sessions | kill ID | reload\n"
+"usage: mwgctl [-s SOCKET] status | sessions | kill ID | reload [--json]\n"
 "    -s SOCKET   mwgd's control socket (default $MWG_CONTROL or "
 CTL_DEFAULT ")\n";
 

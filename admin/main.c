@@ -22,7 +22,7 @@ static const char usage_text[] =
 "    mwgctl audit export --practice P | --user U [--since T] [--until T]\n"
 "                       [--format jsonl|csv] FILE...\n"
 "    mwgctl audit prune --before DATE FILE...\n"
-"    mwgctl [-s SOCKET] status | sessions | kill ID | reload\n"
+"    mwgctl [-s SOCKET] status | sessions | kill ID | reload [--json]\n"
 "    mwgctl VERB --help\n"
 "\n"
 "DESCRIPTION\n"

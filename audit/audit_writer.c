@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -953,6 +954,25 @@ log_first_records(struct audit_log *log, const struct audit_tail *t)
 	return group_commit(log, &st);
 }
 
+/*
+ * A missing key beside a file that already has records is an accident
+ * (or worse), not a first start: a new key would sign checkpoints that
+ * verify against nothing the cyber team holds. Refuse instead.
+ */
+static int
+key_missing_for_records(const struct audit_options *o,
+    const struct audit_tail *t, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (t->seq == 0 || stat(o->key_path, &st) == 0 || errno != ENOENT)
+		return 0;
+	snprintf(err, errlen, "audit key %s is missing but %s already has "
+	    "records: restore the key, or move the file away to start a new "
+	    "chain", o->key_path, o->path);
+	return 1;
+}
+
 struct audit_log *
 audit_open(const struct audit_options *o, char *err, size_t errlen)
 {
@@ -965,15 +985,15 @@ audit_open(const struct audit_options *o, char *err, size_t errlen)
 		snprintf(err, errlen, "audit: no file or key given");
 		return NULL;
 	}
-	if ((key = audit_key_load_or_create(o->key_path, err, errlen)) == NULL)
+	if ((fd = audit_file_open(o->path, 0, err, errlen)) == -1)
 		return NULL;
-	if ((fd = audit_file_open(o->path, 0, err, errlen)) == -1) {
-		audit_key_free(key);
+	if (audit_recover(fd, o->path, &tail, err, errlen) == -1 ||
+	    key_missing_for_records(o, &tail, err, errlen)) {
+		(void)close(fd);
 		return NULL;
 	}
-	if (audit_recover(fd, o->path, &tail, err, errlen) == -1) {
+	if ((key = audit_key_load_or_create(o->key_path, err, errlen)) == NULL) {
 		(void)close(fd);
-		audit_key_free(key);
 		return NULL;
 	}
 	if (tail.torn > 0)

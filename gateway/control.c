@@ -176,7 +176,14 @@ restart_only_changes(const struct gw_config *old, const struct gw_config *new,
 	if (str_differs(old->control_path, new->control_path) ||
 	    str_differs(old->control_group, new->control_group))
 		strncat(buf, " control", len - strlen(buf) - 1);
-	if (str_differs(old->audit_file, new->audit_file))
+	if (str_differs(old->audit_file, new->audit_file) ||
+	    str_differs(old->audit_key, new->audit_key) ||
+	    str_differs(old->syslog_url, new->syslog_url) ||
+	    str_differs(old->syslog_ca, new->syslog_ca) ||
+	    old->audit_checkpoint_records != new->audit_checkpoint_records ||
+	    old->audit_checkpoint_seconds != new->audit_checkpoint_seconds ||
+	    old->audit_rotate_bytes != new->audit_rotate_bytes ||
+	    old->audit_rotate_seconds != new->audit_rotate_seconds)
 		strncat(buf, " audit", len - strlen(buf) - 1);
 	if (str_differs(old->user, new->user) ||
 	    str_differs(old->group, new->group))
@@ -227,9 +234,9 @@ ctl_audit_note(struct server *srv, json_t *req, long uid)
 	json_t *filter = json_object_get(req, "filter");
 
 	if (action == NULL || (strcmp(action, "audit.query") &&
-	    strcmp(action, "audit.export")))
-		return ctl_error("audit-note: action must be audit.query or "
-		    "audit.export");
+	    strcmp(action, "audit.export") && strcmp(action, "audit.prune")))
+		return ctl_error("audit-note: action must be audit.query, "
+		    "audit.export or audit.prune");
 	if (filter != NULL && !json_is_object(filter))
 		return ctl_error("audit-note: filter must be an object");
 	if (audit_append_sync(srv->audit, action, "success", json_pack(

@@ -124,8 +124,8 @@ forwarder_kick_cb(void *arg)
 static void
 start_forwarder(struct server *srv, const struct gw_config *c)
 {
-	char err[256], *state = xasprintf("%s/audit-forward.state",
-	    c->state_dir);
+	/* Beside the audit file: a directory the daemon's user can write. */
+	char err[256], *state = xasprintf("%s.forward-state", c->audit_file);
 	struct audit_forwarder *fw;
 
 	fw = audit_forwarder_start(c->syslog_url, c->syslog_ca, c->audit_file,
@@ -190,7 +190,7 @@ drop_privileges(const struct gw_config *c)
 		fatal("chown %s", c->control_path);
 	/* The daemon's user rotates the audit file and its forwarder reads
 	 * it: the file it opened as root becomes that user's. */
-	if (chown(c->audit_file, uid, gid) == -1)
+	if (chown(c->audit_file, uid, (gid_t)-1) == -1)
 		fatal("chown %s", c->audit_file);
 	if (privdrop_to(uid, gid, err, sizeof(err)) == -1)
 		fatalx("%s", err);

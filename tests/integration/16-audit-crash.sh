@@ -30,3 +30,9 @@ expect_eq "$(gw_curl laptop-1 -o /dev/null -w '%{http_code}' "http://emis.K84001
 stop_mwgd
 out=$("$BIN/mwgctl" audit verify --key "$AUDIT_PUB" "$AUDIT")
 expect_match "$out" "^OK:" "the recovered trail verifies end to end"
+
+# A missing audit key beside a file with records is refused, not replaced.
+mv "$T/state/audit.key" "$T/state/audit.key.away"
+rc=0; err=$("$BIN/mwgd" -f "$T/mwgd.conf" 2>&1) || rc=$?
+expect_eq "$rc" 1 "mwgd refuses to start without its audit key"
+expect_match "$err" "audit key .* is missing but .* already has records" "and says why"
