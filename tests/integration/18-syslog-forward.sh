@@ -25,7 +25,6 @@ make_device laptop-1
 write_policy
 AUDIT_EXTRA="syslog tcp://127.0.0.1:$RS_PORT"
 write_conf
-chown nobody:nogroup "$T/state" 2>/dev/null || true	# the forwarder's position
 start_backend http "$HTTP_PORT"
 start_backend echo "$ECHO_PORT"
 start_mwgd
@@ -53,4 +52,7 @@ local_seqs=$(jq -r 'select(.["event.action"]|startswith("tunnel.")) | .seq' "$AU
 siem_seqs=$(jq -r 'select(.["event.action"]|startswith("tunnel.")) | .seq' "$T/siem.jsonl" | sort -n | uniq | tr '\n' ' ')
 expect_eq "$siem_seqs" "$local_seqs" "after the outage the collector has every tunnel record"
 expect_eq "$("$BIN/mwgctl" -s "$CTL" status --json | jq .syslog_connected)" true "status shows the forwarder connected"
+[ -s "$AUDIT.forward-state" ] || fail "the forwarder kept no position beside the audit file"
+log "ok: the forwarder's position is kept in $AUDIT.forward-state"
+grep -q "cannot save position" "$T/mwgd.log" && fail "the forwarder could not save its position"
 stop_mwgd

@@ -17,7 +17,11 @@ DOWN_PORT=$((BASE + 3))		# nothing listens here
 SINK_PORT=$((BASE + 4))		# discard: counts bytes
 GW=127.0.0.1:$GW_PORT
 CTL=$T/control.sock
-AUDIT=$T/audit.jsonl
+# The audit directory belongs to the daemon's user, as in production: it
+# rotates there and the forwarder keeps its position there.
+mkdir -p "$T/log"
+chown nobody:nogroup "$T/log" 2>/dev/null || true
+AUDIT=$T/log/audit.jsonl
 AUDIT_PUB=$T/state/audit.key.pub	# the default key lives in state-dir
 MWGD_PID=
 PIDS=()
