@@ -109,5 +109,7 @@ echo "... and after changing one byte count in a copy:"
 "$BIN/mwgctl" audit verify --key "$D/state/audit.key.pub" "$D/tampered.jsonl" || true
 
 step "Done. Files are in $D; mwgd and the stand-in are stopped."
-echo "Not in this demo yet (later issues): enrolment over EST, login with password + TOTP,"
-echo "per-role policy and posture, syslog forwarding, the SSH jump listener."
+echo "Also built, shown by the tests: audit forwarding to a SIEM over syslog"
+echo "(tests/integration/18-syslog-forward.sh), retention per practice (20-audit-retention.sh)."
+echo "Not built yet (later issues): enrolment over EST, login with password + TOTP,"
+echo "per-role policy and posture, the SSH jump listener, the mwg client."
