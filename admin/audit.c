@@ -261,68 +261,11 @@ option_name(int c)
 	return "?";
 }
 
-/* n decimal digits at s, or -1. */
-static int
-digits(const char *s, int n)
-{
-	int v = 0;
-
-	for (int i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		v = v * 10 + (s[i] - '0');
-	}
-	return v;
-}
-
-/* "2026-11-25" (midnight UTC) or "2026-11-25T10:00:00Z" / "...+01:00". */
-static int
-parse_time(const char *s, time_t *t)
-{
-	struct tm tm, want;
-	long off = 0;
-	size_t len = strlen(s);
-
-	memset(&tm, 0, sizeof(tm));
-	if (len < 10 || s[4] != '-' || s[7] != '-')
-		return -1;
-	tm.tm_year = digits(s, 4) - 1900;
-	tm.tm_mon = digits(s + 5, 2) - 1;
-	tm.tm_mday = digits(s + 8, 2);
-	if (len > 10) {
-		if (len < 20 || s[10] != 'T' || s[13] != ':' || s[16] != ':')
-			return -1;
-		tm.tm_hour = digits(s + 11, 2);
-		tm.tm_min = digits(s + 14, 2);
-		tm.tm_sec = digits(s + 17, 2);
-		if (len == 25 && (s[19] == '+' || s[19] == '-') &&
-		    s[22] == ':' && digits(s + 20, 2) >= 0 &&
-		    digits(s + 20, 2) < 24 && digits(s + 23, 2) >= 0 &&
-		    digits(s + 23, 2) < 60)
-			off = (s[19] == '-' ? -60L : 60L) *
-			    (digits(s + 20, 2) * 60 + digits(s + 23, 2));
-		else if (len != 20 || s[19] != 'Z')
-			return -1;
-	}
-	if (tm.tm_year < 0 || tm.tm_mon < 0 || tm.tm_mday < 1 ||
-	    tm.tm_hour < 0 || tm.tm_min < 0 || tm.tm_sec < 0)
-		return -1;
-	want = tm;
-	/* timegm moves 31 November into December: refuse that. */
-	if ((*t = timegm(&tm)) == (time_t)-1 || tm.tm_year != want.tm_year ||
-	    tm.tm_mon != want.tm_mon || tm.tm_mday != want.tm_mday ||
-	    tm.tm_hour != want.tm_hour || tm.tm_min != want.tm_min ||
-	    tm.tm_sec != want.tm_sec)
-		return -1;
-	*t -= off;
-	return 0;
-}
-
 static int
 time_arg(const struct audit_args *a, const char *opt, const char *s,
     time_t *t)
 {
-	if (parse_time(s, t) == 0)
+	if (audit_parse_time(s, t) == 0)
 		return 0;
 	fprintf(stderr, "mwgctl: audit %s: %s: expected a date (2026-11-25) "
 	    "or a UTC time (2026-11-25T10:00:00Z), got '%s'\n", a->verb, opt,

@@ -107,6 +107,12 @@ struct audit_filter {
 	time_t since, until;	/* 0: open */
 };
 
+/*
+ * "2026-11-25" (midnight UTC), "2026-11-25T10:00:00Z" (a fraction of a
+ * second allowed) or with an offset "+01:00"; into UTC seconds. 0 or -1.
+ */
+int audit_parse_time(const char *s, time_t *t);
+
 /* 1 if the record (one parsed line) passes the filter. */
 int audit_filter_match(const struct audit_filter *f, json_t *record);
 

@@ -367,30 +367,50 @@ digits(const char *s, int n)
 	return v;
 }
 
-/* "2026-11-25T16:42:32.249Z" (fraction optional) to whole seconds. */
+/* "+01:00" / "-05:30" into seconds east of UTC; -1 if malformed. */
 static int
-record_time(json_t *rec, time_t *t)
+utc_offset(const char *s, long *off)
 {
-	const char *s = json_string_value(json_object_get(rec, "@timestamp"));
+	int h, m;
+
+	if (strlen(s) != 6 || (s[0] != '+' && s[0] != '-') || s[3] != ':')
+		return -1;
+	h = digits(s + 1, 2);
+	m = digits(s + 4, 2);
+	if (h < 0 || h > 23 || m < 0 || m > 59)
+		return -1;
+	*off = (s[0] == '-' ? -60L : 60L) * (h * 60 + m);
+	return 0;
+}
+
+int
+audit_parse_time(const char *s, time_t *t)
+{
 	struct tm tm, back;
+	long off = 0;
 
 	memset(&tm, 0, sizeof(tm));
-	if (s == NULL || strlen(s) < 20 || s[4] != '-' || s[7] != '-' ||
-	    s[10] != 'T' || s[13] != ':' || s[16] != ':')
+	if (s == NULL || strlen(s) < 10 || s[4] != '-' || s[7] != '-')
 		return -1;
 	tm.tm_year = digits(s, 4) - 1900;
 	tm.tm_mon = digits(s + 5, 2) - 1;
 	tm.tm_mday = digits(s + 8, 2);
-	tm.tm_hour = digits(s + 11, 2);
-	tm.tm_min = digits(s + 14, 2);
-	tm.tm_sec = digits(s + 17, 2);
-	s += 19;
-	if (*s == '.')
-		for (s++; *s >= '0' && *s <= '9'; s++)
-			;
-	if (strcmp(s, "Z") != 0 || tm.tm_year < 0 || tm.tm_mon < 0 ||
-	    tm.tm_mday < 1 || tm.tm_hour < 0 || tm.tm_min < 0 ||
-	    tm.tm_sec < 0)
+	if (s[10] != '\0') {
+		if (strlen(s) < 20 || s[10] != 'T' || s[13] != ':' ||
+		    s[16] != ':')
+			return -1;
+		tm.tm_hour = digits(s + 11, 2);
+		tm.tm_min = digits(s + 14, 2);
+		tm.tm_sec = digits(s + 17, 2);
+		s += 19;
+		if (*s == '.')
+			for (s++; *s >= '0' && *s <= '9'; s++)
+				;
+		if (strcmp(s, "Z") != 0 && utc_offset(s, &off) == -1)
+			return -1;
+	}
+	if (tm.tm_year < 0 || tm.tm_mon < 0 || tm.tm_mday < 1 ||
+	    tm.tm_hour < 0 || tm.tm_min < 0 || tm.tm_sec < 0)
 		return -1;
 	back = tm;
 	/* timegm normalises 31 November into December: refuse that. */
@@ -399,7 +419,15 @@ record_time(json_t *rec, time_t *t)
 	    tm.tm_hour != back.tm_hour || tm.tm_min != back.tm_min ||
 	    tm.tm_sec != back.tm_sec)
 		return -1;
+	*t -= off;
 	return 0;
+}
+
+static int
+record_time(json_t *rec, time_t *t)
+{
+	return audit_parse_time(json_string_value(json_object_get(rec,
+	    "@timestamp")), t);
 }
 
 int

@@ -1074,3 +1074,42 @@ Test(audit_reader, retention_per_practice, .init = setup, .fini = teardown)
 	cr_expect_str_eq(err, "retention: no default given");
 	chain_free(&c);
 }
+
+/* One parser for record times and for mwgctl's --since/--until/--before. */
+Test(audit_reader, parse_time_table)
+{
+	static const struct {
+		const char *s;
+		long long t;	/* -1: refused */
+	} cases[] = {
+		{ "2026-11-25", 1795564800LL },
+		{ "2026-11-25T10:00:00Z", 1795600800LL },
+		{ "2026-11-25T10:00:00.249Z", 1795600800LL },
+		{ "2026-11-25T10:00:00+01:00", 1795597200LL },
+		{ "2026-11-25T10:00:00-05:30", 1795620600LL },
+		{ "2026-11-31", -1 },
+		{ "2026-11-25T10:00:00", -1 },
+		{ "2026-11-25T10:00:00+1:00", -1 },
+		{ "2026-11-25T10:00:00+01:0", -1 },
+		{ "2026-11-25T10:00:00+24:00", -1 },
+		{ "2026-11-25T25:00:00Z", -1 },
+		{ "2026-11-25 10:00:00Z", -1 },
+		{ "26-11-25", -1 },
+		{ "", -1 },
+		{ "2026-11-25T10:00:00Zjunk", -1 },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		time_t t = 0;
+		int rc = audit_parse_time(cases[i].s, &t);
+
+		if (cases[i].t == -1)
+			cr_assert_eq(rc, -1, "'%s' must be refused", cases[i].s);
+		else {
+			cr_assert_eq(rc, 0, "'%s' refused", cases[i].s);
+			cr_assert_eq((long long)t, cases[i].t, "'%s': %lld",
+			    cases[i].s, (long long)t);
+		}
+	}
+	cr_assert_eq(audit_parse_time(NULL, &(time_t){ 0 }), -1);
+}
