@@ -15,18 +15,6 @@
 #include <openssl/rand.h>
 
 void
-certs_errf(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
-void
 certs_errf_ssl(char *err, size_t errlen, const char *fmt, ...)
 {
 	unsigned long e = ERR_peek_error();	/* the root cause is first */

@@ -6,6 +6,8 @@
 #ifndef MWG_CERTS_LOCAL_H
 #define MWG_CERTS_LOCAL_H
 
+#include "common/errbuf.h"
+
 #include <stddef.h>
 #include <time.h>
 
@@ -22,8 +24,7 @@ struct certs_ext {
 };
 
 /* One-line reason into err (NULL or zero length is allowed). */
-void certs_errf(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+#define certs_errf errbuf_set	/* common/errbuf.h */
 /* As certs_errf, then ": " and OpenSSL's reason; clears the error queue. */
 void certs_errf_ssl(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -202,18 +202,6 @@ st_leave(struct store *st)
 		fatalx("%s: pthread_mutex_unlock", __func__);
 }
 
-void
-st_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 int
 st_dberr(struct store *st, const char *what, char *err, size_t errlen)
 {

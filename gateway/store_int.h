@@ -5,6 +5,8 @@
 #ifndef MWG_STORE_INT_H
 #define MWG_STORE_INT_H
 
+#include "common/errbuf.h"
+
 #include <sys/stat.h>
 
 #include <pthread.h>
@@ -36,8 +38,7 @@ struct store {
 void st_enter(struct store *st);
 void st_leave(struct store *st);
 
-void st_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+#define st_err errbuf_set	/* common/errbuf.h */
 /* Sets err to "what: SQLite's message" and returns -1. */
 int st_dberr(struct store *st, const char *what, char *err, size_t errlen);
 /* 0 if s is non-NULL and shorter than max bytes (with its NUL), else -1. */
