@@ -10,7 +10,8 @@ SAN     ?= 0
 ifeq ($(origin CC),default)
 CC       = gcc
 endif
-PKGS     = openssl libevent libevent_openssl libevent_pthreads jansson sqlite3
+PKGS     = openssl libevent libevent_openssl libevent_pthreads jansson sqlite3 \
+           liboath pam libqrencode
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lhttp_parser -lpthread
 
@@ -42,9 +43,10 @@ GW_SRC   = $(filter-out gateway/main.c,$(wildcard gateway/*.c))
 GW_OBJ   = $(patsubst %.c,$(BUILD)/%.o,$(GW_SRC))
 LIBGW    = $(BUILD)/libgateway.a
 ADM_OBJ  = $(patsubst %.c,$(BUILD)/%.o,$(wildcard admin/*.c))
+CLI_OBJ  = $(patsubst %.c,$(BUILD)/%.o,$(wildcard client/*.c))
 
 BIN      = $(BUILD)/bin
-PROGS    = $(BIN)/mwgd $(BIN)/mwgctl
+PROGS    = $(BIN)/mwgd $(BIN)/mwgctl $(BIN)/mwg
 TOOLS    = $(patsubst tests/tools/%.c,$(BIN)/%,$(wildcard tests/tools/*.c)) \
            $(patsubst bench/%.c,$(BIN)/%,$(wildcard bench/*.c))
 UNIT     = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/*_test.c))
@@ -75,9 +77,13 @@ $(BIN)/mwgctl: $(ADM_OBJ) $(LIBMWG)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
 
-# Test-only helpers (never installed): e.g. issue a device certificate
-# before enrolment exists.
-$(BIN)/%: $(BUILD)/tests/tools/%.o $(LIBMWG)
+$(BIN)/mwg: $(CLI_OBJ) $(LIBMWG)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
+
+# Test-only helpers (never installed): e.g. issue a certificate or put a
+# device into the state store without going through enrolment.
+$(BIN)/%: $(BUILD)/tests/tools/%.o $(LIBGW) $(LIBMWG)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
 
@@ -114,10 +120,11 @@ fuzz:
 	deploy/deps.sh build fuzz
 	tests/fuzz/run.sh
 
-install: $(BUILD)/bin/mwgd $(BUILD)/bin/mwgctl
+install: $(PROGS)
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(BUILD)/bin/mwgd $(DESTDIR)$(PREFIX)/sbin/mwgd
 	install -m 0755 $(BUILD)/bin/mwgctl $(DESTDIR)$(PREFIX)/bin/mwgctl
+	install -m 0755 $(BUILD)/bin/mwg $(DESTDIR)$(PREFIX)/bin/mwg
 	install -d $(DESTDIR)$(PREFIX)/share/doc/mwg/examples
 	install -m 0644 deploy/mwgd.conf deploy/policy.conf deploy/mwgd.service \
 	    $(DESTDIR)$(PREFIX)/share/doc/mwg/examples/

@@ -86,6 +86,96 @@ int certs_user_valid(const char *name);
  */
 int certs_identity(X509 *cert, struct certs_identity *out);
 
+/* ---- session certificates (identity issue) ------------------------------ */
+
+#define CERTS_SESSION_HOURS	12	/* default life: a role's max-session */
+#define CERTS_GROUPS_MAX	64	/* groups carried in one certificate */
+#define CERTS_GROUP_MAX		64	/* bytes per group name, with the NUL */
+/*
+ * The groups extension: a non-critical extension, OID
+ * CERTS_OID_GROUPS (an arc under 2.25, a UUID OID needing no
+ * registration), whose value is a DER SEQUENCE OF UTF8String.
+ */
+#define CERTS_OID_GROUPS	"2.25.112156367374933965921081985558667648015.1"
+
+/* 0 if name is a group name we carry: 1..63 bytes of printable ASCII
+ * (0x20..0x7e) other than ',' , not starting or ending with a space. */
+int certs_group_valid(const char *name);
+
+/*
+ * Issues a session certificate for pub (the device's own key): subject CN =
+ * user, SAN URIs urn:mwg:user:<user> and urn:mwg:device:<device_id>, the
+ * groups extension (ngroups <= CERTS_GROUPS_MAX, each certs_group_valid),
+ * EKU clientAuth, keyUsage digitalSignature, random 128-bit serial,
+ * validity [not_before, not_after]. NULL with a reason in err.
+ */
+X509 *certs_issue_session(struct certs_issuer *ca, EVP_PKEY *pub,
+    const char *user, const char *device_id, const char *const *groups,
+    size_t ngroups, time_t not_before, time_t not_after, char *err,
+    size_t errlen);
+
+/*
+ * The groups a session certificate carries, copied into groups (max
+ * entries). Returns how many (0 if the certificate has no groups
+ * extension), or -1 if the extension is malformed, repeated, holds an
+ * invalid name, or more than max names.
+ */
+int certs_session_groups(X509 *cert, char (*groups)[CERTS_GROUP_MAX],
+    size_t max);
+
+/* The issuing CA's certificate (not a new reference). */
+X509 *certs_issuer_cert(const struct certs_issuer *ca);
+
+/* ---- enrolment (EST, RFC 7030) ------------------------------------------ */
+
+#define CERTS_CSR_MAX		16384	/* base64 CSR body, bytes */
+
+/*
+ * Decodes an EST request body: base64 of a DER PKCS#10 request (line
+ * breaks and other whitespace allowed, nothing else). Checks the request's
+ * signature with its own key and that the key is acceptable
+ * (certs_key_acceptable). The subject and extensions are never used.
+ * Returns the request (X509_REQ_free) or NULL with a reason a client can
+ * act on in err ("not base64", "not a PKCS#10 request", "signature does not
+ * match the key", "key type not allowed: ...").
+ */
+X509_REQ *certs_csr_from_base64(const char *body, size_t len, char *err,
+    size_t errlen);
+/* 0 if key is EC P-256 or P-384, or RSA of 3072 bits or more; else -1
+ * with the reason in err. */
+int certs_key_acceptable(EVP_PKEY *key, char *err, size_t errlen);
+/* SHA-256 of the DER SubjectPublicKeyInfo as 64 lowercase hex digits into
+ * buf (at least 65 bytes). 0 or -1. */
+int certs_key_fingerprint(EVP_PKEY *key, char *buf, size_t buflen);
+/*
+ * A degenerate PKCS#7 SignedData holding certs (certs-only, RFC 7030
+ * 4.1.3), DER, base64 with CRLF every 64 characters. Returns a
+ * NUL-terminated string to free(), its length in *lenp; NULL on error.
+ */
+char *certs_pkcs7_base64(X509 *const *certs, size_t n, size_t *lenp);
+/* The reverse, for clients: every certificate in a base64 certs-only
+ * PKCS#7 body. Returns a stack (sk_X509_pop_free(sk, X509_free)) or NULL
+ * with a reason in err. */
+STACK_OF(X509) *certs_pkcs7_from_base64(const char *body, size_t len,
+    char *err, size_t errlen);
+
+/* ---- revocation --------------------------------------------------------- */
+
+struct certs_revoked {
+	const char *serial;	/* hex, as certs_identity gives it */
+	time_t revoked_at;
+};
+
+/*
+ * A CRL signed by the issuing CA listing revoked (n entries), with
+ * lastUpdate this_update, nextUpdate next_update and CRL number number.
+ * Returns the CRL in PEM as a NUL-terminated string to free(), or NULL
+ * with a reason in err.
+ */
+char *certs_crl_pem(struct certs_issuer *ca, const struct certs_revoked *revoked,
+    size_t n, time_t this_update, time_t next_update, long number, char *err,
+    size_t errlen);
+
 /* PEM writers: the key file is created 0600 (O_EXCL unless overwrite). */
 int certs_write_key(const char *path, EVP_PKEY *key, int overwrite,
     char *err, size_t errlen);

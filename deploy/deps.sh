@@ -5,9 +5,9 @@
 # apt-get line and exits 1.
 set -eu
 
-BUILD_PKGS="gcc make pkg-config libssl-dev libevent-dev libjansson-dev libhttp-parser-dev libsqlite3-dev"
-TEST_PKGS="libcriterion-dev curl openssl jq procps rsyslog rsyslog-gnutls"
-DEMO_PKGS="curl openssl jq"
+BUILD_PKGS="gcc make pkg-config libssl-dev libevent-dev libjansson-dev libhttp-parser-dev libsqlite3-dev liboath-dev libpam0g-dev libqrencode-dev"
+TEST_PKGS="libcriterion-dev curl openssl jq procps rsyslog rsyslog-gnutls oathtool libpam-wrapper libnss-wrapper"
+DEMO_PKGS="curl openssl jq oathtool libpam-wrapper libnss-wrapper"
 BENCH_PKGS="stunnel4 haproxy util-linux procps"
 FUZZ_PKGS="clang-14 libclang-rt-14-dev"
 
