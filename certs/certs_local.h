@@ -48,4 +48,9 @@ int certs_san_push(GENERAL_NAMES *names, int type, const void *data,
 int certs_build_sign(X509 *cert, X509 *issuer, EVP_PKEY *issuer_key,
     char *err, size_t errlen);
 
+/* The issuing CA's private key, for session certificates and CRLs (not a
+ * new reference; never leaves certs/). */
+struct certs_issuer;
+EVP_PKEY *certs_issuer_key(const struct certs_issuer *ca);
+
 #endif

@@ -71,6 +71,18 @@ certs_issuer_free(struct certs_issuer *ca)
 	free(ca);
 }
 
+X509 *
+certs_issuer_cert(const struct certs_issuer *ca)
+{
+	return ca->cert;
+}
+
+EVP_PKEY *
+certs_issuer_key(const struct certs_issuer *ca)
+{
+	return ca->key;
+}
+
 static int
 add_device_san(X509 *x, const char *device_id, char *err, size_t errlen)
 {
