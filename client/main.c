@@ -1,9 +1,92 @@
-/* mwg: the staff device's client (being written). */
+/*
+ * mwg: the staff device's client. This file only dispatches to the verbs
+ * (one per file); "posture" and "ssh-config" are named but not built yet.
+ */
+#include <signal.h>
 #include <stdio.h>
+#include <string.h>
+
+#include "client/client.h"
+
+static const char usage_text[] =
+"NAME\n"
+"     mwg - reach practice systems through the mobile-working gateway\n"
+"\n"
+"SYNOPSIS\n"
+"     mwg enrol --gateway HOST:PORT --ca CA.pem --code ID:SECRET [--force]\n"
+"     mwg login --user USER [--password-file FILE] [--otp CODE]\n"
+"     mwg connect NAME.PRACTICE:PORT --listen ADDR:PORT\n"
+"                 [--break-glass REASON] [--allow-remote] [--verbose]\n"
+"     mwg status\n"
+"     mwg logout\n"
+"     mwg VERB --help\n"
+"\n"
+"     Every verb takes --dir DIR.\n"
+"\n"
+"DESCRIPTION\n"
+"     enrol    make this device's key and enrol it with a code from IT\n"
+"     login    prove who you are (password and one-time code); get a\n"
+"              session certificate for the hours your role allows\n"
+"     connect  open a local port; each connection to it becomes a tunnel\n"
+"              through the gateway to one practice system\n"
+"     status   what is enrolled, who is logged in, and what the gateway\n"
+"              sees\n"
+"     logout   forget the session certificate\n"
+"     posture, ssh-config\n"
+"              not yet available in this version\n"
+"\n"
+"     The device's key never leaves the device: the gateway sees only its\n"
+"     certificates. Nothing mwg prints contains a password, a one-time code\n"
+"     or an enrolment secret.\n"
+"\n"
+"FILES\n"
+"     State lives in DIR: --dir DIR, else $MWG_DIR, else ~/.config/mwg\n"
+"     (created 0700 at enrolment). See mwg enrol --help for the files.\n"
+"\n"
+"EXIT STATUS\n"
+"     0 success; 1 refused or failed, with one line on stderr; 2 bad usage.\n"
+"\n"
+"EXAMPLES\n"
+"     mwg enrol --gateway gw.example.nhs.uk:443 --ca root.pem \\\n"
+"         --code 7f3k2q:Z8vTq...\n"
+"     mwg login --user alice\n"
+"     mwg connect emis.K84001:443 --listen 127.0.0.1:8443\n";
+
+static int
+client_later(const char *verb)
+{
+	fprintf(stderr, "mwg: %s: not yet available in this version of mwg\n",
+	    verb);
+	return CLIENT_EXIT_FAIL;
+}
 
 int
-main(void)
+main(int argc, char **argv)
 {
-	fputs("mwg: not built yet\n", stderr);
-	return 1;
+	static const struct {
+		const char *verb;
+		int (*fn)(int, char **);
+	} verbs[] = {
+		{ "enrol", client_enrol },
+		{ "login", client_login },
+		{ "connect", client_connect },
+		{ "status", client_status },
+		{ "logout", client_logout },
+	};
+
+	/* A gateway that hangs up mid-write is an error, not a signal. */
+	signal(SIGPIPE, SIG_IGN);
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
+		fputs(usage_text, argc < 2 ? stderr : stdout);
+		return argc < 2 ? CLIENT_EXIT_USAGE : CLIENT_EXIT_OK;
+	}
+	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+		if (strcmp(argv[1], verbs[i].verb) == 0)
+			return verbs[i].fn(argc - 1, argv + 1);
+	if (strcmp(argv[1], "posture") == 0 ||
+	    strcmp(argv[1], "ssh-config") == 0)
+		return client_later(argv[1]);
+	fprintf(stderr, "mwg: unknown verb '%s' (see mwg --help)\n", argv[1]);
+	return CLIENT_EXIT_USAGE;
 }

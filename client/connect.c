@@ -1,0 +1,543 @@
+/*
+ * mwg connect: a local port whose every connection becomes a CONNECT
+ * tunnel through the gateway to one practice system, authenticated with
+ * the session certificate. One thread per local connection; the TLS
+ * context is shared, so reconnects resume the TLS session. A new login in
+ * another terminal is picked up at the next connection.
+ */
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "certs/certs.h"
+#include "client/gw.h"
+#include "common/addr.h"
+#include "common/errbuf.h"
+#include "common/xmalloc.h"
+
+#define VERB		"connect"
+#define CONNECT_MAX	256	/* local connections open at once */
+#define LISTEN_BACKLOG	64
+#define ACCEPT_PAUSE	1	/* seconds, when out of descriptors */
+
+static const char connect_usage[] =
+    "usage: mwg connect NAME.PRACTICE:PORT --listen ADDR:PORT "
+    "[--break-glass REASON]\n"
+    "                   [--allow-remote] [--verbose] [--dir DIR]\n";
+
+static const char connect_help[] =
+"NAME\n"
+"     mwg connect - reach a practice system through the gateway\n"
+"\n"
+"SYNOPSIS\n"
+"     mwg connect NAME.PRACTICE:PORT --listen ADDR:PORT\n"
+"                 [--break-glass REASON] [--allow-remote] [--verbose]\n"
+"                 [--dir DIR]\n"
+"\n"
+"DESCRIPTION\n"
+"     Listens on ADDR:PORT on this device. Each connection made to it is\n"
+"     carried to the practice system NAME in practice PRACTICE, port PORT,\n"
+"     through a TLS tunnel to the gateway (HTTP CONNECT), authenticated\n"
+"     with the session certificate from mwg login. Point the program you\n"
+"     use (browser, remote desktop, the clinical system's client) at\n"
+"     ADDR:PORT. mwg runs until it is stopped (Ctrl-C).\n"
+"\n"
+"     The target is named as the gateway's policy names it: the system's\n"
+"     name, a dot, the practice code, and the system's port, which is\n"
+"     always given (the policy allows a system on its own port only), e.g.\n"
+"     emis.K84001:443. The practice code is not case-sensitive.\n"
+"\n"
+"     Once listening, mwg prints one line on standard output, \"mwg:\n"
+"     forwarding ADDR:PORT to NAME.PRACTICE:PORT through GATEWAY; ...\", so\n"
+"     a script can wait for it.\n"
+"\n"
+"     Each connection is a separate decision by the gateway (policy,\n"
+"     posture, locks), recorded in its audit trail. A refused connection is\n"
+"     closed, and the gateway's reason is printed with its HTTP status\n"
+"     (403 not allowed, 404 no such system, 502 or 504 the system did not\n"
+"     answer); mwg goes on listening. If the session expires, connections\n"
+"     are refused until mwg login is run again (in any terminal: the new\n"
+"     session is used from the next connection on).\n"
+"\n"
+"     NAME.PRACTICE:PORT\n"
+"             The practice system to reach.\n"
+"     --listen ADDR:PORT\n"
+"             The local address and port to listen on, as literals:\n"
+"             127.0.0.1:8443 or [::1]:8443. Only loopback addresses are\n"
+"             accepted, so that no one else on the network can use your\n"
+"             session, unless --allow-remote is given.\n"
+"     --break-glass REASON\n"
+"             Ask for emergency access, which the gateway's policy may\n"
+"             allow beyond the usual rules, with REASON (1-200 printable\n"
+"             characters) recorded in the audit trail and reviewed.\n"
+"     --allow-remote\n"
+"             Allow a non-loopback --listen address. Anyone who can reach\n"
+"             it then acts with your session: use with care.\n"
+"     --verbose, -v\n"
+"             Print a line when each tunnel opens and closes, with bytes.\n"
+"     --dir DIR\n"
+"             State directory (default $MWG_DIR, else ~/.config/mwg).\n"
+"     --help  Print this help and exit.\n"
+"\n"
+"EXIT STATUS\n"
+"     1 if mwg cannot start (not logged in, the session expired, the\n"
+"     address is in use); 2 bad usage. Once listening, mwg runs until it\n"
+"     is stopped by a signal.\n"
+"\n"
+"EXAMPLES\n"
+"     mwg connect emis.K84001:443 --listen 127.0.0.1:8443\n"
+"     mwg connect reception.K84001:3389 --listen 127.0.0.1:13389\n"
+"     mwg connect docman.K84002:443 --listen 127.0.0.1:9443 \\\n"
+"         --break-glass \"covering K84002 duty doctor, incident 4411\"\n";
+
+struct connect_opts {
+	struct client_target	 target;
+	struct sockaddr_storage	 listen;
+	socklen_t		 listen_len;
+	const char		*break_glass;
+	const char		*dir;
+	int			 is_remote_ok;
+	int			 is_verbose;
+};
+
+/* A loaded session; connections hold a reference while they use it. */
+struct connect_session {
+	struct client_tls	*tls;
+	time_t			 not_after;
+	struct stat		 file;		/* session.pem when loaded */
+	int			 refs;		/* under connect_lock */
+};
+
+static pthread_mutex_t connect_lock = PTHREAD_MUTEX_INITIALIZER;
+static atomic_int connect_active;
+
+struct connect_state {
+	struct client_device	 dev;
+	struct connect_opts	 o;
+	struct connect_session	*cur;	/* the accept thread's; NULL: none */
+};
+
+struct connect_job {
+	const struct connect_state *cs;
+	struct connect_session	*sess;	/* a reference, dropped at the end */
+	int			 fd;
+	char			 peer[ADDR_STR_MAX];
+};
+
+/* One whole line on stderr: threads' lines never interleave. */
+static void connect_say(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+
+static void
+connect_say(const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+	int n;
+
+	n = snprintf(line, sizeof(line), "mwg: %s: ", VERB);
+	va_start(ap, fmt);
+	vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
+	va_end(ap);
+	strcat(line, "\n");
+	fputs(line, stderr);
+}
+
+/* The target, the listening address and the reason, as given. */
+static int
+connect_check(struct connect_opts *o, const char *target,
+    const char *listen_arg)
+{
+	char err[CLIENT_ERR_MAX];
+
+	if (client_parse_target(target, &o->target, err, sizeof(err)) == -1)
+		return client_usage(VERB, connect_usage, "%s", err);
+	if (listen_arg == NULL)
+		return client_usage(VERB, connect_usage, "--listen is needed");
+	if (client_parse_listen(listen_arg, &o->listen, &o->listen_len, err,
+	    sizeof(err)) == -1)
+		return client_usage(VERB, connect_usage, "%s", err);
+	if (!client_is_loopback((const struct sockaddr *)&o->listen)) {
+		if (!o->is_remote_ok)
+			return client_usage(VERB, connect_usage, "%s is not a "
+			    "loopback address: anyone who reaches it would use "
+			    "your session (--allow-remote if that is meant)",
+			    listen_arg);
+		client_warn(VERB, "listening on %s: anyone who reaches it "
+		    "uses your session", listen_arg);
+	}
+	if (o->break_glass != NULL && !client_break_glass_valid(o->break_glass))
+		return client_usage(VERB, connect_usage, "--break-glass needs "
+		    "a reason of 1-200 printable characters");
+	return 0;
+}
+
+static int
+connect_options(int argc, char **argv, struct connect_opts *o)
+{
+	static const struct option longopts[] = {
+		{ "listen",		required_argument,	NULL, 'l' },
+		{ "break-glass",	required_argument,	NULL, 'b' },
+		{ "allow-remote",	no_argument,		NULL, 'r' },
+		{ "verbose",		no_argument,		NULL, 'v' },
+		{ "dir",		required_argument,	NULL, 'd' },
+		{ "help",		no_argument,		NULL, 'h' },
+		{ NULL,			0,			NULL, 0 },
+	};
+	const char *listen_arg = NULL;
+	int ch;
+
+	optind = 0;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":hv", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'l':
+			listen_arg = optarg;
+			break;
+		case 'b':
+			o->break_glass = optarg;
+			break;
+		case 'r':
+			o->is_remote_ok = 1;
+			break;
+		case 'v':
+			o->is_verbose = 1;
+			break;
+		case 'd':
+			o->dir = optarg;
+			break;
+		case 'h':
+			fputs(connect_help, stdout);
+			return -1;
+		case ':':
+			return client_usage(VERB, connect_usage, "%s needs a "
+			    "value", argv[optind - 1]);
+		default:
+			return client_usage(VERB, connect_usage, "unknown "
+			    "option %s", argv[optind - 1]);
+		}
+	}
+	if (optind != argc - 1)
+		return client_usage(VERB, connect_usage, optind == argc ?
+		    "which target? (NAME.PRACTICE:PORT)" : "one target only");
+	return connect_check(o, argv[optind], listen_arg);
+}
+
+static void
+connect_session_put(struct connect_session *s)
+{
+	int last;
+
+	if (s == NULL)
+		return;
+	pthread_mutex_lock(&connect_lock);
+	last = --s->refs == 0;
+	pthread_mutex_unlock(&connect_lock);
+	if (last) {
+		client_tls_free(s->tls);
+		free(s);
+	}
+}
+
+/* The session certificate must be this device's, and still valid. */
+static struct connect_session *
+connect_session_load(const struct client_device *dev, const struct stat *sb,
+    char *err, size_t errlen)
+{
+	struct connect_session *s;
+	struct certs_identity id;
+	char path[PATH_MAX], e[CLIENT_ERR_MAX], when[64];
+	struct client_tls *t;
+	X509 *cert;
+
+	client_state_path(&dev->st, STATE_SESSION, path, sizeof(path));
+	memset(&id, 0, sizeof(id));
+	if ((cert = certs_read_cert(path, e, sizeof(e))) == NULL ||
+	    certs_identity(cert, &id) == -1 || id.kind != CERTS_KIND_SESSION ||
+	    strcmp(id.device_id, dev->id) != 0) {
+		errbuf_set(err, errlen, "%s is not a session of device %s (run "
+		    "mwg login)", path, dev->id);
+		X509_free(cert);
+		return NULL;
+	}
+	X509_free(cert);
+	if (id.not_after <= time(NULL)) {
+		errbuf_set(err, errlen, "the session expired at %s (run mwg "
+		    "login)", client_format_time(id.not_after, when,
+		    sizeof(when)));
+		return NULL;
+	}
+	if ((t = client_tls_new(&dev->gw, dev->ca, path, dev->key, e,
+	    sizeof(e))) == NULL) {
+		errbuf_set(err, errlen, "%s (run mwg login)", e);
+		return NULL;
+	}
+	s = xcalloc(1, sizeof(*s));
+	s->tls = t;
+	s->not_after = id.not_after;
+	s->file = *sb;
+	s->refs = 1;		/* the accept thread's, as cs->cur */
+	return s;
+}
+
+static int
+connect_same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino &&
+	    a->st_size == b->st_size && a->st_mtim.tv_sec ==
+	    b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+/*
+ * The session for a new connection, with a reference for it: the one
+ * loaded, or session.pem again if it changed (a new login). NULL with a
+ * reason when there is no usable session.
+ */
+static struct connect_session *
+connect_session_get(struct connect_state *cs, char *err, size_t errlen)
+{
+	struct connect_session *s = cs->cur;
+	char path[PATH_MAX], when[64];
+	struct stat sb;
+
+	client_state_path(&cs->dev.st, STATE_SESSION, path, sizeof(path));
+	if (stat(path, &sb) == -1) {
+		connect_session_put(cs->cur);
+		cs->cur = NULL;
+		errbuf_set(err, errlen, "not logged in (run mwg login)");
+		return NULL;
+	}
+	if (s == NULL || !connect_same_file(&s->file, &sb)) {
+		if ((s = connect_session_load(&cs->dev, &sb, err,
+		    errlen)) == NULL)
+			return NULL;
+		connect_session_put(cs->cur);
+		cs->cur = s;
+	}
+	if (s->not_after <= time(NULL)) {
+		errbuf_set(err, errlen, "the session expired at %s (run mwg "
+		    "login)", client_format_time(s->not_after, when,
+		    sizeof(when)));
+		return NULL;
+	}
+	pthread_mutex_lock(&connect_lock);
+	s->refs++;
+	pthread_mutex_unlock(&connect_lock);
+	return s;
+}
+
+/* The CONNECT request and its answer; 0 with the tunnel open. */
+static int
+connect_ask(const struct connect_job *j, SSL *ssl, char *rest,
+    size_t restcap, size_t *restlen)
+{
+	const struct connect_opts *o = &j->cs->o;
+	const char *target = o->target.authority;
+	struct client_answer a;
+	char req[1024], err[CLIENT_ERR_MAX], reason[512];
+	int n, rc = -1;
+
+	n = snprintf(req, sizeof(req), "CONNECT %s HTTP/1.1\r\nHost: %s\r\n"
+	    "%s%s%s\r\n", target, target, o->break_glass ? "Mwg-Break-Glass: " :
+	    "", o->break_glass ? o->break_glass : "", o->break_glass ? "\r\n" :
+	    "");
+	if (SSL_write(ssl, req, n) != n) {
+		client_tls_error(ssl, n, "sending CONNECT", err, sizeof(err));
+		connect_say("%s: %s", target, err);
+		return -1;
+	}
+	client_answer_init(&a, 1);
+	if (client_read_answer(ssl, &a, rest, restcap, restlen, err,
+	    sizeof(err)) == -1)
+		connect_say("%s: %s", target, err);
+	else if (a.status / 100 != 2)
+		connect_say("%s: %s (%d)", target, client_answer_reason(&a,
+		    reason, sizeof(reason)), a.status);
+	else
+		rc = 0;
+	client_answer_free(&a);
+	return rc;
+}
+
+static void
+connect_tunnel(const struct connect_job *j)
+{
+	const char *target = j->cs->o.target.authority;
+	struct client_relay_stats stats;
+	char err[CLIENT_ERR_MAX], rest[16384];
+	size_t restlen = 0;
+	SSL *ssl;
+
+	if ((ssl = client_tls_open(j->sess->tls, err, sizeof(err))) == NULL) {
+		connect_say("%s: %s", target, err);
+		return;
+	}
+	if (connect_ask(j, ssl, rest, sizeof(rest), &restlen) == 0) {
+		if (j->cs->o.is_verbose)
+			connect_say("%s: tunnel open for %s%s", target, j->peer,
+			    SSL_session_reused(ssl) ? " (TLS resumed)" : "");
+		if (client_relay(ssl, j->fd, rest, restlen, &stats) == -1 ||
+		    j->cs->o.is_verbose)
+			connect_say("%s: tunnel for %s closed: %s; %llu bytes "
+			    "up, %llu down", target, j->peer, stats.why,
+			    stats.up, stats.down);
+	}
+	client_tls_close(ssl);
+}
+
+static void *
+connect_job_run(void *arg)
+{
+	struct connect_job *j = arg;
+
+	connect_tunnel(j);
+	close(j->fd);
+	connect_session_put(j->sess);
+	atomic_fetch_sub(&connect_active, 1);
+	free(j);
+	return NULL;
+}
+
+/* A new local connection: a session reference and a thread of its own. */
+static void
+connect_accepted(struct connect_state *cs, int fd,
+    const struct sockaddr_storage *peer)
+{
+	struct connect_job *j;
+	char err[CLIENT_ERR_MAX];
+	pthread_attr_t attr;
+	pthread_t tid;
+	int rc;
+
+	if (atomic_load(&connect_active) >= CONNECT_MAX) {
+		connect_say("%d connections open already; refusing another",
+		    CONNECT_MAX);
+		close(fd);
+		return;
+	}
+	j = xcalloc(1, sizeof(*j));
+	j->cs = cs;
+	j->fd = fd;
+	addr_format((const struct sockaddr *)peer, j->peer, sizeof(j->peer));
+	if ((j->sess = connect_session_get(cs, err, sizeof(err))) == NULL) {
+		connect_say("%s: %s", cs->o.target.authority, err);
+		close(fd);
+		free(j);
+		return;
+	}
+	atomic_fetch_add(&connect_active, 1);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	if ((rc = pthread_create(&tid, &attr, connect_job_run, j)) != 0) {
+		connect_say("cannot start a thread: %s", strerror(rc));
+		atomic_fetch_sub(&connect_active, 1);
+		connect_session_put(j->sess);
+		close(fd);
+		free(j);
+	}
+	pthread_attr_destroy(&attr);
+}
+
+/* Runs until a signal ends the process; returns only on a fatal error. */
+static int
+connect_serve(struct connect_state *cs, int lfd)
+{
+	struct sockaddr_storage peer;
+	socklen_t len;
+	int fd;
+
+	for (;;) {
+		len = sizeof(peer);
+		fd = accept4(lfd, (struct sockaddr *)&peer, &len, SOCK_CLOEXEC);
+		if (fd != -1) {
+			connect_accepted(cs, fd, &peer);
+			continue;
+		}
+		if (errno == EINTR || errno == ECONNABORTED)
+			continue;
+		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+		    errno == ENOMEM) {
+			/* Out of descriptors: pause, never spin. */
+			connect_say("accept: %s; pausing", strerror(errno));
+			sleep(ACCEPT_PAUSE);
+			continue;
+		}
+		return client_fail(VERB, "accept: %s", strerror(errno));
+	}
+}
+
+static int
+connect_listen(const struct connect_opts *o)
+{
+	char addr[ADDR_STR_MAX];
+	int fd, one = 1;
+
+	addr_format((const struct sockaddr *)&o->listen, addr, sizeof(addr));
+	if ((fd = socket(o->listen.ss_family, SOCK_STREAM | SOCK_CLOEXEC,
+	    0)) == -1 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one,
+	    sizeof(one)) == -1 || bind(fd, (const struct sockaddr *)&o->listen,
+	    o->listen_len) == -1 || listen(fd, LISTEN_BACKLOG) == -1) {
+		client_fail(VERB, "cannot listen on %s: %s", addr,
+		    strerror(errno));
+		if (fd != -1)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int
+client_connect(int argc, char **argv)
+{
+	struct connect_state *cs = xcalloc(1, sizeof(*cs));
+	struct client_state st;
+	char err[CLIENT_ERR_MAX], addr[ADDR_STR_MAX], when[64];
+	struct connect_session *s;
+	int rc, lfd = -1;
+
+	if ((rc = connect_options(argc, argv, &cs->o)) != 0) {
+		rc = rc == -1 ? CLIENT_EXIT_OK : rc;
+		goto out;
+	}
+	rc = CLIENT_EXIT_FAIL;
+	if (client_state_resolve(cs->o.dir, &st, err, sizeof(err)) == -1) {
+		client_fail(VERB, "%s", err);
+		goto out;
+	}
+	if (client_device_load(&st, VERB, &cs->dev) == -1 ||
+	    client_device_renew(&cs->dev, VERB) == -1)
+		goto out;
+	/* A connect that cannot work says so now, not at the first use. */
+	if ((s = connect_session_get(cs, err, sizeof(err))) == NULL) {
+		client_fail(VERB, "%s", err);
+		goto out;
+	}
+	connect_session_put(s);
+	if ((lfd = connect_listen(&cs->o)) == -1)
+		goto out;
+	addr_format((const struct sockaddr *)&cs->o.listen, addr, sizeof(addr));
+	printf("mwg: forwarding %s to %s through %s; session until %s; stop "
+	    "with Ctrl-C\n", addr, cs->o.target.authority, cs->dev.gw_text,
+	    client_format_time(cs->cur->not_after, when, sizeof(when)));
+	fflush(stdout);
+	rc = connect_serve(cs, lfd);
+out:
+	if (lfd != -1)
+		close(lfd);
+	/* Tunnel threads may still use cs; the process is ending anyway. */
+	if (atomic_load(&connect_active) == 0) {
+		connect_session_put(cs->cur);
+		free(cs);
+	}
+	return rc;
+}
