@@ -1,6 +1,8 @@
 /*
  * mwgctl status | sessions | kill ID | reload: one JSON request line to
  * mwgd's control socket, one JSON answer line back, shown for people.
+ * Also the client side every live verb shares (totp, lock, enrol-code,
+ * device): the call, the refusal line, and checks and formats for fields.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -14,63 +16,188 @@
 
 #include "admin/admin.h"
 #include "common/addr.h"
+#include "common/xmalloc.h"
 
 #define CTL_ANSWER_MAX	(4 * 1024 * 1024)
-#define CTL_DEFAULT	"/run/mwg/control"
+#define CTL_TIMEOUT_S	30	/* mwgd itself gives up after 10 s */
 
 static const char usage_text[] =
 "usage: mwgctl [-s SOCKET] status | sessions | kill ID | reload [--json]\n"
 "    -s SOCKET   mwgd's control socket (default $MWG_CONTROL or "
-CTL_DEFAULT ")\n";
+ADMIN_CTL_DEFAULT ")\n";
 
 static int
 ctl_connect(const char *path)
 {
-	struct timeval tv = { 30, 0 };
+	struct timeval tv = { CTL_TIMEOUT_S, 0 };
 	int fd = addr_unix_connect(path);
 
-	if (fd != -1)
+	if (fd != -1) {
 		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	}
 	return fd;
+}
+
+static int
+ctl_send(int fd, const char *path, json_t *req)
+{
+	char *text = json_dumps(req, JSON_COMPACT);
+	int rc = 0;
+
+	if (text == NULL) {
+		fprintf(stderr, "mwgctl: cannot encode the request\n");
+		return -1;
+	}
+	if (write(fd, text, strlen(text)) == -1 || write(fd, "\n", 1) == -1) {
+		fprintf(stderr, "mwgctl: write to %s: %s\n", path,
+		    strerror(errno));
+		rc = -1;
+	}
+	freezero_mwg(text, strlen(text));	/* may carry TOTP secrets */
+	return rc;
+}
+
+/*
+ * Reads the one answer line (up to CTL_ANSWER_MAX bytes, or to EOF from an
+ * older mwgd). The buffer is wiped: answers may carry secrets.
+ */
+static json_t *
+ctl_receive(int fd)
+{
+	char *buf = xmalloc(CTL_ANSWER_MAX);
+	size_t len = 0;
+	ssize_t n = 0;
+	json_error_t jerr;
+	json_t *ans = NULL;
+
+	while (len < CTL_ANSWER_MAX &&
+	    (n = read(fd, buf + len, CTL_ANSWER_MAX - len)) > 0) {
+		len += (size_t)n;
+		if (memchr(buf + len - (size_t)n, '\n', (size_t)n) != NULL)
+			break;
+	}
+	if (n == -1)
+		fprintf(stderr, "mwgctl: no answer from mwgd: %s\n",
+		    errno == EAGAIN ? "timed out" : strerror(errno));
+	else if (len == 0 ||
+	    (ans = json_loadb(buf, len, JSON_DISABLE_EOF_CHECK, &jerr)) == NULL)
+		fprintf(stderr, "mwgctl: no valid answer from mwgd\n");
+	freezero_mwg(buf, CTL_ANSWER_MAX);
+	return ans;
 }
 
 /* Sends req, returns the decoded answer or NULL (message printed). */
 static json_t *
 ctl_call(const char *path, json_t *req)
 {
-	char *text = json_dumps(req, JSON_COMPACT), *buf;
-	size_t len = 0;
-	ssize_t n;
-	json_error_t jerr;
 	json_t *ans;
 	int fd;
 
 	if ((fd = ctl_connect(path)) == -1) {
 		fprintf(stderr, "mwgctl: cannot reach mwgd at %s: %s\n", path,
 		    strerror(errno));
-		free(text);
 		return NULL;
 	}
-	if (write(fd, text, strlen(text)) == -1 || write(fd, "\n", 1) == -1) {
-		fprintf(stderr, "mwgctl: write to %s: %s\n", path,
-		    strerror(errno));
-		free(text);
-		close(fd);
-		return NULL;
-	}
-	free(text);
-	buf = malloc(CTL_ANSWER_MAX + 1);
-	while (buf && len < CTL_ANSWER_MAX &&
-	    (n = read(fd, buf + len, CTL_ANSWER_MAX - len)) > 0)
-		len += (size_t)n;
+	ans = ctl_send(fd, path, req) == -1 ? NULL : ctl_receive(fd);
 	close(fd);
-	if (buf == NULL || (ans = json_loadb(buf, len, 0, &jerr)) == NULL) {
-		fprintf(stderr, "mwgctl: no valid answer from mwgd\n");
-		free(buf);
+	return ans;
+}
+
+json_t *
+admin_ctl_call(json_t *req)
+{
+	const char *path = getenv("MWG_CONTROL");
+
+	return ctl_call(path != NULL && *path ? path : ADMIN_CTL_DEFAULT, req);
+}
+
+int
+admin_ctl_refused(const char *verb, json_t *ans)
+{
+	const char *error = json_string_value(json_object_get(ans, "error"));
+
+	if (error == NULL || *error == '\0')
+		error = "refused (mwgd gave no reason)";
+	fprintf(stderr, "mwgctl: %s: %s\n", verb, error);
+	return ADMIN_EXIT_FAIL;
+}
+
+int
+admin_ctl_malformed(const char *verb, const char *what)
+{
+	fprintf(stderr, "mwgctl: %s: mwgd sent a malformed answer (%s)\n",
+	    verb, what);
+	return ADMIN_EXIT_FAIL;
+}
+
+json_t *
+admin_ctl_request(const char *verb, json_t *req)
+{
+	json_t *ans;
+
+	if (req == NULL) {
+		fprintf(stderr, "mwgctl: %s: cannot build the request\n", verb);
 		return NULL;
 	}
-	free(buf);
+	ans = admin_ctl_call(req);
+	json_decref(req);
+	if (ans == NULL)
+		return NULL;
+	if (!json_is_object(ans))
+		admin_ctl_malformed(verb, "not an object");
+	else if (!json_is_true(json_object_get(ans, "ok")))
+		admin_ctl_refused(verb, ans);
+	else
+		return ans;
+	json_decref(ans);
+	return NULL;
 	return ans;
+}
+
+int
+admin_reason_check(const char *verb, const char *reason)
+{
+	size_t len = strlen(reason);
+
+	if (len == 0 || len > ADMIN_REASON_MAX) {
+		fprintf(stderr, "mwgctl: %s: --reason must be 1 to %d "
+		    "characters, got %zu\n", verb, ADMIN_REASON_MAX, len);
+		return -1;
+	}
+	for (size_t i = 0; i < len; i++)
+		if (reason[i] < 0x20 || reason[i] > 0x7e) {
+			fprintf(stderr, "mwgctl: %s: --reason must be "
+			    "printable ASCII (character %zu is not)\n", verb,
+			    i + 1);
+			return -1;
+		}
+	return 0;
+}
+
+char *
+admin_time_text(time_t t, char *buf, size_t len)
+{
+	struct tm tm;
+
+	if (t <= 0 || gmtime_r(&t, &tm) == NULL ||
+	    strftime(buf, len, "%Y-%m-%d %H:%M UTC", &tm) == 0)
+		snprintf(buf, len, "-");
+	return buf;
+}
+
+const char *
+admin_field(json_t *obj, const char *key, char *buf, size_t len)
+{
+	const char *s = json_string_value(json_object_get(obj, key));
+	size_t i;
+
+	if (s == NULL || *s == '\0' || len == 0)
+		return "-";
+	for (i = 0; s[i] != '\0' && i + 1 < len; i++)
+		buf[i] = s[i] >= 0x20 && s[i] <= 0x7e ? s[i] : '?';
+	buf[i] = '\0';
+	return buf;
 }
 
 static void
@@ -128,8 +255,7 @@ ctl_run(const char *path, const char *verb, json_t *req, int as_json)
 	if (ans == NULL)
 		return ADMIN_EXIT_FAIL;
 	if (!json_is_true(json_object_get(ans, "ok")))
-		fprintf(stderr, "mwgctl: %s: %s\n", verb,
-		    json_string_value(json_object_get(ans, "error")));
+		admin_ctl_refused(verb, ans);
 	else {
 		rc = ADMIN_EXIT_OK;
 		if (as_json) {
@@ -176,7 +302,7 @@ admin_control(int argc, char **argv)
 	long long id;
 
 	if (path == NULL)
-		path = CTL_DEFAULT;
+		path = ADMIN_CTL_DEFAULT;
 	if ((r = parse_args(argc, argv, &path, &as_json, pos, &npos)) != 0) {
 		fputs(usage_text, r == 1 ? stdout : stderr);
 		return r == 1 ? ADMIN_EXIT_OK : ADMIN_EXIT_USAGE;

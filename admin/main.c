@@ -15,6 +15,13 @@ static const char usage_text[] =
 "\n"
 "SYNOPSIS\n"
 "    mwgctl ca init --dir DIR --host NAME [--host NAME...]\n"
+"    mwgctl [-s SOCKET] enrol-code create --user U --practice P [--label L]\n"
+"                       [--ttl D] [--managed]\n"
+"    mwgctl [-s SOCKET] device list [--json] | device revoke ID --reason TEXT\n"
+"    mwgctl [-s SOCKET] totp enrol USER [--issuer NAME] [--no-qr] [--json]\n"
+"    mwgctl [-s SOCKET] totp import FILE\n"
+"    mwgctl [-s SOCKET] lock user|device NAME [--ttl D] --reason TEXT\n"
+"    mwgctl [-s SOCKET] lock list [--json] | unlock user|device NAME\n"
 "    mwgctl policy check FILE\n"
 "    mwgctl audit verify [--key PUB] FILE...\n"
 "    mwgctl audit query [--user U] [--practice P] [--event E] [--since T]\n"
@@ -27,6 +34,19 @@ static const char usage_text[] =
 "\n"
 "DESCRIPTION\n"
 "    ca init      create a root CA, an issuing CA and a server certificate\n"
+"    enrol-code create\n"
+"                 a single-use code (printed as ID:SECRET) that lets one\n"
+"                 device enrol for one person and practice\n"
+"    device list  enrolled devices: person, practice, expiry, last seen,\n"
+"                 last posture report, status\n"
+"    device revoke\n"
+"                 end a device for good and close its tunnels\n"
+"    totp enrol   a new TOTP secret for a person, shown once as an\n"
+"                 otpauth:// URI and a QR code in the terminal\n"
+"    totp import  take the time-based secrets of a pam_oath users file\n"
+"    lock         refuse a person or a device at once (closing its\n"
+"                 tunnels), until unlocked or for --ttl; lock list shows\n"
+"                 the locks, unlock lifts one\n"
 "    policy check check a policy file offline; every error as file:line:col\n"
 "    audit verify check the audit trail's hash chain and signed checkpoints\n"
 "    audit query  search audit files; audit export: one practice's or one\n"
@@ -41,7 +61,8 @@ static const char usage_text[] =
 "                 refused and the running configuration stays\n"
 "\n"
 "    Verbs that reach the daemon use -s SOCKET (default /run/mwg/control,\n"
-"    or MWG_CONTROL in the environment).\n"
+"    or MWG_CONTROL in the environment); mwgd records each change they make\n"
+"    in the audit trail with your OS user. mwgctl VERB --help tells more.\n"
 "\n"
 "EXIT STATUS\n"
 "    0 success, 1 refused or failed (one line on stderr), 2 bad usage\n";
@@ -56,6 +77,11 @@ main(int argc, char **argv)
 		{ "ca", admin_ca },
 		{ "policy", admin_policy },
 		{ "audit", admin_audit },
+		{ "enrol-code", admin_enrol_code },
+		{ "device", admin_device },
+		{ "totp", admin_totp },
+		{ "lock", admin_lock },
+		{ "unlock", admin_lock },
 		{ "status", admin_control },
 		{ "sessions", admin_control },
 		{ "kill", admin_control },
