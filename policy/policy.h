@@ -2,9 +2,9 @@
  * policy: what mwgd may reach and who may reach it. Pure: no network, no
  * globals. A loaded policy is immutable and may be shared between threads.
  *
- * This first cut knows practices and their targets (the only names a client
- * may ask for) and one interim rule: any valid device may reach any defined
- * target. The policy issue replaces the rule set behind policy_decide().
+ * policy.conf (docs/policy.md) defines sites, posture profiles, practices
+ * and their targets, roles and members. A decision is default deny: the
+ * first enforced role whose every condition holds allows.
  */
 #ifndef MWG_POLICY_H
 #define MWG_POLICY_H
@@ -28,7 +28,10 @@ struct policy_target {
 
 struct policy;
 
-/* Parses path; NULL with every error (file:line:col) in errs. */
+/*
+ * Parses path (and its includes); NULL with every error (file:line:col:
+ * what was expected) in errs. The caller frees with policy_free().
+ */
 struct policy *policy_load(const char *path, struct conf_errors *errs);
 struct policy *policy_load_string(const char *name, const char *text,
     size_t len, struct conf_errors *errs);
@@ -36,6 +39,27 @@ void policy_free(struct policy *p);
 /* SHA-256 over every file read (includes too), hex; for reload audits. */
 const char *policy_hash(const struct policy *p);
 size_t policy_target_count(const struct policy *p);
+
+/* What a loaded policy holds, for `mwgctl policy check`. */
+struct policy_counts {
+	size_t practices, targets, sites, postures, roles, members;
+};
+void policy_counts(const struct policy *p, struct policy_counts *out);
+
+/* The time zone hours are read in ("Europe/London"). Caller does not free. */
+const char *policy_timezone(const struct policy *p);
+/* A practice's display name ("" if none), or NULL if no such practice. */
+const char *policy_practice_title(const struct policy *p, const char *code);
+/* t in the policy's time zone, "Sun 2026-03-29 06:30 BST", into buf. */
+char *policy_format_local(const struct policy *p, time_t t, char *buf,
+    size_t len);
+/*
+ * "YYYY-MM-DD HH:MM" in the policy's time zone into *t. Returns 0; 1 if
+ * the time happens twice (the clocks go back: *t is the earlier); -1 with
+ * a reason in err if malformed, no such date, or skipped (clocks forward).
+ */
+int policy_parse_local(const struct policy *p, const char *s, time_t *t,
+    char *err, size_t errlen);
 
 /*
  * Finds "name.practice" (the practice code is matched case-insensitively).
@@ -97,13 +121,22 @@ struct policy_decision {
 	char report_reason[256];
 };
 
-/* Default deny: allow only when a rule says so. Always fills out. */
+/*
+ * Default deny: allow only when a role says so. Always fills out. Roles
+ * are tried in file order, break-glass roles after the others and only
+ * with req->break_glass; a deny names the role that came closest in its
+ * reason. max_duration is the break-glass limit or the end of the role's
+ * hours, whichever is sooner. Report-only roles never change allow.
+ */
 void policy_decide(const struct policy *p, const struct policy_request *req,
     struct policy_decision *out);
 
 /*
  * The same decision, calling cb for every rule considered, in order, with
- * whether it applied and why (for `mwgctl policy explain`).
+ * whether it applied and why (for `mwgctl policy explain`): "target",
+ * "member", "role NAME" for every enforced role until one allows,
+ * "default-deny" on a deny, then "role NAME (report-only)" for each
+ * report-only role.
  */
 typedef void (*policy_explain_cb)(const char *rule, int applies,
     const char *why, void *arg);

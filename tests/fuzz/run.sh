@@ -6,7 +6,7 @@
 # behaviour; the reproducer is in build/fuzz/artifacts/NAME/ and replays
 # with `build/fuzz/fuzz_NAME FILE`.
 #   tests/fuzz/run.sh [NAME...]     NAME: conf policy gw_config http_head
-#                                         audit_line
+#                                         audit_line est
 set -u
 cd "$(dirname "$0")/../.."
 
@@ -30,6 +30,8 @@ declare -A SRCS=(
 	[http_head]="gateway/http_head.c"
 	[audit_line]="$COMMON audit/audit_reader.c audit/audit_chain.c
 	    audit/audit_key.c"
+	[est]="common/errbuf.c common/xmalloc.c common/log.c certs/est.c
+	    certs/build.c"
 )
 declare -A LIBS=(
 	[conf]="-lcrypto"
@@ -37,10 +39,11 @@ declare -A LIBS=(
 	[gw_config]="-lcrypto"
 	[http_head]="-lhttp_parser"
 	[audit_line]="-ljansson -lcrypto"
+	[est]="-lcrypto"
 )
 
 names=("$@")
-[ ${#names[@]} -gt 0 ] || names=(conf policy gw_config http_head audit_line)
+[ ${#names[@]} -gt 0 ] || names=(conf policy gw_config http_head audit_line est)
 mkdir -p "$OUT/logs"
 failed=()
 for name in "${names[@]}"; do

@@ -1,7 +1,9 @@
 /*
- * policy/policy.c: policy.conf practices and targets, lookups, the interim
- * decision rule and the content hash. Bad files are a table with the exact
- * error list each must produce.
+ * policy/policy.c: loading policy.conf, practices and targets, lookups,
+ * the target part of a decision and the content hash. Bad practice and
+ * target statements are a table with the exact error list each must give;
+ * the other statements are in policy_parse_test.c, decisions in
+ * policy_decide_test.c.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -126,12 +128,8 @@ Test(policy, target_addresses)
 }
 
 /*
- * BUG (policy/policy.c:142 policy_build, and :214 policy_find_target):
- * with no targets p->targets is NULL and qsort(NULL, 0, ...) /
- * bsearch(..., NULL, 0, ...) is undefined (both are declared nonnull);
- * the SAN=1 build aborts with "policy.c:142:2: runtime error: null pointer
- * passed as argument 1". Loading an empty policy kills a sanitizer build
- * of mwgd.
+ * With no targets there is no array: qsort and bsearch must not be handed
+ * NULL (both are declared nonnull; the SAN=1 build aborted on it once).
  */
 Test(policy, empty_file_has_no_targets)
 {
@@ -155,6 +153,8 @@ Test(policy, empty_file_has_no_targets)
 	"[IPv6]:PORT, got '" a "'"
 #define NAME_ERR(pos, n) "t.conf:" pos ": expected a target name of a-z, " \
 	"0-9 and '-', got '" n "'"
+#define TOP_ERR(pos, w) "t.conf:" pos ": expected member, posture, " \
+	"practice, role, site or timezone, got '" w "'"
 #define CODE_ERR(pos, c) "t.conf:" pos ": expected a practice code (ODS " \
 	"code, e.g. K84001), got '" c "'"
 
@@ -170,7 +170,7 @@ static const struct bad_case bad_cases[] = {
 	    "t.conf:3:9: target emis.K84001 is defined twice", 1 },
 	{ "practice k84001 { target emis 10.0.0.1:443 }\n"
 	  "practice K84001 { target emis 10.0.0.1:8443 }\n",
-	    "t.conf:2:26: target emis.K84001 is defined twice", 1 },
+	    "t.conf:2:10: practice K84001 is defined twice", 1 },
 	{ "practice K84001 { target a 1.1.1.1:1; target b 1.1.1.1:1 }\n"
 	  "practice K84002 { target a 1.1.1.1:1; target b 1.1.1.1:1;"
 	  " target a 1.1.1.1:2 }\n",
@@ -192,10 +192,8 @@ static const struct bad_case bad_cases[] = {
 	    "t.conf:2:2: target takes 2 arguments, got 1", 1 },
 	{ IN_K84001("target emis 10.0.0.1:443 x"),
 	    "t.conf:2:2: target takes 2 arguments, got 3", 1 },
-	{ "server emis 10.0.0.1:443\n",
-	    "t.conf:1:1: expected 'practice', got 'server'", 1 },
-	{ "Practice K84001 { }\n",
-	    "t.conf:1:1: expected 'practice', got 'Practice'", 1 },
+	{ "server emis 10.0.0.1:443\n", TOP_ERR("1:1", "server"), 1 },
+	{ "Practice K84001 { }\n", TOP_ERR("1:1", "Practice"), 1 },
 	{ IN_K84001("host emis 10.0.0.1:443"),
 	    "t.conf:2:2: expected 'target' in practice K84001, got 'host'", 1 },
 	{ "practice k84001 { practice x { } }\n",
@@ -229,13 +227,15 @@ static const struct bad_case bad_cases[] = {
 	  "\ttarget emis 10.0.0.3:443\n"
 	  "}\n"
 	  "practice K84002\n"
-	  "site x\n",
+	  "site x\n"
+	  "host y\n",
 	    NAME_ERR("3:9", "Bad") "\n"
 	    ADDR_ERR("4:12", "10.0.0.1") "\n"
 	    "t.conf:5:2: expected 'target' in practice K84001, got 'port'\n"
 	    "t.conf:6:9: target emis.K84001 is defined twice\n"
 	    "t.conf:8:1: expected '{' with the practice's targets\n"
-	    "t.conf:9:1: expected 'practice', got 'site'", 6 },
+	    "t.conf:9:1: expected '{' with the site's statements\n"
+	    TOP_ERR("10:1", "host"), 7 },
 };
 
 Test(policy, bad_files)
@@ -251,10 +251,8 @@ Test(policy, bad_files)
 }
 
 /*
- * BUG (policy/policy.c policy_build: "size_t before = errs->n"): errors
- * dropped past CONF_ERRORS_MAX are not counted (gw_config counts
- * n + dropped), so with an error list that is already full a bad policy
- * loads. Found by reading; the contract says NULL on any error.
+ * Errors dropped past CONF_ERRORS_MAX still count: with an error list that
+ * is already full a bad policy must not load (NULL on any error).
  */
 Test(policy, full_error_list_still_fails)
 {
@@ -271,11 +269,16 @@ Test(policy, full_error_list_still_fails)
 	ASSERT_NO_LEAKS();
 }
 
-#define ALLOWED(name, practice, port, target) { name, practice, port, 1, \
-	"interim-any-device", "device certificate valid; target defined", \
-	target }
+/*
+ * The target part of a decision: a target that is not defined, or not on
+ * that port, is refused before any role is looked at. A defined target
+ * that no role reaches is refused by default.
+ */
+#define NO_ROLE(name, practice, port, target) { name, practice, port, 0, \
+	"default-deny", "no role gives alice access to " name "." \
+	practice, target }
 
-Test(policy, decide)
+Test(policy, decide_targets)
 {
 	static const struct {
 		const char *name, *practice;
@@ -284,16 +287,20 @@ Test(policy, decide)
 		const char *rule, *reason;
 		const char *target;	/* addr_str of out->target, or NULL */
 	} cases[] = {
-		ALLOWED("emis", "K84001", 443, "10.10.1.10:443"),
-		ALLOWED("emis", "k84001", 443, "10.10.1.10:443"),
-		ALLOWED("docman", "K84001", 8443, "10.10.1.11:8443"),
-		ALLOWED("emis", "K84002", 443, "[fd00::10]:443"),
+		NO_ROLE("emis", "K84001", 443, "10.10.1.10:443"),
+		{ "emis", "k84001", 443, 0, "default-deny", "no role gives "
+		    "alice access to emis.K84001", "10.10.1.10:443" },
+		NO_ROLE("docman", "K84001", 8443, "10.10.1.11:8443"),
+		NO_ROLE("emis", "K84002", 443, "[fd00::10]:443"),
 		{ "nope", "K84001", 443, 0, "default-deny",
 		    "no target nope.K84001 is defined in policy", NULL },
 		{ "emis", "k84009", 443, 0, "default-deny",
 		    "no target emis.k84009 is defined in policy", NULL },
 		{ "", "", 443, 0, "default-deny",
 		    "no target . is defined in policy", NULL },
+		/* Reasons are printable ASCII: they reach JSON and people. */
+		{ "em\xc3\xa9is", "K\n1", 443, 0, "default-deny",
+		    "no target em??is.K?1 is defined in policy", NULL },
 		/* The reason reaches the client: never the real port. */
 		{ "emis", "k84001", 8443, 0, "default-deny",
 		    "target emis.K84001 is not served on port 8443",
@@ -326,6 +333,7 @@ Test(policy, decide)
 		    d.rule);
 		cr_expect_str_eq(d.reason, cases[i].reason, "case %zu: %s", i,
 		    d.reason);
+		cr_expect_eq(d.report_only, 0, "case %zu", i);
 		if (cases[i].target == NULL)
 			cr_expect_null(d.target, "case %zu", i);
 		else {
@@ -443,12 +451,9 @@ Test(policy, load_from_file)
 }
 
 /*
- * BUG (policy/policy.c policy_load, lines 169-176): fopen() of a directory
- * succeeds, fread() fails with EISDIR and ferror() is never checked, so a
- * directory (or any read error) loads as an empty policy, no error, hash
- * of "" — a deny-all policy accepted on reload (in a SAN=1 build the
- * qsort bug above aborts first). conf_parse_file() says "PATH: not a
- * regular file".
+ * A directory (or any read error) is an error, not an empty deny-all
+ * policy accepted on reload: conf_parse_file() says "PATH: not a regular
+ * file".
  */
 Test(policy, load_directory_fails)
 {
