@@ -29,6 +29,9 @@ LDOPT    =
 endif
 HARDEN   = -fstack-protector-strong -fPIE -fstack-clash-protection
 LDHARDEN = -pie -Wl,-z,relro,-z,now -Wl,-z,noexecstack
+# Our archives' symbols stay private: libpam pulls in libaudit, whose
+# audit_open() would otherwise be bound to ours (a crash in every login).
+LDHARDEN += -Wl,--exclude-libs,ALL
 
 CFLAGS_ALL  = $(CSTD) $(OPT) $(HARDEN) $(WARN) $(INC) $(PKG_CFLAGS) $(CFLAGS)
 LDFLAGS_ALL = $(LDOPT) $(LDHARDEN) $(LDFLAGS)

@@ -1,18 +1,27 @@
 /*
- * The plain HTTP endpoints on the TLS listener. This first cut serves
- * GET /v1/whoami; enrolment (EST), login and posture arrive with their
- * issues. Every answer is JSON and closes the connection.
+ * The plain HTTP endpoints on the TLS listener: a table from path to
+ * handler. whoami answers on the worker (it needs only the handshake);
+ * everything that touches PAM, the store or the CA key runs on the auth
+ * pool. Every answer closes the connection.
  */
 #include <string.h>
 
 #include "gateway/conn.h"
+#include "gateway/est.h"
 #include "gateway/http_head.h"
+#include "gateway/login.h"
+#include "gateway/revoke.h"
 
 static void
 api_whoami(struct conn *c)
 {
 	json_t *body;
 
+	if (c->head->method != HTTP_GET) {
+		conn_respond_error(c, 405, "method-not-allowed",
+		    "use GET for /v1/whoami");
+		return;
+	}
 	if (!c->cert_ok) {
 		conn_respond_error(c, 401, "certificate-required", c->cert_error);
 		return;
@@ -28,19 +37,37 @@ api_whoami(struct conn *c)
 	conn_respond(c, 200, body);
 }
 
+static const struct api_route {
+	const char *path;
+	job_fn fn;
+} routes[] = {
+	{ "/.well-known/est/cacerts", est_cacerts_job },
+	{ "/.well-known/est/simpleenroll", est_enroll_job },
+	{ "/.well-known/est/simplereenroll", est_reenroll_job },
+	{ "/crl", revoke_crl_job },
+	{ "/v1/login", login_job },
+};
+
 void
 api_dispatch(struct conn *c)
 {
 	const char *url = c->head->url;
 
 	if (strcmp(url, "/v1/whoami") == 0) {
-		if (c->head->method != HTTP_GET) {
-			conn_respond_error(c, 405, "method-not-allowed",
-			    "use GET for /v1/whoami");
-			return;
-		}
 		api_whoami(c);
 		return;
 	}
+	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
+		if (strcmp(url, routes[i].path) == 0) {
+			if (c->w->srv->issuer == NULL &&
+			    routes[i].fn != revoke_crl_job) {
+				conn_respond_error(c, 503, "not-configured",
+				    "this gateway has no ca-key: it cannot "
+				    "enrol devices or log people in");
+				return;
+			}
+			request_run(c, routes[i].fn);
+			return;
+		}
 	conn_respond_error(c, 404, "not-found", "no such endpoint");
 }

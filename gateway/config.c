@@ -78,6 +78,37 @@ kw_control_group(struct gw_config *c, const struct conf_node *n,
 }
 
 static void
+kw_crl(struct gw_config *c, const struct conf_node *n, struct conf_errors *e)
+{
+	set_string(&c->crl_path, n, e);
+}
+
+/* auth { pam-service NAME  threads N } */
+static void
+kw_auth(struct gw_config *c, const struct conf_node *n, struct conf_errors *e)
+{
+	long long v;
+
+	conf_nargs(n, 0, 0, e);
+	for (size_t i = 0; i < n->nchildren; i++) {
+		const struct conf_node *k = &n->children[i];
+
+		if (strcmp(k->name.text, "pam-service") == 0)
+			set_string(&c->pam_service, k, e);
+		else if (strcmp(k->name.text, "threads") == 0) {
+			if (c->auth_threads != 0)
+				conf_error(e, &k->name.pos, "threads is set "
+				    "twice");
+			else if (conf_nargs(k, 1, 1, e) == 0 &&
+			    conf_uint(&k->args[0], 1, 64, &v, e) == 0)
+				c->auth_threads = (int)v;
+		} else
+			conf_error(e, &k->name.pos, "expected 'pam-service' or "
+			    "'threads' in auth, got '%s'", k->name.text);
+	}
+}
+
+static void
 kw_workers(struct gw_config *c, const struct conf_node *n,
     struct conf_errors *e)
 {
@@ -317,9 +348,14 @@ listen_tls_block(struct gw_config *c, const struct conf_node *n,
 			set_string(&c->tls.key, k, e);
 		else if (strcmp(k->name.text, "ca") == 0)
 			set_string(&c->tls.ca, k, e);
+		else if (strcmp(k->name.text, "ca-key") == 0)
+			set_string(&c->tls.ca_key, k, e);
+		else if (strcmp(k->name.text, "root") == 0)
+			set_string(&c->tls.root, k, e);
 		else
 			conf_error(e, &k->name.pos, "expected 'certificate', "
-			    "'key' or 'ca' in listen tls, got '%s'", k->name.text);
+			    "'key', 'ca', 'ca-key' or 'root' in listen tls, got "
+			    "'%s'", k->name.text);
 	}
 	if (c->tls.certificate == NULL || c->tls.key == NULL ||
 	    c->tls.ca == NULL)
@@ -361,8 +397,10 @@ kw_listen(struct gw_config *c, const struct conf_node *n, struct conf_errors *e)
 /* Sorted by name. */
 static const struct keyword keywords[] = {
 	{ "audit", kw_audit, 1 },
+	{ "auth", kw_auth, 1 },
 	{ "control", kw_control, 0 },
 	{ "control-group", kw_control_group, 0 },
+	{ "crl", kw_crl, 0 },
 	{ "group", kw_group, 0 },
 	{ "limits", kw_limits, 1 },
 	{ "listen", kw_listen, -1 },
@@ -395,6 +433,12 @@ apply_defaults(struct gw_config *c)
 		c->control_path = xstrdup("/run/mwg/control");
 	if (c->audit_file == NULL)
 		c->audit_file = xstrdup("/var/log/mwg/audit.jsonl");
+	if (c->crl_path == NULL)
+		c->crl_path = xasprintf("%s/crl.pem", c->state_dir);
+	if (c->pam_service == NULL)
+		c->pam_service = xstrdup("mwg");
+	if (c->auth_threads == 0)
+		c->auth_threads = 4;
 	if (c->audit_key == NULL)
 		c->audit_key = xasprintf("%s/audit.key", c->state_dir);
 	if (c->audit_retention_months == 0)
@@ -489,6 +533,10 @@ gw_config_free(struct gw_config *c)
 	free(c->user);
 	free(c->group);
 	free(c->state_dir);
+	free(c->crl_path);
+	free(c->pam_service);
+	free(c->tls.ca_key);
+	free(c->tls.root);
 	free(c->policy_path);
 	free(c->control_path);
 	free(c->control_group);

@@ -20,6 +20,9 @@ struct gw_listen_tls {
 	char *certificate;	/* server certificate (PEM, may hold a chain) */
 	char *key;		/* its private key */
 	char *ca;		/* issuing CA: device certificates chain here */
+	char *ca_key;		/* its key: signs device and session
+				   certificates (NULL: no enrolment, no login) */
+	char *root;		/* the root CA, served at EST /cacerts */
 };
 
 struct gw_config {
@@ -27,6 +30,9 @@ struct gw_config {
 	char *user;		/* NULL: do not change user (non-root only) */
 	char *group;
 	char *state_dir;
+	char *crl_path;		/* CRL written here and served at /crl */
+	char *pam_service;	/* default "mwg" */
+	int auth_threads;	/* the auth pool; default 4 */
 	char *policy_path;
 	char *control_path;
 	char *control_group;	/* group that may use the control socket */

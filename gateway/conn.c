@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
@@ -19,6 +20,7 @@
 #include "common/addr.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
+#include "gateway/denylist.h"
 #include "gateway/http_head.h"
 #include "gateway/snapshot.h"
 
@@ -84,6 +86,8 @@ conn_accept(struct worker *w, const struct gw_snapshot *snap, int fd,
 	c->bfd = -1;
 	c->refuse = refuse;
 	c->timeout_idle = snap->conf->timeout_idle;
+	memcpy(&c->peer_sa, sa, sa->sa_family == AF_INET6 ?
+	    sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in));
 	addr_format_ip(sa, c->peer_ip, sizeof(c->peer_ip));
 	c->peer_port = addr_port(sa);
 	clock_gettime(CLOCK_REALTIME, &c->t_start);
@@ -103,6 +107,25 @@ conn_accept(struct worker *w, const struct gw_snapshot *snap, int fd,
 	c->state = CONN_HANDSHAKE;
 	c->want = WANT_UP_CRD;
 	conn_update_events(c);
+}
+
+/*
+ * A revoked device is refused here, at the handshake check, for every
+ * endpoint: its certificate verified, but it no longer counts.
+ */
+static int
+conn_revoked(struct conn *c)
+{
+	char why[DENYLIST_REASON_MAX];
+	struct denylist *deny = c->w->srv->deny;
+
+	if (deny == NULL || !denylist_device(deny, c->ident.device_id,
+	    time(NULL), why, sizeof(why)) || strncmp(why, "revoked", 7) != 0)
+		return 0;
+	c->revoked = 1;
+	snprintf(c->cert_error, sizeof(c->cert_error), "device %s is revoked",
+	    c->ident.device_id);
+	return 1;
 }
 
 /* Who the client is, from the handshake; endpoints decide what it means. */
@@ -129,6 +152,8 @@ conn_read_identity(struct conn *c)
 		    "client certificate names no mwg device");
 		return;
 	}
+	if (conn_revoked(c))
+		return;
 	/*
 	 * A resumed session carries the verification of its first handshake,
 	 * which may be hours old: check the validity period again now.
@@ -239,17 +264,18 @@ conn_read_head(struct conn *c)
 		    "bad-request" : "head-too-large", c->head->error);
 		return;
 	}
+	c->want = 0;
+	conn_update_events(c);
+	if (c->head->method != HTTP_CONNECT) {
+		request_begin(c, buf + used, (size_t)r - used);
+		return;
+	}
 	if ((size_t)r > used) {
 		c->up.data = worker_buf_get(c->w);
 		memcpy(c->up.data, buf + used, (size_t)r - used);
 		c->up.len = (size_t)r - used;
 	}
-	c->want = 0;
-	conn_update_events(c);
-	if (c->head->method == HTTP_CONNECT)
-		tunnel_connect(c);
-	else
-		api_dispatch(c);
+	tunnel_connect(c);
 }
 
 /* Flushes the down buffer; when empty, says goodbye and closes. */
@@ -275,6 +301,9 @@ client_cb(evutil_socket_t fd, short what, void *arg)
 	case CONN_HEAD:
 		conn_read_head(c);
 		break;
+	case CONN_BODY:
+		request_read_body(c);
+		break;
 	case CONN_FINISHING:
 		conn_finish(c);
 		break;
@@ -292,6 +321,7 @@ client_cb(evutil_socket_t fd, short what, void *arg)
 		break;
 	case CONN_DIALING:
 	case CONN_AUDITING:
+	case CONN_WORKING:
 		break;
 	}
 }
@@ -310,6 +340,11 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 	case CONN_HEAD:
 		conn_close(c, "head-timeout");
 		return;
+	case CONN_BODY:
+		conn_close(c, "body-timeout");
+		return;
+	case CONN_WORKING:	/* the pool answers; nothing to time here */
+		return;
 	case CONN_DIALING:
 		tunnel_backend_cb(c->bfd, EV_TIMEOUT, c);
 		return;
@@ -322,9 +357,17 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 		break;
 	}
 	event_base_gettimeofday_cached(c->w->base, &now);
+	if (c->deadline && now.tv_sec >= c->deadline) {
+		conn_close(c, c->is_break_glass ? "break-glass-expired" :
+		    "role-time-ended");
+		return;
+	}
 	quiet = (long)(now.tv_sec - c->last_active);
 	if (quiet >= c->timeout_idle)
 		conn_close(c, "idle-timeout");
+	else if (c->deadline && c->deadline - now.tv_sec <
+	    c->timeout_idle - quiet)
+		conn_set_timer(c, (long)(c->deadline - now.tv_sec));
 	else
 		conn_set_timer(c, c->timeout_idle - quiet);
 }
@@ -353,9 +396,13 @@ status_text(int status)
 	case 403: return "Forbidden";
 	case 404: return "Not Found";
 	case 405: return "Method Not Allowed";
+	case 409: return "Conflict";
+	case 411: return "Length Required";
 	case 413: return "Payload Too Large";
+	case 415: return "Unsupported Media Type";
 	case 429: return "Too Many Requests";
 	case 431: return "Request Header Fields Too Large";
+	case 500: return "Internal Server Error";
 	case 502: return "Bad Gateway";
 	case 503: return "Service Unavailable";
 	case 504: return "Gateway Timeout";
@@ -368,26 +415,38 @@ conn_respond(struct conn *c, int status, json_t *body)
 {
 	char *text = body ? json_dumps(body, JSON_COMPACT | JSON_ENSURE_ASCII) :
 	    NULL;
-	char head[256];
-	int n;
+	size_t len;
 
+	json_decref(body);
 	if (text == NULL)	/* a value json_pack refused: say so, plainly */
 		text = strdup("{\"error\":\"internal\"}");
-	if (text == NULL) {
+	if (text == NULL || (text = realloc(text, (len = strlen(text)) + 2)) ==
+	    NULL) {
+		free(text);
 		conn_close(c, "out-of-memory");
 		return;
 	}
+	text[len++] = '\n';
+	conn_respond_raw(c, status, "application/json", "", text, len);
+	free(text);
+}
+
+void
+conn_respond_raw(struct conn *c, int status, const char *content_type,
+    const char *extra_headers, const char *body, size_t len)
+{
+	char head[512];
+	int n;
+
 	n = snprintf(head, sizeof(head), "HTTP/1.1 %d %s\r\n"
-	    "Content-Type: application/json\r\nContent-Length: %zu\r\n"
+	    "Content-Type: %s\r\nContent-Length: %zu\r\n%s"
 	    "Connection: close\r\n\r\n", status, status_text(status),
-	    strlen(text) + 1);
-	if (conn_queue(c, head, (size_t)n) == -1 ||
-	    conn_queue(c, text, strlen(text)) == -1 ||
-	    conn_queue(c, "\n", 1) == -1)
+	    content_type, len, extra_headers);
+	if (n < 0 || (size_t)n >= sizeof(head) ||
+	    conn_queue(c, head, (size_t)n) == -1 ||
+	    conn_queue(c, body, len) == -1)
 		log_warnx("%s: conn %llu: answer too large, truncated", __func__,
 		    (unsigned long long)c->id);
-	free(text);
-	json_decref(body);
 	snprintf(c->rule, sizeof(c->rule), "answered-%d", status);
 	c->state = CONN_FINISHING;
 	c->want = 0;
@@ -447,7 +506,7 @@ conn_audit_fields(struct conn *c, const char *reason, json_t *extra)
 	json_object_set_new(f, "tunnel.id", json_integer((json_int_t)c->id));
 	json_object_set_new(f, "source.ip", json_string(c->peer_ip));
 	json_object_set_new(f, "source.port", json_integer(c->peer_port));
-	if (c->cert_ok) {
+	if (c->cert_ok || c->revoked) {
 		json_object_set_new(f, "device.id",
 		    json_string(c->ident.device_id));
 		if (c->ident.user[0])
@@ -539,6 +598,13 @@ conn_close(struct conn *c, const char *reason)
 	conn_buf_release(c, &c->up);
 	conn_buf_release(c, &c->down);
 	free(c->head);
+	free(c->break_glass);
+	c->break_glass = NULL;
+	if (c->body) {
+		OPENSSL_cleanse(c->body, c->body_want);
+		free(c->body);
+		c->body = NULL;
+	}
 	TAILQ_REMOVE(&c->w->conns, c, wentry);
 	c->w->nconns--;
 	c->w->nclosed++;
@@ -546,7 +612,7 @@ conn_close(struct conn *c, const char *reason)
 		c->w->nrefusing--;
 	atomic_fetch_sub(&srv->nconns, 1);
 	/* The audit writer still holds c for tunnel.open: free it then. */
-	if (c->audit_pending) {
+	if (c->audit_pending || c->job_pending) {
 		c->zombie = 1;
 		return;
 	}

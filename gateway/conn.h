@@ -17,6 +17,7 @@
 #include <event2/event_struct.h>
 
 #include "certs/certs.h"
+#include "gateway/job.h"
 #include "gateway/server.h"
 #include "policy/policy.h"
 
@@ -25,6 +26,8 @@ struct http_head;
 enum conn_state {
 	CONN_HANDSHAKE,		/* TLS handshake */
 	CONN_HEAD,		/* reading the request head */
+	CONN_BODY,		/* reading a request body (API endpoints) */
+	CONN_WORKING,		/* parked: its handler runs on the auth pool */
 	CONN_DIALING,		/* CONNECT allowed; connecting to the target */
 	CONN_AUDITING,		/* connected; tunnel.open is being made durable */
 	CONN_OPEN,		/* splicing bytes both ways */
@@ -60,11 +63,15 @@ struct conn {
 	struct conn_buf up;		/* client -> target */
 	struct conn_buf down;		/* target -> client */
 	const char *refuse;		/* answer 503 with this after handshake */
+	char *body;			/* CONN_BODY: the request body so far */
+	size_t body_len, body_want;
 
+	struct sockaddr_storage peer_sa;
 	char peer_ip[INET6_ADDRSTRLEN];
 	int peer_port;
 	int has_cert;			/* the client sent a certificate */
 	int cert_ok;			/* ... and it verified */
+	int revoked;			/* ... but names a revoked device */
 	char cert_error[96];
 	struct certs_identity ident;
 
@@ -72,6 +79,10 @@ struct conn {
 	char practice[POLICY_NAME_MAX];
 	char backend[64];			/* the target's address:port */
 	char rule[64];
+	int port;				/* asked for at CONNECT */
+	char *break_glass;			/* the reason given, or NULL */
+	int is_break_glass;			/* allowed through break-glass */
+	time_t deadline;			/* the tunnel ends here; 0: never */
 	long timeout_idle;
 	struct timespec t_start;
 	struct timespec t_open;
@@ -86,7 +97,9 @@ struct conn {
 	unsigned tls_broken:1;		/* fatal TLS error: no close_notify */
 	unsigned in_registry:1;
 	unsigned audit_pending:1;	/* the writer will call back with c */
-	unsigned zombie:1;		/* closed; freed when the writer is done */
+	unsigned job_pending:1;		/* the auth pool holds c */
+	unsigned zombie:1;		/* closed; freed when the writer or the
+					   pool is done with it */
 	TAILQ_ENTRY(conn) wentry;	/* worker's connections */
 	TAILQ_ENTRY(conn) gentry;	/* server's open tunnels */
 };
@@ -99,6 +112,9 @@ void conn_accept(struct worker *w, const struct gw_snapshot *snap, int fd,
 void conn_close(struct conn *c, const char *reason);
 /* Sends a JSON answer (body's reference is taken), then closes. */
 void conn_respond(struct conn *c, int status, json_t *body);
+/* Any answer: extra_headers is "" or full "Name: value\r\n" lines. */
+void conn_respond_raw(struct conn *c, int status, const char *content_type,
+    const char *extra_headers, const char *body, size_t len);
 /* {"error": code, "reason": reason}. Neither audits anything itself. */
 void conn_respond_error(struct conn *c, int status, const char *code,
     const char *reason);
@@ -121,12 +137,28 @@ void tunnel_connect(struct conn *c);
 void tunnel_backend_cb(evutil_socket_t fd, short what, void *arg);
 /* On the worker, once tunnel.open is durable (ok) or lost: open or refuse. */
 void tunnel_audited(struct conn *c, int ok);
+/* The policy's decision for c's tunnel (at CONNECT, and after reloads). */
+void tunnel_decide(struct conn *c, const struct policy *p,
+    struct policy_decision *d);
+/* On the worker: decides every open tunnel again; closes the denied. */
+void tunnel_redecide_all(struct worker *w);
 
 /* splice.c: moving bytes once open. Each returns -1 if c was closed. */
 int splice_up(struct conn *c);
 int splice_down(struct conn *c);
 
-/* api.c: the plain endpoints (whoami; later login, posture, EST). */
+/* api.c: the plain endpoints: whoami, login, EST, CRL. */
 void api_dispatch(struct conn *c);
+
+/* request.c: a request body, then a handler on the auth pool. */
+struct pool_job;
+/* After the head: collects the body (early holds bytes read behind the
+ * head), then calls api_dispatch. */
+void request_begin(struct conn *c, const char *early, size_t len);
+void request_read_body(struct conn *c);
+/* Parks c and runs fn on the auth pool; answers when it comes back. */
+void request_run(struct conn *c, job_fn fn);
+/* On the worker: the job for c has finished (c may be a zombie). */
+void request_done(struct pool_job *job);
 
 #endif

@@ -188,6 +188,24 @@ restart_only_changes(const struct gw_config *old, const struct gw_config *new,
 	if (str_differs(old->user, new->user) ||
 	    str_differs(old->group, new->group))
 		strncat(buf, " user", len - strlen(buf) - 1);
+	if (str_differs(old->tls.ca_key, new->tls.ca_key) ||
+	    str_differs(old->tls.root, new->tls.root))
+		strncat(buf, " ca-key", len - strlen(buf) - 1);
+	if (str_differs(old->state_dir, new->state_dir) ||
+	    str_differs(old->crl_path, new->crl_path))
+		strncat(buf, " state-dir", len - strlen(buf) - 1);
+	if (old->auth_threads != new->auth_threads)
+		strncat(buf, " auth", len - strlen(buf) - 1);
+}
+
+/* Every worker decides its open tunnels again under the new policy. */
+static void
+redecide_tunnels(struct server *srv)
+{
+	struct worker_msg m = { .type = WORKER_MSG_REDECIDE };
+
+	for (int i = 0; i < srv->nworkers; i++)
+		worker_post_always(&srv->workers[i], &m);
 }
 
 char *
@@ -212,6 +230,7 @@ control_reload(struct server *srv, const char *conf_path, long uid)
 		snapshot_put(cur);
 	}
 	snapshot_install(s, old, sizeof(old));
+	redecide_tunnels(srv);
 	log_info("reloaded %s (policy sha256 %s)", conf_path,
 	    policy_hash(s->policy));
 	if (pending[0])
@@ -290,7 +309,8 @@ ctl_handle(struct control_client *cc, const char *line)
 		err = control_reload(ctl_srv, ctl_conf_path, cc->uid);
 		ans = err ? ctl_error(err) : json_pack("{s:b}", "ok", 1);
 		free(err);
-	} else {
+	} else if ((ans = control_state_handle(ctl_srv, cmd, req,
+	    cc->uid)) == NULL) {
 		snprintf(msg, sizeof(msg), "unknown command '%.64s'", cmd);
 		ans = ctl_error(msg);
 	}

@@ -7,6 +7,7 @@
 #define MWG_GW_CONTROL_H
 
 #include <event2/event.h>
+#include <jansson.h>
 
 #include "gateway/server.h"
 
@@ -20,6 +21,13 @@ int control_socket(const char *path);
 void control_start(struct event_base *base, int fd, struct server *srv,
     const char *conf_path);
 void control_stop(void);
+/*
+ * control_state.c: requests that change the state store (totp-enrol,
+ * totp-import, lock, unlock, lock-list, enrol-code-create, device-list,
+ * device-revoke). Returns the answer, or NULL if cmd is none of them.
+ */
+json_t *control_state_handle(struct server *srv, const char *cmd,
+    json_t *req, long uid);
 /* Reloads mwgd.conf and policy; answers NULL or an error text to free.
  * uid is who asked (-1: a signal). */
 char *control_reload(struct server *srv, const char *conf_path, long uid);

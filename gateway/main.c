@@ -17,7 +17,12 @@
 #include "audit/audit_syslog.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
+#include "certs/certs.h"
 #include "gateway/control.h"
+#include "gateway/denylist.h"
+#include "gateway/pool.h"
+#include "gateway/revoke.h"
+#include "gateway/store.h"
 #include "gateway/privdrop.h"
 #include "gateway/server.h"
 #include "gateway/snapshot.h"
@@ -136,6 +141,59 @@ start_forwarder(struct server *srv, const struct gw_config *c)
 	atomic_store(&srv->forwarder, fw);
 }
 
+/*
+ * The issuing CA's key signs device and session certificates; like the
+ * server key it may be readable by root only, so it is read before the
+ * drop and kept for the daemon's life (a new key needs a restart).
+ */
+static void
+load_ca(struct server *srv, const struct gw_config *c)
+{
+	char err[CERTS_ERR_MAX];
+
+	if (c->tls.ca_key == NULL) {
+		log_warnx("no ca-key in listen tls: enrolment and login are "
+		    "off, and no session certificate can be issued");
+		return;
+	}
+	if ((srv->issuer = certs_issuer_load(c->tls.ca, c->tls.ca_key, err,
+	    sizeof(err))) == NULL)
+		fatalx("issuing CA: %s", err);
+	if (c->tls.root && (srv->root = certs_read_cert(c->tls.root, err,
+	    sizeof(err))) == NULL)
+		fatalx("root CA: %s", err);
+}
+
+/*
+ * State that belongs to the daemon's user: the store (SQLite makes its
+ * WAL files beside the database), the denylist made from it, the CRL,
+ * and the auth pool that uses them.
+ */
+static void
+setup_state(struct server *srv, const struct gw_config *c)
+{
+	char err[STORE_ERR_MAX];
+
+	if ((srv->store = store_open(c->state_dir, err, sizeof(err))) == NULL)
+		fatalx("state store: %s", err);
+	srv->deny = denylist_new();
+	if (denylist_load(srv->deny, srv->store, err, sizeof(err)) == -1)
+		fatalx("state store: %s", err);
+	if (revoke_publish(srv, c->crl_path, err, sizeof(err)) == -1)
+		fatalx("%s", err);
+	srv->pool = pool_start(c->auth_threads);
+}
+
+static void
+teardown_state(struct server *srv)
+{
+	store_close(srv->store);
+	denylist_free(srv->deny);
+	certs_issuer_free(srv->issuer);
+	X509_free(srv->root);
+	revoke_free();
+}
+
 /* Everything that may need root: sockets and the audit file. */
 static void
 setup_privileged(struct mwgd *d, const struct gw_config *c)
@@ -164,6 +222,7 @@ setup_privileged(struct mwgd *d, const struct gw_config *c)
 		fatalx("%s", err);
 	if (c->syslog_url)
 		start_forwarder(&d->srv, c);
+	load_ca(&d->srv, c);
 }
 
 static void
@@ -209,6 +268,7 @@ run(struct mwgd *d, struct gw_snapshot *snap)
 	setup_privileged(d, c);
 	d->conf_control_path = xstrdup(c->control_path);
 	drop_privileges(c);
+	setup_state(&d->srv, c);
 	d->srv.started = time(NULL);
 	pthread_mutex_init(&d->srv.reg_lock, NULL);
 	TAILQ_INIT(&d->srv.tunnels);
@@ -230,6 +290,8 @@ run(struct mwgd *d, struct gw_snapshot *snap)
 	event_base_dispatch(d->base);
 
 	control_stop();
+	/* Jobs still queued are answered by workers that are still up. */
+	pool_stop(d->srv.pool);
 	workers_join(&d->srv);
 	/* Durable, and every earlier record's callback has run. */
 	audit_append_sync(d->srv.audit, "gateway.stop", "success", NULL);
@@ -240,6 +302,7 @@ run(struct mwgd *d, struct gw_snapshot *snap)
 	unlink(d->conf_control_path);	/* best effort: may lack the right */
 	free(d->conf_control_path);
 	snapshot_clear();
+	teardown_state(&d->srv);
 	audit_close(d->srv.audit);
 	/* After the last record: the forwarder sends what is left (2 s). */
 	audit_forwarder_stop(atomic_exchange(&d->srv.forwarder, NULL));

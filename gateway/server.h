@@ -16,6 +16,11 @@
 #include <event2/event_struct.h>
 
 struct conn;
+struct pool_job;
+struct pool;
+struct store;
+struct denylist;
+struct certs_issuer;
 struct audit_log;
 struct audit_forwarder;
 
@@ -26,6 +31,10 @@ enum worker_msg_type {
 	WORKER_MSG_KILL,	/* close tunnel id */
 	WORKER_MSG_QUIT,	/* close everything and leave the loop */
 	WORKER_MSG_AUDITED,	/* conn's tunnel.open is durable (or lost) */
+	WORKER_MSG_JOB_DONE,	/* conn's request handler has finished */
+	WORKER_MSG_CLOSE_USER,	/* close every tunnel of person `name` */
+	WORKER_MSG_CLOSE_DEVICE,	/* ... of device `name` */
+	WORKER_MSG_REDECIDE,	/* a new policy: decide every tunnel again */
 };
 
 struct worker_msg {
@@ -34,6 +43,8 @@ struct worker_msg {
 	struct conn *conn;	/* AUDITED: kept alive until this arrives */
 	int ok;
 	char reason[64];
+	struct pool_job *job;	/* JOB_DONE: the finished job */
+	char name[64];		/* CLOSE_*: whose tunnels */
 };
 
 TAILQ_HEAD(conn_list, conn);
@@ -64,6 +75,11 @@ struct worker {
 
 struct server {
 	struct audit_log *audit;
+	struct store *store;		/* the state store (any thread) */
+	struct certs_issuer *issuer;	/* signs device and session certs */
+	struct x509_st *root;		/* the root CA, for EST /cacerts */
+	struct denylist *deny;		/* locks and revocations, in memory */
+	struct pool *pool;		/* the auth pool */
 	_Atomic(struct audit_forwarder *) forwarder;	/* NULL: no syslog */
 	struct worker *workers;
 	int nworkers;

@@ -15,7 +15,9 @@
 
 #include "audit/audit.h"
 #include "common/log.h"
+#include "common/xmalloc.h"
 #include "gateway/conn.h"
+#include "gateway/denylist.h"
 #include "gateway/http_head.h"
 #include "gateway/snapshot.h"
 
@@ -116,11 +118,134 @@ tunnel_dial(struct conn *c, const struct policy_target *t, long timeout)
 	return 0;
 }
 
+/*
+ * A tunnel needs a person: a session certificate (from `mwg login`), not a
+ * device certificate alone; and neither the person nor the device may be
+ * locked now. -1 if refused (answered and audited).
+ */
+static int
+tunnel_check_person(struct conn *c)
+{
+	struct denylist *deny = c->w->srv->deny;
+	char why[DENYLIST_REASON_MAX + 64];
+	time_t now = time(NULL);
+
+	if (c->ident.kind != CERTS_KIND_SESSION) {
+		tunnel_deny(c, 401, "session-required", "a device certificate "
+		    "alone opens no tunnel: log in first (mwg login)");
+		return -1;
+	}
+	if (deny && denylist_device(deny, c->ident.device_id, now, why,
+	    sizeof(why))) {
+		tunnel_deny(c, 403, "device-locked", why);
+		return -1;
+	}
+	if (deny && denylist_user(deny, c->ident.user, now, why,
+	    sizeof(why))) {
+		tunnel_deny(c, 403, "user-locked", why);
+		return -1;
+	}
+	return 0;
+}
+
+/* The groups the session certificate carries, for the decision. */
+static size_t
+tunnel_groups(struct conn *c, char (*groups)[CERTS_GROUP_MAX],
+    const char **ptrs)
+{
+	int n = certs_session_groups(SSL_get0_peer_certificate(c->ssl), groups,
+	    CERTS_GROUPS_MAX);
+
+	for (int i = 0; i < n; i++)
+		ptrs[i] = groups[i];
+	return n > 0 ? (size_t)n : 0;
+}
+
+/*
+ * The decision for c's tunnel under policy p, from what the connection
+ * carries: who (session certificate), from where, to what, and a
+ * break-glass reason if one was given. Used at CONNECT and again for every
+ * open tunnel after a reload.
+ */
+void
+tunnel_decide(struct conn *c, const struct policy *p, struct policy_decision *d)
+{
+	struct policy_request req = { 0 };
+	char groups[CERTS_GROUPS_MAX][CERTS_GROUP_MAX];
+	const char *gptrs[CERTS_GROUPS_MAX];
+	char name[POLICY_NAME_MAX];
+	const char *dot = strchr(c->target, '.');
+
+	snprintf(name, sizeof(name), "%.*s", dot ? (int)(dot - c->target) : 0,
+	    c->target);
+	req.user = c->ident.user;
+	req.ngroups = tunnel_groups(c, groups, gptrs);
+	req.groups = gptrs;
+	req.device_id = c->ident.device_id;
+	req.source = (const struct sockaddr *)&c->peer_sa;
+	req.source_ip = c->peer_ip;
+	req.break_glass = c->break_glass;
+	req.target_name = name;
+	req.practice = c->practice;
+	req.port = c->port;
+	req.now = time(NULL);
+	policy_decide(p, &req, d);
+}
+
+/* A report-only role judged this request: record what it would have done. */
+static void
+tunnel_audit_report_only(struct conn *c, const struct policy_decision *d)
+{
+	if (!d->report_only)
+		return;
+	conn_audit(c, "policy.report_only", d->report_allow ? "success" :
+	    "failure", d->report_reason, json_pack("{s:s, s:s, s:b}",
+	    "mwg.report_rule", d->report_rule, "mwg.would", d->report_allow ?
+	    "allow" : "deny", "mwg.enforced_allow", d->allow));
+}
+
+/*
+ * A break-glass reason: printable, 1..200 characters. Anything else is
+ * refused before the decision, so the audit trail never holds junk.
+ */
+static int
+tunnel_take_break_glass(struct conn *c)
+{
+	const char *r = http_head_get(c->head, "Mwg-Break-Glass");
+	size_t n;
+
+	if (r == NULL)
+		return 0;
+	n = strlen(r);
+	for (size_t i = 0; i < n; i++)
+		if (!isprint((unsigned char)r[i]))
+			n = 0;
+	if (n == 0 || n > 200) {
+		tunnel_deny(c, 400, "bad-break-glass", "Mwg-Break-Glass must "
+		    "give a reason of 1 to 200 printable characters");
+		return -1;
+	}
+	c->break_glass = xstrdup(r);
+	return 0;
+}
+
+/* Limits from the deciding role: idle time, and a hard end (break-glass). */
+static void
+tunnel_apply_limits(struct conn *c, const struct policy_decision *d)
+{
+	if (d->idle > 0)
+		c->timeout_idle = d->idle;
+	c->deadline = d->max_duration > 0 ? time(NULL) + d->max_duration : 0;
+	if (d->break_glass)
+		log_warnx("ALERT: break-glass tunnel by %s on %s to %s from %s "
+		    "(%s): %s", c->ident.user, c->ident.device_id, c->target,
+		    c->peer_ip, d->rule, c->break_glass);
+}
+
 /* Checks the client certificate and the request; decides; dials. */
 void
 tunnel_connect(struct conn *c)
 {
-	struct policy_request req = { 0 };
 	struct policy_decision d;
 	struct gw_snapshot *snap;
 	char name[POLICY_NAME_MAX], practice[POLICY_NAME_MAX];
@@ -135,32 +260,33 @@ tunnel_connect(struct conn *c)
 	}
 	snprintf(c->target, sizeof(c->target), "%s.%s", name, practice);
 	snprintf(c->practice, sizeof(c->practice), "%s", practice);
+	c->port = port;
 	if (!c->cert_ok) {
 		tunnel_deny(c, 401, "certificate-required", c->cert_error);
 		return;
 	}
+	if (tunnel_check_person(c) == -1)
+		return;
 	/* No tunnel that could not be recorded (e.g. the disk is full). */
 	if (audit_failed(c->w->srv->audit)) {
 		conn_respond_error(c, 503, "audit-unavailable", "the audit "
 		    "trail cannot be written; no tunnel without a record");
 		return;
 	}
+	if (tunnel_take_break_glass(c) == -1)
+		return;
 	snap = snapshot_get();
-	req.user = c->ident.user;
-	req.device_id = c->ident.device_id;
-	req.source_ip = c->peer_ip;
-	req.target_name = name;
-	req.practice = practice;
-	req.port = port;
-	req.now = time(NULL);
-	policy_decide(snap->policy, &req, &d);
+	tunnel_decide(c, snap->policy, &d);
 	snprintf(c->rule, sizeof(c->rule), "%s", d.rule);
+	tunnel_audit_report_only(c, &d);
 	if (!d.allow) {
 		snapshot_put(snap);
 		tunnel_deny(c, d.target ? 403 : 404, d.target ? "forbidden" :
 		    "unknown-target", d.reason);
 		return;
 	}
+	c->is_break_glass = d.break_glass;
+	tunnel_apply_limits(c, &d);
 	snprintf(c->backend, sizeof(c->backend), "%s", d.target->addr_str);
 	if (tunnel_dial(c, d.target, snap->conf->timeout_connect) == -1) {
 		snapshot_put(snap);
@@ -180,6 +306,16 @@ tunnel_register(struct conn *c)
 	c->in_registry = 1;
 	pthread_mutex_unlock(&srv->reg_lock);
 	atomic_fetch_add(&srv->n_tunnels, 1);
+}
+
+/* Break-glass use stands out: high severity and the reason given. */
+static json_t *
+tunnel_open_extra(struct conn *c)
+{
+	if (!c->is_break_glass)
+		return NULL;
+	return json_pack("{s:i, s:s}", "event.severity", 9,
+	    "mwg.break_glass_reason", c->break_glass);
 }
 
 /* Writer thread: hand the result back to the connection's own worker. */
@@ -210,7 +346,8 @@ tunnel_open(struct conn *c)
 	event_del(&c->ev_timer);
 	c->audit_pending = 1;
 	if (audit_append_notify(log, "tunnel.open", "success",
-	    conn_audit_fields(c, "allowed by policy", NULL), tunnel_audit_done,
+	    conn_audit_fields(c, c->is_break_glass ? "break-glass" :
+	    "allowed by policy", tunnel_open_extra(c)), tunnel_audit_done,
 	    c) == -1) {
 		c->audit_pending = 0;
 		tunnel_audited(c, 0);
@@ -235,7 +372,8 @@ tunnel_audited(struct conn *c, int ok)
 	tunnel_register(c);
 	c->state = CONN_OPEN;
 	c->want = 0;
-	conn_set_timer(c, c->timeout_idle);
+	conn_set_timer(c, c->deadline && c->deadline - time(NULL) <
+	    c->timeout_idle ? (long)(c->deadline - time(NULL)) : c->timeout_idle);
 	/* The 200 goes first; early client bytes sit in the up buffer. */
 	conn_queue(c, TUNNEL_OK, sizeof(TUNNEL_OK) - 1);
 	if (splice_down(c) == -1)
@@ -280,4 +418,32 @@ tunnel_backend_cb(evutil_socket_t fd, short what, void *arg)
 		splice_down(c);
 	else
 		splice_up(c);
+}
+
+/*
+ * After a reload, on each worker: every tunnel is decided again under the
+ * new policy; those now denied close with reason policy-changed (the rule
+ * that denied them in the record), the rest keep flowing untouched.
+ */
+void
+tunnel_redecide_all(struct worker *w)
+{
+	struct gw_snapshot *snap = snapshot_get();
+	struct policy_decision d;
+	struct conn *c, *next;
+
+	for (c = TAILQ_FIRST(&w->conns); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, wentry);
+		if (c->state != CONN_OPEN && c->state != CONN_DIALING &&
+		    c->state != CONN_AUDITING)
+			continue;
+		tunnel_decide(c, snap->policy, &d);
+		if (d.allow)
+			continue;
+		snprintf(c->rule, sizeof(c->rule), "%s", d.rule);
+		log_info("conn %llu: tunnel to %s closed after reload: %s",
+		    (unsigned long long)c->id, c->target, d.reason);
+		conn_close(c, "policy-changed");
+	}
+	snapshot_put(snap);
 }

@@ -157,6 +157,24 @@ worker_quit(struct worker *w)
 	event_base_loopexit(w->base, NULL);
 }
 
+/* Closes c's tunnel if it belongs to the person or device m names. */
+static void
+worker_close_whose(struct worker *w, const struct worker_msg *m)
+{
+	struct conn *c, *next;
+	const char *who;
+
+	for (c = TAILQ_FIRST(&w->conns); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, wentry);
+		if (!c->cert_ok || c->state != CONN_OPEN)
+			continue;
+		who = m->type == WORKER_MSG_CLOSE_USER ? c->ident.user :
+		    c->ident.device_id;
+		if (strcmp(who, m->name) == 0)
+			conn_close(c, m->reason);
+	}
+}
+
 static void
 worker_handle(struct worker *w, const struct worker_msg *m)
 {
@@ -172,6 +190,16 @@ worker_handle(struct worker *w, const struct worker_msg *m)
 		break;
 	case WORKER_MSG_QUIT:
 		worker_quit(w);
+		break;
+	case WORKER_MSG_REDECIDE:
+		tunnel_redecide_all(w);
+		break;
+	case WORKER_MSG_JOB_DONE:
+		request_done(m->job);
+		break;
+	case WORKER_MSG_CLOSE_USER:
+	case WORKER_MSG_CLOSE_DEVICE:
+		worker_close_whose(w, m);
 		break;
 	case WORKER_MSG_AUDITED:
 		c = m->conn;
@@ -201,7 +229,8 @@ mbox_cb(evutil_socket_t fd, short what, void *arg)
 	w->nmbox = 0;
 	pthread_mutex_unlock(&w->mbox_lock);
 	for (size_t i = 0; i < count; i++)
-		if (!w->quitting || msgs[i].type == WORKER_MSG_AUDITED)
+		if (!w->quitting || msgs[i].type == WORKER_MSG_AUDITED ||
+		    msgs[i].type == WORKER_MSG_JOB_DONE)
 			worker_handle(w, &msgs[i]);
 	free(msgs);
 }
@@ -308,7 +337,8 @@ workers_free(struct server *srv)
 
 		/* Late AUDITED messages free the connections they kept. */
 		for (size_t j = 0; j < w->nmbox; j++)
-			if (w->mbox[j].type == WORKER_MSG_AUDITED)
+			if (w->mbox[j].type == WORKER_MSG_AUDITED ||
+			    w->mbox[j].type == WORKER_MSG_JOB_DONE)
 				worker_handle(w, &w->mbox[j]);
 		event_del(&w->ev_accept);
 		event_del(&w->ev_mbox);

@@ -19,7 +19,7 @@ expect_eq "$(jq -r '.["organization.id"]' <<<"$open")" K84001 "tunnel.open names
 expect_eq "$(jq -r '.["destination.address"]' <<<"$open")" emis.K84001 "tunnel.open names the target"
 expect_eq "$(jq -r '.["destination.socket"]' <<<"$open")" "127.0.0.1:$HTTP_PORT" "tunnel.open names the address"
 expect_eq "$(jq -r '.["source.ip"]' <<<"$open")" 127.0.0.1 "tunnel.open names the source"
-expect_eq "$(jq -r '.["rule.id"]' <<<"$open")" interim-any-device "tunnel.open names the rule"
+expect_eq "$(jq -r '.["rule.id"]' <<<"$open")" "role staff" "tunnel.open names the rule"
 close=$(audit_select '.["event.action"]=="tunnel.close"' | head -1)
 expect_eq "$(jq -r '.["event.reason"]' <<<"$close")" completed "tunnel.close reason"
 bytes_down=$(jq -r '.["network.bytes_down"]' <<<"$close")

@@ -22,7 +22,7 @@ try expired-1 401 "client certificate not accepted: certificate has expired" "ex
 
 # A refused certificate is recorded for what it claims, marked unverified.
 rec=$(audit_select '.["event.reason"]=="client certificate not accepted: certificate has expired"' | head -1)
-expect_eq "$(jq -r '.["tls.client.subject"]' <<<"$rec")" "/CN=expired-1" "refused certificate's subject audited"
+expect_eq "$(jq -r '.["tls.client.subject"]' <<<"$rec")" "/CN=alice" "refused certificate's subject audited"
 expect_eq "$(jq -r '.["tls.client.verified"]' <<<"$rec")" false "marked unverified"
 expect_eq "$(jq -r '.["tls.client.x509.serial_number"]' <<<"$rec")" \
 	"$(openssl x509 -in "$T/expired-1.pem" -noout -serial | cut -d= -f2)" "refused certificate's serial audited"

@@ -13,9 +13,10 @@ ping before
 
 cp "$T/policy.conf" "$T/policy.good"
 printf 'practice K84002 {\n    target emis 10.0.0.1\n}\n' >>"$T/policy.conf"
+bad_line=$(grep -n 'target emis 10.0.0.1$' "$T/policy.conf" | cut -d: -f1)
 rc=0; err=$("$BIN/mwgctl" -s "$CTL" reload 2>&1) || rc=$?
 expect_eq "$rc" 1 "broken reload exits 1"
-expect_eq "$err" "mwgctl: reload: $T/policy.conf:10:17: expected an address IP:PORT or [IPv6]:PORT, got '10.0.0.1'" "broken reload names file:line:col"
+expect_eq "$err" "mwgctl: reload: $T/policy.conf:$bad_line:17: expected an address IP:PORT or [IPv6]:PORT, got '10.0.0.1'" "broken reload names file:line:col"
 audit_wait '.["event.action"]=="policy.reload" and .["event.outcome"]=="failure"' 1
 expect_eq "$("$BIN/mwgctl" -s "$CTL" status --json | jq -r .policy_sha256)" "$old_hash" "old policy still in force"
 ping after-broken

@@ -9,7 +9,7 @@ read -r -t 5 hello <&"$tout"
 expect_eq "$hello" hello "tunnel carries early bytes sent behind the head"
 
 table=$("$BIN/mwgctl" -s "$CTL" sessions)
-expect_match "$table" "laptop-1 +- +127.0.0.1 +echo.K84001" "sessions table lists the tunnel"
+expect_match "$table" "laptop-1 +alice +127.0.0.1 +echo.K84001" "sessions table lists the tunnel"
 id=$("$BIN/mwgctl" -s "$CTL" sessions --json | jq '.sessions[0].id')
 expect_eq "$("$BIN/mwgctl" -s "$CTL" sessions --json | jq '.sessions[0].bytes_up')" 6 "sessions shows bytes up"
 status=$("$BIN/mwgctl" -s "$CTL" status)

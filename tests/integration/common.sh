@@ -45,6 +45,8 @@ expect_match() {	# text regex what
 # Every log and audit file a scenario made, and every secret it used, go
 # to one place; the last scenario checks that no secret reached a log.
 COLLECT=${MWG_BUILD}/test-logs/collected
+mkdir -p "$COLLECT"
+COLLECT_SECRETS_FILE=$COLLECT/secrets.txt
 collect_for_secret_scan() {
 	mkdir -p "$COLLECT/$SCENARIO"
 	find "$T" -maxdepth 2 -type f \( -name '*.log' -o -name '*.jsonl*' \
@@ -80,9 +82,76 @@ make_ca() {
 	chmod 640 "$T/ca/server.key"
 }
 
-make_device() {	# name [mwg-testcert options]
-	local name=$1; shift
-	"$BIN/mwg-testcert" --ca-dir "$T/ca" --id "$name" --out "$T/$name" "$@"
+# A device's key and, by default, a session certificate for alice on it
+# (what tunnels need since login exists), written as $T/name.key and
+# $T/name.pem. --device-only: a bare device certificate instead. Extra
+# options go to mwg-testcert (e.g. --expired, --user bob, --group G).
+make_device() {	# name [--device-only] [mwg-testcert options]
+	local name=$1 who=(--user "${MWG_TEST_USER:-alice}" --group gp-clinicians); shift
+	if [ "${1:-}" = --device-only ]; then who=(); shift; fi
+	"$BIN/mwg-testcert" --ca-dir "$T/ca" --id "$name" --out "$T/$name" "${who[@]}" "$@"
+}
+
+# An enrolled device without EST: key, device certificate, and its row in
+# the state store (mwgd must not be running yet). For login tests.
+enrol_device() {	# name owner [--managed] [--practice P]
+	local name=$1 owner=$2; shift 2
+	mkdir -p "$T/state"
+	"$BIN/mwg-testcert" --ca-dir "$T/ca" --id "$name" --out "$T/$name" \
+		--store "$T/state" --owner "$owner" "$@"
+	chown -R nobody:nogroup "$T/state" 2>/dev/null || true
+}
+
+# PAM and NSS for mwgd without touching /etc: pam_wrapper with pam_matrix
+# (users and passwords in $T/passdb) and nss_wrapper (people and groups in
+# $T/passwd and $T/group). Passwords are collected as secrets for 99-.
+PAM_MATRIX=/usr/lib/x86_64-linux-gnu/pam_wrapper/pam_matrix.so
+MWGD_ENV=()
+setup_identity() {	# "user:password:group,group" ...
+	mkdir -p "$T/pam.d"
+	printf 'auth required %s passdb=%s\naccount required %s passdb=%s\n' \
+		"$PAM_MATRIX" "$T/passdb" "$PAM_MATRIX" "$T/passdb" >"$T/pam.d/mwg"
+	: >"$T/pam.d/other"
+	: >"$T/passdb"
+	printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n' >"$T/passwd"
+	printf 'root:x:0:\nnogroup:x:65534:\n' >"$T/group"
+	local uid=2000 spec user pw groups g
+	declare -A members=()
+	for spec in "$@"; do
+		IFS=: read -r user pw groups <<<"$spec"
+		printf '%s:%s:mwg\n' "$user" "$pw" >>"$T/passdb"
+		printf '%s\n' "$pw" >>"$COLLECT_SECRETS_FILE"
+		printf '%s:x:%d:%d:%s:/nonexistent:/usr/sbin/nologin\n' "$user" "$uid" "$uid" "$user" >>"$T/passwd"
+		printf '%s:x:%d:\n' "$user" "$uid" >>"$T/group"
+		for g in ${groups//,/ }; do members[$g]+="${members[$g]:+,}$user"; done
+		uid=$((uid + 1))
+	done
+	local gid=3000
+	for g in "${!members[@]}"; do
+		printf '%s:x:%d:%s\n' "$g" "$gid" "${members[$g]}" >>"$T/group"
+		gid=$((gid + 1))
+	done
+	chmod 644 "$T/passdb" "$T/passwd" "$T/group"
+	local pre=libpam_wrapper.so:libnss_wrapper.so
+	if ldd "$BIN/mwgd" | grep libasan >/dev/null; then pre="$(gcc -print-file-name=libasan.so):$pre"; fi
+	MWGD_ENV=(PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$T/pam.d" PAM_WRAPPER_DISABLE_DEEPBIND=1
+		NSS_WRAPPER_PASSWD="$T/passwd" NSS_WRAPPER_GROUP="$T/group" LD_PRELOAD="$pre")
+}
+
+# A TOTP secret for user, made by mwgd (mwgctl totp enrol); sets TOTP_B32.
+enrol_totp() {	# user
+	TOTP_B32=$("$BIN/mwgctl" -s "$CTL" totp enrol "$1" --json | jq -r .secret)
+	[ -n "$TOTP_B32" ] && [ "$TOTP_B32" != null ] || fail "totp enrol $1 gave no secret"
+	printf '%s\n' "$TOTP_B32" >>"$COLLECT_SECRETS_FILE"
+}
+# Waits until the current TOTP step has at least 6 s left, so a code made
+# now is judged against the same step (tests of the ±1 window need that).
+totp_settle() {
+	while [ $(( $(date +%s) % 30 )) -ge 24 ]; do sleep 1; done
+}
+# The code for TOTP_B32 now, or offset steps away (-1, +1, ...).
+totp_code() {	# [steps]
+	oathtool --totp -b "$TOTP_B32" -N "@$(( $(date +%s) + ${1:-0} * 30 ))"
 }
 
 write_policy() {	# extra text appended inside nothing: whole extra blocks
@@ -94,12 +163,21 @@ practice K84001 "Banbury Cross Health Centre" {
     target down   127.0.0.1:$DOWN_PORT
     target sink   127.0.0.1:$SINK_PORT
 }
+# Who may reach it: the test people, in the test groups, any target.
+role staff {
+    groups    gp-clinicians csu-it
+    practices *
+    targets   *
+}
+member alice { practices K84001 }
+member bob   { practices K84001 }
 ${1:-}
 POLICY
 }
 
 write_conf() {	# extra top-level lines
 	mkdir -p "$T/state"
+	chown nobody:nogroup "$T/state" 2>/dev/null || true
 	cat >"$T/mwgd.conf" <<CONF
 user nobody
 group nogroup
@@ -115,6 +193,8 @@ listen tls $GW {
     certificate $T/ca/server.pem
     key         $T/ca/server.key
     ca          $T/ca/issuing.pem
+    ca-key      $T/ca/issuing.key
+    root        $T/ca/root.pem
 }
 ${1:-}
 CONF
@@ -127,8 +207,15 @@ start_backend() {	# mode port
 }
 
 start_mwgd() {
-	"$BIN/mwgd" -d -f "$T/mwgd.conf" >"$T/mwgd.log" 2>&1 &
+	env "${MWGD_ENV[@]}" "$BIN/mwgd" -d -f "$T/mwgd.conf" >"$T/mwgd.log" 2>&1 &
 	MWGD_PID=$!
+	# The port accepts from the bind on; "listening" comes after the
+	# privilege drop and the state store, when mwgd is really up.
+	for _ in $(seq 200); do
+		grep -q "listening on" "$T/mwgd.log" 2>/dev/null && break
+		kill -0 "$MWGD_PID" 2>/dev/null || fail "mwgd exited at start: $(tail -3 "$T/mwgd.log")"
+		sleep 0.05
+	done
 	wait_port "$GW_PORT"
 }
 
@@ -185,6 +272,16 @@ open_tunnel() {	# device target [early bytes]
 	[ "$(tr -d '\r' <<<"$line")" = "HTTP/1.1 200 Connection established" ] ||
 		fail "CONNECT $2 answered '$line'"
 	read -r -t 5 _ <&"$tout"
+}
+
+# POST /v1/login with curl as device from source address src; prints the
+# body, then the HTTP status on a line of its own.
+gw_login() {	# device user password otp [src]
+	jq -nc --arg u "$2" --arg p "$3" --arg o "$4" '{user:$u,password:$p,otp:$o}' |
+		curl -sS --max-time 15 --cacert "$T/ca/root.pem" --cert "$T/$1.pem" \
+			--key "$T/$1.key" --interface "${5:-127.0.0.1}" \
+			-H 'Content-Type: application/json' --data-binary @- \
+			-w '\n%{http_code}\n' "https://$GW/v1/login"
 }
 
 # The audit records matching a jq condition, compact, one a line.

@@ -234,8 +234,16 @@ static const struct bad_case bad_cases[] = {
 	{ "listen tls 1.2.3.4:443 {\n certificate c\n certificate d\n key k\n"
 	  " ca a\n}\n", "t.conf:3:2: certificate is set twice", 1 },
 	{ "listen tls 1.2.3.4:443 {\n certificate c\n key k\n ca a\n crl x\n}\n",
-	    "t.conf:5:2: expected 'certificate', 'key' or 'ca' in listen tls, "
-	    "got 'crl'", 1 },
+	    "t.conf:5:2: expected 'certificate', 'key', 'ca', 'ca-key' or 'root' "
+	    "in listen tls, got 'crl'", 1 },
+	{ "listen tls 1.2.3.4:443 { certificate c; key k; ca a }\n"
+	  "auth { threads 0 }\n", "t.conf:2:16: expected a number from 1 to 64, got '0'", 1 },
+	{ "listen tls 1.2.3.4:443 { certificate c; key k; ca a }\n"
+	  "auth { pam-service mwg; pam-service other }\n",
+	  "t.conf:2:25: pam-service is set twice", 1 },
+	{ "listen tls 1.2.3.4:443 { certificate c; key k; ca a }\n"
+	  "auth { realm x }\n", "t.conf:2:8: expected 'pam-service' or "
+	  "'threads' in auth, got 'realm'", 1 },
 	{ TLS_OK "listen tls 127.0.0.1:9443 { certificate c; key k; ca a }\n",
 	    "t.conf:2:1: listen tls is set twice", 1 },
 	{ TLS_OK "listen ssh 0.0.0.0:22\n",

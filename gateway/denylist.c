@@ -1,0 +1,233 @@
+/*
+ * The in-memory denylist: two small hash maps (people, devices) behind a
+ * read-write lock. Entries are few (locks and revocations are rare), reads
+ * are on every CONNECT: a lookup is one hash and a short chain.
+ */
+#include "gateway/denylist.h"
+
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/xmalloc.h"
+#include "gateway/store.h"
+
+#define DL_BUCKETS	256
+
+struct dl_entry {
+	struct dl_entry *next;
+	char name[STORE_NAME_MAX];
+	int locked;
+	time_t until;			/* lock: 0 = until unlocked */
+	char lock_reason[DENYLIST_REASON_MAX];
+	int revoked;			/* devices only */
+	char revoke_reason[DENYLIST_REASON_MAX];
+};
+
+struct denylist {
+	pthread_rwlock_t lock;
+	struct dl_entry *users[DL_BUCKETS];
+	struct dl_entry *devices[DL_BUCKETS];
+};
+
+static unsigned
+dl_hash(const char *s)
+{
+	uint32_t h = 2166136261u;	/* FNV-1a */
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h % DL_BUCKETS;
+}
+
+static struct dl_entry **
+dl_table(struct denylist *d, int is_user)
+{
+	return is_user ? d->users : d->devices;
+}
+
+static struct dl_entry *
+dl_find(struct denylist *d, int is_user, const char *name)
+{
+	struct dl_entry *e = dl_table(d, is_user)[dl_hash(name)];
+
+	while (e && strcmp(e->name, name) != 0)
+		e = e->next;
+	return e;
+}
+
+static struct dl_entry *
+dl_get(struct denylist *d, int is_user, const char *name)
+{
+	struct dl_entry *e = dl_find(d, is_user, name), **head;
+
+	if (e)
+		return e;
+	e = xcalloc(1, sizeof(*e));
+	snprintf(e->name, sizeof(e->name), "%s", name);
+	head = &dl_table(d, is_user)[dl_hash(name)];
+	e->next = *head;
+	*head = e;
+	return e;
+}
+
+static void
+dl_clear(struct denylist *d)
+{
+	struct dl_entry *e, *next;
+
+	for (int t = 0; t < 2; t++)
+		for (int i = 0; i < DL_BUCKETS; i++) {
+			for (e = dl_table(d, t)[i]; e; e = next) {
+				next = e->next;
+				free(e);
+			}
+			dl_table(d, t)[i] = NULL;
+		}
+}
+
+struct denylist *
+denylist_new(void)
+{
+	struct denylist *d = xcalloc(1, sizeof(*d));
+
+	pthread_rwlock_init(&d->lock, NULL);
+	return d;
+}
+
+void
+denylist_free(struct denylist *d)
+{
+	if (d == NULL)
+		return;
+	dl_clear(d);
+	pthread_rwlock_destroy(&d->lock);
+	free(d);
+}
+
+static int
+dl_load_lock(const struct store_lock *l, void *arg)
+{
+	struct dl_entry *e = dl_get(arg, l->kind == STORE_LOCK_USER, l->name);
+
+	e->locked = 1;
+	e->until = l->until;
+	snprintf(e->lock_reason, sizeof(e->lock_reason), "%s", l->reason);
+	return 0;
+}
+
+static int
+dl_load_device(const struct store_device *dev, void *arg)
+{
+	struct dl_entry *e;
+
+	if (dev->revoked_at == 0)
+		return 0;
+	e = dl_get(arg, 0, dev->id);
+	e->revoked = 1;
+	snprintf(e->revoke_reason, sizeof(e->revoke_reason), "%s",
+	    dev->revoke_reason);
+	return 0;
+}
+
+int
+denylist_load(struct denylist *d, struct store *st, char *err, size_t errlen)
+{
+	int rc;
+
+	pthread_rwlock_wrlock(&d->lock);
+	dl_clear(d);
+	rc = store_lock_list(st, dl_load_lock, d, err, errlen);
+	if (rc == 0)
+		rc = store_device_list(st, dl_load_device, d, err, errlen);
+	pthread_rwlock_unlock(&d->lock);
+	return rc;
+}
+
+/* A lock that has run out is no lock; reason copied if it holds. */
+static int
+dl_locked(const struct dl_entry *e, time_t now, char *reason, size_t len)
+{
+	if (!e->locked || (e->until != 0 && e->until <= now))
+		return 0;
+	if (reason)
+		snprintf(reason, len, "locked: %s", e->lock_reason);
+	return 1;
+}
+
+int
+denylist_user(struct denylist *d, const char *user, time_t now, char *reason,
+    size_t len)
+{
+	const struct dl_entry *e;
+	int rc = 0;
+
+	pthread_rwlock_rdlock(&d->lock);
+	if ((e = dl_find(d, 1, user)) != NULL)
+		rc = dl_locked(e, now, reason, len);
+	pthread_rwlock_unlock(&d->lock);
+	return rc;
+}
+
+int
+denylist_device(struct denylist *d, const char *device_id, time_t now,
+    char *reason, size_t len)
+{
+	const struct dl_entry *e;
+	int rc = 0;
+
+	pthread_rwlock_rdlock(&d->lock);
+	if ((e = dl_find(d, 0, device_id)) != NULL) {
+		if (e->revoked) {
+			if (reason)
+				snprintf(reason, len, "revoked: %s",
+				    e->revoke_reason);
+			rc = 1;
+		} else
+			rc = dl_locked(e, now, reason, len);
+	}
+	pthread_rwlock_unlock(&d->lock);
+	return rc;
+}
+
+void
+denylist_lock(struct denylist *d, int is_user, const char *name,
+    time_t until, const char *reason)
+{
+	struct dl_entry *e;
+
+	pthread_rwlock_wrlock(&d->lock);
+	e = dl_get(d, is_user, name);
+	e->locked = 1;
+	e->until = until;
+	snprintf(e->lock_reason, sizeof(e->lock_reason), "%s", reason);
+	pthread_rwlock_unlock(&d->lock);
+}
+
+void
+denylist_unlock(struct denylist *d, int is_user, const char *name)
+{
+	struct dl_entry *e;
+
+	pthread_rwlock_wrlock(&d->lock);
+	if ((e = dl_find(d, is_user, name)) != NULL)
+		e->locked = 0;
+	pthread_rwlock_unlock(&d->lock);
+}
+
+void
+denylist_revoke(struct denylist *d, const char *device_id, const char *reason)
+{
+	struct dl_entry *e;
+
+	pthread_rwlock_wrlock(&d->lock);
+	e = dl_get(d, 0, device_id);
+	if (!e->revoked) {
+		e->revoked = 1;
+		snprintf(e->revoke_reason, sizeof(e->revoke_reason), "%s",
+		    reason);
+	}
+	pthread_rwlock_unlock(&d->lock);
+}

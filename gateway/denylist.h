@@ -1,0 +1,42 @@
+/*
+ * denylist: who is cut off right now — locked people, locked devices and
+ * revoked devices — held in memory so that every CONNECT and the handshake
+ * check consult it without touching the state store. Loaded from the store
+ * at start; the control socket changes the store first, then this.
+ * Readers and writers may be on any thread (a read-write lock inside).
+ */
+#ifndef MWG_GW_DENYLIST_H
+#define MWG_GW_DENYLIST_H
+
+#include <stddef.h>
+#include <time.h>
+
+struct store;
+struct denylist;
+
+#define DENYLIST_REASON_MAX	256
+
+struct denylist *denylist_new(void);
+void denylist_free(struct denylist *d);
+/* Replaces the contents with the store's locks and revoked devices. */
+int denylist_load(struct denylist *d, struct store *st, char *err,
+    size_t errlen);
+
+/*
+ * 1 if user is locked at now (reason copied into reason, which may be
+ * NULL), 0 if not.
+ */
+int denylist_user(struct denylist *d, const char *user, time_t now,
+    char *reason, size_t len);
+/* 1 if the device is revoked or locked at now, with the reason; 0 if not. */
+int denylist_device(struct denylist *d, const char *device_id, time_t now,
+    char *reason, size_t len);
+
+/* until 0: until unlocked. is_user: 1 person, 0 device. */
+void denylist_lock(struct denylist *d, int is_user, const char *name,
+    time_t until, const char *reason);
+void denylist_unlock(struct denylist *d, int is_user, const char *name);
+void denylist_revoke(struct denylist *d, const char *device_id,
+    const char *reason);
+
+#endif

@@ -1,0 +1,137 @@
+/*
+ * The CRL: every revoked device's current certificate serial, signed by
+ * the issuing CA. Built on the main thread (start, revoke); read by the
+ * pool for GET /crl under a mutex.
+ */
+#include "gateway/revoke.h"
+
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <http_parser.h>
+
+#include "common/xmalloc.h"
+#include "gateway/server.h"
+#include "gateway/store.h"
+
+static pthread_mutex_t crl_lock = PTHREAD_MUTEX_INITIALIZER;
+static char *crl_pem;		/* the latest CRL, PEM */
+static long crl_number;
+
+struct revoked_list {
+	struct certs_revoked *v;
+	char (*serials)[STORE_SERIAL_MAX];
+	size_t n, cap;
+};
+
+static int
+collect_revoked(const struct store_device *d, void *arg)
+{
+	struct revoked_list *l = arg;
+
+	if (d->revoked_at == 0 || d->cert_serial[0] == '\0')
+		return 0;
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 16;
+		l->v = xreallocarray(l->v, l->cap, sizeof(*l->v));
+		l->serials = xreallocarray(l->serials, l->cap,
+		    sizeof(*l->serials));
+	}
+	memcpy(l->serials[l->n], d->cert_serial, STORE_SERIAL_MAX);
+	l->v[l->n].revoked_at = d->revoked_at;
+	l->n++;
+	return 0;
+}
+
+static int
+write_atomic(const char *path, const char *text, char *err, size_t errlen)
+{
+	char *tmp = xasprintf("%s.tmp", path);
+	size_t len = strlen(text);
+	int fd, rc = -1;
+
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) ==
+	    -1 || write(fd, text, len) != (ssize_t)len || fsync(fd) == -1 ||
+	    rename(tmp, path) == -1)
+		snprintf(err, errlen, "cannot write the CRL to %s: %m", path);
+	else
+		rc = 0;
+	if (fd != -1)
+		close(fd);
+	if (rc == -1)
+		unlink(tmp);
+	free(tmp);
+	return rc;
+}
+
+int
+revoke_publish(struct server *srv, const char *path, char *err, size_t errlen)
+{
+	struct revoked_list l = { 0 };
+	time_t now = time(NULL);
+	char *pem = NULL;
+	int rc = -1;
+
+	if (srv->issuer == NULL)
+		return 0;	/* no CA key: nothing is issued, nothing revoked */
+	if (store_device_list(srv->store, collect_revoked, &l, err, errlen) ==
+	    -1)
+		goto out;
+	for (size_t i = 0; i < l.n; i++)
+		l.v[i].serial = l.serials[i];
+	pthread_mutex_lock(&crl_lock);
+	pem = certs_crl_pem(srv->issuer, l.v, l.n, now - 60,
+	    now + REVOKE_CRL_DAYS * 86400, ++crl_number, err, errlen);
+	pthread_mutex_unlock(&crl_lock);
+	if (pem == NULL || write_atomic(path, pem, err, errlen) == -1)
+		goto out;
+	pthread_mutex_lock(&crl_lock);
+	free(crl_pem);
+	crl_pem = pem;
+	pem = NULL;
+	pthread_mutex_unlock(&crl_lock);
+	rc = 0;
+out:
+	free(pem);
+	free(l.v);
+	free(l.serials);
+	return rc;
+}
+
+void
+revoke_crl_job(const struct job_ctx *ctx, const struct job_in *in,
+    struct job_out *out)
+{
+	(void)ctx;
+	if (in->method != HTTP_GET) {
+		job_error(out, 405, "method-not-allowed", "use GET for /crl");
+		return;
+	}
+	pthread_mutex_lock(&crl_lock);
+	if (crl_pem != NULL) {
+		out->raw = xstrdup(crl_pem);
+		out->raw_len = strlen(crl_pem);
+	}
+	pthread_mutex_unlock(&crl_lock);
+	if (out->raw == NULL) {
+		job_error(out, 404, "not-found", "this gateway issues no "
+		    "certificates and publishes no CRL");
+		return;
+	}
+	out->status = 200;
+	snprintf(out->content_type, sizeof(out->content_type),
+	    "application/x-pem-file");
+}
+
+void
+revoke_free(void)
+{
+	pthread_mutex_lock(&crl_lock);
+	free(crl_pem);
+	crl_pem = NULL;
+	pthread_mutex_unlock(&crl_lock);
+}
