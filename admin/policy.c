@@ -255,7 +255,7 @@ posture_arg(struct explain_args *a, const char *spec)
 	    item = strtok_r(NULL, ",", &save))
 		if (posture_item(a, item) == -1)
 			rc = usage_error("--posture: expected ok or KEY=VALUE "
-			    "items (see --help), got '%s'", spec);
+			    "items, got '%s'", spec);
 	free(copy);
 	return rc;
 }
@@ -513,6 +513,8 @@ explain_run(struct explain_args *a, struct policy *p)
 	req.port = a->port ? a->port : t ? addr_port((const struct sockaddr *)
 	    &t->addr) : 0;
 	req.break_glass = a->glass;
+	printf("policy %s (sha256 %s), time zone %s\n", a->policy,
+	    policy_hash(p), policy_timezone(p));
 	print_request(p, a, &req, a->groups_from);
 	printf("rules considered, in order:\n");
 	policy_explain(p, &req, &d, explain_cb, &n);
@@ -537,8 +539,6 @@ policy_explain_verb(int argc, char **argv)
 		print_errors(a.policy, &errs);
 		return ADMIN_EXIT_FAIL;
 	}
-	printf("policy %s (sha256 %s), time zone %s\n", a.policy,
-	    policy_hash(p), policy_timezone(p));
 	a.groups_from = "from --group";
 	if (a.ngroups == 0) {
 		a.groups_from = "from NSS on this machine";

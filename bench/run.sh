@@ -1,11 +1,14 @@
 #!/bin/bash
-# bench/run.sh BUILD_DIR: measure mwgd against stunnel and haproxy, each
-# terminating the same mutual TLS on one pinned CPU and forwarding to the
-# same stand-in backends, all on 127.0.0.1. Builds nothing (`make bench`
-# does); prints a table and writes it to bench/results/latest.txt.
+# bench/run.sh BUILD_DIR [policy]: measure mwgd against stunnel and
+# haproxy, each terminating the same mutual TLS on one pinned CPU and
+# forwarding to the same stand-in backends, all on 127.0.0.1; then the
+# audit writer and the policy engine on their own. Builds nothing (`make
+# bench` does); prints a table and writes it to bench/results/latest.txt.
+# With "policy", only the policy engine's section is run and printed.
 # Knobs (environment, see bench/README.md): BENCH_PORT_BASE BENCH_BULK_MIB
 # BENCH_HS_SECONDS BENCH_HS_CONC BENCH_RTT_COUNT BENCH_IDLE_COUNT
-# BENCH_ROUNDS BENCH_GATEWAYS BENCH_LOADGEN_ARGS (e.g. "--tls 1.2"), and
+# BENCH_ROUNDS BENCH_GATEWAYS BENCH_LOADGEN_ARGS (e.g. "--tls 1.2"),
+# BENCH_POLICY_SECONDS (the policy engine's decision loop, default 3), and
 # BENCH_KEEP=1 to keep the scratch directory (configs, logs) for a look.
 set -u
 
@@ -40,6 +43,30 @@ LG_CPU=1
 if [ "$(nproc)" -lt 2 ]; then
 	echo "bench: one CPU only: gateway and load share it" >&2
 	LG_CPU=0
+fi
+
+# The policy engine alone (bench/policy_bench.c): a county-sized generated
+# policy, parsed and freed as a reload does, its memory, and decisions on
+# one pinned CPU. Prints its section of the report.
+policy_section() {	# SCRATCH_DIR
+	[ -x "$BIN/policy_bench" ] || {
+		echo "policy: n/a ($BIN/policy_bench not built)"
+		return
+	}
+	echo "policy engine (bench/policy_bench.c: 100 practices x 10 targets," \
+	    "20 roles, 5,000 members; targets: >= 1,000,000 decisions/s on one" \
+	    "core, parse + free <= 50 ms):"
+	taskset -c "$GW_CPU" "$BIN/policy_bench" "$1" \
+	    "${BENCH_POLICY_SECONDS:-3}" 2>&1 | sed 's/^result /  /'
+	echo "  (CPU time of the one thread; per_wall_s is the same over the" \
+	    "wall clock, lower on a busy machine)"
+}
+
+if [ "${2:-}" = policy ]; then
+	T=$(mktemp -d /tmp/mwg-bench.XXXXXX)
+	policy_section "$T"
+	rm -rf "$T"
+	exit 0
 fi
 
 P_DISCARD=$((PORT_BASE + 1))
@@ -148,8 +175,8 @@ make_ca() {
 	if [ -x "$BIN/mwgctl" ] && [ -x "$BIN/mwg-testcert" ] &&
 	    "$BIN/mwgctl" ca init --dir "$d" --host 127.0.0.1 \
 	    --host localhost >"$T/ca.log" 2>&1 &&
-	    "$BIN/mwg-testcert" --ca-dir "$d" --id bench-1 \
-	    --out "$d/client" >>"$T/ca.log" 2>&1; then
+	    "$BIN/mwg-testcert" --ca-dir "$d" --id bench-1 --user bench \
+	    --group bench --out "$d/client" >>"$T/ca.log" 2>&1; then
 		CA_HOW="mwgctl ca init + mwg-testcert"
 	else
 		log "mwgctl/mwg-testcert unavailable or failed: openssl CLI CA"
@@ -184,6 +211,11 @@ start_mwgd() {
 	    target discard 127.0.0.1:$P_DISCARD
 	    target source  127.0.0.1:$P_SOURCE
 	    target echo    127.0.0.1:$P_ECHO
+	}
+	role bench {
+	    groups    bench
+	    practices *
+	    targets   *
 	}
 	EOF
 	# mwgd refuses to run as root: it drops to nobody after set-up and
@@ -558,6 +590,7 @@ mkdir -p "$RESULTS"
 		"$BIN/audit_bench" "$T" 4 100000 2>/dev/null | sed 's/^result /  /'
 		echo "  (audit_latency is what a tunnel.open waits for before its first byte)"
 	fi
+	policy_section "$T"
 	echo "ratio = mwgd / peer; 'better' says which direction is better."
 	echo "n/a = not measured (not built, did not start, or that test failed)."
 	for line in "${NOTES[@]}"; do

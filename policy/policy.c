@@ -178,9 +178,75 @@ target_hash(const char *name, const char *practice)
 	return h;
 }
 
+static int
+name_ptr_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/*
+ * Numbers the distinct target names (emis, docman, ...) and gives each
+ * role its targets as bits of those numbers: no string compare per role.
+ */
+static void
+number_target_names(struct policy *p)
+{
+	const char **names = xreallocarray(NULL, p->ntargets + 1,
+	    sizeof(*names));
+	size_t n = 0, words;
+
+	for (size_t i = 0; i < p->ntargets; i++)
+		names[i] = p->targets[i].name;
+	if (p->ntargets > 0)
+		qsort(names, p->ntargets, sizeof(*names), name_ptr_cmp);
+	for (size_t i = 0; i < p->ntargets; i++)	/* unique, in place */
+		if (n == 0 || strcmp(names[n - 1], names[i]) != 0)
+			names[n++] = names[i];
+	words = (n + 63) / 64 + 1;
+	p->target_name_id = xreallocarray(NULL, p->ntargets + 1,
+	    sizeof(*p->target_name_id));
+	for (size_t i = 0; i < p->ntargets; i++) {
+		const char *key = p->targets[i].name;
+		const char **hit = bsearch(&key, names, n, sizeof(*names),
+		    name_ptr_cmp);
+
+		p->target_name_id[i] = (uint32_t)(hit - names);
+	}
+	for (size_t r = 0; r < p->nroles; r++) {
+		struct policy_role *role = &p->roles[r];
+
+		role->target_bits = xcalloc(words, sizeof(uint64_t));
+		for (size_t i = 0; i < role->ntargets; i++) {
+			const char *key = role->targets[i];
+			const char **hit = bsearch(&key, names, n,
+			    sizeof(*names), name_ptr_cmp);
+			size_t id;
+
+			if (hit == NULL)
+				continue;	/* the parser refused it */
+			id = (size_t)(hit - names);
+			role->target_bits[id / 64] |= 1ULL << (id % 64);
+		}
+	}
+	free(names);
+}
+
+static void
+role_masks(struct policy *p)
+{
+	for (size_t i = 0; i < p->nroles; i++) {
+		uint64_t *m = p->roles[i].report_only ? p->report :
+		    p->roles[i].break_glass ? p->glass : p->ordinary;
+
+		m[i / 64] |= 1ULL << (i % 64);
+	}
+}
+
 void
 policy_build_tables(struct policy *p)
 {
+	number_target_names(p);
+	role_masks(p);
 	table_init(&p->user_tab, p->nusers);
 	for (size_t i = 0; i < p->nusers; i++) {
 		p->users[i].hash = policy_hash_name(p->users[i].name);
@@ -312,10 +378,11 @@ policy_free(struct policy *p)
 	free(p->practices);
 	free(p->targets);
 	free(p->target_practice);
+	free(p->target_name_id);
 	free(p->user_tab.slots);
 	free(p->group_tab.slots);
 	free(p->target_tab.slots);
-	tz_free(p->tz);
+	policy_tz_free(p->tz);
 	free(p);
 }
 
@@ -508,12 +575,12 @@ policy_format_local(const struct policy *p, time_t t, char *buf, size_t len)
 	static const char *const wday[] = { "Mon", "Tue", "Wed", "Thu", "Fri",
 	    "Sat", "Sun" };
 	const char *abbr;
-	long long local = (long long)t + tz_offset(p->tz, t, &abbr, NULL);
-	long long days = tz_floor_div(local, 86400), y;
+	long long local = (long long)t + policy_tz_offset(p->tz, t, &abbr, NULL);
+	long long days = policy_tz_floor_div(local, 86400), y;
 	long secs = (long)(local - days * 86400);
 	int m, d;
 
-	tz_civil_from_days(days, &y, &m, &d);
+	policy_tz_civil_from_days(days, &y, &m, &d);
 	snprintf(buf, len, "%s %04lld-%02d-%02d %02ld:%02ld %s",
 	    wday[(days % 7 + 7 + 3) % 7], y, m, d, secs / 3600,
 	    secs / 60 % 60, abbr);
@@ -550,14 +617,14 @@ policy_parse_local(const struct policy *p, const char *s, time_t *t,
 		    s);
 		return -1;
 	}
-	local = tz_days_from_civil(y, mo, d);
-	tz_civil_from_days(local, &back_y, &back_m, &back_d);
+	local = policy_tz_days_from_civil(y, mo, d);
+	policy_tz_civil_from_days(local, &back_y, &back_m, &back_d);
 	if (back_m != mo || back_d != d) {	/* 31 April */
 		errbuf_set(err, errlen, "%.10s is not a date", s);
 		return -1;
 	}
 	local = local * 86400 + h * 3600 + mi * 60;
-	if ((rc = tz_local_to_utc(p->tz, local, &utc)) == 2) {
+	if ((rc = policy_tz_local_to_utc(p->tz, local, &utc)) == 2) {
 		errbuf_set(err, errlen, "%s does not exist in %s (the clocks "
 		    "go forward then)", s, p->tzname);
 		return -1;

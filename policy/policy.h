@@ -134,7 +134,8 @@ void policy_decide(const struct policy *p, const struct policy_request *req,
 /*
  * The same decision, calling cb for every rule considered, in order, with
  * whether it applied and why (for `mwgctl policy explain`): "target",
- * "member", "role NAME" for every enforced role until one allows,
+ * "member", "role NAME" for every ordinary role and then "role NAME
+ * (break-glass)" for every break-glass role until one allows,
  * "default-deny" on a deny, then "role NAME (report-only)" for each
  * report-only role.
  */

@@ -39,6 +39,7 @@ struct eval {
 	const struct policy_request *req;
 	const struct policy_target *t;
 	size_t practice;
+	uint32_t tname;			/* the target's name id */
 	uint64_t held[POLICY_ROLE_WORDS];
 	const char *member;		/* the member statement, or NULL */
 	int member_is_group;
@@ -124,9 +125,9 @@ local_time(struct eval *e)
 
 	if (e->has_local)
 		return;
-	e->local = (long long)e->req->now + tz_offset(e->p->tz,
+	e->local = (long long)e->req->now + policy_tz_offset(e->p->tz,
 	    e->req->now, &e->abbr, NULL);
-	days = tz_floor_div(e->local, 86400);
+	days = policy_tz_floor_div(e->local, 86400);
 	secs = (long)(e->local - days * 86400);
 	/* 1970-01-01 was a Thursday: day 3 counting from Monday. */
 	e->week_minute = (int)(((days % 7 + 7 + 3) % 7) * 1440 + secs / 60);
@@ -252,7 +253,6 @@ static enum stage
 check_scope(struct eval *e, const struct policy_role *r, size_t ri, char *why,
     size_t len)
 {
-	const char *tname = e->t->name;
 	char who[160];
 
 	if (!is_held(e->held, ri)) {
@@ -272,9 +272,8 @@ check_scope(struct eval *e, const struct policy_role *r, size_t ri, char *why,
 			    "practice ", e->t->practice, NULL);
 		return ST_PRACTICE;
 	}
-	if (!r->all_targets && (r->ntargets == 0 || bsearch(&tname,
-	    r->targets, r->ntargets, sizeof(*r->targets), policy_str_cmp) ==
-	    NULL)) {
+	if (!r->all_targets && !((r->target_bits[e->tname / 64] >>
+	    (e->tname % 64)) & 1)) {
 		if (why != NULL)
 			cat(why, len, "target: the role does not include ",
 			    e->t->name, NULL);
@@ -384,12 +383,12 @@ hours_left(struct eval *e, const struct policy_role *r)
 
 	if (d == 0)
 		return 0;
-	boundary = tz_floor_div(e->local, 60) * 60 + (long long)d * 60;
+	boundary = policy_tz_floor_div(e->local, 60) * 60 + (long long)d * 60;
 	/* Twice on the day the clocks go back: the one after now, which
 	 * has the offset now in force. */
-	if (tz_local_to_utc(e->p->tz, boundary, &utc) == 1 &&
+	if (policy_tz_local_to_utc(e->p->tz, boundary, &utc) == 1 &&
 	    utc <= (long long)e->req->now)
-		utc = boundary - tz_offset(e->p->tz, e->req->now, NULL, NULL);
+		utc = boundary - policy_tz_offset(e->p->tz, e->req->now, NULL, NULL);
 	return utc > (long long)e->req->now ? (long)(utc - e->req->now) : 1;
 }
 
@@ -498,6 +497,24 @@ explain_member(const struct eval *e, policy_explain_cb cb, void *arg)
 }
 
 /*
+ * The first role at or after from in mask, and held unless held is NULL
+ * (explain visits every role); -1 when there is none.
+ */
+static ssize_t
+next_role(const uint64_t *mask, const uint64_t *held, size_t from)
+{
+	for (size_t w = from / 64; w < POLICY_ROLE_WORDS; w++) {
+		uint64_t bits = mask[w] & (held ? held[w] : ~0ULL);
+
+		if (w == from / 64)
+			bits &= ~0ULL << (from % 64);
+		if (bits != 0)
+			return (ssize_t)(w * 64 + (size_t)__builtin_ctzll(bits));
+	}
+	return -1;
+}
+
+/*
  * Enforced roles, ordinary ones first, then break-glass ones. Returns the
  * role that allowed, or NULL with *closest the one that got furthest.
  */
@@ -507,20 +524,21 @@ enforced(struct eval *e, const struct policy_role **closest,
 {
 	const struct policy *p = e->p;
 	enum stage best = ST_HELD;
-	char why[WHY_MAX], rule[POLICY_NAME_MAX + 8];
+	char why[WHY_MAX], rule[POLICY_NAME_MAX + 24];
 
 	*closest = NULL;
 	for (int glass = 0; glass <= 1; glass++)
-		for (size_t i = 0; i < p->nroles; i++) {
+		for (ssize_t i = next_role(glass ? p->glass : p->ordinary,
+		    cb ? NULL : e->held, 0); i >= 0; i = next_role(glass ?
+		    p->glass : p->ordinary, cb ? NULL : e->held, (size_t)i + 1)) {
 			const struct policy_role *r = &p->roles[i];
 			enum stage st;
 
-			if (r->report_only || (r->break_glass != 0) != glass ||
-			    (cb == NULL && !is_held(e->held, i)))
-				continue;
-			st = check_role(e, r, i, cb ? why : NULL, sizeof(why));
+			st = check_role(e, r, (size_t)i, cb ? why : NULL,
+			    sizeof(why));
 			if (cb != NULL) {
-				errbuf_set(rule, sizeof(rule), "role %s", r->name);
+				errbuf_set(rule, sizeof(rule), "role %s%s", r->name,
+				    glass ? " (break-glass)" : "");
 				sanitize(why);
 				cb(rule, st == ST_OK, why, arg);
 			}
@@ -547,13 +565,12 @@ report_only(struct eval *e, struct policy_decision *out,
 	const struct policy *p = e->p;
 	char why[WHY_MAX], rule[POLICY_NAME_MAX + 24];
 
-	for (size_t i = 0; i < p->nroles; i++) {
+	for (ssize_t i = next_role(p->report, cb ? NULL : e->held, 0); i >= 0;
+	    i = next_role(p->report, cb ? NULL : e->held, (size_t)i + 1)) {
 		const struct policy_role *r = &p->roles[i];
 		enum stage st;
 
-		if (!r->report_only || (cb == NULL && !is_held(e->held, i)))
-			continue;
-		st = check_role(e, r, i, why, sizeof(why));
+		st = check_role(e, r, (size_t)i, why, sizeof(why));
 		sanitize(why);
 		if (cb != NULL) {
 			errbuf_set(rule, sizeof(rule), "role %s (report-only)",
@@ -590,6 +607,7 @@ policy_explain(const struct policy *p, const struct policy_request *req,
 	if ((e.t = find_target(p, req, out, cb, arg)) == NULL)
 		return;
 	e.practice = p->target_practice[e.t - p->targets];
+	e.tname = p->target_name_id[e.t - p->targets];
 	policy_person(p, str(req->user), req->groups, req->ngroups,
 	    e.practice, e.held, &e.member, &e.member_is_group);
 	if (cb != NULL)

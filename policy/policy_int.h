@@ -62,6 +62,7 @@ struct policy_role {
 	int all_targets;		/* targets * */
 	char **targets;			/* sorted target names */
 	size_t ntargets;
+	uint64_t *target_bits;		/* the same, by target name id */
 	const struct policy_profile *posture;	/* NULL: none asked */
 	int need_managed;		/* device managed */
 	uint64_t *hours;		/* POLICY_WEEK_MINUTES bits; NULL: any */
@@ -92,6 +93,7 @@ struct policy {
 	struct policy_tz *tz;
 	struct policy_target *targets;	/* sorted by (practice, name) */
 	size_t *target_practice;	/* practice index of each target */
+	uint32_t *target_name_id;	/* distinct names numbered in order */
 	size_t ntargets;
 	struct policy_practice *practices;	/* sorted by code */
 	size_t npractices;
@@ -101,6 +103,10 @@ struct policy {
 	size_t nprofiles;
 	struct policy_role *roles;	/* in file order */
 	size_t nroles;
+	/* Roles by kind, as bits by index: a decision visits only the
+	 * roles the person holds, in file order. */
+	uint64_t ordinary[POLICY_ROLE_WORDS], glass[POLICY_ROLE_WORDS];
+	uint64_t report[POLICY_ROLE_WORDS];
 	struct policy_holder *users;	/* sorted by name */
 	size_t nusers;
 	struct policy_holder *groups;	/* sorted by name */
@@ -138,7 +144,7 @@ int policy_group_valid(const char *s);		/* printable, as certs */
 ssize_t policy_practice_index(const struct policy *p, const char *code);
 int policy_target_name_exists(const struct policy *p, const char *name);
 uint32_t policy_hash_name(const char *s);
-/* After a successful parse: the hash tables above. */
+/* After a successful parse: the hash tables, name ids and role masks. */
 void policy_build_tables(struct policy *p);
 const struct policy_holder *policy_user_find(const struct policy *p,
     const char *name);
@@ -176,24 +182,24 @@ int policy_net_source(const struct sockaddr *sa, const char *text,
     int *family, unsigned char *addr);
 
 /* policy_tz.c */
-struct policy_tz *tz_load(const char *dir, const char *name, char *err,
+struct policy_tz *policy_tz_load(const char *dir, const char *name, char *err,
     size_t errlen);
-struct policy_tz *tz_parse(const unsigned char *buf, size_t len, char *err,
+struct policy_tz *policy_tz_parse(const unsigned char *buf, size_t len, char *err,
     size_t errlen);
-struct policy_tz *tz_utc(void);
-void tz_free(struct policy_tz *tz);
+struct policy_tz *policy_tz_utc(void);
+void policy_tz_free(struct policy_tz *tz);
 /* Seconds east of UTC at t; the abbreviation ("BST") if abbr. */
-long tz_offset(const struct policy_tz *tz, long long t, const char **abbr,
+long policy_tz_offset(const struct policy_tz *tz, long long t, const char **abbr,
     int *isdst);
 /*
  * Local seconds (on the local calendar since 1970) into UTC: 0 exact, 1
  * ambiguous (clocks went back: the earlier instant), 2 in a gap (clocks
  * went forward: the first instant past it).
  */
-int tz_local_to_utc(const struct policy_tz *tz, long long local,
+int policy_tz_local_to_utc(const struct policy_tz *tz, long long local,
     long long *t);
-long long tz_floor_div(long long a, long long b);
-long long tz_days_from_civil(long long y, int m, int d);
-void tz_civil_from_days(long long z, long long *y, int *m, int *d);
+long long policy_tz_floor_div(long long a, long long b);
+long long policy_tz_days_from_civil(long long y, int m, int d);
+void policy_tz_civil_from_days(long long z, long long *y, int *m, int *d);
 
 #endif

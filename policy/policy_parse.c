@@ -79,21 +79,21 @@ parse_timezone(struct build *b, const struct conf_node *n)
 		if (n->has_block)
 			conf_error(b->errs, &n->name.pos,
 			    "expected timezone NAME without a block");
-		b->p->tz = tz_utc();
+		b->p->tz = policy_tz_utc();
 		return;
 	}
 	if (!tzname_valid(n->args[0].text)) {
 		conf_error(b->errs, &n->args[0].pos, "expected a time zone "
 		    "name like Europe/London, got '%s'", n->args[0].text);
-		b->p->tz = tz_utc();
+		b->p->tz = policy_tz_utc();
 		return;
 	}
 	snprintf(b->p->tzname, sizeof(b->p->tzname), "%s", n->args[0].text);
-	if ((b->p->tz = tz_load(POLICY_ZONEINFO, b->p->tzname, err,
+	if ((b->p->tz = policy_tz_load(POLICY_ZONEINFO, b->p->tzname, err,
 	    sizeof(err))) == NULL) {
 		conf_error(b->errs, &n->args[0].pos, "cannot read time zone "
 		    "%s: %s", b->p->tzname, err);
-		b->p->tz = tz_utc();
+		b->p->tz = policy_tz_utc();
 	}
 }
 
@@ -672,7 +672,7 @@ default_timezone(struct build *b)
 	if (b->p->tz != NULL)
 		return;
 	snprintf(b->p->tzname, sizeof(b->p->tzname), "%s", POLICY_TZ_DEFAULT);
-	b->p->tz = tz_load(POLICY_ZONEINFO, POLICY_TZ_DEFAULT, err,
+	b->p->tz = policy_tz_load(POLICY_ZONEINFO, POLICY_TZ_DEFAULT, err,
 	    sizeof(err));
 }
 
@@ -705,6 +705,6 @@ policy_parse_tree(struct policy *p, const struct conf_tree *tree,
 	members_finish(&b);
 	if (p->tz == NULL) {
 		snprintf(p->tzname, sizeof(p->tzname), "UTC");
-		p->tz = tz_utc();
+		p->tz = policy_tz_utc();
 	}
 }

@@ -502,6 +502,7 @@ policy_role_free(struct policy_role *r)
 	free(r->groups);
 	free(r->users);
 	free(r->targets);
+	free(r->target_bits);
 	free(r->practices);
 	free(r->hours);
 	free(r->hours_text);

@@ -50,7 +50,7 @@ struct policy_tz {
 /* ---- calendar arithmetic (proleptic Gregorian, any year) --------------- */
 
 long long
-tz_floor_div(long long a, long long b)
+policy_tz_floor_div(long long a, long long b)
 {
 	long long q = a / b;
 
@@ -59,12 +59,12 @@ tz_floor_div(long long a, long long b)
 
 /* Days since 1970-01-01 of y-m-d (H. Hinnant's days_from_civil). */
 long long
-tz_days_from_civil(long long y, int m, int d)
+policy_tz_days_from_civil(long long y, int m, int d)
 {
 	long long era, yoe, doy, doe;
 
 	y -= m <= 2;
-	era = tz_floor_div(y, 400);
+	era = policy_tz_floor_div(y, 400);
 	yoe = y - era * 400;
 	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
 	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
@@ -72,12 +72,12 @@ tz_days_from_civil(long long y, int m, int d)
 }
 
 void
-tz_civil_from_days(long long z, long long *y, int *m, int *d)
+policy_tz_civil_from_days(long long z, long long *y, int *m, int *d)
 {
 	long long era, doe, yoe, doy, mp;
 
 	z += 719468;
-	era = tz_floor_div(z, 146097);
+	era = policy_tz_floor_div(z, 146097);
 	doe = z - era * 146097;
 	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
 	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
@@ -238,14 +238,14 @@ rule_local(const struct tz_date *d, long long y)
 
 	switch (d->kind) {
 	case 'J':	/* 1..365, 29 February never counted */
-		day = tz_days_from_civil(y, 1, 1) + d->n - 1 +
+		day = policy_tz_days_from_civil(y, 1, 1) + d->n - 1 +
 		    (is_leap(y) && d->n >= 60);
 		break;
 	case 'n':	/* 0..365, counting 29 February */
-		day = tz_days_from_civil(y, 1, 1) + d->n;
+		day = policy_tz_days_from_civil(y, 1, 1) + d->n;
 		break;
 	default:	/* day d of week w (5: the last) of month m */
-		day = tz_days_from_civil(y, d->m, 1);
+		day = policy_tz_days_from_civil(y, d->m, 1);
 		first = (int)((day % 7 + 7 + 4) % 7);	/* 0 Sunday */
 		mday = 1 + (d->d - first + 7) % 7 + (d->w - 1) * 7;
 		while (mday > month_days(y, d->m))
@@ -263,7 +263,7 @@ rule_type(const struct policy_tz *tz, long long t)
 
 	if (!tz->has_dst)
 		return &tz->std;
-	tz_civil_from_days(tz_floor_div(t + tz->std.off, 86400), &y, &m, &d);
+	policy_tz_civil_from_days(policy_tz_floor_div(t + tz->std.off, 86400), &y, &m, &d);
 	/* Start is given in standard time, end in daylight time. */
 	start = rule_local(&tz->start, y) - tz->std.off;
 	end = rule_local(&tz->end, y) - tz->dst.off;
@@ -360,7 +360,7 @@ tz_data(struct policy_tz *tz, const unsigned char *p, int tsize,
 }
 
 void
-tz_free(struct policy_tz *tz)
+policy_tz_free(struct policy_tz *tz)
 {
 	if (tz == NULL)
 		return;
@@ -371,7 +371,7 @@ tz_free(struct policy_tz *tz)
 }
 
 struct policy_tz *
-tz_parse(const unsigned char *buf, size_t len, char *err, size_t errlen)
+policy_tz_parse(const unsigned char *buf, size_t len, char *err, size_t errlen)
 {
 	struct policy_tz *tz = xcalloc(1, sizeof(*tz));
 	struct tz_counts c;
@@ -406,14 +406,14 @@ tz_parse(const unsigned char *buf, size_t len, char *err, size_t errlen)
 	return tz;
 bad:
 	errbuf_set(err, errlen, "not a valid TZif file");
-	tz_free(tz);
+	policy_tz_free(tz);
 	return NULL;
 }
 
 /* Coordinated time itself, for policies that say `timezone UTC` or when
  * no zone file is needed. */
 struct policy_tz *
-tz_utc(void)
+policy_tz_utc(void)
 {
 	struct policy_tz *tz = xcalloc(1, sizeof(*tz));
 
@@ -424,7 +424,7 @@ tz_utc(void)
 }
 
 struct policy_tz *
-tz_load(const char *dir, const char *name, char *err, size_t errlen)
+policy_tz_load(const char *dir, const char *name, char *err, size_t errlen)
 {
 	char path[512], why[64];
 	unsigned char *buf;
@@ -453,7 +453,7 @@ tz_load(const char *dir, const char *name, char *err, size_t errlen)
 	if (ferror(f)) {
 		errbuf_set(err, errlen, "%s: read error", path);
 		tz = NULL;
-	} else if ((tz = tz_parse(buf, len, why, sizeof(why))) == NULL)
+	} else if ((tz = policy_tz_parse(buf, len, why, sizeof(why))) == NULL)
 		errbuf_set(err, errlen, "%s: %s", path, why);
 	fclose(f);
 	free(buf);
@@ -485,7 +485,7 @@ tz_type_at(const struct policy_tz *tz, long long t)
 }
 
 long
-tz_offset(const struct policy_tz *tz, long long t, const char **abbr,
+policy_tz_offset(const struct policy_tz *tz, long long t, const char **abbr,
     int *isdst)
 {
 	const struct tz_type *ty = tz_type_at(tz, t);
@@ -522,7 +522,7 @@ tz_offsets(const struct policy_tz *tz, long *offs, size_t max)
 }
 
 int
-tz_local_to_utc(const struct policy_tz *tz, long long local, long long *t)
+policy_tz_local_to_utc(const struct policy_tz *tz, long long local, long long *t)
 {
 	long offs[258], lo_off = 0, hi_off = 0;
 	size_t n = tz_offsets(tz, offs, sizeof(offs) / sizeof(offs[0]));
@@ -536,7 +536,7 @@ tz_local_to_utc(const struct policy_tz *tz, long long local, long long *t)
 			lo_off = offs[i];
 		if (i == 0 || offs[i] > hi_off)
 			hi_off = offs[i];
-		if (tz_offset(tz, c, NULL, NULL) != offs[i])
+		if (policy_tz_offset(tz, c, NULL, NULL) != offs[i])
 			continue;
 		if (!found || c < *t)
 			*t = c;
@@ -550,7 +550,7 @@ tz_local_to_utc(const struct policy_tz *tz, long long local, long long *t)
 	while (lo < hi) {
 		long long mid = lo + (hi - lo) / 2;
 
-		if (mid + tz_offset(tz, mid, NULL, NULL) >= local)
+		if (mid + policy_tz_offset(tz, mid, NULL, NULL) >= local)
 			hi = mid;
 		else
 			lo = mid + 1;

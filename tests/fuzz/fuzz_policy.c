@@ -226,21 +226,21 @@ fuzz_tz(const uint8_t *data, size_t size)
 {
 	static const long long probe[] = { -4000000000LL, 0, 1774746000,
 	    1793059200, 2366841600LL, 253402300799LL };
-	struct policy_tz *tz = tz_parse(data, size, NULL, 0);
+	struct policy_tz *tz = policy_tz_parse(data, size, NULL, 0);
 
 	if (tz == NULL)
 		return;
 	for (size_t i = 0; i < sizeof(probe) / sizeof(probe[0]); i++) {
-		long off = tz_offset(tz, probe[i], NULL, NULL);
+		long off = policy_tz_offset(tz, probe[i], NULL, NULL);
 		long long back;
 
 		if (off <= -26 * 3600L || off >= 26 * 3600L)
 			abort();
-		if (tz_local_to_utc(tz, probe[i] + off, &back) == 0 &&
-		    back + tz_offset(tz, back, NULL, NULL) != probe[i] + off)
+		if (policy_tz_local_to_utc(tz, probe[i] + off, &back) == 0 &&
+		    back + policy_tz_offset(tz, back, NULL, NULL) != probe[i] + off)
 			abort();
 	}
-	tz_free(tz);
+	policy_tz_free(tz);
 }
 
 int

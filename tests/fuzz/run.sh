@@ -6,7 +6,7 @@
 # behaviour; the reproducer is in build/fuzz/artifacts/NAME/ and replays
 # with `build/fuzz/fuzz_NAME FILE`.
 #   tests/fuzz/run.sh [NAME...]     NAME: conf policy gw_config http_head
-#                                         audit_line est
+#                                         audit_line est posture
 set -u
 cd "$(dirname "$0")/../.."
 
@@ -25,13 +25,16 @@ COMMON="common/conf.c common/conf_value.c common/xmalloc.c common/log.c
     common/addr.c"
 declare -A SRCS=(
 	[conf]="$COMMON"
-	[policy]="$COMMON policy/policy.c"
+	[policy]="$COMMON common/errbuf.c $(echo policy/*.c)"
 	[gw_config]="$COMMON gateway/config.c"
 	[http_head]="gateway/http_head.c"
 	[audit_line]="$COMMON audit/audit_reader.c audit/audit_chain.c
 	    audit/audit_key.c"
 	[est]="common/errbuf.c common/xmalloc.c common/log.c certs/est.c
 	    certs/build.c"
+	[posture]="common/errbuf.c common/xmalloc.c common/log.c
+	    audit/audit_reader.c audit/audit_chain.c audit/audit_key.c
+	    gateway/posture_parse.c"
 )
 declare -A LIBS=(
 	[conf]="-lcrypto"
@@ -40,10 +43,11 @@ declare -A LIBS=(
 	[http_head]="-lhttp_parser"
 	[audit_line]="-ljansson -lcrypto"
 	[est]="-lcrypto"
+	[posture]="-ljansson -lcrypto"
 )
 
 names=("$@")
-[ ${#names[@]} -gt 0 ] || names=(conf policy gw_config http_head audit_line est)
+[ ${#names[@]} -gt 0 ] || names=(conf policy gw_config http_head audit_line est posture)
 mkdir -p "$OUT/logs"
 failed=()
 for name in "${names[@]}"; do

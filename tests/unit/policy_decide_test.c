@@ -451,8 +451,8 @@ Test(policy_decide, explain_lists_every_rule_in_order)
 		"role k2-only|0|not held: needs user carol",
 		"role remote|0|not held: needs group remote",
 		"role it|0|not held: needs group csu-it",
-		"role glass|0|not held: needs group duty",
-		"role night|0|not held: needs group night",
+		"role glass (break-glass)|0|not held: needs group duty",
+		"role night (break-glass)|0|not held: needs group night",
 		"default-deny|1|device: the role needs an organisation-owned "
 		    "(managed) device; device dev-1 is personal (role "
 		    "clinician)",

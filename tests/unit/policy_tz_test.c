@@ -62,11 +62,11 @@ compare_zone(const char *name)
 	 * and 2045 (beyond the table: the footer rule). */
 	long long from = -2208988800LL, to = 4102444800LL;
 
-	tz = tz_parse(buf, len, err, sizeof(err));
+	tz = policy_tz_parse(buf, len, err, sizeof(err));
 	cr_assert_not_null(tz, "%s: %s", name, err);
 	snprintf(tzvar, sizeof(tzvar), ":%s", name);
 	for (long long t = from; t < to; t += 86400 * 3 + 3607) {
-		cr_expect_eq(tz_offset(tz, t, NULL, NULL), glibc_offset(tzvar,
+		cr_expect_eq(policy_tz_offset(tz, t, NULL, NULL), glibc_offset(tzvar,
 		    (time_t)t), "%s at %lld", name, t);
 		checked++;
 	}
@@ -74,14 +74,14 @@ compare_zone(const char *name)
 		long long start = y ? 2366841600LL : 1767225600LL;
 
 		for (long long t = start; t < start + 366 * 86400LL; t += 900) {
-			cr_expect_eq(tz_offset(tz, t, NULL, NULL),
+			cr_expect_eq(policy_tz_offset(tz, t, NULL, NULL),
 			    glibc_offset(tzvar, (time_t)t), "%s at %lld", name,
 			    t);
 			checked++;
 		}
 	}
 	cr_assert_gt(checked, 70000);
-	tz_free(tz);
+	policy_tz_free(tz);
 	free(buf);
 }
 
@@ -122,20 +122,20 @@ Test(policy_tz, london_abbreviations_and_switches)
 	char err[128];
 	size_t len;
 	unsigned char *buf = read_zone("Europe/London", &len);
-	struct policy_tz *tz = tz_parse(buf, len, err, sizeof(err));
+	struct policy_tz *tz = policy_tz_parse(buf, len, err, sizeof(err));
 
 	cr_assert_not_null(tz, "%s", err);
 	for (size_t i = 0; i < NELEM(cases); i++) {
 		const char *abbr;
 
-		cr_expect_eq(tz_offset(tz, at(cases[i].utc), &abbr, NULL),
+		cr_expect_eq(policy_tz_offset(tz, at(cases[i].utc), &abbr, NULL),
 		    cases[i].off, "case %zu", i);
 		cr_expect_str_eq(abbr, cases[i].abbr, "case %zu", i);
 	}
 	/* Before 1847 London kept its mean time; before any transition, the
 	 * first type (RFC 8536 3.2). */
-	cr_expect_eq(tz_offset(tz, -4000000000LL, NULL, NULL), -75);
-	tz_free(tz);
+	cr_expect_eq(policy_tz_offset(tz, -4000000000LL, NULL, NULL), -75);
+	policy_tz_free(tz);
 	free(buf);
 }
 
@@ -184,24 +184,24 @@ Test(policy_tz, footer_rules_match_glibc)
 
 	for (size_t i = 0; i < NELEM(rules); i++) {
 		size_t len = synthetic(buf, rules[i], 0);
-		struct policy_tz *tz = tz_parse(buf, len, err, sizeof(err));
+		struct policy_tz *tz = policy_tz_parse(buf, len, err, sizeof(err));
 
 		cr_assert_not_null(tz, "%s: %s", rules[i], err);
 		for (long long t = 1704067200LL; t < 1704067200LL + 3 *
 		    366 * 86400LL; t += 1800)
-			cr_expect_eq(tz_offset(tz, t, NULL, NULL),
+			cr_expect_eq(policy_tz_offset(tz, t, NULL, NULL),
 			    glibc_offset(rules[i], (time_t)t), "%s at %lld",
 			    rules[i], t);
-		tz_free(tz);
+		policy_tz_free(tz);
 	}
 }
 
 static int
 parses(const unsigned char *buf, size_t len)
 {
-	struct policy_tz *tz = tz_parse(buf, len, NULL, 0);
+	struct policy_tz *tz = policy_tz_parse(buf, len, NULL, 0);
 
-	tz_free(tz);
+	policy_tz_free(tz);
 	return tz != NULL;
 }
 
@@ -218,13 +218,13 @@ Test(policy_tz, refuses_malformed_files)
 
 	for (size_t i = 0; i < NELEM(bad_footers); i++) {
 		len = synthetic(buf, bad_footers[i], 0);
-		cr_expect_null(tz_parse(buf, len, err, sizeof(err)), "%s",
+		cr_expect_null(policy_tz_parse(buf, len, err, sizeof(err)), "%s",
 		    bad_footers[i]);
 		cr_expect_str_eq(err, "not a valid TZif file");
 	}
 	/* An offset outside +-26 hours. */
 	len = synthetic(buf, "", 26 * 3600);
-	cr_expect_null(tz_parse(buf, len, err, sizeof(err)));
+	cr_expect_null(policy_tz_parse(buf, len, err, sizeof(err)));
 	len = synthetic(buf, "", 25 * 3600);
 	cr_expect(parses(buf, len));
 
@@ -232,11 +232,11 @@ Test(policy_tz, refuses_malformed_files)
 	 * either parses or is refused (the sanitizer build watches). */
 	zone = read_zone("Europe/London", &len);
 	for (size_t n = 0; n < len; n++)
-		cr_expect_null(tz_parse(zone, n, err, sizeof(err)), "prefix %zu",
+		cr_expect_null(policy_tz_parse(zone, n, err, sizeof(err)), "prefix %zu",
 		    n);
 	for (size_t n = 0; n < len; n++) {
 		zone[n] ^= 0xff;
-		tz_free(tz_parse(zone, len, err, sizeof(err)));
+		policy_tz_free(policy_tz_parse(zone, len, err, sizeof(err)));
 		zone[n] ^= 0xff;
 	}
 	free(zone);
