@@ -10,6 +10,7 @@
 #include "gateway/est.h"
 #include "gateway/http_head.h"
 #include "gateway/login.h"
+#include "gateway/posture.h"
 #include "gateway/revoke.h"
 
 static void
@@ -46,6 +47,7 @@ static const struct api_route {
 	{ "/.well-known/est/simplereenroll", est_reenroll_job },
 	{ "/crl", revoke_crl_job },
 	{ "/v1/login", login_job },
+	{ "/v1/posture", posture_job },
 };
 
 void

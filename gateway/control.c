@@ -202,10 +202,7 @@ restart_only_changes(const struct gw_config *old, const struct gw_config *new,
 static void
 redecide_tunnels(struct server *srv)
 {
-	struct worker_msg m = { .type = WORKER_MSG_REDECIDE };
-
-	for (int i = 0; i < srv->nworkers; i++)
-		worker_post_always(&srv->workers[i], &m);
+	server_redecide_device(srv, NULL);
 }
 
 char *

@@ -117,14 +117,14 @@ cs_totp_enrol(struct server *srv, json_t *req, long uid)
 	json_t *ans;
 
 	if (user == NULL || certs_user_valid(user) != 0)
-		return cs_error("totp-enrol: '%s' is not a valid user name",
+		return cs_error("'%s' is not a valid user name",
 		    user ? user : "");
 	had = store_totp_get(srv->store, user, secret, &len, &info, err,
 	    sizeof(err));
 	OPENSSL_cleanse(secret, sizeof(secret));
 	if (had == -1 || auth_totp_enrol(srv->store, user, b32, sizeof(b32),
 	    err, sizeof(err)) == -1)
-		return cs_error("totp-enrol: %s", err);
+		return cs_error("%s", err);
 	cs_audit(srv, "totp.enrol", uid, json_pack("{s:s, s:b}", "user.name",
 	    user, "totp.replaced", had == 1));
 	ans = json_pack("{s:b, s:s, s:s, s:i, s:i, s:s, s:b}", "ok", 1,
@@ -175,11 +175,11 @@ cs_totp_import(struct server *srv, json_t *req, long uid)
 	size_t i, len;
 
 	if (!json_is_array(entries) || json_array_size(entries) == 0)
-		return cs_error("totp-import: no entries");
+		return cs_error("no entries");
 	json_array_foreach(entries, i, e) {	/* all valid, or none stored */
 		if (import_decode(e, &user, secret, &len, &digits, &period)) {
 			OPENSSL_cleanse(secret, sizeof(secret));
-			return cs_error("totp-import: entry %zu is not valid",
+			return cs_error("entry %zu is not valid",
 			    i + 1);
 		}
 	}
@@ -188,7 +188,7 @@ cs_totp_import(struct server *srv, json_t *req, long uid)
 		if (auth_totp_import(srv->store, user, secret, len, digits,
 		    period, err, sizeof(err)) == -1) {
 			OPENSSL_cleanse(secret, sizeof(secret));
-			return cs_error("totp-import: %s", err);
+			return cs_error("%s", err);
 		}
 		cs_audit(srv, "totp.import", uid, json_pack("{s:s}",
 		    "user.name", user));
@@ -251,13 +251,13 @@ cs_lock(struct server *srv, json_t *req, long uid)
 	int is_user, closed;
 
 	if (lock_target(req, &is_user, &name) == -1)
-		return cs_error("lock: give kind user or device and a valid "
+		return cs_error("give kind user or device and a valid "
 		    "name");
 	if (!reason_valid(reason))
-		return cs_error("lock: a reason of 1 to 200 printable "
+		return cs_error("a reason of 1 to 200 printable "
 		    "characters is required");
 	if (ttl < 0 || ttl > 366 * 86400LL)
-		return cs_error("lock: ttl must be 0 (until unlocked) to one "
+		return cs_error("ttl must be 0 (until unlocked) to one "
 		    "year");
 	l.kind = is_user ? STORE_LOCK_USER : STORE_LOCK_DEVICE;
 	snprintf(l.name, sizeof(l.name), "%s", name);
@@ -266,7 +266,7 @@ cs_lock(struct server *srv, json_t *req, long uid)
 	l.created_at = time(NULL);
 	l.until = ttl ? l.created_at + (time_t)ttl : 0;
 	if (store_lock_add(srv->store, &l, err, sizeof(err)) == -1)
-		return cs_error("lock: %s", err);
+		return cs_error("%s", err);
 	denylist_lock(srv->deny, is_user, name, l.until, reason);
 	closed = close_tunnels_of(srv, is_user, name, is_user ?
 	    "user-locked" : "device-locked");
@@ -285,14 +285,14 @@ cs_unlock(struct server *srv, json_t *req, long uid)
 	int is_user, r;
 
 	if (lock_target(req, &is_user, &name) == -1)
-		return cs_error("unlock: give kind user or device and a valid "
+		return cs_error("give kind user or device and a valid "
 		    "name");
 	r = store_lock_remove(srv->store, is_user ? STORE_LOCK_USER :
 	    STORE_LOCK_DEVICE, name, err, sizeof(err));
 	if (r == -1)
-		return cs_error("unlock: %s", err);
+		return cs_error("%s", err);
 	if (r == 1)
-		return cs_error("unlock: %s is not locked", name);
+		return cs_error("%s is not locked", name);
 	denylist_unlock(srv->deny, is_user, name);
 	cs_audit(srv, "lock.remove", uid, json_pack("{s:s}", is_user ?
 	    "user.name" : "device.id", name));
@@ -319,7 +319,7 @@ cs_lock_list(struct server *srv)
 	if (store_lock_list(srv->store, lock_row, list, err, sizeof(err)) ==
 	    -1) {
 		json_decref(list);
-		return cs_error("lock-list: %s", err);
+		return cs_error("%s", err);
 	}
 	return json_pack("{s:b, s:o}", "ok", 1, "locks", list);
 }
@@ -339,15 +339,15 @@ cs_code_create(struct server *srv, json_t *req, long uid)
 	int r, tries = 0;
 
 	if (user == NULL || certs_user_valid(user) != 0)
-		return cs_error("enrol-code: '%s' is not a valid user name",
+		return cs_error("'%s' is not a valid user name",
 		    user ? user : "");
 	if (!practice_valid(practice))
-		return cs_error("enrol-code: '%s' is not a practice code "
+		return cs_error("'%s' is not a practice code "
 		    "(A-Z, 0-9)", practice ? practice : "");
 	if (label && strlen(label) >= STORE_LABEL_MAX)
-		return cs_error("enrol-code: the label is too long");
+		return cs_error("the label is too long");
 	if (ttl < 60 || ttl > CODE_TTL_MAX)
-		return cs_error("enrol-code: ttl must be 1 minute to 30 "
+		return cs_error("ttl must be 1 minute to 30 "
 		    "days");
 	snprintf(c.user, sizeof(c.user), "%s", user);
 	snprintf(c.practice, sizeof(c.practice), "%s", practice);
@@ -363,7 +363,7 @@ cs_code_create(struct server *srv, json_t *req, long uid)
 	} while (r == 1 && ++tries < 5);
 	if (r != 0) {
 		OPENSSL_cleanse(secret, sizeof(secret));
-		return cs_error("enrol-code: %s", r == 1 ? "no free code id" :
+		return cs_error("%s", r == 1 ? "no free code id" :
 		    err);
 	}
 	cs_audit(srv, "enrol.code.create", uid, json_pack(
@@ -442,7 +442,7 @@ cs_device_list(struct server *srv)
 	if (store_device_list(srv->store, device_row, &dw, err, sizeof(err)) ==
 	    -1) {
 		json_decref(dw.list);
-		return cs_error("device-list: %s", err);
+		return cs_error("%s", err);
 	}
 	device_posture_times(srv, dw.list);
 	return json_pack("{s:b, s:o}", "ok", 1, "devices", dw.list);
@@ -458,16 +458,16 @@ cs_device_revoke(struct server *srv, json_t *req, long uid,
 	int r, closed;
 
 	if (id == NULL || certs_device_id_valid(id) != 0)
-		return cs_error("device-revoke: '%s' is not a device id",
+		return cs_error("'%s' is not a device id",
 		    id ? id : "");
 	if (!reason_valid(reason))
-		return cs_error("device-revoke: a reason of 1 to 200 printable "
+		return cs_error("a reason of 1 to 200 printable "
 		    "characters is required");
 	r = store_device_revoke(srv->store, id, reason, time(NULL), err,
 	    sizeof(err));
 	if (r != 0)
-		return r == 1 ? cs_error("device-revoke: no device %s", id) :
-		    cs_error("device-revoke: %s", err);
+		return r == 1 ? cs_error("no device %s", id) :
+		    cs_error("%s", err);
 	denylist_revoke(srv->deny, id, reason);
 	closed = close_tunnels_of(srv, 0, id, "device-revoked");
 	cs_audit(srv, "device.revoke", uid, json_pack("{s:s, s:s, s:i}",

@@ -18,6 +18,7 @@
 
 #include "common/log.h"
 #include "gateway/auth.h"
+#include "gateway/devcache.h"
 #include "gateway/store.h"
 
 #define EST_BACKDATE	300	/* seconds of client clock skew allowed */
@@ -476,6 +477,9 @@ est_enroll_add_one(struct est_req *e)
 	e->dev.enrolled_at = e->ctx->now;
 	e->dev.expires_at = e->issued.not_after;
 	rc = store_device_add(e->ctx->store, &e->dev, err, sizeof(err));
+	if (rc == 0 && e->ctx->devices)
+		devcache_set_managed(e->ctx->devices, e->dev.id,
+		    e->dev.is_managed);
 	if (rc == -1)
 		est_internal(e, "device add", err);
 	else if (rc == 1 && est_key_free(e, NULL) == -1)

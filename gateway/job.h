@@ -26,6 +26,8 @@ struct store;
 struct audit_log;
 struct policy;
 struct denylist;
+struct devcache;
+struct server;
 
 #define JOB_BODY_MAX	65536	/* request body bytes; more is a 413 */
 
@@ -37,6 +39,8 @@ struct job_ctx {
 	struct audit_log *audit;
 	const struct policy *policy;	/* the snapshot's; held for the job */
 	struct denylist *deny;		/* locks and revoked devices */
+	struct devcache *devices;	/* managed flag, newest posture */
+	struct server *srv;		/* for effects on live tunnels */
 	const char *pam_service;	/* "mwg" */
 	time_t now;
 };

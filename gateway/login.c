@@ -17,6 +17,7 @@
 #include "common/log.h"
 #include "gateway/auth.h"
 #include "gateway/denylist.h"
+#include "gateway/devcache.h"
 #include "gateway/login.h"
 #include "gateway/store.h"
 #include "policy/policy.h"
@@ -234,6 +235,34 @@ login_device_denied(struct login *l, const char *reason)
 }
 
 /* The device may be used by this person: 0, or -1 having answered. */
+/*
+ * Where the policy asks for posture, a login needs a recent report from
+ * the device (mwg login sends one first); each tunnel then checks it
+ * against its role's profile. 0, or -1 having answered.
+ */
+static int
+login_posture_fresh(struct login *l)
+{
+	const struct job_ctx *ctx = l->ctx;
+	long max_age = ctx->policy ? policy_posture_max_age(ctx->policy) : 0;
+	struct policy_posture p;
+	char why[160];
+	int managed;
+
+	if (max_age <= 0 || ctx->devices == NULL)
+		return 0;
+	devcache_get(ctx->devices, l->in->ident->device_id, &managed, &p);
+	if (p.received_at != 0 && ctx->now - p.received_at <= max_age)
+		return 0;
+	snprintf(why, sizeof(why), p.received_at ? "posture report is %ld min "
+	    "old (at most %ld min)" : "no posture report (reports at most %ld "
+	    "min old are needed)", p.received_at ? (long)(ctx->now -
+	    p.received_at) / 60 : max_age / 60, max_age / 60);
+	login_refuse(l, 403, "posture-stale", "this device's posture report "
+	    "is missing or too old: run mwg posture, then log in again", why);
+	return -1;
+}
+
 static int
 login_device(struct login *l)
 {
@@ -273,7 +302,9 @@ login_device(struct login *l)
 		    "this device was enrolled for another person", why);
 		return -1;
 	}
-	return 0;
+	if (ctx->devices)
+		devcache_set_managed(ctx->devices, id, l->dev.is_managed);
+	return login_posture_fresh(l);
 }
 
 /* ---- throttling --------------------------------------------------------- */

@@ -76,6 +76,9 @@ request_begin(struct conn *c, const char *early, size_t len)
 	c->state = CONN_BODY;
 	c->want = WANT_UP_CRD;
 	conn_update_events(c);
+	/* The rest may already sit decrypted inside OpenSSL (the head came
+	 * from the front of a larger record): no socket event would come. */
+	request_read_body(c);
 }
 
 void
@@ -125,6 +128,8 @@ request_fill(struct pool_job *job, struct conn *c, struct gw_snapshot *snap)
 	job->ctx.audit = srv->audit;
 	job->ctx.policy = snap->policy;
 	job->ctx.deny = srv->deny;
+	job->ctx.devices = srv->devices;
+	job->ctx.srv = srv;
 	job->ctx.pam_service = snap->conf->pam_service;
 	job->url = xstrdup(c->head->url);
 	job->content_type = dup_header(c, "Content-Type");

@@ -79,6 +79,7 @@ struct server {
 	struct certs_issuer *issuer;	/* signs device and session certs */
 	struct x509_st *root;		/* the root CA, for EST /cacerts */
 	struct denylist *deny;		/* locks and revocations, in memory */
+	struct devcache *devices;	/* managed flag and posture, in memory */
 	struct pool *pool;		/* the auth pool */
 	_Atomic(struct audit_forwarder *) forwarder;	/* NULL: no syslog */
 	struct worker *workers;
@@ -103,6 +104,12 @@ void worker_post_always(struct worker *w, const struct worker_msg *msg);
 void workers_join(struct server *srv);
 /* Handles what is left in the mailboxes, then frees the workers. */
 void workers_free(struct server *srv);
+
+/*
+ * Every worker decides the tunnels of device_id again (NULL: every tunnel)
+ * and closes those now denied. Any thread.
+ */
+void server_redecide_device(struct server *srv, const char *device_id);
 
 /* Splice buffers come from and return to the worker's pool. */
 #define SPLICE_BUF_SIZE		(64 * 1024)

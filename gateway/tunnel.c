@@ -18,6 +18,7 @@
 #include "common/xmalloc.h"
 #include "gateway/conn.h"
 #include "gateway/denylist.h"
+#include "gateway/devcache.h"
 #include "gateway/http_head.h"
 #include "gateway/snapshot.h"
 
@@ -171,6 +172,7 @@ void
 tunnel_decide(struct conn *c, const struct policy *p, struct policy_decision *d)
 {
 	struct policy_request req = { 0 };
+	struct policy_posture posture;
 	char groups[CERTS_GROUPS_MAX][CERTS_GROUP_MAX];
 	const char *gptrs[CERTS_GROUPS_MAX];
 	char name[POLICY_NAME_MAX];
@@ -182,6 +184,11 @@ tunnel_decide(struct conn *c, const struct policy *p, struct policy_decision *d)
 	req.ngroups = tunnel_groups(c, groups, gptrs);
 	req.groups = gptrs;
 	req.device_id = c->ident.device_id;
+	if (c->w->srv->devices) {
+		devcache_get(c->w->srv->devices, c->ident.device_id,
+		    &req.device_managed, &posture);
+		req.posture = posture.received_at ? &posture : NULL;
+	}
 	req.source = (const struct sockaddr *)&c->peer_sa;
 	req.source_ip = c->peer_ip;
 	req.break_glass = c->break_glass;
@@ -426,7 +433,7 @@ tunnel_backend_cb(evutil_socket_t fd, short what, void *arg)
  * that denied them in the record), the rest keep flowing untouched.
  */
 void
-tunnel_redecide_all(struct worker *w)
+tunnel_redecide_all(struct worker *w, const char *device_id)
 {
 	struct gw_snapshot *snap = snapshot_get();
 	struct policy_decision d;
@@ -436,6 +443,8 @@ tunnel_redecide_all(struct worker *w)
 		next = TAILQ_NEXT(c, wentry);
 		if (c->state != CONN_OPEN && c->state != CONN_DIALING &&
 		    c->state != CONN_AUDITING)
+			continue;
+		if (device_id && strcmp(device_id, c->ident.device_id) != 0)
 			continue;
 		tunnel_decide(c, snap->policy, &d);
 		if (d.allow)

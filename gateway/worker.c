@@ -192,7 +192,7 @@ worker_handle(struct worker *w, const struct worker_msg *m)
 		worker_quit(w);
 		break;
 	case WORKER_MSG_REDECIDE:
-		tunnel_redecide_all(w);
+		tunnel_redecide_all(w, m->name[0] ? m->name : NULL);
 		break;
 	case WORKER_MSG_JOB_DONE:
 		request_done(m->job);
@@ -250,6 +250,17 @@ worker_enqueue(struct worker *w, const struct worker_msg *msg, size_t limit)
 	pthread_mutex_unlock(&w->mbox_lock);
 	(void)!write(w->mbox_fd, &one, sizeof(one));
 	return 0;
+}
+
+void
+server_redecide_device(struct server *srv, const char *device_id)
+{
+	struct worker_msg m = { .type = WORKER_MSG_REDECIDE };
+
+	if (device_id)
+		snprintf(m.name, sizeof(m.name), "%s", device_id);
+	for (int i = 0; i < srv->nworkers; i++)
+		worker_post_always(&srv->workers[i], &m);
 }
 
 int

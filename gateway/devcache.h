@@ -1,0 +1,36 @@
+/*
+ * devcache: what every decision needs to know of a device beyond its
+ * certificate — whether it is organisation-owned (managed) and its newest
+ * posture report — held in memory so that a CONNECT never waits on the
+ * store. Loaded from the store at start; updated at enrolment, login and
+ * each posture report. Any thread (a read-write lock inside).
+ */
+#ifndef MWG_GW_DEVCACHE_H
+#define MWG_GW_DEVCACHE_H
+
+#include <stddef.h>
+
+#include "policy/policy.h"
+
+struct store;
+struct devcache;
+
+struct devcache *devcache_new(void);
+void devcache_free(struct devcache *d);
+/* Every device's managed flag and newest report (reports that no longer
+ * parse are skipped with a warning). 0 or -1 with a reason. */
+int devcache_load(struct devcache *d, struct store *st, char *err,
+    size_t errlen);
+void devcache_set_managed(struct devcache *d, const char *device_id,
+    int managed);
+void devcache_set_posture(struct devcache *d, const char *device_id,
+    const struct policy_posture *p);
+/*
+ * Fills *managed and *posture (received_at 0 if the device never
+ * reported). Returns 1 if the device is known, 0 if not (then *managed is
+ * 0 and there is no posture).
+ */
+int devcache_get(struct devcache *d, const char *device_id, int *managed,
+    struct policy_posture *posture);
+
+#endif
