@@ -17,7 +17,7 @@
 #include "common/xmalloc.h"
 
 #define CODE_TTL_DEFAULT	(24 * 3600LL)
-#define CODE_TTL_MIN		1
+#define CODE_TTL_MIN		60		/* seconds */
 #define CODE_TTL_MAX		(30 * 86400LL)	/* a code unused for a month
 						   is a code someone lost */
 #define CODE_PRACTICE_MAX	15		/* [A-Z0-9], ODS-style codes */
@@ -63,7 +63,7 @@ static const char code_help[] =
 "             A note for IT shown in the device list, e.g. \"reception\n"
 "             PC 2\"; up to 127 printable ASCII characters.\n"
 "     --ttl D How long the code stays usable: a number with s, m, h, d or\n"
-"             w (default 24h, at most 30d).\n"
+"             w (default 24h; 1m to 30d).\n"
 "     --managed\n"
 "             The device is managed by the practice or the region (not\n"
 "             the person's own); policy may require it.\n"
@@ -209,7 +209,7 @@ dev_option(const char *verb, int ch, const char *arg, struct dev_args *a,
 	case 't':
 		if (dev_ttl(arg, &a->ttl) == -1)
 			return dev_usage_error(verb, "--ttl: expected a "
-			    "duration such as 30m, 24h or 7d, at most 30d; "
+			    "duration such as 30m, 24h or 7d, from 1m to 30d; "
 			    "got '%s'", arg);
 		return -1;
 	case 'r':

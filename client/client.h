@@ -31,6 +31,8 @@ int client_login(int argc, char **argv);	/* client/login.c */
 int client_connect(int argc, char **argv);	/* client/connect.c */
 int client_status(int argc, char **argv);	/* client/status.c */
 int client_logout(int argc, char **argv);	/* client/logout.c */
+int client_posture(int argc, char **argv);	/* client/posture.c */
+int client_ssh_config(int argc, char **argv);	/* client/ssh_config.c */
 
 /* "mwg: VERB: MESSAGE" on stderr; returns CLIENT_EXIT_FAIL. (msg.c) */
 int client_fail(const char *verb, const char *fmt, ...)

@@ -21,6 +21,7 @@
 
 #include "certs/certs.h"
 #include "client/gw.h"
+#include "client/posture.h"
 #include "common/addr.h"
 #include "common/errbuf.h"
 #include "common/xmalloc.h"
@@ -378,6 +379,8 @@ connect_tunnel(const struct connect_job *j)
 	size_t restlen = 0;
 	SSL *ssl;
 
+	/* mwg connect runs for hours; the report it sent at the start ages. */
+	posture_refresh(&j->cs->dev, VERB);
 	if ((ssl = client_tls_open(j->sess->tls, err, sizeof(err))) == NULL) {
 		connect_say("%s: %s", target, err);
 		return;
@@ -523,6 +526,7 @@ client_connect(int argc, char **argv)
 		goto out;
 	}
 	connect_session_put(s);
+	posture_refresh(&cs->dev, VERB);
 	if ((lfd = connect_listen(&cs->o)) == -1)
 		goto out;
 	addr_format((const struct sockaddr *)&cs->o.listen, addr, sizeof(addr));

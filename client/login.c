@@ -23,6 +23,7 @@
 
 #include "certs/certs.h"
 #include "client/gw.h"
+#include "client/posture.h"
 #include "common/xmalloc.h"
 
 #define VERB		"login"
@@ -447,6 +448,8 @@ client_login(int argc, char **argv)
 	if (client_device_load(&st, VERB, &dev) == -1 ||
 	    client_device_renew(&dev, VERB) == -1)
 		return CLIENT_EXIT_FAIL;
+	/* Where policy asks for posture, a login needs a fresh report. */
+	posture_refresh(&dev, VERB);
 	rc = CLIENT_EXIT_FAIL;
 	if (login_secrets(&o, password, otp) == 0 &&
 	    login_send(&dev, o.user, password, otp, &a) == 0) {

@@ -52,14 +52,6 @@ static const char usage_text[] =
 "     mwg login --user alice\n"
 "     mwg connect emis.K84001:443 --listen 127.0.0.1:8443\n";
 
-static int
-client_later(const char *verb)
-{
-	fprintf(stderr, "mwg: %s: not yet available in this version of mwg\n",
-	    verb);
-	return CLIENT_EXIT_FAIL;
-}
-
 int
 main(int argc, char **argv)
 {
@@ -72,6 +64,8 @@ main(int argc, char **argv)
 		{ "connect", client_connect },
 		{ "status", client_status },
 		{ "logout", client_logout },
+		{ "posture", client_posture },
+		{ "ssh-config", client_ssh_config },
 	};
 
 	/* A gateway that hangs up mid-write is an error, not a signal. */
@@ -84,9 +78,6 @@ main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
 		if (strcmp(argv[1], verbs[i].verb) == 0)
 			return verbs[i].fn(argc - 1, argv + 1);
-	if (strcmp(argv[1], "posture") == 0 ||
-	    strcmp(argv[1], "ssh-config") == 0)
-		return client_later(argv[1]);
 	fprintf(stderr, "mwg: unknown verb '%s' (see mwg --help)\n", argv[1]);
 	return CLIENT_EXIT_USAGE;
 }

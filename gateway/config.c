@@ -363,15 +363,41 @@ listen_tls_block(struct gw_config *c, const struct conf_node *n,
 		    "and ca");
 }
 
+/* listen ssh ADDR:PORT: the SSH jump listener (host keys in state-dir). */
+static void
+listen_ssh(struct gw_config *c, const struct conf_node *n,
+    struct conf_errors *e)
+{
+	if (c->has_ssh) {
+		conf_error(e, &n->name.pos, "listen ssh is set twice");
+		return;
+	}
+	if (n->has_block) {
+		conf_error(e, &n->name.pos, "listen ssh takes no block");
+		return;
+	}
+	if (addr_parse(n->args[1].text, &c->ssh_addr, &c->ssh_addrlen) == -1) {
+		conf_error(e, &n->args[1].pos, "expected an address IP:PORT or "
+		    "[IPv6]:PORT, got '%s'", n->args[1].text);
+		return;
+	}
+	addr_format((struct sockaddr *)&c->ssh_addr, c->ssh_addr_str,
+	    sizeof(c->ssh_addr_str));
+	c->has_ssh = 1;
+}
+
 static void
 kw_listen(struct gw_config *c, const struct conf_node *n, struct conf_errors *e)
 {
 	if (conf_nargs(n, 2, 2, e) == -1)
 		return;
+	if (strcmp(n->args[0].text, "ssh") == 0) {
+		listen_ssh(c, n, e);
+		return;
+	}
 	if (strcmp(n->args[0].text, "tls") != 0) {
-		conf_error(e, &n->args[0].pos, strcmp(n->args[0].text, "ssh") &&
-		    strcmp(n->args[0].text, "metrics") ?
-		    "expected 'tls', got '%s'" :
+		conf_error(e, &n->args[0].pos, strcmp(n->args[0].text,
+		    "metrics") ? "expected 'tls' or 'ssh', got '%s'" :
 		    "listen %s is not available in this version", n->args[0].text);
 		return;
 	}

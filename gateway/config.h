@@ -53,6 +53,10 @@ struct gw_config {
 	int workers;
 	int has_tls;
 	struct gw_listen_tls tls;
+	int has_ssh;			/* listen ssh ADDR:PORT */
+	struct sockaddr_storage ssh_addr;
+	socklen_t ssh_addrlen;
+	char ssh_addr_str[64];
 	long long max_conns;		/* whole daemon */
 	long long max_worker_conns;	/* one worker thread */
 	long long timeout_head;		/* seconds: TLS handshake + head */

@@ -20,8 +20,10 @@
 #include "certs/certs.h"
 #include "gateway/control.h"
 #include "gateway/denylist.h"
+#include "gateway/devcache.h"
 #include "gateway/pool.h"
 #include "gateway/revoke.h"
+#include "gateway/ssh.h"
 #include "gateway/store.h"
 #include "gateway/privdrop.h"
 #include "gateway/server.h"
@@ -69,6 +71,7 @@ struct mwgd {
 	int *listen_fds;
 	int control_fd;
 	char *conf_control_path;
+	struct ssh_listener *ssh;	/* NULL without listen ssh */
 };
 
 static void
@@ -179,6 +182,9 @@ setup_state(struct server *srv, const struct gw_config *c)
 	srv->deny = denylist_new();
 	if (denylist_load(srv->deny, srv->store, err, sizeof(err)) == -1)
 		fatalx("state store: %s", err);
+	srv->devices = devcache_new();
+	if (devcache_load(srv->devices, srv->store, err, sizeof(err)) == -1)
+		fatalx("state store: %s", err);
 	if (revoke_publish(srv, c->crl_path, err, sizeof(err)) == -1)
 		fatalx("%s", err);
 	srv->pool = pool_start(c->auth_threads);
@@ -189,6 +195,7 @@ teardown_state(struct server *srv)
 {
 	store_close(srv->store);
 	denylist_free(srv->deny);
+	devcache_free(srv->devices);
 	certs_issuer_free(srv->issuer);
 	X509_free(srv->root);
 	revoke_free();
@@ -223,6 +230,9 @@ setup_privileged(struct mwgd *d, const struct gw_config *c)
 	if (c->syslog_url)
 		start_forwarder(&d->srv, c);
 	load_ca(&d->srv, c);
+	if (c->has_ssh && (d->ssh = ssh_listener_bind(c, err,
+	    sizeof(err))) == NULL)
+		fatalx("listen ssh %s: %s", c->ssh_addr_str, err);
 }
 
 static void
@@ -262,6 +272,7 @@ run(struct mwgd *d, struct gw_snapshot *snap)
 	struct event *sigs[3];
 	const int signos[3] = { SIGHUP, SIGTERM, SIGINT };
 	struct gw_config *c = snap->conf;
+	char err[256];
 
 	if (geteuid() == 0 && c->user == NULL)
 		fatalx("refusing to run as root: set 'user' in %s", c->path);
@@ -285,11 +296,15 @@ run(struct mwgd *d, struct gw_snapshot *snap)
 	    (int)getpid()));
 	control_start(d->base, d->control_fd, &d->srv, d->conf_path);
 	workers_start(&d->srv, d->listen_fds, c->workers);
+	if (d->ssh && ssh_listener_start(d->ssh, &d->srv, err, sizeof(err)) ==
+	    -1)
+		fatalx("listen ssh %s: %s", c->ssh_addr_str, err);
 	log_info("listening on %s with %d workers", c->tls.addr_str,
 	    c->workers);
 	event_base_dispatch(d->base);
 
 	control_stop();
+	ssh_listener_stop(d->ssh);
 	/* Jobs still queued are answered by workers that are still up. */
 	pool_stop(d->srv.pool);
 	workers_join(&d->srv);

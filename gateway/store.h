@@ -229,6 +229,13 @@ int store_session_add(struct store *st, const struct store_session *s,
 /* Returns 1 and fills *out, 0 if not found, -1. */
 int store_session_get(struct store *st, const char *serial,
 		      struct store_session *out, char *err, size_t errlen);
+/*
+ * Whether device_id holds a session certificate for user that is valid at
+ * now (issued at or before now, expiring after it): the SSH listener
+ * reuses the two factors of that login. Returns 1, 0 if none, -1.
+ */
+int store_session_live(struct store *st, const char *device_id,
+		       const char *user, time_t now, char *err, size_t errlen);
 
 /* ---- posture ------------------------------------------------------------ */
 

@@ -72,6 +72,36 @@ store_session_get(struct store *st, const char *serial,
 			     errlen);
 }
 
+/* A matching row exists: nothing to read. */
+static int
+st_session_exists(struct store *st, sqlite3_stmt *s, void *arg, char *err,
+		  size_t errlen)
+{
+	(void)st;
+	(void)s;
+	(void)arg;
+	(void)err;
+	(void)errlen;
+	return 0;
+}
+
+int
+store_session_live(struct store *st, const char *device_id, const char *user,
+		   time_t now, char *err, size_t errlen)
+{
+	if (st_check_len("device id", device_id, STORE_NAME_MAX, err, errlen) ==
+		-1 ||
+	    st_check_len("user", user, STORE_NAME_MAX, err, errlen) == -1)
+		return -1;
+	return st_get_locked(st,
+			     "SELECT 1 FROM sessions WHERE device_id = ?1 AND "
+			     "user = ?2 AND issued_at <= ?3 AND expires_at > ?3 "
+			     "LIMIT 1",
+			     ST_ARGS(ST_TEXT(device_id), ST_TEXT(user),
+				     ST_INT(now)),
+			     st_session_exists, NULL, err, errlen);
+}
+
 /* ---- posture ------------------------------------------------------------ */
 
 int

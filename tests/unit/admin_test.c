@@ -866,6 +866,8 @@ Test(ctl, enrol_code_usage_errors)
 	cr_expect_eq(RUN(admin_enrol_code, "enrol-code", "create", "--user",
 	    "a", "--practice", "K84001", "--ttl", "31d"), 2);
 	cr_expect_eq(RUN(admin_enrol_code, "enrol-code", "create", "--user",
+	    "a", "--practice", "K84001", "--ttl", "59s"), 2);
+	cr_expect_eq(RUN(admin_enrol_code, "enrol-code", "create", "--user",
 	    "a", "--practice", "K84001", "--label", "a\nb"), 2);
 	cr_expect_eq(RUN(admin_enrol_code, "enrol-code", "create", "--user",
 	    "a", "--practice", "K84001", "--reason", "x"), 2);

@@ -1,0 +1,351 @@
+/*
+ * The SSH jump listener: host keys, the listening socket, the algorithm
+ * lists, and the acceptor thread that gives each new connection a
+ * handshake thread (ssh_auth.c); authenticated sessions are forwarded by
+ * the loops in ssh_fwd.c. Nothing here runs on a TLS worker.
+ */
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/addr.h"
+#include "common/errbuf.h"
+#include "common/log.h"
+#include "common/xmalloc.h"
+#include "gateway/config.h"
+#include "gateway/server.h"
+#include "gateway/ssh.h"
+#include "gateway/ssh_int.h"
+
+#define SSH_HOSTKEY_ED25519	"ssh_host_ed25519_key"
+#define SSH_HOSTKEY_ECDSA	"ssh_host_ecdsa_key"
+
+/*
+ * Algorithms (docs/ssh.md): curve25519 key exchange only (libssh 0.10 has
+ * no sntrup761x25519); AEAD ciphers; encrypt-then-MAC SHA-2 MACs for
+ * clients that insist on one; host keys Ed25519 and ECDSA P-256; client
+ * keys ECDSA P-256 only, as devices enrol with those. No CBC, no SHA-1.
+ */
+#define SSH_KEX		"curve25519-sha256,curve25519-sha256@libssh.org"
+#define SSH_CIPHERS	"chacha20-poly1305@openssh.com,aes256-gcm@openssh.com," \
+			"aes128-gcm@openssh.com"
+#define SSH_MACS	"hmac-sha2-256-etm@openssh.com," \
+			"hmac-sha2-512-etm@openssh.com"
+#define SSH_HOSTKEYS	"ssh-ed25519,ecdsa-sha2-nistp256"
+#define SSH_USERKEYS	"ecdsa-sha2-nistp256"
+
+static pthread_once_t ssh_once = PTHREAD_ONCE_INIT;
+
+static void
+ssh_global_init(void)
+{
+	ssh_init();
+}
+
+/* ---- records ------------------------------------------------------------ */
+
+json_t *
+ssh_sess_fields(const struct ssh_sess *ss, const char *reason, json_t *extra)
+{
+	json_t *f = json_object();
+
+	json_object_set_new(f, "network.protocol", json_string("ssh"));
+	json_object_set_new(f, "ssh.session.id", json_integer(
+	    (json_int_t)ss->id));
+	json_object_set_new(f, "source.ip", json_string(ss->peer_ip));
+	json_object_set_new(f, "source.port", json_integer(ss->peer_port));
+	if (ss->user[0])
+		json_object_set_new(f, "user.name", json_string(ss->user));
+	if (ss->device_id[0])
+		json_object_set_new(f, "device.id",
+		    json_string(ss->device_id));
+	if (ss->practice[0])
+		json_object_set_new(f, "mwg.device_practice",
+		    json_string(ss->practice));
+	if (reason)
+		json_object_set_new(f, "event.reason", json_string(reason));
+	if (extra) {
+		json_object_update(f, extra);
+		json_decref(extra);
+	}
+	return f;
+}
+
+void
+ssh_sess_free(struct ssh_sess *ss)
+{
+	if (ss == NULL)
+		return;
+	if (ss->s != NULL) {
+		ssh_disconnect(ss->s);
+		ssh_free(ss->s);	/* closes fd */
+	} else if (ss->fd != -1)
+		close(ss->fd);
+	explicit_bzero(ss, sizeof(*ss));
+	free(ss);
+}
+
+/* ---- binding ------------------------------------------------------------ */
+
+static int
+ssh_listen_socket(const struct gw_config *c, char *err, size_t errlen)
+{
+	int fd, one = 1;
+
+	fd = socket(c->ssh_addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd == -1) {
+		errbuf_set(err, errlen, "socket: %s", strerror(errno));
+		return -1;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (const struct sockaddr *)&c->ssh_addr,
+	    c->ssh_addrlen) == -1 || listen(fd, SOMAXCONN) == -1) {
+		errbuf_set(err, errlen, "cannot listen: %s", strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Loads (or makes) one host key and gives it to the bind. */
+static int
+ssh_bind_hostkey(ssh_bind b, const char *dir, const char *name,
+    enum ssh_keytypes_e type, char *err, size_t errlen)
+{
+	char path[PATH_MAX];
+	ssh_key key;
+
+	if (snprintf(path, sizeof(path), "%s/%s", dir, name) >=
+	    (int)sizeof(path)) {
+		errbuf_set(err, errlen, "state-dir path too long");
+		return -1;
+	}
+	if ((key = ssh_key_host_load(path, type, err, errlen)) == NULL)
+		return -1;
+	/* The bind owns the key from here. */
+	if (ssh_bind_options_set(b, SSH_BIND_OPTIONS_IMPORT_KEY, key) != 0) {
+		ssh_key_free(key);
+		errbuf_set(err, errlen, "host key %s: %s", path,
+		    ssh_get_error(b));
+		return -1;
+	}
+	return 0;
+}
+
+static int
+ssh_bind_algorithms(ssh_bind b, char *err, size_t errlen)
+{
+	static const struct {
+		enum ssh_bind_options_e opt;
+		const char *val;
+	} algs[] = {
+		{ SSH_BIND_OPTIONS_KEY_EXCHANGE, SSH_KEX },
+		{ SSH_BIND_OPTIONS_CIPHERS_C_S, SSH_CIPHERS },
+		{ SSH_BIND_OPTIONS_CIPHERS_S_C, SSH_CIPHERS },
+		{ SSH_BIND_OPTIONS_HMAC_C_S, SSH_MACS },
+		{ SSH_BIND_OPTIONS_HMAC_S_C, SSH_MACS },
+		{ SSH_BIND_OPTIONS_HOSTKEY_ALGORITHMS, SSH_HOSTKEYS },
+		{ SSH_BIND_OPTIONS_PUBKEY_ACCEPTED_KEY_TYPES, SSH_USERKEYS },
+	};
+	bool no = false;
+
+	/* Never /etc/ssh/libssh_server_config: what is set here is all. */
+	if (ssh_bind_options_set(b, SSH_BIND_OPTIONS_PROCESS_CONFIG, &no) !=
+	    0) {
+		errbuf_set(err, errlen, "cannot turn off libssh's config");
+		return -1;
+	}
+	for (size_t i = 0; i < sizeof(algs) / sizeof(algs[0]); i++)
+		if (ssh_bind_options_set(b, algs[i].opt, algs[i].val) != 0) {
+			errbuf_set(err, errlen, "algorithms %s: %s",
+			    algs[i].val, ssh_get_error(b));
+			return -1;
+		}
+	return 0;
+}
+
+struct ssh_listener *
+ssh_listener_bind(const struct gw_config *c, char *err, size_t errlen)
+{
+	struct ssh_listener *l;
+
+	pthread_once(&ssh_once, ssh_global_init);
+	l = xcalloc(1, sizeof(*l));
+	l->fd = -1;
+	l->stop_pipe[0] = l->stop_pipe[1] = -1;
+	snprintf(l->addr_str, sizeof(l->addr_str), "%s", c->ssh_addr_str);
+	l->nloops = c->workers > 0 ? c->workers : 1;
+	if (l->nloops > SSH_THREADS_MAX)
+		l->nloops = SSH_THREADS_MAX;
+	if ((l->bind = ssh_bind_new()) == NULL) {
+		errbuf_set(err, errlen, "ssh_bind_new failed");
+		goto fail;
+	}
+	if (ssh_bind_algorithms(l->bind, err, errlen) == -1 ||
+	    ssh_bind_hostkey(l->bind, c->state_dir, SSH_HOSTKEY_ED25519,
+	    SSH_KEYTYPE_ED25519, err, errlen) == -1 ||
+	    ssh_bind_hostkey(l->bind, c->state_dir, SSH_HOSTKEY_ECDSA,
+	    SSH_KEYTYPE_ECDSA_P256, err, errlen) == -1)
+		goto fail;
+	if ((l->fd = ssh_listen_socket(c, err, errlen)) == -1)
+		goto fail;
+	if (pipe2(l->stop_pipe, O_CLOEXEC | O_NONBLOCK) == -1) {
+		errbuf_set(err, errlen, "pipe: %s", strerror(errno));
+		goto fail;
+	}
+	pthread_mutex_init(&l->hs_lock, NULL);
+	pthread_cond_init(&l->hs_cond, NULL);
+	TAILQ_INIT(&l->handshakes);
+	return l;
+fail:
+	if (l->bind)
+		ssh_bind_free(l->bind);
+	if (l->fd != -1)
+		close(l->fd);
+	free(l);
+	return NULL;
+}
+
+/* ---- accepting ---------------------------------------------------------- */
+
+/* A new connection: its session, then a handshake thread of its own. */
+static void
+ssh_accept_one(struct ssh_listener *l, int fd, const struct sockaddr_storage *sa)
+{
+	struct ssh_sess *ss = xcalloc(1, sizeof(*ss));
+	pthread_attr_t attr;
+	pthread_t t;
+
+	ss->fd = fd;
+	ss->l = l;
+	ss->peer = *sa;
+	ss->started = time(NULL);
+	ss->id = atomic_fetch_add(&l->srv->next_id, 1);
+	addr_format_ip((const struct sockaddr *)sa, ss->peer_ip,
+	    sizeof(ss->peer_ip));
+	ss->peer_port = addr_port((const struct sockaddr *)sa);
+	LIST_INIT(&ss->tuns);
+	pthread_mutex_lock(&l->hs_lock);
+	if (l->nhandshakes >= SSH_HANDSHAKES_MAX) {
+		pthread_mutex_unlock(&l->hs_lock);
+		log_warnx("ssh: %s: too many unauthenticated connections "
+		    "(%d): refused", ss->peer_ip, SSH_HANDSHAKES_MAX);
+		ssh_sess_free(ss);
+		return;
+	}
+	if ((ss->s = ssh_new()) == NULL ||
+	    ssh_bind_accept_fd(l->bind, ss->s, fd) != SSH_OK) {
+		pthread_mutex_unlock(&l->hs_lock);
+		log_warnx("ssh: %s: cannot start a session: %s", ss->peer_ip,
+		    ss->s ? ssh_get_error(l->bind) : "out of memory");
+		ssh_sess_free(ss);
+		return;
+	}
+	TAILQ_INSERT_TAIL(&l->handshakes, ss, entry);
+	l->nhandshakes++;
+	pthread_mutex_unlock(&l->hs_lock);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&t, &attr, ssh_handshake_main, ss) != 0) {
+		log_warnx("ssh: %s: cannot start a handshake thread",
+		    ss->peer_ip);
+		pthread_mutex_lock(&l->hs_lock);
+		TAILQ_REMOVE(&l->handshakes, ss, entry);
+		l->nhandshakes--;
+		pthread_mutex_unlock(&l->hs_lock);
+		ssh_sess_free(ss);
+	}
+	pthread_attr_destroy(&attr);
+}
+
+static void *
+ssh_acceptor_main(void *arg)
+{
+	struct ssh_listener *l = arg;
+	struct pollfd pfd[2] = { { .fd = l->fd, .events = POLLIN },
+	    { .fd = l->stop_pipe[0], .events = POLLIN } };
+	struct sockaddr_storage sa;
+	socklen_t len;
+	int fd;
+
+	while (!atomic_load(&l->quitting)) {
+		if (poll(pfd, 2, -1) == -1 && errno != EINTR)
+			break;
+		if (pfd[1].revents)
+			break;
+		if (!(pfd[0].revents & POLLIN))
+			continue;
+		len = sizeof(sa);
+		fd = accept4(l->fd, (struct sockaddr *)&sa, &len, SOCK_CLOEXEC);
+		if (fd == -1) {
+			/* Out of descriptors: wait, never spin. */
+			if (errno == EMFILE || errno == ENFILE)
+				poll(&pfd[1], 1, 1000);
+			continue;
+		}
+		ssh_accept_one(l, fd, &sa);
+	}
+	return NULL;
+}
+
+int
+ssh_listener_start(struct ssh_listener *l, struct server *srv, char *err,
+    size_t errlen)
+{
+	l->srv = srv;
+	if (ssh_loops_start(l, l->nloops, err, errlen) == -1)
+		return -1;
+	if (pthread_create(&l->acceptor, NULL, ssh_acceptor_main, l) != 0) {
+		errbuf_set(err, errlen, "cannot start the SSH acceptor");
+		ssh_loops_stop(l);
+		return -1;
+	}
+	l->started = 1;
+	log_info("ssh: listening on %s with %d forwarding threads",
+	    l->addr_str, l->nloops);
+	return 0;
+}
+
+/* Cuts every handshake short and waits until their threads are gone. */
+static void
+ssh_handshakes_stop(struct ssh_listener *l)
+{
+	struct ssh_sess *ss;
+
+	pthread_mutex_lock(&l->hs_lock);
+	TAILQ_FOREACH(ss, &l->handshakes, entry)
+		shutdown(ss->fd, SHUT_RDWR);
+	while (l->nhandshakes > 0)
+		pthread_cond_wait(&l->hs_cond, &l->hs_lock);
+	pthread_mutex_unlock(&l->hs_lock);
+}
+
+void
+ssh_listener_stop(struct ssh_listener *l)
+{
+	if (l == NULL)
+		return;
+	atomic_store(&l->quitting, 1);
+	if (l->started) {
+		(void)!write(l->stop_pipe[1], "q", 1);
+		pthread_join(l->acceptor, NULL);
+		ssh_handshakes_stop(l);
+		ssh_loops_stop(l);
+	}
+	close(l->fd);
+	close(l->stop_pipe[0]);
+	close(l->stop_pipe[1]);
+	ssh_bind_free(l->bind);
+	pthread_mutex_destroy(&l->hs_lock);
+	pthread_cond_destroy(&l->hs_cond);
+	free(l->loops);
+	free(l);
+}

@@ -1,0 +1,32 @@
+/*
+ * The SSH jump listener (listen ssh ADDR:PORT): stock OpenSSH clients use
+ * mwgd as a ProxyJump host. Authentication is the device key (publickey,
+ * mapped to an enrolled device in the store) and then either a live
+ * session certificate of the same device or keyboard-interactive
+ * (password through PAM, then the TOTP code). Only direct-tcpip channels
+ * to policy targets are served, each decided like a CONNECT.
+ */
+#ifndef MWG_GW_SSH_H
+#define MWG_GW_SSH_H
+
+#include <stddef.h>
+
+struct gw_config;
+struct server;
+struct ssh_listener;
+
+/*
+ * Before the privilege drop: makes the host keys at first start
+ * (state-dir/ssh_host_ed25519_key and ssh_host_ecdsa_key, 0600), loads
+ * them and binds c->ssh_addr. NULL with a reason in err.
+ */
+struct ssh_listener *ssh_listener_bind(const struct gw_config *c, char *err,
+    size_t errlen);
+/* After the drop: starts the SSH threads, which use srv (store, audit,
+ * denylist, snapshot). 0 or -1 with a reason. */
+int ssh_listener_start(struct ssh_listener *l, struct server *srv, char *err,
+    size_t errlen);
+/* Closes every SSH session (audited) and frees l; NULL is a no-op. */
+void ssh_listener_stop(struct ssh_listener *l);
+
+#endif

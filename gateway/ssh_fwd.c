@@ -1,0 +1,384 @@
+/*
+ * The SSH forwarding threads. Each owns an ssh_event with many
+ * authenticated sessions (handed over round-robin by the handshake
+ * threads through a mailbox), the target sockets of their tunnels, and a
+ * once-a-second tick that applies locks, idle limits and policy reloads to
+ * live tunnels. Nothing here blocks: PAM and TOTP ran on the handshake
+ * thread, dials are non-blocking, and records are appended, not awaited.
+ */
+#include <sys/eventfd.h>
+
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "audit/audit.h"
+#include "common/errbuf.h"
+#include "common/log.h"
+#include "common/xmalloc.h"
+#include "gateway/denylist.h"
+#include "gateway/server.h"
+#include "gateway/snapshot.h"
+#include "gateway/ssh_int.h"
+
+#define SSH_POLL_MS		1000	/* the tick's resolution */
+
+/* ---- mailbox ------------------------------------------------------------ */
+
+void
+ssh_loop_post(struct ssh_loop *lp, struct ssh_msg *m)
+{
+	uint64_t one = 1;
+
+	pthread_mutex_lock(&lp->lock);
+	STAILQ_INSERT_TAIL(&lp->mbox, m, entry);
+	pthread_mutex_unlock(&lp->lock);
+	(void)!write(lp->mbox_fd, &one, sizeof(one));
+}
+
+void
+ssh_loop_hand(struct ssh_listener *l, struct ssh_sess *ss)
+{
+	struct ssh_loop *lp = &l->loops[l->next_loop++ % (unsigned)l->nloops];
+	struct ssh_msg *m = xcalloc(1, sizeof(*m));
+
+	m->type = SSH_MSG_SESSION;
+	m->sess = ss;
+	ssh_loop_post(lp, m);
+}
+
+static int
+ssh_mbox_cb(socket_t fd, int revents, void *arg)
+{
+	uint64_t v;
+
+	(void)!read(fd, &v, sizeof(v));
+	return 0;
+}
+
+/* ---- requests other than direct-tcpip ----------------------------------- */
+
+/* What a refused request was, for the record; NULL: refuse silently. */
+static const char *
+ssh_fwd_refusal(int type, int sub)
+{
+	switch (type) {
+	case SSH_REQUEST_CHANNEL_OPEN:
+		switch (sub) {
+		case SSH_CHANNEL_SESSION:
+			return "session channel (no shell, exec or subsystem "
+			    "is served)";
+		case SSH_CHANNEL_X11:
+			return "X11 forwarding";
+		case SSH_CHANNEL_AUTH_AGENT:
+			return "agent forwarding";
+		case SSH_CHANNEL_FORWARDED_TCPIP:
+			return "forwarded-tcpip channel";
+		default:
+			return "unknown channel type";
+		}
+	case SSH_REQUEST_CHANNEL:
+		return "channel request (shell, exec, subsystem, pty, env, "
+		    "agent or X11)";
+	case SSH_REQUEST_GLOBAL:
+		return sub == SSH_GLOBAL_REQUEST_TCPIP_FORWARD ?
+		    "remote forwarding (tcpip-forward)" : NULL;
+	default:
+		return NULL;
+	}
+}
+
+/* libssh: every request of an authenticated session. */
+static int
+ssh_fwd_message_cb(ssh_session s, ssh_message msg, void *arg)
+{
+	struct ssh_sess *ss = arg;
+	int type = ssh_message_type(msg), sub = ssh_message_subtype(msg);
+	const char *what;
+
+	if (type == SSH_REQUEST_CHANNEL_OPEN && sub == SSH_CHANNEL_DIRECT_TCPIP)
+		return ssh_tun_request(ss, msg);
+	if ((what = ssh_fwd_refusal(type, sub)) != NULL) {
+		log_info("ssh %llu: %s: %s: refused %s",
+		    (unsigned long long)ss->id, ss->peer_ip, ss->user, what);
+		audit_append(ss->l->srv->audit, "ssh.refuse", "failure",
+		    ssh_sess_fields(ss, "only direct-tcpip channels to policy "
+		    "targets are served", json_pack("{s:s}", "mwg.ssh_request",
+		    what)));
+	}
+	return 1;
+}
+
+/* ---- sessions ----------------------------------------------------------- */
+
+static void
+ssh_sess_adopt(struct ssh_loop *lp, struct ssh_sess *ss)
+{
+	ss->loop = lp;
+	ss->idle_since = time(NULL);
+	ssh_set_blocking(ss->s, 0);
+	ssh_set_message_callback(ss->s, ssh_fwd_message_cb, ss);
+	if (ssh_event_add_session(lp->ev, ss->s) != SSH_OK) {
+		log_warnx("ssh %llu: cannot add the session to its loop",
+		    (unsigned long long)ss->id);
+		ssh_sess_free(ss);
+		return;
+	}
+	ss->in_event = 1;
+	TAILQ_INSERT_TAIL(&lp->sessions, ss, entry);
+}
+
+/* Ends every tunnel of ss with why; the session goes after this round. */
+static void
+ssh_sess_kill(struct ssh_sess *ss, const char *why)
+{
+	struct ssh_tun *t;
+
+	/* ssh -W and ProxyJump clients often hang up instead of closing a
+	 * channel whose both sides had finished: that is a normal close. */
+	while ((t = LIST_FIRST(&ss->tuns)) != NULL)
+		ssh_tun_kill(t, strcmp(why, "client disconnected") == 0 &&
+		    t->client_eof && t->target_eof ? "closed" : why);
+	if (!ss->is_dead)
+		log_debug("%s: ssh %llu: %s: %s", __func__,
+		    (unsigned long long)ss->id, ss->user, why);
+	ss->is_dead = 1;
+}
+
+static void
+ssh_loop_mail(struct ssh_loop *lp)
+{
+	STAILQ_HEAD(, ssh_msg) q = STAILQ_HEAD_INITIALIZER(q);
+	struct ssh_msg *m;
+
+	pthread_mutex_lock(&lp->lock);
+	STAILQ_CONCAT(&q, &lp->mbox);
+	pthread_mutex_unlock(&lp->lock);
+	while ((m = STAILQ_FIRST(&q)) != NULL) {
+		STAILQ_REMOVE_HEAD(&q, entry);
+		switch (m->type) {
+		case SSH_MSG_SESSION:
+			if (lp->quitting)
+				ssh_sess_free(m->sess);
+			else
+				ssh_sess_adopt(lp, m->sess);
+			break;
+		case SSH_MSG_AUDITED:
+			if (m->tun->ss != NULL) {
+				ssh_tun_audited(m->tun, m->ok);
+				break;
+			}
+			/* Its session went while the record was written. */
+			lp->npending--;
+			LIST_REMOVE(m->tun, entry);
+			free(m->tun);
+			break;
+		case SSH_MSG_QUIT:
+			lp->quitting = 1;
+			break;
+		}
+		free(m);
+	}
+}
+
+/* After a poll round: tunnels move on, dead sessions go. */
+static void
+ssh_loop_sweep(struct ssh_loop *lp)
+{
+	struct ssh_sess *ss, *snext;
+	struct ssh_tun *t, *tnext;
+
+	for (ss = TAILQ_FIRST(&lp->sessions); ss != NULL; ss = snext) {
+		snext = TAILQ_NEXT(ss, entry);
+		/* Tunnels first: a channel closed in this round says so. */
+		for (t = LIST_FIRST(&ss->tuns); t != NULL; t = tnext) {
+			tnext = LIST_NEXT(t, entry);
+			ssh_tun_sweep(t);
+		}
+		if (!ss->is_dead && !ssh_is_connected(ss->s))
+			ssh_sess_kill(ss, "client disconnected");
+		if (!LIST_EMPTY(&ss->tuns))
+			ss->idle_since = 0;
+		else if (ss->idle_since == 0)
+			ss->idle_since = time(NULL);
+		if (!ss->is_dead)
+			continue;
+		TAILQ_REMOVE(&lp->sessions, ss, entry);
+		if (ss->in_event)
+			ssh_event_remove_session(lp->ev, ss->s);
+		ssh_sess_free(ss);
+	}
+}
+
+/* ---- once a second: locks, idle limits, policy reloads ------------------ */
+
+/* A lock on the person or the device ends the whole session. */
+static int
+ssh_tick_locks(struct ssh_sess *ss, time_t now)
+{
+	struct denylist *deny = ss->l->srv->deny;
+	char r[DENYLIST_REASON_MAX], why[DENYLIST_REASON_MAX + 16];
+
+	if (deny == NULL)
+		return 0;
+	if (denylist_device(deny, ss->device_id, now, r, sizeof(r)))
+		snprintf(why, sizeof(why), "device %s", r);
+	else if (denylist_user(deny, ss->user, now, r, sizeof(r)))
+		snprintf(why, sizeof(why), "user %s", r);
+	else
+		return 0;
+	log_info("ssh %llu: %s on %s cut off: %s", (unsigned long long)ss->id,
+	    ss->user, ss->device_id, why);
+	ssh_sess_kill(ss, why);
+	return 1;
+}
+
+static void
+ssh_tick_tunnels(struct ssh_sess *ss, struct gw_snapshot *snap,
+    int redecide, time_t now)
+{
+	struct policy_decision d;
+	struct ssh_tun *t, *next;
+
+	for (t = LIST_FIRST(&ss->tuns); t != NULL; t = next) {
+		next = LIST_NEXT(t, entry);
+		if (t->state == SSH_TUN_DONE)
+			continue;
+		if (t->state == SSH_TUN_OPEN && t->idle > 0 &&
+		    now - t->last_active >= t->idle) {
+			ssh_tun_kill(t, "idle-timeout");
+			continue;
+		}
+		if (t->deadline && now >= t->deadline) {
+			ssh_tun_kill(t, "max-duration");
+			continue;
+		}
+		if (!redecide)
+			continue;
+		ssh_tun_decide(t, snap->policy, &d);
+		if (d.allow)
+			continue;
+		snprintf(t->rule, sizeof(t->rule), "%s", d.rule);
+		log_info("ssh %llu: tunnel to %s closed after reload: %s",
+		    (unsigned long long)ss->id, t->target, d.reason);
+		ssh_tun_kill(t, "policy-changed");
+	}
+}
+
+static void
+ssh_loop_tick(struct ssh_loop *lp)
+{
+	time_t now = time(NULL);
+	struct gw_snapshot *snap;
+	struct ssh_sess *ss;
+	int redecide;
+
+	if (now == lp->last_tick)
+		return;
+	lp->last_tick = now;
+	snap = snapshot_get();
+	redecide = snap->generation != lp->generation;
+	lp->generation = snap->generation;
+	TAILQ_FOREACH(ss, &lp->sessions, entry) {
+		if (ss->is_dead || ssh_tick_locks(ss, now))
+			continue;
+		if (ss->idle_since && snap->conf->timeout_idle > 0 &&
+		    now - ss->idle_since >= snap->conf->timeout_idle) {
+			ssh_sess_kill(ss, "idle session");
+			continue;
+		}
+		ssh_tick_tunnels(ss, snap, redecide, now);
+	}
+	snapshot_put(snap);
+}
+
+/* ---- the threads -------------------------------------------------------- */
+
+static void *
+ssh_loop_main(void *arg)
+{
+	struct ssh_loop *lp = arg;
+	struct ssh_sess *ss;
+
+	for (;;) {
+		ssh_event_dopoll(lp->ev, SSH_POLL_MS);
+		ssh_loop_mail(lp);
+		if (lp->quitting)
+			TAILQ_FOREACH(ss, &lp->sessions, entry)
+				ssh_sess_kill(ss, "gateway stopping");
+		ssh_loop_sweep(lp);
+		ssh_loop_tick(lp);
+		if (lp->quitting && TAILQ_EMPTY(&lp->sessions) &&
+		    lp->npending == 0)
+			break;
+	}
+	return NULL;
+}
+
+static int
+ssh_loop_init(struct ssh_listener *l, struct ssh_loop *lp, int idx)
+{
+	struct gw_snapshot *snap = snapshot_get();
+
+	lp->idx = idx;
+	lp->l = l;
+	lp->generation = snap->generation;
+	snapshot_put(snap);
+	pthread_mutex_init(&lp->lock, NULL);
+	STAILQ_INIT(&lp->mbox);
+	TAILQ_INIT(&lp->sessions);
+	LIST_INIT(&lp->orphans);
+	if ((lp->mbox_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) == -1)
+		return -1;
+	if ((lp->ev = ssh_event_new()) == NULL ||
+	    ssh_event_add_fd(lp->ev, lp->mbox_fd, POLLIN, ssh_mbox_cb, lp) !=
+	    SSH_OK)
+		return -1;
+	return 0;
+}
+
+int
+ssh_loops_start(struct ssh_listener *l, int n, char *err, size_t errlen)
+{
+	l->loops = xcalloc((size_t)n, sizeof(*l->loops));
+	for (int i = 0; i < n; i++) {
+		if (ssh_loop_init(l, &l->loops[i], i) == -1) {
+			errbuf_set(err, errlen, "cannot make SSH loop %d", i);
+			return -1;
+		}
+		if (pthread_create(&l->loops[i].thread, NULL, ssh_loop_main,
+		    &l->loops[i]) != 0) {
+			errbuf_set(err, errlen, "cannot start SSH thread %d", i);
+			return -1;
+		}
+		l->nloops = i + 1;
+	}
+	return 0;
+}
+
+void
+ssh_loops_stop(struct ssh_listener *l)
+{
+	struct ssh_msg *m;
+
+	for (int i = 0; i < l->nloops; i++) {
+		m = xcalloc(1, sizeof(*m));
+		m->type = SSH_MSG_QUIT;
+		ssh_loop_post(&l->loops[i], m);
+	}
+	for (int i = 0; i < l->nloops; i++) {
+		struct ssh_loop *lp = &l->loops[i];
+
+		pthread_join(lp->thread, NULL);
+		ssh_event_remove_fd(lp->ev, lp->mbox_fd);
+		ssh_event_free(lp->ev);
+		close(lp->mbox_fd);
+		while ((m = STAILQ_FIRST(&lp->mbox)) != NULL) {
+			STAILQ_REMOVE_HEAD(&lp->mbox, entry);
+			free(m);
+		}
+		pthread_mutex_destroy(&lp->lock);
+	}
+}

@@ -1,0 +1,205 @@
+/*
+ * SSH keys for the jump listener: the device fingerprint of a client key
+ * (the same SHA-256 of the SubjectPublicKeyInfo that enrolment stored from
+ * the CSR), and the host keys, made at first start.
+ */
+#include <sys/stat.h>
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/param_build.h>
+
+#include "certs/certs.h"
+#include "common/errbuf.h"
+#include "gateway/ssh_int.h"
+
+#define SSH_EC_POINT_LEN	65	/* uncompressed P-256 point */
+
+/* One SSH "string" (RFC 4251 §5) at *p, at most end; NULL if malformed. */
+static const unsigned char *
+ssh_blob_string(const unsigned char **p, const unsigned char *end,
+    uint32_t *len)
+{
+	const unsigned char *s;
+	uint32_t n;
+
+	if (end - *p < 4)
+		return NULL;
+	memcpy(&n, *p, 4);
+	n = ntohl(n);
+	if ((size_t)(end - *p - 4) < n)
+		return NULL;
+	s = *p + 4;
+	*p = s + n;
+	*len = n;
+	return s;
+}
+
+/* The public point Q of an ecdsa-sha2-nistp256 blob (RFC 5656 §3.1). */
+static const unsigned char *
+ssh_blob_point(const unsigned char *b, size_t blen)
+{
+	const unsigned char *p = b, *end = b + blen, *s;
+	uint32_t n;
+
+	if ((s = ssh_blob_string(&p, end, &n)) == NULL || n != 19 ||
+	    memcmp(s, "ecdsa-sha2-nistp256", 19) != 0)
+		return NULL;
+	if ((s = ssh_blob_string(&p, end, &n)) == NULL || n != 8 ||
+	    memcmp(s, "nistp256", 8) != 0)
+		return NULL;
+	if ((s = ssh_blob_string(&p, end, &n)) == NULL ||
+	    n != SSH_EC_POINT_LEN || s[0] != 0x04 || p != end)
+		return NULL;
+	return s;
+}
+
+/* An EVP_PKEY for the P-256 point q; NULL on failure. */
+static EVP_PKEY *
+ssh_point_pkey(const unsigned char *q)
+{
+	OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
+	OSSL_PARAM *params = NULL;
+	EVP_PKEY_CTX *ctx = NULL;
+	EVP_PKEY *pkey = NULL;
+
+	if (bld == NULL || OSSL_PARAM_BLD_push_utf8_string(bld,
+	    OSSL_PKEY_PARAM_GROUP_NAME, "prime256v1", 0) != 1 ||
+	    OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, q,
+	    SSH_EC_POINT_LEN) != 1 ||
+	    (params = OSSL_PARAM_BLD_to_param(bld)) == NULL)
+		goto out;
+	if ((ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL)) == NULL ||
+	    EVP_PKEY_fromdata_init(ctx) != 1 ||
+	    EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) != 1)
+		pkey = NULL;
+out:
+	EVP_PKEY_CTX_free(ctx);
+	OSSL_PARAM_free(params);
+	OSSL_PARAM_BLD_free(bld);
+	return pkey;
+}
+
+/* The key's wire blob (RFC 4253 §6.6), decoded from libssh's base64. */
+static unsigned char *
+ssh_key_blob(ssh_key key, size_t *lenp)
+{
+	char *b64 = NULL;
+	unsigned char *blob;
+	size_t n;
+	int len;
+
+	if (ssh_pki_export_pubkey_base64(key, &b64) != SSH_OK)
+		return NULL;
+	n = strlen(b64);
+	blob = malloc(n / 4 * 3 + 3);
+	len = blob ? EVP_DecodeBlock(blob, (unsigned char *)b64, (int)n) : -1;
+	/* EVP_DecodeBlock counts the padding as zero bytes. */
+	for (size_t i = n; len > 0 && i > 0 && b64[i - 1] == '='; i--)
+		len--;
+	ssh_string_free_char(b64);
+	if (len < 0) {
+		free(blob);
+		return NULL;
+	}
+	*lenp = (size_t)len;
+	return blob;
+}
+
+int
+ssh_key_device_fpr(ssh_key key, char *buf, size_t buflen, char *err,
+    size_t errlen)
+{
+	const unsigned char *q;
+	unsigned char *blob;
+	EVP_PKEY *pkey = NULL;
+	size_t blen;
+	int rc = -1;
+
+	if (ssh_key_type(key) != SSH_KEYTYPE_ECDSA_P256) {
+		errbuf_set(err, errlen, "a %s key is not a device key "
+		    "(devices have ECDSA P-256 keys)",
+		    ssh_key_type_to_char(ssh_key_type(key)));
+		return -1;
+	}
+	if ((blob = ssh_key_blob(key, &blen)) == NULL) {
+		errbuf_set(err, errlen, "cannot read the public key");
+		return -1;
+	}
+	q = ssh_blob_point(blob, blen);
+	if (q == NULL)
+		errbuf_set(err, errlen, "malformed ecdsa-sha2-nistp256 key");
+	else if ((pkey = ssh_point_pkey(q)) == NULL)
+		errbuf_set(err, errlen, "not a point on P-256");
+	else if (certs_key_fingerprint(pkey, buf, buflen) == -1)
+		errbuf_set(err, errlen, "cannot fingerprint the key");
+	else
+		rc = 0;
+	EVP_PKEY_free(pkey);
+	free(blob);
+	return rc;
+}
+
+/* Makes a new key of type at path, 0600, OpenSSH's own format for Ed25519
+ * (a PKCS#8 Ed25519 key loads but breaks every key exchange). */
+static int
+ssh_key_host_make(const char *path, enum ssh_keytypes_e type, char *err,
+    size_t errlen)
+{
+	ssh_key key = NULL;
+	mode_t old;
+	int rc;
+
+	if (ssh_pki_generate(type, type == SSH_KEYTYPE_ECDSA_P256 ? 256 : 0,
+	    &key) != SSH_OK) {
+		errbuf_set(err, errlen, "cannot make a %s host key",
+		    ssh_key_type_to_char(type));
+		return -1;
+	}
+	old = umask(077);
+	rc = ssh_pki_export_privkey_file(key, NULL, NULL, NULL, path);
+	umask(old);
+	ssh_key_free(key);
+	if (rc != SSH_OK || chmod(path, 0600) == -1) {
+		errbuf_set(err, errlen, "cannot write host key %s", path);
+		unlink(path);
+		return -1;
+	}
+	return 0;
+}
+
+ssh_key
+ssh_key_host_load(const char *path, enum ssh_keytypes_e type, char *err,
+    size_t errlen)
+{
+	ssh_key key = NULL;
+	struct stat sb;
+
+	if (stat(path, &sb) == -1 && ssh_key_host_make(path, type, err,
+	    errlen) == -1)
+		return NULL;
+	if (stat(path, &sb) == 0 && (sb.st_mode & 077) != 0) {
+		errbuf_set(err, errlen, "host key %s: group or others may "
+		    "read it (chmod 600)", path);
+		return NULL;
+	}
+	if (ssh_pki_import_privkey_file(path, NULL, NULL, NULL, &key) !=
+	    SSH_OK) {
+		errbuf_set(err, errlen, "cannot load host key %s", path);
+		return NULL;
+	}
+	if (ssh_key_type(key) != type) {
+		errbuf_set(err, errlen, "host key %s is %s, expected %s", path,
+		    ssh_key_type_to_char(ssh_key_type(key)),
+		    ssh_key_type_to_char(type));
+		ssh_key_free(key);
+		return NULL;
+	}
+	return key;
+}

@@ -1,0 +1,633 @@
+/*
+ * One direct-tcpip channel of an authenticated SSH session: the policy
+ * decision (the same inputs as a CONNECT), the dial, the tunnel.open record
+ * made durable before the first byte moves, then bytes both ways with
+ * flow control (the client's window one way, the target socket's buffer
+ * the other), half-close, and one tunnel.close record with the bytes.
+ * Everything runs on the session's forwarding thread; libssh callbacks
+ * only move bytes and set flags, and state changes that free or
+ * re-register happen in ssh_tun_sweep, after the poll round.
+ */
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "audit/audit.h"
+#include "common/log.h"
+#include "common/xmalloc.h"
+#include "gateway/conn.h"
+#include "gateway/denylist.h"
+#include "gateway/devcache.h"
+#include "gateway/server.h"
+#include "gateway/snapshot.h"
+#include "gateway/ssh_int.h"
+
+/* ---- records ------------------------------------------------------------ */
+
+static json_t *
+ssh_tun_fields(const struct ssh_tun *t, const char *reason, json_t *extra)
+{
+	json_t *x = json_object();
+
+	json_object_set_new(x, "tunnel.id", json_integer((json_int_t)t->id));
+	if (t->practice[0])
+		json_object_set_new(x, "organization.id",
+		    json_string(t->practice));
+	if (t->target[0])
+		json_object_set_new(x, "destination.address",
+		    json_string(t->target));
+	if (t->port)
+		json_object_set_new(x, "destination.port",
+		    json_integer(t->port));
+	if (t->backend[0])
+		json_object_set_new(x, "destination.socket",
+		    json_string(t->backend));
+	if (t->rule[0])
+		json_object_set_new(x, "rule.id", json_string(t->rule));
+	if (extra) {
+		json_object_update(x, extra);
+		json_decref(extra);
+	}
+	return ssh_sess_fields(t->ss, reason, x);
+}
+
+static int
+ssh_tun_audit(struct ssh_tun *t, const char *action, const char *outcome,
+    const char *reason, json_t *extra)
+{
+	return audit_append(t->ss->l->srv->audit, action, outcome,
+	    ssh_tun_fields(t, reason, extra));
+}
+
+static long long
+ssh_elapsed_ms(const struct timespec *from)
+{
+	struct timespec now;
+
+	if (from->tv_sec == 0)
+		return 0;
+	clock_gettime(CLOCK_REALTIME, &now);
+	return (long long)(now.tv_sec - from->tv_sec) * 1000 +
+	    (now.tv_nsec - from->tv_nsec) / 1000000;
+}
+
+/* A refused channel: recorded, counted; the caller sends the refusal. */
+static int
+ssh_tun_deny(struct ssh_tun *t, const char *reason)
+{
+	atomic_fetch_add(&t->ss->l->srv->n_denied, 1);
+	ssh_tun_audit(t, "tunnel.deny", "failure", reason, NULL);
+	log_info("ssh %llu: %s: %s to %s denied: %s",
+	    (unsigned long long)t->ss->id, t->ss->peer_ip, t->ss->user,
+	    t->target, reason);
+	free(t);
+	return 1;
+}
+
+/* ---- the decision ------------------------------------------------------- */
+
+void
+ssh_tun_decide(const struct ssh_tun *t, const struct policy *p,
+    struct policy_decision *d)
+{
+	const struct ssh_sess *ss = t->ss;
+	struct policy_request req = { 0 };
+	struct policy_posture posture;
+	const char *gptrs[CERTS_GROUPS_MAX];
+
+	for (int i = 0; i < ss->ngroups; i++)
+		gptrs[i] = ss->groups[i];
+	req.user = ss->user;
+	req.groups = gptrs;
+	req.ngroups = (size_t)ss->ngroups;
+	req.device_id = ss->device_id;
+	if (ss->l->srv->devices) {
+		devcache_get(ss->l->srv->devices, ss->device_id,
+		    &req.device_managed, &posture);
+		req.posture = posture.received_at ? &posture : NULL;
+	}
+	req.source = (const struct sockaddr *)&ss->peer;
+	req.source_ip = ss->peer_ip;
+	req.target_name = t->name;
+	req.practice = t->practice;
+	req.port = t->port;
+	req.now = time(NULL);
+	policy_decide(p, &req, d);
+}
+
+/* Locks taken since the session began: NULL, or why the channel may not. */
+static const char *
+ssh_tun_locked(struct ssh_sess *ss, char *why, size_t len)
+{
+	struct denylist *deny = ss->l->srv->deny;
+	char r[DENYLIST_REASON_MAX];
+	time_t now = time(NULL);
+
+	if (deny && denylist_device(deny, ss->device_id, now, r, sizeof(r))) {
+		snprintf(why, len, "device %s", r);
+		return why;
+	}
+	if (deny && denylist_user(deny, ss->user, now, r, sizeof(r))) {
+		snprintf(why, len, "user %s", r);
+		return why;
+	}
+	return NULL;
+}
+
+/* "name.practice" and the port into t; -1 if not a target's form. */
+static int
+ssh_tun_parse(struct ssh_tun *t, const char *dest, int port)
+{
+	char authority[2 * POLICY_NAME_MAX + 16];
+
+	snprintf(t->target, sizeof(t->target), "%s", dest ? dest : "");
+	t->port = port;
+	if (dest == NULL || snprintf(authority, sizeof(authority), "%s:%d",
+	    dest, port) >= (int)sizeof(authority) ||
+	    tunnel_parse_authority(authority, t->name, t->practice,
+	    &t->port) == -1) {
+		t->practice[0] = '\0';
+		return -1;
+	}
+	snprintf(t->target, sizeof(t->target), "%s.%s", t->name, t->practice);
+	return 0;
+}
+
+/* ---- opening ------------------------------------------------------------ */
+
+static void
+ssh_tun_audited_cb(void *arg, int ok)
+{
+	struct ssh_tun *t = arg;
+	struct ssh_msg *m = xcalloc(1, sizeof(*m));
+
+	m->type = SSH_MSG_AUDITED;
+	m->tun = t;
+	m->ok = ok;
+	ssh_loop_post(t->lp, m);
+}
+
+/* Connected: tunnel.open must be durable before any byte moves. */
+static void
+ssh_tun_record_open(struct ssh_tun *t)
+{
+	t->state = SSH_TUN_AUDITING;
+	clock_gettime(CLOCK_REALTIME, &t->t_open);
+	t->audit_pending = 1;
+	t->open_recorded = 1;
+	t->lp->npending++;
+	if (audit_append_notify(t->ss->l->srv->audit, "tunnel.open", "success",
+	    ssh_tun_fields(t, "allowed by policy", NULL), ssh_tun_audited_cb,
+	    t) == -1) {
+		t->audit_pending = 0;
+		t->open_recorded = 0;
+		t->lp->npending--;
+		ssh_tun_fail(t, "the audit record could not be written");
+	}
+}
+
+void
+ssh_tun_audited(struct ssh_tun *t, int ok)
+{
+	t->audit_pending = 0;
+	t->lp->npending--;
+	if (t->state != SSH_TUN_AUDITING)
+		return;
+	if (!ok) {
+		ssh_tun_fail(t, "the audit record could not be written");
+		return;
+	}
+	atomic_fetch_add(&t->ss->l->srv->n_tunnels, 1);
+	t->state = SSH_TUN_OPEN;
+	t->last_active = time(NULL);
+	t->want_in = 1;
+	t->want_out = 1;	/* client bytes may wait in libssh already */
+}
+
+/* The target could not be reached (record, and the channel goes). */
+static void
+ssh_tun_unreachable(struct ssh_tun *t, int err)
+{
+	char why[160];
+
+	snprintf(why, sizeof(why), "cannot reach %s: %s", t->backend,
+	    strerror(err));
+	ssh_tun_audit(t, "tunnel.open", "failure", why, NULL);
+	t->failed = 1;
+	snprintf(t->why, sizeof(t->why), "%s", why);
+	t->state = SSH_TUN_DONE;
+}
+
+static int
+ssh_tun_dial(struct ssh_tun *t, const struct policy_target *pt)
+{
+	int fd, one = 1;
+
+	fd = socket(pt->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		return -1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (connect(fd, (const struct sockaddr *)&pt->addr, pt->addrlen) ==
+	    -1 && errno != EINPROGRESS) {
+		int e = errno;
+
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	t->fd = fd;
+	return 0;
+}
+
+static void ssh_tun_callbacks(struct ssh_tun *t);
+
+/* The decision and the dial; 0 with the channel accepted, 1 refused. */
+static int
+ssh_tun_admit(struct ssh_tun *t, ssh_message msg)
+{
+	struct gw_snapshot *snap = snapshot_get();
+	struct policy_decision d;
+	int e;
+
+	ssh_tun_decide(t, snap->policy, &d);
+	snprintf(t->rule, sizeof(t->rule), "%s", d.rule);
+	if (!d.allow) {
+		snapshot_put(snap);
+		return ssh_tun_deny(t, d.reason);
+	}
+	t->idle = d.idle > 0 ? d.idle : snap->conf->timeout_idle;
+	t->deadline = d.max_duration > 0 ? time(NULL) + d.max_duration : 0;
+	snprintf(t->backend, sizeof(t->backend), "%s", d.target->addr_str);
+	e = ssh_tun_dial(t, d.target) == -1 ? errno : 0;
+	snapshot_put(snap);
+	if (e != 0) {
+		ssh_tun_unreachable(t, e);
+		free(t);
+		return 1;
+	}
+	if ((t->ch = ssh_message_channel_request_open_reply_accept(msg)) ==
+	    NULL) {
+		log_warnx("ssh %llu: cannot accept a channel",
+		    (unsigned long long)t->ss->id);
+		close(t->fd);
+		free(t);
+		return 0;
+	}
+	ssh_tun_callbacks(t);
+	LIST_INSERT_HEAD(&t->ss->tuns, t, entry);
+	t->state = SSH_TUN_DIALING;
+	return 0;
+}
+
+int
+ssh_tun_request(struct ssh_sess *ss, ssh_message msg)
+{
+	struct ssh_tun *t = xcalloc(1, sizeof(*t));
+	char why[DENYLIST_REASON_MAX + 16];
+
+	t->id = atomic_fetch_add(&ss->l->srv->next_id, 1);
+	t->ss = ss;
+	t->lp = ss->loop;
+	t->fd = -1;
+	if (ssh_tun_parse(t, ssh_message_channel_request_open_destination(msg),
+	    ssh_message_channel_request_open_destination_port(msg)) == -1)
+		return ssh_tun_deny(t, "the target must be NAME.PRACTICE "
+		    "and a port, e.g. emis.K84001 port 443");
+	if (ssh_tun_locked(ss, why, sizeof(why)) != NULL)
+		return ssh_tun_deny(t, why);
+	/* No tunnel that could not be recorded (e.g. the disk is full). */
+	if (audit_failed(ss->l->srv->audit)) {
+		log_warnx("ssh %llu: channel to %s refused: the audit trail "
+		    "cannot be written", (unsigned long long)ss->id, t->target);
+		free(t);
+		return 1;
+	}
+	return ssh_tun_admit(t, msg);
+}
+
+/* ---- bytes -------------------------------------------------------------- */
+
+void
+ssh_tun_fail(struct ssh_tun *t, const char *why)
+{
+	if (t->failed)
+		return;
+	t->failed = 1;
+	snprintf(t->why, sizeof(t->why), "%s", why);
+}
+
+/* Client bytes for the target; what is not taken stays in libssh. */
+static int
+ssh_tun_data_cb(ssh_session s, ssh_channel ch, void *data, uint32_t len,
+    int is_stderr, void *arg)
+{
+	struct ssh_tun *t = arg;
+	ssize_t w;
+
+	if (is_stderr)
+		return (int)len;	/* not part of a TCP stream */
+	if (t->state != SSH_TUN_OPEN || t->plen > 0 || t->failed)
+		return 0;
+	w = write(t->fd, data, len);
+	if (w == -1) {
+		if (errno != EAGAIN && errno != EINTR) {
+			ssh_tun_fail(t, "target write failed");
+			return (int)len;
+		}
+		w = 0;
+	}
+	if ((uint32_t)w < len)
+		t->want_out = 1;
+	t->bytes_up += (uint64_t)w;
+	t->last_active = time(NULL);
+	return (int)w;
+}
+
+static void
+ssh_tun_eof_cb(ssh_session s, ssh_channel ch, void *arg)
+{
+	((struct ssh_tun *)arg)->client_eof = 1;
+}
+
+static void
+ssh_tun_close_cb(ssh_session s, ssh_channel ch, void *arg)
+{
+	((struct ssh_tun *)arg)->remote_closed = 1;
+}
+
+static int
+ssh_tun_wontblock_cb(ssh_session s, ssh_channel ch, uint32_t bytes, void *arg)
+{
+	if (bytes > 0)
+		((struct ssh_tun *)arg)->want_in = 1;
+	return 0;
+}
+
+static void
+ssh_tun_callbacks(struct ssh_tun *t)
+{
+	t->cb.userdata = t;
+	t->cb.channel_data_function = ssh_tun_data_cb;
+	t->cb.channel_eof_function = ssh_tun_eof_cb;
+	t->cb.channel_close_function = ssh_tun_close_cb;
+	t->cb.channel_write_wontblock_function = ssh_tun_wontblock_cb;
+	ssh_callbacks_init(&t->cb);
+	ssh_set_channel_callbacks(t->ch, &t->cb);
+}
+
+/* Writes n bytes of buf to the target, keeping what it does not take. */
+static int
+ssh_tun_write_keep(struct ssh_tun *t, const char *buf, size_t n)
+{
+	ssize_t w = write(t->fd, buf, n);
+
+	if (w == -1) {
+		if (errno != EAGAIN && errno != EINTR) {
+			ssh_tun_fail(t, "target write failed");
+			return -1;
+		}
+		w = 0;
+	}
+	t->bytes_up += (uint64_t)w;
+	if ((size_t)w == n)
+		return 0;
+	t->pending = xmalloc(n - (size_t)w);
+	memcpy(t->pending, buf + w, n - (size_t)w);
+	t->plen = n - (size_t)w;
+	t->poff = 0;
+	return 1;
+}
+
+/* The target can take more: what we kept, then what waits in libssh. */
+static void
+ssh_tun_drain(struct ssh_tun *t)
+{
+	char buf[SSH_IO_CHUNK];
+	ssize_t w;
+	int n;
+
+	if (t->plen > 0) {
+		w = write(t->fd, t->pending + t->poff, t->plen - t->poff);
+		if (w == -1) {
+			if (errno != EAGAIN && errno != EINTR)
+				ssh_tun_fail(t, "target write failed");
+			return;
+		}
+		t->bytes_up += (uint64_t)w;
+		t->poff += (size_t)w;
+		if (t->poff < t->plen)
+			return;
+		free(t->pending);
+		t->pending = NULL;
+		t->plen = t->poff = 0;
+	}
+	/* A few chunks a round, so one tunnel cannot starve the others;
+	 * want_out stays set until libssh holds nothing more for us. */
+	for (int i = 0; i < 8; i++) {
+		n = ssh_channel_read_nonblocking(t->ch, buf, sizeof(buf), 0);
+		if (n <= 0) {
+			t->want_out = 0;
+			return;
+		}
+		t->last_active = time(NULL);
+		if (ssh_tun_write_keep(t, buf, (size_t)n) != 0)
+			return;
+	}
+}
+
+/* Target bytes for the client, as far as the client's window allows. */
+static void
+ssh_tun_read(struct ssh_tun *t)
+{
+	char buf[SSH_IO_CHUNK];
+	uint32_t win = ssh_channel_window_size(t->ch);
+	ssize_t n;
+
+	if (t->target_eof)
+		return;
+	if (win == 0) {
+		t->want_in = 0;
+		return;
+	}
+	n = read(t->fd, buf, win < sizeof(buf) ? win : sizeof(buf));
+	if (n > 0) {
+		if (ssh_channel_write(t->ch, buf, (uint32_t)n) == SSH_ERROR) {
+			ssh_tun_fail(t, "client channel error");
+			return;
+		}
+		t->bytes_down += (uint64_t)n;
+		t->last_active = time(NULL);
+		return;
+	}
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n == -1)
+		snprintf(t->why, sizeof(t->why), "target: %s", strerror(errno));
+	t->target_eof = 1;
+	ssh_channel_send_eof(t->ch);
+	t->eof_sent = 1;
+}
+
+/* The dial finished one way or the other. */
+static void
+ssh_tun_dialled(struct ssh_tun *t)
+{
+	socklen_t len = sizeof(int);
+	int err = 0;
+
+	if (getsockopt(t->fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
+		err = errno;
+	if (err == 0) {
+		ssh_tun_record_open(t);
+		return;
+	}
+	ssh_tun_unreachable(t, err);
+}
+
+static int
+ssh_tun_fd_cb(socket_t fd, int revents, void *arg)
+{
+	struct ssh_tun *t = arg;
+
+	if (t->failed)
+		return 0;
+	if (t->state == SSH_TUN_DIALING) {
+		ssh_tun_dialled(t);
+		return 0;
+	}
+	if (t->state != SSH_TUN_OPEN)
+		return 0;
+	if (revents & POLLOUT)
+		ssh_tun_drain(t);
+	if (revents & (POLLIN | POLLHUP | POLLERR))
+		ssh_tun_read(t);
+	return 0;
+}
+
+/* ---- after each poll round ---------------------------------------------- */
+
+/* Registers the target socket for what the tunnel now needs. */
+static void
+ssh_tun_register(struct ssh_tun *t)
+{
+	short want = 0;
+
+	if (t->state == SSH_TUN_DIALING)
+		want = POLLOUT;
+	else if (t->state == SSH_TUN_OPEN) {
+		if (t->want_in && !t->target_eof)
+			want |= POLLIN;
+		if (t->want_out || t->plen > 0)
+			want |= POLLOUT;
+	}
+	if (want == t->fd_events)
+		return;
+	if (t->fd_events)
+		ssh_event_remove_fd(t->lp->ev, t->fd);
+	t->fd_events = 0;
+	if (want && ssh_event_add_fd(t->lp->ev, t->fd, want, ssh_tun_fd_cb,
+	    t) == SSH_OK)
+		t->fd_events = want;
+}
+
+void
+ssh_tun_finish(struct ssh_tun *t, const char *why)
+{
+	json_t *x;
+
+	if (t->state == SSH_TUN_DONE && !t->open_recorded)
+		return;
+	if (t->open_recorded) {
+		x = json_pack("{s:I, s:I, s:I}",
+		    "network.bytes_up", (json_int_t)t->bytes_up,
+		    "network.bytes_down", (json_int_t)t->bytes_down,
+		    "event.duration_ms", (json_int_t)ssh_elapsed_ms(&t->t_open));
+		ssh_tun_audit(t, "tunnel.close", "success", why, x);
+		t->open_recorded = 0;
+		log_debug("%s: ssh %llu: tunnel %llu to %s closed: %s",
+		    __func__, (unsigned long long)t->ss->id,
+		    (unsigned long long)t->id, t->target, why);
+	}
+	t->state = SSH_TUN_DONE;
+}
+
+/* Half-closes and closes as each side finishes; 1 once the tunnel is done. */
+static int
+ssh_tun_progress(struct ssh_tun *t)
+{
+	if (t->failed) {
+		ssh_tun_finish(t, t->why);
+		return 1;
+	}
+	if (t->remote_closed) {
+		ssh_tun_finish(t, t->client_eof && t->target_eof ? "closed" :
+		    "client closed the channel");
+		return 1;
+	}
+	if (t->state != SSH_TUN_OPEN)
+		return t->state == SSH_TUN_DONE;
+	if (t->client_eof && !t->shut_wr && t->plen == 0 && !t->want_out) {
+		shutdown(t->fd, SHUT_WR);
+		t->shut_wr = 1;
+	}
+	/* Both sides said EOF: the server must close, or ssh -W hangs. */
+	if (t->shut_wr && t->target_eof && !t->close_sent) {
+		ssh_channel_close(t->ch);
+		t->close_sent = 1;
+	}
+	return 0;
+}
+
+/* Frees the tunnel's socket, channel and memory (or parks it). */
+static void
+ssh_tun_release(struct ssh_tun *t)
+{
+	LIST_REMOVE(t, entry);
+	if (t->fd_events)
+		ssh_event_remove_fd(t->lp->ev, t->fd);
+	if (t->fd != -1)
+		close(t->fd);
+	if (t->ch != NULL) {
+		ssh_remove_channel_callbacks(t->ch, &t->cb);
+		if (!t->close_sent)
+			ssh_channel_close(t->ch);
+		ssh_channel_free(t->ch);
+	}
+	free(t->pending);
+	t->ch = NULL;
+	t->fd = -1;
+	t->fd_events = 0;
+	t->ss = NULL;
+	/* The writer still holds t: free it when its answer arrives. */
+	if (t->audit_pending)
+		LIST_INSERT_HEAD(&t->lp->orphans, t, entry);
+	else
+		free(t);
+}
+
+int
+ssh_tun_sweep(struct ssh_tun *t)
+{
+	if (ssh_tun_progress(t)) {
+		ssh_tun_release(t);
+		return 1;
+	}
+	ssh_tun_register(t);
+	return 0;
+}
+
+/* Ends a tunnel now (session gone, lock, policy, timeout). */
+void
+ssh_tun_kill(struct ssh_tun *t, const char *why)
+{
+	ssh_tun_finish(t, why);
+	ssh_tun_release(t);
+}
