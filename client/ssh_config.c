@@ -66,6 +66,15 @@ struct sshc {
 	json_t *session;		/* the last login's answer, or NULL */
 };
 
+/* A name that may go into an ssh_config line as it is. */
+static int
+sshc_safe(const char *s)
+{
+	return s != NULL && s[0] != '\0' && strlen(s) < CLIENT_NAME_MAX &&
+	    strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "0123456789._-") == strlen(s);
+}
+
 /* "[host]:port" as known_hosts names it (plain host on port 22). */
 static void
 sshc_known_name(const struct sshc *c, char *buf, size_t len)
@@ -128,7 +137,8 @@ sshc_fetch_key(const struct sshc *c, const char *alg, char *line, size_t len,
 static int
 sshc_known_hosts(const struct sshc *c, char *err, size_t errlen)
 {
-	static const char *algs[] = { "ssh-ed25519", "ecdsa-sha2-nistp256" };
+	/* What the gateway offers (gateway/ssh.c SSH_HOSTKEYS). */
+	static const char *algs[] = { "ssh-ed25519" };
 	char name[CLIENT_HOST_MAX + 16], line[1024], *text, *in = NULL, *save;
 	size_t n = 0, cap = 4096;
 	int rc;
@@ -150,7 +160,7 @@ sshc_known_hosts(const struct sshc *c, char *err, size_t errlen)
 				    "%s %s\n", name, l);
 		free(in);
 	} else
-		for (size_t i = 0; i < 2; i++) {
+		for (size_t i = 0; i < sizeof(algs) / sizeof(algs[0]); i++) {
 			if (sshc_fetch_key(c, algs[i], line, sizeof(line), err,
 			    errlen) == -1) {
 				free(text);
@@ -191,13 +201,13 @@ sshc_render(const struct sshc *c, char *buf, size_t len)
 	    "    PreferredAuthentications publickey,keyboard-interactive\n",
 	    c->gw.host, c->port, c->user, key, kh);
 	json_array_foreach(pr, i, v)
-		if (json_is_string(v) && strcmp(json_string_value(v), "*") != 0)
+		if (sshc_safe(json_string_value(v)))
 			np++;
 	if (np > 0 && n > 0 && (size_t)n < len) {
 		n += snprintf(buf + n, len - (size_t)n, "Host");
 		json_array_foreach(pr, i, v)
-			if (json_is_string(v) && strcmp(json_string_value(v),
-			    "*") != 0 && n > 0 && (size_t)n < len)
+			if (sshc_safe(json_string_value(v)) && n > 0 &&
+			    (size_t)n < len)
 				n += snprintf(buf + n, len - (size_t)n, " *.%s",
 				    json_string_value(v));
 		if (n > 0 && (size_t)n < len)
@@ -218,7 +228,7 @@ sshc_setup(struct sshc *c, const char *dir, char *err, size_t errlen)
 	if (!client_state_has(&c->st, STATE_KEY) ||
 	    (gw = client_state_read(&c->st, STATE_GATEWAY, NULL, err,
 	    errlen)) == NULL) {
-		snprintf(err, errlen, "not enrolled in %s (run mwg enrol)",
+		snprintf(err, errlen, "not enrolled in %.400s (run mwg enrol)",
 		    c->st.dir);
 		return -1;
 	}
@@ -237,8 +247,8 @@ sshc_setup(struct sshc *c, const char *dir, char *err, size_t errlen)
 	    "user")) : NULL;
 	if (c->user == NULL && (u != NULL || (u = getenv("USER")) != NULL))
 		c->user = strncpy(c->user_buf, u, sizeof(c->user_buf) - 1);
-	if (c->user == NULL || c->user[0] == '\0') {
-		snprintf(err, errlen, "no user name: give --user NAME");
+	if (!sshc_safe(c->user)) {
+		snprintf(err, errlen, "no usable user name: give --user NAME");
 		return -1;
 	}
 	return 0;
