@@ -68,11 +68,9 @@ int posture_collect_security(const char *root, struct posture_report *r);
 
 /* The collectors, in the order they run; *n gets how many. */
 const struct posture_collector *posture_collectors(size_t *n);
-/*
- * Starts r: every field unknown, "unknown" strings, the client version and
- * collected_at = now. Then runs every collector below root.
- */
+/* Starts r: every fact unknown, the client version, collected_at = now. */
 void posture_report_init(struct posture_report *r, time_t now);
+/* Runs every collector below root on r (started by posture_report_init). */
 void posture_collect(const char *root, struct posture_report *r);
 /*
  * The report as the JSON that is sent (and that mwg posture --show

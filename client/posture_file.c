@@ -221,12 +221,12 @@ file_now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* The child's output until it closes it, the time is up or it is too
- * long. 0 at the end of output, -1 otherwise (out freed). */
+/* The child's output until it closes it, the deadline passes or it is
+ * too long. 0 at the end of output, -1 otherwise (out freed). */
 static int
-file_collect(int fd, int timeout_ms, char **outp, size_t *lenp)
+file_collect(int fd, long long deadline, char **outp, size_t *lenp)
 {
-	long long deadline = file_now_ms() + timeout_ms, left;
+	long long left;
 	struct pollfd pfd = { .fd = fd, .events = POLLIN };
 	size_t cap = FILE_CHUNK;
 	ssize_t n;
@@ -261,9 +261,33 @@ file_collect(int fd, int timeout_ms, char **outp, size_t *lenp)
 	return -1;
 }
 
+/* The child's exit by the deadline, else it is killed. 0 with *status,
+ * or -1. */
+static int
+file_reap(pid_t pid, long long deadline, int *status)
+{
+	const struct timespec tick = { 0, 10 * 1000 * 1000 };
+	pid_t r;
+
+	for (;;) {
+		if ((r = waitpid(pid, status, WNOHANG)) == pid)
+			return 0;
+		if (r == -1 && errno != EINTR)
+			return -1;
+		if (file_now_ms() >= deadline)
+			break;
+		nanosleep(&tick, NULL);
+	}
+	kill(pid, SIGKILL);
+	while (waitpid(pid, status, 0) == -1 && errno == EINTR)
+		;
+	return -1;
+}
+
 int
 posture_run(char *const argv[], int timeout_ms, char **outp)
 {
+	long long deadline = file_now_ms() + timeout_ms;
 	char *out = NULL;
 	int fds[2], status, rc;
 	size_t len;
@@ -279,13 +303,12 @@ posture_run(char *const argv[], int timeout_ms, char **outp)
 	if (pid == 0)
 		file_child(argv, fds[1]);
 	close(fds[1]);
-	rc = file_collect(fds[0], timeout_ms, &out, &len);
+	rc = file_collect(fds[0], deadline, &out, &len);
 	close(fds[0]);
 	if (rc == -1)
 		kill(pid, SIGKILL);
-	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
-		;
-	if (rc == -1 || !WIFEXITED(status)) {
+	if (file_reap(pid, deadline, &status) == -1 || rc == -1 ||
+	    !WIFEXITED(status)) {
 		free(out);
 		return -1;
 	}

@@ -775,6 +775,7 @@ Test(posture_file, run_with_a_time_limit)
 	char *fail[] = { "/bin/false", NULL };
 	char *slow[] = { "/bin/sleep", "5", NULL };
 	char *none[] = { "/nonexistent/tool", NULL };
+	char *quiet[] = { "/bin/sh", "-c", "exec >&-; sleep 5", NULL };
 	struct timespec t0, t1;
 	char *out = NULL;
 
@@ -788,6 +789,11 @@ Test(posture_file, run_with_a_time_limit)
 	cr_expect_eq(posture_run(slow, 200, &out), -1);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	cr_expect_null(out);
+	cr_expect_lt(t1.tv_sec - t0.tv_sec, 3, "the limit was not kept");
+	/* Output closed early does not end the wait for the exit. */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	cr_expect_eq(posture_run(quiet, 200, NULL), -1);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
 	cr_expect_lt(t1.tv_sec - t0.tv_sec, 3, "the limit was not kept");
 }
 
