@@ -130,7 +130,7 @@ install: $(PROGS)
 	install -m 0755 $(BUILD)/bin/mwg $(DESTDIR)$(PREFIX)/bin/mwg
 	install -d $(DESTDIR)$(PREFIX)/share/doc/mwg/examples
 	install -m 0644 deploy/mwgd.conf deploy/policy.conf deploy/mwgd.service \
-	    $(DESTDIR)$(PREFIX)/share/doc/mwg/examples/
+	    deploy/pam.d/mwg $(DESTDIR)$(PREFIX)/share/doc/mwg/examples/
 	install -m 0644 README.md SECURITY.md docs/*.md $(DESTDIR)$(PREFIX)/share/doc/mwg/
 
 format:

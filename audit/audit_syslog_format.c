@@ -19,6 +19,7 @@
  */
 #define SD_ID			"mwg@32473"
 #define SYSLOG_FACILITY		10	/* auth */
+#define SEV_ALERT		1
 #define SEV_WARNING		4
 #define SEV_NOTICE		5
 #define MSGID_MAX		32	/* RFC 5424 §6.2.7 */
@@ -160,8 +161,15 @@ static void
 sb_put_header(struct sbuf *b, json_t *rec, const char *hostname, long procid)
 {
 	const char *outcome = rec_str(rec, "event.outcome");
+	json_int_t ecs = json_integer_value(json_object_get(rec,
+	    "event.severity"));
 	int sev = outcome && strcmp(outcome, "success") == 0 ? SEV_NOTICE :
 	    SEV_WARNING;
+
+	/* A record marked high severity (break-glass: 9) is an alert for
+	 * the SIEM, whatever its outcome. */
+	if (ecs >= 7)
+		sev = SEV_ALERT;
 
 	/* RFC 5424 §6.2.1: PRI = facility * 8 + severity; VERSION 1. */
 	sb_putf(b, "<%d>1 ", SYSLOG_FACILITY * 8 + sev);

@@ -18,6 +18,7 @@
 
 #include "common/log.h"
 #include "gateway/auth.h"
+#include "gateway/denylist.h"
 #include "gateway/devcache.h"
 #include "gateway/store.h"
 
@@ -521,7 +522,7 @@ static int
 est_renew_who(struct est_req *e)
 {
 	const struct job_in *in = e->in;
-	char err[STORE_ERR_MAX];
+	char err[STORE_ERR_MAX], why[DENYLIST_REASON_MAX + 16];
 	int rc;
 
 	if (!in->cert_ok || in->ident == NULL || in->peer_cert == NULL ||
@@ -546,6 +547,12 @@ est_renew_who(struct est_req *e)
 	if (e->dev.revoked_at != 0) {
 		est_refuse(e, 403, "device-revoked", "this device has been "
 		    "revoked", NULL);
+		return -1;
+	}
+	if (e->ctx->deny && denylist_device(e->ctx->deny, e->dev.id,
+	    e->ctx->now, why, sizeof(why))) {
+		est_refuse(e, 403, "device-locked", "this device is locked by "
+		    "IT; contact the service desk", why);
 		return -1;
 	}
 	if (strcmp(in->ident->serial, e->dev.cert_serial) != 0) {

@@ -40,16 +40,23 @@ static const char usage_text[] =
 "    mwgd -n -f FILE\n"
 "\n"
 "DESCRIPTION\n"
-"    mwgd lets enrolled devices reach practice systems through mutual-TLS\n"
-"    HTTP CONNECT tunnels. Each CONNECT names a target as NAME.PRACTICE:PORT;\n"
-"    the name resolves only through the practice blocks of policy.conf, and\n"
-"    every decision is written to the audit log before any byte flows.\n"
-"    mwgd runs in the foreground and logs to standard error.\n"
+"    mwgd lets enrolled devices reach practice systems. On its TLS port it\n"
+"    enrols devices over EST (/.well-known/est/*, with a one-time code from\n"
+"    mwgctl enrol-code), logs people in (POST /v1/login: PAM password and a\n"
+"    TOTP code, answered with a short-lived session certificate), takes\n"
+"    posture reports (POST /v1/posture), serves its CRL (GET /crl), and\n"
+"    opens mutual-TLS HTTP CONNECT tunnels for session certificates. With\n"
+"    listen ssh it is also an SSH jump host for stock OpenSSH clients.\n"
+"    Each tunnel names a target as NAME.PRACTICE:PORT, resolved only through\n"
+"    policy.conf, and is decided by the person's role, practice membership,\n"
+"    site, hours and the device's posture; every decision is written to the\n"
+"    audit log before any byte flows. mwgd runs in the foreground and logs\n"
+"    to standard error.\n"
 "\n"
 "OPTIONS\n"
 "    -f FILE   the configuration file (mwgd.conf)\n"
-"    -n        check mwgd.conf, the policy it names and the TLS files, print\n"
-"              every error as file:line:column, and exit\n"
+"    -n        check mwgd.conf, the policy it names, the TLS files and the CA\n"
+"              key, print every error as file:line:column, and exit\n"
 "    -d        debug logging\n"
 "    -h        this help\n"
 "\n"
@@ -113,6 +120,21 @@ load_or_report(const char *path)
 	return s;
 }
 
+/* The CRL is signed afresh every day, long before its nextUpdate. */
+static void
+crl_refresh_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *srv = arg;
+	struct gw_snapshot *snap = snapshot_get();
+	char err[256];
+
+	(void)fd;
+	(void)what;
+	if (revoke_publish(srv, snap->conf->crl_path, err, sizeof(err)) == -1)
+		log_warnx("daily CRL refresh: %s", err);
+	snapshot_put(snap);
+}
+
 /* The audit writer tells the forwarder after each durable group. */
 static void
 forwarder_kick_cb(void *arg)
@@ -142,6 +164,33 @@ start_forwarder(struct server *srv, const struct gw_config *c)
 	if (fw == NULL)
 		fatalx("audit forwarding to %s: %s", c->syslog_url, err);
 	atomic_store(&srv->forwarder, fw);
+}
+
+/* mwgd -n: the CA key and root load and match (a typo fails here, not at
+ * start). 0 or -1 with the reason on stderr. */
+static int
+check_ca(const struct gw_config *c)
+{
+	struct certs_issuer *ca;
+	char err[CERTS_ERR_MAX];
+	X509 *root = NULL;
+
+	if (c->tls.ca_key == NULL)
+		return 0;
+	if ((ca = certs_issuer_load(c->tls.ca, c->tls.ca_key, err,
+	    sizeof(err))) == NULL) {
+		fprintf(stderr, "%s: ca-key: %s\n", c->path, err);
+		return -1;
+	}
+	certs_issuer_free(ca);
+	if (c->tls.root && (root = certs_read_cert(c->tls.root, err,
+	    sizeof(err))) == NULL) {
+		fprintf(stderr, "%s: root: %s\n", c->path, err);
+		return -1;
+	}
+	if (c->tls.root)
+		X509_free(root);
+	return 0;
 }
 
 /*
@@ -272,6 +321,7 @@ run(struct mwgd *d, struct gw_snapshot *snap)
 	struct event *sigs[3];
 	const int signos[3] = { SIGHUP, SIGTERM, SIGINT };
 	struct gw_config *c = snap->conf;
+	struct event *crl_timer;
 	char err[256];
 
 	if (geteuid() == 0 && c->user == NULL)
@@ -295,6 +345,8 @@ run(struct mwgd *d, struct gw_snapshot *snap)
 	    "policy.sha256", policy_hash(snap->policy), "process.pid",
 	    (int)getpid()));
 	control_start(d->base, d->control_fd, &d->srv, d->conf_path);
+	crl_timer = event_new(d->base, -1, EV_PERSIST, crl_refresh_cb, &d->srv);
+	event_add(crl_timer, &(struct timeval){ REVOKE_REFRESH_S, 0 });
 	workers_start(&d->srv, d->listen_fds, c->workers);
 	if (d->ssh && ssh_listener_start(d->ssh, &d->srv, err, sizeof(err)) ==
 	    -1)
@@ -313,6 +365,7 @@ run(struct mwgd *d, struct gw_snapshot *snap)
 	workers_free(&d->srv);
 	for (int i = 0; i < 3; i++)
 		event_free(sigs[i]);
+	event_free(crl_timer);
 	event_base_free(d->base);
 	unlink(d->conf_control_path);	/* best effort: may lack the right */
 	free(d->conf_control_path);
@@ -352,6 +405,10 @@ main(int argc, char **argv)
 	if ((snap = load_or_report(d.conf_path)) == NULL)
 		return 1;
 	if (check) {
+		if (check_ca(snap->conf) == -1) {
+			snapshot_put(snap);
+			return 1;
+		}
 		printf("%s: configuration OK (%zu targets, policy sha256 %s)\n",
 		    d.conf_path, policy_target_count(snap->policy),
 		    policy_hash(snap->policy));

@@ -84,8 +84,11 @@ revoke_publish(struct server *srv, const char *path, char *err, size_t errlen)
 	for (size_t i = 0; i < l.n; i++)
 		l.v[i].serial = l.serials[i];
 	pthread_mutex_lock(&crl_lock);
+	/* CRL numbers must only grow, across restarts too: the time does,
+	 * and a second CRL within the same second takes the next number. */
+	crl_number = (long)now > crl_number ? (long)now : crl_number + 1;
 	pem = certs_crl_pem(srv->issuer, l.v, l.n, now - 60,
-	    now + REVOKE_CRL_DAYS * 86400, ++crl_number, err, errlen);
+	    now + REVOKE_CRL_DAYS * 86400, crl_number, err, errlen);
 	pthread_mutex_unlock(&crl_lock);
 	if (pem == NULL || write_atomic(path, pem, err, errlen) == -1)
 		goto out;

@@ -14,6 +14,7 @@
 struct server;
 
 #define REVOKE_CRL_DAYS	7	/* nextUpdate; mwgd rewrites it daily */
+#define REVOKE_REFRESH_S	86400
 
 /* Builds, signs and writes the CRL to path (atomically, 0644). 0 or -1. */
 int revoke_publish(struct server *srv, const char *path, char *err,

@@ -56,13 +56,21 @@ tunnel_parse_authority(const char *url, char *name, char *practice, int *port)
 	return 0;
 }
 
+/* Refused: why goes to the audit record, told to the client. */
+static void
+tunnel_deny_told(struct conn *c, int status, const char *code,
+    const char *why, const char *told)
+{
+	atomic_fetch_add(&c->w->srv->n_denied, 1);
+	conn_audit(c, "tunnel.deny", "failure", why, json_pack("{s:i, s:s}",
+	    "http.response.status_code", status, "error.code", code));
+	conn_respond_error(c, status, code, told);
+}
+
 static void
 tunnel_deny(struct conn *c, int status, const char *code, const char *reason)
 {
-	atomic_fetch_add(&c->w->srv->n_denied, 1);
-	conn_audit(c, "tunnel.deny", "failure", reason, json_pack("{s:i}",
-	    "http.response.status_code", status));
-	conn_respond_error(c, status, code, reason);
+	tunnel_deny_told(c, status, code, reason, reason);
 }
 
 /*
@@ -136,14 +144,18 @@ tunnel_check_person(struct conn *c)
 		    "alone opens no tunnel: log in first (mwg login)");
 		return -1;
 	}
+	/* The administrator's reason goes to the audit trail, not to the
+	 * person: they are told to ask IT. */
 	if (deny && denylist_device(deny, c->ident.device_id, now, why,
 	    sizeof(why))) {
-		tunnel_deny(c, 403, "device-locked", why);
+		tunnel_deny_told(c, 403, "device-locked", why, "this device is "
+		    "locked by IT; contact the service desk");
 		return -1;
 	}
 	if (deny && denylist_user(deny, c->ident.user, now, why,
 	    sizeof(why))) {
-		tunnel_deny(c, 403, "user-locked", why);
+		tunnel_deny_told(c, 403, "user-locked", why, "your access is "
+		    "locked by IT; contact the service desk");
 		return -1;
 	}
 	return 0;

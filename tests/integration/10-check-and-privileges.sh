@@ -26,6 +26,11 @@ $T/bad.conf:6:1: user takes 1 argument, got 2
 $T/bad.conf: no 'listen tls' statement
 mwgd: $T/bad.conf: configuration refused (5 errors)"
 expect_eq "$err" "$expected" "every error reported with its position"
+# The CA key is checked too: a wrong path fails the check, not the start.
+sed "s|ca-key      $T/ca/issuing.key|ca-key      $T/ca/server.key|" "$T/mwgd.conf" >"$T/wrongkey.conf"
+rc=0; err=$("$BIN/mwgd" -n -f "$T/wrongkey.conf" 2>&1) || rc=$?
+expect_eq "$rc" 1 "mwgd -n refuses a ca-key that does not match the CA"
+expect_match "$err" "ca-key: " "... and names the ca-key"
 rc=0; "$BIN/mwgd" -n 2>/dev/null || rc=$?
 expect_eq "$rc" 2 "missing -f is a usage error"
 expect_match "$("$BIN/mwgd" --help)" "SYNOPSIS" "mwgd --help"

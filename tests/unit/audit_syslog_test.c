@@ -72,6 +72,13 @@ static const struct fmt_case fmt_cases[] = {
 	  "{\"seq\":3,\"@timestamp\":\"2026-11-25T16:42:33.000Z\","
 	  "\"event.action\":\"tunnel.deny\",\"event.outcome\":\"failure\","
 	  "\"prev\":\"" PREV "\",\"hash\":\"" HASH "\"}" },
+	/* A break-glass tunnel (event.severity 9): auth.alert (81). */
+	{ "{\"seq\":5,\"event.action\":\"tunnel.open\",\"event.outcome\":"
+	  "\"success\",\"event.severity\":9}",
+	  "<81>1 - gw1.example mwgd 4242 tunnel.open [mwg@32473 seq=\"5\" "
+	  "action=\"tunnel.open\" outcome=\"success\"] {\"seq\":5,"
+	  "\"event.action\":\"tunnel.open\",\"event.outcome\":\"success\","
+	  "\"event.severity\":9}" },
 	/* No time, action or outcome: NILVALUEs, and warning. */
 	{ "{\"seq\":4}",
 	  "<84>1 - gw1.example mwgd 4242 - [mwg@32473 seq=\"4\"] {\"seq\":4}" },
