@@ -219,7 +219,7 @@ login_deny_reason(const char *reason, int *is_revoked)
 static void
 login_device_denied(struct login *l, const char *reason)
 {
-	char text[DENYLIST_REASON_MAX + 32], why[LOGIN_REASON_MAX];
+	char why[LOGIN_REASON_MAX];
 	int is_revoked;
 
 	reason = login_deny_reason(reason, &is_revoked);
@@ -230,8 +230,9 @@ login_device_denied(struct login *l, const char *reason)
 		    "this device has been revoked", why);
 		return;
 	}
-	snprintf(text, sizeof(text), "this device is locked: %s", reason);
-	login_refuse(l, 403, "device-locked", text, why);
+	/* The administrator's reason stays in the audit record. */
+	login_refuse(l, 403, "device-locked", "this device is locked by IT; "
+	    "contact the service desk", why);
 }
 
 /* The device may be used by this person: 0, or -1 having answered. */

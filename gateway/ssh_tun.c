@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "audit/audit.h"
+#include "common/addr.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
 #include "gateway/conn.h"
@@ -160,6 +161,47 @@ ssh_tun_parse(struct ssh_tun *t, const char *dest, int port)
 	return 0;
 }
 
+/*
+ * An IP address and port instead of a name (ssh -J with a HostName, or a
+ * client that resolved the name): the one target the current policy
+ * defines there, under its name, so that the decision, the records and
+ * every re-decision are those of the name. 0, or -1 if dest is no address
+ * or no single target is defined at it (t->target keeps dest).
+ */
+static int
+ssh_tun_parse_addr(struct ssh_tun *t, const char *dest, int port)
+{
+	char authority[ADDR_STR_MAX];
+	struct sockaddr_storage ss;
+	struct gw_snapshot *snap;
+	const struct policy_target *pt;
+	socklen_t len;
+	int n;
+
+	if (dest == NULL || port < 1 || port > 65535)
+		return -1;
+	/* A bare IPv6 address gets the brackets addr_parse wants. */
+	if (dest[0] != '[' && strchr(dest, ':') != NULL)
+		n = snprintf(authority, sizeof(authority), "[%s]:%d", dest,
+		    port);
+	else
+		n = snprintf(authority, sizeof(authority), "%s:%d", dest, port);
+	if (n < 0 || (size_t)n >= sizeof(authority) ||
+	    addr_parse(authority, &ss, &len) == -1)
+		return -1;
+	snap = snapshot_get();
+	pt = policy_find_target_addr(snap->policy, (struct sockaddr *)&ss);
+	if (pt != NULL) {
+		snprintf(t->name, sizeof(t->name), "%s", pt->name);
+		snprintf(t->practice, sizeof(t->practice), "%s", pt->practice);
+		snprintf(t->target, sizeof(t->target), "%s.%s", pt->name,
+		    pt->practice);
+		t->port = port;
+	}
+	snapshot_put(snap);
+	return pt != NULL ? 0 : -1;
+}
+
 /* ---- opening ------------------------------------------------------------ */
 
 static void
@@ -292,15 +334,20 @@ ssh_tun_request(struct ssh_sess *ss, ssh_message msg)
 {
 	struct ssh_tun *t = xcalloc(1, sizeof(*t));
 	char why[DENYLIST_REASON_MAX + 16];
+	const char *dest;
+	int port;
 
 	t->id = atomic_fetch_add(&ss->l->srv->next_id, 1);
 	t->ss = ss;
 	t->lp = ss->loop;
 	t->fd = -1;
-	if (ssh_tun_parse(t, ssh_message_channel_request_open_destination(msg),
-	    ssh_message_channel_request_open_destination_port(msg)) == -1)
+	dest = ssh_message_channel_request_open_destination(msg);
+	port = ssh_message_channel_request_open_destination_port(msg);
+	if (ssh_tun_parse(t, dest, port) == -1 &&
+	    ssh_tun_parse_addr(t, dest, port) == -1)
 		return ssh_tun_deny(t, "the target must be NAME.PRACTICE "
-		    "and a port, e.g. emis.K84001 port 443");
+		    "and a port, e.g. emis.K84001 port 443, or the address "
+		    "and port of exactly one defined target");
 	if (ssh_tun_locked(ss, why, sizeof(why)) != NULL)
 		return ssh_tun_deny(t, why);
 	/* No tunnel that could not be recorded (e.g. the disk is full). */

@@ -5,6 +5,8 @@
  */
 #include "policy/policy_int.h"
 
+#include <netinet/in.h>
+
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -448,6 +450,49 @@ policy_find_target(const struct policy *p, const char *name,
 			return t;
 	}
 	return NULL;
+}
+
+/* Same family, address and port (and IPv6 scope); nothing else compared. */
+static int
+addr_same(const struct sockaddr *a, const struct sockaddr_storage *b)
+{
+	const struct sockaddr_in *a4, *b4;
+	const struct sockaddr_in6 *a6, *b6;
+
+	if (a->sa_family != b->ss_family)
+		return 0;
+	if (a->sa_family == AF_INET) {
+		a4 = (const struct sockaddr_in *)a;
+		b4 = (const struct sockaddr_in *)b;
+		return a4->sin_port == b4->sin_port &&
+		    a4->sin_addr.s_addr == b4->sin_addr.s_addr;
+	}
+	if (a->sa_family == AF_INET6) {
+		a6 = (const struct sockaddr_in6 *)a;
+		b6 = (const struct sockaddr_in6 *)b;
+		return a6->sin6_port == b6->sin6_port &&
+		    a6->sin6_scope_id == b6->sin6_scope_id &&
+		    memcmp(&a6->sin6_addr, &b6->sin6_addr,
+		    sizeof(a6->sin6_addr)) == 0;
+	}
+	return 0;
+}
+
+const struct policy_target *
+policy_find_target_addr(const struct policy *p, const struct sockaddr *sa)
+{
+	const struct policy_target *found = NULL;
+
+	if (sa == NULL)
+		return NULL;
+	for (size_t i = 0; i < p->ntargets; i++) {
+		if (!addr_same(sa, &p->targets[i].addr))
+			continue;
+		if (found != NULL)
+			return NULL;	/* ambiguous */
+		found = &p->targets[i];
+	}
+	return found;
 }
 
 /* ---- who holds what ------------------------------------------------------ */

@@ -68,6 +68,17 @@ int policy_parse_local(const struct policy *p, const char *s, time_t *t,
 const struct policy_target *policy_find_target(const struct policy *p,
     const char *name, const char *practice);
 
+/*
+ * The target defined at exactly sa's address and port (IPv4, or IPv6 with
+ * the same scope; an IPv4-mapped IPv6 address is not the IPv4 one). NULL
+ * if none, and NULL too if more than one target is defined there (two
+ * practices, or two names in one): an address cannot say which is meant,
+ * and each may be granted to different people. A scan of every target:
+ * for the occasional address-form request, not for every decision.
+ */
+const struct policy_target *policy_find_target_addr(const struct policy *p,
+    const struct sockaddr *sa);
+
 /* ---- the decision's inputs --------------------------------------------- */
 
 enum policy_tri {

@@ -129,8 +129,20 @@ refused "$T/ssh-alice" "a target the role does not grant" -W "emis.K84001:$HTTP_
 audit_wait '.["event.action"]=="tunnel.deny" and .["network.protocol"]=="ssh" and .["destination.address"]=="emis.K84001" and .["user.name"]=="alice"' 1
 refused "$T/ssh-alice" "a practice alice is no member of" -W "secret.K84002:$ECHO_PORT" gw
 audit_wait '.["event.action"]=="tunnel.deny" and .["destination.address"]=="secret.K84002"' 1
-refused "$T/ssh-alice" "an address instead of a target name" -W "127.0.0.1:$ECHO_PORT" gw
-audit_wait '.["event.action"]=="tunnel.deny" and .["destination.address"]=="127.0.0.1" and (.["event.reason"]|test("NAME.PRACTICE"))' 1
+# ---- a defined target's address:port in place of its name -----------------
+# ssh -J with HostName 127.0.0.1: mwgd is asked for 127.0.0.1:SSH_PORT,
+# which only sshgw.K84009 is, and decides and records it under that name.
+printf 'by-address\n' | timeout 30 ssh -F "$T/ssh-alice" -J gw -o HostName=127.0.0.1 \
+	-W "echo.K84001:$ECHO_PORT" sshgw.K84009 >"$T/addr.out" 2>"$T/addr.err" || fail "ssh -J by address: $(cat "$T/addr.err")"
+expect_eq "$(cat "$T/addr.out")" by-address "ssh -J to a defined target's address:port"
+audit_wait '.["event.action"]=="tunnel.open" and .["event.outcome"]=="success" and .["destination.address"]=="sshgw.K84009" and .["organization.id"]=="K84009"' 2
+# emis.K84001's address: mapped to its name, then refused by the role.
+refused "$T/ssh-alice" "the address of a target the role does not grant" -W "127.0.0.1:$HTTP_PORT" gw
+audit_wait '.["event.action"]=="tunnel.deny" and .["destination.address"]=="emis.K84001" and .["destination.port"]=='"$HTTP_PORT"' and (.["event.reason"]|test("NAME.PRACTICE")|not)' 2
+# No target there; and echo.K84001 and secret.K84002 share one address.
+refused "$T/ssh-alice" "an address no target has" -W "127.0.0.1:$((BASE + 16))" gw
+refused "$T/ssh-alice" "an address two practices define" -W "127.0.0.1:$ECHO_PORT" gw
+audit_wait '.["event.action"]=="tunnel.deny" and .["destination.address"]=="127.0.0.1" and (.["event.reason"]|test("NAME.PRACTICE"))' 2
 refused "$T/ssh-alice" "a command (session channel)" gw true
 audit_wait '.["event.action"]=="ssh.refuse" and (.["mwg.ssh_request"]|test("^session channel"))' 1
 refused "$T/ssh-alice" "remote forwarding" -N -o ExitOnForwardFailure=yes -R "127.0.0.1:$((BASE + 15)):127.0.0.1:$ECHO_PORT" gw

@@ -17,6 +17,7 @@
 
 #include <criterion/criterion.h>
 
+#include "common/addr.h"
 #include "policy/policy.h"
 #include "unit.h"
 
@@ -123,6 +124,77 @@ Test(policy, target_addresses)
 	cr_assert_eq(inet_pton(AF_INET6, "fd00::10", &want6), 1);
 	cr_assert_eq(memcmp(&sin6->sin6_addr, &want6, sizeof(want6)), 0);
 	cr_assert_eq(t->addrlen, sizeof(*sin6));
+	policy_free(p);
+	ASSERT_NO_LEAKS();
+}
+
+/*
+ * A target found by its address and port (an SSH client may name it so):
+ * exact matches only, and an address defined twice names no target.
+ */
+Test(policy, find_target_by_address)
+{
+	static const char text[] =
+	    "practice K84001 {\n"
+	    "\ttarget emis 10.10.1.10:443\n"
+	    "\ttarget vpn 10.1.1.1:22\n"
+	    "\ttarget web 10.3.3.3:80\n"
+	    "\ttarget www 10.3.3.3:80\n"
+	    "}\n"
+	    "practice K84002 {\n"
+	    "\ttarget emis [fd00::10]:443\n"
+	    "\ttarget jump 10.1.1.1:22\n"
+	    "\ttarget jump2 10.1.1.1:2222\n"
+	    "}\n";
+	static const struct {
+		const char *addr;
+		const char *want;	/* "name.practice", NULL: none */
+	} cases[] = {
+		{ "10.10.1.10:443", "emis.K84001" },
+		{ "[fd00::10]:443", "emis.K84002" },
+		{ "10.1.1.1:2222", "jump2.K84002" },
+		{ "10.10.1.10:444", NULL },		/* other port */
+		{ "10.10.1.11:443", NULL },		/* other address */
+		{ "[::ffff:10.10.1.10]:443", NULL },	/* mapped: not exact */
+		{ "[fd00::11]:443", NULL },
+		{ "10.1.1.1:22", NULL },	/* vpn.K84001 and jump.K84002 */
+		{ "10.3.3.3:80", NULL },	/* web and www in one practice */
+	};
+	struct conf_errors errs = { 0 };
+	struct policy *p = load(text, &errs);
+	struct sockaddr_storage ss;
+	struct sockaddr_storage un = { .ss_family = AF_UNIX };
+	socklen_t len;
+	char got[2 * POLICY_NAME_MAX];
+
+	cr_assert_not_null(p, "%s", errs.n ? errs.msgs[0] : "");
+	for (size_t i = 0; i < NELEM(cases); i++) {
+		const struct policy_target *t;
+
+		cr_assert_eq(addr_parse(cases[i].addr, &ss, &len), 0,
+		    "case %zu", i);
+		t = policy_find_target_addr(p, (struct sockaddr *)&ss);
+		if (cases[i].want == NULL) {
+			cr_expect_null(t, "case %zu: %s found as %s.%s", i,
+			    cases[i].addr, t ? t->name : "", t ?
+			    t->practice : "");
+			continue;
+		}
+		cr_expect_not_null(t, "case %zu: %s not found", i,
+		    cases[i].addr);
+		if (t == NULL)
+			continue;
+		snprintf(got, sizeof(got), "%s.%s", t->name, t->practice);
+		cr_expect_str_eq(got, cases[i].want, "case %zu", i);
+		cr_expect_str_eq(t->addr_str, cases[i].addr, "case %zu", i);
+	}
+	cr_expect_null(policy_find_target_addr(p, NULL));
+	cr_expect_null(policy_find_target_addr(p, (struct sockaddr *)&un));
+	policy_free(p);
+	p = load("# nothing yet\n", &errs);
+	cr_assert_not_null(p);
+	cr_assert_eq(addr_parse("10.10.1.10:443", &ss, &len), 0);
+	cr_expect_null(policy_find_target_addr(p, (struct sockaddr *)&ss));
 	policy_free(p);
 	ASSERT_NO_LEAKS();
 }
