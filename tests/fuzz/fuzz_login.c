@@ -19,6 +19,7 @@
 #include "audit/audit.h"
 #include "gateway/auth.h"
 #include "gateway/denylist.h"
+#include "gateway/devcache.h"
 #include "gateway/job.h"
 #include "gateway/login.h"
 #include "gateway/store.h"
@@ -84,6 +85,11 @@ UNREACHED(long, policy_session_lifetime, (const struct policy *a,
     const char *b, const char *const *c, size_t d))
 UNREACHED(void, policy_user_access, (const struct policy *a, const char *b,
     const char *const *c, size_t d, policy_name_cb e, void *f))
+UNREACHED(long, policy_posture_max_age, (const struct policy *a))
+UNREACHED(int, devcache_get, (struct devcache *a, const char *b, int *c,
+    struct policy_posture *d))
+UNREACHED(void, devcache_set_managed, (struct devcache *a, const char *b,
+    int c))
 UNREACHED(X509 *, certs_issue_session, (struct certs_issuer *a, EVP_PKEY *b,
     const char *c, const char *d, const char *const *e, size_t f, time_t g,
     time_t h, char *i, size_t j))

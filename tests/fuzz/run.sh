@@ -35,6 +35,8 @@ declare -A SRCS=(
 	[posture]="common/errbuf.c common/xmalloc.c common/log.c
 	    audit/audit_reader.c audit/audit_chain.c audit/audit_key.c
 	    gateway/posture_parse.c"
+	[login]="common/log.c common/errbuf.c common/xmalloc.c certs/identity.c
+	    gateway/login.c gateway/job.c"
 )
 declare -A LIBS=(
 	[conf]="-lcrypto"
@@ -44,10 +46,11 @@ declare -A LIBS=(
 	[audit_line]="-ljansson -lcrypto"
 	[est]="-lcrypto"
 	[posture]="-ljansson -lcrypto"
+	[login]="-ljansson -lcrypto"
 )
 
 names=("$@")
-[ ${#names[@]} -gt 0 ] || names=(conf policy gw_config http_head audit_line est posture)
+[ ${#names[@]} -gt 0 ] || names=(conf policy gw_config http_head audit_line est posture login)
 mkdir -p "$OUT/logs"
 failed=()
 for name in "${names[@]}"; do
