@@ -29,6 +29,39 @@ int admin_enrol_code(int argc, char **argv);	/* admin/device.c */
 int admin_device(int argc, char **argv);	/* admin/device.c: list,
 						   revoke */
 
+/* ---- options and sub-commands (admin/usage.c) -------------------------- */
+
+/* A sub-command: fn gets its own argv (argv[0] is its name). */
+struct admin_cmd {
+	const char	*name;
+	int		(*fn)(int argc, char **argv);
+};
+
+/* "mwgctl: VERB: MESSAGE" (cut to 255 bytes), then usage, on stderr;
+ * returns ADMIN_EXIT_USAGE. */
+int admin_usage_error(const char *verb, const char *usage, const char *fmt,
+    ...) __attribute__((format(printf, 3, 4)));
+/*
+ * The usage error for what getopt_long just refused: ch ':' is an option
+ * without its argument, anything else an unknown option (named from argv
+ * at optind - 1). Returns ADMIN_EXIT_USAGE.
+ */
+int admin_bad_option(const char *verb, const char *usage, int ch,
+    char **argv);
+/*
+ * Runs the sub-command named by argv[1] with argv + 1; --help or -h
+ * prints help on stdout (ADMIN_EXIT_OK); none or another word is a usage
+ * error for verb. Returns the exit status.
+ */
+int admin_subcommand(const char *verb, const struct admin_cmd *cmds,
+    size_t ncmds, const char *help, const char *usage, int argc, char **argv);
+/*
+ * The option opt's duration text (30m, 12h, 7d: the config files' parser)
+ * in seconds into *out_s: 0, or -1 if malformed or not in min_s..max_s.
+ */
+int admin_duration(const char *opt, const char *text, long long min_s,
+    long long max_s, long long *out_s);
+
 /* ---- talking to mwgd (admin/control.c) ---------------------------------- */
 
 #define ADMIN_CTL_DEFAULT	"/run/mwg/control"
@@ -36,18 +69,44 @@ int admin_device(int argc, char **argv);	/* admin/device.c: list,
 #define ADMIN_TIME_MAX		24	/* "YYYY-MM-DD HH:MM UTC" with NUL */
 
 /*
- * Sends req (not consumed) as one JSON line to mwgd's control socket
- * ($MWG_CONTROL, else ADMIN_CTL_DEFAULT) and returns the decoded answer,
- * which the caller json_decref()s; NULL if mwgd cannot be reached or its
- * answer is not JSON (one line printed on stderr).
+ * A connection to mwgd's control socket at path, with send and receive
+ * timeouts set; -1 with errno set. The caller closes it.
+ */
+int admin_ctl_connect(const char *path);
+/*
+ * Sends req (not consumed) on fd as one JSON line and reads the one answer
+ * line: the decoded answer, which the caller json_decref()s, or NULL with
+ * why in err ("no answer from mwgd: timed out", "no valid answer from
+ * mwgd", "write to PATH: ..."). path only names the socket in err.
+ */
+json_t *admin_ctl_exchange(int fd, const char *path, json_t *req, char *err,
+    size_t errlen);
+/*
+ * Both for mwgd's control socket ($MWG_CONTROL, else ADMIN_CTL_DEFAULT):
+ * the decoded answer, or NULL if mwgd cannot be reached or its answer is
+ * not JSON (one line printed on stderr).
  */
 json_t *admin_ctl_call(json_t *req);
 /*
- * admin_ctl_call() for a verb: consumes req (NULL is taken as a failure to
- * build it) and returns the answer only when it says "ok": true. Otherwise
- * prints "mwgctl: VERB: ERROR" (admin_ctl_refused) and returns NULL.
+ * Takes an answer (NULL passes through) and gives it back only when it is
+ * an object that says "ok": true. Otherwise prints "mwgctl: VERB: ERROR"
+ * (admin_ctl_refused, or admin_ctl_malformed for a non-object), frees it
+ * and returns NULL.
+ */
+json_t *admin_ctl_answer(const char *verb, json_t *ans);
+/*
+ * admin_ctl_call() and admin_ctl_answer() for a verb: consumes req (NULL
+ * is taken as a failure to build it).
  */
 json_t *admin_ctl_request(const char *verb, json_t *req);
+/*
+ * admin_ctl_request(), then the answer shown: as indented JSON if as_json,
+ * else by print (which returns the exit status). Returns the exit status.
+ */
+int admin_ctl_show(const char *verb, json_t *req, int as_json,
+    int (*print)(json_t *ans));
+/* v as indented JSON and a line end on stdout. */
+void admin_json_print(json_t *v);
 /* Prints "mwgctl: VERB: ERROR" for an answer with "ok": false; returns
  * ADMIN_EXIT_FAIL. An error that is missing or not text is said so. */
 int admin_ctl_refused(const char *verb, json_t *ans);

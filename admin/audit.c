@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -17,14 +16,10 @@
 
 #include "admin/admin.h"
 #include "audit/audit.h"
-#include "common/addr.h"
 #include "common/xmalloc.h"
 
 #define AUDIT_PUB_DEFAULT	"/var/lib/mwg/audit.key.pub"
 #define AUDIT_PUB_NAME		"audit.key.pub"
-#define CTL_DEFAULT		"/run/mwg/control"
-#define NOTE_ANSWER_MAX		65536	/* bytes of mwgd's one-line answer */
-#define NOTE_TIMEOUT_SEC	30
 #define HUMAN_FIELD_MAX		128	/* bytes shown of one field */
 #define HUMAN_REASON_MAX	1200	/* a cut reason is 1024 + its note */
 #define RETENTION_MIN		6	/* months a practice may keep records */
@@ -110,7 +105,7 @@ static const char query_help[] =
 "    --until T     before T, same forms\n"
 "    --json        the records' original lines instead\n"
 "    -s SOCKET     mwgd's control socket (default $MWG_CONTROL or\n"
-"                  " CTL_DEFAULT ")\n"
+"                  " ADMIN_CTL_DEFAULT ")\n"
 "    --unrecorded  if mwgd cannot record the query, warn and go on\n"
 "\n"
 "EXIT STATUS\n"
@@ -371,7 +366,7 @@ parse_args(int argc, char **argv, const char *allowed, struct audit_args *a)
 	int c;
 
 	if ((a->socket = getenv("MWG_CONTROL")) == NULL)
-		a->socket = CTL_DEFAULT;
+		a->socket = ADMIN_CTL_DEFAULT;
 	optind = 0;	/* glibc: start afresh, even if called before */
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":s:h", audit_opts, NULL)) != -1) {
@@ -497,58 +492,14 @@ note_filter(const struct audit_args *a)
 	return f;
 }
 
-static int
-write_all(int fd, const char *p, size_t len)
-{
-	ssize_t n;
-
-	for (; len > 0; p += n, len -= (size_t)n)
-		if ((n = write(fd, p, len)) == -1)
-			return -1;
-	return 0;
-}
-
-/* Reads mwgd's one-line answer: 0 if it says ok, else -1 with err. */
-static int
-note_answer(int fd, char *err, size_t errlen)
-{
-	char *buf = malloc(NOTE_ANSWER_MAX);
-	size_t len = 0;
-	ssize_t n = 0;
-	json_t *ans;
-	int rc = -1;
-
-	while (buf && len < NOTE_ANSWER_MAX &&
-	    memchr(buf, '\n', len) == NULL &&
-	    (n = read(fd, buf + len, NOTE_ANSWER_MAX - len)) > 0)
-		len += (size_t)n;
-	if (buf == NULL || n == -1) {
-		snprintf(err, errlen, "no answer: %s", strerror(errno));
-		free(buf);
-		return -1;
-	}
-	ans = json_loadb(buf, len, JSON_DISABLE_EOF_CHECK, NULL);
-	free(buf);
-	if (json_is_true(json_object_get(ans, "ok")))
-		rc = 0;
-	else if (json_string_value(json_object_get(ans, "error")) != NULL)
-		snprintf(err, errlen, "%s",
-		    json_string_value(json_object_get(ans, "error")));
-	else
-		snprintf(err, errlen, "no valid answer");
-	json_decref(ans);
-	return rc;
-}
-
 /* Asks mwgd to record this query or export: 0 once it has, or -1. */
 static int
 note_send(const struct audit_args *a, const char *action,
     unsigned long long records, char *err, size_t errlen)
 {
-	struct timeval tv = { NOTE_TIMEOUT_SEC, 0 };
-	json_t *filter = note_filter(a), *req;
-	char *text;
-	int fd, rc;
+	json_t *filter = note_filter(a), *req, *ans;
+	const char *why;
+	int fd, rc = -1;
 
 	if (filter == NULL) {
 		snprintf(err, errlen, "the filter is not valid UTF-8");
@@ -557,27 +508,27 @@ note_send(const struct audit_args *a, const char *action,
 	req = json_pack("{s:s, s:s, s:o, s:I}", "cmd", "audit-note",
 	    "action", action, "filter", filter, "records",
 	    (json_int_t)records);
-	text = req ? json_dumps(req, JSON_COMPACT) : NULL;
-	json_decref(req);
-	if (text == NULL) {
+	if (req == NULL) {
 		snprintf(err, errlen, "cannot build the request");
 		return -1;
 	}
-	if ((fd = addr_unix_connect(a->socket)) == -1) {
-		snprintf(err, errlen, "%s", strerror(errno));
-		free(text);
+	if ((fd = admin_ctl_connect(a->socket)) == -1) {
+		snprintf(err, errlen, "mwgd at %s: %s", a->socket,
+		    strerror(errno));
+		json_decref(req);
 		return -1;
 	}
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) == -1 ||
-	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) == -1 ||
-	    write_all(fd, text, strlen(text)) == -1 ||
-	    write_all(fd, "\n", 1) == -1) {
-		snprintf(err, errlen, "%s", strerror(errno));
-		rc = -1;
-	} else
-		rc = note_answer(fd, err, errlen);
-	free(text);
+	ans = admin_ctl_exchange(fd, a->socket, req, err, errlen);
 	close(fd);
+	json_decref(req);
+	if (json_is_true(json_object_get(ans, "ok")))
+		rc = 0;
+	else if (ans != NULL) {
+		why = json_string_value(json_object_get(ans, "error"));
+		snprintf(err, errlen, "mwgd at %s: %s", a->socket,
+		    why != NULL ? why : "no valid answer");
+	}
+	json_decref(ans);
 	return rc;
 }
 
@@ -761,13 +712,12 @@ recorded_output(const struct audit_args *a, const char *action,
 	if (note_send(a, action, count, err, sizeof(err)) == -1) {
 		if (!a->unrecorded) {
 			fprintf(stderr, "mwgctl: audit %s: cannot record this "
-			    "%s in the audit trail (mwgd at %s: %s); %s\n",
-			    a->verb, noun, a->socket, err, nothing);
+			    "%s in the audit trail (%s); %s\n", a->verb, noun,
+			    err, nothing);
 			return ADMIN_EXIT_FAIL;
 		}
 		fprintf(stderr, "mwgctl: audit %s: warning: this %s is not "
-		    "recorded in the audit trail (mwgd at %s: %s)\n", a->verb,
-		    noun, a->socket, err);
+		    "recorded in the audit trail (%s)\n", a->verb, noun, err);
 	}
 	if (emit == EMIT_CSV)
 		csv_row(NULL);
@@ -955,7 +905,7 @@ prune_note(const struct audit_args *a)
 
 	if (note_send(a, "audit.prune", prune_total, err, sizeof(err)) == -1)
 		fprintf(stderr, "mwgctl: audit prune: warning: not recorded in "
-		    "the audit trail (mwgd at %s: %s)\n", a->socket, err);
+		    "the audit trail (%s)\n", err);
 }
 
 static int

@@ -9,13 +9,13 @@
 
 #include <getopt.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "certs/certs.h"
 
+#define VERB		"ca init"
 #define CA_HOSTS_MAX	64	/* SANs on the server certificate */
 
 static const char ca_usage_line[] =
@@ -72,22 +72,6 @@ static const struct {
 	{ CERTS_SERVER_CERT,	"server certificate" },
 };
 
-static int ca_usage_error(const char *, ...)
-    __attribute__((format(printf, 1, 2)));
-
-static int
-ca_usage_error(const char *fmt, ...)
-{
-	char msg[256];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "mwgctl: ca init: %s\n%s", msg, ca_usage_line);
-	return ADMIN_EXIT_USAGE;
-}
-
 /* Lists the files with their real modes, then the root fingerprint. */
 static int
 ca_report(const char *dir)
@@ -142,29 +126,29 @@ ca_init(int argc, char **argv)
 		switch (ch) {
 		case 'd':
 			if (dir != NULL)
-				return ca_usage_error("--dir given twice");
+				return admin_usage_error(VERB, ca_usage_line,
+				    "--dir given twice");
 			dir = optarg;
 			break;
 		case 'H':
 			if (nhosts == CA_HOSTS_MAX)
-				return ca_usage_error("too many --host");
+				return admin_usage_error(VERB, ca_usage_line,
+				    "too many --host");
 			hosts[nhosts++] = optarg;
 			break;
 		case 'h':
 			fputs(ca_help, stdout);
 			return ADMIN_EXIT_OK;
-		case ':':
-			return ca_usage_error("%s needs an argument",
-			    argv[optind - 1]);
 		default:
-			return ca_usage_error("unknown option %s",
-			    argv[optind - 1]);
+			return admin_bad_option(VERB, ca_usage_line, ch, argv);
 		}
 	}
 	if (optind < argc)
-		return ca_usage_error("unexpected argument %s", argv[optind]);
+		return admin_usage_error(VERB, ca_usage_line, "unexpected "
+		    "argument %s", argv[optind]);
 	if (dir == NULL || nhosts == 0)
-		return ca_usage_error("--dir and --host are required");
+		return admin_usage_error(VERB, ca_usage_line, "--dir and "
+		    "--host are required");
 	if (certs_ca_init(dir, hosts, nhosts, err, sizeof(err)) == -1) {
 		fprintf(stderr, "mwgctl: ca init: %s\n", err);
 		return ADMIN_EXIT_FAIL;
@@ -175,18 +159,10 @@ ca_init(int argc, char **argv)
 int
 admin_ca(int argc, char **argv)
 {
-	if (argc >= 2 && strcmp(argv[1], "init") == 0)
-		return ca_init(argc - 1, argv + 1);
-	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 ||
-	    strcmp(argv[1], "-h") == 0)) {
-		fputs(ca_help, stdout);
-		return ADMIN_EXIT_OK;
-	}
-	if (argc < 2)
-		fprintf(stderr, "mwgctl: ca: missing command\n%s",
-		    ca_usage_line);
-	else
-		fprintf(stderr, "mwgctl: ca: unknown command %s\n%s", argv[1],
-		    ca_usage_line);
-	return ADMIN_EXIT_USAGE;
+	static const struct admin_cmd cmds[] = {
+		{ "init",	ca_init },
+	};
+
+	return admin_subcommand("ca", cmds, sizeof(cmds) / sizeof(cmds[0]),
+	    ca_help, ca_usage_line, argc, argv);
 }

@@ -20,14 +20,15 @@
 
 #define CTL_ANSWER_MAX	(4 * 1024 * 1024)
 #define CTL_TIMEOUT_S	30	/* mwgd itself gives up after 10 s */
+#define CTL_ERR_MAX	512	/* bytes of why a call failed */
 
 static const char usage_text[] =
 "usage: mwgctl [-s SOCKET] status | sessions | kill ID | reload [--json]\n"
 "    -s SOCKET   mwgd's control socket (default $MWG_CONTROL or "
 ADMIN_CTL_DEFAULT ")\n";
 
-static int
-ctl_connect(const char *path)
+int
+admin_ctl_connect(const char *path)
 {
 	struct timeval tv = { CTL_TIMEOUT_S, 0 };
 	int fd = addr_unix_connect(path);
@@ -40,18 +41,17 @@ ctl_connect(const char *path)
 }
 
 static int
-ctl_send(int fd, const char *path, json_t *req)
+ctl_send(int fd, const char *path, json_t *req, char *err, size_t errlen)
 {
 	char *text = json_dumps(req, JSON_COMPACT);
 	int rc = 0;
 
 	if (text == NULL) {
-		fprintf(stderr, "mwgctl: cannot encode the request\n");
+		snprintf(err, errlen, "cannot encode the request");
 		return -1;
 	}
 	if (write(fd, text, strlen(text)) == -1 || write(fd, "\n", 1) == -1) {
-		fprintf(stderr, "mwgctl: write to %s: %s\n", path,
-		    strerror(errno));
+		snprintf(err, errlen, "write to %s: %s", path, strerror(errno));
 		rc = -1;
 	}
 	freezero_mwg(text, strlen(text));	/* may carry TOTP secrets */
@@ -63,7 +63,7 @@ ctl_send(int fd, const char *path, json_t *req)
  * older mwgd). The buffer is wiped: answers may carry secrets.
  */
 static json_t *
-ctl_receive(int fd)
+ctl_receive(int fd, char *err, size_t errlen)
 {
 	char *buf = xmalloc(CTL_ANSWER_MAX);
 	size_t len = 0;
@@ -78,28 +78,40 @@ ctl_receive(int fd)
 			break;
 	}
 	if (n == -1)
-		fprintf(stderr, "mwgctl: no answer from mwgd: %s\n",
+		snprintf(err, errlen, "no answer from mwgd: %s",
 		    errno == EAGAIN ? "timed out" : strerror(errno));
 	else if (len == 0 ||
 	    (ans = json_loadb(buf, len, JSON_DISABLE_EOF_CHECK, &jerr)) == NULL)
-		fprintf(stderr, "mwgctl: no valid answer from mwgd\n");
+		snprintf(err, errlen, "no valid answer from mwgd");
 	freezero_mwg(buf, CTL_ANSWER_MAX);
 	return ans;
+}
+
+json_t *
+admin_ctl_exchange(int fd, const char *path, json_t *req, char *err,
+    size_t errlen)
+{
+	if (ctl_send(fd, path, req, err, errlen) == -1)
+		return NULL;
+	return ctl_receive(fd, err, errlen);
 }
 
 /* Sends req, returns the decoded answer or NULL (message printed). */
 static json_t *
 ctl_call(const char *path, json_t *req)
 {
+	char err[CTL_ERR_MAX];
 	json_t *ans;
 	int fd;
 
-	if ((fd = ctl_connect(path)) == -1) {
+	if ((fd = admin_ctl_connect(path)) == -1) {
 		fprintf(stderr, "mwgctl: cannot reach mwgd at %s: %s\n", path,
 		    strerror(errno));
 		return NULL;
 	}
-	ans = ctl_send(fd, path, req) == -1 ? NULL : ctl_receive(fd);
+	if ((ans = admin_ctl_exchange(fd, path, req, err, sizeof(err))) ==
+	    NULL)
+		fprintf(stderr, "mwgctl: %s\n", err);
 	close(fd);
 	return ans;
 }
@@ -132,16 +144,8 @@ admin_ctl_malformed(const char *verb, const char *what)
 }
 
 json_t *
-admin_ctl_request(const char *verb, json_t *req)
+admin_ctl_answer(const char *verb, json_t *ans)
 {
-	json_t *ans;
-
-	if (req == NULL) {
-		fprintf(stderr, "mwgctl: %s: cannot build the request\n", verb);
-		return NULL;
-	}
-	ans = admin_ctl_call(req);
-	json_decref(req);
 	if (ans == NULL)
 		return NULL;
 	if (!json_is_object(ans))
@@ -152,7 +156,44 @@ admin_ctl_request(const char *verb, json_t *req)
 		return ans;
 	json_decref(ans);
 	return NULL;
-	return ans;
+}
+
+json_t *
+admin_ctl_request(const char *verb, json_t *req)
+{
+	json_t *ans;
+
+	if (req == NULL) {
+		fprintf(stderr, "mwgctl: %s: cannot build the request\n", verb);
+		return NULL;
+	}
+	ans = admin_ctl_call(req);
+	json_decref(req);
+	return admin_ctl_answer(verb, ans);
+}
+
+void
+admin_json_print(json_t *v)
+{
+	json_dumpf(v, stdout, JSON_INDENT(2));
+	putchar('\n');
+}
+
+int
+admin_ctl_show(const char *verb, json_t *req, int as_json,
+    int (*print)(json_t *ans))
+{
+	json_t *ans;
+	int rc = ADMIN_EXIT_OK;
+
+	if ((ans = admin_ctl_request(verb, req)) == NULL)
+		return ADMIN_EXIT_FAIL;
+	if (as_json)
+		admin_json_print(ans);
+	else
+		rc = print(ans);
+	json_decref(ans);
+	return rc;
 }
 
 int
@@ -248,28 +289,21 @@ print_status(json_t *ans)
 static int
 ctl_run(const char *path, const char *verb, json_t *req, int as_json)
 {
-	json_t *ans = ctl_call(path, req);
-	int rc = ADMIN_EXIT_FAIL;
+	json_t *ans = admin_ctl_answer(verb, ctl_call(path, req));
 
 	json_decref(req);
 	if (ans == NULL)
 		return ADMIN_EXIT_FAIL;
-	if (!json_is_true(json_object_get(ans, "ok")))
-		admin_ctl_refused(verb, ans);
-	else {
-		rc = ADMIN_EXIT_OK;
-		if (as_json) {
-			json_dumpf(ans, stdout, JSON_INDENT(2));
-			putchar('\n');
-		} else if (strcmp(verb, "sessions") == 0)
-			print_sessions(ans);
-		else if (strcmp(verb, "status") == 0)
-			print_status(ans);
-		else
-			printf("%s: done\n", verb);
-	}
+	if (as_json)
+		admin_json_print(ans);
+	else if (strcmp(verb, "sessions") == 0)
+		print_sessions(ans);
+	else if (strcmp(verb, "status") == 0)
+		print_status(ans);
+	else
+		printf("%s: done\n", verb);
 	json_decref(ans);
-	return rc;
+	return ADMIN_EXIT_OK;
 }
 
 /* Options may stand before or after the verb: -s SOCKET, --json. */

@@ -7,13 +7,11 @@
 
 #include <ctype.h>
 #include <getopt.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "certs/certs.h"
-#include "common/conf.h"
 #include "common/xmalloc.h"
 
 #define CODE_TTL_DEFAULT	(24 * 3600LL)
@@ -124,22 +122,6 @@ struct dev_args {
 	int has_practice;
 };
 
-static int dev_usage_error(const char *, const char *, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static int
-dev_usage_error(const char *verb, const char *fmt, ...)
-{
-	char msg[256];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "mwgctl: %s: %s\n%s", verb, msg, dev_usage);
-	return ADMIN_EXIT_USAGE;
-}
-
 /* P upper-cased into out; 0 if it is 1..15 of [A-Z0-9]. */
 static int
 dev_practice(const char *p, char out[CODE_PRACTICE_MAX + 1])
@@ -168,18 +150,6 @@ dev_label_valid(const char *l)
 	return 0;
 }
 
-/* --ttl through the shared duration parser of the config files. */
-static int
-dev_ttl(const char *text, long long *ttl)
-{
-	struct conf_arg a = { (char *)text, 0, { "--ttl", 0, 0 } };
-	struct conf_errors errs = { NULL, 0, 0 };
-	int rc = conf_duration(&a, CODE_TTL_MIN, CODE_TTL_MAX, ttl, &errs);
-
-	conf_errors_clear(&errs);
-	return rc;
-}
-
 /* One option; returns -1 to go on, else the exit status. */
 static int
 dev_option(const char *verb, int ch, const char *arg, struct dev_args *a,
@@ -188,29 +158,31 @@ dev_option(const char *verb, int ch, const char *arg, struct dev_args *a,
 	switch (ch) {
 	case 'u':
 		if (certs_user_valid(arg) == -1)
-			return dev_usage_error(verb, "invalid user name "
-			    "(a-z, 0-9, '.', '_', '-'; 1 to 63, not starting "
-			    "with '.' or '-')");
+			return admin_usage_error(verb, dev_usage, "invalid "
+			    "user name (a-z, 0-9, '.', '_', '-'; 1 to 63, not "
+			    "starting with '.' or '-')");
 		a->user = arg;
 		return -1;
 	case 'p':
 		if (dev_practice(arg, a->practice) == -1)
-			return dev_usage_error(verb, "--practice: expected 1 "
-			    "to %d letters and digits, e.g. K84001",
+			return admin_usage_error(verb, dev_usage, "--practice: "
+			    "expected 1 to %d letters and digits, e.g. K84001",
 			    CODE_PRACTICE_MAX);
 		a->has_practice = 1;
 		return -1;
 	case 'l':
 		if (dev_label_valid(arg) == -1)
-			return dev_usage_error(verb, "--label must be 1 to %d "
-			    "printable ASCII characters", CODE_LABEL_MAX);
+			return admin_usage_error(verb, dev_usage, "--label "
+			    "must be 1 to %d printable ASCII characters",
+			    CODE_LABEL_MAX);
 		a->label = arg;
 		return -1;
 	case 't':
-		if (dev_ttl(arg, &a->ttl) == -1)
-			return dev_usage_error(verb, "--ttl: expected a "
-			    "duration such as 30m, 24h or 7d, from 1m to 30d; "
-			    "got '%s'", arg);
+		if (admin_duration("--ttl", arg, CODE_TTL_MIN, CODE_TTL_MAX,
+		    &a->ttl) == -1)
+			return admin_usage_error(verb, dev_usage, "--ttl: "
+			    "expected a duration such as 30m, 24h or 7d, from "
+			    "1m to 30d; got '%s'", arg);
 		return -1;
 	case 'r':
 		a->reason = arg;
@@ -225,7 +197,7 @@ dev_option(const char *verb, int ch, const char *arg, struct dev_args *a,
 		fputs(help, stdout);
 		return ADMIN_EXIT_OK;
 	}
-	return dev_usage_error(verb, "unknown option %s", arg);
+	return admin_usage_error(verb, dev_usage, "unknown option %s", arg);
 }
 
 /*
@@ -253,16 +225,15 @@ dev_parse(const char *verb, const char *allowed, int argc, char **argv,
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		if (ch == ':')
-			return dev_usage_error(verb, "%s needs an argument",
-			    argv[optind - 1]);
+			return admin_bad_option(verb, dev_usage, ch, argv);
 		if (ch != 'h' && ch != '?' && strchr(allowed, ch) == NULL) {
 			const char *name = "?";
 
 			for (size_t i = 0; opts[i].name != NULL; i++)
 				if (opts[i].val == ch)
 					name = opts[i].name;
-			return dev_usage_error(verb, "--%s is not an option of "
-			    "%s", name, verb);
+			return admin_usage_error(verb, dev_usage, "--%s is not "
+			    "an option of %s", name, verb);
 		}
 		if ((rc = dev_option(verb, ch, ch == '?' ? argv[optind - 1] :
 		    optarg, a, help)) != -1)
@@ -321,11 +292,11 @@ code_create(int argc, char **argv)
 	    code_help)) != -1)
 		return rc;
 	if (optind < argc)
-		return dev_usage_error("enrol-code", "unexpected argument %s",
-		    argv[optind]);
+		return admin_usage_error("enrol-code", dev_usage, "unexpected "
+		    "argument %s", argv[optind]);
 	if (a.user == NULL || !a.has_practice)
-		return dev_usage_error("enrol-code", "--user and --practice "
-		    "are required");
+		return admin_usage_error("enrol-code", dev_usage, "--user and "
+		    "--practice are required");
 	req = json_pack("{s:s, s:s, s:s, s:s, s:I, s:b}", "cmd",
 	    "enrol-code-create", "user", a.user, "practice", a.practice,
 	    "label", a.label != NULL ? a.label : "", "ttl", (json_int_t)a.ttl,
@@ -344,16 +315,12 @@ code_create(int argc, char **argv)
 int
 admin_enrol_code(int argc, char **argv)
 {
-	if (argc >= 2 && strcmp(argv[1], "create") == 0)
-		return code_create(argc - 1, argv + 1);
-	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 ||
-	    strcmp(argv[1], "-h") == 0)) {
-		fputs(code_help, stdout);
-		return ADMIN_EXIT_OK;
-	}
-	if (argc < 2)
-		return dev_usage_error("enrol-code", "missing command");
-	return dev_usage_error("enrol-code", "unknown command %s", argv[1]);
+	static const struct admin_cmd cmds[] = {
+		{ "create",	code_create },
+	};
+
+	return admin_subcommand("enrol-code", cmds, sizeof(cmds) /
+	    sizeof(cmds[0]), code_help, dev_usage, argc, argv);
 }
 
 /* ---- device list | revoke ------------------------------------------------ */
@@ -423,26 +390,16 @@ static int
 dev_list(int argc, char **argv)
 {
 	struct dev_args a = { .ttl = 0 };
-	json_t *ans;
 	int rc;
 
 	if ((rc = dev_parse("device list", "j", argc, argv, &a, dev_help)) !=
 	    -1)
 		return rc;
 	if (optind < argc)
-		return dev_usage_error("device list", "unexpected argument %s",
-		    argv[optind]);
-	rc = ADMIN_EXIT_OK;
-	if ((ans = admin_ctl_request("device list", json_pack("{s:s}", "cmd",
-	    "device-list"))) == NULL)
-		return ADMIN_EXIT_FAIL;
-	if (a.as_json) {
-		json_dumpf(ans, stdout, JSON_INDENT(2));
-		putchar('\n');
-	} else
-		rc = dev_print_list(ans);
-	json_decref(ans);
-	return rc;
+		return admin_usage_error("device list", dev_usage, "unexpected "
+		    "argument %s", argv[optind]);
+	return admin_ctl_show("device list", json_pack("{s:s}", "cmd",
+	    "device-list"), a.as_json, dev_print_list);
 }
 
 static int
@@ -457,14 +414,16 @@ dev_revoke(int argc, char **argv)
 	    -1)
 		return rc;
 	if (argc - optind != 1)
-		return dev_usage_error("device revoke", "expected one device "
-		    "ID");
+		return admin_usage_error("device revoke", dev_usage, "expected "
+		    "one device ID");
 	id = argv[optind];
 	if (certs_device_id_valid(id) == -1)
-		return dev_usage_error("device revoke", "invalid device id "
-		    "(a-z, 0-9, '-'; 1 to 63, not starting with '-')");
+		return admin_usage_error("device revoke", dev_usage, "invalid "
+		    "device id (a-z, 0-9, '-'; 1 to 63, not starting with "
+		    "'-')");
 	if (a.reason == NULL)
-		return dev_usage_error("device revoke", "--reason is required");
+		return admin_usage_error("device revoke", dev_usage, "--reason "
+		    "is required");
 	if (admin_reason_check("device revoke", a.reason) == -1)
 		return ADMIN_EXIT_USAGE;
 	if ((ans = admin_ctl_request("device revoke", json_pack("{s:s, s:s, "
@@ -485,16 +444,11 @@ dev_revoke(int argc, char **argv)
 int
 admin_device(int argc, char **argv)
 {
-	if (argc >= 2 && strcmp(argv[1], "list") == 0)
-		return dev_list(argc - 1, argv + 1);
-	if (argc >= 2 && strcmp(argv[1], "revoke") == 0)
-		return dev_revoke(argc - 1, argv + 1);
-	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 ||
-	    strcmp(argv[1], "-h") == 0)) {
-		fputs(dev_help, stdout);
-		return ADMIN_EXIT_OK;
-	}
-	if (argc < 2)
-		return dev_usage_error("device", "missing command");
-	return dev_usage_error("device", "unknown command %s", argv[1]);
+	static const struct admin_cmd cmds[] = {
+		{ "list",	dev_list },
+		{ "revoke",	dev_revoke },
+	};
+
+	return admin_subcommand("device", cmds, sizeof(cmds) /
+	    sizeof(cmds[0]), dev_help, dev_usage, argc, argv);
 }

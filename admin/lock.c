@@ -7,13 +7,11 @@
 
 #include <errno.h>
 #include <getopt.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "certs/certs.h"
-#include "common/conf.h"
 
 #define LOCK_TTL_MIN	1		/* seconds */
 #define LOCK_TTL_MAX	(366 * 86400LL)	/* a lock for longer: no --ttl */
@@ -82,34 +80,6 @@ struct lock_args {
 	int as_json;
 };
 
-static int lock_usage_error(const char *, const char *, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static int
-lock_usage_error(const char *verb, const char *fmt, ...)
-{
-	char msg[256];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "mwgctl: %s: %s\n%s", verb, msg, lock_usage);
-	return ADMIN_EXIT_USAGE;
-}
-
-/* --ttl through the shared duration parser of the config files. */
-static int
-lock_ttl(const char *text, long long *ttl)
-{
-	struct conf_arg a = { (char *)text, 0, { "--ttl", 0, 0 } };
-	struct conf_errors errs = { NULL, 0, 0 };
-	int rc = conf_duration(&a, LOCK_TTL_MIN, LOCK_TTL_MAX, ttl, &errs);
-
-	conf_errors_clear(&errs);
-	return rc;
-}
-
 /* Checks kind and name: user names and device ids as certs/ has them. */
 static int
 lock_target(const char *verb, const char *kind, const char *name)
@@ -117,16 +87,18 @@ lock_target(const char *verb, const char *kind, const char *name)
 	if (strcmp(kind, "user") == 0) {
 		if (certs_user_valid(name) == 0)
 			return 0;
-		return lock_usage_error(verb, "invalid user name (a-z, 0-9, "
-		    "'.', '_', '-'; 1 to 63, not starting with '.' or '-')");
+		return admin_usage_error(verb, lock_usage, "invalid user name "
+		    "(a-z, 0-9, '.', '_', '-'; 1 to 63, not starting with '.' "
+		    "or '-')");
 	}
 	if (strcmp(kind, "device") == 0) {
 		if (certs_device_id_valid(name) == 0)
 			return 0;
-		return lock_usage_error(verb, "invalid device id (a-z, 0-9, "
-		    "'-'; 1 to 63, not starting with '-')");
+		return admin_usage_error(verb, lock_usage, "invalid device id "
+		    "(a-z, 0-9, '-'; 1 to 63, not starting with '-')");
 	}
-	return lock_usage_error(verb, "expected user or device, got %s", kind);
+	return admin_usage_error(verb, lock_usage, "expected user or device, "
+	    "got %s", kind);
 }
 
 static int
@@ -147,10 +119,12 @@ lock_parse(int argc, char **argv, struct lock_args *a)
 	while ((ch = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		switch (ch) {
 		case 't':
-			if (lock_ttl(optarg, &a->ttl) == -1)
-				return lock_usage_error(verb, "--ttl: "
-				    "expected a duration such as 30m, 12h or "
-				    "7d, at most 366d; got '%s'", optarg);
+			if (admin_duration("--ttl", optarg, LOCK_TTL_MIN,
+			    LOCK_TTL_MAX, &a->ttl) == -1)
+				return admin_usage_error(verb, lock_usage,
+				    "--ttl: expected a duration such as 30m, "
+				    "12h or 7d, at most 366d; got '%s'",
+				    optarg);
 			break;
 		case 'r':
 			a->reason = optarg;
@@ -161,12 +135,8 @@ lock_parse(int argc, char **argv, struct lock_args *a)
 		case 'h':
 			fputs(lock_help, stdout);
 			return ADMIN_EXIT_OK;
-		case ':':
-			return lock_usage_error(verb, "%s needs an argument",
-			    argv[optind - 1]);
 		default:
-			return lock_usage_error(verb, "unknown option %s",
-			    argv[optind - 1]);
+			return admin_bad_option(verb, lock_usage, ch, argv);
 		}
 	}
 	return -1;
@@ -180,7 +150,8 @@ lock_set(const char *verb, struct lock_args *a)
 	time_t end;
 
 	if (a->reason == NULL)
-		return lock_usage_error(verb, "--reason is required");
+		return admin_usage_error(verb, lock_usage, "--reason is "
+		    "required");
 	if (admin_reason_check(verb, a->reason) == -1)
 		return ADMIN_EXIT_USAGE;
 	end = a->ttl ? time(NULL) + (time_t)a->ttl : 0;
@@ -257,19 +228,8 @@ lock_print_list(json_t *ans)
 static int
 lock_list(struct lock_args *a)
 {
-	json_t *ans;
-	int rc = ADMIN_EXIT_OK;
-
-	if ((ans = admin_ctl_request("lock list", json_pack("{s:s}", "cmd",
-	    "lock-list"))) == NULL)
-		return ADMIN_EXIT_FAIL;
-	if (a->as_json) {
-		json_dumpf(ans, stdout, JSON_INDENT(2));
-		putchar('\n');
-	} else
-		rc = lock_print_list(ans);
-	json_decref(ans);
-	return rc;
+	return admin_ctl_show("lock list", json_pack("{s:s}", "cmd",
+	    "lock-list"), a->as_json, lock_print_list);
 }
 
 static int
@@ -298,23 +258,24 @@ admin_lock(int argc, char **argv)
 	npos = argc - optind;
 	if (is_lock && npos == 1 && strcmp(argv[optind], "list") == 0) {
 		if (a.reason != NULL || a.ttl != 0)
-			return lock_usage_error("lock list", "list takes no "
-			    "--ttl or --reason");
+			return admin_usage_error("lock list", lock_usage,
+			    "list takes no --ttl or --reason");
 		return lock_list(&a);
 	}
 	if (npos != 2)
-		return lock_usage_error(verb, "%s", npos == 0 ?
+		return admin_usage_error(verb, lock_usage, "%s", npos == 0 ?
 		    "missing user|device NAME" : "expected user|device NAME");
 	a.kind = argv[optind];
 	a.name = argv[optind + 1];
 	if ((rc = lock_target(verb, a.kind, a.name)) != 0)
 		return rc;
 	if (a.as_json)
-		return lock_usage_error(verb, "--json is for lock list");
+		return admin_usage_error(verb, lock_usage, "--json is for lock "
+		    "list");
 	if (is_lock)
 		return lock_set(verb, &a);
 	if (a.reason != NULL || a.ttl != 0)
-		return lock_usage_error(verb, "unlock takes no --ttl or "
-		    "--reason");
+		return admin_usage_error(verb, lock_usage, "unlock takes no "
+		    "--ttl or --reason");
 	return lock_unset(verb, &a);
 }

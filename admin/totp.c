@@ -123,23 +123,8 @@ struct totp_notes {
 	size_t n;
 };
 
-static int totp_usage_error(const char *, const char *, ...)
-    __attribute__((format(printf, 2, 3)));
 static void totp_note(struct totp_notes *, int, const char *, ...)
     __attribute__((format(printf, 3, 4)));
-
-static int
-totp_usage_error(const char *verb, const char *fmt, ...)
-{
-	char msg[256];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "mwgctl: %s: %s\n%s", verb, msg, totp_usage);
-	return ADMIN_EXIT_USAGE;
-}
 
 static void
 totp_note(struct totp_notes *notes, int line, const char *fmt, ...)
@@ -293,8 +278,7 @@ totp_enrol_show(const char *uri, json_t *ans, int no_qr, int as_json)
 
 	if (as_json) {
 		json_object_set_new(ans, "uri", json_string(uri));
-		json_dumpf(ans, stdout, JSON_INDENT(2));
-		putchar('\n');
+		admin_json_print(ans);
 		totp_json_wipe(json_object_get(ans, "uri"));
 		return ADMIN_EXIT_OK;
 	}
@@ -381,24 +365,22 @@ totp_enrol(int argc, char **argv)
 		case 'h':
 			fputs(totp_help, stdout);
 			return ADMIN_EXIT_OK;
-		case ':':
-			return totp_usage_error("totp enrol", "%s needs an "
-			    "argument", argv[optind - 1]);
 		default:
-			return totp_usage_error("totp enrol", "unknown option "
-			    "%s", argv[optind - 1]);
+			return admin_bad_option("totp enrol", totp_usage, ch,
+			    argv);
 		}
 	}
 	if (argc - optind != 1)
-		return totp_usage_error("totp enrol", "expected one USER");
+		return admin_usage_error("totp enrol", totp_usage, "expected "
+		    "one USER");
 	user = argv[optind];
 	if (certs_user_valid(user) == -1)
-		return totp_usage_error("totp enrol", "invalid user name "
-		    "(a-z, 0-9, '.', '_', '-'; 1 to 63, not starting with '.' "
-		    "or '-')");
+		return admin_usage_error("totp enrol", totp_usage, "invalid "
+		    "user name (a-z, 0-9, '.', '_', '-'; 1 to 63, not starting "
+		    "with '.' or '-')");
 	if (totp_issuer_valid(issuer) == -1)
-		return totp_usage_error("totp enrol", "--issuer must be 1 to "
-		    "%d bytes without ':' or control characters",
+		return admin_usage_error("totp enrol", totp_usage, "--issuer "
+		    "must be 1 to %d bytes without ':' or control characters",
 		    TOTP_ISSUER_MAX);
 	if ((ans = admin_ctl_request("totp enrol", json_pack("{s:s, s:s}",
 	    "cmd", "totp-enrol", "user", user))) == NULL)
@@ -715,15 +697,10 @@ totp_import_send(const struct totp_file *f, long long *imported)
 			    "request\n");
 			return -1;
 		}
-		ans = admin_ctl_call(req);
+		ans = admin_ctl_answer("totp import", admin_ctl_call(req));
 		totp_request_wipe(req);
 		if (ans == NULL)
 			goto partial;
-		if (!json_is_true(json_object_get(ans, "ok"))) {
-			admin_ctl_refused("totp import", ans);
-			json_decref(ans);
-			goto partial;
-		}
 		count = json_object_get(ans, "imported");
 		if (!json_is_integer(count) || json_integer_value(count) < 0) {
 			admin_ctl_malformed("totp import", "imported");
@@ -758,7 +735,8 @@ totp_import(int argc, char **argv)
 		return ADMIN_EXIT_OK;
 	}
 	if (argc != 2 || argv[1][0] == '-')
-		return totp_usage_error("totp import", "expected one FILE");
+		return admin_usage_error("totp import", totp_usage, "expected "
+		    "one FILE");
 	if (totp_read_file(argv[1], &text, &len) == -1)
 		return ADMIN_EXIT_FAIL;
 	errors = totp_parse_users(argv[1], text, len, &f, stderr);
@@ -781,16 +759,11 @@ totp_import(int argc, char **argv)
 int
 admin_totp(int argc, char **argv)
 {
-	if (argc >= 2 && strcmp(argv[1], "enrol") == 0)
-		return totp_enrol(argc - 1, argv + 1);
-	if (argc >= 2 && strcmp(argv[1], "import") == 0)
-		return totp_import(argc - 1, argv + 1);
-	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 ||
-	    strcmp(argv[1], "-h") == 0)) {
-		fputs(totp_help, stdout);
-		return ADMIN_EXIT_OK;
-	}
-	if (argc < 2)
-		return totp_usage_error("totp", "missing command");
-	return totp_usage_error("totp", "unknown command %s", argv[1]);
+	static const struct admin_cmd cmds[] = {
+		{ "enrol",	totp_enrol },
+		{ "import",	totp_import },
+	};
+
+	return admin_subcommand("totp", cmds, sizeof(cmds) / sizeof(cmds[0]),
+	    totp_help, totp_usage, argc, argv);
 }

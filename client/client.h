@@ -44,6 +44,19 @@ int client_usage(const char *verb, const char *usage_line, const char *fmt,
 /* "mwg: VERB: warning: MESSAGE" on stderr. (msg.c) */
 void client_warn(const char *verb, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/*
+ * The usage error for what getopt_long just refused: ch ':' is an option
+ * without its value, anything else an unknown option (named from argv at
+ * optind - 1). Returns CLIENT_EXIT_USAGE. (msg.c)
+ */
+int client_bad_option(const char *verb, const char *usage_line, int ch,
+    char **argv);
+/*
+ * After the options of a verb that takes no operands: 0 if none is left
+ * at optind, else the usage error naming it and CLIENT_EXIT_USAGE. (msg.c)
+ */
+int client_args_left(const char *verb, const char *usage_line, int argc,
+    char **argv);
 
 /* ---- the state directory (client/state.c) ------------------------------ */
 

@@ -220,12 +220,8 @@ connect_options(int argc, char **argv, struct connect_opts *o)
 		case 'h':
 			fputs(connect_help, stdout);
 			return -1;
-		case ':':
-			return client_usage(VERB, connect_usage, "%s needs a "
-			    "value", argv[optind - 1]);
 		default:
-			return client_usage(VERB, connect_usage, "unknown "
-			    "option %s", argv[optind - 1]);
+			return client_bad_option(VERB, connect_usage, ch, argv);
 		}
 	}
 	if (optind != argc - 1)

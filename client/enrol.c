@@ -147,17 +147,12 @@ enrol_options(int argc, char **argv, struct enrol_opts *o)
 		case 'h':
 			fputs(enrol_help, stdout);
 			return -1;
-		case ':':
-			return client_usage(VERB, enrol_usage, "%s needs a "
-			    "value", argv[optind - 1]);
 		default:
-			return client_usage(VERB, enrol_usage, "unknown "
-			    "option %s", argv[optind - 1]);
+			return client_bad_option(VERB, enrol_usage, ch, argv);
 		}
 	}
-	if (optind < argc)
-		return client_usage(VERB, enrol_usage, "unexpected argument "
-		    "'%s'", argv[optind]);
+	if (client_args_left(VERB, enrol_usage, argc, argv) != 0)
+		return CLIENT_EXIT_USAGE;
 	if (!has_gw || o->ca == NULL || !o->has_code)
 		return client_usage(VERB, enrol_usage, "--gateway, --ca and "
 		    "--code are all needed");

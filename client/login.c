@@ -137,17 +137,12 @@ login_options(int argc, char **argv, struct login_opts *o)
 		case 'h':
 			fputs(login_help, stdout);
 			return -1;
-		case ':':
-			return client_usage(VERB, login_usage, "%s needs a "
-			    "value", argv[optind - 1]);
 		default:
-			return client_usage(VERB, login_usage, "unknown "
-			    "option %s", argv[optind - 1]);
+			return client_bad_option(VERB, login_usage, ch, argv);
 		}
 	}
-	if (optind < argc)
-		return client_usage(VERB, login_usage, "unexpected argument "
-		    "'%s'", argv[optind]);
+	if (client_args_left(VERB, login_usage, argc, argv) != 0)
+		return CLIENT_EXIT_USAGE;
 	if (o->user == NULL)
 		return client_usage(VERB, login_usage, "--user is needed");
 	if (o->user[0] == '\0' || strlen(o->user) >= USER_MAX)

@@ -63,17 +63,12 @@ client_logout(int argc, char **argv)
 		case 'h':
 			fputs(logout_help, stdout);
 			return CLIENT_EXIT_OK;
-		case ':':
-			return client_usage(VERB, logout_usage, "%s needs a "
-			    "value", argv[optind - 1]);
 		default:
-			return client_usage(VERB, logout_usage, "unknown "
-			    "option %s", argv[optind - 1]);
+			return client_bad_option(VERB, logout_usage, ch, argv);
 		}
 	}
-	if (optind < argc)
-		return client_usage(VERB, logout_usage, "unexpected argument "
-		    "'%s'", argv[optind]);
+	if (client_args_left(VERB, logout_usage, argc, argv) != 0)
+		return CLIENT_EXIT_USAGE;
 	if (client_state_resolve(dir, &st, err, sizeof(err)) == -1)
 		return client_fail(VERB, "%s", err);
 	/* The certificate first: without it the session is gone. */

@@ -1,6 +1,6 @@
 /*
- * mwg: the staff device's client. This file only dispatches to the verbs
- * (one per file); "posture" and "ssh-config" are named but not built yet.
+ * mwg: the staff device's client. This file only dispatches to the verbs,
+ * one per file.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -20,6 +20,7 @@ static const char usage_text[] =
 "                 [--break-glass REASON] [--allow-remote] [--verbose]\n"
 "     mwg status\n"
 "     mwg logout\n"
+"     mwg ssh-config [--port PORT] [--user NAME] [--host-keys FILE]\n"
 "     mwg VERB --help\n"
 "\n"
 "     Every verb takes --dir DIR.\n"
@@ -37,7 +38,9 @@ static const char usage_text[] =
 "              screen lock, firewall, updates) to the gateway; --show\n"
 "              prints exactly what would be sent, and sends nothing\n"
 "     ssh-config\n"
-"              not yet available in this version\n"
+"              write an OpenSSH config that uses the gateway as a jump\n"
+"              host (ProxyJump) to the practices of the last login, with\n"
+"              the gateway's host keys; then ssh NAME.PRACTICE works\n"
 "\n"
 "     The device's key never leaves the device: the gateway sees only its\n"
 "     certificates. Nothing mwg prints contains a password, a one-time code\n"
@@ -54,7 +57,8 @@ static const char usage_text[] =
 "     mwg enrol --gateway gw.example.nhs.uk:443 --ca root.pem \\\n"
 "         --code 7f3k2q:Z8vTq...\n"
 "     mwg login --user alice\n"
-"     mwg connect emis.K84001:443 --listen 127.0.0.1:8443\n";
+"     mwg connect emis.K84001:443 --listen 127.0.0.1:8443\n"
+"     mwg ssh-config && ssh emis.K84001\n";
 
 int
 main(int argc, char **argv)

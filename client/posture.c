@@ -121,17 +121,12 @@ posture_options(int argc, char **argv, struct posture_opts *o)
 		case 'h':
 			fputs(posture_help, stdout);
 			return -1;
-		case ':':
-			return client_usage(VERB, posture_usage, "%s needs a "
-			    "value", argv[optind - 1]);
 		default:
-			return client_usage(VERB, posture_usage, "unknown "
-			    "option %s", argv[optind - 1]);
+			return client_bad_option(VERB, posture_usage, ch, argv);
 		}
 	}
-	if (optind < argc)
-		return client_usage(VERB, posture_usage, "unexpected argument "
-		    "'%s'", argv[optind]);
+	if (client_args_left(VERB, posture_usage, argc, argv) != 0)
+		return CLIENT_EXIT_USAGE;
 	if (stat(o->root, &sb) == -1 || !S_ISDIR(sb.st_mode))
 		return client_usage(VERB, posture_usage, "--root %s: not a "
 		    "directory", o->root);

@@ -66,6 +66,29 @@ relay_ssl_wait(struct relay *r, int rc)
 	}
 }
 
+/* A local read or write would block (or was interrupted): poll for ev.
+ * 0, or -1 if it failed for real. */
+static int
+relay_local_wait(struct relay *r, short ev)
+{
+	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+		r->local_ev |= ev;
+		return 0;
+	}
+	r->stats->why = "local connection failed";
+	return -1;
+}
+
+/* n more bytes of b went out; an emptied buffer starts again. */
+static void
+relay_drained(struct relay *r, struct relay_buf *b, size_t n)
+{
+	b->off += n;
+	if (b->off == b->len)
+		b->off = b->len = 0;
+	r->progress = 1;
+}
+
 static int
 relay_local_to_up(struct relay *r)
 {
@@ -73,18 +96,13 @@ relay_local_to_up(struct relay *r)
 
 	if (r->is_local_eof || r->up.len != 0)
 		return 0;
-	if ((n = read(r->local, r->up.data, RELAY_BUF)) > 0) {
+	if ((n = read(r->local, r->up.data, RELAY_BUF)) == -1)
+		return relay_local_wait(r, POLLIN);
+	if (n > 0) {
 		r->up.off = 0;
 		r->up.len = (size_t)n;
-	} else if (n == 0)
+	} else
 		r->is_local_eof = 1;
-	else if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
-		r->local_ev |= POLLIN;
-		return 0;
-	} else {
-		r->stats->why = "local connection failed";
-		return -1;
-	}
 	r->progress = 1;
 	return 0;
 }
@@ -99,11 +117,8 @@ relay_up_to_gw(struct relay *r)
 		    (int)(r->up.len - r->up.off));
 		if (n <= 0)
 			return relay_ssl_wait(r, n);
-		r->up.off += (size_t)n;
 		r->stats->up += (unsigned long long)n;
-		if (r->up.off == r->up.len)
-			r->up.off = r->up.len = 0;
-		r->progress = 1;
+		relay_drained(r, &r->up, (size_t)n);
 	}
 	/* Everything the local side sent is out: our half-close. */
 	if (r->is_local_eof && r->up.len == 0 && !r->has_sent_close) {
@@ -153,19 +168,9 @@ relay_down_to_local(struct relay *r)
 	if (r->down.off < r->down.len) {
 		n = write(r->local, r->down.data + r->down.off,
 		    r->down.len - r->down.off);
-		if (n == -1) {
-			if (errno == EAGAIN || errno == EWOULDBLOCK ||
-			    errno == EINTR) {
-				r->local_ev |= POLLOUT;
-				return 0;
-			}
-			r->stats->why = "local connection failed";
-			return -1;
-		}
-		r->down.off += (size_t)n;
-		if (r->down.off == r->down.len)
-			r->down.off = r->down.len = 0;
-		r->progress = 1;
+		if (n == -1)
+			return relay_local_wait(r, POLLOUT);
+		relay_drained(r, &r->down, (size_t)n);
 	}
 	/* The gateway has sent all it will: pass the half-close on. */
 	if (r->is_gw_eof && r->down.len == 0 && !r->has_shut_local) {

@@ -315,17 +315,12 @@ client_ssh_config(int argc, char **argv)
 		case 'h':
 			fputs(sshc_help, stdout);
 			return CLIENT_EXIT_OK;
-		case ':':
-			return client_usage(VERB, sshc_usage, "%s needs a "
-			    "value", argv[optind - 1]);
 		default:
-			return client_usage(VERB, sshc_usage, "unknown "
-			    "option %s", argv[optind - 1]);
+			return client_bad_option(VERB, sshc_usage, ch, argv);
 		}
 	}
-	if (optind < argc)
-		return client_usage(VERB, sshc_usage, "unexpected argument "
-		    "'%s'", argv[optind]);
+	if (client_args_left(VERB, sshc_usage, argc, argv) != 0)
+		return CLIENT_EXIT_USAGE;
 	rc = sshc_run(&c, dir);
 	json_decref(c.session);
 	return rc;

@@ -72,17 +72,12 @@ status_options(int argc, char **argv, const char **dir)
 		case 'h':
 			fputs(status_help, stdout);
 			return -1;
-		case ':':
-			return client_usage(VERB, status_usage, "%s needs a "
-			    "value", argv[optind - 1]);
 		default:
-			return client_usage(VERB, status_usage, "unknown "
-			    "option %s", argv[optind - 1]);
+			return client_bad_option(VERB, status_usage, ch, argv);
 		}
 	}
-	if (optind < argc)
-		return client_usage(VERB, status_usage, "unexpected argument "
-		    "'%s'", argv[optind]);
+	if (client_args_left(VERB, status_usage, argc, argv) != 0)
+		return CLIENT_EXIT_USAGE;
 	return 0;
 }
 

@@ -17,6 +17,7 @@
 #include "admin/lock.c"
 #include "admin/qr.c"
 #include "admin/totp.c"
+#include "admin/usage.c"
 
 #define FIXTURES	"tests/fixtures/pam_oath/"
 #define FAKE_MAX	4		/* answers one fake mwgd gives */
