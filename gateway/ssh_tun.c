@@ -507,7 +507,12 @@ ssh_tun_read(struct ssh_tun *t)
 	n = read(t->fd, buf, win < sizeof(buf) ? win : sizeof(buf));
 	if (n > 0) {
 		if (ssh_channel_write(t->ch, buf, (uint32_t)n) == SSH_ERROR) {
-			ssh_tun_fail(t, "client channel error");
+			char why[sizeof(t->why)];
+
+			/* libssh's words ("Remote channel is closed", ...). */
+			snprintf(why, sizeof(why), "client channel error: %s",
+			    ssh_get_error(t->ss->s));
+			ssh_tun_fail(t, why);
 			return;
 		}
 		t->bytes_down += (uint64_t)n;
@@ -567,6 +572,15 @@ ssh_tun_register(struct ssh_tun *t)
 {
 	short want = 0;
 
+	/*
+	 * The client's WINDOW_ADJUST fires no libssh callback (write_wontblock
+	 * follows only a drained socket), so a tunnel that used up the window
+	 * looks at it again after every round; without this a download stopped
+	 * for good after the client's first window (2 MiB for OpenSSH).
+	 */
+	if (t->state == SSH_TUN_OPEN && !t->want_in && !t->target_eof &&
+	    ssh_channel_window_size(t->ch) > 0)
+		t->want_in = 1;
 	if (t->state == SSH_TUN_DIALING)
 		want = POLLOUT;
 	else if (t->state == SSH_TUN_OPEN) {
