@@ -86,6 +86,13 @@ expect_eq "$(tail -1 <<<"$r")" 401 "no device certificate: 401"
 audit_wait '.["event.action"]=="posture.report" and .["event.outcome"]=="failure" and .["event.reason"]!=null' 3
 expect_eq "$(connect_code)" 403 "the last good report still stands (bad ones changed nothing)"
 
+# A role that wants an organisation-owned device refuses this personal one.
+sed -i 's/^    posture   encrypted$/    posture   encrypted\n    device    managed/' "$T/policy.conf"
+"$BIN/mwgctl" -s "$CTL" reload >/dev/null
+expect_eq "$(connect_code)" 403 "a personal device where the role wants a managed one: 403"
+audit_wait '.["event.action"]=="tunnel.deny" and (.["event.reason"]|test("managed"))' 1
+log "ok: the refusal names the managed-device rule"
+
 # mwg posture: collect from a fixture tree and post it.
 if [ -d tests/fixtures/posture ]; then
 	D=$T/mwg
