@@ -1,10 +1,11 @@
 #!/bin/bash
-# bench/run.sh BUILD_DIR [policy]: measure mwgd against stunnel and
+# bench/run.sh BUILD_DIR [policy|ssh]: measure mwgd against stunnel and
 # haproxy, each terminating the same mutual TLS on one pinned CPU and
 # forwarding to the same stand-in backends, all on 127.0.0.1; then the
 # audit writer and the policy engine on their own. Builds nothing (`make
 # bench` does); prints a table and writes it to bench/results/latest.txt.
-# With "policy", only the policy engine's section is run and printed.
+# With "policy", only the policy engine's section is run and printed; with
+# "ssh", only bench/ssh_bench.sh (mwgd's SSH listener against sshd).
 # Knobs (environment, see bench/README.md): BENCH_PORT_BASE BENCH_BULK_MIB
 # BENCH_HS_SECONDS BENCH_HS_CONC BENCH_RTT_COUNT BENCH_IDLE_COUNT
 # BENCH_ROUNDS BENCH_GATEWAYS BENCH_LOADGEN_ARGS (e.g. "--tls 1.2"),
@@ -62,6 +63,7 @@ policy_section() {	# SCRATCH_DIR
 	    "wall clock, lower on a busy machine)"
 }
 
+[ "${2:-}" = ssh ] && exec "$HERE/ssh_bench.sh" "$BUILD"
 if [ "${2:-}" = policy ]; then
 	T=$(mktemp -d /tmp/mwg-bench.XXXXXX)
 	policy_section "$T"
@@ -601,6 +603,7 @@ mkdir -p "$RESULTS"
 	for line in "${RAW[@]}"; do
 		[ -n "$line" ] && printf '  %s\n' "$line"
 	done
+	echo && "$HERE/ssh_bench.sh" "$BUILD"
 } >"$T/report.txt"
 cp "$T/report.txt" "$RESULTS/latest.txt"
 cat "$T/report.txt"
