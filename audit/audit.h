@@ -75,6 +75,12 @@ int audit_append_sync(struct audit_log *log, const char *action,
 /* 1 while the log refuses records (a write or fdatasync failed). */
 int audit_failed(struct audit_log *log);
 
+/*
+ * Adds "event.reason" = reason (unless NULL) and every field of extra
+ * (unless NULL; its reference is taken) to f; returns f.
+ */
+json_t *audit_fields_add(json_t *f, const char *reason, json_t *extra);
+
 /* Now as RFC 3339 UTC with milliseconds into buf (>= 32 bytes). */
 void audit_timestamp(char *buf, size_t len);
 

@@ -527,13 +527,7 @@ conn_audit_fields(struct conn *c, const char *reason, json_t *extra)
 		    json_string(c->backend));
 	if (c->rule[0])
 		json_object_set_new(f, "rule.id", json_string(c->rule));
-	if (reason)
-		json_object_set_new(f, "event.reason", json_string(reason));
-	if (extra) {
-		json_object_update(f, extra);
-		json_decref(extra);
-	}
-	return f;
+	return audit_fields_add(f, reason, extra);
 }
 
 int

@@ -24,11 +24,6 @@ job_audit(const struct job_ctx *ctx, const struct job_in *in,
 {
 	json_t *f = in->who ? json_deep_copy(in->who) : json_object();
 
-	if (reason)
-		json_object_set_new(f, "event.reason", json_string(reason));
-	if (extra) {
-		json_object_update(f, extra);
-		json_decref(extra);
-	}
-	return audit_append(ctx->audit, action, outcome, f);
+	return audit_append(ctx->audit, action, outcome,
+	    audit_fields_add(f, reason, extra));
 }

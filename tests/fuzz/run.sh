@@ -36,7 +36,7 @@ declare -A SRCS=(
 	    audit/audit_reader.c audit/audit_chain.c audit/audit_key.c
 	    gateway/posture_parse.c"
 	[login]="common/log.c common/errbuf.c common/xmalloc.c certs/identity.c
-	    gateway/login.c gateway/job.c"
+	    gateway/login.c gateway/job.c audit/audit_fields.c"
 )
 declare -A LIBS=(
 	[conf]="-lcrypto"
