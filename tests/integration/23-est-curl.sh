@@ -65,8 +65,9 @@ audit_wait '.["event.action"]=="enrol.request" and (.["event.reason"]|test("used
 code2=$(new_code)
 r=$(enroll "${code2%%:*}:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" "$T/csr2.b64")
 expect_eq "$(status_of "$r")" 401 "a wrong secret is refused"
-r=$(curl -sS --cacert "$T/ca/root.pem" -H 'Content-Type: application/pkcs10' --data-binary @"$T/csr2.b64" -w '\n%{http_code}\n' "$EST/simpleenroll")
+r=$(curl -sS --cacert "$T/ca/root.pem" -D "$T/h401" -H 'Content-Type: application/pkcs10' --data-binary @"$T/csr2.b64" -w '\n%{http_code}\n' "$EST/simpleenroll")
 expect_eq "$(status_of "$r")" 401 "no code at all: 401"
+expect_match "$(tr -d '\r' <"$T/h401")" 'WWW-Authenticate: Basic realm="mwg enrolment"' "... naming HTTP Basic (RFC 7235)"
 
 # Bad bodies with a good code: refused, and the code is still usable.
 printf 'this is not base64 at all!!' >"$T/garbage"
