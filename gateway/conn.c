@@ -435,9 +435,22 @@ void
 conn_respond_raw(struct conn *c, int status, const char *content_type,
     const char *extra_headers, const char *body, size_t len)
 {
+	static const char too_big[] = "{\"error\":\"internal\",\"reason\":"
+	    "\"the answer is too large to send\"}\n";
 	char head[512];
 	int n;
 
+	/* An answer is sent from one splice buffer: one that cannot fit is
+	 * refused whole, never cut short under a longer Content-Length. */
+	if (len + sizeof(head) > SPLICE_BUF_SIZE) {
+		log_warnx("%s: conn %llu: a %zu-byte answer does not fit; sent "
+		    "500", __func__, (unsigned long long)c->id, len);
+		status = 500;
+		content_type = "application/json";
+		extra_headers = "";
+		body = too_big;
+		len = sizeof(too_big) - 1;
+	}
 	n = snprintf(head, sizeof(head), "HTTP/1.1 %d %s\r\n"
 	    "Content-Type: %s\r\nContent-Length: %zu\r\n%s"
 	    "Connection: close\r\n\r\n", status, status_text(status),
