@@ -1,7 +1,9 @@
 /*
- * The SSH forwarding threads. Each owns an ssh_event with many
- * authenticated sessions (handed over round-robin by the handshake
- * threads through a mailbox), the target sockets of their tunnels, and a
+ * The SSH forwarding threads. Each polls many authenticated sessions
+ * (handed over round-robin by the handshake threads through a mailbox),
+ * the target sockets of their tunnels, and its mailbox with one poll(),
+ * then runs libssh on each session whose socket is ready through that
+ * session's own ssh_event (see ssh_int.h for why not one shared), and a
  * once-a-second tick that applies locks, idle limits and policy reloads to
  * live tunnels. Nothing here blocks: PAM and TOTP ran on the handshake
  * thread, dials are non-blocking, and records are appended, not awaited.
@@ -24,6 +26,7 @@
 #include "gateway/ssh_int.h"
 
 #define SSH_POLL_MS		1000	/* the tick's resolution */
+#define SSH_READS_MAX		16	/* libssh rounds per ready session */
 
 /* ---- mailbox ------------------------------------------------------------ */
 
@@ -47,15 +50,6 @@ ssh_loop_hand(struct ssh_listener *l, struct ssh_sess *ss)
 	m->type = SSH_MSG_SESSION;
 	m->sess = ss;
 	ssh_loop_post(lp, m);
-}
-
-static int
-ssh_mbox_cb(socket_t fd, int revents, void *arg)
-{
-	uint64_t v;
-
-	(void)!read(fd, &v, sizeof(v));
-	return 0;
 }
 
 /* ---- requests other than direct-tcpip ----------------------------------- */
@@ -120,13 +114,16 @@ ssh_sess_adopt(struct ssh_loop *lp, struct ssh_sess *ss)
 	ss->idle_since = time(NULL);
 	ssh_set_blocking(ss->s, 0);
 	ssh_set_message_callback(ss->s, ssh_fwd_message_cb, ss);
-	if (ssh_event_add_session(lp->ev, ss->s) != SSH_OK) {
+	if ((ss->ev = ssh_event_new()) == NULL ||
+	    ssh_event_add_session(ss->ev, ss->s) != SSH_OK) {
 		log_warnx("ssh %llu: cannot add the session to its loop",
 		    (unsigned long long)ss->id);
+		if (ss->ev != NULL)
+			ssh_event_free(ss->ev);
+		ss->ev = NULL;
 		ssh_sess_free(ss);
 		return;
 	}
-	ss->in_event = 1;
 	TAILQ_INSERT_TAIL(&lp->sessions, ss, entry);
 }
 
@@ -206,8 +203,9 @@ ssh_loop_sweep(struct ssh_loop *lp)
 		if (!ss->is_dead)
 			continue;
 		TAILQ_REMOVE(&lp->sessions, ss, entry);
-		if (ss->in_event)
-			ssh_event_remove_session(lp->ev, ss->s);
+		ssh_event_remove_session(ss->ev, ss->s);
+		ssh_event_free(ss->ev);
+		ss->ev = NULL;
 		ssh_sess_free(ss);
 	}
 }
@@ -296,6 +294,64 @@ ssh_loop_tick(struct ssh_loop *lp)
 
 /* ---- the threads -------------------------------------------------------- */
 
+/* One pollfd slot (growing the array); its index. */
+static int
+ssh_loop_slot(struct ssh_loop *lp, size_t *n, int fd, short events)
+{
+	if (*n == lp->pfdcap) {
+		lp->pfdcap = lp->pfdcap ? 2 * lp->pfdcap : 64;
+		lp->pfd = xreallocarray(lp->pfd, lp->pfdcap, sizeof(*lp->pfd));
+	}
+	lp->pfd[*n].fd = fd;
+	lp->pfd[*n].events = events;
+	lp->pfd[*n].revents = 0;
+	return (int)(*n)++;
+}
+
+/*
+ * Waits for the mailbox, the sessions' sockets and the targets; then
+ * marks ready targets (acted on in the sweep) and lets libssh read and
+ * flush each ready session through its own event. Output libssh could
+ * not write yet (SSH_WRITE_PENDING) waits for POLLOUT.
+ */
+static void
+ssh_loop_poll(struct ssh_loop *lp)
+{
+	struct ssh_sess *ss;
+	struct ssh_tun *t;
+	size_t n = 0;
+	uint64_t v;
+	int fd;
+
+	ssh_loop_slot(lp, &n, lp->mbox_fd, POLLIN);
+	TAILQ_FOREACH(ss, &lp->sessions, entry) {
+		ss->pidx = -1;
+		if (!ss->is_dead && (fd = ssh_get_fd(ss->s)) != -1)
+			ss->pidx = ssh_loop_slot(lp, &n, fd, POLLIN |
+			    ((ssh_get_poll_flags(ss->s) & SSH_WRITE_PENDING) ?
+			    POLLOUT : 0));
+		LIST_FOREACH(t, &ss->tuns, entry)
+			t->pidx = t->fd_events && t->fd != -1 ?
+			    ssh_loop_slot(lp, &n, t->fd, t->fd_events) : -1;
+	}
+	if (poll(lp->pfd, (nfds_t)n, SSH_POLL_MS) <= 0)
+		return;
+	if (lp->pfd[0].revents)
+		(void)!read(lp->mbox_fd, &v, sizeof(v));
+	/* Targets first: a session's callbacks may add tunnels (no slot). */
+	TAILQ_FOREACH(ss, &lp->sessions, entry)
+		LIST_FOREACH(t, &ss->tuns, entry)
+			if (t->pidx != -1)
+				t->revents |= lp->pfd[t->pidx].revents;
+	/* libssh reads one small buffer per round: a few rounds in a row
+	 * for a busy session, or each would cost a poll over all of them. */
+	TAILQ_FOREACH(ss, &lp->sessions, entry)
+		if (ss->pidx != -1 && lp->pfd[ss->pidx].revents)
+			for (int i = 0; i < SSH_READS_MAX &&
+			    ssh_event_dopoll(ss->ev, 0) == SSH_OK; i++)
+				continue;
+}
+
 static void *
 ssh_loop_main(void *arg)
 {
@@ -303,7 +359,7 @@ ssh_loop_main(void *arg)
 	struct ssh_sess *ss;
 
 	for (;;) {
-		ssh_event_dopoll(lp->ev, SSH_POLL_MS);
+		ssh_loop_poll(lp);
 		ssh_loop_mail(lp);
 		if (lp->quitting)
 			TAILQ_FOREACH(ss, &lp->sessions, entry)
@@ -331,10 +387,6 @@ ssh_loop_init(struct ssh_listener *l, struct ssh_loop *lp, int idx)
 	TAILQ_INIT(&lp->sessions);
 	LIST_INIT(&lp->orphans);
 	if ((lp->mbox_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) == -1)
-		return -1;
-	if ((lp->ev = ssh_event_new()) == NULL ||
-	    ssh_event_add_fd(lp->ev, lp->mbox_fd, POLLIN, ssh_mbox_cb, lp) !=
-	    SSH_OK)
 		return -1;
 	return 0;
 }
@@ -372,8 +424,7 @@ ssh_loops_stop(struct ssh_listener *l)
 		struct ssh_loop *lp = &l->loops[i];
 
 		pthread_join(lp->thread, NULL);
-		ssh_event_remove_fd(lp->ev, lp->mbox_fd);
-		ssh_event_free(lp->ev);
+		free(lp->pfd);
 		close(lp->mbox_fd);
 		while ((m = STAILQ_FIRST(&lp->mbox)) != NULL) {
 			STAILQ_REMOVE_HEAD(&lp->mbox, entry);

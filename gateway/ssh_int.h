@@ -3,8 +3,11 @@
  * includes this. Threads: one acceptor; one short-lived handshake thread
  * per connection until it has authenticated (key exchange, publickey, then
  * a live session or PAM + TOTP, which may block); then the session moves
- * to one of N forwarding threads, each an ssh_event loop that serves many
- * sessions and never blocks.
+ * to one of N forwarding threads, each a poll() loop that serves many
+ * sessions and never blocks. Every session has an ssh_event of its own
+ * holding only its socket: libssh polls a session's event again from
+ * inside channel reads and writes, and a shared event let one session's
+ * disconnect fail (and free memory under) another.
  */
 #ifndef MWG_GW_SSH_INT_H
 #define MWG_GW_SSH_INT_H
@@ -12,6 +15,7 @@
 #include <sys/queue.h>
 #include <sys/socket.h>
 
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -65,7 +69,8 @@ struct ssh_sess {
 	/* forwarding */
 	LIST_HEAD(, ssh_tun) tuns;
 	time_t idle_since;		/* when it last had no tunnel */
-	int in_event;			/* added to its loop's ssh_event */
+	ssh_event ev;			/* its own: only its socket */
+	int pidx;			/* its slot in the loop's pollfds */
 	int is_dead;			/* to be freed after this poll round */
 };
 
@@ -99,7 +104,9 @@ struct ssh_tun {
 	time_t last_active;
 	long idle;			/* seconds without a byte either way */
 	time_t deadline;		/* 0: none */
-	short fd_events;		/* registered with the loop's ssh_event */
+	short fd_events;		/* what the loop polls the target for */
+	short revents;			/* seen by a poll, not yet acted on */
+	int pidx;			/* its slot in the loop's pollfds, or -1 */
 	unsigned client_eof:1;		/* the client sent EOF */
 	unsigned target_eof:1;		/* the target closed its side */
 	unsigned shut_wr:1;		/* we shut the target's write side */
@@ -130,7 +137,8 @@ struct ssh_loop {
 	int idx;
 	pthread_t thread;
 	struct ssh_listener *l;
-	ssh_event ev;
+	struct pollfd *pfd;		/* rebuilt before every poll */
+	size_t pfdcap;
 	int mbox_fd;			/* eventfd */
 	pthread_mutex_t lock;
 	STAILQ_HEAD(, ssh_msg) mbox;

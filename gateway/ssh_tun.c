@@ -5,8 +5,10 @@
  * flow control (the client's window one way, the target socket's buffer
  * the other), half-close, and one tunnel.close record with the bytes.
  * Everything runs on the session's forwarding thread; libssh callbacks
- * only move bytes and set flags, and state changes that free or
- * re-register happen in ssh_tun_sweep, after the poll round.
+ * only move bytes to the target socket and set flags. Every libssh call
+ * that may poll (channel read, write, EOF, close) happens in
+ * ssh_tun_sweep, after the poll round, never inside a libssh callback:
+ * libssh polls the session's ssh_event again from inside them.
  */
 #include <sys/socket.h>
 
@@ -341,6 +343,7 @@ ssh_tun_request(struct ssh_sess *ss, ssh_message msg)
 	t->ss = ss;
 	t->lp = ss->loop;
 	t->fd = -1;
+	t->pidx = -1;
 	dest = ssh_message_channel_request_open_destination(msg);
 	port = ssh_message_channel_request_open_destination_port(msg);
 	if (ssh_tun_parse(t, dest, port) == -1 &&
@@ -544,29 +547,30 @@ ssh_tun_dialled(struct ssh_tun *t)
 	ssh_tun_unreachable(t, err);
 }
 
-static int
-ssh_tun_fd_cb(socket_t fd, int revents, void *arg)
+/* After the poll round: what the target socket was ready for. */
+static void
+ssh_tun_io(struct ssh_tun *t)
 {
-	struct ssh_tun *t = arg;
+	short revents = t->revents;
 
-	if (t->failed)
-		return 0;
+	t->revents = 0;
+	if (revents == 0 || t->failed)
+		return;
 	if (t->state == SSH_TUN_DIALING) {
 		ssh_tun_dialled(t);
-		return 0;
+		return;
 	}
 	if (t->state != SSH_TUN_OPEN)
-		return 0;
+		return;
 	if (revents & POLLOUT)
 		ssh_tun_drain(t);
-	if (revents & (POLLIN | POLLHUP | POLLERR))
+	if (!t->failed && (revents & (POLLIN | POLLHUP | POLLERR)))
 		ssh_tun_read(t);
-	return 0;
 }
 
 /* ---- after each poll round ---------------------------------------------- */
 
-/* Registers the target socket for what the tunnel now needs. */
+/* What the loop should poll the target socket for next round. */
 static void
 ssh_tun_register(struct ssh_tun *t)
 {
@@ -589,14 +593,7 @@ ssh_tun_register(struct ssh_tun *t)
 		if (t->want_out || t->plen > 0)
 			want |= POLLOUT;
 	}
-	if (want == t->fd_events)
-		return;
-	if (t->fd_events)
-		ssh_event_remove_fd(t->lp->ev, t->fd);
-	t->fd_events = 0;
-	if (want && ssh_event_add_fd(t->lp->ev, t->fd, want, ssh_tun_fd_cb,
-	    t) == SSH_OK)
-		t->fd_events = want;
+	t->fd_events = want;
 }
 
 void
@@ -652,8 +649,6 @@ static void
 ssh_tun_release(struct ssh_tun *t)
 {
 	LIST_REMOVE(t, entry);
-	if (t->fd_events)
-		ssh_event_remove_fd(t->lp->ev, t->fd);
 	if (t->fd != -1)
 		close(t->fd);
 	if (t->ch != NULL) {
@@ -677,6 +672,7 @@ ssh_tun_release(struct ssh_tun *t)
 int
 ssh_tun_sweep(struct ssh_tun *t)
 {
+	ssh_tun_io(t);
 	if (ssh_tun_progress(t)) {
 		ssh_tun_release(t);
 		return 1;
