@@ -482,7 +482,7 @@ Test(login, devices_unknown_revoked_locked_or_not_yours)
 	denylist_lock(deny, 0, "laptop-1", 0, "reported stolen");
 	login_as(&laptop, "alice", PASSWORD, "123456", NULL, &out);
 	expect_error(&out, 403, "device-locked",
-	    "this device is locked: reported stolen");
+	    "this device is locked by IT; contact the service desk");
 	json_decref(out.json);
 	denylist_unlock(deny, 0, "laptop-1");
 	/* A lock that has run out no longer applies. */
