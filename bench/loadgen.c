@@ -29,9 +29,9 @@
 
 #include "common/log.h"
 #include "common/xmalloc.h"
+#include "bench/bench.h"
 
 #define IO_CHUNK		(64 * 1024)
-#define SOURCE_PERIOD		251	/* mwg-backend source: byte i is i % 251 */
 #define HEAD_MAX		8192	/* CONNECT answer head */
 #define IO_TIMEOUT_S		10	/* any single read or write */
 #define BULK_TIMEOUT_S		120	/* a whole bulk transfer */
@@ -132,15 +132,6 @@ usage(int status)
 	    " (TLS 1.2)\nand groups " DEFAULT_GROUPS " (key share: the"
 	    " first), so every gateway runs the\nsame cryptography.\n");
 	exit(status);
-}
-
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static uint64_t
@@ -608,17 +599,14 @@ mode_bulk_recv(const struct lg_opts *o, const struct lg_target *t,
 	uint64_t got = 0;
 	double t0, t1, deadline;
 	int n, is_intact = 1;
-	size_t i;
 
 	if (conn_open(ctx, t, o->connect, &c, err, sizeof(err)) == -1) {
 		log_warnx("%s: %s", o->label, err);
 		return 1;
 	}
 	buf = xcalloc(1, IO_CHUNK);
-	/* One period longer than a chunk: any offset compares in one go. */
 	pattern = xcalloc(1, IO_CHUNK + SOURCE_PERIOD);
-	for (i = 0; i < IO_CHUNK + SOURCE_PERIOD; i++)
-		pattern[i] = (unsigned char)(i % SOURCE_PERIOD);
+	source_pattern(pattern, IO_CHUNK + SOURCE_PERIOD);
 	t0 = now_s();
 	deadline = t0 + BULK_TIMEOUT_S;
 	while (now_s() < deadline) {
@@ -838,18 +826,6 @@ mode_rtt(const struct lg_opts *o, const struct lg_target *t, SSL_CTX *ctx)
 	return rc;
 }
 
-/* Raises the descriptor limit to the hard limit: idle needs one per tunnel. */
-static void
-fd_limit_raise(void)
-{
-	struct rlimit rl;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
-	}
-}
-
 static int
 idle_open(const struct lg_opts *o, const struct lg_target *t, SSL_CTX *ctx,
     struct lg_conn *c)
@@ -881,12 +857,7 @@ mode_idle(const struct lg_opts *o, const struct lg_target *t, SSL_CTX *ctx)
 	}
 	if (o->seconds > 0)
 		hold.tv_sec = (time_t)o->seconds;
-	/* Blocked now, so a signal sent before we wait is not lost. */
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGUSR1);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	hold_signals(&set);
 	fd_limit_raise();
 	conns = xcalloc((size_t)o->count, sizeof(*conns));
 	for (i = 0; i < o->count; i++) {

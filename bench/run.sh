@@ -85,51 +85,8 @@ for tool in loadgen mwg-backend; do
 	fi
 done
 
-T=$(mktemp -d /tmp/mwg-bench.XXXXXX)
-PIDS=()
-# Stops what we started, by pid: TERM, up to 5 s to go, then KILL.
-cleanup() {
-	local pid i
-	for pid in "${PIDS[@]}"; do
-		kill -TERM "$pid" 2>/dev/null
-	done
-	for pid in "${PIDS[@]}"; do
-		for ((i = 0; i < 50; i++)); do
-			kill -0 "$pid" 2>/dev/null || break
-			sleep 0.1
-		done
-		kill -KILL "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
-	done
-	if [ "${BENCH_KEEP:-0}" = 1 ]; then
-		echo "bench: kept $T" >&2
-	else
-		rm -rf "$T"
-	fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# Every descriptor we may get: 1,000 idle tunnels need 2,000 in a gateway.
-ulimit -n "$(ulimit -Hn)" 2>/dev/null
-
-log() { printf 'bench: %s\n' "$*" >&2; }
-
-# wait_listen PORT PID: until something listens on 127.0.0.1:PORT, or PID
-# dies, or START_TIMEOUT passes. Reads /proc: no client connection is made.
-wait_listen() {
-	local hex i
-	hex=$(printf ':%04X' "$1")
-	for ((i = 0; i < START_TIMEOUT * 10; i++)); do
-		kill -0 "$2" 2>/dev/null || return 1
-		if awk -v p="0100007F$hex" '$2 == p && $4 == "0A" { f = 1 }
-		    END { exit !f }' /proc/net/tcp; then
-			return 0
-		fi
-		sleep 0.1
-	done
-	return 1
-}
+BENCH_LOG_PREFIX=bench
+. "$HERE/lib.sh"
 
 # ---- certificates ----------------------------------------------------
 # The project's own tools when built; the openssl CLI otherwise, with the
@@ -207,7 +164,9 @@ start_backend() {	# MODE PORT [ARGS]
 # ---- gateways: each started on GW_CPU; sets NEW_PID or returns 1 -------------
 start_mwgd() {
 	[ -x "$BIN/mwgd" ] || { GW_WHY="not built"; return 1; }
-	mkdir -p "$T/mwgd"
+	# The state store opens after the drop to nobody: its own directory.
+	mkdir -p "$T/mwgd/state"
+	chown nobody:nogroup "$T/mwgd/state"
 	cat >"$T/mwgd/policy.conf" <<-EOF
 	practice $PRACTICE "Bench practice" {
 	    target discard 127.0.0.1:$P_DISCARD
@@ -227,7 +186,7 @@ start_mwgd() {
 	cat >"$T/mwgd/mwgd.conf" <<-EOF
 	user nobody
 	group nogroup
-	state-dir $T/mwgd
+	state-dir $T/mwgd/state
 	workers 1
 	policy $T/mwgd/policy.conf
 	control $T/mwgd/control.sock

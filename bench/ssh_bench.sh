@@ -44,7 +44,9 @@ GW_CPU=0
 LG_CPU=1
 [ "$(nproc)" -lt 2 ] && LG_CPU=0
 
-log() { printf 'ssh-bench: %s\n' "$*" >&2; }
+BENCH_LOG_PREFIX=ssh-bench
+BENCH_EXTRA_PIDS_FN=sshd_children
+. "$(dirname "$0")/lib.sh"
 
 for tool in mwgd mwgctl mwg-testcert mwg-backend ssh_load ssh_session; do
 	[ -x "$BIN/$tool" ] || { log "$BIN/$tool missing (make BUILD=$BUILD all)"; exit 1; }
@@ -61,9 +63,7 @@ for p in $P_ECHO $P_DISCARD $P_SOURCE $P_TLS $P_MWGD $P_SSHD; do
 	fi
 done
 
-T=$(mktemp -d /tmp/mwg-sshbench.XXXXXX)
 chmod 755 "$T"
-PIDS=()
 # Every process of the tree under pid (pid first), from ps.
 tree_pids() {
 	ps -e -o pid=,ppid= | awk -v root="$1" '
@@ -73,41 +73,9 @@ tree_pids() {
 			m = split(kids[q[i]], k, " ")
 			for (j = 1; j <= m; j++) q[++n] = k[j] } }'
 }
-# Stops what we started, by pid (sshd's connection processes too).
-cleanup() {
-	local pid i extra=()
-	[ -n "${SSHD_PID:-}" ] && extra=($(tree_pids "$SSHD_PID" | tail -n +2))
-	for pid in "${PIDS[@]}" "${extra[@]}"; do
-		kill -TERM "$pid" 2>/dev/null
-	done
-	for pid in "${PIDS[@]}"; do
-		for ((i = 0; i < 50; i++)); do
-			kill -0 "$pid" 2>/dev/null || break
-			sleep 0.1
-		done
-		kill -KILL "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
-	done
-	if [ "${BENCH_KEEP:-0}" = 1 ]; then
-		log "kept $T"
-	else
-		rm -rf "$T"
-	fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-ulimit -n "$(ulimit -Hn)" 2>/dev/null
-
-wait_listen() {	# PORT PID
-	local hex i
-	hex=$(printf ':%04X' "$1")
-	for ((i = 0; i < START_TIMEOUT * 10; i++)); do
-		kill -0 "$2" 2>/dev/null || return 1
-		awk -v p="0100007F$hex" '$2 == p && $4 == "0A" { f = 1 }
-		    END { exit !f }' /proc/net/tcp && return 0
-		sleep 0.1
-	done
-	return 1
+# sshd's connection processes, stopped with the rest (bench/lib.sh).
+sshd_children() {
+	[ -n "${SSHD_PID:-}" ] && tree_pids "$SSHD_PID" | tail -n +2
 }
 
 # ---- set-up ------------------------------------------------------------------

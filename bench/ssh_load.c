@@ -25,6 +25,7 @@
 
 #include "common/log.h"
 #include "common/xmalloc.h"
+#include "bench/bench.h"
 
 #define SL_KEX			"curve25519-sha256"
 #define SL_HOSTKEYS		"ssh-ed25519"
@@ -33,7 +34,6 @@
 #define SL_CLIENT_KEYS		"ecdsa-sha2-nistp256"
 #define IO_TIMEOUT_S		10	/* any blocking libssh call */
 #define IO_CHUNK		(64 * 1024)
-#define SOURCE_PERIOD		251	/* mwg-backend source: byte i is i % 251 */
 #define ECHO_BYTES		16	/* per connection in connect mode */
 #define THREADS_MAX		256
 #define IDLE_MAX		10000L
@@ -107,15 +107,6 @@ usage(int status)
 	    " the host key must\nbe the one in --hostkey. Reads no ssh"
 	    " configuration file.\n", ECHO_BYTES);
 	exit(status);
-}
-
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 /* This process's CPU seconds (every thread). */
@@ -467,19 +458,6 @@ mode_connect(const struct sl_opts *o)
 /* ---- idle: tunnels held open --------------------------------------------- */
 
 static int
-hold(double seconds)
-{
-	struct timespec ts = { (time_t)seconds, 0 };
-	sigset_t set;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGUSR1);
-	return sigtimedwait(&set, NULL, &ts);
-}
-
-static int
 mode_idle(const struct sl_opts *o)
 {
 	struct sl_conn *c;
@@ -493,12 +471,8 @@ mode_idle(const struct sl_opts *o)
 		log_warnx("idle needs --count");
 		usage(2);
 	}
-	/* Blocked now, taken by sigtimedwait in hold(). */
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGUSR1);
-	sigprocmask(SIG_BLOCK, &set, NULL);
+	hold_signals(&set);
+	fd_limit_raise();
 	if (keys_load(o, &k) == -1)
 		return 1;
 	c = xcalloc((size_t)o->count, sizeof(*c));
@@ -515,7 +489,8 @@ mode_idle(const struct sl_opts *o)
 	    now_s() - t0, n);
 	fflush(stdout);
 	if (n == o->count)
-		hold(o->seconds > 0 ? o->seconds : IDLE_HOLD_MAX_S);
+		sigtimedwait(&set, NULL, &(struct timespec){ (time_t)(o->seconds >
+		    0 ? o->seconds : IDLE_HOLD_MAX_S), 0 });
 	for (long i = 0; i < n; i++)
 		conn_close(&c[i]);
 	free(c);
@@ -566,12 +541,12 @@ bulk_send(struct sl_conn *c, uint64_t total, char *err, size_t errlen)
 static int
 bulk_recv(struct sl_conn *c, uint64_t total, char *err, size_t errlen)
 {
-	char *buf = xmalloc(IO_CHUNK), *pat = xmalloc(IO_CHUNK + SOURCE_PERIOD);
+	char *buf = xmalloc(IO_CHUNK);
+	unsigned char *pat = xmalloc(IO_CHUNK + SOURCE_PERIOD);
 	uint64_t got = 0;
 	int r;
 
-	for (size_t i = 0; i < IO_CHUNK + SOURCE_PERIOD; i++)
-		pat[i] = (char)(i % SOURCE_PERIOD);
+	source_pattern(pat, IO_CHUNK + SOURCE_PERIOD);
 	while ((r = ssh_channel_read_timeout(c->ch, buf, IO_CHUNK, 0,
 	    IO_TIMEOUT_S * 1000)) > 0) {
 		if (memcmp(buf, pat + got % SOURCE_PERIOD, (size_t)r) != 0) {
