@@ -141,6 +141,16 @@ X509 *certs_issuer_cert(const struct certs_issuer *ca);
  */
 X509_REQ *certs_csr_from_base64(const char *body, size_t len, char *err,
     size_t errlen);
+/*
+ * Strict base64 (RFC 4648 §4): whitespace skipped, padding required and
+ * only at the end, unused bits zero (one spelling per byte string).
+ * Returns a buffer to free() with its length in *outlen, or NULL.
+ */
+unsigned char *certs_base64_decode(const char *in, size_t len,
+    size_t *outlen);
+/* n random characters of base32's lower-case alphabet ([a-z2-7]) and a
+ * NUL into out (n + 1 bytes), from the CSPRNG. 0, or -1 if it failed. */
+int certs_random_b32(char *out, size_t n);
 /* 0 if key is EC P-256 or P-384, or RSA of 3072 bits or more; else -1
  * with the reason in err. */
 int certs_key_acceptable(EVP_PKEY *key, char *err, size_t errlen);

@@ -14,6 +14,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pkcs7.h>
+#include <openssl/rand.h>
 
 #include "common/xmalloc.h"
 
@@ -34,6 +35,21 @@ b64_value(char c)
 	return (int)(p - b64_alphabet);
 }
 
+int
+certs_random_b32(char *out, size_t n)
+{
+	static const char alpha[] = "abcdefghijklmnopqrstuvwxyz234567";
+	unsigned char r[64];
+
+	if (n > sizeof(r) || RAND_bytes(r, (int)n) != 1)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		out[i] = alpha[r[i] & 31];	/* 256 % 32 == 0: no bias */
+	out[n] = '\0';
+	OPENSSL_cleanse(r, sizeof(r));
+	return 0;
+}
+
 static int
 is_space(char c)
 {
@@ -47,8 +63,8 @@ is_space(char c)
  * zero, so one byte string has one accepted spelling. Returns a buffer to
  * free() with its length in *outlen, or NULL.
  */
-static unsigned char *
-b64_decode(const char *in, size_t len, size_t *outlen)
+unsigned char *
+certs_base64_decode(const char *in, size_t len, size_t *outlen)
 {
 	unsigned char *out = xmalloc(len / 4 * 3 + 3);
 	unsigned int acc = 0;
@@ -232,7 +248,7 @@ certs_csr_from_base64(const char *body, size_t len, char *err,
 		    "%d)", len, CERTS_CSR_MAX);
 		return NULL;
 	}
-	if ((der = b64_decode(body, len, &dlen)) == NULL) {
+	if ((der = certs_base64_decode(body, len, &dlen)) == NULL) {
 		certs_errf(err, errlen, "not base64");
 		return NULL;
 	}
@@ -353,7 +369,7 @@ certs_pkcs7_from_base64(const char *body, size_t len, char *err,
 		    "most %d)", len, PKCS7_B64_MAX);
 		return NULL;
 	}
-	if ((der = b64_decode(body, len, &dlen)) == NULL) {
+	if ((der = certs_base64_decode(body, len, &dlen)) == NULL) {
 		certs_errf(err, errlen, "not base64");
 		return NULL;
 	}

@@ -16,7 +16,6 @@
 
 #include <jansson.h>
 #include <openssl/crypto.h>
-#include <openssl/rand.h>
 
 #include "audit/audit.h"
 #include "certs/certs.h"
@@ -79,21 +78,6 @@ practice_valid(const char *p)
 		if (!isupper((unsigned char)p[i]) && !isdigit((unsigned char)p[i]))
 			return 0;
 	return 1;
-}
-
-/* n random characters from [a-z2-7] (base32's alphabet, lower case). */
-static void
-random_b32(char *out, size_t n)
-{
-	static const char alpha[] = "abcdefghijklmnopqrstuvwxyz234567";
-	unsigned char r[64];
-
-	if (n > sizeof(r) || RAND_bytes(r, (int)n) != 1)
-		abort();	/* no randomness: nothing safe can follow */
-	for (size_t i = 0; i < n; i++)
-		out[i] = alpha[r[i] & 31];
-	out[n] = '\0';
-	OPENSSL_cleanse(r, sizeof(r));
 }
 
 static int
@@ -356,9 +340,14 @@ cs_code_create(struct server *srv, json_t *req, long uid)
 	c.created_at = time(NULL);
 	c.expires_at = c.created_at + (time_t)ttl;
 	c.created_by_uid = (uid_t)uid;
-	random_b32(secret, 32);		/* 160 bits */
+	if (certs_random_b32(secret, 32) == -1)	/* 160 bits */
+		return cs_error("no randomness from the CSPRNG");
 	do {
-		random_b32(c.id, 10);
+		r = -1;
+		if (certs_random_b32(c.id, 10) == -1) {
+			snprintf(err, sizeof(err), "no randomness");
+			break;
+		}
 		r = store_code_add(srv->store, &c, secret, err, sizeof(err));
 	} while (r == 1 && ++tries < 5);
 	if (r != 0) {

@@ -14,7 +14,6 @@
 #include <http_parser.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/rand.h>
 
 #include "common/log.h"
 #include "gateway/auth.h"
@@ -99,30 +98,6 @@ media_type_is(const char *ct, const char *want)
 	return len == strlen(want) && strncasecmp(ct, want, len) == 0;
 }
 
-/* Decodes a base64 token68 strictly; -1 unless it is all base64. */
-static int
-basic_decode(const char *tok, size_t len, unsigned char *buf, size_t *outlen)
-{
-	size_t i, pad = 0;
-	int n;
-
-	if (len == 0 || len % 4 != 0 || len > EST_BASIC_MAX)
-		return -1;
-	for (i = 0; i < len; i++) {
-		if (tok[i] == '=' && i >= len - 2)
-			pad++;
-		else if (pad > 0 || strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-		    "abcdefghijklmnopqrstuvwxyz0123456789+/", tok[i]) == NULL ||
-		    tok[i] == '\0')
-			return -1;
-	}
-	if ((n = EVP_DecodeBlock(buf, (const unsigned char *)tok,
-	    (int)len)) < 0 || (size_t)n < pad)
-		return -1;
-	*outlen = (size_t)n - pad;
-	return 0;
-}
-
 /*
  * RFC 7617: "Basic" (any case), spaces, base64 of "ID:SECRET". The ID is
  * printable ASCII (it is logged and audited); the secret is any bytes but
@@ -131,9 +106,9 @@ basic_decode(const char *tok, size_t len, unsigned char *buf, size_t *outlen)
 static int
 basic_credentials(struct est_req *e, const char *auth)
 {
-	unsigned char buf[EST_BASIC_MAX];
+	unsigned char *buf = NULL;
 	const unsigned char *colon;
-	size_t len, toklen, idlen, i;
+	size_t len = 0, toklen, idlen, i;
 	int rc = -1;
 
 	auth += strspn(auth, " \t");
@@ -143,7 +118,8 @@ basic_credentials(struct est_req *e, const char *auth)
 	auth += 5 + strspn(auth + 5, " \t");
 	toklen = strcspn(auth, " \t");
 	if (auth[toklen + strspn(auth + toklen, " \t")] != '\0' ||
-	    basic_decode(auth, toklen, buf, &len) == -1)
+	    toklen == 0 || toklen > EST_BASIC_MAX ||
+	    (buf = certs_base64_decode(auth, toklen, &len)) == NULL)
 		goto out;
 	if ((colon = memchr(buf, ':', len)) == NULL ||
 	    memchr(buf, '\0', len) != NULL)
@@ -161,7 +137,10 @@ basic_credentials(struct est_req *e, const char *auth)
 	e->secret[len - idlen - 1] = '\0';
 	rc = 0;
 out:
-	OPENSSL_cleanse(buf, sizeof(buf));
+	if (buf) {
+		OPENSSL_cleanse(buf, len);
+		free(buf);
+	}
 	return rc;
 }
 
@@ -440,16 +419,12 @@ est_consume(struct est_req *e)
 static int
 est_new_id(char *id, size_t idlen)
 {
-	unsigned char r[EST_ID_RANDOM];
-	size_t plen = sizeof(EST_ID_PREFIX) - 1, i;
+	size_t plen = sizeof(EST_ID_PREFIX) - 1;
 
-	if (idlen < plen + EST_ID_RANDOM + 1 || RAND_bytes(r, sizeof(r)) != 1)
+	if (idlen < plen + EST_ID_RANDOM + 1)
 		return -1;
 	memcpy(id, EST_ID_PREFIX, plen);
-	for (i = 0; i < EST_ID_RANDOM; i++)
-		id[plen + i] = EST_ID_CHARS[r[i] & 31];	/* 256 % 32 == 0 */
-	id[plen + EST_ID_RANDOM] = '\0';
-	return 0;
+	return certs_random_b32(id + plen, EST_ID_RANDOM);
 }
 
 /* Adds the device under a fresh id; 1 if the id was taken meanwhile. */

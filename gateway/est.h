@@ -16,7 +16,6 @@
 /* The media type of every successful EST answer (RFC 7030 §4.1.3, §4.2.3). */
 #define EST_PKCS7_TYPE		"application/pkcs7-mime; smime-type=certs-only"
 #define EST_CSR_TYPE		"application/pkcs10"
-#define EST_ID_CHARS		"abcdefghijklmnopqrstuvwxyz234567"
 #define EST_ID_PREFIX		"dev-"
 #define EST_ID_RANDOM		10	/* characters after the prefix */
 
