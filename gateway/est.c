@@ -487,6 +487,9 @@ est_enroll_job(const struct job_ctx *ctx, const struct job_in *in,
 	    est_key_free(&e, NULL) == 0 && est_consume(&e) == 0 &&
 	    est_enroll_add(&e) == 0)
 		est_audit_or_undo(&e, "enrol.issue", "device enrolled");
+	/* RFC 7235: a 401 names the scheme; enrolment takes HTTP Basic. */
+	if (out->status == 401)
+		out->www_authenticate = "Basic realm=\"mwg enrolment\"";
 	est_free(&e);
 }
 

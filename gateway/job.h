@@ -70,6 +70,7 @@ struct job_out {
 	size_t raw_len;
 	char content_type[96];		/* ... with its media type */
 	long retry_after;		/* > 0: a Retry-After header (429) */
+	const char *www_authenticate;	/* a 401's challenge, or NULL */
 };
 
 typedef void (*job_fn)(const struct job_ctx *ctx, const struct job_in *in,

@@ -181,19 +181,16 @@ request_run(struct conn *c, job_fn fn)
 }
 
 static void
-request_answer(struct conn *c, const struct job_in *in,
-    const struct job_out *out)
+request_answer(struct conn *c, const struct job_out *out)
 {
 	char extra[192] = "";
 
 	if (out->retry_after > 0)
 		snprintf(extra, sizeof(extra), "Retry-After: %ld\r\n",
 		    out->retry_after);
-	/* RFC 7235: a 401 names the scheme; enrolment takes HTTP Basic. */
-	if (out->status == 401 && strcmp(in->url,
-	    "/.well-known/est/simpleenroll") == 0)
+	if (out->www_authenticate)
 		snprintf(extra + strlen(extra), sizeof(extra) - strlen(extra),
-		    "WWW-Authenticate: Basic realm=\"mwg enrolment\"\r\n");
+		    "WWW-Authenticate: %s\r\n", out->www_authenticate);
 	if (out->raw == NULL) {
 		char *text = json_dumps(out->json, JSON_COMPACT |
 		    JSON_ENSURE_ASCII);
@@ -226,7 +223,7 @@ request_done(struct pool_job *job)
 		free(c);	/* the client went (or mwgd is stopping) */
 	else {
 		ERR_clear_error();
-		request_answer(c, &job->in, &job->out);
+		request_answer(c, &job->out);
 	}
 	pool_job_free(job);
 }
