@@ -9,7 +9,8 @@ SCENARIO=$(basename "$0" .sh)
 NUM=$((10#${SCENARIO%%-*}))
 T=$(mktemp -d "/tmp/mwg-$SCENARIO.XXXXXX")
 chmod 755 "$T"
-BASE=$((21000 + NUM * 20))
+# MWG_PORT_BASE moves every port, so two checkouts can run scenarios at once.
+BASE=$((${MWG_PORT_BASE:-21000} + NUM * 20))
 GW_PORT=$BASE
 HTTP_PORT=$((BASE + 1))		# stand-in practice web server
 ECHO_PORT=$((BASE + 2))		# echoes every byte
