@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <malloc.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -128,7 +129,15 @@ accept_resume_cb(evutil_socket_t fd, short what, void *arg)
  * A burst of handshakes leaves freed memory scattered between live
  * connections; glibc keeps it resident unless asked. After churn, give
  * whole free pages back so idle tunnels cost what they hold.
+ *
+ * The trim is process-wide, and the workers' timers start together, so
+ * they fired at the same moment: one trim at a time. Concurrent calls also
+ * crashed the sanitizer build at exit ("malloc assertion failure in
+ * __malloc_arena_thread_freeres"): under ASan glibc's own allocator is
+ * never used, so each malloc_trim ran its lazy, unlocked initialisation.
  */
+static pthread_mutex_t trim_lock = PTHREAD_MUTEX_INITIALIZER;
+
 static void
 trim_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -136,10 +145,13 @@ trim_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (w->nclosed != w->nclosed_trimmed) {
-		w->nclosed_trimmed = w->nclosed;
-		malloc_trim(0);
-	}
+	if (w->nclosed == w->nclosed_trimmed)
+		return;
+	if (pthread_mutex_trylock(&trim_lock) != 0)
+		return;		/* another worker is trimming: try next time */
+	w->nclosed_trimmed = w->nclosed;
+	malloc_trim(0);
+	pthread_mutex_unlock(&trim_lock);
 }
 
 static void
@@ -192,7 +204,7 @@ worker_handle(struct worker *w, const struct worker_msg *m)
 		worker_quit(w);
 		break;
 	case WORKER_MSG_REDECIDE:
-		tunnel_redecide_all(w, m->name[0] ? m->name : NULL);
+		tunnel_redecide_all(w, m->name[0] ? m->name : NULL, m->reason);
 		break;
 	case WORKER_MSG_JOB_DONE:
 		request_done(m->job);
@@ -253,9 +265,12 @@ worker_enqueue(struct worker *w, const struct worker_msg *msg, size_t limit)
 }
 
 void
-server_redecide_device(struct server *srv, const char *device_id)
+server_redecide_device(struct server *srv, const char *device_id,
+    const char *why)
 {
 	struct worker_msg m = { .type = WORKER_MSG_REDECIDE };
+
+	snprintf(m.reason, sizeof(m.reason), "%s", why);
 
 	if (device_id)
 		snprintf(m.name, sizeof(m.name), "%s", device_id);
