@@ -1,6 +1,8 @@
 /*
  * Logging: one line per event, to stderr with a UTC timestamp, or to syslog.
  * Thread-safe: each line is formatted whole and written with one call.
+ * Every line is escaped here, at the sink, so no caller can let a client's
+ * newline or terminal escape forge a line or rewrite an operator's screen.
  */
 #include "common/log.h"
 
@@ -35,15 +37,53 @@ log_is_debug(void)
 	return log_debug_on;
 }
 
+/*
+ * Copies src into dst (size > 0, always terminated), printable ASCII as it
+ * is, a backslash doubled and every other byte as \xNN (a newline, CR, ESC,
+ * DEL and all non-ASCII bytes), in the manner of OpenBSD's strnvis. Output
+ * that would not fit is cut at a whole escape. Returns dst.
+ */
+char *
+log_escape(char *dst, size_t size, const char *src)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0;
+	unsigned char ch;
+
+	for (; (ch = (unsigned char)*src) != '\0'; src++) {
+		if (ch >= 0x20 && ch < 0x7f && ch != '\\') {
+			if (o + 1 >= size)
+				break;
+			dst[o++] = (char)ch;
+		} else if (ch == '\\') {
+			if (o + 2 >= size)
+				break;
+			dst[o++] = '\\';
+			dst[o++] = '\\';
+		} else {
+			if (o + 4 >= size)
+				break;
+			dst[o++] = '\\';
+			dst[o++] = 'x';
+			dst[o++] = hex[ch >> 4];
+			dst[o++] = hex[ch & 0xf];
+		}
+	}
+	dst[o] = '\0';
+	return dst;
+}
+
 static void
 log_emit(int pri, const char *errstr, const char *fmt, va_list ap)
 {
-	char msg[LOG_LINE_MAX], line[LOG_LINE_MAX + 128], ts[32];
+	char raw[LOG_LINE_MAX], msg[LOG_LINE_MAX], line[LOG_LINE_MAX + 128];
+	char ts[32];
 	struct timespec now;
 	struct tm tm;
 	int n;
 
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
+	log_escape(msg, sizeof(msg), raw);
 	if (log_syslog) {
 		if (errstr)
 			syslog(pri, "%s: %s", msg, errstr);

@@ -202,7 +202,7 @@ restart_only_changes(const struct gw_config *old, const struct gw_config *new,
 static void
 redecide_tunnels(struct server *srv)
 {
-	server_redecide_device(srv, NULL);
+	server_redecide_device(srv, NULL, "policy-changed");
 }
 
 char *
@@ -214,8 +214,11 @@ control_reload(struct server *srv, const char *conf_path, long uid)
 
 	if (s == NULL) {
 		msg = conf_errors_join(&errs);
+		log_warnx("reload refused, old configuration kept: %zu error%s",
+		    errs.n, errs.n == 1 ? "" : "s");
+		for (size_t i = 0; i < errs.n; i++)
+			log_warnx("reload: %s", errs.msgs[i]);
 		conf_errors_clear(&errs);
-		log_warnx("reload refused, old configuration kept:\n%s", msg);
 		audit_append(srv->audit, "policy.reload", "failure", json_pack(
 		    "{s:I, s:s}", "user.id", (json_int_t)uid, "event.reason",
 		    msg));
