@@ -141,7 +141,8 @@ void tunnel_audited(struct conn *c, int ok);
 void tunnel_decide(struct conn *c, const struct policy *p,
     struct policy_decision *d);
 /* On the worker: decides every open tunnel again; closes the denied. */
-void tunnel_redecide_all(struct worker *w, const char *device_id);
+void tunnel_redecide_all(struct worker *w, const char *device_id,
+    const char *why);
 
 /* splice.c: moving bytes once open. Each returns -1 if c was closed. */
 int splice_up(struct conn *c);

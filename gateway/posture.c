@@ -125,7 +125,8 @@ posture_job(const struct job_ctx *ctx, const struct job_in *in,
 	job_audit(ctx, in, "posture.report", json_array_size(failed) ?
 	    "failure" : "success", NULL, posture_fields(&p,
 	    json_incref(failed)));
-	server_redecide_device(ctx->srv, in->ident->device_id);
+	server_redecide_device(ctx->srv, in->ident->device_id,
+	    "posture-failed");
 	out->status = 200;
 	out->json = json_pack("{s:I, s:o, s:I}", "received_at",
 	    (json_int_t)ctx->now, "failed", failed, "max_age",

@@ -107,9 +107,11 @@ void workers_free(struct server *srv);
 
 /*
  * Every worker decides the tunnels of device_id again (NULL: every tunnel)
- * and closes those now denied. Any thread.
+ * and closes those now denied, with close reason why (a term of
+ * docs/audit.md's table: "policy-changed", "posture-failed"). Any thread.
  */
-void server_redecide_device(struct server *srv, const char *device_id);
+void server_redecide_device(struct server *srv, const char *device_id,
+    const char *why);
 
 /* Splice buffers come from and return to the worker's pool. */
 #define SPLICE_BUF_SIZE		(64 * 1024)

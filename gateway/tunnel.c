@@ -440,12 +440,13 @@ tunnel_backend_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 /*
- * After a reload, on each worker: every tunnel is decided again under the
- * new policy; those now denied close with reason policy-changed (the rule
- * that denied them in the record), the rest keep flowing untouched.
+ * After a reload (or a device's new posture report), on each worker: every
+ * tunnel (of that device) is decided again; those now denied close with
+ * reason why, policy-changed or posture-failed, the rule that denied them
+ * in the record; the rest keep flowing untouched.
  */
 void
-tunnel_redecide_all(struct worker *w, const char *device_id)
+tunnel_redecide_all(struct worker *w, const char *device_id, const char *why)
 {
 	struct gw_snapshot *snap = snapshot_get();
 	struct policy_decision d;
@@ -462,9 +463,9 @@ tunnel_redecide_all(struct worker *w, const char *device_id)
 		if (d.allow)
 			continue;
 		snprintf(c->rule, sizeof(c->rule), "%s", d.rule);
-		log_info("conn %llu: tunnel to %s closed after reload: %s",
-		    (unsigned long long)c->id, c->target, d.reason);
-		conn_close(c, "policy-changed");
+		log_info("conn %llu: tunnel to %s closed (%s): %s",
+		    (unsigned long long)c->id, c->target, why, d.reason);
+		conn_close(c, why);
 	}
 	snapshot_put(snap);
 }

@@ -64,7 +64,10 @@ while read -r -t 5 _ <&"$tout"; do :; done
 took=$(( $(date +%s%3N) - t0 ))
 [ "$took" -lt 1000 ] || fail "tunnel closed $took ms after the failing report"
 log "ok: live tunnel closed $took ms after a failing report"
-audit_wait '.["event.action"]=="tunnel.close" and .["event.reason"]=="policy-changed" and .["device.id"]=="laptop-1"' 1
+audit_wait '.["event.action"]=="tunnel.close" and .["event.reason"]=="posture-failed" and .["device.id"]=="laptop-1"' 1
+expect_eq "$(audit_count '.["event.action"]=="tunnel.close" and .["event.reason"]=="policy-changed"')" 0 "no reload happened: no policy-changed close"
+expect_eq "$(grep -c 'closed after reload' "$T/mwgd.log" || true)" 0 "no reload happened: the log does not say reload"
+expect_match "$(grep 'tunnel to echo.K84001' "$T/mwgd.log" | grep -m1 'closed (posture-failed)')" 'closed \(posture-failed\): posture: disk encryption is off' "the log names the posture failure"
 audit_wait '.["event.action"]=="posture.report" and .["event.outcome"]=="failure" and (.["posture.failed"]|index("disk-encryption"))' 1
 expect_eq "$(connect_code)" 403 "disk encryption off: CONNECT refused"
 audit_wait '.["event.action"]=="tunnel.deny" and (.["event.reason"]|test("disk encryption"))' 1
