@@ -174,7 +174,10 @@ STACK_OF(X509) *certs_pkcs7_from_base64(const char *body, size_t len,
 struct certs_revoked {
 	const char *serial;	/* hex, as certs_identity gives it */
 	time_t revoked_at;
+	int reason;		/* RFC 5280 §5.3.1 CRLReason; 0: none given */
 };
+
+#define CERTS_CRL_REASON_SUPERSEDED	4
 
 /*
  * A CRL signed by the issuing CA listing revoked (n entries), with

@@ -37,6 +37,23 @@ serial_from_hex(const char *hex)
 	return ai;
 }
 
+/* RFC 5280 §5.3.1: the reason code, an entry extension (0: left out). */
+static int
+add_reason(X509_REVOKED *rev, int reason)
+{
+	ASN1_ENUMERATED *e;
+	int ok;
+
+	if (reason == 0)
+		return 1;
+	if ((e = ASN1_ENUMERATED_new()) == NULL)
+		return 0;
+	ok = ASN1_ENUMERATED_set(e, reason) == 1 &&
+	    X509_REVOKED_add1_ext_i2d(rev, NID_crl_reason, e, 0, 0) == 1;
+	ASN1_ENUMERATED_free(e);
+	return ok;
+}
+
 static int
 add_revoked(X509_CRL *crl, const struct certs_revoked *r, size_t i,
     char *err, size_t errlen)
@@ -55,6 +72,7 @@ add_revoked(X509_CRL *crl, const struct certs_revoked *r, size_t i,
 	    (at = ASN1_TIME_set(NULL, r->revoked_at)) != NULL &&
 	    X509_REVOKED_set_serialNumber(rev, serial) == 1 &&
 	    X509_REVOKED_set_revocationDate(rev, at) == 1 &&
+	    add_reason(rev, r->reason) &&
 	    X509_CRL_add0_revoked(crl, rev) == 1) {
 		rev = NULL;	/* the CRL owns it now */
 		rc = 0;

@@ -296,6 +296,15 @@ login_device(struct login *l)
 		login_device_denied(l, reason);
 		return -1;
 	}
+	/* A device certificate replaced at renewal is in the CRL: refused
+	 * here too. (A session certificate names the device it was issued to.) */
+	if (l->in->ident->kind == CERTS_KIND_DEVICE &&
+	    strcmp(l->in->ident->serial, l->dev.cert_serial) != 0) {
+		login_refuse(l, 403, "certificate-replaced", "this device "
+		    "certificate has been replaced by a newer one; use that one",
+		    "device certificate replaced at renewal");
+		return -1;
+	}
 	if (!l->dev.is_managed && strcmp(l->dev.user, l->req.user) != 0) {
 		snprintf(why, sizeof(why), "personal device of %s",
 		    l->dev.user);

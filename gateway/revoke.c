@@ -1,7 +1,9 @@
 /*
- * The CRL: every revoked device's current certificate serial, signed by
- * the issuing CA. Built on the main thread (start, revoke); read by the
- * pool for GET /crl under a mutex.
+ * The CRL: every unexpired certificate the gateway refuses for revocation
+ * (all of a revoked device's device and session certificates) or renewal
+ * (superseded device certificates), signed by the issuing CA. Built on the
+ * main thread (start, revoke, daily); read by the pool for GET /crl under
+ * a mutex.
  */
 #include "gateway/revoke.h"
 
@@ -13,6 +15,9 @@
 #include <unistd.h>
 
 #include <http_parser.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
 
 #include "common/xmalloc.h"
 #include "gateway/server.h"
@@ -26,14 +31,16 @@ struct revoked_list {
 	struct certs_revoked *v;
 	char (*serials)[STORE_SERIAL_MAX];
 	size_t n, cap;
+	time_t now;
 };
 
+/* An expired certificate is refused anyway (RFC 5280 §3.3): left out. */
 static int
-collect_revoked(const struct store_device *d, void *arg)
+collect_revoked(const struct store_revoked *r, void *arg)
 {
 	struct revoked_list *l = arg;
 
-	if (d->revoked_at == 0 || d->cert_serial[0] == '\0')
+	if (r->expires_at <= l->now || r->serial[0] == '\0')
 		return 0;
 	if (l->n == l->cap) {
 		l->cap = l->cap ? l->cap * 2 : 16;
@@ -41,8 +48,9 @@ collect_revoked(const struct store_device *d, void *arg)
 		l->serials = xreallocarray(l->serials, l->cap,
 		    sizeof(*l->serials));
 	}
-	memcpy(l->serials[l->n], d->cert_serial, STORE_SERIAL_MAX);
-	l->v[l->n].revoked_at = d->revoked_at;
+	memcpy(l->serials[l->n], r->serial, STORE_SERIAL_MAX);
+	l->v[l->n].revoked_at = r->revoked_at;
+	l->v[l->n].reason = r->is_superseded ? CERTS_CRL_REASON_SUPERSEDED : 0;
 	l->n++;
 	return 0;
 }
@@ -68,17 +76,48 @@ write_atomic(const char *path, const char *text, char *err, size_t errlen)
 	return rc;
 }
 
+/*
+ * The CRL number of the CRL already at path, 0 if there is none (or it
+ * cannot be read): RFC 5280 §5.2.3 wants numbers that only grow, and a
+ * restart within the same second would otherwise reuse one.
+ */
+static long
+published_number(const char *path)
+{
+	X509_CRL *crl = NULL;
+	ASN1_INTEGER *num = NULL;
+	FILE *f = NULL;
+	long n = 0;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
+		return 0;
+	if ((f = fdopen(fd, "r")) == NULL) {
+		close(fd);
+		return 0;
+	}
+	if ((crl = PEM_read_X509_CRL(f, NULL, NULL, NULL)) != NULL &&
+	    (num = X509_CRL_get_ext_d2i(crl, NID_crl_number, NULL, NULL)) !=
+	    NULL && (n = ASN1_INTEGER_get(num)) < 0)
+		n = 0;
+	ASN1_INTEGER_free(num);
+	X509_CRL_free(crl);
+	fclose(f);
+	ERR_clear_error();
+	return n;
+}
+
 int
 revoke_publish(struct server *srv, const char *path, char *err, size_t errlen)
 {
-	struct revoked_list l = { 0 };
 	time_t now = time(NULL);
+	struct revoked_list l = { .now = now };
 	char *pem = NULL;
 	int rc = -1;
 
 	if (srv->issuer == NULL)
 		return 0;	/* no CA key: nothing is issued, nothing revoked */
-	if (store_device_list(srv->store, collect_revoked, &l, err, errlen) ==
+	if (store_revoked_list(srv->store, collect_revoked, &l, err, errlen) ==
 	    -1)
 		goto out;
 	for (size_t i = 0; i < l.n; i++)
@@ -86,6 +125,8 @@ revoke_publish(struct server *srv, const char *path, char *err, size_t errlen)
 	pthread_mutex_lock(&crl_lock);
 	/* CRL numbers must only grow, across restarts too: the time does,
 	 * and a second CRL within the same second takes the next number. */
+	if (crl_number == 0)
+		crl_number = published_number(path);
 	crl_number = (long)now > crl_number ? (long)now : crl_number + 1;
 	pem = certs_crl_pem(srv->issuer, l.v, l.n, now - 60,
 	    now + REVOKE_CRL_DAYS * 86400, crl_number, err, errlen);

@@ -274,4 +274,23 @@ int store_throttle_put(struct store *st, const char *key,
 int store_throttle_clear(struct store *st, const char *key, char *err,
 			 size_t errlen);
 
+/* ---- revoked certificates (the CRL) ------------------------------------ */
+
+struct store_revoked {
+	char serial[STORE_SERIAL_MAX];
+	time_t revoked_at;  /* the device's revocation, or the renewal */
+	time_t expires_at;  /* of the certificate: an expired one may go */
+	int is_superseded;  /* replaced at renewal; the device not revoked */
+};
+
+typedef int (*store_revoked_cb)(const struct store_revoked *r, void *arg);
+/*
+ * Every certificate the gateway refuses because of revocation or renewal:
+ * each certificate a revoked device ever held, the session certificates
+ * issued to it, and device certificates replaced at renewal. Expired ones
+ * included (the caller filters); non-zero from cb stops. 0 or -1.
+ */
+int store_revoked_list(struct store *st, store_revoked_cb cb, void *arg,
+		       char *err, size_t errlen);
+
 #endif /* MWG_STORE_H */

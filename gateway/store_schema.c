@@ -79,6 +79,33 @@ static const char *const migrations[] = {
     "  window_start INTEGER NOT NULL,"
     "  next_allowed_at INTEGER NOT NULL"
     ") STRICT;",
+    /*
+     * 2: every device certificate ever issued, so the CRL can list a
+     * revoked device's older certificates and those replaced at renewal.
+     * Triggers keep it, so no writer of devices can forget it.
+     */
+    "CREATE TABLE device_certs ("
+    "  serial TEXT PRIMARY KEY,"
+    "  device_id TEXT NOT NULL REFERENCES devices (id),"
+    "  expires_at INTEGER NOT NULL,"
+    "  replaced_at INTEGER NOT NULL DEFAULT 0"
+    ") STRICT;"
+    "CREATE INDEX device_certs_device ON device_certs (device_id);"
+    "INSERT INTO device_certs (serial, device_id, expires_at)"
+    "  SELECT cert_serial, id, expires_at FROM devices"
+    "  WHERE cert_serial <> '';"
+    "CREATE TRIGGER device_certs_enrol AFTER INSERT ON devices"
+    "  WHEN NEW.cert_serial <> '' BEGIN"
+    "    INSERT OR IGNORE INTO device_certs (serial, device_id, expires_at)"
+    "    VALUES (NEW.cert_serial, NEW.id, NEW.expires_at);"
+    "  END;"
+    "CREATE TRIGGER device_certs_renew AFTER UPDATE OF cert_serial ON devices"
+    "  WHEN NEW.cert_serial <> OLD.cert_serial BEGIN"
+    "    UPDATE device_certs SET replaced_at = unixepoch()"
+    "    WHERE serial = OLD.cert_serial AND replaced_at = 0;"
+    "    INSERT OR IGNORE INTO device_certs (serial, device_id, expires_at)"
+    "    VALUES (NEW.cert_serial, NEW.id, NEW.expires_at);"
+    "  END;",
 };
 
 #define STORE_SCHEMA_VERSION                                                   \

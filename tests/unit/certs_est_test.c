@@ -566,7 +566,8 @@ Test(crl, signed_v2_with_number_and_verifies, .init = setup_ca,
 	char serial[64], path[PATH_MAX], cmd[PATH_MAX * 3], err[CERTS_ERR_MAX];
 	time_t now = time(NULL);
 	struct certs_revoked rev[2] = {
-		{ serial, now - 60 }, { "1F", now - 120 },
+		{ serial, now - 60, 0 },
+		{ "1F", now - 120, CERTS_CRL_REASON_SUPERSEDED },
 	};
 	char *pem, *out;
 	int status;
@@ -593,6 +594,11 @@ Test(crl, signed_v2_with_number_and_verifies, .init = setup_ca,
 	cr_expect_not_null(strstr(out, "X509v3 Authority Key Identifier"),
 	    "%s", out);
 	cr_expect_not_null(strstr(out, "Serial Number: 1F"), "%s", out);
+	/* Only the superseded entry carries a reason code. */
+	cr_expect_not_null(strstr(out, "X509v3 CRL Reason Code: \n"
+	    "                Superseded"), "%s", out);
+	cr_expect_null(strstr(strstr(out, "X509v3 CRL Reason Code") + 1,
+	    "X509v3 CRL Reason Code"), "%s", out);
 	cr_expect_not_null(strstr(out, serial), "%s", out);
 	free(out);
 	out = verify_with_crl("gone.pem", &status);
@@ -637,7 +643,7 @@ Test(crl, empty_list_and_refusals, .init = setup_ca, .fini = teardown)
 	BIO_free(bio);
 	free(pem);
 	for (size_t i = 0; i < NELEM(bad); i++) {
-		struct certs_revoked r = { bad[i].serial, now };
+		struct certs_revoked r = { bad[i].serial, now, 0 };
 
 		cr_expect_null(certs_crl_pem(ca, &r, 1, now, now + DAY, 1, err,
 		    sizeof(err)), "case %zu", i);

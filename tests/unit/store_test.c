@@ -22,6 +22,7 @@
 
 #define NOW 1790000000 /* a fixed "now" for every test */
 #define RACERS 8
+#define SCHEMA_VERSION 2 /* migrations in gateway/store_schema.c */
 
 static char dir[64];
 static char db_path[PATH_MAX];
@@ -210,7 +211,8 @@ Test(store, open_creates_private_files_in_wal_mode)
 	cr_assert_str_eq((const char *)sqlite3_column_text(s, 0), "wal");
 	sqlite3_finalize(s);
 	sqlite3_close(db);
-	cr_assert_eq(raw_int("SELECT max(version) FROM schema_version"), 1);
+	cr_assert_eq(raw_int("SELECT max(version) FROM schema_version"),
+		     SCHEMA_VERSION);
 	store_close(st);
 	store_close(NULL);
 	ASSERT_NO_LEAKS();
@@ -243,19 +245,25 @@ Test(store, reopen_keeps_data_key_and_schema_version)
 	cr_assert_eq(fread(key2, 1, 32, f), 32);
 	fclose(f);
 	cr_assert_arr_eq(key1, key2, 32, "the key is made once");
-	cr_assert_eq(raw_int("SELECT max(version) FROM schema_version"), 1);
-	cr_assert_eq(raw_int("SELECT count(*) FROM schema_version"), 1);
+	cr_assert_eq(raw_int("SELECT max(version) FROM schema_version"),
+		     SCHEMA_VERSION);
+	cr_assert_eq(raw_int("SELECT count(*) FROM schema_version"),
+		     SCHEMA_VERSION);
 	ASSERT_NO_LEAKS();
 }
 
 Test(store, newer_schema_is_refused)
 {
+	char want[160];
+
 	store_close(open_store());
 	raw_exec("INSERT INTO schema_version (version, applied_at) "
-		 "VALUES (2, 0)");
+		 "VALUES (99, 0)");
 	cr_assert_null(store_open(dir, err, sizeof(err)));
-	cr_assert_str_eq(err, "state.db has schema version 2, newer than "
-			      "this program knows (1): refusing to open it");
+	snprintf(want, sizeof(want), "state.db has schema version 99, newer "
+		 "than this program knows (%d): refusing to open it",
+		 SCHEMA_VERSION);
+	cr_assert_str_eq(err, want);
 	ASSERT_NO_LEAKS();
 }
 
@@ -425,6 +433,70 @@ Test(store, device_revoke_twice_touch_renew_and_list)
 					sizeof(err)),
 		     1, "a revoked device does not renew");
 	cr_assert_str_eq(err, "no unrevoked device dev-a");
+	store_close(st);
+	ASSERT_NO_LEAKS();
+}
+
+/* Appends "serial@revoked_at[s] " for each entry (s: superseded). */
+static int
+collect_revoked(const struct store_revoked *r, void *arg)
+{
+	char *out = arg;
+
+	snprintf(out + strlen(out), 512 - strlen(out), "%s@%lld%s ", r->serial,
+		 (long long)(r->revoked_at - NOW), r->is_superseded ? "s" : "");
+	return 0;
+}
+
+/*
+ * The CRL's source: a renewal supersedes the old certificate (reason 4,
+ * the renewal's time); a revocation lists every certificate the device
+ * held and its session certificates, at the revocation's time. Another
+ * device's current certificate never appears.
+ */
+Test(store, revoked_list_follows_renewal_and_revocation)
+{
+	struct store *st = open_store();
+	struct store_device d;
+	struct store_session ss = {.issued_at = NOW, .expires_at = NOW + 600};
+	char out[512] = "";
+	time_t t0 = time(NULL);
+
+	make_device(&d, "dev-a", 'a', NOW);
+	cr_assert_eq(store_device_add(st, &d, err, sizeof(err)), 0, "%s", err);
+	make_device(&d, "dev-b", 'b', NOW);
+	cr_assert_eq(store_device_add(st, &d, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(store_revoked_list(st, collect_revoked, out, err,
+					sizeof(err)),
+		     0, "%s", err);
+	cr_assert_str_eq(out, "", "nothing replaced or revoked yet");
+
+	make_device(&d, "dev-a", 'a', NOW);
+	cr_assert_eq(store_device_renew(st, "dev-a", d.key_fpr, "a2",
+					NOW + 1000, err, sizeof(err)),
+		     0, "%s", err);
+	cr_assert_eq(store_revoked_list(st, collect_revoked, out, err,
+					sizeof(err)),
+		     0, "%s", err);
+	cr_assert(strncmp(out, "a1@", 3) == 0 && strstr(out, "s ") != NULL,
+		  "the replaced certificate, superseded: %s", out);
+	cr_assert(raw_int("SELECT replaced_at FROM device_certs "
+			  "WHERE serial = 'a1'") >= t0);
+
+	snprintf(ss.serial, sizeof(ss.serial), "5e55");
+	snprintf(ss.user, sizeof(ss.user), "alice");
+	snprintf(ss.device_id, sizeof(ss.device_id), "dev-a");
+	cr_assert_eq(store_session_add(st, &ss, err, sizeof(err)), 0, "%s",
+		     err);
+	cr_assert_eq(store_device_revoke(st, "dev-a", "lost", NOW + 60, err,
+					 sizeof(err)),
+		     0, "%s", err);
+	out[0] = '\0';
+	cr_assert_eq(store_revoked_list(st, collect_revoked, out, err,
+					sizeof(err)),
+		     0, "%s", err);
+	cr_assert_str_eq(out, "5e55@60 a1@60 a2@60 ",
+			 "all of dev-a's certificates at its revocation");
 	store_close(st);
 	ASSERT_NO_LEAKS();
 }
