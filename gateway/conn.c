@@ -278,14 +278,30 @@ conn_read_head(struct conn *c)
 	tunnel_connect(c);
 }
 
-/* Flushes the down buffer; when empty, says goodbye and closes. */
+/*
+ * Flushes the down buffer and refills it from the answer's body, one
+ * splice buffer at a time (a CRL can be megabytes); when all is sent,
+ * says goodbye and closes.
+ */
 static void
 conn_finish(struct conn *c)
 {
-	if (splice_down(c) == -1)
-		return;
-	if (c->down.len == 0)
-		conn_close(c, c->rule[0] ? c->rule : "answered");
+	size_t n;
+
+	for (;;) {
+		if (splice_down(c) == -1)
+			return;
+		if (c->down.len != 0)
+			return;		/* blocked: the write event brings us back */
+		if (c->answer_off == c->answer_len)
+			break;
+		n = c->answer_len - c->answer_off;
+		if (n > SPLICE_BUF_SIZE)
+			n = SPLICE_BUF_SIZE;
+		(void)conn_queue(c, c->answer + c->answer_off, n);
+		c->answer_off += n;
+	}
+	conn_close(c, c->rule[0] ? c->rule : "answered");
 }
 
 static void
@@ -435,31 +451,28 @@ void
 conn_respond_raw(struct conn *c, int status, const char *content_type,
     const char *extra_headers, const char *body, size_t len)
 {
-	static const char too_big[] = "{\"error\":\"internal\",\"reason\":"
-	    "\"the answer is too large to send\"}\n";
 	char head[512];
 	int n;
 
-	/* An answer is sent from one splice buffer: one that cannot fit is
-	 * refused whole, never cut short under a longer Content-Length. */
-	if (len + sizeof(head) > SPLICE_BUF_SIZE) {
-		log_warnx("%s: conn %llu: a %zu-byte answer does not fit; sent "
-		    "500", __func__, (unsigned long long)c->id, len);
-		status = 500;
-		content_type = "application/json";
-		extra_headers = "";
-		body = too_big;
-		len = sizeof(too_big) - 1;
-	}
 	n = snprintf(head, sizeof(head), "HTTP/1.1 %d %s\r\n"
 	    "Content-Type: %s\r\nContent-Length: %zu\r\n%s"
 	    "Connection: close\r\n\r\n", status, status_text(status),
 	    content_type, len, extra_headers);
 	if (n < 0 || (size_t)n >= sizeof(head) ||
-	    conn_queue(c, head, (size_t)n) == -1 ||
-	    conn_queue(c, body, len) == -1)
-		log_warnx("%s: conn %llu: answer too large, truncated", __func__,
-		    (unsigned long long)c->id);
+	    conn_queue(c, head, (size_t)n) == -1) {
+		log_warnx("%s: conn %llu: answer head too long; closed",
+		    __func__, (unsigned long long)c->id);
+		conn_close(c, "answer-head-too-long");
+		return;
+	}
+	/* The body goes out in splice-buffer pieces from conn_finish, so an
+	 * answer of any size is sent whole under its Content-Length. */
+	if (len > 0) {
+		c->answer = xmalloc(len);
+		memcpy(c->answer, body, len);
+		c->answer_len = len;
+		c->answer_off = 0;
+	}
 	snprintf(c->rule, sizeof(c->rule), "answered-%d", status);
 	c->state = CONN_FINISHING;
 	c->want = 0;
@@ -605,6 +618,8 @@ conn_close(struct conn *c, const char *reason)
 	conn_buf_release(c, &c->up);
 	conn_buf_release(c, &c->down);
 	free(c->head);
+	free(c->answer);
+	c->answer = NULL;
 	free(c->break_glass);
 	c->break_glass = NULL;
 	if (c->body) {

@@ -64,6 +64,8 @@ struct conn {
 	struct conn_buf down;		/* target -> client */
 	const char *refuse;		/* answer 503 with this after handshake */
 	char *body;			/* CONN_BODY: the request body so far */
+	char *answer;			/* CONN_FINISHING: the answer's body */
+	size_t answer_len, answer_off;	/* ... and how much of it is queued */
 	size_t body_len, body_want;
 
 	struct sockaddr_storage peer_sa;
