@@ -475,6 +475,37 @@ est_enroll_add(struct est_req *e)
 	return -1;
 }
 
+/*
+ * The code was used, but no certificate went out (the store, the CA or the
+ * audit log failed, or another request took the key meanwhile): give the
+ * code back, so nobody has to fetch a new one from IT; if even that fails,
+ * say so where IT looks, naming the code.
+ */
+static void
+est_code_restore(struct est_req *e)
+{
+	char err[STORE_ERR_MAX], why[STORE_ERR_MAX + 128];
+	int rc;
+
+	rc = store_code_restore(e->ctx->store, e->code_id, e->ctx->now, err,
+	    sizeof(err));
+	if (rc == 0) {
+		log_info("enrolment code %s restored: enrolment failed after "
+		    "it was used", e->code_id);
+		job_audit(e->ctx, e->in, "enrol.code_restore", "success",
+		    "no certificate was delivered: the code can be used again",
+		    json_pack("{s:s}", "enrol.code_id", e->code_id));
+		return;
+	}
+	snprintf(why, sizeof(why), "no certificate was delivered and the "
+	    "code could not be restored (%s): make a new code", rc == 1 ?
+	    "it changed meanwhile" : err);
+	log_warnx("enrolment code %s used up by a failed enrolment: %s",
+	    e->code_id, why);
+	job_audit(e->ctx, e->in, "enrol.code_restore", "failure", why,
+	    json_pack("{s:s}", "enrol.code_id", e->code_id));
+}
+
 void
 est_enroll_job(const struct job_ctx *ctx, const struct job_in *in,
     struct job_out *out)
@@ -484,9 +515,12 @@ est_enroll_job(const struct job_ctx *ctx, const struct job_in *in,
 	/* A bad request leaves the code unused and counts no failure. */
 	if (est_check_post(&e) == 0 && est_enroll_auth(&e) == 0 &&
 	    est_throttled(&e) == 0 && est_read_csr(&e) == 0 &&
-	    est_key_free(&e, NULL) == 0 && est_consume(&e) == 0 &&
-	    est_enroll_add(&e) == 0)
-		est_audit_or_undo(&e, "enrol.issue", "device enrolled");
+	    est_key_free(&e, NULL) == 0 && est_consume(&e) == 0) {
+		if (est_enroll_add(&e) == 0)
+			est_audit_or_undo(&e, "enrol.issue", "device enrolled");
+		if (out->status != 200)
+			est_code_restore(&e);
+	}
 	/* RFC 7235: a 401 names the scheme; enrolment takes HTTP Basic. */
 	if (out->status == 401)
 		out->www_authenticate = "Basic realm=\"mwg enrolment\"";

@@ -132,6 +132,14 @@ int store_code_add(struct store *st, const struct store_code *c,
 int store_code_consume(struct store *st, const char *id, const char *secret,
 		       time_t now, struct store_code *out, const char **why,
 		       char *err, size_t errlen);
+/*
+ * Undoes a consumption at used_at that ended in an internal error after
+ * it (no certificate was delivered), so the person can try again. Returns
+ * 0, 1 if the code is not marked used at used_at (someone else's use, or
+ * no such code), -1 on error.
+ */
+int store_code_restore(struct store *st, const char *id, time_t used_at,
+		       char *err, size_t errlen);
 
 /* ---- TOTP --------------------------------------------------------------- */
 

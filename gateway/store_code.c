@@ -222,3 +222,16 @@ store_code_consume(struct store *st, const char *id, const char *secret,
 		*out = c;
 	return rc;
 }
+
+int
+store_code_restore(struct store *st, const char *id, time_t used_at, char *err,
+		   size_t errlen)
+{
+	int rc = st_run_locked(st,
+			       "UPDATE enrol_codes SET used_at = 0 "
+			       "WHERE id = ?1 AND used_at = ?2",
+			       ST_ARGS(ST_TEXT(id), ST_INT(used_at)), err,
+			       errlen);
+
+	return rc < 0 ? -1 : rc == 1 ? 0 : 1;
+}
