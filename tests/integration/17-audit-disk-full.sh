@@ -6,7 +6,9 @@
 if [ "$(id -u)" -ne 0 ]; then log "skipped: needs root to mount a small tmpfs"; exit 0; fi
 mkdir -p "$T/small"
 mount -t tmpfs -o size=512k tmpfs "$T/small" || { log "skipped: cannot mount tmpfs here"; exit 0; }
-trap 'rc=$?; umount -l "$T/small" 2>/dev/null; (exit $rc); cleanup' EXIT
+# No ERR trap and no errexit here: a failing (exit rc) would stop the trap
+# before cleanup, and leave mwgd running.
+trap 'rc=$?; trap - ERR; set +e; umount -l "$T/small" 2>/dev/null; (exit $rc); cleanup' EXIT
 chmod 777 "$T/small"
 AUDIT=$T/small/audit.jsonl
 setup_default

@@ -7,7 +7,8 @@
 if [ "$(id -u)" -ne 0 ]; then log "skip: needs root to mount a small tmpfs"; exit 0; fi
 mkdir -p "$T/small"
 mount -t tmpfs -o size=512k tmpfs "$T/small" || { log "skip: cannot mount tmpfs here"; exit 0; }
-# No ERR trap and no errexit here: (exit rc) only hands rc to cleanup.
+# No ERR trap and no errexit here: a failing (exit rc) would stop the trap
+# before cleanup, and leave mwgd running.
 trap 'rc=$?; trap - ERR; set +e; umount -l "$T/small" 2>/dev/null; (exit $rc); cleanup' EXIT
 chmod 777 "$T/small"
 AUDIT=$T/small/audit.jsonl
