@@ -24,6 +24,7 @@
 #include "common/log.h"
 #include "common/xmalloc.h"
 #include "gateway/conn.h"
+#include "gateway/notify.h"
 #include "gateway/snapshot.h"
 
 struct control_client {
@@ -205,8 +206,8 @@ redecide_tunnels(struct server *srv)
 	server_redecide_device(srv, NULL, "policy-changed");
 }
 
-char *
-control_reload(struct server *srv, const char *conf_path, long uid)
+static char *
+reload_apply(struct server *srv, const char *conf_path, long uid)
 {
 	struct conf_errors errs = { 0 };
 	struct gw_snapshot *s = snapshot_load(conf_path, &errs), *cur;
@@ -240,6 +241,24 @@ control_reload(struct server *srv, const char *conf_path, long uid)
 	    "{s:I, s:s, s:s}", "user.id", (json_int_t)uid, "policy.old_sha256",
 	    old, "policy.new_sha256", policy_hash(s->policy)));
 	return NULL;
+}
+
+/* The service manager hears the reload begin and how it ended. */
+char *
+control_reload(struct server *srv, const char *conf_path, long uid)
+{
+	char status[160];
+	char *msg;
+
+	notify_reloading();
+	msg = reload_apply(srv, conf_path, uid);
+	if (msg == NULL)
+		snprintf(status, sizeof(status), "reloaded %s", conf_path);
+	else
+		snprintf(status, sizeof(status), "reload refused, old "
+		    "configuration kept: %.*s", (int)strcspn(msg, "\n"), msg);
+	notify_reloaded(status);
+	return msg;
 }
 
 /*

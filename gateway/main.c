@@ -21,6 +21,7 @@
 #include "gateway/control.h"
 #include "gateway/denylist.h"
 #include "gateway/devcache.h"
+#include "gateway/notify.h"
 #include "gateway/pool.h"
 #include "gateway/revoke.h"
 #include "gateway/ssh.h"
@@ -99,6 +100,7 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 		return;
 	}
 	log_info("signal %d: shutting down", (int)sig);
+	notify_stopping();
 	event_base_loopbreak(d->base);
 }
 
@@ -321,8 +323,8 @@ run(struct mwgd *d, struct gw_snapshot *snap)
 	struct event *sigs[3];
 	const int signos[3] = { SIGHUP, SIGTERM, SIGINT };
 	struct gw_config *c = snap->conf;
-	struct event *crl_timer;
-	char err[256];
+	struct event *crl_timer, *watchdog;
+	char err[256], status[128];
 
 	if (geteuid() == 0 && c->user == NULL)
 		fatalx("refusing to run as root: set 'user' in %s", c->path);
@@ -353,6 +355,10 @@ run(struct mwgd *d, struct gw_snapshot *snap)
 		fatalx("listen ssh %s: %s", c->ssh_addr_str, err);
 	log_info("listening on %s with %d workers", c->tls.addr_str,
 	    c->workers);
+	snprintf(status, sizeof(status), "listening on %s with %d workers",
+	    c->tls.addr_str, c->workers);
+	notify_ready(status);
+	watchdog = notify_watchdog_start(d->base);
 	event_base_dispatch(d->base);
 
 	control_stop();
@@ -366,6 +372,8 @@ run(struct mwgd *d, struct gw_snapshot *snap)
 	for (int i = 0; i < 3; i++)
 		event_free(sigs[i]);
 	event_free(crl_timer);
+	if (watchdog)
+		event_free(watchdog);
 	event_base_free(d->base);
 	unlink(d->conf_control_path);	/* best effort: may lack the right */
 	free(d->conf_control_path);
