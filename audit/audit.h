@@ -76,6 +76,32 @@ int audit_append_sync(struct audit_log *log, const char *action,
 int audit_failed(struct audit_log *log);
 
 /*
+ * Called on the appending thread with every record offered to the log
+ * (written or refused), before it is queued; fields are borrowed. For
+ * counters that follow the decisions (gateway metrics). Set before the
+ * first append; NULL removes it.
+ */
+typedef void (*audit_observer_fn)(void *arg, const char *action,
+    const char *outcome, json_t *fields);
+void audit_set_observer(struct audit_log *log, audit_observer_fn fn,
+    void *arg);
+
+/* The writer's counters since audit_open, for monitoring. */
+#define AUDIT_FSYNC_BUCKETS 8	/* upper bounds in audit_fsync_bounds_us */
+extern const unsigned long audit_fsync_bounds_us[AUDIT_FSYNC_BUCKETS];
+struct audit_stats {
+	unsigned long long written;	/* records made durable */
+	unsigned long long refused;	/* refused (queue full, failed, ...) */
+	unsigned long long lost;	/* queued, then lost to a failed write */
+	unsigned long long queued;	/* waiting for the writer now */
+	int failed;			/* refusing records now */
+	unsigned long long fsyncs;	/* fdatasync calls */
+	unsigned long long fsync_le[AUDIT_FSYNC_BUCKETS]; /* cumulative */
+	double fsync_seconds;		/* their total duration */
+};
+void audit_stats_get(struct audit_log *log, struct audit_stats *st);
+
+/*
  * Adds "event.reason" = reason (unless NULL) and every field of extra
  * (unless NULL; its reference is taken) to f; returns f.
  */

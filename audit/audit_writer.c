@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,6 +113,17 @@ struct audit_log {
 	long long retry_at, rotate_at;	/* next try (mono_ms) */
 	unsigned long long lost;	/* records lost while failed */
 	char body[AUDIT_RECORD_MAX];	/* one record before sealing */
+
+	/* monitoring: written by the writer (and enqueue), read by anyone */
+	audit_observer_fn observe;
+	void *observe_arg;
+	atomic_ullong n_written, n_refused, n_lost, n_fsyncs, fsync_us;
+	atomic_ullong fsync_le[AUDIT_FSYNC_BUCKETS];
+};
+
+/* fdatasync latency buckets: 0.5 ms to 1 s, then +Inf. */
+const unsigned long audit_fsync_bounds_us[AUDIT_FSYNC_BUCKETS] = {
+	500, 1000, 5000, 10000, 50000, 100000, 500000, 1000000,
 };
 
 /*
@@ -128,15 +140,22 @@ wall_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Milliseconds on the monotonic clock, for the writer's timers. */
+/* Microseconds on the monotonic clock, for fdatasync timing. */
 static long long
-mono_ms(void)
+mono_us(void)
 {
 	struct timespec ts;
 
 	if (clock_gettime(CLOCK_MONOTONIC, &ts) == -1)
 		fatal("clock_gettime");
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* Milliseconds on the monotonic clock, for the writer's timers. */
+static long long
+mono_ms(void)
+{
+	return mono_us() / 1000;
 }
 
 void
@@ -355,6 +374,8 @@ enqueue(struct audit_log *log, struct audit_entry *e, struct audit_wait *w)
 			say_full = 1;
 		}
 		pthread_mutex_unlock(&log->lock);
+		atomic_fetch_add_explicit(&log->n_refused, 1,
+		    memory_order_relaxed);
 		if (say_full)
 			log_warnx("audit: %s: %d records wait to be written; "
 			    "refusing more", log->path, AUDIT_QUEUE_MAX);
@@ -375,18 +396,28 @@ enqueue(struct audit_log *log, struct audit_entry *e, struct audit_wait *w)
 	return rc;
 }
 
+/* Every offered record passes here first, for the observer's counters. */
+static struct audit_entry *
+entry_offer(struct audit_log *log, const char *action, const char *outcome,
+    json_t *fields)
+{
+	if (log->observe != NULL)
+		log->observe(log->observe_arg, action, outcome, fields);
+	return entry_new(action, outcome, fields);
+}
+
 int
 audit_append(struct audit_log *log, const char *action, const char *outcome,
     json_t *fields)
 {
-	return enqueue(log, entry_new(action, outcome, fields), NULL);
+	return enqueue(log, entry_offer(log, action, outcome, fields), NULL);
 }
 
 int
 audit_append_notify(struct audit_log *log, const char *action,
     const char *outcome, json_t *fields, audit_done_fn done, void *arg)
 {
-	struct audit_entry *e = entry_new(action, outcome, fields);
+	struct audit_entry *e = entry_offer(log, action, outcome, fields);
 
 	if (e != NULL) {
 		e->done = done;
@@ -401,7 +432,31 @@ audit_append_sync(struct audit_log *log, const char *action,
 {
 	struct audit_wait w = { 0, 0 };
 
-	return enqueue(log, entry_new(action, outcome, fields), &w);
+	return enqueue(log, entry_offer(log, action, outcome, fields), &w);
+}
+
+void
+audit_set_observer(struct audit_log *log, audit_observer_fn fn, void *arg)
+{
+	log->observe = fn;
+	log->observe_arg = arg;
+}
+
+void
+audit_stats_get(struct audit_log *log, struct audit_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	pthread_mutex_lock(&log->lock);
+	st->queued = log->queued;
+	st->failed = log->failed;
+	pthread_mutex_unlock(&log->lock);
+	st->written = atomic_load(&log->n_written);
+	st->refused = atomic_load(&log->n_refused);
+	st->lost = atomic_load(&log->n_lost);
+	st->fsyncs = atomic_load(&log->n_fsyncs);
+	st->fsync_seconds = (double)atomic_load(&log->fsync_us) / 1e6;
+	for (int i = 0; i < AUDIT_FSYNC_BUCKETS; i++)
+		st->fsync_le[i] = atomic_load(&log->fsync_le[i]);
 }
 
 int
@@ -445,6 +500,8 @@ entries_finish(struct audit_log *log, struct audit_entry *batch, int ok)
 		next = e->next;
 		if (!ok)
 			log->lost++;
+		atomic_fetch_add_explicit(ok ? &log->n_written : &log->n_lost, 1,
+		    memory_order_relaxed);
 		free(e);
 	}
 }
@@ -595,11 +652,29 @@ group_begin(struct audit_log *log, struct audit_chain *st)
  * file back to the last durable record (no partial line stays) and
  * returns -1 with errno; the chain stays where it was.
  */
+/* fdatasync, timed for the latency histogram. */
+static int
+timed_fdatasync(struct audit_log *log)
+{
+	long long t0 = mono_us(), us;
+	int rc = fdatasync(log->fd);
+
+	us = mono_us() - t0;
+	atomic_fetch_add_explicit(&log->n_fsyncs, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&log->fsync_us, (unsigned long long)us,
+	    memory_order_relaxed);
+	for (int i = 0; i < AUDIT_FSYNC_BUCKETS; i++)
+		if ((unsigned long long)us <= audit_fsync_bounds_us[i])
+			atomic_fetch_add_explicit(&log->fsync_le[i], 1,
+			    memory_order_relaxed);
+	return rc;
+}
+
 static int
 group_commit(struct audit_log *log, const struct audit_chain *st)
 {
 	group_flush(log);
-	if (log->gerr == 0 && fdatasync(log->fd) == -1)
+	if (log->gerr == 0 && timed_fdatasync(log) == -1)
 		log->gerr = errno;
 	if (log->gerr != 0) {
 		if (ftruncate(log->fd, log->chain.off) == -1)

@@ -386,6 +386,30 @@ listen_ssh(struct gw_config *c, const struct conf_node *n,
 	c->has_ssh = 1;
 }
 
+/* listen metrics ADDR:PORT: Prometheus text over plain HTTP. */
+static void
+listen_metrics(struct gw_config *c, const struct conf_node *n,
+    struct conf_errors *e)
+{
+	if (c->has_metrics) {
+		conf_error(e, &n->name.pos, "listen metrics is set twice");
+		return;
+	}
+	if (n->has_block) {
+		conf_error(e, &n->name.pos, "listen metrics takes no block");
+		return;
+	}
+	if (addr_parse(n->args[1].text, &c->metrics_addr,
+	    &c->metrics_addrlen) == -1) {
+		conf_error(e, &n->args[1].pos, "expected an address IP:PORT or "
+		    "[IPv6]:PORT, got '%s'", n->args[1].text);
+		return;
+	}
+	addr_format((struct sockaddr *)&c->metrics_addr, c->metrics_addr_str,
+	    sizeof(c->metrics_addr_str));
+	c->has_metrics = 1;
+}
+
 static void
 kw_listen(struct gw_config *c, const struct conf_node *n, struct conf_errors *e)
 {
@@ -395,10 +419,13 @@ kw_listen(struct gw_config *c, const struct conf_node *n, struct conf_errors *e)
 		listen_ssh(c, n, e);
 		return;
 	}
+	if (strcmp(n->args[0].text, "metrics") == 0) {
+		listen_metrics(c, n, e);
+		return;
+	}
 	if (strcmp(n->args[0].text, "tls") != 0) {
-		conf_error(e, &n->args[0].pos, strcmp(n->args[0].text,
-		    "metrics") ? "expected 'tls' or 'ssh', got '%s'" :
-		    "listen %s is not available in this version", n->args[0].text);
+		conf_error(e, &n->args[0].pos, "expected 'tls', 'ssh' or "
+		    "'metrics', got '%s'", n->args[0].text);
 		return;
 	}
 	if (c->has_tls) {

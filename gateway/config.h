@@ -57,6 +57,10 @@ struct gw_config {
 	struct sockaddr_storage ssh_addr;
 	socklen_t ssh_addrlen;
 	char ssh_addr_str[64];
+	int has_metrics;		/* listen metrics ADDR:PORT */
+	struct sockaddr_storage metrics_addr;
+	socklen_t metrics_addrlen;
+	char metrics_addr_str[64];
 	long long max_conns;		/* whole daemon */
 	long long max_worker_conns;	/* one worker thread */
 	long long timeout_head;		/* seconds: TLS handshake + head */

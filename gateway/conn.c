@@ -4,6 +4,7 @@
  * a final answer, and one close that logs and audits why.
  */
 #include "gateway/conn.h"
+#include "gateway/metrics.h"
 
 #include <errno.h>
 #include <netinet/tcp.h>
@@ -199,12 +200,29 @@ conn_head_start(struct conn *c)
 		event_active(&c->ev_crd, EV_READ, 0);
 }
 
+/* Why a handshake failed, for the metrics (before tls_reason clears it). */
+static enum metrics_handshake
+handshake_failure(void)
+{
+	unsigned long e = ERR_peek_last_error();
+
+	if (e == 0 || (ERR_GET_LIB(e) == ERR_LIB_SSL && ERR_GET_REASON(e) ==
+	    SSL_R_UNEXPECTED_EOF_WHILE_READING))
+		return METRICS_HS_PEER_CLOSED;
+	if (ERR_GET_LIB(e) == ERR_LIB_SSL && (ERR_GET_REASON(e) ==
+	    SSL_R_CERTIFICATE_VERIFY_FAILED || ERR_GET_REASON(e) ==
+	    SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE))
+		return METRICS_HS_CERTIFICATE;
+	return METRICS_HS_PROTOCOL;
+}
+
 static void
 conn_handshake(struct conn *c)
 {
 	int r = SSL_do_handshake(c->ssl);
 
 	if (r == 1) {
+		metrics_handshake(METRICS_HS_OK);
 		conn_head_start(c);
 		return;
 	}
@@ -217,6 +235,7 @@ conn_handshake(struct conn *c)
 		break;
 	default:
 		c->tls_broken = 1;
+		metrics_handshake(handshake_failure());
 		log_debug("%s: conn %llu: handshake with %s failed: %s",
 		    __func__, (unsigned long long)c->id, c->peer_ip,
 		    tls_reason());
@@ -353,6 +372,9 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	switch (c->state) {
 	case CONN_HANDSHAKE:
+		metrics_handshake(METRICS_HS_TIMEOUT);
+		conn_close(c, "head-timeout");
+		return;
 	case CONN_HEAD:
 		conn_close(c, "head-timeout");
 		return;

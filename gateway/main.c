@@ -21,6 +21,7 @@
 #include "gateway/control.h"
 #include "gateway/denylist.h"
 #include "gateway/devcache.h"
+#include "gateway/metrics.h"
 #include "gateway/notify.h"
 #include "gateway/pool.h"
 #include "gateway/revoke.h"
@@ -77,6 +78,7 @@ struct mwgd {
 	struct server srv;
 	struct event_base *base;
 	int *listen_fds;
+	int metrics_fd;			/* listen metrics, or -1 */
 	int control_fd;
 	char *conf_control_path;
 	struct ssh_listener *ssh;	/* NULL without listen ssh */
@@ -284,6 +286,12 @@ setup_privileged(struct mwgd *d, const struct gw_config *c)
 	if (c->has_ssh && (d->ssh = ssh_listener_bind(c, err,
 	    sizeof(err))) == NULL)
 		fatalx("listen ssh %s: %s", c->ssh_addr_str, err);
+	d->metrics_fd = -1;
+	if (c->has_metrics && (d->metrics_fd = metrics_listen_socket(
+	    (const struct sockaddr *)&c->metrics_addr, c->metrics_addrlen)) ==
+	    -1)
+		fatal("cannot listen on %s for metrics", c->metrics_addr_str);
+	audit_set_observer(d->srv.audit, metrics_audit_observe, NULL);
 }
 
 static void
@@ -350,6 +358,9 @@ run(struct mwgd *d, struct gw_snapshot *snap)
 	crl_timer = event_new(d->base, -1, EV_PERSIST, crl_refresh_cb, &d->srv);
 	event_add(crl_timer, &(struct timeval){ REVOKE_REFRESH_S, 0 });
 	workers_start(&d->srv, d->listen_fds, c->workers);
+	if (d->metrics_fd != -1 && metrics_start(d->base, d->metrics_fd,
+	    &d->srv, err, sizeof(err)) == -1)
+		fatalx("listen metrics %s: %s", c->metrics_addr_str, err);
 	if (d->ssh && ssh_listener_start(d->ssh, &d->srv, err, sizeof(err)) ==
 	    -1)
 		fatalx("listen ssh %s: %s", c->ssh_addr_str, err);
@@ -360,6 +371,8 @@ run(struct mwgd *d, struct gw_snapshot *snap)
 	notify_ready(status);
 	watchdog = notify_watchdog_start(d->base);
 	event_base_dispatch(d->base);
+
+	metrics_stop();
 
 	control_stop();
 	ssh_listener_stop(d->ssh);

@@ -96,6 +96,17 @@ pool_stop(struct pool *p)
 	free(p);
 }
 
+size_t
+pool_queued(struct pool *p)
+{
+	size_t n;
+
+	pthread_mutex_lock(&p->lock);
+	n = p->nqueued;
+	pthread_mutex_unlock(&p->lock);
+	return n;
+}
+
 int
 pool_submit(struct pool *p, struct pool_job *job)
 {

@@ -40,6 +40,8 @@ struct pool;
 struct pool *pool_start(int nthreads);
 /* Runs what is queued, stops the threads and frees the pool. */
 void pool_stop(struct pool *p);
+/* Jobs waiting for a thread now (monitoring). */
+size_t pool_queued(struct pool *p);
 /* Queues job; -1 if the queue is full (the caller answers 503). */
 int pool_submit(struct pool *p, struct pool_job *job);
 /* Frees a job that came back (its answer already sent). */

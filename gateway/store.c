@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -202,11 +203,21 @@ st_leave(struct store *st)
 		fatalx("%s: pthread_mutex_unlock", __func__);
 }
 
+/* Every SQLite failure, for monitoring (all stores of the process). */
+static atomic_ullong st_errors;
+
 int
 st_dberr(struct store *st, const char *what, char *err, size_t errlen)
 {
+	atomic_fetch_add_explicit(&st_errors, 1, memory_order_relaxed);
 	st_err(err, errlen, "%s: %s", what, sqlite3_errmsg(st->db));
 	return -1;
+}
+
+unsigned long long
+store_errors_total(void)
+{
+	return atomic_load(&st_errors);
 }
 
 int

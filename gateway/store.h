@@ -48,6 +48,8 @@ struct store;
 struct store *store_open(const char *dir, char *err, size_t errlen);
 /* Closes and wipes the key; NULL is a no-op. */
 void store_close(struct store *st);
+/* SQLite errors met so far by every store of this process (monitoring). */
+unsigned long long store_errors_total(void);
 
 /* ---- devices ------------------------------------------------------------ */
 
