@@ -210,6 +210,8 @@ ssh_listener_bind(const struct gw_config *c, char *err, size_t errlen)
 	pthread_mutex_init(&l->hs_lock, NULL);
 	pthread_cond_init(&l->hs_cond, NULL);
 	TAILQ_INIT(&l->handshakes);
+	pthread_mutex_init(&l->reg_lock, NULL);
+	LIST_INIT(&l->open_tuns);
 	return l;
 fail:
 	if (l->bind)
@@ -238,7 +240,7 @@ ssh_accept_one(struct ssh_listener *l, int fd, const struct sockaddr_storage *sa
 	ss->l = l;
 	ss->peer = *sa;
 	ss->started = time(NULL);
-	ss->id = atomic_fetch_add(&l->srv->next_id, 1);
+	ss->id = server_next_id(l->srv);
 	addr_format_ip((const struct sockaddr *)sa, ss->peer_ip,
 	    sizeof(ss->peer_ip));
 	ss->peer_port = addr_port((const struct sockaddr *)sa);
@@ -322,6 +324,7 @@ ssh_listener_start(struct ssh_listener *l, struct server *srv, char *err,
 		return -1;
 	}
 	l->started = 1;
+	srv->ssh = l;
 	log_info("ssh: listening on %s with %d forwarding threads",
 	    l->addr_str, l->nloops);
 	return 0;
@@ -347,6 +350,8 @@ ssh_listener_stop(struct ssh_listener *l)
 	if (l == NULL)
 		return;
 	atomic_store(&l->quitting, 1);
+	if (l->srv)
+		l->srv->ssh = NULL;
 	if (l->started) {
 		(void)!write(l->stop_pipe[1], "q", 1);
 		pthread_join(l->acceptor, NULL);
@@ -359,6 +364,31 @@ ssh_listener_stop(struct ssh_listener *l)
 	ssh_bind_free(l->bind);
 	pthread_mutex_destroy(&l->hs_lock);
 	pthread_cond_destroy(&l->hs_cond);
+	pthread_mutex_destroy(&l->reg_lock);
 	free(l->loops);
 	free(l);
+}
+
+int
+ssh_listener_kill(struct ssh_listener *l, uint64_t id)
+{
+	struct ssh_loop *lp = NULL;
+	struct ssh_tun *t;
+	struct ssh_msg *m;
+
+	if (l == NULL)
+		return -1;
+	pthread_mutex_lock(&l->reg_lock);
+	LIST_FOREACH(t, &l->open_tuns, reg_entry)
+		if (t->id == id)
+			lp = t->lp;
+	pthread_mutex_unlock(&l->reg_lock);
+	if (lp == NULL)
+		return -1;
+	/* The loop looks the id up again: the tunnel may end meanwhile. */
+	m = xcalloc(1, sizeof(*m));
+	m->type = SSH_MSG_KILL;
+	m->id = id;
+	ssh_loop_post(lp, m);
+	return 0;
 }

@@ -72,6 +72,12 @@ struct ssh_sess {
 	ssh_event ev;			/* its own: only its socket */
 	int pidx;			/* its slot in the loop's pollfds */
 	int is_dead;			/* to be freed after this poll round */
+	/* The gateway ends it (ssh_sess_cut): SSH_MSG_DISCONNECT with
+	 * cut_msg once libssh's output is flushed, or at cut_deadline. */
+	int is_cutting;
+	time_t cut_deadline;
+	char cut_msg[256];
+	time_t posture_seen;		/* the device's report last decided on */
 };
 
 TAILQ_HEAD(ssh_sess_list, ssh_sess);
@@ -120,16 +126,22 @@ struct ssh_tun {
 	unsigned failed:1;		/* close after this poll round (why) */
 	char *pending;			/* client bytes the target did not take */
 	size_t plen, poff;
-	char why[192];			/* why it closed, for the record */
+	/* Why it closed: a term of docs/audit.md's table, the rest apart. */
+	const char *reason;
+	char detail[192];
+	LIST_ENTRY(ssh_tun) reg_entry;	/* the listener's open tunnels */
+	unsigned is_registered:1;
 };
 
 /* A message to a forwarding thread. */
 struct ssh_msg {
 	STAILQ_ENTRY(ssh_msg) entry;
-	enum { SSH_MSG_SESSION, SSH_MSG_AUDITED, SSH_MSG_QUIT } type;
+	enum { SSH_MSG_SESSION, SSH_MSG_AUDITED, SSH_MSG_KILL,
+	    SSH_MSG_QUIT } type;
 	struct ssh_sess *sess;
 	struct ssh_tun *tun;
 	int ok;
+	uint64_t id;			/* KILL: the tunnel */
 };
 
 /* One forwarding thread. */
@@ -167,6 +179,9 @@ struct ssh_listener {
 	pthread_cond_t hs_cond;
 	struct ssh_sess_list handshakes;
 	int nhandshakes;
+	/* open tunnels by id, for mwgctl kill (any thread, under reg_lock) */
+	pthread_mutex_t reg_lock;
+	LIST_HEAD(, ssh_tun) open_tuns;
 };
 
 /* ---- ssh_auth.c: the handshake thread ------------------------------------ */
@@ -195,14 +210,25 @@ void ssh_tun_decide(const struct ssh_tun *t, const struct policy *p,
     struct policy_decision *d);
 /* The writer's answer for tunnel.open (ok 0: lost, the tunnel closes). */
 void ssh_tun_audited(struct ssh_tun *t, int ok);
-/* Marks t to close after this poll round with why. */
-void ssh_tun_fail(struct ssh_tun *t, const char *why);
+/*
+ * Close reasons are the terms of docs/audit.md's table (completed,
+ * idle-timeout, user-locked, ...), shared with TLS tunnels; detail is
+ * free text for mwg.close_detail ("" or NULL: none).
+ */
+/* Marks t to close after this poll round. */
+void ssh_tun_fail(struct ssh_tun *t, const char *reason, const char *detail);
 /* Records tunnel.close once (if tunnel.open was) and marks t done. */
-void ssh_tun_finish(struct ssh_tun *t, const char *why);
+void ssh_tun_finish(struct ssh_tun *t, const char *reason,
+    const char *detail);
 /* After a poll round: half-closes, closes, re-registers; 1 if t is gone. */
 int ssh_tun_sweep(struct ssh_tun *t);
-/* Ends t now with why and frees it (or parks it for its audit answer). */
-void ssh_tun_kill(struct ssh_tun *t, const char *why);
+/* Ends t now and frees it (or parks it for its audit answer); its channel
+ * is closed, or with keep_channel left to the session's disconnect. */
+void ssh_tun_kill(struct ssh_tun *t, const char *reason, const char *detail,
+    int keep_channel);
+/* What the person is told when the gateway ends t for reason. */
+void ssh_tun_told(const struct ssh_tun *t, const char *reason,
+    const char *detail, char *buf, size_t len);
 
 /* ---- ssh_key.c ---------------------------------------------------------- */
 
