@@ -1,0 +1,47 @@
+# Helpers for the SSH jump-listener scenarios (34-39), sourced after
+# common.sh: the listener's port, known_hosts, one ssh config per device,
+# and keyboard-interactive answers through SSH_ASKPASS.
+SSH_PORT=$((BASE + 9))
+
+# The gateway's host keys as OpenSSH known_hosts, in $T/known_hosts.
+ssh_known_hosts() {
+	for k in ed25519 ecdsa; do
+		printf '[127.0.0.1]:%s %s\n' "$SSH_PORT" "$(ssh-keygen -y -f "$T/state/ssh_host_${k}_key")"
+	done >"$T/known_hosts"
+}
+
+# An ssh config for device and user as host "gw" in file (extra lines last).
+ssh_conf() {	# device user file [extra lines]
+	cat >"$3" <<CONF
+Host gw
+    HostName 127.0.0.1
+    Port $SSH_PORT
+    User $2
+    IdentityFile $T/$1.key
+    IdentitiesOnly yes
+    UserKnownHostsFile $T/known_hosts
+    GlobalKnownHostsFile /dev/null
+    StrictHostKeyChecking yes
+    PreferredAuthentications publickey,keyboard-interactive
+    ConnectTimeout 10
+${4:-}
+CONF
+}
+
+# ssh with keyboard-interactive answers (password, code) from SSH_ASKPASS.
+kbd_ssh() {	# password code ssh-args...
+	[ -x "$T/askpass" ] || {
+		printf '#!/bin/sh\ncase "$1" in\n*assword*) cat "%s" ;;\n*code*) cat "%s" ;;\n*) exit 1 ;;\nesac\n' \
+			"$T/ask-pw" "$T/ask-code" >"$T/askpass"
+		chmod 755 "$T/askpass"
+	}
+	printf '%s\n' "$1" >"$T/ask-pw"; printf '%s\n' "$2" >"$T/ask-code"; shift 2
+	SSH_ASKPASS="$T/askpass" SSH_ASKPASS_REQUIRE=force DISPLAY=:0 \
+		timeout 30 setsid ssh "$@"
+}
+
+# The tunnel.id of the latest SSH tunnel.open (success) in the audit trail.
+ssh_last_tunnel_id() {
+	audit_select '.["event.action"]=="tunnel.open" and .["event.outcome"]=="success" and .["network.protocol"]=="ssh"' |
+		tail -1 | jq -r '.["tunnel.id"]'
+}
