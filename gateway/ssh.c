@@ -25,6 +25,7 @@
 #include "common/xmalloc.h"
 #include "gateway/config.h"
 #include "gateway/server.h"
+#include "gateway/snapshot.h"
 #include "gateway/ssh.h"
 #include "gateway/ssh_int.h"
 
@@ -224,12 +225,71 @@ fail:
 
 /* ---- accepting ---------------------------------------------------------- */
 
+/* Refusals are logged at most once per SSH_REFUSED_LOG_S, with a count:
+ * a flood must not become a flood of log lines. Acceptor thread only. */
+static void
+ssh_refused(struct ssh_listener *l, const char *ip, const char *why)
+{
+	time_t now = time(NULL);
+
+	l->nrefused++;
+	if (now - l->refused_logged < SSH_REFUSED_LOG_S)
+		return;
+	log_warnx("ssh: %s: %s: connection refused (%lu refused in the last "
+	    "%d s)", ip, why, l->nrefused, SSH_REFUSED_LOG_S);
+	l->nrefused = 0;
+	l->refused_logged = now;
+}
+
+/*
+ * sshd's MaxStartups and PerSourceMaxStartups, under hs_lock: NULL to
+ * admit, or why not. From START unauthenticated connections a new one is
+ * refused with probability RATE%, rising to 100% at FULL; one address
+ * may hold per_source of them.
+ */
+static const char *
+ssh_startups_full(struct ssh_listener *l, const char *ip,
+    const long long st[3], long long per_source)
+{
+	const struct ssh_sess *ss;
+	long long n = l->nhandshakes, from_ip = 0, p;
+
+	TAILQ_FOREACH(ss, &l->handshakes, entry)
+		if (strcmp(ss->peer_ip, ip) == 0)
+			from_ip++;
+	if (from_ip >= per_source)
+		return "per-source-max-startups reached";
+	if (n >= st[2])
+		return "max-startups full";
+	if (n < st[0])
+		return NULL;
+	p = st[1] + (100 - st[1]) * (n - st[0]) / (st[2] - st[0]);
+	return (long long)arc4random_uniform(100) < p ?
+	    "max-startups: dropped at random" : NULL;
+}
+
+/* The limits of the current configuration (a reload changes them). */
+static void
+ssh_limits(struct ssh_sess *ss, long long st[3], long long *per_source)
+{
+	struct gw_snapshot *snap = snapshot_get();
+	const struct gw_config *c = snap->conf;
+
+	memcpy(st, c->ssh_startups, 3 * sizeof(st[0]));
+	*per_source = c->ssh_per_source;
+	ss->grace = (long)c->ssh_login_grace;
+	ss->max_auth_tries = (int)c->ssh_max_auth_tries;
+	snapshot_put(snap);
+}
+
 /* A new connection: its session, then a handshake thread of its own. */
 static void
 ssh_accept_one(struct ssh_listener *l, int fd, const struct sockaddr_storage *sa)
 {
 	struct ssh_sess *ss = xcalloc(1, sizeof(*ss));
+	long long st[3], per_source;
 	pthread_attr_t attr;
+	const char *full;
 	pthread_t t;
 	int one = 1;
 
@@ -240,19 +300,20 @@ ssh_accept_one(struct ssh_listener *l, int fd, const struct sockaddr_storage *sa
 	ss->l = l;
 	ss->peer = *sa;
 	ss->started = time(NULL);
-	ss->id = server_next_id(l->srv);
 	addr_format_ip((const struct sockaddr *)sa, ss->peer_ip,
 	    sizeof(ss->peer_ip));
 	ss->peer_port = addr_port((const struct sockaddr *)sa);
 	LIST_INIT(&ss->tuns);
+	ssh_limits(ss, st, &per_source);
 	pthread_mutex_lock(&l->hs_lock);
-	if (l->nhandshakes >= SSH_HANDSHAKES_MAX) {
+	if ((full = ssh_startups_full(l, ss->peer_ip, st, per_source)) !=
+	    NULL) {
 		pthread_mutex_unlock(&l->hs_lock);
-		log_warnx("ssh: %s: too many unauthenticated connections "
-		    "(%d): refused", ss->peer_ip, SSH_HANDSHAKES_MAX);
+		ssh_refused(l, ss->peer_ip, full);
 		ssh_sess_free(ss);
 		return;
 	}
+	ss->id = server_next_id(l->srv);
 	/* Compression is a session option (the bind has none): off. */
 	if ((ss->s = ssh_new()) == NULL ||
 	    ssh_bind_accept_fd(l->bind, ss->s, fd) != SSH_OK ||
@@ -281,6 +342,34 @@ ssh_accept_one(struct ssh_listener *l, int fd, const struct sockaddr_storage *sa
 	pthread_attr_destroy(&attr);
 }
 
+/*
+ * LoginGraceTime: a connection that has not finished the key exchange
+ * within SSH_KEX_GRACE, or authentication within its grace, is shut
+ * down; its handshake thread then finds the socket closed. So silent
+ * connections hold a slot for seconds, not for a blocking read's timeout.
+ */
+static void
+ssh_handshakes_reap(struct ssh_listener *l)
+{
+	time_t now = time(NULL);
+	struct ssh_sess *ss;
+
+	pthread_mutex_lock(&l->hs_lock);
+	TAILQ_FOREACH(ss, &l->handshakes, entry) {
+		if (ss->is_reaped || (now - ss->started < ss->grace &&
+		    (atomic_load(&ss->is_kex_done) ||
+		    now - ss->started < SSH_KEX_GRACE)))
+			continue;
+		log_debug("%s: ssh %llu: %s: %s not done in time", __func__,
+		    (unsigned long long)ss->id, ss->peer_ip,
+		    atomic_load(&ss->is_kex_done) ? "authentication" :
+		    "key exchange");
+		shutdown(ss->fd, SHUT_RDWR);
+		ss->is_reaped = 1;
+	}
+	pthread_mutex_unlock(&l->hs_lock);
+}
+
 static void *
 ssh_acceptor_main(void *arg)
 {
@@ -292,10 +381,11 @@ ssh_acceptor_main(void *arg)
 	int fd;
 
 	while (!atomic_load(&l->quitting)) {
-		if (poll(pfd, 2, -1) == -1 && errno != EINTR)
+		if (poll(pfd, 2, 1000) == -1 && errno != EINTR)
 			break;
 		if (pfd[1].revents)
 			break;
+		ssh_handshakes_reap(l);
 		if (!(pfd[0].revents & POLLIN))
 			continue;
 		len = sizeof(sa);

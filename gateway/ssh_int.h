@@ -31,9 +31,11 @@
 
 struct server;
 
-#define SSH_HANDSHAKES_MAX	256	/* connections not yet authenticated */
-#define SSH_LOGIN_GRACE		60	/* seconds to finish key exchange + auth */
+/* Unauthenticated connections are bounded by listen ssh { max-startups,
+ * per-source-max-startups, login-grace-time, max-auth-tries }. */
+#define SSH_KEX_GRACE		10	/* seconds to the end of key exchange */
 #define SSH_KEX_TIMEOUT		30	/* seconds one blocking read may wait */
+#define SSH_REFUSED_LOG_S	10	/* one log line per this, for refusals */
 #define SSH_KBDINT_TRIES	3	/* wrong answers before disconnect */
 #define SSH_ANSWER_MAX		1024	/* bytes in a password or code answer */
 #define SSH_IO_CHUNK		(32 * 1024)	/* one read from a target */
@@ -61,8 +63,17 @@ struct ssh_sess {
 	int key_ok;			/* the device key was proven */
 	int is_authed;			/* both factors: may open channels */
 	int kbdint_tries;
-	int has_failed;			/* a failure was recorded */
 	const char *method;		/* for the records */
+	/* refusals, recorded once per connection (ssh_auth.c) */
+	int auth_failures;
+	int max_auth_tries;
+	unsigned auth_methods;		/* SSH_AUTH_METHOD_* bits refused */
+	char auth_why[256];		/* the last refusal's reason */
+	int is_auth_over;		/* max-auth-tries reached: disconnect */
+	/* deadlines (the acceptor shuts the socket; under hs_lock) */
+	long grace;			/* login-grace-time, seconds */
+	atomic_int is_kex_done;
+	int is_reaped;
 	char groups[CERTS_GROUPS_MAX][CERTS_GROUP_MAX];
 	int ngroups;
 	struct ssh_server_callbacks_struct scb;
@@ -179,6 +190,9 @@ struct ssh_listener {
 	pthread_cond_t hs_cond;
 	struct ssh_sess_list handshakes;
 	int nhandshakes;
+	/* refusals at accept, logged once per SSH_REFUSED_LOG_S */
+	unsigned long nrefused;
+	time_t refused_logged;
 	/* open tunnels by id, for mwgctl kill (any thread, under reg_lock) */
 	pthread_mutex_t reg_lock;
 	LIST_HEAD(, ssh_tun) open_tuns;
