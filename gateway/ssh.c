@@ -100,6 +100,46 @@ ssh_sess_free(struct ssh_sess *ss)
 	free(ss);
 }
 
+int
+ssh_sess_writable(struct ssh_sess *ss)
+{
+	struct pollfd p = { .fd = ssh_get_fd(ss->s), .events = POLLOUT };
+
+	return p.fd != -1 && poll(&p, 1, 0) == 1 && (p.revents & POLLOUT);
+}
+
+int
+ssh_sess_disconnect(struct ssh_sess *ss, const char *why)
+{
+	int fd = ssh_get_fd(ss->s);
+
+	/* libssh writes only once its own poll saw the socket writable
+	 * since its last write, and ssh_disconnect closes the socket right
+	 * after queueing: without this the message was never sent. */
+	if (ssh_sess_writable(ss))
+		ssh_set_fd_towrite(ss->s);
+	/* libssh closes its descriptor: a copy keeps the connection. */
+	fd = fd == -1 ? -1 : fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	ssh_session_set_disconnect_message(ss->s, why);
+	ssh_disconnect(ss->s);
+	if (fd != -1) {
+		shutdown(fd, SHUT_WR);
+		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	}
+	return fd;
+}
+
+int
+ssh_linger_drain(int fd)
+{
+	char buf[4096];
+	ssize_t n;
+
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		continue;
+	return n == -1 && (errno == EAGAIN || errno == EINTR);
+}
+
 /* ---- binding ------------------------------------------------------------ */
 
 static int

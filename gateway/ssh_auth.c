@@ -11,6 +11,8 @@
  */
 #include <sys/socket.h>
 
+#include <poll.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -463,6 +465,25 @@ ssh_auth_message_cb(ssh_session s, ssh_message msg, void *arg)
 
 /* ---- the thread --------------------------------------------------------- */
 
+/*
+ * max-auth-tries reached: the last refusal went out, then the reason.
+ * The client may already have sent its next attempt: drained for at most
+ * SSH_LINGER (this thread is the connection's own).
+ */
+static void
+ssh_auth_linger(struct ssh_sess *ss)
+{
+	int fd = ssh_sess_disconnect(ss, "mwg: too many authentication "
+	    "failures");
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	time_t until = time(NULL) + SSH_LINGER;
+
+	while (fd != -1 && ssh_linger_drain(fd) && time(NULL) < until)
+		poll(&pfd, 1, 200);
+	if (fd != -1)
+		close(fd);
+}
+
 /* Key exchange and the auth exchange; 0 once authenticated. */
 static int
 ssh_handshake(struct ssh_sess *ss)
@@ -498,12 +519,8 @@ ssh_handshake(struct ssh_sess *ss)
 		if (ssh_event_dopoll(ev, 1000) == SSH_ERROR &&
 		    !ssh_is_connected(ss->s))
 			break;
-	/* As sshd: the last refusal went out, then the reason. */
-	if (ss->is_auth_over && ssh_is_connected(ss->s)) {
-		ssh_session_set_disconnect_message(ss->s, "mwg: too many "
-		    "authentication failures");
-		ssh_disconnect(ss->s);
-	}
+	if (ss->is_auth_over && ssh_is_connected(ss->s))
+		ssh_auth_linger(ss);
 	if (ss->is_authed && ssh_is_connected(ss->s))
 		rc = 0;
 	ssh_event_remove_session(ev, ss->s);

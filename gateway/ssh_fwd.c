@@ -117,6 +117,7 @@ static void
 ssh_sess_adopt(struct ssh_loop *lp, struct ssh_sess *ss)
 {
 	ss->loop = lp;
+	ss->linger_fd = -1;
 	ss->idle_since = time(NULL);
 	ssh_tick_posture(ss);	/* the report its decisions start from */
 	ssh_set_blocking(ss->s, 0);
@@ -264,16 +265,30 @@ ssh_loop_mail(struct ssh_loop *lp)
 	}
 }
 
-/* A cut session: its disconnect once its output is out (or too late). */
+/* A cut session: its disconnect once its output is out (or too late),
+ * then its socket lingers until the client closes (or SSH_LINGER). */
 static void
-ssh_sess_disconnect(struct ssh_sess *ss)
+ssh_sess_cut_now(struct ssh_sess *ss)
 {
-	if ((ssh_get_poll_flags(ss->s) & SSH_WRITE_PENDING) &&
-	    time(NULL) < ss->cut_deadline)
+	if (((ssh_get_poll_flags(ss->s) & SSH_WRITE_PENDING) ||
+	    !ssh_sess_writable(ss)) && time(NULL) < ss->cut_deadline)
 		return;
-	ssh_session_set_disconnect_message(ss->s, ss->cut_msg);
-	ssh_disconnect(ss->s);
+	ss->linger_fd = ssh_sess_disconnect(ss, ss->cut_msg);
+	ss->linger_until = time(NULL) + SSH_LINGER;
 	ss->is_dead = 1;
+}
+
+/* 1 while a dead session's socket still lingers (ssh_sess_cut_now). */
+static int
+ssh_sess_lingers(struct ssh_sess *ss)
+{
+	if (ss->linger_fd == -1)
+		return 0;
+	if (ssh_linger_drain(ss->linger_fd) && time(NULL) < ss->linger_until)
+		return 1;
+	close(ss->linger_fd);
+	ss->linger_fd = -1;
+	return 0;
 }
 
 /* After a poll round: tunnels move on, dead sessions go. */
@@ -293,12 +308,12 @@ ssh_loop_sweep(struct ssh_loop *lp)
 		if (!ss->is_dead && !ssh_is_connected(ss->s))
 			ssh_sess_gone(ss);
 		else if (ss->is_cutting && !ss->is_dead)
-			ssh_sess_disconnect(ss);
+			ssh_sess_cut_now(ss);
 		if (!LIST_EMPTY(&ss->tuns))
 			ss->idle_since = 0;
 		else if (ss->idle_since == 0)
 			ss->idle_since = time(NULL);
-		if (!ss->is_dead)
+		if (!ss->is_dead || ssh_sess_lingers(ss))
 			continue;
 		TAILQ_REMOVE(&lp->sessions, ss, entry);
 		ssh_event_remove_session(ss->ev, ss->s);
@@ -458,6 +473,8 @@ ssh_loop_poll(struct ssh_loop *lp)
 	ssh_loop_slot(lp, &n, lp->mbox_fd, POLLIN);
 	TAILQ_FOREACH(ss, &lp->sessions, entry) {
 		ss->pidx = -1;
+		ss->lpidx = ss->linger_fd != -1 ? ssh_loop_slot(lp, &n,
+		    ss->linger_fd, POLLIN) : -1;
 		if (!ss->is_dead && (fd = ssh_get_fd(ss->s)) != -1)
 			ss->pidx = ssh_loop_slot(lp, &n, fd, POLLIN |
 			    ((ssh_get_poll_flags(ss->s) & SSH_WRITE_PENDING) ?

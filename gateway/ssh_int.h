@@ -36,6 +36,7 @@ struct server;
 #define SSH_KEX_GRACE		10	/* seconds to the end of key exchange */
 #define SSH_KEX_TIMEOUT		30	/* seconds one blocking read may wait */
 #define SSH_REFUSED_LOG_S	10	/* one log line per this, for refusals */
+#define SSH_LINGER		2	/* seconds a closing socket is drained */
 #define SSH_KBDINT_TRIES	3	/* wrong answers before disconnect */
 #define SSH_ANSWER_MAX		1024	/* bytes in a password or code answer */
 #define SSH_IO_CHUNK		(32 * 1024)	/* one read from a target */
@@ -88,6 +89,9 @@ struct ssh_sess {
 	int is_cutting;
 	time_t cut_deadline;
 	char cut_msg[256];
+	int linger_fd;			/* after the disconnect: drained, or -1 */
+	time_t linger_until;
+	int lpidx;			/* linger_fd's slot in the pollfds */
 	time_t posture_seen;		/* the device's report last decided on */
 };
 
@@ -266,5 +270,16 @@ json_t *ssh_sess_fields(const struct ssh_sess *ss, const char *reason,
     json_t *extra);
 /* Frees a session that has no loop (handshake failed or refused). */
 void ssh_sess_free(struct ssh_sess *ss);
+/*
+ * SSH_MSG_DISCONNECT with why (OpenSSH prints it), then a lingering close:
+ * the socket is half-closed and what the client still sends must be read
+ * and dropped (ssh_linger_drain), or its kernel gets a reset and loses the
+ * message. The descriptor to drain, or -1.
+ */
+int ssh_sess_disconnect(struct ssh_sess *ss, const char *why);
+/* Whether the session's socket can take a write now. */
+int ssh_sess_writable(struct ssh_sess *ss);
+/* Reads and drops what fd has: 1 while the peer may send more. */
+int ssh_linger_drain(int fd);
 
 #endif
