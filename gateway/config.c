@@ -6,6 +6,7 @@
 #include "gateway/config.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -363,6 +364,76 @@ listen_tls_block(struct gw_config *c, const struct conf_node *n,
 		    "and ca");
 }
 
+/* max-startups START:RATE:FULL (sshd's MaxStartups), e.g. 10:30:100. */
+static void
+ssh_startups(struct gw_config *c, const struct conf_arg *a,
+    struct conf_errors *e)
+{
+	long long v[3];
+	char *s = a->text, *end;
+
+	for (int i = 0; i < 3; i++) {
+		errno = 0;
+		v[i] = strtoll(s, &end, 10);
+		if (!isdigit((unsigned char)*s) || errno ||
+		    *end != (i < 2 ? ':' : '\0'))
+			break;
+		s = end + 1;
+		if (i == 2 && v[0] >= 1 && v[0] <= v[2] && v[1] >= 1 &&
+		    v[1] <= 100 && v[2] <= GW_SSH_STARTUPS_MAX) {
+			memcpy(c->ssh_startups, v, sizeof(v));
+			return;
+		}
+	}
+	conf_error(e, &a->pos, "expected START:RATE:FULL with 1 <= START <= "
+	    "FULL <= %d and RATE 1 to 100 (e.g. 10:30:100), got '%s'",
+	    GW_SSH_STARTUPS_MAX, a->text);
+}
+
+static int
+ssh_set_twice(const struct gw_config *c, const struct conf_node *k,
+    struct conf_errors *e)
+{
+	const char *name = k->name.text;
+	int set = (strcmp(name, "max-auth-tries") == 0 &&
+	    c->ssh_max_auth_tries) || (strcmp(name, "max-startups") == 0 &&
+	    c->ssh_startups[0]) || (strcmp(name, "per-source-max-startups") ==
+	    0 && c->ssh_per_source) || (strcmp(name, "login-grace-time") == 0 &&
+	    c->ssh_login_grace);
+
+	if (set)
+		conf_error(e, &k->name.pos, "%s is set twice", name);
+	return set;
+}
+
+/* listen ssh ADDR:PORT { ... }: pre-authentication bounds (docs/ssh.md). */
+static void
+listen_ssh_block(struct gw_config *c, const struct conf_node *n,
+    struct conf_errors *e)
+{
+	for (size_t i = 0; i < n->nchildren; i++) {
+		const struct conf_node *k = &n->children[i];
+		const char *name = k->name.text;
+
+		if (conf_nargs(k, 1, 1, e) == -1 || ssh_set_twice(c, k, e))
+			continue;
+		if (strcmp(name, "max-auth-tries") == 0)
+			conf_uint(&k->args[0], 1, 100, &c->ssh_max_auth_tries, e);
+		else if (strcmp(name, "max-startups") == 0)
+			ssh_startups(c, &k->args[0], e);
+		else if (strcmp(name, "per-source-max-startups") == 0)
+			conf_uint(&k->args[0], 1, GW_SSH_STARTUPS_MAX,
+			    &c->ssh_per_source, e);
+		else if (strcmp(name, "login-grace-time") == 0)
+			conf_duration(&k->args[0], 5, 600, &c->ssh_login_grace,
+			    e);
+		else
+			conf_error(e, &k->name.pos, "expected 'max-auth-tries', "
+			    "'max-startups', 'per-source-max-startups' or "
+			    "'login-grace-time' in listen ssh, got '%s'", name);
+	}
+}
+
 /* listen ssh ADDR:PORT: the SSH jump listener (host keys in state-dir). */
 static void
 listen_ssh(struct gw_config *c, const struct conf_node *n,
@@ -372,10 +443,8 @@ listen_ssh(struct gw_config *c, const struct conf_node *n,
 		conf_error(e, &n->name.pos, "listen ssh is set twice");
 		return;
 	}
-	if (n->has_block) {
-		conf_error(e, &n->name.pos, "listen ssh takes no block");
-		return;
-	}
+	if (n->has_block)
+		listen_ssh_block(c, n, e);
 	if (addr_parse(n->args[1].text, &c->ssh_addr, &c->ssh_addrlen) == -1) {
 		conf_error(e, &n->args[1].pos, "expected an address IP:PORT or "
 		    "[IPv6]:PORT, got '%s'", n->args[1].text);
@@ -506,6 +575,17 @@ apply_defaults(struct gw_config *c)
 		c->timeout_connect = 10;
 	if (c->timeout_idle == 0)
 		c->timeout_idle = 30 * 60;
+	if (c->ssh_max_auth_tries == 0)
+		c->ssh_max_auth_tries = 6;
+	if (c->ssh_startups[0] == 0) {
+		c->ssh_startups[0] = 20;
+		c->ssh_startups[1] = 30;
+		c->ssh_startups[2] = 100;
+	}
+	if (c->ssh_per_source == 0)
+		c->ssh_per_source = 10;
+	if (c->ssh_login_grace == 0)
+		c->ssh_login_grace = 60;
 }
 
 static struct gw_config *

@@ -12,6 +12,7 @@
 
 #define GW_WORKERS_MAX		64
 #define GW_CONNS_MAX		1000000
+#define GW_SSH_STARTUPS_MAX	1024	/* max-startups FULL at most */
 
 struct gw_listen_tls {
 	struct sockaddr_storage addr;
@@ -57,6 +58,11 @@ struct gw_config {
 	struct sockaddr_storage ssh_addr;
 	socklen_t ssh_addrlen;
 	char ssh_addr_str[64];
+	/* listen ssh { ... }: bounds on unauthenticated connections */
+	long long ssh_max_auth_tries;	/* max-auth-tries, default 6 */
+	long long ssh_startups[3];	/* max-startups START:RATE:FULL */
+	long long ssh_per_source;	/* per-source-max-startups */
+	long long ssh_login_grace;	/* login-grace-time, seconds */
 	int has_metrics;		/* listen metrics ADDR:PORT */
 	struct sockaddr_storage metrics_addr;
 	socklen_t metrics_addrlen;

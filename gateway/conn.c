@@ -81,7 +81,7 @@ conn_accept(struct worker *w, const struct gw_snapshot *snap, int fd,
 	int one = 1;
 
 	c = xcalloc(1, sizeof(*c));
-	c->id = atomic_fetch_add(&w->srv->next_id, 1) + 1;
+	c->id = server_next_id(w->srv);
 	c->w = w;
 	c->cfd = fd;
 	c->bfd = -1;

@@ -26,6 +26,7 @@
 #include "gateway/conn.h"
 #include "gateway/notify.h"
 #include "gateway/snapshot.h"
+#include "gateway/ssh.h"
 
 struct control_client {
 	struct bufferevent *bev;
@@ -145,13 +146,13 @@ ctl_kill(struct server *srv, json_t *req, long uid)
 		if (c->id == (uint64_t)id)
 			w = c->w;
 	pthread_mutex_unlock(&srv->reg_lock);
-	if (w == NULL) {
+	if (w == NULL && ssh_listener_kill(srv->ssh, (uint64_t)id) == -1) {
 		snprintf(msg, sizeof(msg), "no open tunnel with id %s", idstr);
 		return ctl_error(msg);
 	}
 	m.id = (uint64_t)id;
 	snprintf(m.reason, sizeof(m.reason), "killed-by-admin");
-	if (worker_post(w, &m) == -1)
+	if (w != NULL && worker_post(w, &m) == -1)
 		return ctl_error("worker busy; try again");
 	audit_append(srv->audit, "admin.kill", "success", json_pack(
 	    "{s:I, s:I}", "user.id", (json_int_t)uid, "tunnel.id", id));

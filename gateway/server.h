@@ -23,6 +23,7 @@ struct denylist;
 struct certs_issuer;
 struct audit_log;
 struct audit_forwarder;
+struct ssh_listener;
 
 #define WORKER_POOL_MAX		16	/* spare splice buffers kept per worker */
 #define WORKER_MBOX_MAX		1024	/* queued admin messages per worker */
@@ -85,12 +86,24 @@ struct server {
 	struct worker *workers;
 	int nworkers;
 	atomic_long nconns;		/* every connection, all workers */
-	atomic_uint_fast64_t next_id;
+	atomic_uint_fast64_t next_id;	/* server_next_id() only */
 	atomic_uint_fast64_t n_accepted, n_refused, n_tunnels, n_denied;
 	pthread_mutex_t reg_lock;	/* guards tunnels */
 	struct conn_list tunnels;	/* open tunnels, for sessions/kill */
+	struct ssh_listener *ssh;	/* set while SSH runs, for kill */
 	time_t started;
 };
+
+/*
+ * The id of a new TLS connection, SSH session or SSH tunnel: one sequence
+ * for all of them, from 1, so that a tunnel.id names one tunnel whatever
+ * its protocol (and `mwgctl kill ID` one target). Any thread.
+ */
+static inline uint64_t
+server_next_id(struct server *srv)
+{
+	return atomic_fetch_add(&srv->next_id, 1) + 1;
+}
 
 /* Creates the listening socket for one worker (SO_REUSEPORT); -1 on error. */
 int worker_listen_socket(const struct sockaddr *sa, socklen_t len);

@@ -25,6 +25,7 @@
 #include "common/xmalloc.h"
 #include "gateway/config.h"
 #include "gateway/server.h"
+#include "gateway/snapshot.h"
 #include "gateway/ssh.h"
 #include "gateway/ssh_int.h"
 
@@ -97,6 +98,46 @@ ssh_sess_free(struct ssh_sess *ss)
 		close(ss->fd);
 	explicit_bzero(ss, sizeof(*ss));
 	free(ss);
+}
+
+int
+ssh_sess_writable(struct ssh_sess *ss)
+{
+	struct pollfd p = { .fd = ssh_get_fd(ss->s), .events = POLLOUT };
+
+	return p.fd != -1 && poll(&p, 1, 0) == 1 && (p.revents & POLLOUT);
+}
+
+int
+ssh_sess_disconnect(struct ssh_sess *ss, const char *why)
+{
+	int fd = ssh_get_fd(ss->s);
+
+	/* libssh writes only once its own poll saw the socket writable
+	 * since its last write, and ssh_disconnect closes the socket right
+	 * after queueing: without this the message was never sent. */
+	if (ssh_sess_writable(ss))
+		ssh_set_fd_towrite(ss->s);
+	/* libssh closes its descriptor: a copy keeps the connection. */
+	fd = fd == -1 ? -1 : fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	ssh_session_set_disconnect_message(ss->s, why);
+	ssh_disconnect(ss->s);
+	if (fd != -1) {
+		shutdown(fd, SHUT_WR);
+		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	}
+	return fd;
+}
+
+int
+ssh_linger_drain(int fd)
+{
+	char buf[4096];
+	ssize_t n;
+
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		continue;
+	return n == -1 && (errno == EAGAIN || errno == EINTR);
 }
 
 /* ---- binding ------------------------------------------------------------ */
@@ -210,6 +251,8 @@ ssh_listener_bind(const struct gw_config *c, char *err, size_t errlen)
 	pthread_mutex_init(&l->hs_lock, NULL);
 	pthread_cond_init(&l->hs_cond, NULL);
 	TAILQ_INIT(&l->handshakes);
+	pthread_mutex_init(&l->reg_lock, NULL);
+	LIST_INIT(&l->open_tuns);
 	return l;
 fail:
 	if (l->bind)
@@ -222,12 +265,71 @@ fail:
 
 /* ---- accepting ---------------------------------------------------------- */
 
+/* Refusals are logged at most once per SSH_REFUSED_LOG_S, with a count:
+ * a flood must not become a flood of log lines. Acceptor thread only. */
+static void
+ssh_refused(struct ssh_listener *l, const char *ip, const char *why)
+{
+	time_t now = time(NULL);
+
+	l->nrefused++;
+	if (now - l->refused_logged < SSH_REFUSED_LOG_S)
+		return;
+	log_warnx("ssh: %s: %s: connection refused (%lu refused in the last "
+	    "%d s)", ip, why, l->nrefused, SSH_REFUSED_LOG_S);
+	l->nrefused = 0;
+	l->refused_logged = now;
+}
+
+/*
+ * sshd's MaxStartups and PerSourceMaxStartups, under hs_lock: NULL to
+ * admit, or why not. From START unauthenticated connections a new one is
+ * refused with probability RATE%, rising to 100% at FULL; one address
+ * may hold per_source of them.
+ */
+static const char *
+ssh_startups_full(struct ssh_listener *l, const char *ip,
+    const long long st[3], long long per_source)
+{
+	const struct ssh_sess *ss;
+	long long n = l->nhandshakes, from_ip = 0, p;
+
+	TAILQ_FOREACH(ss, &l->handshakes, entry)
+		if (strcmp(ss->peer_ip, ip) == 0)
+			from_ip++;
+	if (from_ip >= per_source)
+		return "per-source-max-startups reached";
+	if (n >= st[2])
+		return "max-startups full";
+	if (n < st[0])
+		return NULL;
+	p = st[1] + (100 - st[1]) * (n - st[0]) / (st[2] - st[0]);
+	return (long long)arc4random_uniform(100) < p ?
+	    "max-startups: dropped at random" : NULL;
+}
+
+/* The limits of the current configuration (a reload changes them). */
+static void
+ssh_limits(struct ssh_sess *ss, long long st[3], long long *per_source)
+{
+	struct gw_snapshot *snap = snapshot_get();
+	const struct gw_config *c = snap->conf;
+
+	memcpy(st, c->ssh_startups, 3 * sizeof(st[0]));
+	*per_source = c->ssh_per_source;
+	ss->grace = (long)c->ssh_login_grace;
+	ss->max_auth_tries = (int)c->ssh_max_auth_tries;
+	snapshot_put(snap);
+}
+
 /* A new connection: its session, then a handshake thread of its own. */
 static void
 ssh_accept_one(struct ssh_listener *l, int fd, const struct sockaddr_storage *sa)
 {
 	struct ssh_sess *ss = xcalloc(1, sizeof(*ss));
+	long long st[3], per_source;
 	pthread_attr_t attr;
+	const char *full;
 	pthread_t t;
 	int one = 1;
 
@@ -238,19 +340,20 @@ ssh_accept_one(struct ssh_listener *l, int fd, const struct sockaddr_storage *sa
 	ss->l = l;
 	ss->peer = *sa;
 	ss->started = time(NULL);
-	ss->id = atomic_fetch_add(&l->srv->next_id, 1);
 	addr_format_ip((const struct sockaddr *)sa, ss->peer_ip,
 	    sizeof(ss->peer_ip));
 	ss->peer_port = addr_port((const struct sockaddr *)sa);
 	LIST_INIT(&ss->tuns);
+	ssh_limits(ss, st, &per_source);
 	pthread_mutex_lock(&l->hs_lock);
-	if (l->nhandshakes >= SSH_HANDSHAKES_MAX) {
+	if ((full = ssh_startups_full(l, ss->peer_ip, st, per_source)) !=
+	    NULL) {
 		pthread_mutex_unlock(&l->hs_lock);
-		log_warnx("ssh: %s: too many unauthenticated connections "
-		    "(%d): refused", ss->peer_ip, SSH_HANDSHAKES_MAX);
+		ssh_refused(l, ss->peer_ip, full);
 		ssh_sess_free(ss);
 		return;
 	}
+	ss->id = server_next_id(l->srv);
 	/* Compression is a session option (the bind has none): off. */
 	if ((ss->s = ssh_new()) == NULL ||
 	    ssh_bind_accept_fd(l->bind, ss->s, fd) != SSH_OK ||
@@ -279,6 +382,34 @@ ssh_accept_one(struct ssh_listener *l, int fd, const struct sockaddr_storage *sa
 	pthread_attr_destroy(&attr);
 }
 
+/*
+ * LoginGraceTime: a connection that has not finished the key exchange
+ * within SSH_KEX_GRACE, or authentication within its grace, is shut
+ * down; its handshake thread then finds the socket closed. So silent
+ * connections hold a slot for seconds, not for a blocking read's timeout.
+ */
+static void
+ssh_handshakes_reap(struct ssh_listener *l)
+{
+	time_t now = time(NULL);
+	struct ssh_sess *ss;
+
+	pthread_mutex_lock(&l->hs_lock);
+	TAILQ_FOREACH(ss, &l->handshakes, entry) {
+		if (ss->is_reaped || (now - ss->started < ss->grace &&
+		    (atomic_load(&ss->is_kex_done) ||
+		    now - ss->started < SSH_KEX_GRACE)))
+			continue;
+		log_debug("%s: ssh %llu: %s: %s not done in time", __func__,
+		    (unsigned long long)ss->id, ss->peer_ip,
+		    atomic_load(&ss->is_kex_done) ? "authentication" :
+		    "key exchange");
+		shutdown(ss->fd, SHUT_RDWR);
+		ss->is_reaped = 1;
+	}
+	pthread_mutex_unlock(&l->hs_lock);
+}
+
 static void *
 ssh_acceptor_main(void *arg)
 {
@@ -290,10 +421,11 @@ ssh_acceptor_main(void *arg)
 	int fd;
 
 	while (!atomic_load(&l->quitting)) {
-		if (poll(pfd, 2, -1) == -1 && errno != EINTR)
+		if (poll(pfd, 2, 1000) == -1 && errno != EINTR)
 			break;
 		if (pfd[1].revents)
 			break;
+		ssh_handshakes_reap(l);
 		if (!(pfd[0].revents & POLLIN))
 			continue;
 		len = sizeof(sa);
@@ -322,6 +454,7 @@ ssh_listener_start(struct ssh_listener *l, struct server *srv, char *err,
 		return -1;
 	}
 	l->started = 1;
+	srv->ssh = l;
 	log_info("ssh: listening on %s with %d forwarding threads",
 	    l->addr_str, l->nloops);
 	return 0;
@@ -347,6 +480,8 @@ ssh_listener_stop(struct ssh_listener *l)
 	if (l == NULL)
 		return;
 	atomic_store(&l->quitting, 1);
+	if (l->srv)
+		l->srv->ssh = NULL;
 	if (l->started) {
 		(void)!write(l->stop_pipe[1], "q", 1);
 		pthread_join(l->acceptor, NULL);
@@ -359,6 +494,31 @@ ssh_listener_stop(struct ssh_listener *l)
 	ssh_bind_free(l->bind);
 	pthread_mutex_destroy(&l->hs_lock);
 	pthread_cond_destroy(&l->hs_cond);
+	pthread_mutex_destroy(&l->reg_lock);
 	free(l->loops);
 	free(l);
+}
+
+int
+ssh_listener_kill(struct ssh_listener *l, uint64_t id)
+{
+	struct ssh_loop *lp = NULL;
+	struct ssh_tun *t;
+	struct ssh_msg *m;
+
+	if (l == NULL)
+		return -1;
+	pthread_mutex_lock(&l->reg_lock);
+	LIST_FOREACH(t, &l->open_tuns, reg_entry)
+		if (t->id == id)
+			lp = t->lp;
+	pthread_mutex_unlock(&l->reg_lock);
+	if (lp == NULL)
+		return -1;
+	/* The loop looks the id up again: the tunnel may end meanwhile. */
+	m = xcalloc(1, sizeof(*m));
+	m->type = SSH_MSG_KILL;
+	m->id = id;
+	ssh_loop_post(lp, m);
+	return 0;
 }

@@ -10,6 +10,7 @@
 #define MWG_GW_SSH_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct gw_config;
 struct server;
@@ -26,6 +27,12 @@ struct ssh_listener *ssh_listener_bind(const struct gw_config *c, char *err,
  * denylist, snapshot). 0 or -1 with a reason. */
 int ssh_listener_start(struct ssh_listener *l, struct server *srv, char *err,
     size_t errlen);
+/*
+ * mwgctl kill: ends the open SSH tunnel id (tunnel.close killed-by-admin;
+ * the client is told). 0 if it is open here, -1 if not. Any thread while
+ * the listener runs (srv->ssh is set from start to stop).
+ */
+int ssh_listener_kill(struct ssh_listener *l, uint64_t id);
 /* Closes every SSH session (audited) and frees l; NULL is a no-op. */
 void ssh_listener_stop(struct ssh_listener *l);
 

@@ -11,6 +11,8 @@
  */
 #include <sys/socket.h>
 
+#include <poll.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,10 +38,11 @@
 /* ---- records ------------------------------------------------------------ */
 
 static void
-ssh_auth_audit(struct ssh_sess *ss, const char *outcome, const char *why)
+ssh_auth_audit(struct ssh_sess *ss, const char *outcome, const char *why,
+    json_t *x)
 {
-	json_t *x = json_object();
-
+	if (x == NULL)
+		x = json_object();
 	if (ss->method)
 		json_object_set_new(x, "mwg.auth_method",
 		    json_string(ss->method));
@@ -49,13 +52,54 @@ ssh_auth_audit(struct ssh_sess *ss, const char *outcome, const char *why)
 		    (unsigned long long)ss->id, ss->peer_ip);
 }
 
+/*
+ * A connection's refusals, as one record: how many, which methods, and
+ * the last reason (one connection once wrote 501 records in 0.4 s). Also
+ * for a proven key that never gave its second factor (why says so).
+ */
 static void
-ssh_auth_fail(struct ssh_sess *ss, const char *why)
+ssh_auth_summary(struct ssh_sess *ss, const char *why)
+{
+	static const struct {
+		unsigned bit;
+		const char *name;
+	} methods[] = {
+		{ SSH_AUTH_METHOD_PASSWORD, "password" },
+		{ SSH_AUTH_METHOD_PUBLICKEY, "publickey" },
+		{ SSH_AUTH_METHOD_HOSTBASED, "hostbased" },
+		{ SSH_AUTH_METHOD_INTERACTIVE, "keyboard-interactive" },
+		{ SSH_AUTH_METHOD_GSSAPI_MIC, "gssapi-with-mic" },
+	};
+	json_t *m = json_array();
+
+	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
+		if (ss->auth_methods & methods[i].bit)
+			json_array_append_new(m, json_string(methods[i].name));
+	ssh_auth_audit(ss, "failure", why, json_pack("{s:i, s:o}",
+	    "mwg.auth_failures", ss->auth_failures, "mwg.auth_methods", m));
+}
+
+/*
+ * A refused attempt: logged, counted for the connection's one record; at
+ * max-auth-tries the connection ends (ssh_handshake disconnects).
+ */
+static void
+ssh_auth_fail_method(struct ssh_sess *ss, unsigned method, const char *why)
 {
 	log_info("ssh %llu: %s: %s: refused: %s", (unsigned long long)ss->id,
 	    ss->peer_ip, ss->user[0] ? ss->user : "-", why);
-	ss->has_failed = 1;
-	ssh_auth_audit(ss, "failure", why);
+	ss->auth_failures++;
+	ss->auth_methods |= method;
+	snprintf(ss->auth_why, sizeof(ss->auth_why), "%s", why);
+	if (ss->auth_failures >= ss->max_auth_tries)
+		ss->is_auth_over = 1;
+}
+
+static void
+ssh_auth_fail(struct ssh_sess *ss, const char *why)
+{
+	ssh_auth_fail_method(ss, ss->key_ok ? SSH_AUTH_METHOD_INTERACTIVE :
+	    SSH_AUTH_METHOD_PUBLICKEY, why);
 }
 
 /* ---- the device key ----------------------------------------------------- */
@@ -131,7 +175,9 @@ ssh_auth_done(struct ssh_sess *ss, const char *why)
 		return -1;
 	}
 	ss->is_authed = 1;
-	ssh_auth_audit(ss, "success", why);
+	if (ss->auth_failures > 0)
+		ssh_auth_summary(ss, ss->auth_why);
+	ssh_auth_audit(ss, "success", why, NULL);
 	log_info("ssh %llu: %s: %s on %s authenticated (%s)",
 	    (unsigned long long)ss->id, ss->peer_ip, ss->user, ss->device_id,
 	    ss->method);
@@ -185,8 +231,11 @@ ssh_auth_pubkey_cb(ssh_session s, const char *user, struct ssh_key_struct *key,
 	char why[SSH_REASON_MAX];
 
 	if (ss->key_ok || (state != SSH_PUBLICKEY_STATE_NONE &&
-	    state != SSH_PUBLICKEY_STATE_VALID))
+	    state != SSH_PUBLICKEY_STATE_VALID)) {
+		ssh_auth_fail_method(ss, SSH_AUTH_METHOD_PUBLICKEY,
+		    "another publickey after the device key");
 		return SSH_AUTH_DENIED;
+	}
 	ss->method = "publickey";
 	if (ssh_auth_device(ss, user, key, &dev, why, sizeof(why)) == -1) {
 		/* Refused at the probe: the client never signs; one record. */
@@ -242,6 +291,26 @@ ssh_throttle_keys(struct ssh_sess *ss, char *ukey, char *ikey, size_t len,
 	keys[1] = ikey;
 }
 
+/* 1 (a refusal counted) if this person or address must wait. */
+static int
+ssh_throttled(struct ssh_sess *ss, const char *const *keys)
+{
+	char err[SSH_ERR_MAX], why[64];
+	long wait;
+
+	wait = auth_throttle_wait(ss->l->srv->store, keys, 2, time(NULL), err,
+	    sizeof(err));
+	if (wait == 0)
+		return 0;
+	if (wait > 0)
+		snprintf(why, sizeof(why), "throttled (%ld s)", wait);
+	else
+		log_warnx("ssh %llu: throttle: %s", (unsigned long long)ss->id,
+		    err);
+	ssh_auth_fail(ss, wait > 0 ? why : "throttle error");
+	return 1;
+}
+
 /* A failure that is the person's: counted like a login's, and recorded. */
 static void
 ssh_kbdint_failed(struct ssh_sess *ss, const struct ssh_verdict *v,
@@ -283,6 +352,11 @@ ssh_kbdint_check(struct ssh_sess *ss, const char *password, const char *code)
 	time_t now = time(NULL);
 
 	ssh_throttle_keys(ss, ukey, ikey, sizeof(ukey), keys);
+	/* Every answer, not only the request: a client may answer again. */
+	if (ssh_throttled(ss, keys)) {
+		snapshot_put(snap);
+		return -1;
+	}
 	if (srv->deny)
 		v.locked = denylist_user(srv->deny, ss->user, now,
 		    v.lock_reason, sizeof(v.lock_reason)) == 1;
@@ -316,19 +390,11 @@ ssh_kbdint_start(struct ssh_sess *ss, ssh_message msg)
 	    SSH_PROMPT_CODE };
 	char echo[2] = { 0, 0 };
 	char ukey[STORE_THROTTLE_KEY_MAX], ikey[STORE_THROTTLE_KEY_MAX];
-	char err[SSH_ERR_MAX], why[64];
 	const char *keys[2];
-	long wait;
 
 	ssh_throttle_keys(ss, ukey, ikey, sizeof(ukey), keys);
-	wait = auth_throttle_wait(ss->l->srv->store, keys, 2, time(NULL), err,
-	    sizeof(err));
-	if (wait != 0) {
-		if (wait > 0)
-			snprintf(why, sizeof(why), "throttled (%ld s)", wait);
-		ssh_auth_fail(ss, wait > 0 ? why : "throttle error");
+	if (ssh_throttled(ss, keys))
 		return 1;
-	}
 	if (ssh_message_auth_interactive_request(msg, "mwg",
 	    "Your password, then the code from your authenticator app.", 2,
 	    prompts, echo) != SSH_OK)
@@ -361,7 +427,7 @@ ssh_kbdint_answer(struct ssh_sess *ss, ssh_message msg)
 		return 0;
 	}
 	if (++ss->kbdint_tries >= SSH_KBDINT_TRIES)
-		ssh_disconnect(ss->s);
+		ss->is_auth_over = 1;
 	return 1;
 }
 
@@ -372,10 +438,16 @@ ssh_auth_message_cb(ssh_session s, ssh_message msg, void *arg)
 	struct ssh_sess *ss = arg;
 	const char *user;
 
-	if (ssh_message_type(msg) != SSH_REQUEST_AUTH ||
-	    ssh_message_subtype(msg) != SSH_AUTH_METHOD_INTERACTIVE ||
-	    !ss->key_ok || ss->is_authed)
+	if (ssh_message_type(msg) != SSH_REQUEST_AUTH)
 		return 1;
+	if (ssh_message_subtype(msg) != SSH_AUTH_METHOD_INTERACTIVE ||
+	    !ss->key_ok || ss->is_authed) {
+		/* "none" asks what may follow (RFC 4252 §5.2): no attempt. */
+		if (ssh_message_subtype(msg) != SSH_AUTH_METHOD_NONE)
+			ssh_auth_fail_method(ss, (unsigned)ssh_message_subtype(
+			    msg), "method not offered");
+		return 1;
+	}
 	ss->method = "publickey+keyboard-interactive";
 	if (ssh_message_auth_kbdint_is_response(msg))
 		return ssh_kbdint_answer(ss, msg);
@@ -392,6 +464,25 @@ ssh_auth_message_cb(ssh_session s, ssh_message msg, void *arg)
 }
 
 /* ---- the thread --------------------------------------------------------- */
+
+/*
+ * max-auth-tries reached: the last refusal went out, then the reason.
+ * The client may already have sent its next attempt: drained for at most
+ * SSH_LINGER (this thread is the connection's own).
+ */
+static void
+ssh_auth_linger(struct ssh_sess *ss)
+{
+	int fd = ssh_sess_disconnect(ss, "mwg: too many authentication "
+	    "failures");
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	time_t until = time(NULL) + SSH_LINGER;
+
+	while (fd != -1 && ssh_linger_drain(fd) && time(NULL) < until)
+		poll(&pfd, 1, 200);
+	if (fd != -1)
+		close(fd);
+}
 
 /* Key exchange and the auth exchange; 0 once authenticated. */
 static int
@@ -416,17 +507,20 @@ ssh_handshake(struct ssh_sess *ss)
 		    ssh_get_error(ss->s));
 		return -1;
 	}
+	atomic_store(&ss->is_kex_done, 1);
 	if ((ev = ssh_event_new()) == NULL ||
 	    ssh_event_add_session(ev, ss->s) != SSH_OK) {
 		ssh_event_free(ev);
 		return -1;
 	}
-	while (!ss->is_authed && ssh_is_connected(ss->s) &&
-	    !atomic_load(&ss->l->quitting) &&
-	    time(NULL) - ss->started < SSH_LOGIN_GRACE)
+	while (!ss->is_authed && !ss->is_auth_over &&
+	    ssh_is_connected(ss->s) && !atomic_load(&ss->l->quitting) &&
+	    time(NULL) - ss->started < ss->grace)
 		if (ssh_event_dopoll(ev, 1000) == SSH_ERROR &&
 		    !ssh_is_connected(ss->s))
 			break;
+	if (ss->is_auth_over && ssh_is_connected(ss->s))
+		ssh_auth_linger(ss);
 	if (ss->is_authed && ssh_is_connected(ss->s))
 		rc = 0;
 	ssh_event_remove_session(ev, ss->s);
@@ -447,9 +541,13 @@ ssh_handshake_main(void *arg)
 	if (rc == 0 && !atomic_load(&l->quitting))
 		ssh_loop_hand(l, ss);
 	else {
-		/* A proven key without a second factor is a failed login. */
-		if (!ss->is_authed && ss->key_ok && !ss->has_failed)
-			ssh_auth_fail(ss, "no second factor given");
+		/* One record for the connection's refusals; a proven key
+		 * without a second factor is a failed login too. */
+		if (ss->auth_failures > 0)
+			ssh_auth_summary(ss, ss->auth_why);
+		else if (!ss->is_authed && ss->key_ok)
+			ssh_auth_summary(ss, ss->is_reaped ? "login grace time "
+			    "passed" : "no second factor given");
 		ssh_sess_free(ss);
 	}
 	l->nhandshakes--;

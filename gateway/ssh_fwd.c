@@ -21,12 +21,16 @@
 #include "common/log.h"
 #include "common/xmalloc.h"
 #include "gateway/denylist.h"
+#include "gateway/devcache.h"
 #include "gateway/server.h"
 #include "gateway/snapshot.h"
 #include "gateway/ssh_int.h"
 
 #define SSH_POLL_MS		1000	/* the tick's resolution */
 #define SSH_READS_MAX		16	/* libssh rounds per ready session */
+#define SSH_CUT_FLUSH		2	/* seconds a cut waits for output */
+
+static int ssh_tick_posture(struct ssh_sess *ss);
 
 /* ---- mailbox ------------------------------------------------------------ */
 
@@ -92,6 +96,8 @@ ssh_fwd_message_cb(ssh_session s, ssh_message msg, void *arg)
 	int type = ssh_message_type(msg), sub = ssh_message_subtype(msg);
 	const char *what;
 
+	if (ss->is_cutting)
+		return 1;
 	if (type == SSH_REQUEST_CHANNEL_OPEN && sub == SSH_CHANNEL_DIRECT_TCPIP)
 		return ssh_tun_request(ss, msg);
 	if ((what = ssh_fwd_refusal(type, sub)) != NULL) {
@@ -111,7 +117,9 @@ static void
 ssh_sess_adopt(struct ssh_loop *lp, struct ssh_sess *ss)
 {
 	ss->loop = lp;
+	ss->linger_fd = -1;
 	ss->idle_since = time(NULL);
+	ssh_tick_posture(ss);	/* the report its decisions start from */
 	ssh_set_blocking(ss->s, 0);
 	ssh_set_message_callback(ss->s, ssh_fwd_message_cb, ss);
 	if ((ss->ev = ssh_event_new()) == NULL ||
@@ -127,21 +135,95 @@ ssh_sess_adopt(struct ssh_loop *lp, struct ssh_sess *ss)
 	TAILQ_INSERT_TAIL(&lp->sessions, ss, entry);
 }
 
-/* Ends every tunnel of ss with why; the session goes after this round. */
+/*
+ * The client's connection ended. ssh -W and ProxyJump clients often hang
+ * up (or send SSH_MSG_DISCONNECT) instead of closing a finished channel,
+ * and a TLS client that hangs up is a normal end too: completed, unless
+ * the socket broke (a reset): client-connection-error. libssh's words are
+ * the detail. The session goes after this round.
+ */
 static void
-ssh_sess_kill(struct ssh_sess *ss, const char *why)
+ssh_sess_gone(struct ssh_sess *ss)
+{
+	char err[160];
+	const char *reason = "completed";
+	struct ssh_tun *t;
+
+	/* Copied first: closing channels overwrites libssh's error. */
+	snprintf(err, sizeof(err), "%s", ssh_get_error(ss->s));
+	if (strncmp(err, "Received SSH_MSG_DISCONNECT", 27) != 0 &&
+	    strcmp(err, "Socket error: disconnected") != 0 && err[0] != '\0')
+		reason = "client-connection-error";
+	while ((t = LIST_FIRST(&ss->tuns)) != NULL) {
+		if (t->client_eof && t->target_eof)
+			ssh_tun_kill(t, "completed", NULL, 0);
+		else
+			ssh_tun_kill(t, reason, err[0] ? err :
+			    "the client disconnected", 0);
+	}
+	log_debug("%s: ssh %llu: %s: client gone: %s", __func__,
+	    (unsigned long long)ss->id, ss->user, err);
+	ss->is_dead = 1;
+}
+
+/*
+ * The gateway ends the whole session: every tunnel is recorded with
+ * reason, and the client is sent SSH_MSG_DISCONNECT with told once what
+ * libssh holds for it is flushed (ssh_loop_sweep), so that ssh exits
+ * non-zero and prints why. No CHANNEL_CLOSE goes first: on one, ssh -W
+ * exits 0 as if the target had finished.
+ */
+static void
+ssh_sess_cut(struct ssh_sess *ss, const char *reason, const char *detail,
+    const char *told)
 {
 	struct ssh_tun *t;
 
-	/* ssh -W and ProxyJump clients often hang up instead of closing a
-	 * channel whose both sides had finished: that is a normal close. */
+	if (ss->is_dead || ss->is_cutting)
+		return;
 	while ((t = LIST_FIRST(&ss->tuns)) != NULL)
-		ssh_tun_kill(t, strcmp(why, "client disconnected") == 0 &&
-		    t->client_eof && t->target_eof ? "closed" : why);
-	if (!ss->is_dead)
-		log_debug("%s: ssh %llu: %s: %s", __func__,
-		    (unsigned long long)ss->id, ss->user, why);
-	ss->is_dead = 1;
+		ssh_tun_kill(t, reason, detail, 1);
+	snprintf(ss->cut_msg, sizeof(ss->cut_msg), "%s", told);
+	ss->is_cutting = 1;
+	ss->cut_deadline = time(NULL) + SSH_CUT_FLUSH;
+	log_debug("%s: ssh %llu: %s: %s", __func__, (unsigned long long)ss->id,
+	    ss->user, told);
+}
+
+/*
+ * The gateway ends one tunnel. The session's only one (ssh -W, ProxyJump):
+ * the session ends with the reason told. Others stay: only this channel
+ * closes (ssh -L's local connection drops, untold).
+ */
+static void
+ssh_tun_cut(struct ssh_tun *t, const char *reason, const char *detail)
+{
+	char told[256];
+
+	if (LIST_FIRST(&t->ss->tuns) == t && LIST_NEXT(t, entry) == NULL) {
+		ssh_tun_told(t, reason, detail, told, sizeof(told));
+		ssh_sess_cut(t->ss, reason, detail, told);
+		return;
+	}
+	ssh_tun_kill(t, reason, detail, 0);
+}
+
+/* The session's tunnel id, if this loop has it (mwgctl kill). */
+static void
+ssh_loop_kill(struct ssh_loop *lp, uint64_t id)
+{
+	struct ssh_sess *ss;
+	struct ssh_tun *t;
+
+	TAILQ_FOREACH(ss, &lp->sessions, entry)
+		LIST_FOREACH(t, &ss->tuns, entry)
+			if (t->id == id && t->state != SSH_TUN_DONE) {
+				log_info("ssh %llu: tunnel %llu to %s killed by "
+				    "an administrator", (unsigned long long)ss->id,
+				    (unsigned long long)id, t->target);
+				ssh_tun_cut(t, "killed-by-admin", NULL);
+				return;
+			}
 }
 
 static void
@@ -172,12 +254,41 @@ ssh_loop_mail(struct ssh_loop *lp)
 			LIST_REMOVE(m->tun, entry);
 			free(m->tun);
 			break;
+		case SSH_MSG_KILL:
+			ssh_loop_kill(lp, m->id);
+			break;
 		case SSH_MSG_QUIT:
 			lp->quitting = 1;
 			break;
 		}
 		free(m);
 	}
+}
+
+/* A cut session: its disconnect once its output is out (or too late),
+ * then its socket lingers until the client closes (or SSH_LINGER). */
+static void
+ssh_sess_cut_now(struct ssh_sess *ss)
+{
+	if (((ssh_get_poll_flags(ss->s) & SSH_WRITE_PENDING) ||
+	    !ssh_sess_writable(ss)) && time(NULL) < ss->cut_deadline)
+		return;
+	ss->linger_fd = ssh_sess_disconnect(ss, ss->cut_msg);
+	ss->linger_until = time(NULL) + SSH_LINGER;
+	ss->is_dead = 1;
+}
+
+/* 1 while a dead session's socket still lingers (ssh_sess_cut_now). */
+static int
+ssh_sess_lingers(struct ssh_sess *ss)
+{
+	if (ss->linger_fd == -1)
+		return 0;
+	if (ssh_linger_drain(ss->linger_fd) && time(NULL) < ss->linger_until)
+		return 1;
+	close(ss->linger_fd);
+	ss->linger_fd = -1;
+	return 0;
 }
 
 /* After a poll round: tunnels move on, dead sessions go. */
@@ -195,12 +306,14 @@ ssh_loop_sweep(struct ssh_loop *lp)
 			ssh_tun_sweep(t);
 		}
 		if (!ss->is_dead && !ssh_is_connected(ss->s))
-			ssh_sess_kill(ss, "client disconnected");
+			ssh_sess_gone(ss);
+		else if (ss->is_cutting && !ss->is_dead)
+			ssh_sess_cut_now(ss);
 		if (!LIST_EMPTY(&ss->tuns))
 			ss->idle_since = 0;
 		else if (ss->idle_since == 0)
 			ss->idle_since = time(NULL);
-		if (!ss->is_dead)
+		if (!ss->is_dead || ssh_sess_lingers(ss))
 			continue;
 		TAILQ_REMOVE(&lp->sessions, ss, entry);
 		ssh_event_remove_session(ss->ev, ss->s);
@@ -212,56 +325,88 @@ ssh_loop_sweep(struct ssh_loop *lp)
 
 /* ---- once a second: locks, idle limits, policy reloads ------------------ */
 
-/* A lock on the person or the device ends the whole session. */
+/*
+ * A lock on the person or the device, or the device's revocation, ends the
+ * whole session (user-locked, device-locked, device-revoked); the
+ * denylist's words ("locked: REASON") are the detail.
+ */
 static int
 ssh_tick_locks(struct ssh_sess *ss, time_t now)
 {
 	struct denylist *deny = ss->l->srv->deny;
-	char r[DENYLIST_REASON_MAX], why[DENYLIST_REASON_MAX + 16];
+	char r[DENYLIST_REASON_MAX], told[256];
+	const char *reason;
 
 	if (deny == NULL)
 		return 0;
 	if (denylist_device(deny, ss->device_id, now, r, sizeof(r)))
-		snprintf(why, sizeof(why), "device %s", r);
+		reason = strncmp(r, "revoked", 7) == 0 ? "device-revoked" :
+		    "device-locked";
 	else if (denylist_user(deny, ss->user, now, r, sizeof(r)))
-		snprintf(why, sizeof(why), "user %s", r);
+		reason = "user-locked";
 	else
 		return 0;
-	log_info("ssh %llu: %s on %s cut off: %s", (unsigned long long)ss->id,
-	    ss->user, ss->device_id, why);
-	ssh_sess_kill(ss, why);
+	log_info("ssh %llu: %s on %s cut off: %s: %s",
+	    (unsigned long long)ss->id, ss->user, ss->device_id, reason, r);
+	ssh_tun_told(NULL, reason, r, told, sizeof(told));
+	ssh_sess_cut(ss, reason, r, told);
 	return 1;
 }
 
+/* Whether the device sent a posture report since the last look. */
+static int
+ssh_tick_posture(struct ssh_sess *ss)
+{
+	struct policy_posture p;
+	int managed;
+
+	if (ss->l->srv->devices == NULL)
+		return 0;
+	devcache_get(ss->l->srv->devices, ss->device_id, &managed, &p);
+	if (p.received_at == ss->posture_seen)
+		return 0;
+	ss->posture_seen = p.received_at;
+	return 1;
+}
+
+/*
+ * Limits and decisions for each tunnel of ss. why: NULL, or the reason a
+ * tunnel now denied closes with (policy-changed after a reload,
+ * posture-failed after the device's report); the policy's reason is the
+ * detail, and what the person is told.
+ */
 static void
 ssh_tick_tunnels(struct ssh_sess *ss, struct gw_snapshot *snap,
-    int redecide, time_t now)
+    const char *why, time_t now)
 {
 	struct policy_decision d;
 	struct ssh_tun *t, *next;
 
-	for (t = LIST_FIRST(&ss->tuns); t != NULL; t = next) {
+	for (t = LIST_FIRST(&ss->tuns); t != NULL && !ss->is_cutting;
+	    t = next) {
 		next = LIST_NEXT(t, entry);
 		if (t->state == SSH_TUN_DONE)
 			continue;
 		if (t->state == SSH_TUN_OPEN && t->idle > 0 &&
 		    now - t->last_active >= t->idle) {
-			ssh_tun_kill(t, "idle-timeout");
+			ssh_tun_cut(t, "idle-timeout", NULL);
 			continue;
 		}
+		/* SSH carries no break-glass reason: a deadline is the end of
+		 * the role's hours. */
 		if (t->deadline && now >= t->deadline) {
-			ssh_tun_kill(t, "max-duration");
+			ssh_tun_cut(t, "role-time-ended", NULL);
 			continue;
 		}
-		if (!redecide)
+		if (why == NULL)
 			continue;
 		ssh_tun_decide(t, snap->policy, &d);
 		if (d.allow)
 			continue;
 		snprintf(t->rule, sizeof(t->rule), "%s", d.rule);
-		log_info("ssh %llu: tunnel to %s closed after reload: %s",
-		    (unsigned long long)ss->id, t->target, d.reason);
-		ssh_tun_kill(t, "policy-changed");
+		log_info("ssh %llu: tunnel to %s closed (%s): %s",
+		    (unsigned long long)ss->id, t->target, why, d.reason);
+		ssh_tun_cut(t, why, d.reason);
 	}
 }
 
@@ -280,14 +425,16 @@ ssh_loop_tick(struct ssh_loop *lp)
 	redecide = snap->generation != lp->generation;
 	lp->generation = snap->generation;
 	TAILQ_FOREACH(ss, &lp->sessions, entry) {
-		if (ss->is_dead || ssh_tick_locks(ss, now))
+		if (ss->is_dead || ss->is_cutting || ssh_tick_locks(ss, now))
 			continue;
 		if (ss->idle_since && snap->conf->timeout_idle > 0 &&
 		    now - ss->idle_since >= snap->conf->timeout_idle) {
-			ssh_sess_kill(ss, "idle session");
+			ssh_sess_cut(ss, "idle-timeout", NULL, "mwg: closed: no "
+			    "tunnel for the idle time limit");
 			continue;
 		}
-		ssh_tick_tunnels(ss, snap, redecide, now);
+		ssh_tick_tunnels(ss, snap, redecide ? "policy-changed" :
+		    ssh_tick_posture(ss) ? "posture-failed" : NULL, now);
 	}
 	snapshot_put(snap);
 }
@@ -326,6 +473,8 @@ ssh_loop_poll(struct ssh_loop *lp)
 	ssh_loop_slot(lp, &n, lp->mbox_fd, POLLIN);
 	TAILQ_FOREACH(ss, &lp->sessions, entry) {
 		ss->pidx = -1;
+		ss->lpidx = ss->linger_fd != -1 ? ssh_loop_slot(lp, &n,
+		    ss->linger_fd, POLLIN) : -1;
 		if (!ss->is_dead && (fd = ssh_get_fd(ss->s)) != -1)
 			ss->pidx = ssh_loop_slot(lp, &n, fd, POLLIN |
 			    ((ssh_get_poll_flags(ss->s) & SSH_WRITE_PENDING) ?
@@ -363,7 +512,9 @@ ssh_loop_main(void *arg)
 		ssh_loop_mail(lp);
 		if (lp->quitting)
 			TAILQ_FOREACH(ss, &lp->sessions, entry)
-				ssh_sess_kill(ss, "gateway stopping");
+				ssh_sess_cut(ss, "shutdown", NULL, "mwg: the "
+				    "gateway is restarting; connect again in a "
+				    "minute");
 		ssh_loop_sweep(lp);
 		ssh_loop_tick(lp);
 		if (lp->quitting && TAILQ_EMPTY(&lp->sessions) &&

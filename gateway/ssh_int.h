@@ -31,9 +31,12 @@
 
 struct server;
 
-#define SSH_HANDSHAKES_MAX	256	/* connections not yet authenticated */
-#define SSH_LOGIN_GRACE		60	/* seconds to finish key exchange + auth */
+/* Unauthenticated connections are bounded by listen ssh { max-startups,
+ * per-source-max-startups, login-grace-time, max-auth-tries }. */
+#define SSH_KEX_GRACE		10	/* seconds to the end of key exchange */
 #define SSH_KEX_TIMEOUT		30	/* seconds one blocking read may wait */
+#define SSH_REFUSED_LOG_S	10	/* one log line per this, for refusals */
+#define SSH_LINGER		2	/* seconds a closing socket is drained */
 #define SSH_KBDINT_TRIES	3	/* wrong answers before disconnect */
 #define SSH_ANSWER_MAX		1024	/* bytes in a password or code answer */
 #define SSH_IO_CHUNK		(32 * 1024)	/* one read from a target */
@@ -61,8 +64,17 @@ struct ssh_sess {
 	int key_ok;			/* the device key was proven */
 	int is_authed;			/* both factors: may open channels */
 	int kbdint_tries;
-	int has_failed;			/* a failure was recorded */
 	const char *method;		/* for the records */
+	/* refusals, recorded once per connection (ssh_auth.c) */
+	int auth_failures;
+	int max_auth_tries;
+	unsigned auth_methods;		/* SSH_AUTH_METHOD_* bits refused */
+	char auth_why[256];		/* the last refusal's reason */
+	int is_auth_over;		/* max-auth-tries reached: disconnect */
+	/* deadlines (the acceptor shuts the socket; under hs_lock) */
+	long grace;			/* login-grace-time, seconds */
+	atomic_int is_kex_done;
+	int is_reaped;
 	char groups[CERTS_GROUPS_MAX][CERTS_GROUP_MAX];
 	int ngroups;
 	struct ssh_server_callbacks_struct scb;
@@ -72,6 +84,15 @@ struct ssh_sess {
 	ssh_event ev;			/* its own: only its socket */
 	int pidx;			/* its slot in the loop's pollfds */
 	int is_dead;			/* to be freed after this poll round */
+	/* The gateway ends it (ssh_sess_cut): SSH_MSG_DISCONNECT with
+	 * cut_msg once libssh's output is flushed, or at cut_deadline. */
+	int is_cutting;
+	time_t cut_deadline;
+	char cut_msg[256];
+	int linger_fd;			/* after the disconnect: drained, or -1 */
+	time_t linger_until;
+	int lpidx;			/* linger_fd's slot in the pollfds */
+	time_t posture_seen;		/* the device's report last decided on */
 };
 
 TAILQ_HEAD(ssh_sess_list, ssh_sess);
@@ -120,16 +141,22 @@ struct ssh_tun {
 	unsigned failed:1;		/* close after this poll round (why) */
 	char *pending;			/* client bytes the target did not take */
 	size_t plen, poff;
-	char why[192];			/* why it closed, for the record */
+	/* Why it closed: a term of docs/audit.md's table, the rest apart. */
+	const char *reason;
+	char detail[192];
+	LIST_ENTRY(ssh_tun) reg_entry;	/* the listener's open tunnels */
+	unsigned is_registered:1;
 };
 
 /* A message to a forwarding thread. */
 struct ssh_msg {
 	STAILQ_ENTRY(ssh_msg) entry;
-	enum { SSH_MSG_SESSION, SSH_MSG_AUDITED, SSH_MSG_QUIT } type;
+	enum { SSH_MSG_SESSION, SSH_MSG_AUDITED, SSH_MSG_KILL,
+	    SSH_MSG_QUIT } type;
 	struct ssh_sess *sess;
 	struct ssh_tun *tun;
 	int ok;
+	uint64_t id;			/* KILL: the tunnel */
 };
 
 /* One forwarding thread. */
@@ -167,6 +194,12 @@ struct ssh_listener {
 	pthread_cond_t hs_cond;
 	struct ssh_sess_list handshakes;
 	int nhandshakes;
+	/* refusals at accept, logged once per SSH_REFUSED_LOG_S */
+	unsigned long nrefused;
+	time_t refused_logged;
+	/* open tunnels by id, for mwgctl kill (any thread, under reg_lock) */
+	pthread_mutex_t reg_lock;
+	LIST_HEAD(, ssh_tun) open_tuns;
 };
 
 /* ---- ssh_auth.c: the handshake thread ------------------------------------ */
@@ -195,14 +228,25 @@ void ssh_tun_decide(const struct ssh_tun *t, const struct policy *p,
     struct policy_decision *d);
 /* The writer's answer for tunnel.open (ok 0: lost, the tunnel closes). */
 void ssh_tun_audited(struct ssh_tun *t, int ok);
-/* Marks t to close after this poll round with why. */
-void ssh_tun_fail(struct ssh_tun *t, const char *why);
+/*
+ * Close reasons are the terms of docs/audit.md's table (completed,
+ * idle-timeout, user-locked, ...), shared with TLS tunnels; detail is
+ * free text for mwg.close_detail ("" or NULL: none).
+ */
+/* Marks t to close after this poll round. */
+void ssh_tun_fail(struct ssh_tun *t, const char *reason, const char *detail);
 /* Records tunnel.close once (if tunnel.open was) and marks t done. */
-void ssh_tun_finish(struct ssh_tun *t, const char *why);
+void ssh_tun_finish(struct ssh_tun *t, const char *reason,
+    const char *detail);
 /* After a poll round: half-closes, closes, re-registers; 1 if t is gone. */
 int ssh_tun_sweep(struct ssh_tun *t);
-/* Ends t now with why and frees it (or parks it for its audit answer). */
-void ssh_tun_kill(struct ssh_tun *t, const char *why);
+/* Ends t now and frees it (or parks it for its audit answer); its channel
+ * is closed, or with keep_channel left to the session's disconnect. */
+void ssh_tun_kill(struct ssh_tun *t, const char *reason, const char *detail,
+    int keep_channel);
+/* What the person is told when the gateway ends t for reason. */
+void ssh_tun_told(const struct ssh_tun *t, const char *reason,
+    const char *detail, char *buf, size_t len);
 
 /* ---- ssh_key.c ---------------------------------------------------------- */
 
@@ -226,5 +270,16 @@ json_t *ssh_sess_fields(const struct ssh_sess *ss, const char *reason,
     json_t *extra);
 /* Frees a session that has no loop (handshake failed or refused). */
 void ssh_sess_free(struct ssh_sess *ss);
+/*
+ * SSH_MSG_DISCONNECT with why (OpenSSH prints it), then a lingering close:
+ * the socket is half-closed and what the client still sends must be read
+ * and dropped (ssh_linger_drain), or its kernel gets a reset and loses the
+ * message. The descriptor to drain, or -1.
+ */
+int ssh_sess_disconnect(struct ssh_sess *ss, const char *why);
+/* Whether the session's socket can take a write now. */
+int ssh_sess_writable(struct ssh_sess *ss);
+/* Reads and drops what fd has: 1 while the peer may send more. */
+int ssh_linger_drain(int fd);
 
 #endif

@@ -81,6 +81,33 @@ ssh_elapsed_ms(const struct timespec *from)
 	    (now.tv_nsec - from->tv_nsec) / 1000000;
 }
 
+/* ---- the listener's registry of open tunnels (for mwgctl kill) --------- */
+
+static void
+ssh_tun_register_open(struct ssh_tun *t)
+{
+	struct ssh_listener *l = t->ss->l;
+
+	pthread_mutex_lock(&l->reg_lock);
+	LIST_INSERT_HEAD(&l->open_tuns, t, reg_entry);
+	t->is_registered = 1;
+	pthread_mutex_unlock(&l->reg_lock);
+}
+
+static void
+ssh_tun_unregister(struct ssh_tun *t)
+{
+	struct ssh_listener *l;
+
+	if (!t->is_registered)
+		return;
+	l = t->ss->l;
+	pthread_mutex_lock(&l->reg_lock);
+	LIST_REMOVE(t, reg_entry);
+	t->is_registered = 0;
+	pthread_mutex_unlock(&l->reg_lock);
+}
+
 /* A refused channel: recorded, counted; the caller sends the refusal. */
 static int
 ssh_tun_deny(struct ssh_tun *t, const char *reason)
@@ -233,7 +260,8 @@ ssh_tun_record_open(struct ssh_tun *t)
 		t->audit_pending = 0;
 		t->open_recorded = 0;
 		t->lp->npending--;
-		ssh_tun_fail(t, "the audit record could not be written");
+		ssh_tun_fail(t, "audit-unavailable",
+		    "the audit record could not be written");
 	}
 }
 
@@ -245,10 +273,12 @@ ssh_tun_audited(struct ssh_tun *t, int ok)
 	if (t->state != SSH_TUN_AUDITING)
 		return;
 	if (!ok) {
-		ssh_tun_fail(t, "the audit record could not be written");
+		ssh_tun_fail(t, "audit-unavailable",
+		    "the audit record could not be written");
 		return;
 	}
 	atomic_fetch_add(&t->ss->l->srv->n_tunnels, 1);
+	ssh_tun_register_open(t);
 	t->state = SSH_TUN_OPEN;
 	t->last_active = time(NULL);
 	t->want_in = 1;
@@ -265,7 +295,6 @@ ssh_tun_unreachable(struct ssh_tun *t, int err)
 	    strerror(err));
 	ssh_tun_audit(t, "tunnel.open", "failure", why, NULL);
 	t->failed = 1;
-	snprintf(t->why, sizeof(t->why), "%s", why);
 	t->state = SSH_TUN_DONE;
 }
 
@@ -339,7 +368,7 @@ ssh_tun_request(struct ssh_sess *ss, ssh_message msg)
 	const char *dest;
 	int port;
 
-	t->id = atomic_fetch_add(&ss->l->srv->next_id, 1);
+	t->id = server_next_id(ss->l->srv);
 	t->ss = ss;
 	t->lp = ss->loop;
 	t->fd = -1;
@@ -366,12 +395,13 @@ ssh_tun_request(struct ssh_sess *ss, ssh_message msg)
 /* ---- bytes -------------------------------------------------------------- */
 
 void
-ssh_tun_fail(struct ssh_tun *t, const char *why)
+ssh_tun_fail(struct ssh_tun *t, const char *reason, const char *detail)
 {
 	if (t->failed)
 		return;
 	t->failed = 1;
-	snprintf(t->why, sizeof(t->why), "%s", why);
+	t->reason = reason;
+	snprintf(t->detail, sizeof(t->detail), "%s", detail ? detail : "");
 }
 
 /* Client bytes for the target; what is not taken stays in libssh. */
@@ -389,7 +419,7 @@ ssh_tun_data_cb(ssh_session s, ssh_channel ch, void *data, uint32_t len,
 	w = write(t->fd, data, len);
 	if (w == -1) {
 		if (errno != EAGAIN && errno != EINTR) {
-			ssh_tun_fail(t, "target write failed");
+			ssh_tun_fail(t, "target-write-failed", strerror(errno));
 			return (int)len;
 		}
 		w = 0;
@@ -441,7 +471,7 @@ ssh_tun_write_keep(struct ssh_tun *t, const char *buf, size_t n)
 
 	if (w == -1) {
 		if (errno != EAGAIN && errno != EINTR) {
-			ssh_tun_fail(t, "target write failed");
+			ssh_tun_fail(t, "target-write-failed", strerror(errno));
 			return -1;
 		}
 		w = 0;
@@ -468,7 +498,7 @@ ssh_tun_drain(struct ssh_tun *t)
 		w = write(t->fd, t->pending + t->poff, t->plen - t->poff);
 		if (w == -1) {
 			if (errno != EAGAIN && errno != EINTR)
-				ssh_tun_fail(t, "target write failed");
+				ssh_tun_fail(t, "target-write-failed", strerror(errno));
 			return;
 		}
 		t->bytes_up += (uint64_t)w;
@@ -510,12 +540,9 @@ ssh_tun_read(struct ssh_tun *t)
 	n = read(t->fd, buf, win < sizeof(buf) ? win : sizeof(buf));
 	if (n > 0) {
 		if (ssh_channel_write(t->ch, buf, (uint32_t)n) == SSH_ERROR) {
-			char why[sizeof(t->why)];
-
 			/* libssh's words ("Remote channel is closed", ...). */
-			snprintf(why, sizeof(why), "client channel error: %s",
+			ssh_tun_fail(t, "client-write-failed",
 			    ssh_get_error(t->ss->s));
-			ssh_tun_fail(t, why);
 			return;
 		}
 		t->bytes_down += (uint64_t)n;
@@ -524,8 +551,10 @@ ssh_tun_read(struct ssh_tun *t)
 	}
 	if (n == -1 && (errno == EAGAIN || errno == EINTR))
 		return;
-	if (n == -1)
-		snprintf(t->why, sizeof(t->why), "target: %s", strerror(errno));
+	if (n == -1) {
+		ssh_tun_fail(t, "target-read-failed", strerror(errno));
+		return;
+	}
 	t->target_eof = 1;
 	ssh_channel_send_eof(t->ch);
 	t->eof_sent = 1;
@@ -597,7 +626,7 @@ ssh_tun_register(struct ssh_tun *t)
 }
 
 void
-ssh_tun_finish(struct ssh_tun *t, const char *why)
+ssh_tun_finish(struct ssh_tun *t, const char *reason, const char *detail)
 {
 	json_t *x;
 
@@ -608,11 +637,15 @@ ssh_tun_finish(struct ssh_tun *t, const char *why)
 		    "network.bytes_up", (json_int_t)t->bytes_up,
 		    "network.bytes_down", (json_int_t)t->bytes_down,
 		    "event.duration_ms", (json_int_t)ssh_elapsed_ms(&t->t_open));
-		ssh_tun_audit(t, "tunnel.close", "success", why, x);
+		if (detail && detail[0])
+			json_object_set_new(x, "mwg.close_detail",
+			    json_string(detail));
+		ssh_tun_audit(t, "tunnel.close", "success", reason, x);
 		t->open_recorded = 0;
-		log_debug("%s: ssh %llu: tunnel %llu to %s closed: %s",
+		log_debug("%s: ssh %llu: tunnel %llu to %s closed: %s%s%s",
 		    __func__, (unsigned long long)t->ss->id,
-		    (unsigned long long)t->id, t->target, why);
+		    (unsigned long long)t->id, t->target, reason,
+		    detail && detail[0] ? ": " : "", detail ? detail : "");
 	}
 	t->state = SSH_TUN_DONE;
 }
@@ -622,12 +655,14 @@ static int
 ssh_tun_progress(struct ssh_tun *t)
 {
 	if (t->failed) {
-		ssh_tun_finish(t, t->why);
+		ssh_tun_finish(t, t->reason, t->detail);
 		return 1;
 	}
+	/* The client ending its channel early is a normal end, as a TLS
+	 * client that hangs up is (completed). */
 	if (t->remote_closed) {
-		ssh_tun_finish(t, t->client_eof && t->target_eof ? "closed" :
-		    "client closed the channel");
+		ssh_tun_finish(t, "completed", t->client_eof && t->target_eof ?
+		    NULL : "the client closed the channel first");
 		return 1;
 	}
 	if (t->state != SSH_TUN_OPEN)
@@ -644,18 +679,25 @@ ssh_tun_progress(struct ssh_tun *t)
 	return 0;
 }
 
-/* Frees the tunnel's socket, channel and memory (or parks it). */
+/*
+ * Frees the tunnel's socket, channel and memory (or parks it). With
+ * keep_channel the channel is left open for the session's disconnect to
+ * end: a CHANNEL_CLOSE first would let ssh -W exit 0 as if all was well.
+ */
 static void
-ssh_tun_release(struct ssh_tun *t)
+ssh_tun_release(struct ssh_tun *t, int keep_channel)
 {
+	ssh_tun_unregister(t);
 	LIST_REMOVE(t, entry);
 	if (t->fd != -1)
 		close(t->fd);
 	if (t->ch != NULL) {
 		ssh_remove_channel_callbacks(t->ch, &t->cb);
-		if (!t->close_sent)
-			ssh_channel_close(t->ch);
-		ssh_channel_free(t->ch);
+		if (!keep_channel) {
+			if (!t->close_sent)
+				ssh_channel_close(t->ch);
+			ssh_channel_free(t->ch);
+		}
 	}
 	free(t->pending);
 	t->ch = NULL;
@@ -674,7 +716,7 @@ ssh_tun_sweep(struct ssh_tun *t)
 {
 	ssh_tun_io(t);
 	if (ssh_tun_progress(t)) {
-		ssh_tun_release(t);
+		ssh_tun_release(t, 0);
 		return 1;
 	}
 	ssh_tun_register(t);
@@ -683,8 +725,49 @@ ssh_tun_sweep(struct ssh_tun *t)
 
 /* Ends a tunnel now (session gone, lock, policy, timeout). */
 void
-ssh_tun_kill(struct ssh_tun *t, const char *why)
+ssh_tun_kill(struct ssh_tun *t, const char *reason, const char *detail,
+    int keep_channel)
 {
-	ssh_tun_finish(t, why);
-	ssh_tun_release(t);
+	ssh_tun_finish(t, reason, detail);
+	ssh_tun_release(t, keep_channel);
+}
+
+/*
+ * Words a person can act on, for SSH_MSG_DISCONNECT (OpenSSH prints them:
+ * "Received disconnect from ...: mwg: ..."). The administrator's own lock
+ * or revocation reason stays in the audit trail, as for TLS.
+ */
+void
+ssh_tun_told(const struct ssh_tun *t, const char *reason, const char *detail,
+    char *buf, size_t len)
+{
+	static const struct {
+		const char *reason, *told;
+	} words[] = {
+		{ "user-locked", "your access is locked by IT; contact the "
+		    "service desk" },
+		{ "device-locked", "this device is locked by IT; contact the "
+		    "service desk" },
+		{ "device-revoked", "this device was revoked by IT; contact "
+		    "the service desk" },
+		{ "killed-by-admin", "an administrator closed it" },
+		{ "idle-timeout", "no data moved for the idle time limit; "
+		    "connect again" },
+		{ "role-time-ended", "your role's hours for it have ended" },
+		{ "shutdown", "the gateway is restarting; connect again in a "
+		    "minute" },
+	};
+	char what[sizeof(t->target) + 16] = "connection";
+
+	if (t != NULL && t->target[0])
+		snprintf(what, sizeof(what), "tunnel to %s", t->target);
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (strcmp(reason, words[i].reason) == 0) {
+			snprintf(buf, len, "mwg: %s closed: %s", what,
+			    words[i].told);
+			return;
+		}
+	/* policy-changed, posture-failed: the policy's own reason. */
+	snprintf(buf, len, "mwg: %s closed (%s)%s%s", what, reason,
+	    detail && detail[0] ? ": " : "", detail ? detail : "");
 }

@@ -94,6 +94,25 @@ Test(gw_config, full_file_sets_every_field)
 	ASSERT_NO_LEAKS();
 }
 
+Test(gw_config, ssh_listener_bounds)
+{
+	struct conf_errors errs = { 0 };
+	struct gw_config *c = load(TLS_OK "listen ssh 127.0.0.1:2222 {\n"
+	    " max-auth-tries 3\n max-startups 10:30:100\n"
+	    " per-source-max-startups 4\n login-grace-time 2m\n}\n", &errs);
+
+	cr_assert_not_null(c, "%s", errs.n ? errs.msgs[0] : "");
+	cr_assert_eq(c->has_ssh, 1);
+	cr_assert_str_eq(c->ssh_addr_str, "127.0.0.1:2222");
+	cr_assert_eq(c->ssh_max_auth_tries, 3);
+	cr_assert_eq(c->ssh_startups[0], 10);
+	cr_assert_eq(c->ssh_startups[1], 30);
+	cr_assert_eq(c->ssh_startups[2], 100);
+	cr_assert_eq(c->ssh_per_source, 4);
+	cr_assert_eq(c->ssh_login_grace, 120);
+	gw_config_free(c);
+}
+
 Test(gw_config, defaults_when_omitted)
 {
 	struct conf_errors errs = { 0 };
@@ -115,6 +134,12 @@ Test(gw_config, defaults_when_omitted)
 	cr_assert_eq(c->timeout_head, 10);
 	cr_assert_eq(c->timeout_connect, 10);
 	cr_assert_eq(c->timeout_idle, 1800);
+	cr_assert_eq(c->ssh_max_auth_tries, 6);
+	cr_assert_eq(c->ssh_startups[0], 20);
+	cr_assert_eq(c->ssh_startups[1], 30);
+	cr_assert_eq(c->ssh_startups[2], 100);
+	cr_assert_eq(c->ssh_per_source, 10);
+	cr_assert_eq(c->ssh_login_grace, 60);
 	sin6 = (const struct sockaddr_in6 *)&c->tls.addr;
 	cr_assert_eq(sin6->sin6_family, AF_INET6);
 	cr_assert_eq(ntohs(sin6->sin6_port), 443);
@@ -259,7 +284,22 @@ static const struct bad_case bad_cases[] = {
 	    "t.conf:2:16: expected an address IP:PORT or [IPv6]:PORT, got "
 	    "'localhost:9100'", 1 },
 	{ "listen ssh 0.0.0.0:22 { key k }\n",
-	    "t.conf:1:1: listen ssh takes no block\n" NO_TLS, 2 },
+	    "t.conf:1:25: expected 'max-auth-tries', 'max-startups', "
+	    "'per-source-max-startups' or 'login-grace-time' in listen ssh, "
+	    "got 'key'\n" NO_TLS, 2 },
+	{ TLS_OK "listen ssh 0.0.0.0:22 { max-startups 10:30 }\n",
+	    "t.conf:2:38: expected START:RATE:FULL with 1 <= START <= FULL <= "
+	    "1024 and RATE 1 to 100 (e.g. 10:30:100), got '10:30'", 1 },
+	{ TLS_OK "listen ssh 0.0.0.0:22 { max-startups 20:30:10 }\n",
+	    "t.conf:2:38: expected START:RATE:FULL with 1 <= START <= FULL <= "
+	    "1024 and RATE 1 to 100 (e.g. 10:30:100), got '20:30:10'", 1 },
+	{ TLS_OK "listen ssh 0.0.0.0:22 { max-auth-tries 0 }\n",
+	    "t.conf:2:40: expected a number from 1 to 100, got '0'", 1 },
+	{ TLS_OK "listen ssh 0.0.0.0:22 { login-grace-time 2s }\n",
+	    "t.conf:2:42: " DUR("5s to 600s", "2s"), 1 },
+	{ TLS_OK "listen ssh 0.0.0.0:22 { login-grace-time 20s; "
+	    "login-grace-time 30s }\n",
+	    "t.conf:2:47: login-grace-time is set twice", 1 },
 	{ TLS_OK "listen http 0.0.0.0:80\n",
 	    "t.conf:2:8: expected 'tls', 'ssh' or 'metrics', got 'http'", 1 },
 	{ TLS_OK "listen TLS 0.0.0.0:80\n",

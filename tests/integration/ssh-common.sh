@@ -1,0 +1,87 @@
+# Helpers for the SSH jump-listener scenarios (34-39), sourced after
+# common.sh: the listener's port, known_hosts, one ssh config per device,
+# and keyboard-interactive answers through SSH_ASKPASS.
+SSH_PORT=$((BASE + 9))
+
+# The gateway's host keys as OpenSSH known_hosts, in $T/known_hosts.
+ssh_known_hosts() {
+	for k in ed25519 ecdsa; do
+		printf '[127.0.0.1]:%s %s\n' "$SSH_PORT" "$(ssh-keygen -y -f "$T/state/ssh_host_${k}_key")"
+	done >"$T/known_hosts"
+}
+
+# An ssh config for device and user as host "gw" in file (extra lines last).
+ssh_conf() {	# device user file [extra lines]
+	cat >"$3" <<CONF
+Host gw
+    HostName 127.0.0.1
+    Port $SSH_PORT
+    User $2
+    IdentityFile $T/$1.key
+    IdentitiesOnly yes
+    UserKnownHostsFile $T/known_hosts
+    GlobalKnownHostsFile /dev/null
+    StrictHostKeyChecking yes
+    PreferredAuthentications publickey,keyboard-interactive
+    ConnectTimeout 10
+${4:-}
+CONF
+}
+
+# ssh with keyboard-interactive answers (password, code) from SSH_ASKPASS.
+kbd_ssh() {	# password code ssh-args...
+	[ -x "$T/askpass" ] || {
+		printf '#!/bin/sh\ncase "$1" in\n*assword*) cat "%s" ;;\n*code*) cat "%s" ;;\n*) exit 1 ;;\nesac\n' \
+			"$T/ask-pw" "$T/ask-code" >"$T/askpass"
+		chmod 755 "$T/askpass"
+	}
+	printf '%s\n' "$1" >"$T/ask-pw"; printf '%s\n' "$2" >"$T/ask-code"; shift 2
+	SSH_ASKPASS="$T/askpass" SSH_ASKPASS_REQUIRE=force DISPLAY=:0 \
+		timeout 30 setsid ssh "$@"
+}
+
+# The tunnel.id of the latest SSH tunnel.open (success) in the audit trail.
+ssh_last_tunnel_id() {
+	audit_select '.["event.action"]=="tunnel.open" and .["event.outcome"]=="success" and .["network.protocol"]=="ssh"' |
+		tail -1 | jq -r '.["tunnel.id"]'
+}
+
+# Opens n TCP connections from address src to the SSH port and sends
+# nothing. In the background ($SILENT_PID): file.ready once all are open;
+# after hold seconds, file gets one line per connection: the seconds from
+# the start until the gateway closed it, or "open".
+silent_conns() {	# n src file hold
+	python3 - "$@" "$SSH_PORT" <<'PY' &
+import select, socket, sys, time
+n, src, out, hold, port = int(sys.argv[1]), sys.argv[2], sys.argv[3], float(sys.argv[4]), int(sys.argv[5])
+t0 = time.monotonic()
+socks = []
+for _ in range(n):
+    s = socket.socket()
+    s.bind((src, 0))
+    s.connect(("127.0.0.1", port))
+    socks.append(s)
+open(out + ".ready", "w").close()
+closed, live = {}, set(socks)
+while live and time.monotonic() - t0 < hold:
+    for s in select.select(list(live), [], [], 0.1)[0]:
+        try:
+            data = s.recv(4096)
+        except OSError:
+            data = b""
+        if not data:
+            closed[s] = time.monotonic() - t0
+            live.discard(s)
+with open(out, "w") as f:
+    for s in socks:
+        f.write("%.2f\n" % closed[s] if s in closed else "open\n")
+PY
+	SILENT_PID=$!
+	PIDS+=("$SILENT_PID")
+	for _ in $(seq 100); do [ -e "$3.ready" ] && return 0; sleep 0.05; done
+	fail "silent connections from $2 not open after 5 s"
+}
+# How many lines of a silent_conns file lie in [lo, hi) seconds ("open": -1).
+silent_count() {	# file lo hi
+	awk -v lo="$2" -v hi="$3" '{ t = ($1 == "open") ? -1 : $1 } t >= lo && t < hi { n++ } END { print n + 0 }' "$1"
+}
