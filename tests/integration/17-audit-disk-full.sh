@@ -7,7 +7,8 @@ if [ "$(id -u)" -ne 0 ]; then log "skipped: needs root to mount a small tmpfs"; 
 mkdir -p "$T/small"
 mount -t tmpfs -o size=512k tmpfs "$T/small" || { log "skipped: cannot mount tmpfs here"; exit 0; }
 trap 'rc=$?; umount -l "$T/small" 2>/dev/null; (exit $rc); cleanup' EXIT
-chmod 777 "$T/small"
+# The daemon's own directory, as in production (mwgd refuses one anyone can write).
+chown nobody:nogroup "$T/small" && chmod 755 "$T/small"
 AUDIT=$T/small/audit.jsonl
 setup_default
 expect_eq "$(gw_curl laptop-1 -o /dev/null -w '%{http_code}' "http://emis.K84001:$HTTP_PORT/")" 200 "served while there is room"
