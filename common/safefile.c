@@ -53,13 +53,16 @@ gid_trusted(gid_t gid)
 	    gid == trusted_gid);
 }
 
-/* "root or uid 65534" for messages. */
+/* "root or uid 65534" for messages: who may own what is opened. */
 static const char *
 owners_str(char *buf, size_t size)
 {
-	if (trusted_uid != (uid_t)-1 && !uid_is_ours(trusted_uid))
+	if (trusted_uid != (uid_t)-1 && !uid_is_ours(trusted_uid) &&
+	    geteuid() != 0)
 		snprintf(buf, size, "root, uid %u or uid %u",
 		    (unsigned)geteuid(), (unsigned)trusted_uid);
+	else if (trusted_uid != (uid_t)-1 && !uid_is_ours(trusted_uid))
+		snprintf(buf, size, "root or uid %u", (unsigned)trusted_uid);
 	else if (geteuid() != 0)
 		snprintf(buf, size, "root or uid %u", (unsigned)geteuid());
 	else
