@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <time.h>
 
+#include <sys/types.h>
+
 #include <jansson.h>
 
 #include "audit/audit_format.h"
@@ -30,6 +32,9 @@ struct audit_options {
 	unsigned checkpoint_seconds;	/* 0: 10 */
 	unsigned long long rotate_bytes; /* 0: never */
 	unsigned rotate_seconds;	/* 0: never */
+	/* The daemon's user: the live file (opened as root) and each new one
+	 * after rotation are chowned to it on the descriptor. 0: leave. */
+	uid_t owner;
 	/* Called on the writer thread after each durable group (e.g. to wake
 	 * the syslog forwarder); must be quick and must not append. */
 	void (*on_commit)(void *arg);

@@ -6,16 +6,22 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/bio.h>
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
+#include "common/safefile.h"
 #include "common/xmalloc.h"
+
+#define AUDIT_KEY_FILE_MAX	8192	/* a PEM Ed25519 key is ~120 bytes */
 
 struct audit_key {
 	EVP_PKEY *pkey;
@@ -32,18 +38,20 @@ ossl_err(char *err, size_t errlen, const char *what, const char *path)
 	snprintf(err, errlen, "%s %s: %s", what, path, buf);
 }
 
+/* Made by root at mwgd's first start, maybe in the daemon's directory:
+ * created with O_EXCL in a checked directory, never through a link. */
 static int
 write_pem(const char *path, EVP_PKEY *k, int private, char *err,
     size_t errlen)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-	    O_CLOEXEC, private ? 0600 : 0644);
+	char why[SAFEFILE_ERR_MAX];
+	int fd = safefile_open(path, O_WRONLY | O_CREAT | O_EXCL,
+	    private ? 0600 : 0644, NULL, why, sizeof(why));
 	FILE *f;
 	int ok;
 
 	if (fd == -1) {
-		snprintf(err, errlen, "cannot create %s: %s", path,
-		    strerror(errno));
+		snprintf(err, errlen, "cannot create the audit key: %s", why);
 		return -1;
 	}
 	if ((f = fdopen(fd, "w")) == NULL) {
@@ -86,27 +94,28 @@ key_create(const char *path, char *err, size_t errlen)
 	return ak;
 }
 
-struct audit_key *
-audit_key_load(const char *path, char *err, size_t errlen)
+/* The key in the PEM text buf (private, else public). */
+static struct audit_key *
+key_parse(const char *buf, size_t len, const char *path, char *err,
+    size_t errlen)
 {
 	struct audit_key *ak;
 	EVP_PKEY *k = NULL;
 	int is_private = 0;
-	FILE *f;
+	BIO *b;
 
-	if ((f = fopen(path, "r")) == NULL) {
-		snprintf(err, errlen, "cannot open %s: %s", path,
-		    strerror(errno));
+	if (len > INT_MAX || (b = BIO_new_mem_buf(buf, (int)len)) == NULL) {
+		snprintf(err, errlen, "cannot read %s", path);
 		return NULL;
 	}
-	if ((k = PEM_read_PrivateKey(f, NULL, NULL, (void *)"")) != NULL)
+	if ((k = PEM_read_bio_PrivateKey(b, NULL, NULL, (void *)"")) != NULL)
 		is_private = 1;
 	else {
 		ERR_clear_error();
-		rewind(f);
-		k = PEM_read_PUBKEY(f, NULL, NULL, NULL);
+		(void)BIO_reset(b);
+		k = PEM_read_bio_PUBKEY(b, NULL, NULL, NULL);
 	}
-	fclose(f);
+	BIO_free(b);
 	if (k == NULL || EVP_PKEY_get_id(k) != EVP_PKEY_ED25519) {
 		if (k == NULL)
 			ossl_err(err, errlen, "cannot read an audit key from",
@@ -122,14 +131,55 @@ audit_key_load(const char *path, char *err, size_t errlen)
 	return ak;
 }
 
+/* For verifiers (mwgctl audit verify): a public key the operator names. */
+struct audit_key *
+audit_key_load(const char *path, char *err, size_t errlen)
+{
+	char buf[AUDIT_KEY_FILE_MAX + 1];
+	struct audit_key *ak;
+	size_t len;
+	FILE *f;
+
+	if ((f = fopen(path, "re")) == NULL) {
+		snprintf(err, errlen, "cannot open %s: %s", path,
+		    strerror(errno));
+		return NULL;
+	}
+	len = fread(buf, 1, sizeof(buf), f);
+	fclose(f);
+	if (len > AUDIT_KEY_FILE_MAX) {
+		snprintf(err, errlen, "%s is too large for an audit key", path);
+		return NULL;
+	}
+	ak = key_parse(buf, len, path, err, errlen);
+	OPENSSL_cleanse(buf, sizeof(buf));
+	return ak;
+}
+
+/*
+ * For mwgd, as root at start: the key is read through safefile (no link,
+ * one name, a trusted owner), so a link planted beside it cannot make the
+ * daemon sign checkpoints with someone else's key.
+ */
 struct audit_key *
 audit_key_load_or_create(const char *path, char *err, size_t errlen)
 {
+	char *buf, why[SAFEFILE_ERR_MAX];
+	struct audit_key *ak;
 	struct stat st;
+	size_t len;
 
-	if (stat(path, &st) == -1 && errno == ENOENT)
+	if (lstat(path, &st) == -1 && errno == ENOENT)
 		return key_create(path, err, errlen);
-	return audit_key_load(path, err, errlen);
+	if (safefile_read(path, AUDIT_KEY_FILE_MAX, &buf, &len, why,
+	    sizeof(why)) == -1) {
+		snprintf(err, errlen, "cannot load the audit key: %s", why);
+		return NULL;
+	}
+	ak = key_parse(buf, len, path, err, errlen);
+	OPENSSL_cleanse(buf, len);
+	free(buf);
+	return ak;
 }
 
 void

@@ -18,6 +18,7 @@
 
 #include <jansson.h>
 
+#include "common/safefile.h"
 #include "common/xmalloc.h"
 
 #define FIRST_LINE_MAX	65536	/* read to find the first record's time */
@@ -130,36 +131,43 @@ tail_find(const struct tail_buf *tb, const char *path, struct audit_tail *t,
 	return 0;
 }
 
-/* Appends the torn bytes to PATH.torn, durably, then cuts them off. */
+/*
+ * Appends the torn bytes to PATH.torn, durably, then cuts them off. Runs
+ * as root at start in the daemon's directory: PATH.torn is opened through
+ * safefile, so a link planted there is refused, never appended through.
+ */
 static int
 torn_move(int fd, const char *path, const char *bytes, size_t len, off_t end,
     char *err, size_t errlen)
 {
-	char *tpath = xasprintf("%s.torn", path);
-	int tfd, rc = -1;
+	char *tpath = xasprintf("%s.torn", path), why[SAFEFILE_ERR_MAX];
+	int tfd;
 
-	if ((tfd = open(tpath, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
-	    0640)) == -1)
-		goto out;
+	if ((tfd = safefile_open(tpath, O_WRONLY | O_APPEND | O_CREAT, 0640,
+	    NULL, why, sizeof(why))) == -1) {
+		snprintf(err, errlen, "cannot set the torn end of %s aside: %s",
+		    path, why);
+		free(tpath);
+		return -1;
+	}
 	/* Line-oriented like the log, so the kept bytes read as a line. */
 	if (audit_write_all(tfd, bytes, len) == -1 ||
 	    (bytes[len - 1] != '\n' && audit_write_all(tfd, "\n", 1) == -1) ||
 	    fdatasync(tfd) == -1) {
 		(void)close(tfd);
-		goto out;
+		goto fail;
 	}
 	if (close(tfd) == -1)
-		goto out;
-	free(tpath);
-	tpath = NULL;
+		goto fail;
 	if (ftruncate(fd, end) == -1 || fdatasync(fd) == -1)
-		goto out;
-	return 0;
-out:
-	snprintf(err, errlen, "cannot move the torn end of %s to %s: %s",
-	    path, tpath ? tpath : "PATH.torn", strerror(errno));
+		goto fail;
 	free(tpath);
-	return rc;
+	return 0;
+fail:
+	snprintf(err, errlen, "cannot move the torn end of %s to %s: %s",
+	    path, tpath, strerror(errno));
+	free(tpath);
+	return -1;
 }
 
 /* The time of the file's first record, for rotation by age. */
@@ -195,12 +203,13 @@ open_reader(int fd, const char *path, off_t *size, char *err, size_t errlen)
 	struct stat st, rst;
 	int rfd;
 
-	if ((rfd = open(path, O_RDONLY | O_CLOEXEC)) == -1 ||
-	    fstat(fd, &st) == -1 || fstat(rfd, &rst) == -1) {
+	if ((rfd = safefile_open(path, O_RDONLY, 0, NULL, err,
+	    errlen)) == -1)
+		return -1;
+	if (fstat(fd, &st) == -1 || fstat(rfd, &rst) == -1) {
 		snprintf(err, errlen, "cannot read %s: %s", path,
 		    strerror(errno));
-		if (rfd != -1)
-			(void)close(rfd);
+		(void)close(rfd);
 		return -1;
 	}
 	if (st.st_dev != rst.st_dev || st.st_ino != rst.st_ino) {

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/safefile.h"
 #include "common/xmalloc.h"
 
 /* At most one batch is unacknowledged: after a lost connection or a crash
@@ -28,12 +29,13 @@
 #define FWD_BATCH_RECORDS	256	/* records read and sent at a time */
 #define FWD_BATCH_BYTES		(1024 * 1024)
 #define FWD_STATE_MAGIC		"mwg-forward-v1"
+#define FWD_STATE_MAX		128	/* one line: magic, inode, offset, seq */
 
 void
 audit_follow_save(struct audit_follow *fl)
 {
-	char line[128];
-	int fd, n, ok;
+	char line[128], why[SAFEFILE_ERR_MAX];
+	int n;
 
 	if (fl->fd == -1 || (fl->ino == fl->saved_ino &&
 	    fl->acked.off == fl->saved.off && fl->acked.seq == fl->saved.seq))
@@ -41,19 +43,13 @@ audit_follow_save(struct audit_follow *fl)
 	n = snprintf(line, sizeof(line), "%s %ju %jd %llu\n",
 	    FWD_STATE_MAGIC, (uintmax_t)fl->ino, (intmax_t)fl->acked.off,
 	    fl->acked.seq);
-	fd = open(fl->state_tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-	    0600);
-	ok = fd != -1 && write(fd, line, (size_t)n) == n && fdatasync(fd) == 0;
-	if (fd != -1 && close(fd) == -1)
-		ok = 0;
-	if (ok && rename(fl->state_tmp, fl->state_path) == -1)
-		ok = 0;
-	if (!ok) {
+	/* The thread may still be root at start: never through a link. */
+	if (safefile_replace(fl->state_path, line, (size_t)n, 0600, why,
+	    sizeof(why)) == -1) {
 		if (!fl->state_warned)
-			log_warn("audit forwarder: cannot save position to %s",
-			    fl->state_path);
+			log_warnx("audit forwarder: cannot save position: %s",
+			    why);
 		fl->state_warned = 1;
-		(void)unlink(fl->state_tmp);
 		return;
 	}
 	fl->state_warned = 0;
@@ -64,19 +60,21 @@ audit_follow_save(struct audit_follow *fl)
 static void
 follow_load_state(struct audit_follow *fl)
 {
-	char magic[32];
+	char magic[32], *text, why[SAFEFILE_ERR_MAX];
 	uintmax_t ino;
 	intmax_t off;
 	unsigned long long seq;
-	FILE *fp = fopen(fl->state_path, "re");
+	size_t len;
 
-	if (fp == NULL) {
+	if (safefile_read(fl->state_path, FWD_STATE_MAX, &text, &len, why,
+	    sizeof(why)) == -1) {
 		if (errno != ENOENT)
-			log_warn("audit forwarder: cannot read %s; starting at "
-			    "the beginning of %s", fl->state_path, fl->path);
+			log_warnx("audit forwarder: cannot read its position "
+			    "(%s); starting at the beginning of %s", why,
+			    fl->path);
 		return;
 	}
-	if (fscanf(fp, "%31s %ju %jd %llu", magic, &ino, &off, &seq) != 4 ||
+	if (sscanf(text, "%31s %ju %jd %llu", magic, &ino, &off, &seq) != 4 ||
 	    strcmp(magic, FWD_STATE_MAGIC) != 0 || off < 0)
 		log_warnx("audit forwarder: %s is not a forwarder state file; "
 		    "starting at the beginning of %s", fl->state_path,
@@ -87,7 +85,7 @@ follow_load_state(struct audit_follow *fl)
 		fl->saved.off = (off_t)off;
 		fl->saved.seq = seq;
 	}
-	(void)fclose(fp);
+	free(text);
 }
 
 /* Opens name (whose inode must be want, unless 0) as the followed file. */
@@ -95,13 +93,15 @@ static int
 follow_open(struct audit_follow *fl, const char *name, ino_t want,
     struct audit_follow_pos at)
 {
+	char why[SAFEFILE_ERR_MAX];
 	struct stat st;
 	int fd;
 
-	if ((fd = open(name, O_RDONLY | O_CLOEXEC)) == -1) {
+	if ((fd = safefile_open(name, O_RDONLY, 0, NULL, why,
+	    sizeof(why))) == -1) {
 		/* The writer may not have made the live file yet. */
 		if (errno != ENOENT && !fl->open_warned)
-			log_warn("audit forwarder: cannot open %s", name);
+			log_warnx("audit forwarder: cannot open %s", why);
 		fl->open_warned = errno != ENOENT;
 		return -1;
 	}
@@ -327,7 +327,6 @@ audit_follow_new(const char *audit_path, const char *state_path)
 	fl->base = xstrdup(slash ? slash + 1 : audit_path);
 	fl->baselen = strlen(fl->base);
 	fl->state_path = xstrdup(state_path);
-	fl->state_tmp = xasprintf("%s.tmp", state_path);
 	fl->buf = xmalloc(FWD_BATCH_BYTES);
 	follow_load_state(fl);
 	return fl;
@@ -344,7 +343,6 @@ audit_follow_free(struct audit_follow *fl)
 	free(fl->dir);
 	free(fl->base);
 	free(fl->state_path);
-	free(fl->state_tmp);
 	free(fl->buf);
 	free(fl);
 }

@@ -28,7 +28,7 @@ struct audit_follow_pos {
 
 /* The live audit file as the forwarder thread follows it; its own alone. */
 struct audit_follow {
-	char *path, *dir, *base, *state_path, *state_tmp;
+	char *path, *dir, *base, *state_path;
 	size_t baselen;
 	int fd;			/* the file being followed, or -1 */
 	ino_t ino;

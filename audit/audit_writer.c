@@ -91,6 +91,7 @@ struct audit_log {
 	void (*on_commit)(void *);	/* told after each durable group */
 	void *on_commit_arg;
 	unsigned long long rotate_bytes;
+	uid_t owner;			/* of each new live file; 0: as made */
 
 	pthread_t thread;
 	pthread_mutex_t lock;		/* guards the fields down to "writer" */
@@ -800,7 +801,8 @@ writer_rotate(struct audit_log *log)
 			return;
 		}
 	}
-	if (audit_rotate_file(log->path, &log->fd, err, sizeof(err)) == -1) {
+	if (audit_rotate_file(log->path, log->owner, &log->fd, err,
+	    sizeof(err)) == -1) {
 		log_warnx("audit: cannot rotate %s: %s; trying again in %d s",
 		    log->path, err, AUDIT_ROTATE_BACKOFF);
 		log->rotate_at = mono_ms() + 1000 * AUDIT_ROTATE_BACKOFF;
@@ -965,6 +967,7 @@ log_new(const struct audit_options *o, struct audit_key *key, int fd,
 	    AUDIT_CKPT_SECONDS;
 	log->rotate_bytes = o->rotate_bytes;
 	log->rotate_seconds = o->rotate_seconds;
+	log->owner = o->owner;
 	/* The writer's timed wait must not jump with the wall clock. */
 	if (pthread_mutex_init(&log->lock, NULL) != 0 ||
 	    pthread_condattr_init(&ca) != 0 ||
@@ -1040,7 +1043,7 @@ key_missing_for_records(const struct audit_options *o,
 {
 	struct stat st;
 
-	if (t->seq == 0 || stat(o->key_path, &st) == 0 || errno != ENOENT)
+	if (t->seq == 0 || lstat(o->key_path, &st) == 0 || errno != ENOENT)
 		return 0;
 	snprintf(err, errlen, "audit key %s is missing but %s already has "
 	    "records: restore the key, or move the file away to start a new "
@@ -1060,7 +1063,7 @@ audit_open(const struct audit_options *o, char *err, size_t errlen)
 		snprintf(err, errlen, "audit: no file or key given");
 		return NULL;
 	}
-	if ((fd = audit_file_open(o->path, 0, err, errlen)) == -1)
+	if ((fd = audit_file_open(o->path, 0, o->owner, err, errlen)) == -1)
 		return NULL;
 	if (audit_recover(fd, o->path, &tail, err, errlen) == -1 ||
 	    key_missing_for_records(o, &tail, err, errlen)) {

@@ -26,10 +26,13 @@ struct audit_tail {
 
 /*
  * Opens path to append (creating it 0640; with excl, it must not exist)
- * and takes its exclusive flock, held while the descriptor is open.
- * Returns the descriptor, or -1 with a reason in err.
+ * through common/safefile (no link followed, one link, a trusted owner),
+ * gives it to owner (0: leave it) and takes its exclusive flock, held
+ * while the descriptor is open. Returns the descriptor, or -1 with a
+ * reason in err.
  */
-int audit_file_open(const char *path, int excl, char *err, size_t errlen);
+int audit_file_open(const char *path, int excl, uid_t owner, char *err,
+    size_t errlen);
 
 /* Writes all of p, going on after short writes: 0, or -1 with errno. */
 int audit_write_all(int fd, const void *p, size_t len);
@@ -44,9 +47,11 @@ int audit_recover(int fd, const char *path, struct audit_tail *t, char *err,
 
 /*
  * Renames path to path.<UTC time>[-N] and swaps a new, empty, locked path
- * into *fd, closing the old descriptor. 0, or -1 with a reason in err,
+ * (given to owner, 0: left as made) into *fd, closing the old descriptor.
+ * 0, or -1 with a reason in err,
  * and then *fd is still the old file under its old name.
  */
-int audit_rotate_file(const char *path, int *fd, char *err, size_t errlen);
+int audit_rotate_file(const char *path, uid_t owner, int *fd, char *err,
+    size_t errlen);
 
 #endif

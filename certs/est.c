@@ -10,9 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/param_build.h>
 #include <openssl/pkcs7.h>
 #include <openssl/rand.h>
 
@@ -21,6 +24,7 @@
 #define B64_LINE	64		/* characters per line we write */
 #define PKCS7_B64_MAX	(256 * 1024)	/* a certs-only body a client reads */
 #define EC_NAME_MAX	64
+#define EC_FIELD_MAX	48		/* bytes of a P-384 coordinate */
 
 static const char b64_alphabet[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -141,11 +145,26 @@ rsa_acceptable(EVP_PKEY *key, char *err, size_t errlen)
 	return -1;
 }
 
+/*
+ * Only named curves (RFC 5480 §2.1.1: namedCurve MUST be used in PKIX).
+ * OpenSSL recognises explicit parameters that equal P-256 and names the
+ * group, so the name alone does not tell: the key's encoding does. An
+ * explicit key also re-encodes to other bytes, a second identity.
+ */
 static int
 ec_acceptable(EVP_PKEY *key, char *err, size_t errlen)
 {
-	char name[EC_NAME_MAX];
+	char name[EC_NAME_MAX], enc[EC_NAME_MAX];
 
+	if (EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_EC_ENCODING,
+	    enc, sizeof(enc), NULL) != 1 ||
+	    strcmp(enc, OSSL_PKEY_EC_ENCODING_GROUP) != 0) {
+		ERR_clear_error();
+		certs_errf(err, errlen, "key type not allowed: EC key with "
+		    "explicit curve parameters (need a named curve, P-256 or "
+		    "P-384)");
+		return -1;
+	}
 	if (EVP_PKEY_get_group_name(key, name, sizeof(name), NULL) != 1) {
 		ERR_clear_error();
 		certs_errf(err, errlen, "key type not allowed: EC key without "
@@ -183,6 +202,75 @@ certs_key_acceptable(EVP_PKEY *key, char *err, size_t errlen)
 	}
 }
 
+/*
+ * The EC key rebuilt from its curve's name and its point, uncompressed:
+ * what i2d_PUBKEY writes then is one spelling per key, whatever the
+ * request carried (explicit parameters, a compressed point). NULL on
+ * failure. Caller frees.
+ */
+static EVP_PKEY *
+ec_canonical(EVP_PKEY *key)
+{
+	unsigned char pt[1 + 2 * EC_FIELD_MAX];
+	char name[EC_NAME_MAX];
+	OSSL_PARAM_BLD *bld = NULL;
+	OSSL_PARAM *params = NULL;
+	EVP_PKEY_CTX *ctx = NULL;
+	EVP_PKEY *out = NULL;
+	BIGNUM *x = NULL, *y = NULL;
+	int flen = (EVP_PKEY_get_bits(key) + 7) / 8;
+
+	if (flen <= 0 || flen > EC_FIELD_MAX ||
+	    EVP_PKEY_get_group_name(key, name, sizeof(name), NULL) != 1 ||
+	    EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_EC_PUB_X, &x) != 1 ||
+	    EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_EC_PUB_Y, &y) != 1)
+		goto out;
+	pt[0] = POINT_CONVERSION_UNCOMPRESSED;
+	if (BN_bn2binpad(x, pt + 1, flen) != flen ||
+	    BN_bn2binpad(y, pt + 1 + flen, flen) != flen)
+		goto out;
+	if ((bld = OSSL_PARAM_BLD_new()) == NULL ||
+	    OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME,
+	    name, 0) != 1 ||
+	    OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, pt,
+	    (size_t)(1 + 2 * flen)) != 1 ||
+	    (params = OSSL_PARAM_BLD_to_param(bld)) == NULL)
+		goto out;
+	if ((ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL)) == NULL ||
+	    EVP_PKEY_fromdata_init(ctx) != 1 ||
+	    EVP_PKEY_fromdata(ctx, &out, EVP_PKEY_PUBLIC_KEY, params) != 1)
+		out = NULL;
+out:
+	EVP_PKEY_CTX_free(ctx);
+	OSSL_PARAM_free(params);
+	OSSL_PARAM_BLD_free(bld);
+	BN_free(x);
+	BN_free(y);
+	return out;
+}
+
+/* The DER SubjectPublicKeyInfo in its one canonical spelling; -1 or its
+ * length, *der to OPENSSL_free. RSA keys re-encode canonically as they
+ * are (DER of n and e); EC keys are rebuilt first. */
+static int
+key_canonical_der(EVP_PKEY *key, unsigned char **der)
+{
+	EVP_PKEY *ec;
+	int len;
+
+	if (EVP_PKEY_get_base_id(key) != EVP_PKEY_EC)
+		return i2d_PUBKEY(key, der);
+	if ((ec = ec_canonical(key)) == NULL)
+		return -1;
+	len = i2d_PUBKEY(ec, der);
+	EVP_PKEY_free(ec);
+	return len;
+}
+
+/*
+ * "Key already enrolled" compares this: the canonical SPKI re-encoded,
+ * never the bytes as sent, so one key is never two devices.
+ */
 int
 certs_key_fingerprint(EVP_PKEY *key, char *buf, size_t buflen)
 {
@@ -192,7 +280,7 @@ certs_key_fingerprint(EVP_PKEY *key, char *buf, size_t buflen)
 
 	if (key == NULL || buflen < 65)
 		return -1;
-	if ((len = i2d_PUBKEY(key, &der)) > 0 &&
+	if ((len = key_canonical_der(key, &der)) > 0 &&
 	    EVP_Digest(der, (size_t)len, md, &mdlen, EVP_sha256(), NULL) == 1 &&
 	    mdlen == 32) {
 		for (i = 0; i < mdlen; i++) {

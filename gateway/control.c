@@ -5,6 +5,7 @@
 #include "gateway/control.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,7 @@
 #include "audit/audit_syslog.h"
 #include "common/addr.h"
 #include "common/log.h"
+#include "common/safefile.h"
 #include "common/xmalloc.h"
 #include "gateway/conn.h"
 #include "gateway/notify.h"
@@ -37,33 +39,124 @@ static struct evconnlistener *ctl_listener;
 static struct server *ctl_srv;
 static const char *ctl_conf_path;
 
-int
-control_socket(const char *path)
+/*
+ * Root makes the socket before the drop. Everything after bind() is done
+ * in the checked directory by name, never following a link: a link put in
+ * its place would otherwise have root chmod or chown any file.
+ */
+static int
+ctl_bind(int fd, int dfd, const char *path, const char *name, gid_t gid,
+    char *err, size_t errlen)
 {
 	struct sockaddr_un sun;
+	struct stat sb;
+	mode_t old;
+	int rc;
+
+	if (addr_unix(path, &sun) == -1) {
+		snprintf(err, errlen, "%s: too long for a socket name", path);
+		return -1;
+	}
+	old = umask(0117);	/* 0660 from the start, no chmod by path */
+	rc = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
+	umask(old);
+	if (rc == -1) {
+		snprintf(err, errlen, "cannot bind %s: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	if (fstatat(dfd, name, &sb, AT_SYMLINK_NOFOLLOW) == -1 ||
+	    !S_ISSOCK(sb.st_mode)) {
+		snprintf(err, errlen, "%s was replaced after it was made; "
+		    "refusing it", path);
+		return -1;
+	}
+	/* Admins reach the socket through its group, not the daemon's. */
+	if (gid != (gid_t)-1 && fchownat(dfd, name, 0, gid,
+	    AT_SYMLINK_NOFOLLOW) == -1) {
+		snprintf(err, errlen, "cannot chown %s: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	if (listen(fd, 16) == -1) {
+		snprintf(err, errlen, "cannot listen on %s: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* A stale socket from a daemon that is gone is removed; anything else
+ * at path is left alone and refused. */
+static int
+ctl_clear(int dfd, const char *path, const char *name, char *err,
+    size_t errlen)
+{
+	struct stat sb;
 	int fd;
 
-	if (addr_unix(path, &sun) == -1)
-		return -1;
 	/* A daemon already answering on path means a second mwgd: refuse. */
 	if ((fd = addr_unix_connect(path)) != -1) {
 		close(fd);
+		snprintf(err, errlen, "another mwgd answers on %s; refusing "
+		    "to start a second one", path);
 		errno = EADDRINUSE;
 		return -1;
 	}
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-	    0)) == -1)
-		return -1;
-	unlink(path);	/* a stale socket from a daemon that is gone */
-	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
-	    chmod(path, 0660) == -1 || listen(fd, 16) == -1) {
-		int e = errno;
-
-		close(fd);
-		errno = e;
+	if (fstatat(dfd, name, &sb, AT_SYMLINK_NOFOLLOW) == -1)
+		return 0;
+	if (!S_ISSOCK(sb.st_mode)) {
+		snprintf(err, errlen, "%s exists and is not a socket; "
+		    "refusing to replace it", path);
+		errno = EEXIST;
 		return -1;
 	}
+	if (unlinkat(dfd, name, 0) == -1) {
+		snprintf(err, errlen, "cannot remove the stale socket %s: %s",
+		    path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int
+control_socket(const char *path, gid_t gid, char *err, size_t errlen)
+{
+	char why[SAFEFILE_ERR_MAX];
+	const char *name;
+	char *dir = safefile_split(path, &name);
+	int dfd = -1, fd = -1, saved;
+
+	if (dir == NULL) {
+		snprintf(err, errlen, "control %s: not a socket name", path);
+		errno = EINVAL;
+		return -1;
+	}
+	if ((dfd = safefile_dir_open(dir, why, sizeof(why))) == -1) {
+		snprintf(err, errlen, "control socket %s: %s", path, why);
+		goto fail;
+	}
+	if (ctl_clear(dfd, path, name, err, errlen) == -1)
+		goto fail;
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0)) == -1) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		goto fail;
+	}
+	if (ctl_bind(fd, dfd, path, name, gid, err, errlen) == -1)
+		goto fail;
+	close(dfd);
+	free(dir);
 	return fd;
+fail:
+	saved = errno;
+	if (fd != -1)
+		close(fd);
+	if (dfd != -1)
+		close(dfd);
+	free(dir);
+	errno = saved;
+	return -1;
 }
 
 static void

@@ -6,6 +6,8 @@
 #ifndef MWG_GW_CONTROL_H
 #define MWG_GW_CONTROL_H
 
+#include <sys/types.h>
+
 #include <event2/event.h>
 #include <jansson.h>
 
@@ -15,8 +17,13 @@
 #define CONTROL_TIMEOUT_S	10
 #define CONTROL_CLIENTS_MAX	64	/* at once; more are closed at accept */
 
-/* Binds path (mode 0660, replacing a stale socket); -1 on error. */
-int control_socket(const char *path);
+/*
+ * Binds path (mode 0660, group gid unless (gid_t)-1, replacing a stale
+ * socket, in a directory checked by common/safefile, never through a
+ * link). The descriptor, or -1 with err (errno EADDRINUSE: another mwgd
+ * answers there).
+ */
+int control_socket(const char *path, gid_t gid, char *err, size_t errlen);
 /* Serves requests on fd from base; conf_path is re-read on reload. */
 void control_start(struct event_base *base, int fd, struct server *srv,
     const char *conf_path);

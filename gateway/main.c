@@ -16,6 +16,7 @@
 #include "audit/audit.h"
 #include "audit/audit_syslog.h"
 #include "common/log.h"
+#include "common/safefile.h"
 #include "common/xmalloc.h"
 #include "certs/certs.h"
 #include "gateway/control.h"
@@ -82,6 +83,10 @@ struct mwgd {
 	int control_fd;
 	char *conf_control_path;
 	struct ssh_listener *ssh;	/* NULL without listen ssh */
+	int is_root;			/* started as root: drops to uid */
+	uid_t uid;			/* the daemon's user (mwgd.conf user) */
+	gid_t gid;
+	gid_t ctl_gid;			/* the control socket's group */
 };
 
 static void
@@ -254,29 +259,57 @@ teardown_state(struct server *srv)
 	revoke_free();
 }
 
+/*
+ * Who mwgd becomes, looked up while /etc is readable and before any file
+ * is opened: the files root opens in the daemon's directories are checked
+ * against that user (common/safefile), and given to it on the descriptor.
+ */
+static void
+lookup_user(struct mwgd *d, const struct gw_config *c)
+{
+	char err[256];
+
+	d->is_root = geteuid() == 0;
+	d->uid = geteuid();
+	d->gid = getegid();
+	d->ctl_gid = (gid_t)-1;
+	if (!d->is_root) {
+		if (c->user)
+			log_info("not started as root: staying uid %d",
+			    (int)geteuid());
+		return;
+	}
+	if (privdrop_lookup(c->user, c->group, &d->uid, &d->gid, err,
+	    sizeof(err)) == -1)
+		fatalx("%s", err);
+	d->ctl_gid = d->gid;
+	if (c->control_group && privdrop_group(c->control_group, &d->ctl_gid,
+	    err, sizeof(err)) == -1)
+		fatalx("%s", err);
+	safefile_trust(d->uid, d->gid);
+}
+
 /* Everything that may need root: sockets and the audit file. */
 static void
 setup_privileged(struct mwgd *d, const struct gw_config *c)
 {
-	char err[256];
+	char err[SAFEFILE_ERR_MAX + 128];
 
 	d->listen_fds = xcalloc((size_t)c->workers, sizeof(int));
 	for (int i = 0; i < c->workers; i++)
 		if ((d->listen_fds[i] = worker_listen_socket(
 		    (const struct sockaddr *)&c->tls.addr, c->tls.addrlen)) == -1)
 			fatal("cannot listen on %s", c->tls.addr_str);
-	if ((d->control_fd = control_socket(c->control_path)) == -1) {
-		if (errno == EADDRINUSE)
-			fatalx("another mwgd answers on %s; refusing to start "
-			    "a second one", c->control_path);
-		fatal("cannot create control socket %s", c->control_path);
-	}
+	if ((d->control_fd = control_socket(c->control_path, d->ctl_gid, err,
+	    sizeof(err))) == -1)
+		fatalx("%s", err);
 	if ((d->srv.audit = audit_open(&(struct audit_options){
 	    .path = c->audit_file, .key_path = c->audit_key,
 	    .checkpoint_records = (unsigned)c->audit_checkpoint_records,
 	    .checkpoint_seconds = (unsigned)c->audit_checkpoint_seconds,
 	    .rotate_bytes = (unsigned long long)c->audit_rotate_bytes,
 	    .rotate_seconds = (unsigned)c->audit_rotate_seconds,
+	    .owner = d->is_root ? d->uid : 0,
 	    .on_commit = forwarder_kick_cb, .on_commit_arg = &d->srv },
 	    err, sizeof(err))) == NULL)
 		fatalx("%s", err);
@@ -295,34 +328,16 @@ setup_privileged(struct mwgd *d, const struct gw_config *c)
 }
 
 static void
-drop_privileges(const struct gw_config *c)
+drop_privileges(const struct mwgd *d, const struct gw_config *c)
 {
 	char err[256];
-	uid_t uid;
-	gid_t gid, ctl_gid = 0;
 
-	if (geteuid() != 0) {
-		if (c->user)
-			log_info("not started as root: staying uid %d",
-			    (int)geteuid());
+	if (!d->is_root)
 		return;
-	}
-	if (privdrop_lookup(c->user, c->group, &uid, &gid, err,
-	    sizeof(err)) == -1)
+	if (privdrop_to(d->uid, d->gid, err, sizeof(err)) == -1)
 		fatalx("%s", err);
-	if (c->control_group && privdrop_group(c->control_group, &ctl_gid, err,
-	    sizeof(err)) == -1)
-		fatalx("%s", err);
-	/* Admins reach the socket through its group, not the daemon's. */
-	if (chown(c->control_path, 0, c->control_group ? ctl_gid : gid) == -1)
-		fatal("chown %s", c->control_path);
-	/* The daemon's user rotates the audit file and its forwarder reads
-	 * it: the file it opened as root becomes that user's. */
-	if (chown(c->audit_file, uid, (gid_t)-1) == -1)
-		fatal("chown %s", c->audit_file);
-	if (privdrop_to(uid, gid, err, sizeof(err)) == -1)
-		fatalx("%s", err);
-	log_info("running as %s (uid %d, gid %d)", c->user, (int)uid, (int)gid);
+	log_info("running as %s (uid %d, gid %d)", c->user, (int)d->uid,
+	    (int)d->gid);
 }
 
 static void
@@ -336,9 +351,10 @@ run(struct mwgd *d, struct gw_snapshot *snap)
 
 	if (geteuid() == 0 && c->user == NULL)
 		fatalx("refusing to run as root: set 'user' in %s", c->path);
+	lookup_user(d, c);
 	setup_privileged(d, c);
 	d->conf_control_path = xstrdup(c->control_path);
-	drop_privileges(c);
+	drop_privileges(d, c);
 	setup_state(&d->srv, c);
 	d->srv.started = time(NULL);
 	pthread_mutex_init(&d->srv.reg_lock, NULL);

@@ -19,6 +19,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
+#include "common/safefile.h"
 #include "common/xmalloc.h"
 #include "gateway/server.h"
 #include "gateway/store.h"
@@ -55,25 +56,19 @@ collect_revoked(const struct store_revoked *r, void *arg)
 	return 0;
 }
 
+/* Replaced whole (a reader never sees half a CRL), in a checked directory
+ * and never through a link (common/safefile). */
 static int
 write_atomic(const char *path, const char *text, char *err, size_t errlen)
 {
-	char *tmp = xasprintf("%s.tmp", path);
-	size_t len = strlen(text);
-	int fd, rc = -1;
+	char why[SAFEFILE_ERR_MAX];
 
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) ==
-	    -1 || write(fd, text, len) != (ssize_t)len || fsync(fd) == -1 ||
-	    rename(tmp, path) == -1)
-		snprintf(err, errlen, "cannot write the CRL to %s: %m", path);
-	else
-		rc = 0;
-	if (fd != -1)
-		close(fd);
-	if (rc == -1)
-		unlink(tmp);
-	free(tmp);
-	return rc;
+	if (safefile_replace(path, text, strlen(text), 0644, why,
+	    sizeof(why)) == -1) {
+		snprintf(err, errlen, "cannot write the CRL: %s", why);
+		return -1;
+	}
+	return 0;
 }
 
 /*

@@ -17,6 +17,7 @@
 #include <openssl/crypto.h>
 
 #include "common/log.h"
+#include "common/safefile.h"
 #include "common/xmalloc.h"
 #include "gateway/store_int.h"
 
@@ -27,6 +28,7 @@
 #define STORE_BUSY_MS 5000
 
 static int st_db_file(const char *path, char *err, size_t errlen);
+static int st_dir_check(const char *dir, char *err, size_t errlen);
 static int st_settings(struct store *st, char *err, size_t errlen);
 static int st_pragma(struct store *st, const char *sql, const char *want,
 		     char *err, size_t errlen);
@@ -42,6 +44,8 @@ store_open(const char *dir, char *err, size_t errlen)
 		st_err(err, errlen, "%s: %s", dir, strerror(errno));
 		return NULL;
 	}
+	if (st_dir_check(dir, err, errlen) == -1)
+		return NULL;
 	n = snprintf(path, sizeof(path), "%s/%s", dir, STORE_DB_FILE);
 	if (n < 0 || (size_t)n >= sizeof(path)) {
 		st_err(err, errlen, "%s: path too long", dir);
@@ -99,25 +103,43 @@ store_close(struct store *st)
 static int
 st_db_file(const char *path, char *err, size_t errlen)
 {
+	char why[SAFEFILE_ERR_MAX];
 	struct stat sb;
-	int fd, rc;
+	int fd, rc, made;
 
-	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-		  0600);
-	if (fd != -1 && fchmod(fd, 0600) == -1) {
-		st_err(err, errlen, "%s: chmod: %s", path, strerror(errno));
-		close(fd);
+	fd = safefile_open(path, O_RDWR | O_CREAT, 0600, &made, why,
+			   sizeof(why));
+	if (fd == -1) {
+		st_err(err, errlen, "%s", why);
 		return -1;
 	}
-	if (fd == -1 && errno == EEXIST)
-		fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
-	if (fd == -1) {
-		st_err(err, errlen, "%s: %s", path, strerror(errno));
+	if (made && fchmod(fd, 0600) == -1) {
+		st_err(err, errlen, "%s: chmod: %s", path, strerror(errno));
+		close(fd);
 		return -1;
 	}
 	rc = st_check_private(fd, path, "in", &sb, err, errlen);
 	close(fd);
 	return rc;
+}
+
+/*
+ * The state-dir holds the TOTP key and the store: a directory that others
+ * could write, or one reached through a link its user could change, is
+ * refused (common/safefile says which and why).
+ */
+static int
+st_dir_check(const char *dir, char *err, size_t errlen)
+{
+	char why[SAFEFILE_ERR_MAX];
+	int dfd;
+
+	if ((dfd = safefile_dir_open(dir, why, sizeof(why))) == -1) {
+		st_err(err, errlen, "state-dir: %s", why);
+		return -1;
+	}
+	close(dfd);
+	return 0;
 }
 
 /*
@@ -249,6 +271,13 @@ st_check_private(int fd, const char *path, const char *lets, struct stat *sb,
 	}
 	if (!S_ISREG(sb->st_mode)) {
 		st_err(err, errlen, "%s: not a regular file", path);
+		return -1;
+	}
+	if (sb->st_nlink != 1 || sb->st_uid != geteuid()) {
+		st_err(err, errlen,
+		       "%s: owned by uid %u with %u links; want uid %u and "
+		       "one link", path, (unsigned int)sb->st_uid,
+		       (unsigned int)sb->st_nlink, (unsigned int)geteuid());
 		return -1;
 	}
 	if ((sb->st_mode & 077) != 0) {

@@ -16,6 +16,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include "common/safefile.h"
 #include "gateway/store_int.h"
 
 static int st_key_create(const char *dir, const char *path, char *err,
@@ -47,7 +48,7 @@ st_totp_count(struct store *st, int64_t *np, char *err, size_t errlen)
 int
 st_key_load(struct store *st, const char *dir, char *err, size_t errlen)
 {
-	char path[PATH_MAX];
+	char path[PATH_MAX], why[SAFEFILE_ERR_MAX];
 	int64_t n = 0;
 	int fd, rc;
 
@@ -56,7 +57,7 @@ st_key_load(struct store *st, const char *dir, char *err, size_t errlen)
 		st_err(err, errlen, "%s: path too long", dir);
 		return -1;
 	}
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	fd = safefile_open(path, O_RDONLY, 0, NULL, why, sizeof(why));
 	if (fd == -1 && errno == ENOENT) {
 		if (st_totp_count(st, &n, err, errlen) == -1)
 			return -1;
@@ -69,10 +70,10 @@ st_key_load(struct store *st, const char *dir, char *err, size_t errlen)
 		}
 		if (st_key_create(dir, path, err, errlen) == -1)
 			return -1;
-		fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		fd = safefile_open(path, O_RDONLY, 0, NULL, why, sizeof(why));
 	}
 	if (fd == -1) {
-		st_err(err, errlen, "%s: %s", path, strerror(errno));
+		st_err(err, errlen, "%s", why);
 		return -1;
 	}
 	rc = st_key_read(st, fd, path, err, errlen);

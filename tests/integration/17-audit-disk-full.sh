@@ -9,7 +9,8 @@ mount -t tmpfs -o size=512k tmpfs "$T/small" || { log "skipped: cannot mount tmp
 # No ERR trap and no errexit here: a failing (exit rc) would stop the trap
 # before cleanup, and leave mwgd running.
 trap 'rc=$?; trap - ERR; set +e; umount -l "$T/small" 2>/dev/null; (exit $rc); cleanup' EXIT
-chmod 777 "$T/small"
+# The daemon's own directory, as in production (mwgd refuses one anyone can write).
+chown nobody:nogroup "$T/small" && chmod 755 "$T/small"
 AUDIT=$T/small/audit.jsonl
 setup_default
 expect_eq "$(gw_curl laptop-1 -o /dev/null -w '%{http_code}' "http://emis.K84001:$HTTP_PORT/")" 200 "served while there is room"

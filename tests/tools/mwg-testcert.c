@@ -12,6 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+
+#include <sys/stat.h>
 
 #include "audit/audit.h"
 #include "certs/certs.h"
@@ -224,6 +227,30 @@ validity(const struct testcert_opts *o, time_t *nb, time_t *na)
 	*na = *nb + life;
 }
 
+/*
+ * Root works on a store that belongs to mwgd's user as that user, as mwgd
+ * does: the store refuses files and a directory owned by anyone else.
+ */
+static void
+as_store_owner(const char *dir, int become)
+{
+	static int changed;
+	struct stat sb;
+
+	if (!become) {
+		if (changed && (seteuid(0) == -1 || setegid(0) == -1))
+			fprintf(stderr, "mwg-testcert: cannot become root "
+			    "again\n");
+		return;
+	}
+	if (geteuid() != 0 || stat(dir, &sb) == -1 || sb.st_uid == 0)
+		return;
+	changed = 1;
+	if (setegid(sb.st_gid) == -1 || seteuid(sb.st_uid) == -1)
+		fprintf(stderr, "mwg-testcert: cannot act as uid %u\n",
+		    (unsigned)sb.st_uid);
+}
+
 /* Adds the device to the state store in o->store_dir. 0 or -1. */
 static int
 register_device(const struct testcert_opts *o, EVP_PKEY *key, X509 *x,
@@ -245,10 +272,14 @@ register_device(const struct testcert_opts *o, EVP_PKEY *key, X509 *x,
 	snprintf(d.cert_serial, sizeof(d.cert_serial), "%s", id.serial);
 	d.enrolled_at = time(NULL);
 	d.expires_at = id.not_after;
-	if ((st = store_open(o->store_dir, err, errlen)) == NULL)
+	as_store_owner(o->store_dir, 1);
+	if ((st = store_open(o->store_dir, err, errlen)) == NULL) {
+		as_store_owner(o->store_dir, 0);
 		return -1;
+	}
 	rc = store_device_add(st, &d, err, errlen);
 	store_close(st);
+	as_store_owner(o->store_dir, 0);
 	return rc == 0 ? 0 : -1;	/* 1: the reason names the clash */
 }
 

@@ -985,7 +985,7 @@ Test(audit_writer, full_disk_refuses_then_resumes, .init = setup,
 
 	path_in(mnt, dir, "mnt");
 	cr_assert_eq(mkdir(mnt, 0700), 0);
-	if (mount("tmpfs", mnt, "tmpfs", 0, "size=256k") == -1) {
+	if (mount("tmpfs", mnt, "tmpfs", 0, "size=256k,mode=0755") == -1) {
 		int e = errno;
 
 		mnt[0] = '\0';

@@ -14,6 +14,7 @@
 
 #include <criterion/criterion.h>
 #include <openssl/bn.h>
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/pkcs7.h>
@@ -331,6 +332,115 @@ Test(csr, refuses_weak_and_other_keys)
 	}
 	cr_expect_eq(certs_key_acceptable(NULL, err, sizeof(err)), -1);
 	cr_expect_str_eq(err, "key type not allowed: no key");
+	ASSERT_NO_LEAKS();
+}
+
+/* A copy of key spelled otherwise: OpenSSL's encoding parameters
+ * ("encoding" explicit, "point-format" compressed) set on a duplicate. */
+static EVP_PKEY *
+respell(EVP_PKEY *key, const char *param, const char *value)
+{
+	EVP_PKEY *k = EVP_PKEY_dup(key);
+
+	cr_assert_not_null(k);
+	cr_assert_eq(EVP_PKEY_set_utf8_string_param(k, param, value), 1,
+	    "%s=%s", param, value);
+	return k;
+}
+
+/* DER SubjectPublicKeyInfo as written, for "the bytes differ". */
+static int
+spki_der(EVP_PKEY *key, unsigned char **der)
+{
+	int len = i2d_PUBKEY(key, der);
+
+	cr_assert_gt(len, 0);
+	return len;
+}
+
+/*
+ * Explicit curve parameters are refused (RFC 5480: namedCurve only), even
+ * when they are P-256's own and OpenSSL names the group from them.
+ */
+Test(csr, refuses_explicit_curve_parameters)
+{
+	static const char want[] = "key type not allowed: EC key with "
+	    "explicit curve parameters (need a named curve, P-256 or P-384)";
+	static const char *const curves[] = { "P-256", "P-384" };
+	char err[CERTS_ERR_MAX], name[64];
+
+	for (size_t i = 0; i < NELEM(curves); i++) {
+		EVP_PKEY *named = keygen(curves[i]);
+		EVP_PKEY *expl = respell(named, OSSL_PKEY_PARAM_EC_ENCODING,
+		    OSSL_PKEY_EC_ENCODING_EXPLICIT);
+		char *body = csr_b64(expl);
+		X509_REQ *req;
+
+		/* The request really carries the parameters, not an OID... */
+		cr_assert_eq(EVP_PKEY_get_group_name(expl, name, sizeof(name),
+		    NULL), 1);
+		err[0] = '\0';
+		req = certs_csr_from_base64(body, strlen(body), err,
+		    sizeof(err));
+		cr_expect_null(req, "%s explicit accepted", curves[i]);
+		cr_expect_str_eq(err, want);
+		err[0] = '\0';
+		cr_expect_eq(certs_key_acceptable(expl, err, sizeof(err)), -1);
+		cr_expect_str_eq(err, want);
+		/* ...and the same key with its curve's name is fine. */
+		cr_expect_eq(certs_key_acceptable(named, err, sizeof(err)), 0,
+		    "%s", err);
+		X509_REQ_free(req);
+		free(body);
+		EVP_PKEY_free(expl);
+		EVP_PKEY_free(named);
+	}
+	ASSERT_NO_LEAKS();
+}
+
+/*
+ * One key, one fingerprint: the SPKI is re-encoded canonically (named
+ * curve, uncompressed point) before hashing, so a compressed point or
+ * explicit parameters, whose DER differs, still name the same key.
+ */
+Test(fingerprint, one_per_key_whatever_the_encoding)
+{
+	static const char *const curves[] = { "P-256", "P-384" };
+
+	for (size_t i = 0; i < NELEM(curves); i++) {
+		EVP_PKEY *named = keygen(curves[i]), *other = keygen(curves[i]);
+		EVP_PKEY *spelt[2] = {
+			respell(named, OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT,
+			    OSSL_PKEY_EC_POINT_CONVERSION_FORMAT_COMPRESSED),
+			respell(named, OSSL_PKEY_PARAM_EC_ENCODING,
+			    OSSL_PKEY_EC_ENCODING_EXPLICIT),
+		};
+		unsigned char *d0 = NULL, *d1 = NULL;
+		char want[65], got[65], third[65];
+		int l0 = spki_der(named, &d0);
+
+		cr_assert_eq(certs_key_fingerprint(named, want, sizeof(want)),
+		    0);
+		for (size_t j = 0; j < NELEM(spelt); j++) {
+			int l1 = spki_der(spelt[j], &d1);
+
+			cr_expect(l0 != l1 || memcmp(d0, d1, (size_t)l0) != 0,
+			    "%s spelling %zu: same DER", curves[i], j);
+			cr_assert_eq(certs_key_fingerprint(spelt[j], got,
+			    sizeof(got)), 0);
+			cr_expect_str_eq(got, want, "%s spelling %zu",
+			    curves[i], j);
+			OPENSSL_free(d1);
+			d1 = NULL;
+			EVP_PKEY_free(spelt[j]);
+		}
+		cr_assert_eq(certs_key_fingerprint(other, third, sizeof(third)),
+		    0);
+		cr_expect_str_neq(third, want);
+		OPENSSL_free(d0);
+		EVP_PKEY_free(named);
+		EVP_PKEY_free(other);
+	}
 	ASSERT_NO_LEAKS();
 }
 

@@ -20,6 +20,7 @@
 
 #include <criterion/criterion.h>
 #include <jansson.h>
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
@@ -645,6 +646,67 @@ Test(est, key_of_an_enrolled_device)
 	EVP_PKEY_free(other);
 }
 
+/* key spelled otherwise (OpenSSL encoding parameter set on a copy). */
+static EVP_PKEY *
+respell(EVP_PKEY *key, const char *param, const char *value)
+{
+	EVP_PKEY *k = EVP_PKEY_dup(key);
+
+	cr_assert_not_null(k);
+	cr_assert_eq(EVP_PKEY_set_utf8_string_param(k, param, value), 1);
+	return k;
+}
+
+/* Explicit curve parameters: 400 before the code is looked at, which
+ * stays usable and counts no failure. */
+Test(est, explicit_curve_refused_keeps_the_code)
+{
+	EVP_PKEY *key = certs_new_key(), *expl;
+	struct call c;
+
+	expl = respell(key, OSSL_PKEY_PARAM_EC_ENCODING,
+	    OSSL_PKEY_EC_ENCODING_EXPLICIT);
+	add_code("code-1", ctx.now + DAY, 0);
+	enrol(&c, "code-1", SECRET, expl);
+	expect_answer(&c, 400, "bad-request", "bad certificate request: key "
+	    "type not allowed: EC key with explicit curve parameters (need a "
+	    "named curve, P-256 or P-384)");
+	call_free(&c);
+	cr_expect_eq(device_count(), 0);
+	cr_expect_eq(throttle_failures("code:code-1"), 0);
+	cr_expect_eq(enrol(&c, "code-1", SECRET, key), 200);
+	call_free(&c);
+	cr_expect_eq(device_count(), 1);
+	EVP_PKEY_free(expl);
+	EVP_PKEY_free(key);
+}
+
+/* The same key with a compressed point is the same key: 409, and the
+ * second code is not used up. */
+Test(est, key_in_another_encoding_is_the_same_key)
+{
+	EVP_PKEY *key = certs_new_key(), *comp, *other = certs_new_key();
+	struct call c;
+
+	comp = respell(key, OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT,
+	    OSSL_PKEY_EC_POINT_CONVERSION_FORMAT_COMPRESSED);
+	add_code("code-1", ctx.now + DAY, 0);
+	add_code("code-2", ctx.now + DAY, 0);
+	cr_assert_eq(enrol(&c, "code-1", SECRET, key), 200);
+	call_free(&c);
+	enrol(&c, "code-2", SECRET, comp);
+	expect_answer(&c, 409, "key-in-use",
+	    "this key belongs to an enrolled device; make a new key");
+	call_free(&c);
+	cr_expect_eq(device_count(), 1);
+	cr_expect_eq(enrol(&c, "code-2", SECRET, other), 200);
+	call_free(&c);
+	cr_expect_eq(device_count(), 2);
+	EVP_PKEY_free(comp);
+	EVP_PKEY_free(key);
+	EVP_PKEY_free(other);
+}
+
 Test(est, enrol_wrong_method)
 {
 	struct call c;
@@ -866,7 +928,7 @@ audit_on_full_disk(void)
 
 	path_in(mnt, tmp_dir, "mnt");
 	cr_assert_eq(mkdir(mnt, 0700), 0);
-	if (mount("tmpfs", mnt, "tmpfs", 0, "size=256k") == -1) {
+	if (mount("tmpfs", mnt, "tmpfs", 0, "size=256k,mode=0755") == -1) {
 		int e = errno;
 
 		mnt[0] = '\0';
