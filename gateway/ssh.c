@@ -544,3 +544,20 @@ ssh_listener_sessions(struct ssh_listener *l, json_t *list)
 		    "protocol", "ssh"));
 	pthread_mutex_unlock(&l->reg_lock);
 }
+
+int
+ssh_listener_count_whose(struct ssh_listener *l, int is_user,
+    const char *name)
+{
+	const struct ssh_tun *t;
+	int n = 0;
+
+	if (l == NULL)
+		return 0;
+	pthread_mutex_lock(&l->reg_lock);
+	LIST_FOREACH(t, &l->open_tuns, reg_entry)
+		if (strcmp(is_user ? t->ss->user : t->ss->device_id, name) == 0)
+			n++;
+	pthread_mutex_unlock(&l->reg_lock);
+	return n;
+}
