@@ -215,6 +215,7 @@ ctl_sessions(struct server *srv)
 		    "bytes_down", (json_int_t)atomic_load(&c->bytes_down),
 		    "worker", c->w->idx));
 	pthread_mutex_unlock(&srv->reg_lock);
+	ssh_listener_sessions(srv->ssh, list);
 	return json_pack("{s:b, s:o}", "ok", 1, "sessions", list);
 }
 

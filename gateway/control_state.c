@@ -25,6 +25,7 @@
 #include "gateway/denylist.h"
 #include "gateway/revoke.h"
 #include "gateway/snapshot.h"
+#include "gateway/ssh.h"
 #include "gateway/store.h"
 
 #define CODE_TTL_MAX	(30 * 86400)
@@ -200,6 +201,7 @@ close_tunnels_of(struct server *srv, int is_user, const char *name,
 		    name) == 0)
 			n++;
 	pthread_mutex_unlock(&srv->reg_lock);
+	n += ssh_listener_count_whose(srv->ssh, is_user, name);
 	snprintf(m.name, sizeof(m.name), "%s", name);
 	snprintf(m.reason, sizeof(m.reason), "%s", reason);
 	for (int i = 0; i < srv->nworkers; i++)

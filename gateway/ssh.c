@@ -522,3 +522,42 @@ ssh_listener_kill(struct ssh_listener *l, uint64_t id)
 	ssh_loop_post(lp, m);
 	return 0;
 }
+
+void
+ssh_listener_sessions(struct ssh_listener *l, json_t *list)
+{
+	const struct ssh_tun *t;
+
+	if (l == NULL)
+		return;
+	/* Registered tunnels are open: their session and names are fixed. */
+	pthread_mutex_lock(&l->reg_lock);
+	LIST_FOREACH(t, &l->open_tuns, reg_entry)
+		json_array_append_new(list, json_pack("{s:I, s:s, s:s, s:s, "
+		    "s:s, s:s, s:I, s:I, s:I, s:s}",
+		    "id", (json_int_t)t->id, "device", t->ss->device_id,
+		    "user", t->ss->user, "source", t->ss->peer_ip,
+		    "target", t->target, "backend", t->backend,
+		    "since", (json_int_t)t->t_open.tv_sec,
+		    "bytes_up", (json_int_t)atomic_load(&t->bytes_up),
+		    "bytes_down", (json_int_t)atomic_load(&t->bytes_down),
+		    "protocol", "ssh"));
+	pthread_mutex_unlock(&l->reg_lock);
+}
+
+int
+ssh_listener_count_whose(struct ssh_listener *l, int is_user,
+    const char *name)
+{
+	const struct ssh_tun *t;
+	int n = 0;
+
+	if (l == NULL)
+		return 0;
+	pthread_mutex_lock(&l->reg_lock);
+	LIST_FOREACH(t, &l->open_tuns, reg_entry)
+		if (strcmp(is_user ? t->ss->user : t->ss->device_id, name) == 0)
+			n++;
+	pthread_mutex_unlock(&l->reg_lock);
+	return n;
+}

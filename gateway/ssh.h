@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 struct gw_config;
 struct server;
 struct ssh_listener;
@@ -33,6 +35,13 @@ int ssh_listener_start(struct ssh_listener *l, struct server *srv, char *err,
  * the listener runs (srv->ssh is set from start to stop).
  */
 int ssh_listener_kill(struct ssh_listener *l, uint64_t id);
+/* mwgctl sessions: appends each open SSH tunnel to list, in the fields of
+ * a TLS one plus "protocol": "ssh". NULL l: none. Any thread. */
+void ssh_listener_sessions(struct ssh_listener *l, json_t *list);
+/* How many open SSH tunnels the person (is_user) or device name has: a
+ * lock or revocation closes them within a second. NULL l: 0. */
+int ssh_listener_count_whose(struct ssh_listener *l, int is_user,
+    const char *name);
 /* Closes every SSH session (audited) and frees l; NULL is a no-op. */
 void ssh_listener_stop(struct ssh_listener *l);
 

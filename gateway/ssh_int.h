@@ -120,7 +120,7 @@ struct ssh_tun {
 	int port;
 	char backend[64];		/* the address dialled */
 	char rule[64];
-	uint64_t bytes_up, bytes_down;
+	_Atomic uint64_t bytes_up, bytes_down;	/* read by mwgctl sessions */
 	struct timespec t_open;
 	time_t last_active;
 	long idle;			/* seconds without a byte either way */

@@ -108,12 +108,16 @@ ssh_tun_unregister(struct ssh_tun *t)
 	pthread_mutex_unlock(&l->reg_lock);
 }
 
-/* A refused channel: recorded, counted; the caller sends the refusal. */
+/*
+ * A refused channel: recorded (error.code as a CONNECT's answer would
+ * carry it, docs/audit.md), counted; the caller sends the refusal.
+ */
 static int
-ssh_tun_deny(struct ssh_tun *t, const char *reason)
+ssh_tun_deny(struct ssh_tun *t, const char *code, const char *reason)
 {
 	atomic_fetch_add(&t->ss->l->srv->n_denied, 1);
-	ssh_tun_audit(t, "tunnel.deny", "failure", reason, NULL);
+	ssh_tun_audit(t, "tunnel.deny", "failure", reason, json_pack("{s:s}",
+	    "error.code", code));
 	log_info("ssh %llu: %s: %s to %s denied: %s",
 	    (unsigned long long)t->ss->id, t->ss->peer_ip, t->ss->user,
 	    t->target, reason);
@@ -152,22 +156,22 @@ ssh_tun_decide(const struct ssh_tun *t, const struct policy *p,
 	policy_decide(p, &req, d);
 }
 
-/* Locks taken since the session began: NULL, or why the channel may not. */
+/*
+ * Locks and revocations since the session began: NULL, or the code
+ * (device-revoked, device-locked, user-locked) with the denylist's words
+ * ("locked: REASON") in why, as a CONNECT records them.
+ */
 static const char *
 ssh_tun_locked(struct ssh_sess *ss, char *why, size_t len)
 {
 	struct denylist *deny = ss->l->srv->deny;
-	char r[DENYLIST_REASON_MAX];
 	time_t now = time(NULL);
 
-	if (deny && denylist_device(deny, ss->device_id, now, r, sizeof(r))) {
-		snprintf(why, len, "device %s", r);
-		return why;
-	}
-	if (deny && denylist_user(deny, ss->user, now, r, sizeof(r))) {
-		snprintf(why, len, "user %s", r);
-		return why;
-	}
+	if (deny && denylist_device(deny, ss->device_id, now, why, len))
+		return strncmp(why, "revoked", 7) == 0 ? "device-revoked" :
+		    "device-locked";
+	if (deny && denylist_user(deny, ss->user, now, why, len))
+		return "user-locked";
 	return NULL;
 }
 
@@ -334,7 +338,8 @@ ssh_tun_admit(struct ssh_tun *t, ssh_message msg)
 	snprintf(t->rule, sizeof(t->rule), "%s", d.rule);
 	if (!d.allow) {
 		snapshot_put(snap);
-		return ssh_tun_deny(t, d.reason);
+		return ssh_tun_deny(t, d.target ? "forbidden" :
+		    "unknown-target", d.reason);
 	}
 	t->idle = d.idle > 0 ? d.idle : snap->conf->timeout_idle;
 	t->deadline = d.max_duration > 0 ? time(NULL) + d.max_duration : 0;
@@ -364,8 +369,8 @@ int
 ssh_tun_request(struct ssh_sess *ss, ssh_message msg)
 {
 	struct ssh_tun *t = xcalloc(1, sizeof(*t));
-	char why[DENYLIST_REASON_MAX + 16];
-	const char *dest;
+	char why[DENYLIST_REASON_MAX];
+	const char *dest, *code;
 	int port;
 
 	t->id = server_next_id(ss->l->srv);
@@ -377,11 +382,11 @@ ssh_tun_request(struct ssh_sess *ss, ssh_message msg)
 	port = ssh_message_channel_request_open_destination_port(msg);
 	if (ssh_tun_parse(t, dest, port) == -1 &&
 	    ssh_tun_parse_addr(t, dest, port) == -1)
-		return ssh_tun_deny(t, "the target must be NAME.PRACTICE "
-		    "and a port, e.g. emis.K84001 port 443, or the address "
-		    "and port of exactly one defined target");
-	if (ssh_tun_locked(ss, why, sizeof(why)) != NULL)
-		return ssh_tun_deny(t, why);
+		return ssh_tun_deny(t, "bad-target", "the target must be "
+		    "NAME.PRACTICE and a port, e.g. emis.K84001 port 443, or "
+		    "the address and port of exactly one defined target");
+	if ((code = ssh_tun_locked(ss, why, sizeof(why))) != NULL)
+		return ssh_tun_deny(t, code, why);
 	/* No tunnel that could not be recorded (e.g. the disk is full). */
 	if (audit_failed(ss->l->srv->audit)) {
 		log_warnx("ssh %llu: channel to %s refused: the audit trail "

@@ -12,7 +12,9 @@ make_ca
 setup_identity "alice:$ALICE_PW:gp-clinicians"
 enrol_device laptop-1 alice
 write_policy
-write_conf "listen ssh 127.0.0.1:$SSH_PORT"
+# All N from one address at once: above the default pre-auth bounds
+# (per-source-max-startups 10, max-startups 20:30:100; 35- tests those).
+write_conf "listen ssh 127.0.0.1:$SSH_PORT { max-startups $N:30:$N; per-source-max-startups $N }"
 start_backend echo "$ECHO_PORT"
 start_mwgd
 wait_port "$SSH_PORT"

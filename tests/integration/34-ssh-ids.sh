@@ -2,7 +2,8 @@
 # One id sequence for TLS and SSH: TLS tunnels and SSH tunnels opened
 # interleaved get distinct ids (TLS connection ids, SSH session ids and SSH
 # tunnel ids never collide), every tunnel.open has exactly one tunnel.close,
-# and `mwgctl kill ID` ends an SSH tunnel: ssh exits 255 and says why.
+# and `mwgctl sessions` lists an SSH tunnel that `mwgctl kill ID` ends:
+# ssh exits 255 and says why.
 . "$(dirname "$0")/common.sh"
 . "$(dirname "$0")/ssh-common.sh"
 ALICE_PW=alice-Pw-34e1a7
@@ -56,6 +57,8 @@ sid=$(audit_select '.["event.action"]=="tunnel.open" and .["tunnel.id"]=='"$id" 
 rc=0; out=$("$BIN/mwgctl" -s "$CTL" kill "$sid" 2>&1) || rc=$?
 expect_eq "$rc" 1 "kill of an SSH session id (not a tunnel) is refused"
 expect_match "$out" "no open tunnel with id $sid" "kill names the id it did not find"
+sessions() { "$BIN/mwgctl" -s "$CTL" sessions --json | jq -c '[.sessions[] | [.id, .protocol, .user, .device, .source, .target, .bytes_up, .bytes_down]]'; }
+expect_eq "$(sessions)" "[[$id,\"ssh\",\"alice\",\"laptop-1\",\"127.0.0.1\",\"echo.K84001\",5,5]]" "mwgctl sessions lists the SSH tunnel"
 "$BIN/mwgctl" -s "$CTL" kill "$id" >/dev/null
 read -r -t 10 line <&"$lin" || fail "ssh -W did not end after kill"
 expect_eq "$line" "rc=255" "ssh -W exits 255 after kill"
@@ -66,6 +69,7 @@ expect_eq "$(audit_select '.["event.action"]=="tunnel.close" and .["tunnel.id"]=
 expect_eq "$(audit_count '.["event.action"]=="admin.kill" and .["tunnel.id"]=='"$id")" 1 "admin.kill names the SSH tunnel"
 rc=0; "$BIN/mwgctl" -s "$CTL" kill "$id" >/dev/null 2>&1 || rc=$?
 expect_eq "$rc" 1 "a killed tunnel cannot be killed again"
+expect_eq "$(sessions)" "[]" "mwgctl sessions no longer lists it"
 stop_mwgd
 "$BIN/mwgctl" audit verify --key "$AUDIT_PUB" "$AUDIT" >/dev/null
 log "ok: audit chain verifies"

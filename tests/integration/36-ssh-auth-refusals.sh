@@ -3,7 +3,8 @@
 # eight unknown keys in one connection (max-auth-tries 6, then
 # disconnect: one record counting 6), three wrong answers (one record
 # counting 3), a throttled person, an expired session, X11 and agent
-# channels (opened by a libssh client, as OpenSSH never does) and -X/-A.
+# channels (opened by a libssh client, as OpenSSH never does) and -X/-A;
+# refused channels with a CONNECT's error code.
 . "$(dirname "$0")/common.sh"
 . "$(dirname "$0")/ssh-common.sh"
 ALICE_PW=alice-Pw-36a0b1
@@ -113,6 +114,17 @@ alice | failure | agent forwarding | only direct-tcpip channels to policy target
 alice | failure | session channel (no shell, exec or subsystem is served) | only direct-tcpip channels to policy targets are served" \
 	"three ssh.refuse records: X11, agent, the session channel (so -X and -A never reach a request)"
 expect_eq "$(audit_count '.["event.action"]=="ssh.auth" and .["event.outcome"]=="failure"')" 4 "no other ssh.auth failure"
+
+# ---- refused channels carry a CONNECT's error code ----------------------
+for to in nope.K84001:443 127.0.0.9:1; do
+	rc=0; timeout 20 ssh -F "$T/ssh-alice" -W "$to" gw </dev/null >/dev/null 2>&1 || rc=$?
+	expect_eq "$rc" 255 "a channel to $to: refused"
+done
+audit_wait '.["event.action"]=="tunnel.deny"' 2
+expect_eq "$(audit_select '.["event.action"]=="tunnel.deny"' | jq -r '[.["error.code"], .["destination.address"], .["event.reason"]]|join(" | ")')" \
+"unknown-target | nope.K84001 | no target nope.K84001 is defined in policy
+bad-target | 127.0.0.9 | the target must be NAME.PRACTICE and a port, e.g. emis.K84001 port 443, or the address and port of exactly one defined target" \
+	"tunnel.deny: error.code, target and reason"
 stop_mwgd
 "$BIN/mwgctl" audit verify --key "$AUDIT_PUB" "$AUDIT" >/dev/null
 log "ok: audit chain verifies"

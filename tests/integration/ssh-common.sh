@@ -85,3 +85,28 @@ PY
 silent_count() {	# file lo hi
 	awk -v lo="$2" -v hi="$3" '{ t = ($1 == "open") ? -1 : $1 } t >= lo && t < hi { n++ } END { print n + 0 }' "$1"
 }
+
+# A live `ssh -W echo.K84001` as config file, one line echoed through it.
+# Read its end with ssh_live_end; its stderr is in $T/live.err.
+ssh_live() {	# config
+	coproc LIVE { rc=0; timeout 60 ssh -F "$1" -W "echo.K84001:$ECHO_PORT" gw 2>"$T/live.err" || rc=$?; echo "rc=$rc"; }
+	PIDS+=("$LIVE_PID")
+	exec {live_in}<&"${LIVE[0]}" {live_out}>&"${LIVE[1]}"	# outlive the coprocess
+	printf 'ping\n' >&"$live_out"
+	read -r -t 10 line <&"$live_in" || fail "no echo through a live SSH tunnel"
+	[ "$line" = ping ] || fail "a live SSH tunnel echoed '$line'"
+	LIVE_ID=$(ssh_last_tunnel_id)
+}
+# Waits (up to t seconds) for the live ssh to end; prints "rc=N".
+ssh_live_end() {	# [t]
+	local line
+	read -r -t "${1:-10}" line <&"$live_in" || fail "ssh -W did not end"
+	exec {live_in}<&- {live_out}>&-
+	printf '%s\n' "$line"
+}
+# The live tunnel's tunnel.close: reason | detail | rule.id.
+ssh_live_close() {
+	audit_wait '.["event.action"]=="tunnel.close" and .["tunnel.id"]=='"$LIVE_ID" 1
+	audit_select '.["event.action"]=="tunnel.close" and .["tunnel.id"]=='"$LIVE_ID" |
+		jq -r '[.["event.reason"], (.["mwg.close_detail"] // "-"), .["rule.id"]]|join(" | ")'
+}
