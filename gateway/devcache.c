@@ -22,6 +22,7 @@ struct dc_entry {
 	char id[STORE_NAME_MAX];
 	int managed;
 	struct policy_posture posture;	/* received_at 0: none */
+	unsigned long posture_gen;	/* reports stored so far */
 };
 
 struct devcache {
@@ -150,9 +151,24 @@ devcache_set_posture(struct devcache *d, const char *device_id,
 
 	pthread_rwlock_wrlock(&d->lock);
 	e = dc_get(d, device_id);
-	if (p->received_at >= e->posture.received_at)
+	if (p->received_at >= e->posture.received_at) {
 		e->posture = *p;
+		e->posture_gen++;
+	}
 	pthread_rwlock_unlock(&d->lock);
+}
+
+unsigned long
+devcache_posture_gen(struct devcache *d, const char *device_id)
+{
+	const struct dc_entry *e;
+	unsigned long gen = 0;
+
+	pthread_rwlock_rdlock(&d->lock);
+	if ((e = dc_find(d, device_id)) != NULL)
+		gen = e->posture_gen;
+	pthread_rwlock_unlock(&d->lock);
+	return gen;
 }
 
 int

@@ -32,5 +32,11 @@ void devcache_set_posture(struct devcache *d, const char *device_id,
  */
 int devcache_get(struct devcache *d, const char *device_id, int *managed,
     struct policy_posture *posture);
+/*
+ * How many reports the device has had stored (0: unknown device): it
+ * changes with every report, even two within one second, so a watcher
+ * knows when to decide again.
+ */
+unsigned long devcache_posture_gen(struct devcache *d, const char *device_id);
 
 #endif

@@ -353,19 +353,21 @@ ssh_tick_locks(struct ssh_sess *ss, time_t now)
 	return 1;
 }
 
-/* Whether the device sent a posture report since the last look. */
+/*
+ * Whether the device sent a posture report since the last look: by the
+ * cache's count of reports, since two can arrive within one second.
+ */
 static int
 ssh_tick_posture(struct ssh_sess *ss)
 {
-	struct policy_posture p;
-	int managed;
+	unsigned long gen;
 
 	if (ss->l->srv->devices == NULL)
 		return 0;
-	devcache_get(ss->l->srv->devices, ss->device_id, &managed, &p);
-	if (p.received_at == ss->posture_seen)
+	gen = devcache_posture_gen(ss->l->srv->devices, ss->device_id);
+	if (gen == ss->posture_seen)
 		return 0;
-	ss->posture_seen = p.received_at;
+	ss->posture_seen = gen;
 	return 1;
 }
 
