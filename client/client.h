@@ -193,6 +193,9 @@ int client_peer_uid_proc(FILE *f, const struct sockaddr *peer,
 
 /* ---- time and text (client/text.c) ------------------------------------- */
 
+/* Replaces every byte of s that is not printable ASCII with '?': text
+ * from the gateway never drives the terminal. Returns s. */
+char *client_text_clean(char *s);
 /* "3d 4h", "11h 05m", "4m 10s", "9s"; negative is "0s". Returns buf. */
 char *client_format_left(long long secs, char *buf, size_t buflen);
 /* t as local "YYYY-MM-DD HH:MM ZONE". Returns buf. */

@@ -409,6 +409,85 @@ connect_ask(const struct connect_job *j, SSL *ssl, char *rest,
 	return rc;
 }
 
+/*
+ * The gateway's entry for the tunnel on ssl among the session's cuts
+ * (GET /v1/closed), matched by the TLS exporter value both ends share:
+ * 0 with its message and reason code, -1 with why not.
+ */
+static int
+connect_ask_why(const struct connect_job *j, SSL *ssl, char *msg,
+    size_t msglen, char *code, size_t codelen)
+{
+	unsigned char id[CLIENT_EXPORTER_LEN];
+	char hex[2 * CLIENT_EXPORTER_LEN + 1];
+	struct client_answer a;
+	json_t *root = NULL, *e;
+	size_t i;
+	int rc = -1;
+
+	if (SSL_export_keying_material(ssl, id, sizeof(id),
+	    CLIENT_EXPORTER_LABEL, strlen(CLIENT_EXPORTER_LABEL), NULL, 0,
+	    0) != 1) {
+		snprintf(msg, msglen, "no exporter value");
+		return -1;
+	}
+	for (i = 0; i < sizeof(id); i++)
+		snprintf(hex + 2 * i, 3, "%02x", id[i]);
+	if (client_request(j->sess->tls, "GET", CLIENT_CLOSED_PATH, NULL,
+	    NULL, 0, &a, msg, msglen) == -1)
+		goto out;
+	if (a.status != 200 || (root = json_loads(a.body, 0, NULL)) == NULL) {
+		client_answer_reason(&a, msg, msglen);
+		goto out;
+	}
+	snprintf(msg, msglen, "the gateway has no record of it");
+	json_array_foreach(json_object_get(root, "closed"), i, e) {
+		const char *eid = json_string_value(json_object_get(e, "id"));
+		const char *m = json_string_value(json_object_get(e,
+		    "message"));
+		const char *r = json_string_value(json_object_get(e,
+		    "reason"));
+
+		if (eid == NULL || m == NULL || r == NULL ||
+		    strcmp(eid, hex) != 0)
+			continue;
+		snprintf(msg, msglen, "%s", m);
+		snprintf(code, codelen, "%s", r);
+		rc = 0;
+		break;
+	}
+out:
+	json_decref(root);
+	client_answer_free(&a);
+	return rc;
+}
+
+/*
+ * The gateway cut the tunnel: say why, in its words, whether or not
+ * --verbose was given (the person's program just lost its connection).
+ * Only printable text reaches the terminal.
+ */
+static void
+connect_say_cut(const struct connect_job *j, SSL *ssl,
+    const struct client_relay_stats *st)
+{
+	const char *target = j->cs->o.target.authority;
+	char msg[CLIENT_ERR_MAX], code[64] = "";
+
+	if (connect_ask_why(j, ssl, msg, sizeof(msg), code,
+	    sizeof(code)) == -1) {
+		client_text_clean(msg);
+		connect_say("%s: tunnel for %s closed: %s (the reason could "
+		    "not be learnt: %s); %llu bytes up, %llu down", target,
+		    j->peer, st->why, msg, st->up, st->down);
+		return;
+	}
+	client_text_clean(msg);
+	client_text_clean(code);
+	connect_say("%s: tunnel for %s closed by the gateway: %s (%s)", target,
+	    j->peer, msg, code);
+}
+
 static void
 connect_tunnel(const struct connect_job *j)
 {
@@ -417,6 +496,7 @@ connect_tunnel(const struct connect_job *j)
 	char err[CLIENT_ERR_MAX], rest[16384];
 	size_t restlen = 0;
 	SSL *ssl;
+	int rc;
 
 	/* mwg connect runs for hours; the report it sent at the start ages. */
 	posture_refresh(&j->cs->dev, VERB);
@@ -428,8 +508,10 @@ connect_tunnel(const struct connect_job *j)
 		if (j->cs->o.is_verbose)
 			connect_say("%s: tunnel open for %s%s", target, j->peer,
 			    SSL_session_reused(ssl) ? " (TLS resumed)" : "");
-		if (client_relay(ssl, j->fd, rest, restlen, &stats) == -1 ||
-		    j->cs->o.is_verbose)
+		rc = client_relay(ssl, j->fd, rest, restlen, &stats);
+		if (rc == -1 && stats.is_abrupt)
+			connect_say_cut(j, ssl, &stats);
+		else if (rc == -1 || j->cs->o.is_verbose)
 			connect_say("%s: tunnel for %s closed: %s; %llu bytes "
 			    "up, %llu down", target, j->peer, stats.why,
 			    stats.up, stats.down);

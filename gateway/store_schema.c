@@ -79,6 +79,8 @@ static const char *const migrations[] = {
     "  window_start INTEGER NOT NULL,"
     "  next_allowed_at INTEGER NOT NULL"
     ") STRICT;",
+    /* 2: mwg logout ends a session at the gateway (0: not ended). */
+    "ALTER TABLE sessions ADD COLUMN ended_at INTEGER NOT NULL DEFAULT 0;",
 };
 
 #define STORE_SCHEMA_VERSION                                                   \

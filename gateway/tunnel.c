@@ -464,6 +464,8 @@ tunnel_redecide_all(struct worker *w, const char *device_id)
 		snprintf(c->rule, sizeof(c->rule), "%s", d.rule);
 		log_info("conn %llu: tunnel to %s closed after reload: %s",
 		    (unsigned long long)c->id, c->target, d.reason);
+		free(c->close_detail);
+		c->close_detail = xstrdup(d.reason);	/* told to the client */
 		conn_close(c, "policy-changed");
 	}
 	snapshot_put(snap);
