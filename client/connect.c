@@ -498,8 +498,10 @@ connect_tunnel(const struct connect_job *j)
 	SSL *ssl;
 	int rc;
 
-	/* mwg connect runs for hours; the report it sent at the start ages. */
-	posture_refresh(&j->cs->dev, VERB);
+	/* mwg connect runs for hours; the report it sent at the start ages.
+	 * A device the gateway refuses has been told so once, here. */
+	if (posture_refresh(&j->cs->dev, VERB) == -1)
+		return;
 	if ((ssl = client_tls_open(j->sess->tls, err, sizeof(err))) == NULL) {
 		connect_say("%s: %s", target, err);
 		return;
@@ -792,7 +794,8 @@ client_connect(int argc, char **argv)
 		goto out;
 	}
 	connect_session_put(s);
-	posture_refresh(&cs->dev, VERB);
+	if (posture_refresh(&cs->dev, VERB) == -1)
+		goto out;
 	if ((lfd = connect_listen(&cs->o)) == -1)
 		goto out;
 	if (cs->o.is_unix)
