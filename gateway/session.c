@@ -166,8 +166,7 @@ static const struct {
 	    "desk" },
 	{ "device-revoked", "this device is revoked; contact the service "
 	    "desk" },
-	{ "idle-timeout", "nothing was sent either way for too long (idle "
-	    "timeout)" },
+	{ "idle-timeout", "nothing was sent either way for too long" },
 	{ "killed-by-admin", "IT closed it" },
 	{ "policy-changed", "the access policy no longer allows it" },
 	{ "role-time-ended", "your role's time for this connection is over" },
