@@ -87,7 +87,8 @@ audit_wait '.["event.action"]=="tunnel.close"' 3
 expect_eq "$(tunnels)" "$((before + 2))" "no CONNECT was made for the refused connections"
 
 # ---- the Unix socket -------------------------------------------------------
-rc=0; err=$("$BIN/mwg" connect --dir "$D" "echo.K84001:$ECHO_PORT" --listen "unix:/tmp/mwg-$NUM.sock" 2>&1) || rc=$?
+# (timeout: a broken check would leave mwg listening, not hang the test)
+rc=0; err=$(timeout 10 "$BIN/mwg" connect --dir "$D" "echo.K84001:$ECHO_PORT" --listen "unix:/tmp/mwg-$NUM.sock" 2>&1) || rc=$?
 expect_eq "$rc" 1 "a socket in a directory others can write is refused"
 expect_eq "$err" "mwg: connect: cannot listen on unix:/tmp/mwg-$NUM.sock: the directory /tmp must be yours and writable by no one else (chmod 700 /tmp)" "... with the reason"
 mkdir -m 700 "$T/run"
@@ -116,7 +117,7 @@ kill "$CU"; wait "$CU" 2>/dev/null || true
 PIDS+=($!)
 for _ in $(seq 100); do [ -s "$T/cu2.out" ] && break; sleep 0.05; done
 expect_match "$(cat "$T/cu2.out")" "^mwg: forwarding unix:$SOCK" "a stale socket is replaced"
-rc=0; err=$("$BIN/mwg" connect --dir "$D" "echo.K84001:$ECHO_PORT" --listen "unix:$SOCK" 2>&1) || rc=$?
+rc=0; err=$(timeout 10 "$BIN/mwg" connect --dir "$D" "echo.K84001:$ECHO_PORT" --listen "unix:$SOCK" 2>&1) || rc=$?
 expect_eq "$rc" 1 "a socket in use is not taken over"
 expect_eq "$err" "mwg: connect: cannot listen on unix:$SOCK: Address already in use" "... and says so"
 stop_mwgd
