@@ -472,8 +472,16 @@ connect_say_cut(const struct connect_job *j, SSL *ssl,
     const struct client_relay_stats *st)
 {
 	const char *target = j->cs->o.target.authority;
-	char msg[CLIENT_ERR_MAX], code[64] = "";
+	char msg[CLIENT_ERR_MAX], code[64] = "", when[64];
 
+	/* No tunnel outlives its session; an expired one cannot ask. */
+	if (time(NULL) >= j->sess->not_after) {
+		connect_say("%s: tunnel for %s closed by the gateway: the "
+		    "session expired at %s (run mwg login)", target, j->peer,
+		    client_format_time(j->sess->not_after, when,
+		    sizeof(when)));
+		return;
+	}
 	if (connect_ask_why(j, ssl, msg, sizeof(msg), code,
 	    sizeof(code)) == -1) {
 		client_text_clean(msg);

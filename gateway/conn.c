@@ -378,8 +378,9 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	event_base_gettimeofday_cached(c->w->base, &now);
 	if (c->deadline && now.tv_sec >= c->deadline) {
-		conn_close(c, c->is_break_glass ? "break-glass-expired" :
-		    "role-time-ended");
+		conn_close(c, c->deadline == c->ident.not_after ?
+		    "session-expired" : c->is_break_glass ?
+		    "break-glass-expired" : "role-time-ended");
 		return;
 	}
 	quiet = (long)(now.tv_sec - c->last_active);

@@ -171,6 +171,8 @@ static const struct {
 	{ "policy-changed", "the access policy no longer allows it" },
 	{ "role-time-ended", "your role's time for this connection is over" },
 	{ "session-ended", "you logged out (mwg logout)" },
+	{ "session-expired", "the session reached its time limit (run mwg "
+	    "login)" },
 	{ "shutdown", "the gateway is shutting down" },
 	{ "target-read-failed", "the practice system's connection failed" },
 	{ "target-write-failed", "the practice system's connection failed" },

@@ -248,13 +248,19 @@ tunnel_take_break_glass(struct conn *c)
 	return 0;
 }
 
-/* Limits from the deciding role: idle time, and a hard end (break-glass). */
+/*
+ * Limits from the deciding role: idle time, and a hard end (break-glass,
+ * the end of its hours). No tunnel outlives the session certificate that
+ * opened it (the role's max-session).
+ */
 static void
 tunnel_apply_limits(struct conn *c, const struct policy_decision *d)
 {
 	if (d->idle > 0)
 		c->timeout_idle = d->idle;
 	c->deadline = d->max_duration > 0 ? time(NULL) + d->max_duration : 0;
+	if (c->deadline == 0 || c->ident.not_after < c->deadline)
+		c->deadline = c->ident.not_after;
 	if (d->break_glass)
 		log_warnx("ALERT: break-glass tunnel by %s on %s to %s from %s "
 		    "(%s): %s", c->ident.user, c->ident.device_id, c->target,

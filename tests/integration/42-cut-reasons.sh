@@ -45,10 +45,10 @@ PIDS+=($!)
 for _ in $(seq 100); do [ -s "$T/connect.out" ] && break; sleep 0.05; done
 
 # Opens a tunnel through mwg connect and holds it; $hold reads its end.
-hold_tunnel() {
+hold_tunnel() {	# [local port]
 	coproc HOLD { python3 -c "
 import socket
-s = socket.create_connection(('127.0.0.1', $LPORT))
+s = socket.create_connection(('127.0.0.1', ${1:-$LPORT}))
 s.sendall(b'hold\n')
 print(s.recv(100).decode().strip(), flush=True)
 print('eof' if s.recv(100) == b'' else 'data', flush=True)
@@ -61,15 +61,16 @@ print('eof' if s.recv(100) == b'' else 'data', flush=True)
 }
 # Waits for the held tunnel to end and for mwg connect's n-th cut line;
 # prints that line with the local address made constant.
-cut_line() {	# n
-	read -r -t 10 line <&"$hold" || fail "the tunnel did not close"
+cut_line() {	# n [stderr file]
+	local f=${2:-$T/connect.err}
+	read -r -t 20 line <&"$hold" || fail "the tunnel did not close"
 	[ "$line" = eof ] || fail "the tunnel ended with '$line'"
 	exec {hold}<&-
 	for _ in $(seq 100); do
-		[ "$(grep -c 'closed by the gateway' "$T/connect.err")" -ge "$1" ] && break
+		[ "$(grep -c 'closed by the gateway' "$f")" -ge "$1" ] && break
 		sleep 0.05
 	done
-	grep 'closed by the gateway' "$T/connect.err" | sed -n "$1p" | sed 's/127\.0\.0\.1:[0-9]*/ADDR/'
+	grep 'closed by the gateway' "$f" | sed -n "$1p" | sed 's/127\.0\.0\.1:[0-9]*/ADDR/'
 }
 PREFIX="mwg: connect: echo.K84001:$ECHO_PORT: tunnel for ADDR closed by the gateway:"
 opened=0
@@ -134,6 +135,20 @@ expect_eq "$(jq -r '[.closed[].reason]|join(" ")' <<<"$ans")" "killed-by-admin p
 expect_eq "$(jq -r '.closed[0].target' <<<"$ans")" "echo.K84001" "... naming the target"
 ans=$(curl -sS --max-time 10 --cacert "$T/ca/root.pem" --cert "$T/laptop-2.pem" --key "$T/laptop-2.key" -w '\n%{http_code}' "https://$GW/v1/closed")
 expect_eq "$(tail -1 <<<"$ans")" 401 "a device certificate hears nothing"
+
+# The session certificate's end (max-session) ends its tunnels too: a
+# session on laptop-2 that expires 12 s from now.
+D2=$T/mwg-laptop-2
+nb=$(date -u -d "@$(( $(date +%s) - 43200 + 12 ))" +%Y-%m-%dT%H:%M:%SZ)
+"$BIN/mwg-testcert" --ca-dir "$T/ca" --id laptop-2 --key "$T/laptop-2.key" \
+	--user alice --group locums --not-before "$nb" --out "$D2/session"
+"$BIN/mwg" connect --dir "$D2" "echo.K84001:$ECHO_PORT" --listen "127.0.0.1:$((LPORT + 1))" \
+	>"$T/connect2.out" 2>"$T/connect2.err" &
+PIDS+=($!)
+for _ in $(seq 100); do [ -s "$T/connect2.out" ] && break; sleep 0.05; done
+hold_tunnel $((LPORT + 1))
+expect_match "$(cut_line 1 "$T/connect2.err")" "^$PREFIX the session expired at [0-9-]+ [0-9:]+ [A-Z]+ \(run mwg login\)$" "max-session: the session's end closes the tunnel, and mwg says so"
+audit_wait '.["event.action"]=="tunnel.close" and .["event.reason"]=="session-expired" and .["device.id"]=="laptop-2"' 1
 
 # Revocation: the session's device is revoked; the person is told.
 hold_tunnel
