@@ -59,8 +59,10 @@ conn_update_events(struct conn *c)
 void
 conn_set_timer(struct conn *c, long seconds)
 {
-	struct timeval tv = { seconds, 0 };
+	struct timeval tv = { seconds > 0 ? seconds : 0, 0 };
 
+	/* A deadline already passed (a session that expired while its
+	 * tunnel was being opened) fires at once. */
 	event_add(&c->ev_timer, &tv);
 }
 
