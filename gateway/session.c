@@ -272,9 +272,10 @@ session_closed_answer(struct conn *c)
 	if (!(c->cert_ok || c->revoked) ||
 	    c->ident.kind != CERTS_KIND_SESSION) {
 		json_decref(list);
-		conn_respond_error(c, 401, c->has_cert ? "session-required" :
-		    "certificate-required", c->cert_ok ? "ask with the session "
-		    "certificate whose tunnels closed" : c->cert_error);
+		conn_respond_error(c, 401, c->cert_ok || c->revoked ?
+		    "session-required" : "certificate-required", c->cert_ok ||
+		    c->revoked ? "ask with the session certificate whose "
+		    "tunnels closed" : c->cert_error);
 		return;
 	}
 	pthread_mutex_lock(&cuts_lock);
