@@ -12,6 +12,7 @@
 
 #include <limits.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <time.h>
 
 #include <jansson.h>
@@ -165,8 +166,36 @@ int client_parse_code(const char *s, char *id, size_t idlen, char *secret,
  */
 int client_break_glass_valid(const char *reason);
 
+/* ---- who connects to mwg connect (client/peer.c) ---------------------- */
+
+/*
+ * The OS user owning the other end of the accepted connection fd: for a
+ * Unix socket from SO_PEERCRED; for TCP from the kernel's socket table,
+ * the socket whose local address is fd's peer and whose remote address
+ * is fd's own (NETLINK_SOCK_DIAG, else /proc/net/tcp{,6}). 1 with *uid,
+ * 0 if no socket on this host is the peer (a remote client, or one that
+ * closed already), -1 with a reason.
+ *
+ * Linux only. Other systems need their own lookup before mwg connect can
+ * be ported: on macOS and FreeBSD the pcblist sysctls
+ * (net.inet.tcp.pcblist, which carry each socket's credentials) or
+ * LOCAL_PEERCRED / getpeereid() for Unix sockets; on Windows
+ * GetExtendedTcpTable with TCP_TABLE_OWNER_PID_ALL, then the owning
+ * process's token. Until then the port must not be offered there.
+ */
+int client_peer_uid(int fd, uid_t *uid, char *err, size_t errlen);
+/*
+ * The same lookup in a /proc/net/tcp or tcp6 table read from f (the
+ * address family is peer's): 1 with *uid, 0 not found, -1 unreadable.
+ */
+int client_peer_uid_proc(FILE *f, const struct sockaddr *peer,
+    const struct sockaddr *local, uid_t *uid);
+
 /* ---- time and text (client/text.c) ------------------------------------- */
 
+/* Replaces every byte of s that is not printable ASCII with '?': text
+ * from the gateway never drives the terminal. Returns s. */
+char *client_text_clean(char *s);
 /* "3d 4h", "11h 05m", "4m 10s", "9s"; negative is "0s". Returns buf. */
 char *client_format_left(long long secs, char *buf, size_t buflen);
 /* t as local "YYYY-MM-DD HH:MM ZONE". Returns buf. */

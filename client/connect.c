@@ -3,14 +3,19 @@
  * tunnel through the gateway to one practice system, authenticated with
  * the session certificate. One thread per local connection; the TLS
  * context is shared, so reconnects resume the TLS session. A new login in
- * another terminal is picked up at the next connection.
+ * another terminal is picked up at the next connection. Only the OS user
+ * who started mwg may use the port (client/peer.c): on a shared PC another
+ * person must not act with this one's session.
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 
 #include <errno.h>
 #include <getopt.h>
+#include <libgen.h>
 #include <pthread.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -30,9 +35,10 @@
 #define CONNECT_MAX	256	/* local connections open at once */
 #define LISTEN_BACKLOG	64
 #define ACCEPT_PAUSE	1	/* seconds, when out of descriptors */
+#define UNIX_PREFIX	"unix:"
 
 static const char connect_usage[] =
-    "usage: mwg connect NAME.PRACTICE:PORT --listen ADDR:PORT "
+    "usage: mwg connect NAME.PRACTICE:PORT --listen ADDR:PORT|unix:PATH "
     "[--break-glass REASON]\n"
     "                   [--allow-remote] [--verbose] [--dir DIR]\n";
 
@@ -41,7 +47,7 @@ static const char connect_help[] =
 "     mwg connect - reach a practice system through the gateway\n"
 "\n"
 "SYNOPSIS\n"
-"     mwg connect NAME.PRACTICE:PORT --listen ADDR:PORT\n"
+"     mwg connect NAME.PRACTICE:PORT --listen ADDR:PORT|unix:PATH\n"
 "                 [--break-glass REASON] [--allow-remote] [--verbose]\n"
 "                 [--dir DIR]\n"
 "\n"
@@ -62,13 +68,22 @@ static const char connect_help[] =
 "     forwarding ADDR:PORT to NAME.PRACTICE:PORT through GATEWAY; ...\", so\n"
 "     a script can wait for it.\n"
 "\n"
+"     Only the OS user who started mwg connect may use it: a connection\n"
+"     from a program of another user on this device (found from the\n"
+"     kernel's socket table) is closed before a byte is read or sent, and\n"
+"     mwg prints \"refused a local connection from ... of uid N (NAME)\".\n"
+"\n"
 "     Each connection is a separate decision by the gateway (policy,\n"
 "     posture, locks), recorded in its audit trail. A refused connection is\n"
 "     closed, and the gateway's reason is printed with its HTTP status\n"
 "     (403 not allowed, 404 no such system, 502 or 504 the system did not\n"
-"     answer); mwg goes on listening. If the session expires, connections\n"
-"     are refused until mwg login is run again (in any terminal: the new\n"
-"     session is used from the next connection on).\n"
+"     answer); mwg goes on listening. When the gateway cuts an open tunnel\n"
+"     (IT locked the person or the device, revoked the device, the policy\n"
+"     or the device's posture no longer allows it, break-glass time or the\n"
+"     role's hours ran out, logout), mwg asks it why and prints \"tunnel\n"
+"     for ... closed by the gateway: REASON\". If the session expires,\n"
+"     connections are refused until mwg login is run again (in any\n"
+"     terminal: the new session is used from the next connection on).\n"
 "\n"
 "     NAME.PRACTICE:PORT\n"
 "             The practice system to reach.\n"
@@ -77,13 +92,20 @@ static const char connect_help[] =
 "             127.0.0.1:8443 or [::1]:8443. Only loopback addresses are\n"
 "             accepted, so that no one else on the network can use your\n"
 "             session, unless --allow-remote is given.\n"
+"     --listen unix:PATH\n"
+"             Listen on a Unix socket instead, for programs that can use\n"
+"             one (e.g. ssh -o ProxyCommand='nc -U PATH'). The socket is\n"
+"             made with mode 0600 in PATH's directory, which must be yours\n"
+"             and writable by no one else (e.g. $XDG_RUNTIME_DIR or DIR).\n"
+"             A socket left behind by an mwg that ended is replaced.\n"
 "     --break-glass REASON\n"
 "             Ask for emergency access, which the gateway's policy may\n"
 "             allow beyond the usual rules, with REASON (1-200 printable\n"
 "             characters) recorded in the audit trail and reviewed.\n"
 "     --allow-remote\n"
 "             Allow a non-loopback --listen address. Anyone who can reach\n"
-"             it then acts with your session: use with care.\n"
+"             it from another computer then acts with your session: use\n"
+"             with care. (Other users of this device are still refused.)\n"
 "     --verbose, -v\n"
 "             Print a line when each tunnel opens and closes, with bytes.\n"
 "     --dir DIR\n"
@@ -98,6 +120,7 @@ static const char connect_help[] =
 "EXAMPLES\n"
 "     mwg connect emis.K84001:443 --listen 127.0.0.1:8443\n"
 "     mwg connect reception.K84001:3389 --listen 127.0.0.1:13389\n"
+"     mwg connect emis.K84001:443 --listen unix:$XDG_RUNTIME_DIR/emis.sock\n"
 "     mwg connect docman.K84002:443 --listen 127.0.0.1:9443 \\\n"
 "         --break-glass \"covering K84002 duty doctor, incident 4411\"\n";
 
@@ -107,6 +130,7 @@ struct connect_opts {
 	socklen_t		 listen_len;
 	const char		*break_glass;
 	const char		*dir;
+	int			 is_unix;	/* listen is a sockaddr_un */
 	int			 is_remote_ok;
 	int			 is_verbose;
 };
@@ -126,6 +150,8 @@ struct connect_state {
 	struct client_device	 dev;
 	struct connect_opts	 o;
 	struct connect_session	*cur;	/* the accept thread's; NULL: none */
+	uid_t			 uid;	/* the only user served */
+	char			 listen_text[PATH_MAX + 8];
 };
 
 struct connect_job {
@@ -154,6 +180,21 @@ connect_say(const char *fmt, ...)
 	fputs(line, stderr);
 }
 
+/* --listen unix:PATH: a path that fits a socket address. */
+static int
+connect_check_unix(struct connect_opts *o, const char *path)
+{
+	struct sockaddr_un *sun = (struct sockaddr_un *)&o->listen;
+
+	if (*path == '\0' || addr_unix(path, sun) == -1)
+		return client_usage(VERB, connect_usage, "--listen unix:PATH "
+		    "needs a path of 1 to %zu bytes", sizeof(sun->sun_path) -
+		    1);
+	o->listen_len = sizeof(*sun);
+	o->is_unix = 1;
+	return 0;
+}
+
 /* The target, the listening address and the reason, as given. */
 static int
 connect_check(struct connect_opts *o, const char *target,
@@ -163,8 +204,13 @@ connect_check(struct connect_opts *o, const char *target,
 
 	if (client_parse_target(target, &o->target, err, sizeof(err)) == -1)
 		return client_usage(VERB, connect_usage, "%s", err);
+	if (o->break_glass != NULL && !client_break_glass_valid(o->break_glass))
+		return client_usage(VERB, connect_usage, "--break-glass needs "
+		    "a reason of 1-200 printable characters");
 	if (listen_arg == NULL)
 		return client_usage(VERB, connect_usage, "--listen is needed");
+	if (strncmp(listen_arg, UNIX_PREFIX, strlen(UNIX_PREFIX)) == 0)
+		return connect_check_unix(o, listen_arg + strlen(UNIX_PREFIX));
 	if (client_parse_listen(listen_arg, &o->listen, &o->listen_len, err,
 	    sizeof(err)) == -1)
 		return client_usage(VERB, connect_usage, "%s", err);
@@ -175,11 +221,8 @@ connect_check(struct connect_opts *o, const char *target,
 			    "your session (--allow-remote if that is meant)",
 			    listen_arg);
 		client_warn(VERB, "listening on %s: anyone who reaches it "
-		    "uses your session", listen_arg);
+		    "from another computer uses your session", listen_arg);
 	}
-	if (o->break_glass != NULL && !client_break_glass_valid(o->break_glass))
-		return client_usage(VERB, connect_usage, "--break-glass needs "
-		    "a reason of 1-200 printable characters");
 	return 0;
 }
 
@@ -366,6 +409,93 @@ connect_ask(const struct connect_job *j, SSL *ssl, char *rest,
 	return rc;
 }
 
+/*
+ * The gateway's entry for the tunnel on ssl among the session's cuts
+ * (GET /v1/closed), matched by the TLS exporter value both ends share:
+ * 0 with its message and reason code, -1 with why not.
+ */
+static int
+connect_ask_why(const struct connect_job *j, SSL *ssl, char *msg,
+    size_t msglen, char *code, size_t codelen)
+{
+	unsigned char id[CLIENT_EXPORTER_LEN];
+	char hex[2 * CLIENT_EXPORTER_LEN + 1];
+	struct client_answer a;
+	json_t *root = NULL, *e;
+	size_t i;
+	int rc = -1;
+
+	if (SSL_export_keying_material(ssl, id, sizeof(id),
+	    CLIENT_EXPORTER_LABEL, strlen(CLIENT_EXPORTER_LABEL), NULL, 0,
+	    0) != 1) {
+		snprintf(msg, msglen, "no exporter value");
+		return -1;
+	}
+	for (i = 0; i < sizeof(id); i++)
+		snprintf(hex + 2 * i, 3, "%02x", id[i]);
+	if (client_request(j->sess->tls, "GET", CLIENT_CLOSED_PATH, NULL,
+	    NULL, 0, &a, msg, msglen) == -1)
+		goto out;
+	if (a.status != 200 || (root = json_loads(a.body, 0, NULL)) == NULL) {
+		client_answer_reason(&a, msg, msglen);
+		goto out;
+	}
+	snprintf(msg, msglen, "the gateway has no record of it");
+	json_array_foreach(json_object_get(root, "closed"), i, e) {
+		const char *eid = json_string_value(json_object_get(e, "id"));
+		const char *m = json_string_value(json_object_get(e,
+		    "message"));
+		const char *r = json_string_value(json_object_get(e,
+		    "reason"));
+
+		if (eid == NULL || m == NULL || r == NULL ||
+		    strcmp(eid, hex) != 0)
+			continue;
+		snprintf(msg, msglen, "%s", m);
+		snprintf(code, codelen, "%s", r);
+		rc = 0;
+		break;
+	}
+out:
+	json_decref(root);
+	client_answer_free(&a);
+	return rc;
+}
+
+/*
+ * The gateway cut the tunnel: say why, in its words, whether or not
+ * --verbose was given (the person's program just lost its connection).
+ * Only printable text reaches the terminal.
+ */
+static void
+connect_say_cut(const struct connect_job *j, SSL *ssl,
+    const struct client_relay_stats *st)
+{
+	const char *target = j->cs->o.target.authority;
+	char msg[CLIENT_ERR_MAX], code[64] = "", when[64];
+
+	/* No tunnel outlives its session; an expired one cannot ask. */
+	if (time(NULL) >= j->sess->not_after) {
+		connect_say("%s: tunnel for %s closed by the gateway: the "
+		    "session expired at %s (run mwg login)", target, j->peer,
+		    client_format_time(j->sess->not_after, when,
+		    sizeof(when)));
+		return;
+	}
+	if (connect_ask_why(j, ssl, msg, sizeof(msg), code,
+	    sizeof(code)) == -1) {
+		client_text_clean(msg);
+		connect_say("%s: tunnel for %s closed: %s (the reason could "
+		    "not be learnt: %s); %llu bytes up, %llu down", target,
+		    j->peer, st->why, msg, st->up, st->down);
+		return;
+	}
+	client_text_clean(msg);
+	client_text_clean(code);
+	connect_say("%s: tunnel for %s closed by the gateway: %s (%s)", target,
+	    j->peer, msg, code);
+}
+
 static void
 connect_tunnel(const struct connect_job *j)
 {
@@ -374,9 +504,12 @@ connect_tunnel(const struct connect_job *j)
 	char err[CLIENT_ERR_MAX], rest[16384];
 	size_t restlen = 0;
 	SSL *ssl;
+	int rc;
 
-	/* mwg connect runs for hours; the report it sent at the start ages. */
-	posture_refresh(&j->cs->dev, VERB);
+	/* mwg connect runs for hours; the report it sent at the start ages.
+	 * A device the gateway refuses has been told so once, here. */
+	if (posture_refresh(&j->cs->dev, VERB) == -1)
+		return;
 	if ((ssl = client_tls_open(j->sess->tls, err, sizeof(err))) == NULL) {
 		connect_say("%s: %s", target, err);
 		return;
@@ -385,8 +518,10 @@ connect_tunnel(const struct connect_job *j)
 		if (j->cs->o.is_verbose)
 			connect_say("%s: tunnel open for %s%s", target, j->peer,
 			    SSL_session_reused(ssl) ? " (TLS resumed)" : "");
-		if (client_relay(ssl, j->fd, rest, restlen, &stats) == -1 ||
-		    j->cs->o.is_verbose)
+		rc = client_relay(ssl, j->fd, rest, restlen, &stats);
+		if (rc == -1 && stats.is_abrupt)
+			connect_say_cut(j, ssl, &stats);
+		else if (rc == -1 || j->cs->o.is_verbose)
 			connect_say("%s: tunnel for %s closed: %s; %llu bytes "
 			    "up, %llu down", target, j->peer, stats.why,
 			    stats.up, stats.down);
@@ -407,17 +542,75 @@ connect_job_run(void *arg)
 	return NULL;
 }
 
+/* "uid N (NAME)", or "uid N" for a uid with no name. */
+static char *
+connect_uid_text(uid_t uid, char *buf, size_t len)
+{
+	struct passwd pw, *res = NULL;
+	char pwbuf[1024];
+
+	if (getpwuid_r(uid, &pw, pwbuf, sizeof(pwbuf), &res) == 0 &&
+	    res != NULL)
+		snprintf(buf, len, "uid %u (%.64s)", (unsigned)uid,
+		    res->pw_name);
+	else
+		snprintf(buf, len, "uid %u", (unsigned)uid);
+	return buf;
+}
+
+/*
+ * Whether the program at the other end of fd may use this tunnel: only a
+ * socket of the user who started mwg (with --allow-remote, also a peer on
+ * another computer, which no local socket owns). Refusals are said here,
+ * once; nothing has been read from fd or sent to it.
+ */
+static int
+connect_peer_ok(const struct connect_state *cs, int fd, const char *peer,
+    const struct sockaddr_storage *sa)
+{
+	char err[CLIENT_ERR_MAX], who[128], me[128];
+	uid_t uid;
+	int rc;
+
+	rc = client_peer_uid(fd, &uid, err, sizeof(err));
+	if (rc == 1 && uid == cs->uid)
+		return 1;
+	if (rc == 0 && cs->o.is_remote_ok && !cs->o.is_unix &&
+	    !client_is_loopback((const struct sockaddr *)sa))
+		return 1;
+	connect_uid_text(cs->uid, me, sizeof(me));
+	if (rc == 1)
+		connect_say("refused a local connection from %s of %s: only %s "
+		    "may use this tunnel", peer, connect_uid_text(uid, who,
+		    sizeof(who)), me);
+	else if (rc == 0)
+		connect_say("refused a local connection from %s: no socket on "
+		    "this device owns it, so whose it is cannot be told", peer);
+	else
+		connect_say("refused a local connection from %s: whose it is "
+		    "cannot be told: %s", peer, err);
+	return 0;
+}
+
 /* A new local connection: a session reference and a thread of its own. */
 static void
 connect_accepted(struct connect_state *cs, int fd,
     const struct sockaddr_storage *peer)
 {
 	struct connect_job *j;
-	char err[CLIENT_ERR_MAX];
+	char err[CLIENT_ERR_MAX], text[ADDR_STR_MAX];
 	pthread_attr_t attr;
 	pthread_t tid;
 	int rc;
 
+	if (cs->o.is_unix)
+		snprintf(text, sizeof(text), "the Unix socket");
+	else
+		addr_format((const struct sockaddr *)peer, text, sizeof(text));
+	if (!connect_peer_ok(cs, fd, text, peer)) {
+		close(fd);
+		return;
+	}
 	if (atomic_load(&connect_active) >= CONNECT_MAX) {
 		connect_say("%d connections open already; refusing another",
 		    CONNECT_MAX);
@@ -427,7 +620,7 @@ connect_accepted(struct connect_state *cs, int fd,
 	j = xcalloc(1, sizeof(*j));
 	j->cs = cs;
 	j->fd = fd;
-	addr_format((const struct sockaddr *)peer, j->peer, sizeof(j->peer));
+	snprintf(j->peer, sizeof(j->peer), "%s", text);
 	if ((j->sess = connect_session_get(cs, err, sizeof(err))) == NULL) {
 		connect_say("%s: %s", cs->o.target.authority, err);
 		close(fd);
@@ -475,12 +668,98 @@ connect_serve(struct connect_state *cs, int lfd)
 	}
 }
 
+/*
+ * A Unix socket's directory must be ours and writable by no one else:
+ * otherwise another user could swap the socket for one of their own.
+ */
+static int
+connect_unix_dir(const char *path)
+{
+	char copy[PATH_MAX], *dir;
+	struct stat sb;
+
+	snprintf(copy, sizeof(copy), "%s", path);
+	dir = dirname(copy);
+	if (stat(dir, &sb) == -1) {
+		client_fail(VERB, "cannot listen on unix:%s: %s: %s", path,
+		    dir, strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(sb.st_mode) || sb.st_uid != geteuid() ||
+	    (sb.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+		client_fail(VERB, "cannot listen on unix:%s: the directory %s "
+		    "must be yours and writable by no one else (chmod 700 %s)",
+		    path, dir, dir);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * A socket file left by an mwg that ended (nothing accepts on it) is
+ * ours to replace; anything else at the path is left alone.
+ */
+static int
+connect_unix_stale(const char *path)
+{
+	struct stat sb;
+	int fd;
+
+	if (lstat(path, &sb) == -1)
+		return errno == ENOENT ? 0 : -1;
+	if (!S_ISSOCK(sb.st_mode) || sb.st_uid != geteuid()) {
+		errno = EEXIST;
+		return -1;
+	}
+	if ((fd = addr_unix_connect(path)) != -1) {
+		close(fd);
+		errno = EADDRINUSE;
+		return -1;
+	}
+	return errno == ECONNREFUSED ? unlink(path) : -1;
+}
+
+/* The Unix socket: mode 0600 from its creation (umask), never wider. */
+static int
+connect_listen_unix(const struct connect_opts *o)
+{
+	const char *path = ((const struct sockaddr_un *)&o->listen)->sun_path;
+	mode_t old;
+	int fd, rc;
+
+	if (connect_unix_dir(path) == -1)
+		return -1;
+	if (connect_unix_stale(path) == -1) {
+		client_fail(VERB, "cannot listen on unix:%s: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
+		client_fail(VERB, "cannot listen on unix:%s: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	old = umask(0177);
+	rc = bind(fd, (const struct sockaddr *)&o->listen, o->listen_len);
+	umask(old);
+	if (rc == -1 || chmod(path, 0600) == -1 ||
+	    listen(fd, LISTEN_BACKLOG) == -1) {
+		client_fail(VERB, "cannot listen on unix:%s: %s", path,
+		    strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 static int
 connect_listen(const struct connect_opts *o)
 {
 	char addr[ADDR_STR_MAX];
 	int fd, one = 1;
 
+	if (o->is_unix)
+		return connect_listen_unix(o);
 	addr_format((const struct sockaddr *)&o->listen, addr, sizeof(addr));
 	if ((fd = socket(o->listen.ss_family, SOCK_STREAM | SOCK_CLOEXEC,
 	    0)) == -1 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one,
@@ -500,7 +779,7 @@ client_connect(int argc, char **argv)
 {
 	struct connect_state *cs = xcalloc(1, sizeof(*cs));
 	struct client_state st;
-	char err[CLIENT_ERR_MAX], addr[ADDR_STR_MAX], when[64];
+	char err[CLIENT_ERR_MAX], when[64];
 	struct connect_session *s;
 	int rc, lfd = -1;
 
@@ -509,6 +788,7 @@ client_connect(int argc, char **argv)
 		goto out;
 	}
 	rc = CLIENT_EXIT_FAIL;
+	cs->uid = geteuid();
 	if (client_state_resolve(cs->o.dir, &st, err, sizeof(err)) == -1) {
 		client_fail(VERB, "%s", err);
 		goto out;
@@ -522,12 +802,19 @@ client_connect(int argc, char **argv)
 		goto out;
 	}
 	connect_session_put(s);
-	posture_refresh(&cs->dev, VERB);
+	if (posture_refresh(&cs->dev, VERB) == -1)
+		goto out;
 	if ((lfd = connect_listen(&cs->o)) == -1)
 		goto out;
-	addr_format((const struct sockaddr *)&cs->o.listen, addr, sizeof(addr));
+	if (cs->o.is_unix)
+		snprintf(cs->listen_text, sizeof(cs->listen_text), "unix:%s",
+		    ((struct sockaddr_un *)&cs->o.listen)->sun_path);
+	else
+		addr_format((const struct sockaddr *)&cs->o.listen,
+		    cs->listen_text, sizeof(cs->listen_text));
 	printf("mwg: forwarding %s to %s through %s; session until %s; stop "
-	    "with Ctrl-C\n", addr, cs->o.target.authority, cs->dev.gw_text,
+	    "with Ctrl-C\n", cs->listen_text, cs->o.target.authority,
+	    cs->dev.gw_text,
 	    client_format_time(cs->cur->not_after, when, sizeof(when)));
 	fflush(stdout);
 	rc = connect_serve(cs, lfd);

@@ -116,15 +116,26 @@ int client_read_answer(SSL *ssl, struct client_answer *a, char *rest,
 struct client_relay_stats {
 	unsigned long long	 up, down;	/* bytes each way */
 	const char		*why;		/* how it ended */
-	int			 is_abrupt;	/* no close_notify came */
+	int			 is_abrupt;	/* the gateway's side ended without
+						   close_notify: a cut */
 };
+
+/*
+ * RFC 5705 exporter label and length that name one tunnel's TLS
+ * connection to both ends; GET /v1/closed lists cuts under it. The same
+ * values as gateway/session.h, which explains the design.
+ */
+#define CLIENT_EXPORTER_LABEL	"EXPORTER-mwg-tunnel-id"
+#define CLIENT_EXPORTER_LEN	16
+#define CLIENT_CLOSED_PATH	"/v1/closed"
 
 /*
  * Relays between the local socket and the tunnel on ssl until both sides
  * have closed (half-closes passed on), writing early (bytes that came
  * with the gateway's answer, at most 16 KiB) to the local side first.
  * Makes both sockets non-blocking; closes neither. 0 when both ends
- * closed in order, -1 when one failed (stats->why says which).
+ * closed in order, -1 when one failed (stats->why says which;
+ * stats->is_abrupt if the gateway's side cut it).
  */
 int client_relay(SSL *ssl, int local, const char *early, size_t early_len,
     struct client_relay_stats *stats);

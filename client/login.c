@@ -444,7 +444,8 @@ client_login(int argc, char **argv)
 	    client_device_renew(&dev, VERB) == -1)
 		return CLIENT_EXIT_FAIL;
 	/* Where policy asks for posture, a login needs a fresh report. */
-	posture_refresh(&dev, VERB);
+	if (posture_refresh(&dev, VERB) == -1)
+		return CLIENT_EXIT_FAIL;
 	rc = CLIENT_EXIT_FAIL;
 	if (login_secrets(&o, password, otp) == 0 &&
 	    login_send(&dev, o.user, password, otp, &a) == 0) {

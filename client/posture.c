@@ -202,7 +202,8 @@ posture_accepted(const struct client_device *dev,
 
 /*
  * Collects, posts and records one report. 0 with the gateway's receipt;
- * -1 with the reason in err (the gateway's, with its status).
+ * -1 with the reason in err (the gateway's, with its status); -2 the same
+ * when the gateway refused the device certificate (401).
  */
 static int
 posture_post(const struct client_device *dev, const char *root,
@@ -219,10 +220,11 @@ posture_post(const struct client_device *dev, const char *root,
 		return -1;
 	}
 	if (posture_send(dev, body, len, &a, err, errlen) == 0) {
-		if (a.status != 200)
+		if (a.status != 200) {
 			snprintf(err, errlen, "%s (%d)", client_answer_reason(&a,
 			    reason, sizeof(reason)), a.status);
-		else
+			rc = a.status == 401 ? -2 : -1;
+		} else
 			rc = posture_accepted(dev, &a, sent_at, rcpt, err,
 			    errlen);
 	}
@@ -231,13 +233,13 @@ posture_post(const struct client_device *dev, const char *root,
 	return rc;
 }
 
-void
+int
 posture_refresh(const struct client_device *dev, const char *verb)
 {
 	struct posture_receipt rcpt;
 	char err[CLIENT_ERR_MAX], *stamp;
 	size_t len = 0;
-	int is_due, rc;
+	int is_due, rc = 0;
 
 	pthread_mutex_lock(&posture_lock);
 	stamp = client_state_read(&dev->st, POSTURE_STAMP, &len, err,
@@ -248,7 +250,9 @@ posture_refresh(const struct client_device *dev, const char *verb)
 		rc = posture_post(dev, "/", &rcpt, err, sizeof(err));
 		/* One whole line, even among mwg connect's threads. */
 		flockfile(stderr);
-		if (rc == -1)
+		if (rc == -2)
+			client_fail(verb, "%s", err);
+		else if (rc == -1)
 			client_warn(verb, "posture report not sent: %s", err);
 		else if (rcpt.max_age > 0 && strcmp(rcpt.failed, "none") != 0)
 			client_warn(verb, "posture checks this device does not "
@@ -257,6 +261,7 @@ posture_refresh(const struct client_device *dev, const char *verb)
 		funlockfile(stderr);
 	}
 	pthread_mutex_unlock(&posture_lock);
+	return rc == -2 ? -1 : 0;
 }
 
 int
@@ -287,7 +292,7 @@ client_posture(int argc, char **argv)
 	if (client_device_load(&st, VERB, &dev) == -1 ||
 	    client_device_renew(&dev, VERB) == -1)
 		return CLIENT_EXIT_FAIL;
-	if (posture_post(&dev, o.root, &rcpt, err, sizeof(err)) == -1)
+	if (posture_post(&dev, o.root, &rcpt, err, sizeof(err)) < 0)
 		return client_fail(VERB, "%s", err);
 	printf("posture report accepted by %s\nchecks not passed: %s\n",
 	    dev.gw_text, rcpt.failed);

@@ -137,10 +137,14 @@ struct client_device;
 
 /*
  * For mwg login and mwg connect: posts a fresh report if DIR/posture.json
- * says one is due. Problems are warnings on stderr ("mwg: VERB: warning:
- * ..."), never fatal: the gateway decides what a missing report means.
- * Thread-safe (one post at a time).
+ * says one is due. Problems with the report are warnings on stderr ("mwg:
+ * VERB: warning: ..."): the gateway decides what a missing report means.
+ * But a 401, the gateway refusing the device certificate itself (e.g. a
+ * revoked device), is said once as the verb's failure ("mwg: VERB:
+ * REASON (401)") and returns -1: the caller stops there, since its own
+ * request would be refused for the same reason (one message, not two).
+ * Otherwise 0. Thread-safe (one post at a time).
  */
-void posture_refresh(const struct client_device *dev, const char *verb);
+int posture_refresh(const struct client_device *dev, const char *verb);
 
 #endif

@@ -5,6 +5,8 @@
  * threads. Half-closes carry through: the local side's EOF becomes our
  * close_notify (the gateway then shuts the target's write side), and the
  * gateway's close_notify becomes shutdown(SHUT_WR) on the local socket.
+ * A gateway that closes without close_notify has cut the tunnel: the
+ * relay ends there, and the caller asks the gateway why.
  */
 #include <sys/socket.h>
 
@@ -62,6 +64,7 @@ relay_ssl_wait(struct relay *r, int rc)
 		return 0;
 	default:
 		r->stats->why = "the gateway connection failed";
+		r->stats->is_abrupt = 1;
 		return -1;
 	}
 }
@@ -225,7 +228,13 @@ client_relay(SSL *ssl, int local, const char *early, size_t early_len,
 	memcpy(r->down.data, early, early_len);
 	r->down.len = early_len;
 	stats->down = early_len;
-	while (!(r->has_sent_close && r->has_shut_local)) {
+	/*
+	 * A gateway that ends without close_notify has cut the tunnel
+	 * (gateway/session.h): what came before the cut still goes to the
+	 * local side, then the relay ends; nothing more can reach the target.
+	 */
+	while (!(r->has_sent_close && r->has_shut_local) &&
+	    !(stats->is_abrupt && r->has_shut_local)) {
 		r->progress = 0;
 		r->local_ev = r->gw_ev = 0;
 		if (relay_local_to_up(r) == -1 || relay_up_to_gw(r) == -1 ||
@@ -234,7 +243,7 @@ client_relay(SSL *ssl, int local, const char *early, size_t early_len,
 		if (!r->progress && relay_wait(r) == -1)
 			goto out;
 	}
-	rc = 0;
+	rc = stats->is_abrupt ? -1 : 0;
 out:
 	ERR_clear_error();
 	free(r);

@@ -127,3 +127,12 @@ client_json_join(json_t *arr, char *buf, size_t buflen)
 	}
 	return n;
 }
+
+char *
+client_text_clean(char *s)
+{
+	for (char *p = s; *p != '\0'; p++)
+		if (*p < 0x20 || *p > 0x7e)
+			*p = '?';
+	return s;
+}

@@ -1,8 +1,8 @@
 /*
  * The plain HTTP endpoints on the TLS listener: a table from path to
- * handler. whoami answers on the worker (it needs only the handshake);
- * everything that touches PAM, the store or the CA key runs on the auth
- * pool. Every answer closes the connection.
+ * handler. whoami and closed answer on the worker (they need only the
+ * handshake and memory); everything that touches PAM, the store or the CA
+ * key runs on the auth pool. Every answer closes the connection.
  */
 #include <string.h>
 
@@ -12,6 +12,7 @@
 #include "gateway/login.h"
 #include "gateway/posture.h"
 #include "gateway/revoke.h"
+#include "gateway/session.h"
 
 static void
 api_whoami(struct conn *c)
@@ -47,6 +48,7 @@ static const struct api_route {
 	{ "/.well-known/est/simplereenroll", est_reenroll_job },
 	{ "/crl", revoke_crl_job },
 	{ "/v1/login", login_job },
+	{ "/v1/logout", session_logout_job },
 	{ "/v1/posture", posture_job },
 };
 
@@ -59,10 +61,16 @@ api_dispatch(struct conn *c)
 		api_whoami(c);
 		return;
 	}
+	/* In memory, like whoami: answered on the worker. */
+	if (strcmp(url, "/v1/closed") == 0) {
+		session_closed_answer(c);
+		return;
+	}
 	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
 		if (strcmp(url, routes[i].path) == 0) {
 			if (c->w->srv->issuer == NULL &&
-			    routes[i].fn != revoke_crl_job) {
+			    routes[i].fn != revoke_crl_job &&
+			    routes[i].fn != session_logout_job) {
 				conn_respond_error(c, 503, "not-configured",
 				    "this gateway has no ca-key: it cannot "
 				    "enrol devices or log people in");

@@ -23,6 +23,7 @@
 #include "common/xmalloc.h"
 #include "gateway/denylist.h"
 #include "gateway/http_head.h"
+#include "gateway/session.h"
 #include "gateway/snapshot.h"
 
 #define CONN_FINISH_TIMEOUT	5	/* seconds to deliver a final answer */
@@ -59,8 +60,10 @@ conn_update_events(struct conn *c)
 void
 conn_set_timer(struct conn *c, long seconds)
 {
-	struct timeval tv = { seconds, 0 };
+	struct timeval tv = { seconds > 0 ? seconds : 0, 0 };
 
+	/* A deadline already passed (a session that expired while its
+	 * tunnel was being opened) fires at once. */
 	event_add(&c->ev_timer, &tv);
 }
 
@@ -129,6 +132,25 @@ conn_revoked(struct conn *c)
 	return 1;
 }
 
+/*
+ * A session certificate that mwg logout ended counts no more, on every
+ * endpoint, from the handshake check on (the store and the denylist know
+ * its serial; the certificate itself would verify until it expires).
+ */
+static int
+conn_session_ended(struct conn *c)
+{
+	struct denylist *deny = c->w->srv->deny;
+
+	if (deny == NULL || c->ident.kind != CERTS_KIND_SESSION ||
+	    !denylist_session_ended(deny, c->ident.serial, time(NULL)))
+		return 0;
+	c->revoked = 1;
+	snprintf(c->cert_error, sizeof(c->cert_error), "the session ended at "
+	    "logout: log in again (mwg login)");
+	return 1;
+}
+
 /* Who the client is, from the handshake; endpoints decide what it means. */
 static void
 conn_read_identity(struct conn *c)
@@ -153,7 +175,7 @@ conn_read_identity(struct conn *c)
 		    "client certificate names no mwg device");
 		return;
 	}
-	if (conn_revoked(c))
+	if (conn_revoked(c) || conn_session_ended(c))
 		return;
 	/*
 	 * A resumed session carries the verification of its first handshake,
@@ -396,8 +418,9 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	event_base_gettimeofday_cached(c->w->base, &now);
 	if (c->deadline && now.tv_sec >= c->deadline) {
-		conn_close(c, c->is_break_glass ? "break-glass-expired" :
-		    "role-time-ended");
+		conn_close(c, c->deadline == c->ident.not_after ?
+		    "session-expired" : c->is_break_glass ?
+		    "break-glass-expired" : "role-time-ended");
 		return;
 	}
 	quiet = (long)(now.tv_sec - c->last_active);
@@ -612,9 +635,11 @@ void
 conn_close(struct conn *c, const char *reason)
 {
 	struct server *srv = c->w->srv;
+	int is_cut = c->state == CONN_OPEN && session_is_cut(reason);
 
 	if (c->state == CONN_OPEN) {
 		conn_audit_close(c, reason);
+		session_closed_note(c, reason, c->close_detail);
 		log_debug("%s: conn %llu: tunnel to %s closed: %s", __func__,
 		    (unsigned long long)c->id, c->target, reason);
 	}
@@ -631,8 +656,13 @@ conn_close(struct conn *c, const char *reason)
 		event_del(&c->ev_bwr);
 		close(c->bfd);
 	}
-	/* Best effort close_notify; never wait for it. */
-	if (!c->tls_broken && !c->notify_sent && c->state != CONN_HANDSHAKE)
+	/*
+	 * Best effort close_notify; never wait for it. A tunnel the gateway
+	 * cuts gets none: its stream did not end, it was truncated, and the
+	 * client asks why (gateway/session.h).
+	 */
+	if (!c->tls_broken && !c->notify_sent && c->state != CONN_HANDSHAKE &&
+	    !is_cut)
 		SSL_shutdown(c->ssl);
 	SSL_free(c->ssl);
 	ERR_clear_error();
@@ -644,6 +674,8 @@ conn_close(struct conn *c, const char *reason)
 	c->answer = NULL;
 	free(c->break_glass);
 	c->break_glass = NULL;
+	free(c->close_detail);
+	c->close_detail = NULL;
 	if (c->body) {
 		OPENSSL_cleanse(c->body, c->body_want);
 		free(c->body);

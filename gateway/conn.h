@@ -73,7 +73,8 @@ struct conn {
 	int peer_port;
 	int has_cert;			/* the client sent a certificate */
 	int cert_ok;			/* ... and it verified */
-	int revoked;			/* ... but names a revoked device */
+	int revoked;			/* ... but names a revoked device or
+					   a session ended by mwg logout */
 	char cert_error[96];
 	struct certs_identity ident;
 
@@ -83,6 +84,7 @@ struct conn {
 	char rule[64];
 	int port;				/* asked for at CONNECT */
 	char *break_glass;			/* the reason given, or NULL */
+	char *close_detail;			/* why policy cut it, or NULL */
 	int is_break_glass;			/* allowed through break-glass */
 	time_t deadline;			/* the tunnel ends here; 0: never */
 	long timeout_idle;

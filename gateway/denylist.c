@@ -1,7 +1,10 @@
 /*
- * The in-memory denylist: two small hash maps (people, devices) behind a
- * read-write lock. Entries are few (locks and revocations are rare), reads
- * are on every CONNECT: a lookup is one hash and a short chain.
+ * The in-memory denylist: three small hash maps (people, devices, ended
+ * sessions) behind a read-write lock. Entries are few (locks, revocations
+ * and logouts are rare next to CONNECTs), reads are on every handshake and
+ * CONNECT: a lookup is one hash and a short chain. Ended sessions leave
+ * once their certificate has expired, so that map holds at most the
+ * logouts of one session lifetime.
  */
 #include "gateway/denylist.h"
 
@@ -26,10 +29,18 @@ struct dl_entry {
 	char revoke_reason[DENYLIST_REASON_MAX];
 };
 
+/* A session certificate ended by mwg logout. */
+struct dl_session {
+	struct dl_session *next;
+	char serial[STORE_SERIAL_MAX];
+	time_t until;			/* its notAfter: then it can go */
+};
+
 struct denylist {
 	pthread_rwlock_t lock;
 	struct dl_entry *users[DL_BUCKETS];
 	struct dl_entry *devices[DL_BUCKETS];
+	struct dl_session *sessions[DL_BUCKETS];
 };
 
 static unsigned
@@ -77,7 +88,15 @@ static void
 dl_clear(struct denylist *d)
 {
 	struct dl_entry *e, *next;
+	struct dl_session *s, *snext;
 
+	for (int i = 0; i < DL_BUCKETS; i++) {
+		for (s = d->sessions[i]; s; s = snext) {
+			snext = s->next;
+			free(s);
+		}
+		d->sessions[i] = NULL;
+	}
 	for (int t = 0; t < 2; t++)
 		for (int i = 0; i < DL_BUCKETS; i++) {
 			for (e = dl_table(d, t)[i]; e; e = next) {
@@ -132,6 +151,38 @@ dl_load_device(const struct store_device *dev, void *arg)
 	return 0;
 }
 
+/* Adds serial (lock held); expired entries in its chain go on the way. */
+static void
+dl_session_add(struct denylist *d, const char *serial, time_t until,
+    time_t now)
+{
+	struct dl_session **pp = &d->sessions[dl_hash(serial)], *s;
+
+	while ((s = *pp) != NULL) {
+		if (strcmp(s->serial, serial) == 0) {
+			s->until = until;
+			return;
+		}
+		if (s->until <= now) {
+			*pp = s->next;
+			free(s);
+			continue;
+		}
+		pp = &s->next;
+	}
+	s = xcalloc(1, sizeof(*s));
+	snprintf(s->serial, sizeof(s->serial), "%s", serial);
+	s->until = until;
+	*pp = s;
+}
+
+static int
+dl_load_session(const struct store_session *ss, void *arg)
+{
+	dl_session_add(arg, ss->serial, ss->expires_at, time(NULL));
+	return 0;
+}
+
 int
 denylist_load(struct denylist *d, struct store *st, char *err, size_t errlen)
 {
@@ -142,6 +193,9 @@ denylist_load(struct denylist *d, struct store *st, char *err, size_t errlen)
 	rc = store_lock_list(st, dl_load_lock, d, err, errlen);
 	if (rc == 0)
 		rc = store_device_list(st, dl_load_device, d, err, errlen);
+	if (rc == 0)
+		rc = store_session_ended_list(st, time(NULL), dl_load_session,
+		    d, err, errlen);
 	pthread_rwlock_unlock(&d->lock);
 	return rc;
 }
@@ -230,4 +284,28 @@ denylist_revoke(struct denylist *d, const char *device_id, const char *reason)
 		    reason);
 	}
 	pthread_rwlock_unlock(&d->lock);
+}
+
+void
+denylist_session_end(struct denylist *d, const char *serial, time_t until)
+{
+	pthread_rwlock_wrlock(&d->lock);
+	dl_session_add(d, serial, until, time(NULL));
+	pthread_rwlock_unlock(&d->lock);
+}
+
+int
+denylist_session_ended(struct denylist *d, const char *serial, time_t now)
+{
+	const struct dl_session *s;
+	int rc = 0;
+
+	pthread_rwlock_rdlock(&d->lock);
+	for (s = d->sessions[dl_hash(serial)]; s != NULL; s = s->next)
+		if (strcmp(s->serial, serial) == 0) {
+			rc = s->until > now;
+			break;
+		}
+	pthread_rwlock_unlock(&d->lock);
+	return rc;
 }

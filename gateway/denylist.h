@@ -1,8 +1,9 @@
 /*
- * denylist: who is cut off right now — locked people, locked devices and
- * revoked devices — held in memory so that every CONNECT and the handshake
- * check consult it without touching the state store. Loaded from the store
- * at start; the control socket changes the store first, then this.
+ * denylist: who is cut off right now — locked people, locked devices,
+ * revoked devices and session certificates ended by mwg logout — held in
+ * memory so that every CONNECT and the handshake check consult it without
+ * touching the state store. Loaded from the store at start; the control
+ * socket and the logout endpoint change the store first, then this.
  * Readers and writers may be on any thread (a read-write lock inside).
  */
 #ifndef MWG_GW_DENYLIST_H
@@ -38,5 +39,15 @@ void denylist_lock(struct denylist *d, int is_user, const char *name,
 void denylist_unlock(struct denylist *d, int is_user, const char *name);
 void denylist_revoke(struct denylist *d, const char *device_id,
     const char *reason);
+
+/*
+ * The session certificate with this serial was ended (mwg logout); the
+ * entry is dropped once the certificate expires at until (its notAfter).
+ */
+void denylist_session_end(struct denylist *d, const char *serial,
+    time_t until);
+/* 1 if the session certificate serial was ended and has not expired. */
+int denylist_session_ended(struct denylist *d, const char *serial,
+    time_t now);
 
 #endif

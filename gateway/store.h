@@ -231,6 +231,7 @@ struct store_session {
 	char device_id[STORE_NAME_MAX];
 	time_t issued_at;
 	time_t expires_at;
+	time_t ended_at;	/* mwg logout; 0: not ended */
 };
 
 /* Returns 0, 1 if the serial exists or the device is unknown, -1. */
@@ -241,11 +242,30 @@ int store_session_get(struct store *st, const char *serial,
 		      struct store_session *out, char *err, size_t errlen);
 /*
  * Whether device_id holds a session certificate for user that is valid at
- * now (issued at or before now, expiring after it): the SSH listener
- * reuses the two factors of that login. Returns 1, 0 if none, -1.
+ * now (issued at or before now, expiring after it, not ended by mwg
+ * logout): the SSH listener reuses the two factors of that login.
+ * Returns 1, 0 if none, -1.
  */
 int store_session_live(struct store *st, const char *device_id,
 		       const char *user, time_t now, char *err, size_t errlen);
+/* Called with each session ended (serial and expiry filled); non-zero
+ * stops. */
+typedef int (*store_session_cb)(const struct store_session *s, void *arg);
+/*
+ * mwg logout: ends every session of user on device_id that is live at
+ * now (ended_at = now), so the SSH listener's live-session path no longer
+ * finds one; cb (may be NULL) hears of each. Returns how many, or -1.
+ */
+int store_session_end(struct store *st, const char *device_id,
+		      const char *user, time_t now, store_session_cb cb,
+		      void *arg, char *err, size_t errlen);
+/*
+ * Every session ended early whose certificate is still valid at now: the
+ * TLS listener refuses them until they expire. 0, or -1.
+ */
+int store_session_ended_list(struct store *st, time_t now,
+			     store_session_cb cb, void *arg, char *err,
+			     size_t errlen);
 
 /* ---- posture ------------------------------------------------------------ */
 

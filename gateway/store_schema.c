@@ -106,6 +106,8 @@ static const char *const migrations[] = {
     "    INSERT OR IGNORE INTO device_certs (serial, device_id, expires_at)"
     "    VALUES (NEW.cert_serial, NEW.id, NEW.expires_at);"
     "  END;",
+    /* 3: mwg logout ends a session at the gateway (0: not ended). */
+    "ALTER TABLE sessions ADD COLUMN ended_at INTEGER NOT NULL DEFAULT 0;",
 };
 
 #define STORE_SCHEMA_VERSION                                                   \

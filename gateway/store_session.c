@@ -1,7 +1,7 @@
 /*
  * What the store remembers about a device's use: the session certificates
- * issued to it (for audit and the SSH listener) and its latest posture
- * report with the time it arrived.
+ * issued to it (for audit and the SSH listener), which of them mwg logout
+ * ended, and its latest posture report with the time it arrived.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +54,7 @@ st_session_row(struct store *st, sqlite3_stmt *s, void *arg, char *err,
 		return -1;
 	out->issued_at = (time_t)sqlite3_column_int64(s, 3);
 	out->expires_at = (time_t)sqlite3_column_int64(s, 4);
+	out->ended_at = (time_t)sqlite3_column_int64(s, 5);
 	return 0;
 }
 
@@ -67,7 +68,8 @@ store_session_get(struct store *st, const char *serial,
 	memset(out, 0, sizeof(*out));
 	return st_get_locked(st,
 			     "SELECT serial, user, device_id, issued_at, "
-			     "expires_at FROM sessions WHERE serial = ?1",
+			     "expires_at, ended_at FROM sessions "
+			     "WHERE serial = ?1",
 			     ST_ARGS(ST_TEXT(serial)), st_session_row, out, err,
 			     errlen);
 }
@@ -96,10 +98,77 @@ store_session_live(struct store *st, const char *device_id, const char *user,
 	return st_get_locked(st,
 			     "SELECT 1 FROM sessions WHERE device_id = ?1 AND "
 			     "user = ?2 AND issued_at <= ?3 AND expires_at > ?3 "
-			     "LIMIT 1",
+			     "AND ended_at = 0 LIMIT 1",
 			     ST_ARGS(ST_TEXT(device_id), ST_TEXT(user),
 				     ST_INT(now)),
 			     st_session_exists, NULL, err, errlen);
+}
+
+/* Steps a prepared query of session rows, calling cb on each. */
+static int
+st_session_each(struct store *st, sqlite3_stmt *s, store_session_cb cb,
+		void *arg, char *err, size_t errlen)
+{
+	struct store_session ss;
+	int n = 0, rc;
+
+	while ((rc = st_step_row(st, s, err, errlen)) == 1) {
+		memset(&ss, 0, sizeof(ss));
+		if (st_session_row(st, s, &ss, err, errlen) == -1)
+			return -1;
+		n++;
+		if (cb != NULL && cb(&ss, arg) != 0)
+			break;
+	}
+	return rc == -1 ? -1 : n;
+}
+
+int
+store_session_end(struct store *st, const char *device_id, const char *user,
+		  time_t now, store_session_cb cb, void *arg, char *err,
+		  size_t errlen)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	if (st_check_len("device id", device_id, STORE_NAME_MAX, err, errlen) ==
+		-1 ||
+	    st_check_len("user", user, STORE_NAME_MAX, err, errlen) == -1)
+		return -1;
+	/* One statement: the sessions it ends are the ones it returns. */
+	st_enter(st);
+	rc = st_prepare_bind(
+	    st,
+	    "UPDATE sessions SET ended_at = ?3 WHERE device_id = ?1 AND "
+	    "user = ?2 AND ended_at = 0 AND expires_at > ?3 RETURNING serial, "
+	    "user, device_id, issued_at, expires_at, ended_at",
+	    ST_ARGS(ST_TEXT(device_id), ST_TEXT(user), ST_INT(now)), &s, err,
+	    errlen);
+	if (rc == 0)
+		rc = st_session_each(st, s, cb, arg, err, errlen);
+	st_finish(s);
+	st_leave(st);
+	return rc;
+}
+
+int
+store_session_ended_list(struct store *st, time_t now, store_session_cb cb,
+			 void *arg, char *err, size_t errlen)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	st_enter(st);
+	rc = st_prepare_bind(st,
+			     "SELECT serial, user, device_id, issued_at, "
+			     "expires_at, ended_at FROM sessions WHERE "
+			     "ended_at != 0 AND expires_at > ?1",
+			     ST_ARGS(ST_INT(now)), &s, err, errlen);
+	if (rc == 0)
+		rc = st_session_each(st, s, cb, arg, err, errlen);
+	st_finish(s);
+	st_leave(st);
+	return rc < 0 ? -1 : 0;
 }
 
 /* ---- posture ------------------------------------------------------------ */

@@ -248,13 +248,19 @@ tunnel_take_break_glass(struct conn *c)
 	return 0;
 }
 
-/* Limits from the deciding role: idle time, and a hard end (break-glass). */
+/*
+ * Limits from the deciding role: idle time, and a hard end (break-glass,
+ * the end of its hours). No tunnel outlives the session certificate that
+ * opened it (the role's max-session).
+ */
 static void
 tunnel_apply_limits(struct conn *c, const struct policy_decision *d)
 {
 	if (d->idle > 0)
 		c->timeout_idle = d->idle;
 	c->deadline = d->max_duration > 0 ? time(NULL) + d->max_duration : 0;
+	if (c->deadline == 0 || c->ident.not_after < c->deadline)
+		c->deadline = c->ident.not_after;
 	if (d->break_glass)
 		log_warnx("ALERT: break-glass tunnel by %s on %s to %s from %s "
 		    "(%s): %s", c->ident.user, c->ident.device_id, c->target,
@@ -465,6 +471,8 @@ tunnel_redecide_all(struct worker *w, const char *device_id, const char *why)
 		snprintf(c->rule, sizeof(c->rule), "%s", d.rule);
 		log_info("conn %llu: tunnel to %s closed (%s): %s",
 		    (unsigned long long)c->id, c->target, why, d.reason);
+		free(c->close_detail);
+		c->close_detail = xstrdup(d.reason);	/* told to the client */
 		conn_close(c, why);
 	}
 	snapshot_put(snap);

@@ -22,7 +22,7 @@
 
 #define NOW 1790000000 /* a fixed "now" for every test */
 #define RACERS 8
-#define SCHEMA_VERSION 2 /* migrations in gateway/store_schema.c */
+#define SCHEMA_VERSION 3 /* migrations in gateway/store_schema.c */
 
 static char dir[64];
 static char db_path[PATH_MAX];
@@ -953,7 +953,7 @@ Test(store, sessions_are_recorded_once_per_serial)
 	struct store *st = open_store();
 	struct store_device d;
 	struct store_session s = {"0a1b2c", "alice", "dev-a", NOW,
-				  NOW + 12 * 3600},
+				  NOW + 12 * 3600, 0},
 			     got;
 
 	cr_assert_eq(store_session_add(st, &s, err, sizeof(err)), 1,
@@ -970,6 +970,67 @@ Test(store, sessions_are_recorded_once_per_serial)
 	cr_assert_eq(got.issued_at, NOW);
 	cr_assert_eq(got.expires_at, NOW + 12 * 3600);
 	cr_assert_eq(store_session_get(st, "ffff", &got, err, sizeof(err)), 0);
+	store_close(st);
+	ASSERT_NO_LEAKS();
+}
+
+static int
+collect_serial(const struct store_session *ss, void *arg)
+{
+	char *out = arg;
+
+	strcat(out, ss->serial);
+	strcat(out, " ");
+	return 0;
+}
+
+/* mwg logout: every live session of the person on the device ends, the
+ * SSH listener's live-session lookup stops finding one, and the ended
+ * ones are listed until they expire. */
+Test(store, logout_ends_live_sessions)
+{
+	struct store *st = open_store();
+	struct store_device d;
+	struct store_session s1 = {"a1", "alice", "dev-a", NOW - 60,
+				   NOW + 3600, 0},
+			     s2 = {"a2", "alice", "dev-a", NOW - 30, NOW + 7200, 0},
+			     old = {"a0", "alice", "dev-a", NOW - 7200, NOW - 1, 0},
+			     bob = {"b1", "bob", "dev-a", NOW - 60, NOW + 3600, 0},
+			     got;
+	char ended[64] = "";
+
+	make_device(&d, "dev-a", 'a', NOW);
+	cr_assert_eq(store_device_add(st, &d, err, sizeof(err)), 0);
+	cr_assert_eq(store_session_add(st, &s1, err, sizeof(err)), 0);
+	cr_assert_eq(store_session_add(st, &s2, err, sizeof(err)), 0);
+	cr_assert_eq(store_session_add(st, &old, err, sizeof(err)), 0);
+	cr_assert_eq(store_session_add(st, &bob, err, sizeof(err)), 0);
+	cr_assert_eq(store_session_live(st, "dev-a", "alice", NOW, err,
+					sizeof(err)),
+		     1);
+	cr_assert_eq(store_session_end(st, "dev-a", "alice", NOW,
+				       collect_serial, ended, err, sizeof(err)),
+		     2, "%s", err);
+	cr_assert(strcmp(ended, "a1 a2 ") == 0 || strcmp(ended, "a2 a1 ") == 0,
+		  "ended: %s", ended);
+	cr_assert_eq(store_session_live(st, "dev-a", "alice", NOW, err,
+					sizeof(err)),
+		     0, "no live session after logout");
+	cr_assert_eq(store_session_live(st, "dev-a", "bob", NOW, err,
+					sizeof(err)),
+		     1, "bob's session is not alice's");
+	cr_assert_eq(store_session_get(st, "a1", &got, err, sizeof(err)), 1);
+	cr_assert_eq(got.ended_at, NOW);
+	cr_assert_eq(store_session_get(st, "a0", &got, err, sizeof(err)), 1);
+	cr_assert_eq(got.ended_at, 0, "an expired session is not ended");
+	cr_assert_eq(store_session_end(st, "dev-a", "alice", NOW + 1, NULL,
+				       NULL, err, sizeof(err)),
+		     0, "a second logout ends nothing");
+	ended[0] = '\0';
+	cr_assert_eq(store_session_ended_list(st, NOW + 3601, collect_serial,
+					      ended, err, sizeof(err)),
+		     0);
+	cr_assert_str_eq(ended, "a2 ", "only the unexpired ended session");
 	store_close(st);
 	ASSERT_NO_LEAKS();
 }
