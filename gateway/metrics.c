@@ -18,7 +18,7 @@ const char *const metrics_close_reasons[METRICS_CLOSE_N] = {
 	"client-connection-error", "client-write-failed",
 	"target-read-failed", "target-write-failed", "user-locked",
 	"device-locked", "device-revoked", "policy-changed", "posture-failed",
-	"break-glass-expired", "role-time-ended", "other",
+	"break-glass-expired", "role-time-ended", "session-ended", "other",
 };
 const char *const metrics_factors[METRICS_FACTOR_N] = {
 	"password", "code", "locked", "device", "posture", "throttled",
