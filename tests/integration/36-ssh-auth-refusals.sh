@@ -16,7 +16,7 @@ setup_identity "alice:$ALICE_PW:gp-clinicians" "bob:$BOB_PW:gp-clinicians" \
 for d in laptop-1:alice laptop-2:bob laptop-3:carol laptop-4:dave; do enrol_device "${d%:*}" "${d#*:}"; done
 # carol's session ended an hour ago; dave is throttled for 5 minutes.
 now=$(date +%s)
-sqlite3 "$(ls "$T"/state/*.db)" "INSERT INTO sessions VALUES ('0A0B', 'carol', 'laptop-3', $((now - 7200)), $((now - 3600)));
+sqlite3 "$(ls "$T"/state/*.db)" "INSERT INTO sessions (serial, user, device_id, issued_at, expires_at) VALUES ('0A0B', 'carol', 'laptop-3', $((now - 7200)), $((now - 3600)));
 	INSERT INTO throttle VALUES ('user:dave', 9, $now, $((now + 300)));"
 write_policy
 write_conf "listen ssh 127.0.0.1:$SSH_PORT"
