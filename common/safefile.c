@@ -193,7 +193,8 @@ walk_link(struct walk *w, const char *comp, const struct stat *lsb,
 	if (link_check(&w->sb, lsb, w->shown, comp, err, errlen) == -1)
 		return -1;
 	if (++w->links > SAFEFILE_LINKS_MAX) {
-		errbuf_set(err, errlen, "%s: too many symbolic links", w->shown);
+		errbuf_set(err, errlen, "%s: too many symbolic links",
+		    w->shown);
 		errno = ELOOP;
 		return -1;
 	}

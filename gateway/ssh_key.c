@@ -25,7 +25,7 @@
 #include "gateway/ssh_int.h"
 
 #define SSH_EC_POINT_LEN	65	/* uncompressed P-256 point */
-#define SSH_HOSTKEY_FILE_MAX	16384	/* an OpenSSH or PEM host key is < 1 KiB */
+#define SSH_HOSTKEY_FILE_MAX	16384	/* host key files are < 1 KiB */
 
 /* All of a host key file from fd (at most SSH_HOSTKEY_FILE_MAX), NUL
  * ended. 0, or -1 (too large, or a read error). Caller frees *buf. */

@@ -2,8 +2,9 @@
 # Enrolment over EST (RFC 7030) with nothing but curl and openssl on the
 # client side: /cacerts, simpleenroll with an enrolment code, the issued
 # certificate verifies against /cacerts and names the device the gateway
-# chose (never the CSR's subject). Then every bad input: each a clear
-# error, an audit record, and no state changed.
+# chose (never the CSR's subject). Then every bad input (explicit curve
+# parameters, an enrolled key spelled otherwise too): each a clear error,
+# an audit record, and no state changed.
 . "$(dirname "$0")/common.sh"
 make_ca
 write_policy
@@ -87,10 +88,28 @@ csr_b64 "$T/rsa2048.key" >"$T/rsa.b64"
 r=$(enroll "$code2" "$T/rsa.b64")
 expect_eq "$(status_of "$r")" 400 "RSA-2048 key: 400"
 expect_match "$(sed '$d' <<<"$r" | jq -r .reason)" "key" "... and says the key is not allowed"
+# Explicit curve parameters, even P-256's own, are refused: 400 (the code
+# stays usable, below).
+openssl ecparam -name prime256v1 -param_enc explicit -genkey -noout -out "$T/explicit.key" 2>/dev/null
+csr_b64 "$T/explicit.key" >"$T/explicit.b64"
+openssl base64 -d -in "$T/explicit.b64" | openssl req -inform DER -noout -text | grep -q "Field Type: prime-field" ||
+	fail "the test CSR does not carry explicit parameters"
+r=$(enroll "$code2" "$T/explicit.b64")
+expect_eq "$(status_of "$r")" 400 "EC key with explicit curve parameters: 400"
+expect_eq "$(sed '$d' <<<"$r" | jq -r .reason)" "bad certificate request: key type not allowed: EC key with explicit curve parameters (need a named curve, P-256 or P-384)" "... and says why"
 expect_eq "$(status_of "$(enroll "$code2" "$T/csr2.b64" application/json)")" 415 "wrong media type: 415"
 head -c 70000 /dev/zero | tr '\0' A >"$T/huge"
 expect_eq "$(status_of "$(enroll "$code2" "$T/huge")")" 413 "oversized body: 413"
 expect_eq "$(status_of "$(enroll "$code2" "$T/csr.b64")")" 409 "a key already enrolled: 409"
+# The enrolled key again, its point compressed: other SPKI bytes, same key.
+openssl ec -in "$T/dev.key" -conv_form compressed -out "$T/dev-compressed.key" 2>/dev/null
+csr_b64 "$T/dev-compressed.key" >"$T/compressed.b64"
+[ "$(openssl base64 -d -in "$T/compressed.b64" | openssl req -inform DER -noout -pubkey)" != \
+	"$(openssl base64 -d -in "$T/csr.b64" | openssl req -inform DER -noout -pubkey)" ] ||
+	fail "the compressed CSR carries the same SPKI bytes"
+r=$(enroll "$code2" "$T/compressed.b64")
+expect_eq "$(status_of "$r")" 409 "the enrolled key with a compressed point: 409"
+expect_eq "$(sed '$d' <<<"$r" | jq -r .error)" key-in-use "... as the key of an enrolled device"
 r=$(enroll "$code2" "$T/csr2.b64")
 expect_eq "$(status_of "$r")" 200 "after all that, the code still enrols once"
 expect_eq "$("$BIN/mwgctl" -s "$CTL" device list --json | jq '.devices|length')" 2 "two devices in the store, no more"
