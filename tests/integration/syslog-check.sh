@@ -11,9 +11,11 @@ trap 'fail "line $LINENO: \"$BASH_COMMAND\" failed"' ERR
 BUILD=$(cd "${1:?usage: syslog-check.sh BUILD_DIR}" && pwd)
 FWD=$BUILD/bin/mwg-audit-forward
 T=$(mktemp -d /tmp/mwg-syslog.XXXXXX)
-UDP_PORT=24514
-TCP_PORT=24515
-TLS_PORT=24516
+# Scenario 19's block of ports (common.sh), so MWG_PORT_BASE moves them too.
+SYSLOG_BASE=$(( ${MWG_PORT_BASE:-21000} + 19 * 20 + 14 ))
+UDP_PORT=$SYSLOG_BASE
+TCP_PORT=$((SYSLOG_BASE + 1))
+TLS_PORT=$((SYSLOG_BASE + 2))
 BATCH=256		# FWD_BATCH_RECORDS in audit/audit_syslog.c
 RS_PID=
 FWD_PID=
