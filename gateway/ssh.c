@@ -100,6 +100,15 @@ ssh_sess_free(struct ssh_sess *ss)
 	free(ss);
 }
 
+int64_t
+ssh_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 int
 ssh_sess_writable(struct ssh_sess *ss)
 {
@@ -339,7 +348,7 @@ ssh_accept_one(struct ssh_listener *l, int fd, const struct sockaddr_storage *sa
 	ss->fd = fd;
 	ss->l = l;
 	ss->peer = *sa;
-	ss->started = time(NULL);
+	ss->started_ms = ssh_now_ms();
 	addr_format_ip((const struct sockaddr *)sa, ss->peer_ip,
 	    sizeof(ss->peer_ip));
 	ss->peer_port = addr_port((const struct sockaddr *)sa);
@@ -391,14 +400,15 @@ ssh_accept_one(struct ssh_listener *l, int fd, const struct sockaddr_storage *sa
 static void
 ssh_handshakes_reap(struct ssh_listener *l)
 {
-	time_t now = time(NULL);
+	int64_t now = ssh_now_ms(), age;
 	struct ssh_sess *ss;
 
 	pthread_mutex_lock(&l->hs_lock);
 	TAILQ_FOREACH(ss, &l->handshakes, entry) {
-		if (ss->is_reaped || (now - ss->started < ss->grace &&
+		age = now - ss->started_ms;
+		if (ss->is_reaped || (age < ss->grace * 1000 &&
 		    (atomic_load(&ss->is_kex_done) ||
-		    now - ss->started < SSH_KEX_GRACE)))
+		    age < SSH_KEX_GRACE * 1000)))
 			continue;
 		log_debug("%s: ssh %llu: %s: %s not done in time", __func__,
 		    (unsigned long long)ss->id, ss->peer_ip,

@@ -515,7 +515,7 @@ ssh_handshake(struct ssh_sess *ss)
 	}
 	while (!ss->is_authed && !ss->is_auth_over &&
 	    ssh_is_connected(ss->s) && !atomic_load(&ss->l->quitting) &&
-	    time(NULL) - ss->started < ss->grace)
+	    ssh_now_ms() - ss->started_ms < ss->grace * 1000)
 		if (ssh_event_dopoll(ev, 1000) == SSH_ERROR &&
 		    !ssh_is_connected(ss->s))
 			break;
@@ -546,8 +546,9 @@ ssh_handshake_main(void *arg)
 		if (ss->auth_failures > 0)
 			ssh_auth_summary(ss, ss->auth_why);
 		else if (!ss->is_authed && ss->key_ok)
-			ssh_auth_summary(ss, ss->is_reaped ? "login grace time "
-			    "passed" : "no second factor given");
+			ssh_auth_summary(ss, ss->is_reaped || ssh_now_ms() -
+			    ss->started_ms >= ss->grace * 1000 ? "login grace "
+			    "time passed" : "no second factor given");
 		ssh_sess_free(ss);
 	}
 	l->nhandshakes--;

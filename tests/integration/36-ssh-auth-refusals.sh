@@ -138,7 +138,7 @@ rc=0; SSH_ASKPASS="$T/askpass-stall" SSH_ASKPASS_REQUIRE=force DISPLAY=:0 timeou
 expect_eq "$rc" 255 "no answer in time: refused"
 expect_eq "$(auth_record '.["event.reason"]=="login grace time passed"')" "failure | 0 |  | login grace time passed" "one record: login grace time passed"
 ms=$(( $(date -d "$(audit_select '.["event.reason"]=="login grace time passed"' | jq -r '.["@timestamp"]')" +%s%3N) - start ))
-[ "$ms" -ge 4000 ] && [ "$ms" -le 7500 ] || fail "cut $ms ms after connecting, not at the 5 s grace"
+[ "$ms" -ge 5000 ] && [ "$ms" -le 6500 ] || fail "cut $ms ms after connecting, not at the 5 s grace"
 log "ok: cut $ms ms after connecting (login-grace-time 5s)"
 stop_mwgd
 "$BIN/mwgctl" audit verify --key "$AUDIT_PUB" "$AUDIT" >/dev/null
