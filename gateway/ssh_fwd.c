@@ -353,7 +353,24 @@ ssh_tick_locks(struct ssh_sess *ss, time_t now)
 	return 1;
 }
 
-/* Whether the device sent a posture report since the last look. */
+/* Whether two reports differ in anything a decision reads. */
+static int
+ssh_posture_differs(const struct policy_posture *a,
+    const struct policy_posture *b)
+{
+	return a->received_at != b->received_at ||
+	    a->disk_encryption != b->disk_encryption ||
+	    a->screen_lock != b->screen_lock || a->firewall != b->firewall ||
+	    a->update_age_days != b->update_age_days ||
+	    a->security_updates != b->security_updates ||
+	    strcmp(a->os_id, b->os_id) != 0 ||
+	    strcmp(a->os_version, b->os_version) != 0;
+}
+
+/*
+ * Whether the device's posture changed since the last look. Not by the
+ * time alone: two reports within one second have the same received_at.
+ */
 static int
 ssh_tick_posture(struct ssh_sess *ss)
 {
@@ -363,9 +380,9 @@ ssh_tick_posture(struct ssh_sess *ss)
 	if (ss->l->srv->devices == NULL)
 		return 0;
 	devcache_get(ss->l->srv->devices, ss->device_id, &managed, &p);
-	if (p.received_at == ss->posture_seen)
+	if (!ssh_posture_differs(&p, &ss->posture_seen))
 		return 0;
-	ss->posture_seen = p.received_at;
+	ss->posture_seen = p;
 	return 1;
 }
 

@@ -92,7 +92,7 @@ struct ssh_sess {
 	int linger_fd;			/* after the disconnect: drained, or -1 */
 	time_t linger_until;
 	int lpidx;			/* linger_fd's slot in the pollfds */
-	time_t posture_seen;		/* the device's report last decided on */
+	struct policy_posture posture_seen;	/* the report last decided on */
 };
 
 TAILQ_HEAD(ssh_sess_list, ssh_sess);
