@@ -533,7 +533,12 @@ ssh_handshake_main(void *arg)
 {
 	struct ssh_sess *ss = arg;
 	struct ssh_listener *l = ss->l;
+	uint64_t id = ss->id;
+	char ip[sizeof(ss->peer_ip)];
 	int rc = ssh_handshake(ss);
+
+	/* ss may be freed or handed on below. */
+	memcpy(ip, ss->peer_ip, sizeof(ip));
 
 	pthread_mutex_lock(&l->hs_lock);
 	TAILQ_REMOVE(&l->handshakes, ss, entry);
@@ -552,6 +557,8 @@ ssh_handshake_main(void *arg)
 		ssh_sess_free(ss);
 	}
 	l->nhandshakes--;
+	log_debug("%s: ssh %llu: %s: unauthenticated connections now %d",
+	    __func__, (unsigned long long)id, ip, l->nhandshakes);
 	pthread_cond_broadcast(&l->hs_cond);
 	pthread_mutex_unlock(&l->hs_lock);
 	return NULL;
