@@ -1,8 +1,9 @@
 /*
  * The SSH jump listener: host keys, the listening socket, the algorithm
- * lists, and the acceptor thread that gives each new connection a
- * handshake thread (ssh_auth.c); authenticated sessions are forwarded by
- * the loops in ssh_fwd.c. Nothing here runs on a TLS worker.
+ * lists, and the acceptor thread that admits each new connection (within
+ * max-startups) to a handshake thread of its own (ssh_auth.c) and cuts
+ * those past their deadlines; authenticated sessions are forwarded by the
+ * loops in ssh_fwd.c. Nothing here runs on a TLS worker.
  */
 #include <sys/socket.h>
 

@@ -7,7 +7,8 @@
  * reused until it expires) or keyboard-interactive: the password through
  * PAM and the TOTP code, with the throttle and the once-only rule shared
  * with HTTPS login. PAM may sleep: this thread is the connection's own, so
- * no other session waits for it.
+ * no other session waits for it. Refused attempts are counted (at
+ * max-auth-tries the connection ends) and recorded once per connection.
  */
 #include <sys/socket.h>
 
