@@ -1,8 +1,9 @@
 /*
  * The SSH jump listener: host keys, the listening socket, the algorithm
- * lists, and the acceptor thread that gives each new connection a
- * handshake thread (ssh_auth.c); authenticated sessions are forwarded by
- * the loops in ssh_fwd.c. Nothing here runs on a TLS worker.
+ * lists, and the acceptor thread that admits each new connection (within
+ * max-startups) to a handshake thread of its own (ssh_auth.c) and cuts
+ * those past their deadlines; authenticated sessions are forwarded by the
+ * loops in ssh_fwd.c. Nothing here runs on a TLS worker.
  */
 #include <sys/socket.h>
 
@@ -98,6 +99,15 @@ ssh_sess_free(struct ssh_sess *ss)
 		close(ss->fd);
 	explicit_bzero(ss, sizeof(*ss));
 	free(ss);
+}
+
+int64_t
+ssh_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 int
@@ -339,7 +349,7 @@ ssh_accept_one(struct ssh_listener *l, int fd, const struct sockaddr_storage *sa
 	ss->fd = fd;
 	ss->l = l;
 	ss->peer = *sa;
-	ss->started = time(NULL);
+	ss->started_ms = ssh_now_ms();
 	addr_format_ip((const struct sockaddr *)sa, ss->peer_ip,
 	    sizeof(ss->peer_ip));
 	ss->peer_port = addr_port((const struct sockaddr *)sa);
@@ -391,14 +401,15 @@ ssh_accept_one(struct ssh_listener *l, int fd, const struct sockaddr_storage *sa
 static void
 ssh_handshakes_reap(struct ssh_listener *l)
 {
-	time_t now = time(NULL);
+	int64_t now = ssh_now_ms(), age;
 	struct ssh_sess *ss;
 
 	pthread_mutex_lock(&l->hs_lock);
 	TAILQ_FOREACH(ss, &l->handshakes, entry) {
-		if (ss->is_reaped || (now - ss->started < ss->grace &&
+		age = now - ss->started_ms;
+		if (ss->is_reaped || (age < ss->grace * 1000 &&
 		    (atomic_load(&ss->is_kex_done) ||
-		    now - ss->started < SSH_KEX_GRACE)))
+		    age < SSH_KEX_GRACE * 1000)))
 			continue;
 		log_debug("%s: ssh %llu: %s: %s not done in time", __func__,
 		    (unsigned long long)ss->id, ss->peer_ip,

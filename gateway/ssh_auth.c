@@ -7,7 +7,8 @@
  * reused until it expires) or keyboard-interactive: the password through
  * PAM and the TOTP code, with the throttle and the once-only rule shared
  * with HTTPS login. PAM may sleep: this thread is the connection's own, so
- * no other session waits for it.
+ * no other session waits for it. Refused attempts are counted (at
+ * max-auth-tries the connection ends) and recorded once per connection.
  */
 #include <sys/socket.h>
 
@@ -515,7 +516,7 @@ ssh_handshake(struct ssh_sess *ss)
 	}
 	while (!ss->is_authed && !ss->is_auth_over &&
 	    ssh_is_connected(ss->s) && !atomic_load(&ss->l->quitting) &&
-	    time(NULL) - ss->started < ss->grace)
+	    ssh_now_ms() - ss->started_ms < ss->grace * 1000)
 		if (ssh_event_dopoll(ev, 1000) == SSH_ERROR &&
 		    !ssh_is_connected(ss->s))
 			break;
@@ -533,7 +534,12 @@ ssh_handshake_main(void *arg)
 {
 	struct ssh_sess *ss = arg;
 	struct ssh_listener *l = ss->l;
+	uint64_t id = ss->id;
+	char ip[sizeof(ss->peer_ip)];
 	int rc = ssh_handshake(ss);
+
+	/* ss may be freed or handed on below. */
+	memcpy(ip, ss->peer_ip, sizeof(ip));
 
 	pthread_mutex_lock(&l->hs_lock);
 	TAILQ_REMOVE(&l->handshakes, ss, entry);
@@ -546,11 +552,14 @@ ssh_handshake_main(void *arg)
 		if (ss->auth_failures > 0)
 			ssh_auth_summary(ss, ss->auth_why);
 		else if (!ss->is_authed && ss->key_ok)
-			ssh_auth_summary(ss, ss->is_reaped ? "login grace time "
-			    "passed" : "no second factor given");
+			ssh_auth_summary(ss, ss->is_reaped || ssh_now_ms() -
+			    ss->started_ms >= ss->grace * 1000 ? "login grace "
+			    "time passed" : "no second factor given");
 		ssh_sess_free(ss);
 	}
 	l->nhandshakes--;
+	log_debug("%s: ssh %llu: %s: unauthenticated connections now %d",
+	    __func__, (unsigned long long)id, ip, l->nhandshakes);
 	pthread_cond_broadcast(&l->hs_cond);
 	pthread_mutex_unlock(&l->hs_lock);
 	return NULL;

@@ -390,7 +390,7 @@ ssh_tick_tunnels(struct ssh_sess *ss, struct gw_snapshot *snap,
 		if (t->state == SSH_TUN_DONE)
 			continue;
 		if (t->state == SSH_TUN_OPEN && t->idle > 0 &&
-		    now - t->last_active >= t->idle) {
+		    ssh_now_ms() - t->last_active_ms >= t->idle * 1000) {
 			ssh_tun_cut(t, "idle-timeout", NULL);
 			continue;
 		}

@@ -56,7 +56,6 @@ struct ssh_sess {
 	struct sockaddr_storage peer;
 	char peer_ip[64];
 	int peer_port;
-	time_t started;
 	/* authentication */
 	char user[CERTS_ID_MAX];	/* valid once key_ok */
 	char device_id[CERTS_ID_MAX];
@@ -73,6 +72,7 @@ struct ssh_sess {
 	int is_auth_over;		/* max-auth-tries reached: disconnect */
 	/* deadlines (the acceptor shuts the socket; under hs_lock) */
 	long grace;			/* login-grace-time, seconds */
+	int64_t started_ms;		/* ssh_now_ms() at accept */
 	atomic_int is_kex_done;
 	int is_reaped;
 	char groups[CERTS_GROUPS_MAX][CERTS_GROUP_MAX];
@@ -122,7 +122,7 @@ struct ssh_tun {
 	char rule[64];
 	_Atomic uint64_t bytes_up, bytes_down;	/* read by mwgctl sessions */
 	struct timespec t_open;
-	time_t last_active;
+	int64_t last_active_ms;		/* ssh_now_ms() of the last byte */
 	long idle;			/* seconds without a byte either way */
 	time_t deadline;		/* 0: none */
 	short fd_events;		/* what the loop polls the target for */
@@ -277,6 +277,9 @@ void ssh_sess_free(struct ssh_sess *ss);
  * message. The descriptor to drain, or -1.
  */
 int ssh_sess_disconnect(struct ssh_sess *ss, const char *why);
+/* CLOCK_MONOTONIC in milliseconds: idle limits to the tick, not to the
+ * whole second. */
+int64_t ssh_now_ms(void);
 /* Whether the session's socket can take a write now. */
 int ssh_sess_writable(struct ssh_sess *ss);
 /* Reads and drops what fd has: 1 while the peer may send more. */

@@ -284,7 +284,7 @@ ssh_tun_audited(struct ssh_tun *t, int ok)
 	atomic_fetch_add(&t->ss->l->srv->n_tunnels, 1);
 	ssh_tun_register_open(t);
 	t->state = SSH_TUN_OPEN;
-	t->last_active = time(NULL);
+	t->last_active_ms = ssh_now_ms();
 	t->want_in = 1;
 	t->want_out = 1;	/* client bytes may wait in libssh already */
 }
@@ -432,7 +432,7 @@ ssh_tun_data_cb(ssh_session s, ssh_channel ch, void *data, uint32_t len,
 	if ((uint32_t)w < len)
 		t->want_out = 1;
 	t->bytes_up += (uint64_t)w;
-	t->last_active = time(NULL);
+	t->last_active_ms = ssh_now_ms();
 	return (int)w;
 }
 
@@ -522,7 +522,7 @@ ssh_tun_drain(struct ssh_tun *t)
 			t->want_out = 0;
 			return;
 		}
-		t->last_active = time(NULL);
+		t->last_active_ms = ssh_now_ms();
 		if (ssh_tun_write_keep(t, buf, (size_t)n) != 0)
 			return;
 	}
@@ -551,7 +551,7 @@ ssh_tun_read(struct ssh_tun *t)
 			return;
 		}
 		t->bytes_down += (uint64_t)n;
-		t->last_active = time(NULL);
+		t->last_active_ms = ssh_now_ms();
 		return;
 	}
 	if (n == -1 && (errno == EAGAIN || errno == EINTR))

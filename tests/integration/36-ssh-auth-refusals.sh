@@ -4,7 +4,7 @@
 # disconnect: one record counting 6), three wrong answers (one record
 # counting 3), a throttled person, an expired session, X11 and agent
 # channels (opened by a libssh client, as OpenSSH never does) and -X/-A;
-# refused channels with a CONNECT's error code.
+# refused channels with a CONNECT's error code; login-grace-time.
 . "$(dirname "$0")/common.sh"
 . "$(dirname "$0")/ssh-common.sh"
 ALICE_PW=alice-Pw-36a0b1
@@ -37,6 +37,7 @@ ssh_conf laptop-1 alice "$T/ssh-alice" "    BatchMode yes"
 ssh_conf laptop-2 bob "$T/ssh-bob" "    NumberOfPasswordPrompts 5"
 ssh_conf laptop-3 carol "$T/ssh-carol" "    BatchMode yes"
 ssh_conf laptop-4 dave "$T/ssh-dave" "    NumberOfPasswordPrompts 1"
+ssh_conf laptop-3 carol "$T/ssh-carol-kbd" "    NumberOfPasswordPrompts 1"
 # The one ssh.auth record of the session that matches cond, as fields.
 auth_record() {	# condition
 	audit_wait '.["event.action"]=="ssh.auth" and '"$1" 1
@@ -113,7 +114,7 @@ expect_eq "$(audit_select '.["event.action"]=="ssh.refuse"' | jq -r '[.["user.na
 alice | failure | agent forwarding | only direct-tcpip channels to policy targets are served
 alice | failure | session channel (no shell, exec or subsystem is served) | only direct-tcpip channels to policy targets are served" \
 	"three ssh.refuse records: X11, agent, the session channel (so -X and -A never reach a request)"
-expect_eq "$(audit_count '.["event.action"]=="ssh.auth" and .["event.outcome"]=="failure"')" 4 "no other ssh.auth failure"
+expect_eq "$(audit_count '.["event.action"]=="ssh.auth" and .["event.outcome"]=="failure"')" 4 "no other ssh.auth failure so far"
 
 # ---- refused channels carry a CONNECT's error code ----------------------
 for to in nope.K84001:443 127.0.0.9:1; do
@@ -125,6 +126,20 @@ expect_eq "$(audit_select '.["event.action"]=="tunnel.deny"' | jq -r '[.["error.
 "unknown-target | nope.K84001 | no target nope.K84001 is defined in policy
 bad-target | 127.0.0.9 | the target must be NAME.PRACTICE and a port, e.g. emis.K84001 port 443, or the address and port of exactly one defined target" \
 	"tunnel.deny: error.code, target and reason"
+# ---- login-grace-time: a person who never answers ----------------------
+write_conf "listen ssh 127.0.0.1:$SSH_PORT { login-grace-time 5s }"
+"$BIN/mwgctl" -s "$CTL" reload >/dev/null
+# The answer comes after 8 s: the gateway has cut the connection at 5 s.
+printf '#!/bin/sh\nsleep 8\necho late\n' >"$T/askpass-stall"
+chmod 755 "$T/askpass-stall"
+start=$(date +%s%3N)
+rc=0; SSH_ASKPASS="$T/askpass-stall" SSH_ASKPASS_REQUIRE=force DISPLAY=:0 timeout 30 setsid \
+	ssh -F "$T/ssh-carol-kbd" -o BindAddress=127.0.0.8 -W "echo.K84001:$ECHO_PORT" gw </dev/null >/dev/null 2>&1 || rc=$?
+expect_eq "$rc" 255 "no answer in time: refused"
+expect_eq "$(auth_record '.["event.reason"]=="login grace time passed"')" "failure | 0 |  | login grace time passed" "one record: login grace time passed"
+ms=$(( $(date -d "$(audit_select '.["event.reason"]=="login grace time passed"' | jq -r '.["@timestamp"]')" +%s%3N) - start ))
+[ "$ms" -ge 5000 ] && [ "$ms" -le 6500 ] || fail "cut $ms ms after connecting, not at the 5 s grace"
+log "ok: cut $ms ms after connecting (login-grace-time 5s)"
 stop_mwgd
 "$BIN/mwgctl" audit verify --key "$AUDIT_PUB" "$AUDIT" >/dev/null
 log "ok: audit chain verifies"

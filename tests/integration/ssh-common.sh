@@ -110,3 +110,13 @@ ssh_live_close() {
 	audit_select '.["event.action"]=="tunnel.close" and .["tunnel.id"]=='"$LIVE_ID" |
 		jq -r '[.["event.reason"], (.["mwg.close_detail"] // "-"), .["rule.id"]]|join(" | ")'
 }
+
+# Waits (5 s) until mwgd's debug log says no connection is left
+# unauthenticated for the n-th time: the slots a test filled are free.
+ssh_wait_slots_free() {	# n
+	for _ in $(seq 100); do
+		[ "$(grep -c 'unauthenticated connections now 0$' "$T/mwgd.log")" -ge "$1" ] && return 0
+		sleep 0.05
+	done
+	fail "unauthenticated SSH connections still held"
+}
