@@ -107,7 +107,10 @@ expect_eq "$(jq -r '[.["event.outcome"], .["user.name"], .["device.id"], .["tls.
 
 # TLS: the old certificate is refused, with the reason.
 connect_old() {
-	printf 'CONNECT echo.K84001:%s HTTP/1.1\r\nHost: echo.K84001\r\n\r\n' "$ECHO_PORT" | gw_raw old | tr -d '\r'
+	# A tunnel that opened would hold s_client until its timeout: then
+	# the 200 is what the checks below see.
+	printf 'CONNECT echo.K84001:%s HTTP/1.1\r\nHost: echo.K84001\r\n\r\n' "$ECHO_PORT" |
+		{ gw_raw old || true; } | tr -d '\r'
 }
 ans=$(connect_old)
 expect_eq "$(head -1 <<<"$ans")" "HTTP/1.1 401 Unauthorized" "CONNECT with the ended session: 401"
