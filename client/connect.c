@@ -130,7 +130,7 @@ struct connect_opts {
 	socklen_t		 listen_len;
 	const char		*break_glass;
 	const char		*dir;
-	int			 is_unix;	/* listen is a sockaddr_un */
+	int			 is_unix;	/* --listen unix:PATH */
 	int			 is_remote_ok;
 	int			 is_verbose;
 };

@@ -29,19 +29,17 @@
 
 /* ---- POST /v1/logout ---------------------------------------------------- */
 
-/* The serials a logout ended, so that their live tunnels can be found. */
-struct session_ended {
-	struct denylist	*deny;
-	json_t		*serials;	/* strings */
-};
-
+/*
+ * The sessions a logout ended: serial to expiry. Collected under the
+ * store's lock and given to the denylist after it (the denylist is never
+ * waited for while the store is held: denylist_load takes them the other
+ * way round).
+ */
 static int
 session_ended_cb(const struct store_session *ss, void *arg)
 {
-	struct session_ended *e = arg;
-
-	denylist_session_end(e->deny, ss->serial, ss->expires_at);
-	json_array_append_new(e->serials, json_string(ss->serial));
+	json_object_set_new(arg, ss->serial,
+	    json_integer((json_int_t)ss->expires_at));
 	return 0;
 }
 
@@ -95,8 +93,9 @@ void
 session_logout_job(const struct job_ctx *ctx, const struct job_in *in,
     struct job_out *out)
 {
-	struct session_ended e = { ctx->deny, json_array() };
+	json_t *ended = json_object(), *serials = json_array(), *v;
 	char err[STORE_ERR_MAX];
+	const char *serial;
 	int n, closed;
 
 	if (in->method != HTTP_POST) {
@@ -114,7 +113,8 @@ session_logout_job(const struct job_ctx *ctx, const struct job_in *in,
 		goto out;
 	}
 	n = store_session_end(ctx->store, in->ident->device_id,
-	    in->ident->user, ctx->now, session_ended_cb, &e, err, sizeof(err));
+	    in->ident->user, ctx->now, session_ended_cb, ended, err,
+	    sizeof(err));
 	if (n == -1) {
 		log_warnx("logout of %s on %s: store: %s", in->ident->user,
 		    in->ident->device_id, err);
@@ -122,21 +122,24 @@ session_logout_job(const struct job_ctx *ctx, const struct job_in *in,
 		    "ended; try again");
 		goto out;
 	}
-	if (!session_in(e.serials, in->ident->serial)) {
-		denylist_session_end(ctx->deny, in->ident->serial,
-		    in->ident->not_after);
-		json_array_append_new(e.serials,
-		    json_string(in->ident->serial));
+	if (json_object_get(ended, in->ident->serial) == NULL)
+		json_object_set_new(ended, in->ident->serial,
+		    json_integer((json_int_t)in->ident->not_after));
+	json_object_foreach(ended, serial, v) {
+		denylist_session_end(ctx->deny, serial,
+		    (time_t)json_integer_value(v));
+		json_array_append_new(serials, json_string(serial));
 	}
-	closed = session_close_tunnels(ctx->srv, e.serials);
+	closed = session_close_tunnels(ctx->srv, serials);
 	job_audit(ctx, in, "session.end", "success", "mwg logout",
-	    json_pack("{s:O, s:i}", "mwg.sessions_ended", e.serials,
+	    json_pack("{s:O, s:i}", "mwg.sessions_ended", serials,
 	    "tunnels.closed", closed));
 	out->status = 200;
 	out->json = json_pack("{s:i, s:i}", "sessions_ended",
-	    (int)json_array_size(e.serials), "tunnels_closed", closed);
+	    (int)json_array_size(serials), "tunnels_closed", closed);
 out:
-	json_decref(e.serials);
+	json_decref(ended);
+	json_decref(serials);
 }
 
 /* ---- why a tunnel was cut ----------------------------------------------- */

@@ -397,6 +397,16 @@ tunnel_audited(struct conn *c, int ok)
 	tunnel_register(c);
 	c->state = CONN_OPEN;
 	c->want = 0;
+	/*
+	 * A logout that came while this tunnel was being opened may have
+	 * looked for it in the registry too early: the registry first, then
+	 * the denylist here, so one of the two sees the other.
+	 */
+	if (c->w->srv->deny && denylist_session_ended(c->w->srv->deny,
+	    c->ident.serial, time(NULL))) {
+		conn_close(c, "session-ended");
+		return;
+	}
 	conn_set_timer(c, c->deadline && c->deadline - time(NULL) <
 	    c->timeout_idle ? (long)(c->deadline - time(NULL)) : c->timeout_idle);
 	/* The 200 goes first; early client bytes sit in the up buffer. */

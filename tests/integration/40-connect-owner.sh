@@ -27,6 +27,11 @@ LPORT=$((BASE + 10))
 LPORT6=$((BASE + 11))
 OWNER="uid $(id -u) ($(id -un))"
 
+# Waits (5 s) for mwg connect's "forwarding" line; fails with its stderr.
+wait_forwarding() {	# stdout-file stderr-file
+	for _ in $(seq 100); do [ -s "$1" ] && return 0; sleep 0.05; done
+	fail "mwg connect did not start: $(cat "$2")"
+}
 # As uid 65534: connect and print what comes back (or the error). It sends
 # nothing itself, so the refusal is a plain close (FIN, not a reset for
 # unread bytes) and the outcome is always the same.
@@ -61,8 +66,8 @@ PIDS+=($!)
 "$BIN/mwg" connect --dir "$D" "echo.K84001:$ECHO_PORT" --listen "[::1]:$LPORT6" \
 	>"$T/c6.out" 2>"$T/c6.err" &
 PIDS+=($!)
-wait_port "$LPORT"
-for _ in $(seq 100); do [ -s "$T/c6.out" ] && break; sleep 0.05; done
+wait_forwarding "$T/c4.out" "$T/c4.err"
+wait_forwarding "$T/c6.out" "$T/c6.err"
 
 expect_eq "$(as_owner 127.0.0.1 "$LPORT")" from-owner "the owner's connection is carried"
 audit_wait '.["event.action"]=="tunnel.close"' 1
@@ -95,7 +100,7 @@ mkdir -m 700 "$T/run"
 SOCK=$T/run/emis.sock
 "$BIN/mwg" connect --dir "$D" "echo.K84001:$ECHO_PORT" --listen "unix:$SOCK" >"$T/cu.out" 2>"$T/cu.err" &
 CU=$!; PIDS+=($CU)
-for _ in $(seq 100); do [ -s "$T/cu.out" ] && break; sleep 0.05; done
+wait_forwarding "$T/cu.out" "$T/cu.err"
 expect_match "$(cat "$T/cu.out")" "^mwg: forwarding unix:$SOCK to echo.K84001:$ECHO_PORT through $GW" "listening on the Unix socket"
 expect_eq "$(stat -c '%a %U %F' "$SOCK")" "600 $(id -un) socket" "the socket is 0600 and the owner's"
 r=$(python3 -c "
@@ -115,7 +120,7 @@ kill "$CU"; wait "$CU" 2>/dev/null || true
 [ -S "$SOCK" ] || fail "the socket went away with mwg (expected left behind)"
 "$BIN/mwg" connect --dir "$D" "echo.K84001:$ECHO_PORT" --listen "unix:$SOCK" >"$T/cu2.out" 2>"$T/cu2.err" &
 PIDS+=($!)
-for _ in $(seq 100); do [ -s "$T/cu2.out" ] && break; sleep 0.05; done
+wait_forwarding "$T/cu2.out" "$T/cu2.err"
 expect_match "$(cat "$T/cu2.out")" "^mwg: forwarding unix:$SOCK" "a stale socket is replaced"
 rc=0; err=$(timeout 10 "$BIN/mwg" connect --dir "$D" "echo.K84001:$ECHO_PORT" --listen "unix:$SOCK" 2>&1) || rc=$?
 expect_eq "$rc" 1 "a socket in use is not taken over"

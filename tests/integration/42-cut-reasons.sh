@@ -22,6 +22,11 @@ start_backend echo "$ECHO_PORT"
 start_mwgd
 enrol_totp alice
 
+# Waits (5 s) for mwg connect's "forwarding" line; fails with its stderr.
+wait_forwarding() {	# stdout-file stderr-file
+	for _ in $(seq 100); do [ -s "$1" ] && return 0; sleep 0.05; done
+	fail "mwg connect did not start: $(cat "$2")"
+}
 # A device as mwg enrol leaves it, logged in.
 device_dir() {	# name
 	local d=$T/mwg-$1
@@ -42,7 +47,7 @@ printf '%s\n' "$ALICE_PW" | "$BIN/mwg" login --dir "$D" --user alice \
 "$BIN/mwg" connect --dir "$D" "echo.K84001:$ECHO_PORT" --listen "127.0.0.1:$LPORT" \
 	>"$T/connect.out" 2>"$T/connect.err" &
 PIDS+=($!)
-for _ in $(seq 100); do [ -s "$T/connect.out" ] && break; sleep 0.05; done
+wait_forwarding "$T/connect.out" "$T/connect.err"
 
 # Opens a tunnel through mwg connect and holds it; $hold reads its end.
 hold_tunnel() {	# [local port]
@@ -145,7 +150,7 @@ nb=$(date -u -d "@$(( $(date +%s) - 43200 + 12 ))" +%Y-%m-%dT%H:%M:%SZ)
 "$BIN/mwg" connect --dir "$D2" "echo.K84001:$ECHO_PORT" --listen "127.0.0.1:$((LPORT + 1))" \
 	>"$T/connect2.out" 2>"$T/connect2.err" &
 PIDS+=($!)
-for _ in $(seq 100); do [ -s "$T/connect2.out" ] && break; sleep 0.05; done
+wait_forwarding "$T/connect2.out" "$T/connect2.err"
 hold_tunnel $((LPORT + 1))
 expect_match "$(cut_line 1 "$T/connect2.err")" "^$PREFIX the session expired at [0-9-]+ [0-9:]+ [A-Z]+ \(run mwg login\)$" "max-session: the session's end closes the tunnel, and mwg says so"
 audit_wait '.["event.action"]=="tunnel.close" and .["event.reason"]=="session-expired" and .["device.id"]=="laptop-2"' 1
