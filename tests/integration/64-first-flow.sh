@@ -50,9 +50,21 @@ expect_match "$code" '^[a-z2-7]+:[a-z2-7]+$' "it-guide §2.1: enrol-code create 
 printf '%s\n' "${code#*:}" >>"$COLLECT_SECRETS_FILE"
 enrol_totp alice
 
+# it-guide §2.2: the root certificate to hand out, from the gateway itself
+# (public, no certificate needed); its fingerprint is compared with the
+# one ca init printed before anyone trusts it.
+curl -sS --max-time 10 --insecure -o "$T/handout-root.pem" -w '%{http_code} %{content_type}\n' \
+    "https://$GW/root.pem" >"$T/root.status"
+expect_eq "$(cat "$T/root.status")" "200 application/x-pem-file" "GET /root.pem: 200, PEM"
+cmp -s "$T/handout-root.pem" "$T/ca/root.pem" || fail "GET /root.pem is not the root CA certificate"
+fp() { openssl x509 -in "$1" -noout -fingerprint -sha256; }
+expect_eq "$(fp "$T/handout-root.pem")" "$(fp "$T/ca/root.pem")" "GET /root.pem: the fingerprint ca init printed"
+expect_eq "$(curl -sS --max-time 10 --insecure -o /dev/null -w '%{http_code}' -X POST --data x "https://$GW/root.pem")" 405 \
+    "POST /root.pem: 405"
+
 # alice, clinician guide steps 1, 3 and 4, on a laptop whose disk is
 # encrypted and whose screen locks (the posture fixture stands in for /).
-out=$("$MWG" enrol --dir "$D" --gateway "$GW" --ca "$T/ca/root.pem" --code "$code")
+out=$("$MWG" enrol --dir "$D" --gateway "$GW" --ca "$T/handout-root.pem" --code "$code")
 expect_match "$out" "enrolled this device as dev-[a-z2-7]+ with the gateway $GW" "mwg enrol"
 out=$("$BIN/mwgctl" -s "$CTL" device list)
 expect_match "$out" "alice +K84001 +no " "device list: alice's laptop is personal (MANAGED no)"
