@@ -139,7 +139,8 @@ static const char export_help[] =
 "                  event.action, event.outcome, user.name, device.id,\n"
 "                  organization.id, source.ip, destination.address,\n"
 "                  destination.socket, rule.id, event.reason,\n"
-"                  network.bytes_up, network.bytes_down, hash. A text\n"
+"                  network.bytes_up, network.bytes_down,\n"
+"                  event.duration_ms, hash. A text\n"
 "                  starting with = + - @ gets a leading ' so that a\n"
 "                  spreadsheet shows it instead of running it.\n"
 "    -s SOCKET, --unrecorded  as for mwgctl audit query\n"
@@ -536,58 +537,6 @@ note_send(const struct audit_args *a, const char *action,
 
 enum emit { EMIT_NONE, EMIT_HUMAN, EMIT_LINE, EMIT_CSV };
 
-static const char *const csv_columns[] = {
-	"seq", "@timestamp", "event.action", "event.outcome", "user.name",
-	"device.id", "organization.id", "source.ip", "destination.address",
-	"destination.socket", "rule.id", "event.reason", "network.bytes_up",
-	"network.bytes_down", "hash",
-};
-
-/* RFC 4180 §2: a field with a comma, quote or line break is quoted. */
-static void
-csv_text(const char *s)
-{
-	/* A spreadsheet runs =cmd|... as a formula: show it as text. */
-	int formula = s[0] != '\0' && strchr("=+-@\t\r", s[0]) != NULL;
-
-	if (!formula && strpbrk(s, ",\"\r\n") == NULL) {
-		fputs(s, stdout);
-		return;
-	}
-	putchar('"');
-	if (formula)
-		putchar('\'');
-	for (; *s != '\0'; s++) {
-		if (*s == '"')
-			putchar('"');
-		putchar(*s);
-	}
-	putchar('"');
-}
-
-static void
-csv_row(json_t *rec)
-{
-	for (size_t i = 0; i < sizeof(csv_columns) / sizeof(csv_columns[0]);
-	    i++) {
-		json_t *v = rec ? json_object_get(rec, csv_columns[i]) : NULL;
-
-		if (i > 0)
-			putchar(',');
-		if (rec == NULL)	/* the header: names, never formulas */
-			fputs(csv_columns[i], stdout);
-		else if (json_is_string(v))
-			csv_text(json_string_value(v));
-		else if (json_is_integer(v))
-			printf("%lld", (long long)json_integer_value(v));
-		else if (json_is_real(v))
-			printf("%.17g", json_real_value(v));
-		else if (json_is_boolean(v))
-			fputs(json_is_true(v) ? "true" : "false", stdout);
-	}
-	fputs("\r\n", stdout);	/* RFC 4180 §2: CRLF */
-}
-
 /* A field for a terminal: "-" if absent, control bytes shown as '?'. */
 static char *
 shown(json_t *rec, const char *key, char *buf, size_t len)
@@ -637,7 +586,7 @@ emit_record(enum emit emit, json_t *rec, const char *line, size_t len)
 	else if (emit == EMIT_LINE)
 		fwrite(line, 1, len, stdout);	/* checked by ferror later */
 	else if (emit == EMIT_CSV)
-		csv_row(rec);
+		audit_csv_row(stdout, rec);
 }
 
 /*
@@ -720,7 +669,7 @@ recorded_output(const struct audit_args *a, const char *action,
 		    "recorded in the audit trail (%s)\n", a->verb, noun, err);
 	}
 	if (emit == EMIT_CSV)
-		csv_row(NULL);
+		audit_csv_row(stdout, NULL);
 	if (scan(a, emit, count, &shown_count) == -1)
 		return ADMIN_EXIT_FAIL;
 	if (fflush(stdout) == EOF || ferror(stdout)) {
