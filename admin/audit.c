@@ -104,8 +104,9 @@ static const char query_help[] =
 "                  2026-11-25T10:00:00Z (RFC 3339, whole seconds)\n"
 "    --until T     before T, same forms\n"
 "    --json        the records' original lines instead\n"
-"    -s SOCKET     mwgd's control socket (default $MWG_CONTROL or\n"
-"                  " ADMIN_CTL_DEFAULT ")\n"
+"    -s SOCKET     mwgd's control socket (default $MWG_CONTROL, else\n"
+"                  " ADMIN_CTL_AUDIT_DEFAULT " if it answers,\n"
+"                  else " ADMIN_CTL_DEFAULT ")\n"
 "    --unrecorded  if mwgd cannot record the query, warn and go on\n"
 "\n"
 "EXIT STATUS\n"
@@ -366,8 +367,9 @@ parse_args(int argc, char **argv, const char *allowed, struct audit_args *a)
 {
 	int c;
 
-	if ((a->socket = getenv("MWG_CONTROL")) == NULL)
-		a->socket = ADMIN_CTL_DEFAULT;
+	/* NULL: the default sockets, tried in turn (note_connect). */
+	if ((a->socket = getenv("MWG_CONTROL")) != NULL && *a->socket == '\0')
+		a->socket = NULL;
 	optind = 0;	/* glibc: start afresh, even if called before */
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":s:h", audit_opts, NULL)) != -1) {
@@ -493,13 +495,47 @@ note_filter(const struct audit_args *a)
 	return f;
 }
 
+/*
+ * A connection for an audit note, its socket's path in *path. -s or
+ * $MWG_CONTROL names one socket. Otherwise a query or an export tries the
+ * audit-control socket first (all the cyber team's group can reach),
+ * then the control socket; a prune needs the control socket. -1 with
+ * every attempt's error in err.
+ */
+static int
+note_connect(const struct audit_args *a, const char *action,
+    const char **path, char *err, size_t errlen)
+{
+	const char *paths[2] = { ADMIN_CTL_AUDIT_DEFAULT, ADMIN_CTL_DEFAULT };
+	size_t first = 0, used = 0;
+	int fd;
+
+	if (a->socket != NULL)
+		paths[first = 1] = a->socket;
+	else if (strcmp(action, "audit.prune") == 0)
+		first = 1;
+	err[0] = '\0';
+	for (size_t i = first; i < 2; i++) {
+		if ((fd = admin_ctl_connect(paths[i])) != -1) {
+			*path = paths[i];
+			return fd;
+		}
+		used += (size_t)snprintf(err + used, used < errlen ?
+		    errlen - used : 0, "%smwgd at %s: %s", used ? "; " : "",
+		    paths[i], strerror(errno));
+		if (used >= errlen)
+			used = errlen - 1;
+	}
+	return -1;
+}
+
 /* Asks mwgd to record this query or export: 0 once it has, or -1. */
 static int
 note_send(const struct audit_args *a, const char *action,
     unsigned long long records, char *err, size_t errlen)
 {
 	json_t *filter = note_filter(a), *req, *ans;
-	const char *why;
+	const char *why, *path = NULL;
 	int fd, rc = -1;
 
 	if (filter == NULL) {
@@ -513,20 +549,18 @@ note_send(const struct audit_args *a, const char *action,
 		snprintf(err, errlen, "cannot build the request");
 		return -1;
 	}
-	if ((fd = admin_ctl_connect(a->socket)) == -1) {
-		snprintf(err, errlen, "mwgd at %s: %s", a->socket,
-		    strerror(errno));
+	if ((fd = note_connect(a, action, &path, err, errlen)) == -1) {
 		json_decref(req);
 		return -1;
 	}
-	ans = admin_ctl_exchange(fd, a->socket, req, err, errlen);
+	ans = admin_ctl_exchange(fd, path, req, err, errlen);
 	close(fd);
 	json_decref(req);
 	if (json_is_true(json_object_get(ans, "ok")))
 		rc = 0;
 	else if (ans != NULL) {
 		why = json_string_value(json_object_get(ans, "error"));
-		snprintf(err, errlen, "mwgd at %s: %s", a->socket,
+		snprintf(err, errlen, "mwgd at %s: %s", path,
 		    why != NULL ? why : "no valid answer");
 	}
 	json_decref(ans);

@@ -17,9 +17,13 @@
 
 /* Binds path (mode 0660, replacing a stale socket); -1 on error. */
 int control_socket(const char *path);
-/* Serves requests on fd from base; conf_path is re-read on reload. */
-void control_start(struct event_base *base, int fd, struct server *srv,
-    const char *conf_path);
+/*
+ * Serves requests on fd (every request: administrators) and, unless
+ * audit_fd is -1, on audit_fd (audit query and export notes only: the
+ * cyber team) from base; conf_path is re-read on reload.
+ */
+void control_start(struct event_base *base, int fd, int audit_fd,
+    struct server *srv, const char *conf_path);
 void control_stop(void);
 /*
  * control_state.c: requests that change the state store (totp-enrol,

@@ -77,7 +77,9 @@ struct mwgd {
 	struct event_base *base;
 	int *listen_fds;
 	int control_fd;
+	int audit_control_fd;		/* -1: no audit-control socket */
 	char *conf_control_path;
+	char *conf_audit_control_path;
 	struct ssh_listener *ssh;	/* NULL without listen ssh */
 };
 
@@ -267,6 +269,15 @@ setup_privileged(struct mwgd *d, const struct gw_config *c)
 			    "a second one", c->control_path);
 		fatal("cannot create control socket %s", c->control_path);
 	}
+	d->audit_control_fd = -1;
+	if (c->audit_control_path && (d->audit_control_fd =
+	    control_socket(c->audit_control_path)) == -1) {
+		if (errno == EADDRINUSE)
+			fatalx("another mwgd answers on %s; refusing to start "
+			    "a second one", c->audit_control_path);
+		fatal("cannot create audit-control socket %s",
+		    c->audit_control_path);
+	}
 	if ((d->srv.audit = audit_open(&(struct audit_options){
 	    .path = c->audit_file, .key_path = c->audit_key,
 	    .checkpoint_records = (unsigned)c->audit_checkpoint_records,
@@ -289,7 +300,7 @@ drop_privileges(const struct gw_config *c)
 {
 	char err[256];
 	uid_t uid;
-	gid_t gid, ctl_gid = 0;
+	gid_t gid, ctl_gid = 0, audit_gid = 0;
 
 	if (geteuid() != 0) {
 		if (c->user)
@@ -303,9 +314,16 @@ drop_privileges(const struct gw_config *c)
 	if (c->control_group && privdrop_group(c->control_group, &ctl_gid, err,
 	    sizeof(err)) == -1)
 		fatalx("%s", err);
-	/* Admins reach the socket through its group, not the daemon's. */
+	if (c->audit_control_group && privdrop_group(c->audit_control_group,
+	    &audit_gid, err, sizeof(err)) == -1)
+		fatalx("%s", err);
+	/* Admins reach the socket through its group, not the daemon's; the
+	 * cyber team reaches only the audit-control socket, through its own. */
 	if (chown(c->control_path, 0, c->control_group ? ctl_gid : gid) == -1)
 		fatal("chown %s", c->control_path);
+	if (c->audit_control_path && chown(c->audit_control_path, 0,
+	    c->audit_control_group ? audit_gid : gid) == -1)
+		fatal("chown %s", c->audit_control_path);
 	/* The daemon's user rotates the audit file and its forwarder reads
 	 * it: the file it opened as root becomes that user's. */
 	if (chown(c->audit_file, uid, (gid_t)-1) == -1)
@@ -328,6 +346,8 @@ run(struct mwgd *d, struct gw_snapshot *snap)
 		fatalx("refusing to run as root: set 'user' in %s", c->path);
 	setup_privileged(d, c);
 	d->conf_control_path = xstrdup(c->control_path);
+	d->conf_audit_control_path = c->audit_control_path ?
+	    xstrdup(c->audit_control_path) : NULL;
 	drop_privileges(c);
 	setup_state(&d->srv, c);
 	d->srv.started = time(NULL);
@@ -344,7 +364,8 @@ run(struct mwgd *d, struct gw_snapshot *snap)
 	    "{s:s, s:s, s:i}", "service.version", MWGD_VERSION,
 	    "policy.sha256", policy_hash(snap->policy), "process.pid",
 	    (int)getpid()));
-	control_start(d->base, d->control_fd, &d->srv, d->conf_path);
+	control_start(d->base, d->control_fd, d->audit_control_fd, &d->srv,
+	    d->conf_path);
 	crl_timer = event_new(d->base, -1, EV_PERSIST, crl_refresh_cb, &d->srv);
 	event_add(crl_timer, &(struct timeval){ REVOKE_REFRESH_S, 0 });
 	workers_start(&d->srv, d->listen_fds, c->workers);
@@ -369,6 +390,9 @@ run(struct mwgd *d, struct gw_snapshot *snap)
 	event_base_free(d->base);
 	unlink(d->conf_control_path);	/* best effort: may lack the right */
 	free(d->conf_control_path);
+	if (d->conf_audit_control_path)
+		unlink(d->conf_audit_control_path);
+	free(d->conf_audit_control_path);
 	snapshot_clear();
 	teardown_state(&d->srv);
 	audit_close(d->srv.audit);
