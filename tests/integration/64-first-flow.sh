@@ -28,6 +28,8 @@ sed -E -e "s|^user +mwg$|user nobody|; s|^group +mwg$|group nogroup|" \
     -e "s|^policy +/etc/mwg/policy.conf|policy $T/policy.conf|" \
     -e "s|^control +/run/mwg/control|control $CTL|" \
     -e "s|^control-group mwg-admin |control-group nogroup |" \
+    -e "s|^audit-control /run/mwg/audit-control |audit-control $T/audit-control.sock |" \
+    -e "s|^audit-control-group mwg-audit$|audit-control-group nogroup|" \
     -e "s|^listen tls 0.0.0.0:443 |listen tls $GW |" \
     -e "s|/etc/mwg/ca/|$T/ca/|" \
     -e "s|^( *file) +/var/log/mwg/audit.jsonl$|\\1 $AUDIT|" \
