@@ -366,14 +366,15 @@ ctl_handle(struct control_client *cc, const char *line)
 	return ans;
 }
 
-static int ctl_nclients;
+/* Clients at once, per socket: readers cannot take the admins' places. */
+static int ctl_nclients[2];
 
 static void
 ctl_client_free(struct control_client *cc)
 {
+	ctl_nclients[cc->role]--;
 	bufferevent_free(cc->bev);
 	free(cc);
-	ctl_nclients--;
 }
 
 static void ctl_event_cb(struct bufferevent *bev, short what, void *arg);
@@ -437,15 +438,16 @@ ctl_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 
 	(void)sa;
 	(void)len;
-	if (ctl_nclients >= CONTROL_CLIENTS_MAX) {
-		log_warnx("control: more than %d clients at once; refusing one",
-		    CONTROL_CLIENTS_MAX);
+	cc->role = *(const enum ctl_role *)arg;
+	if (ctl_nclients[cc->role] >= CONTROL_CLIENTS_MAX) {
+		log_warnx("control: more than %d clients at once on the %s "
+		    "socket; refusing one", CONTROL_CLIENTS_MAX,
+		    cc->role == CTL_ROLE_ADMIN ? "control" : "audit-control");
 		close(fd);
 		free(cc);
 		return;
 	}
-	ctl_nclients++;
-	cc->role = *(const enum ctl_role *)arg;
+	ctl_nclients[cc->role]++;
 	cc->uid = getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) == 0 ?
 	    (long)cred.uid : -1;
 	cc->bev = bufferevent_socket_new(evconnlistener_get_base(l), fd,

@@ -13,7 +13,8 @@
 
 #define CONTROL_REQUEST_MAX	65536	/* bytes in one request line */
 #define CONTROL_TIMEOUT_S	10
-#define CONTROL_CLIENTS_MAX	64	/* at once; more are closed at accept */
+#define CONTROL_CLIENTS_MAX	64	/* at once, per socket; more are closed
+					   at accept */
 
 /* Binds path (mode 0660, replacing a stale socket); -1 on error. */
 int control_socket(const char *path);

@@ -110,6 +110,31 @@ audit_wait ".[\"event.action\"] == \"audit.query\" and .[\"user.id\"] == $ADMIN"
 rc=0; as_admin "$BIN/mwgctl" -s "$ASOCK" status >/dev/null 2>&1 || rc=$?
 expect_eq "$rc" 1 "admin: not in the reader group, the audit-control socket is out of reach"
 
+# Readers cannot take the administrators' places: 65 connections held
+# open on the audit-control socket fill its 64 and lose one, while the
+# control socket still answers at once.
+python3 - "$ASOCK" "$T/held" <<'PY' &
+import socket, sys, time
+held = []
+for i in range(65):
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(sys.argv[1])
+    held.append(s)
+open(sys.argv[2], "w").write("65\n")
+time.sleep(60)
+PY
+HOLDER=$!; PIDS+=($HOLDER)
+for _ in $(seq 100); do
+	grep -q "more than 64 clients at once on the audit-control socket" "$T/mwgd.log" && break
+	sleep 0.05
+done
+grep -q "more than 64 clients at once on the audit-control socket" "$T/mwgd.log" ||
+    fail "65 held connections did not fill the audit-control socket"
+log "ok: the audit-control socket takes 64 clients at once"
+expect_match "$(timeout 5 "$BIN/mwgctl" -s "$CTL" status)" "tunnels_opened +1" \
+    "the control socket answers while the audit-control socket is full"
+kill "$HOLDER"; wait "$HOLDER" 2>/dev/null || true
+
 # A reload that moves audit-control waits for a restart, like control.
 sed -i "s|^audit-control .*|audit-control $T/elsewhere.sock|" "$T/mwgd.conf"
 expect_eq "$("$BIN/mwgctl" -s "$CTL" reload)" "reload: done" "reload with audit-control moved"
