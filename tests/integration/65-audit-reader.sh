@@ -60,6 +60,15 @@ audit_wait ".[\"event.action\"] == \"audit.export\" and .[\"user.id\"] == $READE
 expect_eq "$(audit_count ".[\"event.action\"] == \"audit.query\" and .[\"user.id\"] == $READER")" 1 \
     "reader: the query is recorded with the reader's uid"
 
+# Without -s or MWG_CONTROL, query and export try the audit-control
+# socket first, then the control socket (none answers at /run/mwg here).
+if [ ! -e /run/mwg ]; then
+	rc=0; err=$(as_reader env -u MWG_CONTROL "$BIN/mwgctl" audit query "$AUDIT" 2>&1 >/dev/null) || rc=$?
+	expect_eq "$rc" 1 "reader: no socket answers at the defaults: nothing shown"
+	expect_match "$err" "mwgd at /run/mwg/audit-control: No such file or directory; mwgd at /run/mwg/control: No such file or directory" \
+	    "reader: the defaults are tried audit-control first, then control"
+fi
+
 # Every other request the daemon knows, raw, on the audit-control socket
 # (even from root).
 refusal='not allowed on the audit-control socket: it only records audit queries and exports (use the control socket, as an administrator)'
