@@ -123,15 +123,21 @@ fuzz:
 	deploy/deps.sh build fuzz
 	tests/fuzz/run.sh
 
+# Docs keep the source tree's shape (docs/ beside README.md and
+# SECURITY.md), so the guides' relative links work where they are installed
+# and docs/README.md does not collide with README.md.
+DOCDIR   = $(DESTDIR)$(PREFIX)/share/doc/mwg
+EXAMPLES = deploy/mwgd.conf deploy/policy.conf deploy/mwgd.service deploy/pam.d/mwg
+
 install: $(PROGS)
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(BUILD)/bin/mwgd $(DESTDIR)$(PREFIX)/sbin/mwgd
 	install -m 0755 $(BUILD)/bin/mwgctl $(DESTDIR)$(PREFIX)/bin/mwgctl
 	install -m 0755 $(BUILD)/bin/mwg $(DESTDIR)$(PREFIX)/bin/mwg
-	install -d $(DESTDIR)$(PREFIX)/share/doc/mwg/examples
-	install -m 0644 deploy/mwgd.conf deploy/policy.conf deploy/mwgd.service \
-	    deploy/pam.d/mwg $(DESTDIR)$(PREFIX)/share/doc/mwg/examples/
-	install -m 0644 README.md SECURITY.md docs/*.md $(DESTDIR)$(PREFIX)/share/doc/mwg/
+	install -d $(DOCDIR)/examples $(DOCDIR)/docs
+	install -m 0644 $(EXAMPLES) $(DOCDIR)/examples/
+	install -m 0644 README.md SECURITY.md $(DOCDIR)/
+	install -m 0644 docs/*.md $(DOCDIR)/docs/
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

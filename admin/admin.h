@@ -65,6 +65,8 @@ int admin_duration(const char *opt, const char *text, long long min_s,
 /* ---- talking to mwgd (admin/control.c) ---------------------------------- */
 
 #define ADMIN_CTL_DEFAULT	"/run/mwg/control"
+/* mwgd's audit-control socket: audit query and export notes only. */
+#define ADMIN_CTL_AUDIT_DEFAULT	"/run/mwg/audit-control"
 #define ADMIN_REASON_MAX	200	/* bytes in a lock or revoke reason */
 #define ADMIN_TIME_MAX		24	/* "YYYY-MM-DD HH:MM UTC" with NUL */
 

@@ -104,8 +104,9 @@ static const char query_help[] =
 "                  2026-11-25T10:00:00Z (RFC 3339, whole seconds)\n"
 "    --until T     before T, same forms\n"
 "    --json        the records' original lines instead\n"
-"    -s SOCKET     mwgd's control socket (default $MWG_CONTROL or\n"
-"                  " ADMIN_CTL_DEFAULT ")\n"
+"    -s SOCKET     mwgd's control socket (default $MWG_CONTROL, else\n"
+"                  " ADMIN_CTL_AUDIT_DEFAULT " if it answers,\n"
+"                  else " ADMIN_CTL_DEFAULT ")\n"
 "    --unrecorded  if mwgd cannot record the query, warn and go on\n"
 "\n"
 "EXIT STATUS\n"
@@ -139,7 +140,8 @@ static const char export_help[] =
 "                  event.action, event.outcome, user.name, device.id,\n"
 "                  organization.id, source.ip, destination.address,\n"
 "                  destination.socket, rule.id, event.reason,\n"
-"                  network.bytes_up, network.bytes_down, hash. A text\n"
+"                  network.bytes_up, network.bytes_down,\n"
+"                  event.duration_ms, hash. A text\n"
 "                  starting with = + - @ gets a leading ' so that a\n"
 "                  spreadsheet shows it instead of running it.\n"
 "    -s SOCKET, --unrecorded  as for mwgctl audit query\n"
@@ -365,8 +367,9 @@ parse_args(int argc, char **argv, const char *allowed, struct audit_args *a)
 {
 	int c;
 
-	if ((a->socket = getenv("MWG_CONTROL")) == NULL)
-		a->socket = ADMIN_CTL_DEFAULT;
+	/* NULL: the default sockets, tried in turn (note_connect). */
+	if ((a->socket = getenv("MWG_CONTROL")) != NULL && *a->socket == '\0')
+		a->socket = NULL;
 	optind = 0;	/* glibc: start afresh, even if called before */
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":s:h", audit_opts, NULL)) != -1) {
@@ -492,13 +495,47 @@ note_filter(const struct audit_args *a)
 	return f;
 }
 
+/*
+ * A connection for an audit note, its socket's path in *path. -s or
+ * $MWG_CONTROL names one socket. Otherwise a query or an export tries the
+ * audit-control socket first (all the cyber team's group can reach),
+ * then the control socket; a prune needs the control socket. -1 with
+ * every attempt's error in err.
+ */
+static int
+note_connect(const struct audit_args *a, const char *action,
+    const char **path, char *err, size_t errlen)
+{
+	const char *paths[2] = { ADMIN_CTL_AUDIT_DEFAULT, ADMIN_CTL_DEFAULT };
+	size_t first = 0, used = 0;
+	int fd;
+
+	if (a->socket != NULL)
+		paths[first = 1] = a->socket;
+	else if (strcmp(action, "audit.prune") == 0)
+		first = 1;
+	err[0] = '\0';
+	for (size_t i = first; i < 2; i++) {
+		if ((fd = admin_ctl_connect(paths[i])) != -1) {
+			*path = paths[i];
+			return fd;
+		}
+		used += (size_t)snprintf(err + used, used < errlen ?
+		    errlen - used : 0, "%smwgd at %s: %s", used ? "; " : "",
+		    paths[i], strerror(errno));
+		if (used >= errlen)
+			used = errlen - 1;
+	}
+	return -1;
+}
+
 /* Asks mwgd to record this query or export: 0 once it has, or -1. */
 static int
 note_send(const struct audit_args *a, const char *action,
     unsigned long long records, char *err, size_t errlen)
 {
 	json_t *filter = note_filter(a), *req, *ans;
-	const char *why;
+	const char *why, *path = NULL;
 	int fd, rc = -1;
 
 	if (filter == NULL) {
@@ -512,20 +549,18 @@ note_send(const struct audit_args *a, const char *action,
 		snprintf(err, errlen, "cannot build the request");
 		return -1;
 	}
-	if ((fd = admin_ctl_connect(a->socket)) == -1) {
-		snprintf(err, errlen, "mwgd at %s: %s", a->socket,
-		    strerror(errno));
+	if ((fd = note_connect(a, action, &path, err, errlen)) == -1) {
 		json_decref(req);
 		return -1;
 	}
-	ans = admin_ctl_exchange(fd, a->socket, req, err, errlen);
+	ans = admin_ctl_exchange(fd, path, req, err, errlen);
 	close(fd);
 	json_decref(req);
 	if (json_is_true(json_object_get(ans, "ok")))
 		rc = 0;
 	else if (ans != NULL) {
 		why = json_string_value(json_object_get(ans, "error"));
-		snprintf(err, errlen, "mwgd at %s: %s", a->socket,
+		snprintf(err, errlen, "mwgd at %s: %s", path,
 		    why != NULL ? why : "no valid answer");
 	}
 	json_decref(ans);
@@ -535,58 +570,6 @@ note_send(const struct audit_args *a, const char *action,
 /* ---- query and export: one scan, shown in one of three ways ------------ */
 
 enum emit { EMIT_NONE, EMIT_HUMAN, EMIT_LINE, EMIT_CSV };
-
-static const char *const csv_columns[] = {
-	"seq", "@timestamp", "event.action", "event.outcome", "user.name",
-	"device.id", "organization.id", "source.ip", "destination.address",
-	"destination.socket", "rule.id", "event.reason", "network.bytes_up",
-	"network.bytes_down", "hash",
-};
-
-/* RFC 4180 §2: a field with a comma, quote or line break is quoted. */
-static void
-csv_text(const char *s)
-{
-	/* A spreadsheet runs =cmd|... as a formula: show it as text. */
-	int formula = s[0] != '\0' && strchr("=+-@\t\r", s[0]) != NULL;
-
-	if (!formula && strpbrk(s, ",\"\r\n") == NULL) {
-		fputs(s, stdout);
-		return;
-	}
-	putchar('"');
-	if (formula)
-		putchar('\'');
-	for (; *s != '\0'; s++) {
-		if (*s == '"')
-			putchar('"');
-		putchar(*s);
-	}
-	putchar('"');
-}
-
-static void
-csv_row(json_t *rec)
-{
-	for (size_t i = 0; i < sizeof(csv_columns) / sizeof(csv_columns[0]);
-	    i++) {
-		json_t *v = rec ? json_object_get(rec, csv_columns[i]) : NULL;
-
-		if (i > 0)
-			putchar(',');
-		if (rec == NULL)	/* the header: names, never formulas */
-			fputs(csv_columns[i], stdout);
-		else if (json_is_string(v))
-			csv_text(json_string_value(v));
-		else if (json_is_integer(v))
-			printf("%lld", (long long)json_integer_value(v));
-		else if (json_is_real(v))
-			printf("%.17g", json_real_value(v));
-		else if (json_is_boolean(v))
-			fputs(json_is_true(v) ? "true" : "false", stdout);
-	}
-	fputs("\r\n", stdout);	/* RFC 4180 §2: CRLF */
-}
 
 /* A field for a terminal: "-" if absent, control bytes shown as '?'. */
 static char *
@@ -637,7 +620,7 @@ emit_record(enum emit emit, json_t *rec, const char *line, size_t len)
 	else if (emit == EMIT_LINE)
 		fwrite(line, 1, len, stdout);	/* checked by ferror later */
 	else if (emit == EMIT_CSV)
-		csv_row(rec);
+		audit_csv_row(stdout, rec);
 }
 
 /*
@@ -720,7 +703,7 @@ recorded_output(const struct audit_args *a, const char *action,
 		    "recorded in the audit trail (%s)\n", a->verb, noun, err);
 	}
 	if (emit == EMIT_CSV)
-		csv_row(NULL);
+		audit_csv_row(stdout, NULL);
 	if (scan(a, emit, count, &shown_count) == -1)
 		return ADMIN_EXIT_FAIL;
 	if (fflush(stdout) == EOF || ferror(stdout)) {

@@ -12,6 +12,7 @@
 #define MWG_AUDIT_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <time.h>
 
 #include <sys/types.h>
@@ -152,6 +153,17 @@ int audit_parse_time(const char *s, time_t *t);
 
 /* 1 if the record (one parsed line) passes the filter. */
 int audit_filter_match(const struct audit_filter *f, json_t *record);
+
+/*
+ * Writes one CSV row (RFC 4180, CRLF) for record, or the header row for
+ * NULL: seq, @timestamp, event.action, event.outcome, user.name,
+ * device.id, organization.id, source.ip, destination.address,
+ * destination.socket, rule.id, event.reason, network.bytes_up,
+ * network.bytes_down, event.duration_ms, hash. A missing field is an
+ * empty cell; text starting = + - @ tab or CR is quoted with a leading '.
+ * The caller checks fp for errors.
+ */
+void audit_csv_row(FILE *fp, json_t *record);
 
 /*
  * Removes whole records older than before from a rotated file (never the

@@ -22,14 +22,14 @@
 #define VERB		"posture"
 
 static const char posture_usage[] =
-    "usage: mwg posture [--show] [--dir DIR]\n";
+    "usage: mwg posture [--show] [--root DIR] [--dir DIR]\n";
 
 static const char posture_help[] =
 "NAME\n"
 "     mwg posture - report this device's security settings to the gateway\n"
 "\n"
 "SYNOPSIS\n"
-"     mwg posture [--show] [--dir DIR]\n"
+"     mwg posture [--show] [--root DIR] [--dir DIR]\n"
 "\n"
 "DESCRIPTION\n"
 "     Collects a short report on this device and posts it to the gateway\n"
@@ -297,8 +297,8 @@ client_posture(int argc, char **argv)
 	printf("posture report accepted by %s\nchecks not passed: %s\n",
 	    dev.gw_text, rcpt.failed);
 	if (rcpt.max_age > 0)
-		printf("a report counts for %s; mwg login and mwg connect send "
-		    "the next\n", client_format_left(rcpt.max_age, left,
-		    sizeof(left)));
+		printf("a report counts for %s; mwg login and mwg connect "
+		    "send a fresh one once half of that has passed\n",
+		    client_format_left(rcpt.max_age, left, sizeof(left)));
 	return CLIENT_EXIT_OK;
 }

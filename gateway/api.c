@@ -47,6 +47,7 @@ static const struct api_route {
 	{ "/.well-known/est/simpleenroll", est_enroll_job },
 	{ "/.well-known/est/simplereenroll", est_reenroll_job },
 	{ "/crl", revoke_crl_job },
+	{ EST_PATH_ROOT_PEM, est_root_pem_job },
 	{ "/v1/login", login_job },
 	{ "/v1/logout", session_logout_job },
 	{ "/v1/posture", posture_job },
@@ -68,9 +69,11 @@ api_dispatch(struct conn *c)
 	}
 	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
 		if (strcmp(url, routes[i].path) == 0) {
+			/* /crl and /root.pem answer 404 themselves. */
 			if (c->w->srv->issuer == NULL &&
 			    routes[i].fn != revoke_crl_job &&
-			    routes[i].fn != session_logout_job) {
+			    routes[i].fn != session_logout_job &&
+			    routes[i].fn != est_root_pem_job) {
 				conn_respond_error(c, 503, "not-configured",
 				    "this gateway has no ca-key: it cannot "
 				    "enrol devices or log people in");

@@ -79,6 +79,20 @@ kw_control_group(struct gw_config *c, const struct conf_node *n,
 }
 
 static void
+kw_audit_control(struct gw_config *c, const struct conf_node *n,
+    struct conf_errors *e)
+{
+	set_string(&c->audit_control_path, n, e);
+}
+
+static void
+kw_audit_control_group(struct gw_config *c, const struct conf_node *n,
+    struct conf_errors *e)
+{
+	set_string(&c->audit_control_group, n, e);
+}
+
+static void
 kw_crl(struct gw_config *c, const struct conf_node *n, struct conf_errors *e)
 {
 	set_string(&c->crl_path, n, e);
@@ -519,6 +533,8 @@ kw_listen(struct gw_config *c, const struct conf_node *n, struct conf_errors *e)
 /* Sorted by name. */
 static const struct keyword keywords[] = {
 	{ "audit", kw_audit, 1 },
+	{ "audit-control", kw_audit_control, 0 },
+	{ "audit-control-group", kw_audit_control_group, 0 },
 	{ "auth", kw_auth, 1 },
 	{ "control", kw_control, 0 },
 	{ "control-group", kw_control_group, 0 },
@@ -618,7 +634,14 @@ config_build(const char *name, const struct conf_tree *tree,
 	}
 	if (!c->has_tls)
 		conf_error(errs, NULL, "%s: no 'listen tls' statement", name);
+	if (c->audit_control_group != NULL && c->audit_control_path == NULL)
+		conf_error(errs, NULL, "%s: audit-control-group needs "
+		    "audit-control (the socket's path)", name);
 	apply_defaults(c);
+	if (c->audit_control_path != NULL &&
+	    strcmp(c->audit_control_path, c->control_path) == 0)
+		conf_error(errs, NULL, "%s: audit-control and control are the "
+		    "same path %s", name, c->control_path);
 	if (c->max_worker_conns > c->max_conns && errs->n == before)
 		conf_error(errs, NULL, "%s: worker-connections (%lld) is more "
 		    "than connections (%lld)", name, c->max_worker_conns,
@@ -673,6 +696,8 @@ gw_config_free(struct gw_config *c)
 	free(c->policy_path);
 	free(c->control_path);
 	free(c->control_group);
+	free(c->audit_control_path);
+	free(c->audit_control_group);
 	free(c->audit_file);
 	free(c->audit_key);
 	free(c->syslog_url);

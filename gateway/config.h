@@ -37,6 +37,10 @@ struct gw_config {
 	char *policy_path;
 	char *control_path;
 	char *control_group;	/* group that may use the control socket */
+	/* The restricted socket for the cyber team: audit query and export
+	 * notes only (gateway/control.c); NULL: none. */
+	char *audit_control_path;
+	char *audit_control_group;
 	char *audit_file;
 	char *audit_key;		/* default: state-dir/audit.key */
 	long long audit_checkpoint_records;

@@ -1,6 +1,9 @@
 /*
  * Control requests: status, sessions, kill, reload. Everything that
- * changes live state is audited with the OS user who asked.
+ * changes live state is audited with the OS user who asked. Two sockets,
+ * two roles: the admin socket takes every request; the audit-control
+ * socket (the cyber team's group) only asks for audit queries and exports
+ * to be recorded, and a table says so (ctl_allowed), not scattered checks.
  */
 #include "gateway/control.h"
 
@@ -30,12 +33,21 @@
 #include "gateway/snapshot.h"
 #include "gateway/ssh.h"
 
+/* Who is at the other end, by the socket they reached. */
+enum ctl_role {
+	CTL_ROLE_ADMIN,		/* control: every request */
+	CTL_ROLE_AUDIT_READER,	/* audit-control: audit query/export notes */
+};
+
 struct control_client {
 	struct bufferevent *bev;
 	long uid;
+	enum ctl_role role;
 };
 
-static struct evconnlistener *ctl_listener;
+static const enum ctl_role ctl_role_admin = CTL_ROLE_ADMIN;
+static const enum ctl_role ctl_role_reader = CTL_ROLE_AUDIT_READER;
+static struct evconnlistener *ctl_listener, *ctl_audit_listener;
 static struct server *ctl_srv;
 static const char *ctl_conf_path;
 
@@ -270,7 +282,9 @@ restart_only_changes(const struct gw_config *old, const struct gw_config *new,
 	if (old->workers != new->workers)
 		strncat(buf, " workers", len - strlen(buf) - 1);
 	if (str_differs(old->control_path, new->control_path) ||
-	    str_differs(old->control_group, new->control_group))
+	    str_differs(old->control_group, new->control_group) ||
+	    str_differs(old->audit_control_path, new->audit_control_path) ||
+	    str_differs(old->audit_control_group, new->audit_control_group))
 		strncat(buf, " control", len - strlen(buf) - 1);
 	if (str_differs(old->audit_file, new->audit_file) ||
 	    str_differs(old->audit_key, new->audit_key) ||
@@ -396,6 +410,34 @@ ctl_retention(void)
 	return r;
 }
 
+/*
+ * What an audit reader may ask: to have an audit query or export recorded
+ * (audit-note with that action), and nothing else, not even status.
+ */
+static const struct {
+	const char *cmd;
+	const char *action;	/* for audit-note: the action it records */
+} ctl_reader_allowed[] = {
+	{ "audit-note", "audit.export" },
+	{ "audit-note", "audit.query" },
+};
+
+static int
+ctl_allowed(enum ctl_role role, const char *cmd, json_t *req)
+{
+	const char *action = json_string_value(json_object_get(req, "action"));
+
+	if (role == CTL_ROLE_ADMIN)
+		return 1;
+	for (size_t i = 0; i < sizeof(ctl_reader_allowed) /
+	    sizeof(ctl_reader_allowed[0]); i++)
+		if (strcmp(cmd, ctl_reader_allowed[i].cmd) == 0 &&
+		    action != NULL &&
+		    strcmp(action, ctl_reader_allowed[i].action) == 0)
+			return 1;
+	return 0;
+}
+
 static json_t *
 ctl_handle(struct control_client *cc, const char *line)
 {
@@ -408,6 +450,12 @@ ctl_handle(struct control_client *cc, const char *line)
 		snprintf(msg, sizeof(msg), "bad request: %s", req ?
 		    "no \"cmd\"" : jerr.text);
 		ans = ctl_error(msg);
+	} else if (!ctl_allowed(cc->role, cmd, req)) {
+		log_info("control: uid %ld on the audit-control socket asked "
+		    "for '%.64s'; refused", cc->uid, cmd);
+		ans = ctl_error("not allowed on the audit-control socket: it "
+		    "only records audit queries and exports (use the control "
+		    "socket, as an administrator)");
 	}
 	else if (strcmp(cmd, "status") == 0)
 		ans = ctl_status(ctl_srv);
@@ -432,14 +480,15 @@ ctl_handle(struct control_client *cc, const char *line)
 	return ans;
 }
 
-static int ctl_nclients;
+/* Clients at once, per socket: readers cannot take the admins' places. */
+static int ctl_nclients[2];
 
 static void
 ctl_client_free(struct control_client *cc)
 {
+	ctl_nclients[cc->role]--;
 	bufferevent_free(cc->bev);
 	free(cc);
-	ctl_nclients--;
 }
 
 static void ctl_event_cb(struct bufferevent *bev, short what, void *arg);
@@ -503,15 +552,16 @@ ctl_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 
 	(void)sa;
 	(void)len;
-	(void)arg;
-	if (ctl_nclients >= CONTROL_CLIENTS_MAX) {
-		log_warnx("control: more than %d clients at once; refusing one",
-		    CONTROL_CLIENTS_MAX);
+	cc->role = *(const enum ctl_role *)arg;
+	if (ctl_nclients[cc->role] >= CONTROL_CLIENTS_MAX) {
+		log_warnx("control: more than %d clients at once on the %s "
+		    "socket; refusing one", CONTROL_CLIENTS_MAX,
+		    cc->role == CTL_ROLE_ADMIN ? "control" : "audit-control");
 		close(fd);
 		free(cc);
 		return;
 	}
-	ctl_nclients++;
+	ctl_nclients[cc->role]++;
 	cc->uid = getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) == 0 ?
 	    (long)cred.uid : -1;
 	cc->bev = bufferevent_socket_new(evconnlistener_get_base(l), fd,
@@ -523,15 +573,21 @@ ctl_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 }
 
 void
-control_start(struct event_base *base, int fd, struct server *srv,
-    const char *conf_path)
+control_start(struct event_base *base, int fd, int audit_fd,
+    struct server *srv, const char *conf_path)
 {
 	ctl_srv = srv;
 	ctl_conf_path = conf_path;
-	ctl_listener = evconnlistener_new(base, ctl_accept_cb, NULL,
-	    LEV_OPT_CLOSE_ON_FREE, -1, fd);
+	ctl_listener = evconnlistener_new(base, ctl_accept_cb,
+	    (void *)&ctl_role_admin, LEV_OPT_CLOSE_ON_FREE, -1, fd);
 	if (ctl_listener == NULL)
 		fatalx("cannot serve the control socket");
+	if (audit_fd == -1)
+		return;
+	ctl_audit_listener = evconnlistener_new(base, ctl_accept_cb,
+	    (void *)&ctl_role_reader, LEV_OPT_CLOSE_ON_FREE, -1, audit_fd);
+	if (ctl_audit_listener == NULL)
+		fatalx("cannot serve the audit-control socket");
 }
 
 void
@@ -539,5 +595,7 @@ control_stop(void)
 {
 	if (ctl_listener)
 		evconnlistener_free(ctl_listener);
-	ctl_listener = NULL;
+	if (ctl_audit_listener)
+		evconnlistener_free(ctl_audit_listener);
+	ctl_listener = ctl_audit_listener = NULL;
 }

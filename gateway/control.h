@@ -15,7 +15,8 @@
 
 #define CONTROL_REQUEST_MAX	65536	/* bytes in one request line */
 #define CONTROL_TIMEOUT_S	10
-#define CONTROL_CLIENTS_MAX	64	/* at once; more are closed at accept */
+#define CONTROL_CLIENTS_MAX	64	/* at once, per socket; more are closed
+					   at accept */
 
 /*
  * Binds path (mode 0660, group gid unless (gid_t)-1, replacing a stale
@@ -24,9 +25,13 @@
  * answers there).
  */
 int control_socket(const char *path, gid_t gid, char *err, size_t errlen);
-/* Serves requests on fd from base; conf_path is re-read on reload. */
-void control_start(struct event_base *base, int fd, struct server *srv,
-    const char *conf_path);
+/*
+ * Serves requests on fd (every request: administrators) and, unless
+ * audit_fd is -1, on audit_fd (audit query and export notes only: the
+ * cyber team) from base; conf_path is re-read on reload.
+ */
+void control_start(struct event_base *base, int fd, int audit_fd,
+    struct server *srv, const char *conf_path);
 void control_stop(void);
 /*
  * control_state.c: requests that change the state store (totp-enrol,

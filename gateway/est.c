@@ -1,8 +1,9 @@
 /*
- * EST (RFC 7030) on the auth pool: /cacerts, /simpleenroll for a device
- * with an enrolment code, /simplereenroll for a device with its current
- * certificate. The gateway names the device and sets every field of the
- * certificate; the request contributes only its public key.
+ * EST (RFC 7030) on the auth pool: /cacerts (and /root.pem, the root alone
+ * in PEM for IT to hand out), /simpleenroll for a device with an enrolment
+ * code, /simplereenroll for a device with its current certificate. The
+ * gateway names the device and sets every field of the certificate; the
+ * request contributes only its public key.
  */
 #include "gateway/est.h"
 
@@ -13,9 +14,12 @@
 
 #include <http_parser.h>
 #include <openssl/crypto.h>
+#include <openssl/bio.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 
 #include "common/log.h"
+#include "common/xmalloc.h"
 #include "gateway/auth.h"
 #include "gateway/denylist.h"
 #include "gateway/devcache.h"
@@ -355,6 +359,44 @@ est_cacerts_job(const struct job_ctx *ctx, const struct job_in *in,
 	out->status = 200;
 	snprintf(out->content_type, sizeof(out->content_type), "%s",
 	    EST_PKCS7_TYPE);
+}
+
+/* ---- /root.pem ---------------------------------------------------------- */
+
+void
+est_root_pem_job(const struct job_ctx *ctx, const struct job_in *in,
+    struct job_out *out)
+{
+	BIO *bio;
+	char *pem;
+	long len;
+
+	if (in->method != HTTP_GET) {
+		job_error(out, 405, "method-not-allowed", "use GET for "
+		    EST_PATH_ROOT_PEM);
+		return;
+	}
+	if (ctx->root == NULL) {
+		job_error(out, 404, "not-found", "this gateway names no root "
+		    "CA certificate (listen tls { root })");
+		return;
+	}
+	if ((bio = BIO_new(BIO_s_mem())) == NULL ||
+	    PEM_write_bio_X509(bio, ctx->root) != 1 ||
+	    (len = BIO_get_mem_data(bio, &pem)) <= 0) {
+		BIO_free(bio);
+		log_warnx("%s: cannot encode the root CA certificate",
+		    EST_PATH_ROOT_PEM);
+		job_error(out, 500, "internal-error", reason_internal);
+		return;
+	}
+	out->raw = xmalloc((size_t)len);
+	memcpy(out->raw, pem, (size_t)len);
+	out->raw_len = (size_t)len;
+	BIO_free(bio);
+	out->status = 200;
+	snprintf(out->content_type, sizeof(out->content_type),
+	    "application/x-pem-file");
 }
 
 /* ---- /simpleenroll ------------------------------------------------------ */

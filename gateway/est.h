@@ -13,6 +13,8 @@
 #define EST_PATH_CACERTS	"/.well-known/est/cacerts"
 #define EST_PATH_ENROLL		"/.well-known/est/simpleenroll"
 #define EST_PATH_REENROLL	"/.well-known/est/simplereenroll"
+/* Not EST: the root CA alone, in PEM, for IT to hand out (mwg enrol --ca). */
+#define EST_PATH_ROOT_PEM	"/root.pem"
 /* The media type of every successful EST answer (RFC 7030 §4.1.3, §4.2.3). */
 #define EST_PKCS7_TYPE		"application/pkcs7-mime; smime-type=certs-only"
 #define EST_CSR_TYPE		"application/pkcs10"
@@ -21,6 +23,13 @@
 
 /* GET: the issuing CA and the root, certs-only PKCS#7. */
 void est_cacerts_job(const struct job_ctx *ctx, const struct job_in *in,
+    struct job_out *out);
+/*
+ * GET: the root CA certificate (listen tls { root }) as PEM, or 404 when
+ * none is configured. Needs no certificate: it is public, and a person
+ * compares its fingerprint with the one IT gives before trusting it.
+ */
+void est_root_pem_job(const struct job_ctx *ctx, const struct job_in *in,
     struct job_out *out);
 /*
  * POST with HTTP Basic "CODE_ID:SECRET" and a base64 PKCS#10 body: uses

@@ -81,12 +81,15 @@ struct mwgd {
 	int *listen_fds;
 	int metrics_fd;			/* listen metrics, or -1 */
 	int control_fd;
+	int audit_control_fd;		/* -1: no audit-control socket */
 	char *conf_control_path;
+	char *conf_audit_control_path;
 	struct ssh_listener *ssh;	/* NULL without listen ssh */
 	int is_root;			/* started as root: drops to uid */
 	uid_t uid;			/* the daemon's user (mwgd.conf user) */
 	gid_t gid;
 	gid_t ctl_gid;			/* the control socket's group */
+	gid_t audit_ctl_gid;		/* the audit-control socket's group */
 };
 
 static void
@@ -273,6 +276,7 @@ lookup_user(struct mwgd *d, const struct gw_config *c)
 	d->uid = geteuid();
 	d->gid = getegid();
 	d->ctl_gid = (gid_t)-1;
+	d->audit_ctl_gid = (gid_t)-1;
 	if (!d->is_root) {
 		if (c->user)
 			log_info("not started as root: staying uid %d",
@@ -285,6 +289,12 @@ lookup_user(struct mwgd *d, const struct gw_config *c)
 	d->ctl_gid = d->gid;
 	if (c->control_group && privdrop_group(c->control_group, &d->ctl_gid,
 	    err, sizeof(err)) == -1)
+		fatalx("%s", err);
+	/* The cyber team reaches only the audit-control socket, through its
+	 * own group (the daemon's if none is named). */
+	d->audit_ctl_gid = d->gid;
+	if (c->audit_control_group && privdrop_group(c->audit_control_group,
+	    &d->audit_ctl_gid, err, sizeof(err)) == -1)
 		fatalx("%s", err);
 	safefile_trust(d->uid, d->gid);
 }
@@ -302,6 +312,10 @@ setup_privileged(struct mwgd *d, const struct gw_config *c)
 			fatal("cannot listen on %s", c->tls.addr_str);
 	if ((d->control_fd = control_socket(c->control_path, d->ctl_gid, err,
 	    sizeof(err))) == -1)
+		fatalx("%s", err);
+	d->audit_control_fd = -1;
+	if (c->audit_control_path && (d->audit_control_fd = control_socket(
+	    c->audit_control_path, d->audit_ctl_gid, err, sizeof(err))) == -1)
 		fatalx("%s", err);
 	if ((d->srv.audit = audit_open(&(struct audit_options){
 	    .path = c->audit_file, .key_path = c->audit_key,
@@ -354,6 +368,8 @@ run(struct mwgd *d, struct gw_snapshot *snap)
 	lookup_user(d, c);
 	setup_privileged(d, c);
 	d->conf_control_path = xstrdup(c->control_path);
+	d->conf_audit_control_path = c->audit_control_path ?
+	    xstrdup(c->audit_control_path) : NULL;
 	drop_privileges(d, c);
 	setup_state(&d->srv, c);
 	d->srv.started = time(NULL);
@@ -370,7 +386,8 @@ run(struct mwgd *d, struct gw_snapshot *snap)
 	    "{s:s, s:s, s:i}", "service.version", MWGD_VERSION,
 	    "policy.sha256", policy_hash(snap->policy), "process.pid",
 	    (int)getpid()));
-	control_start(d->base, d->control_fd, &d->srv, d->conf_path);
+	control_start(d->base, d->control_fd, d->audit_control_fd, &d->srv,
+	    d->conf_path);
 	crl_timer = event_new(d->base, -1, EV_PERSIST, crl_refresh_cb, &d->srv);
 	event_add(crl_timer, &(struct timeval){ REVOKE_REFRESH_S, 0 });
 	workers_start(&d->srv, d->listen_fds, c->workers);
@@ -406,6 +423,9 @@ run(struct mwgd *d, struct gw_snapshot *snap)
 	event_base_free(d->base);
 	unlink(d->conf_control_path);	/* best effort: may lack the right */
 	free(d->conf_control_path);
+	if (d->conf_audit_control_path)
+		unlink(d->conf_audit_control_path);
+	free(d->conf_audit_control_path);
 	snapshot_clear();
 	teardown_state(&d->srv);
 	audit_close(d->srv.audit);
