@@ -18,12 +18,7 @@ start_backend http "$HTTP_PORT"
 start_backend echo "$ECHO_PORT"
 start_mwgd
 wait_port "$SSH_PORT"
-enrol_totp alice
-totp_settle
-r=$(gw_login laptop-1 alice "$ALICE_PW" "$(totp_code)")
-expect_eq "$(tail -1 <<<"$r")" 200 "alice logs in over HTTPS"
-ssh_known_hosts
-ssh_conf laptop-1 alice "$T/ssh-alice" "    BatchMode yes"
+ssh_alice_session
 
 # Strictly alternating: each SSH session starts right after a TLS
 # connection took its id (where a second counter would repeat it).

@@ -17,12 +17,7 @@ write_conf "listen ssh 127.0.0.1:$SSH_PORT"
 start_backend echo "$ECHO_PORT"
 start_mwgd
 wait_port "$SSH_PORT"
-enrol_totp alice
-totp_settle
-r=$(gw_login laptop-1 alice "$ALICE_PW" "$(totp_code)")
-expect_eq "$(tail -1 <<<"$r")" 200 "alice logs in over HTTPS"
-ssh_known_hosts
-ssh_conf laptop-1 alice "$T/ssh-alice" "    BatchMode yes"
+ssh_alice_session
 through() {	# source address: one line through an SSH tunnel from there
 	printf 'from-%s\n' "$1" | timeout 20 ssh -F "$T/ssh-alice" -o BindAddress="$1" \
 		-W "echo.K84001:$ECHO_PORT" gw 2>"$T/through.err"

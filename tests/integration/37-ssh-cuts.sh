@@ -14,12 +14,7 @@ write_conf "listen ssh 127.0.0.1:$SSH_PORT"
 start_backend echo "$ECHO_PORT"
 start_mwgd
 wait_port "$SSH_PORT"
-enrol_totp alice
-totp_settle
-r=$(gw_login laptop-1 alice "$ALICE_PW" "$(totp_code)")
-expect_eq "$(tail -1 <<<"$r")" 200 "alice logs in over HTTPS"
-ssh_known_hosts
-ssh_conf laptop-1 alice "$T/ssh-alice" "    BatchMode yes"
+ssh_alice_session
 told() {	# what ssh must print after "mwg: "
 	tr -d '\r' <"$T/live.err" | grep -qxF "Received disconnect from 127.0.0.1 port $SSH_PORT:11: mwg: $1" ||
 		fail "ssh did not print 'mwg: $1': $(cat "$T/live.err")"

@@ -36,12 +36,7 @@ post_report() {	# disk firewall: posts a report as laptop-1, prints the status
 		-H "Content-Type: application/json" --data-binary @- -o /dev/null -w '%{http_code}' "https://$GW/v1/posture"
 }
 expect_eq "$(post_report yes yes)" 200 "a good report"
-enrol_totp alice
-totp_settle
-r=$(gw_login laptop-1 alice "$ALICE_PW" "$(totp_code)")
-expect_eq "$(tail -1 <<<"$r")" 200 "alice logs in over HTTPS"
-ssh_known_hosts
-ssh_conf laptop-1 alice "$T/ssh-alice" "    BatchMode yes"
+ssh_alice_session
 
 ssh_live "$T/ssh-alice"
 expect_eq "$(post_report yes yes)" 200 "another good report"

@@ -10,6 +10,18 @@ ssh_known_hosts() {
 	done >"$T/known_hosts"
 }
 
+# alice (password $ALICE_PW) logs in over HTTPS on laptop-1, so SSH with
+# that device's key needs no second factor: known_hosts, and her ssh
+# config in $T/ssh-alice (BatchMode: nothing asks).
+ssh_alice_session() {
+	enrol_totp alice
+	totp_settle
+	r=$(gw_login laptop-1 alice "$ALICE_PW" "$(totp_code)")
+	expect_eq "$(tail -1 <<<"$r")" 200 "alice logs in over HTTPS"
+	ssh_known_hosts
+	ssh_conf laptop-1 alice "$T/ssh-alice" "    BatchMode yes"
+}
+
 # An ssh config for device and user as host "gw" in file (extra lines last).
 ssh_conf() {	# device user file [extra lines]
 	cat >"$3" <<CONF
