@@ -80,6 +80,9 @@ struct mwgd {
 	struct event_base *base;
 	int *listen_fds;
 	int metrics_fd;			/* listen metrics, or -1 */
+	struct event *sigs[3];		/* SIGHUP, SIGTERM, SIGINT */
+	struct event *crl_timer;	/* the daily CRL */
+	struct event *watchdog;		/* systemd's, or NULL */
 	int control_fd;
 	int audit_control_fd;		/* -1: no audit-control socket */
 	char *conf_control_path;
@@ -354,14 +357,89 @@ drop_privileges(const struct mwgd *d, const struct gw_config *c)
 	    (int)d->gid);
 }
 
+/*
+ * The main loop's own events: signals, the daily CRL, the watchdog (which
+ * pings only once the loop turns, so READY=1 comes first in practice).
+ */
+static void
+main_events_start(struct mwgd *d)
+{
+	const int signos[3] = { SIGHUP, SIGTERM, SIGINT };
+
+	for (int i = 0; i < 3; i++) {
+		d->sigs[i] = evsignal_new(d->base, signos[i], signal_cb, d);
+		event_add(d->sigs[i], NULL);
+	}
+	d->crl_timer = event_new(d->base, -1, EV_PERSIST, crl_refresh_cb,
+	    &d->srv);
+	event_add(d->crl_timer, &(struct timeval){ REVOKE_REFRESH_S, 0 });
+	d->watchdog = notify_watchdog_start(d->base);
+}
+
+static void
+main_events_free(struct mwgd *d)
+{
+	for (int i = 0; i < 3; i++)
+		event_free(d->sigs[i]);
+	event_free(d->crl_timer);
+	if (d->watchdog)
+		event_free(d->watchdog);
+}
+
+/* Listeners and the threads that serve them; then systemd hears READY=1. */
+static void
+serve_start(struct mwgd *d, const struct gw_config *c)
+{
+	char err[256], status[128];
+
+	control_start(d->base, d->control_fd, d->audit_control_fd, &d->srv,
+	    d->conf_path);
+	workers_start(&d->srv, d->listen_fds, c->workers);
+	if (d->metrics_fd != -1 && metrics_start(d->base, d->metrics_fd,
+	    &d->srv, err, sizeof(err)) == -1)
+		fatalx("listen metrics %s: %s", c->metrics_addr_str, err);
+	if (d->ssh && ssh_listener_start(d->ssh, &d->srv, err, sizeof(err)) ==
+	    -1)
+		fatalx("listen ssh %s: %s", c->ssh_addr_str, err);
+	snprintf(status, sizeof(status), "listening on %s with %d workers",
+	    c->tls.addr_str, c->workers);
+	log_info("%s", status);
+	notify_ready(status);
+}
+
+/* Everything serve_start and the set-up started, in reverse. */
+static void
+serve_stop(struct mwgd *d)
+{
+	metrics_stop();
+	control_stop();
+	ssh_listener_stop(d->ssh);
+	/* Jobs still queued are answered by workers that are still up. */
+	pool_stop(d->srv.pool);
+	workers_join(&d->srv);
+	/* Durable, and every earlier record's callback has run. */
+	audit_append_sync(d->srv.audit, "gateway.stop", "success", NULL);
+	workers_free(&d->srv);
+	main_events_free(d);
+	event_base_free(d->base);
+	unlink(d->conf_control_path);	/* best effort: may lack the right */
+	free(d->conf_control_path);
+	if (d->conf_audit_control_path)
+		unlink(d->conf_audit_control_path);
+	free(d->conf_audit_control_path);
+	snapshot_clear();
+	teardown_state(&d->srv);
+	audit_close(d->srv.audit);
+	/* After the last record: the forwarder sends what is left (2 s). */
+	audit_forwarder_stop(atomic_exchange(&d->srv.forwarder, NULL));
+	pthread_mutex_destroy(&d->srv.reg_lock);
+	free(d->listen_fds);
+}
+
 static void
 run(struct mwgd *d, struct gw_snapshot *snap)
 {
-	struct event *sigs[3];
-	const int signos[3] = { SIGHUP, SIGTERM, SIGINT };
 	struct gw_config *c = snap->conf;
-	struct event *crl_timer, *watchdog;
-	char err[256], status[128];
 
 	if (geteuid() == 0 && c->user == NULL)
 		fatalx("refusing to run as root: set 'user' in %s", c->path);
@@ -377,62 +455,16 @@ run(struct mwgd *d, struct gw_snapshot *snap)
 	TAILQ_INIT(&d->srv.tunnels);
 	if ((d->base = event_base_new()) == NULL)
 		fatalx("cannot create the main event base");
-	for (int i = 0; i < 3; i++) {
-		sigs[i] = evsignal_new(d->base, signos[i], signal_cb, d);
-		event_add(sigs[i], NULL);
-	}
+	/* Signals first: a SIGHUP or SIGTERM is handled from here on. */
+	main_events_start(d);
 	snapshot_install(snap, NULL, 0);
 	audit_append(d->srv.audit, "gateway.start", "success", json_pack(
 	    "{s:s, s:s, s:i}", "service.version", MWGD_VERSION,
 	    "policy.sha256", policy_hash(snap->policy), "process.pid",
 	    (int)getpid()));
-	control_start(d->base, d->control_fd, d->audit_control_fd, &d->srv,
-	    d->conf_path);
-	crl_timer = event_new(d->base, -1, EV_PERSIST, crl_refresh_cb, &d->srv);
-	event_add(crl_timer, &(struct timeval){ REVOKE_REFRESH_S, 0 });
-	workers_start(&d->srv, d->listen_fds, c->workers);
-	if (d->metrics_fd != -1 && metrics_start(d->base, d->metrics_fd,
-	    &d->srv, err, sizeof(err)) == -1)
-		fatalx("listen metrics %s: %s", c->metrics_addr_str, err);
-	if (d->ssh && ssh_listener_start(d->ssh, &d->srv, err, sizeof(err)) ==
-	    -1)
-		fatalx("listen ssh %s: %s", c->ssh_addr_str, err);
-	log_info("listening on %s with %d workers", c->tls.addr_str,
-	    c->workers);
-	snprintf(status, sizeof(status), "listening on %s with %d workers",
-	    c->tls.addr_str, c->workers);
-	notify_ready(status);
-	watchdog = notify_watchdog_start(d->base);
+	serve_start(d, c);
 	event_base_dispatch(d->base);
-
-	metrics_stop();
-
-	control_stop();
-	ssh_listener_stop(d->ssh);
-	/* Jobs still queued are answered by workers that are still up. */
-	pool_stop(d->srv.pool);
-	workers_join(&d->srv);
-	/* Durable, and every earlier record's callback has run. */
-	audit_append_sync(d->srv.audit, "gateway.stop", "success", NULL);
-	workers_free(&d->srv);
-	for (int i = 0; i < 3; i++)
-		event_free(sigs[i]);
-	event_free(crl_timer);
-	if (watchdog)
-		event_free(watchdog);
-	event_base_free(d->base);
-	unlink(d->conf_control_path);	/* best effort: may lack the right */
-	free(d->conf_control_path);
-	if (d->conf_audit_control_path)
-		unlink(d->conf_audit_control_path);
-	free(d->conf_audit_control_path);
-	snapshot_clear();
-	teardown_state(&d->srv);
-	audit_close(d->srv.audit);
-	/* After the last record: the forwarder sends what is left (2 s). */
-	audit_forwarder_stop(atomic_exchange(&d->srv.forwarder, NULL));
-	pthread_mutex_destroy(&d->srv.reg_lock);
-	free(d->listen_fds);
+	serve_stop(d);
 }
 
 int
