@@ -4,7 +4,8 @@
 # operations.md §3 with their owners and modes, mark the example configs
 # as conffiles, and the unit's own ExecStartPre (mwgd -n) accepts the
 # installed example once the operator has made the CA (operations.md §2);
-# purged, they leave no file or directory behind, and what mwgd or the
+# installed again (an upgrade to the same version) they keep an edited
+# conffile; purged, they leave no file or directory behind, and what mwgd or the
 # operator wrote (the audit trail) is kept, and said so, never deleted.
 # Root only (it installs packages): anyone else gets "skip". The .debs of
 # `make deb` in build/deb are reused when no source is newer; otherwise
@@ -114,6 +115,8 @@ for exe in $(grep -E '^Exec[A-Za-z]*=' "$unit" | sed -E 's/^[^=]*=[-@+!]*//' | a
 	[ -x "$exe" ] || fail "the unit runs $exe, which the package does not have"
 done
 expect_eq "$(grep '^ExecStart=' "$unit")" "ExecStart=/usr/sbin/mwgd -f /etc/mwg/mwgd.conf" "the unit's ExecStart"
+out=$(systemd-analyze verify "$unit" 2>&1) || fail "systemd-analyze verify $unit: $out"
+log "ok: systemd-analyze verify accepts the installed unit"
 doc=$(sed -n 's|^Documentation=.*file://\([^ ]*\).*|\1|p' "$unit")
 [ -f "$doc" ] || fail "the unit's Documentation= names $doc, not installed"
 log "ok: the unit's programs and documentation are where the package put them"
@@ -136,6 +139,14 @@ expect_eq "$pre" "/usr/sbin/mwgd -n -f /etc/mwg/mwgd.conf" "the unit's ExecStart
 out=$($pre 2>&1) || fail "$pre refused the installed example: $out"
 expect_match "$out" "^/etc/mwg/mwgd.conf: configuration OK \([0-9]+ targets, policy sha256 [0-9a-f]{64}\)$" \
 	"mwgd -n accepts the installed mwgd.conf and policy.conf"
+
+# An upgrade (here: the same version again) keeps the operator's edits.
+echo '# edited by the operator' >>/etc/mwg/policy.conf
+dpkg -i "$GW_DEB" "$CL_DEB" >"$T/reinstall.out" 2>&1 </dev/null ||
+	{ cat "$T/reinstall.out" >&2; fail "installing over the installed packages failed"; }
+expect_eq "$(tail -1 /etc/mwg/policy.conf)" "# edited by the operator" \
+	"installed again: the edited conffile is kept, without a question"
+[ -f /etc/mwg/ca/issuing.key ] || fail "installing again touched /etc/mwg/ca"
 
 # ---- purged: nothing left ------------------------------------------------
 rm -rf /etc/mwg/ca	# the operator's CA: the root key goes offline (§2)
