@@ -151,7 +151,7 @@ deb:
 	deploy/deps.sh build deb
 	dpkg-checkbuilddeps
 	debian/rules build
-	debian/rules binary
+	MWG_DEB_DIR=build/deb debian/rules binary
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
