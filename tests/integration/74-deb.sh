@@ -29,11 +29,24 @@ done
 for d in "${MADE_DIRS[@]}"; do
 	[ ! -e "$d" ] || fail "$d exists already; this test would make and remove it"
 done
+# The package keeps its system user and groups at purge (Debian's way);
+# the test removes those it caused, so that each run sees them made.
+had_accounts=$(getent passwd mwg || true; getent group mwg mwg-admin mwg-audit || true)
+[ -z "$had_accounts" ] || log "note: mwg's user or groups exist already: $had_accounts"
+drop_accounts() {
+	[ -z "$had_accounts" ] || return 0
+	getent passwd mwg >/dev/null && userdel mwg
+	for g in mwg mwg-admin mwg-audit; do
+		getent group "$g" >/dev/null && groupdel "$g"
+	done
+	return 0
+}
 installed=0
 purge_all() {
-	[ "$installed" -eq 1 ] || return 0
+	[ "$installed" -eq 1 ] || { drop_accounts; return 0; }
 	rm -rf /etc/mwg/ca
 	dpkg --purge mwg-gateway mwg-client >"$T/purge-trap.out" 2>&1 || true
+	drop_accounts
 }
 trap 'rc=$?; trap - ERR; purge_all; (exit $rc); cleanup' EXIT
 
@@ -146,6 +159,7 @@ done
 snapshot >"$T/after"
 diff -u "$T/before" "$T/after" >&2 || fail "the purge left files behind (+ lines)"
 log "ok: after the purge the $(wc -l <"$T/paths") paths are as before the install"
+getent passwd mwg >/dev/null || fail "the purge removed the user mwg (Debian keeps system users)"
 
 # ---- purged with an audit trail: the trail stays -----------------------
 install_pkgs
