@@ -54,7 +54,7 @@ TOOLS    = $(patsubst tests/tools/%.c,$(BIN)/%,$(wildcard tests/tools/*.c)) \
            $(patsubst bench/%.c,$(BIN)/%,$(wildcard bench/*.c))
 UNIT     = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/*_test.c))
 
-.PHONY: all test units demo deps clean install fuzz bench format
+.PHONY: all test units demo deps clean install fuzz bench format deb
 .SECONDARY:
 
 all: $(PROGS) $(TOOLS)
@@ -138,6 +138,20 @@ install: $(PROGS)
 	install -m 0644 $(EXAMPLES) $(DOCDIR)/examples/
 	install -m 0644 README.md SECURITY.md $(DOCDIR)/
 	install -m 0644 docs/*.md $(DOCDIR)/docs/
+	install -d $(DESTDIR)$(PREFIX)/share/man/man1 \
+	    $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man8
+	install -m 0644 man/mwg.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 0644 man/mwgd.conf.5 man/policy.conf.5 \
+	    $(DESTDIR)$(PREFIX)/share/man/man5/
+	install -m 0644 man/mwgd.8 man/mwgctl.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+
+# mwg-gateway and mwg-client .debs in build/deb (debian/rules says how;
+# objects stay in build/deb-obj, so a second run only rebuilds changes).
+deb:
+	deploy/deps.sh build deb
+	dpkg-checkbuilddeps
+	debian/rules build
+	MWG_DEB_DIR=build/deb debian/rules binary
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

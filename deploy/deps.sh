@@ -1,15 +1,17 @@
 #!/bin/sh
 # Installs the Debian packages mwg needs, only those missing, without
-# questions. Groups: build (always), test, demo, bench, fuzz; default is
+# questions. Groups: build (always), test, demo, bench, fuzz, deb (what
+# make deb needs; test has it too, for 74-deb.sh); default is
 # build+test+demo. Not root and something missing: prints the exact
 # apt-get line and exits 1.
 set -eu
 
 BUILD_PKGS="gcc make pkg-config libssl-dev libevent-dev libjansson-dev libhttp-parser-dev libsqlite3-dev liboath-dev libpam0g-dev libqrencode-dev libssh-dev libsystemd-dev tzdata"
-TEST_PKGS="libcriterion-dev curl openssl jq procps rsyslog rsyslog-gnutls oathtool libpam-wrapper libnss-wrapper openssh-client ssh-audit prometheus"
+TEST_PKGS="libcriterion-dev curl openssl jq procps rsyslog rsyslog-gnutls oathtool libpam-wrapper libnss-wrapper openssh-client ssh-audit prometheus mandoc man-db debhelper dpkg-dev fakeroot lintian"
 DEMO_PKGS="curl openssl jq oathtool libpam-wrapper libnss-wrapper"
 BENCH_PKGS="stunnel4 haproxy util-linux procps openssh-server openssh-client"
 FUZZ_PKGS="clang-14 libclang-rt-14-dev"
+DEB_PKGS="debhelper dpkg-dev fakeroot lintian mandoc"
 
 groups="${*:-build test demo}"
 want="$BUILD_PKGS"
@@ -20,7 +22,8 @@ for g in $groups; do
 	demo) want="$want $DEMO_PKGS" ;;
 	bench) want="$want $BENCH_PKGS" ;;
 	fuzz) want="$want $FUZZ_PKGS" ;;
-	*) echo "deps.sh: unknown group '$g' (build test demo bench fuzz)" >&2; exit 2 ;;
+	deb) want="$want $DEB_PKGS" ;;
+	*) echo "deps.sh: unknown group '$g' (build test demo bench fuzz deb)" >&2; exit 2 ;;
 	esac
 done
 
