@@ -471,8 +471,9 @@ ctl_handle(struct control_client *cc, const char *line)
 		err = control_reload(ctl_srv, ctl_conf_path, cc->uid);
 		ans = err ? ctl_error(err) : json_pack("{s:b}", "ok", 1);
 		free(err);
-	} else if ((ans = control_state_handle(ctl_srv, cmd, req,
-	    cc->uid)) == NULL) {
+	} else if ((ans = control_admin_handle(ctl_srv, cmd, req,
+	    cc->uid)) == NULL && (ans = control_state_handle(ctl_srv, cmd,
+	    req, cc->uid)) == NULL) {
 		snprintf(msg, sizeof(msg), "unknown command '%.64s'", cmd);
 		ans = ctl_error(msg);
 	}
