@@ -243,6 +243,31 @@ store_code_restore(struct store *st, const char *id, time_t used_at, char *err,
 	return rc < 0 ? -1 : rc == 1 ? 0 : 1;
 }
 
+/*
+ * A code's public columns and the device that used it. The devices table
+ * does not name the code a device used; the code and the device share the
+ * person, the practice and the second (est.c stamps both with one "now").
+ * Two codes of one person and practice used in the same second would both
+ * name the lower device id.
+ */
+#define CODE_USED_SELECT                                                       \
+	"SELECT " CODE_PUBLIC_COLS ", (SELECT min(d.id) FROM devices d "      \
+	"WHERE d.user = c.user AND d.practice = c.practice AND "               \
+	"c.used_at <> 0 AND d.enrolled_at = c.used_at) FROM enrol_codes c "
+
+/* A CODE_USED_SELECT row into *c. */
+static int
+st_code_used_row(struct store *st, sqlite3_stmt *s, struct store_code *c,
+		 char *err, size_t errlen)
+{
+	if (st_code_row(st, s, c, err, errlen) == -1 ||
+	    (sqlite3_column_type(s, 12) != SQLITE_NULL &&
+	     st_col_text(st, s, 12, c->used_by, sizeof(c->used_by), err,
+			 errlen) == -1))
+		return -1;
+	return 0;
+}
+
 /* store_code_list's callback and its argument. */
 struct st_code_each {
 	store_code_cb cb;
@@ -256,10 +281,7 @@ st_code_list_row(struct store *st, sqlite3_stmt *s, void *arg, char *err,
 	const struct st_code_each *e = arg;
 	struct store_code c;
 
-	if (st_code_row(st, s, &c, err, errlen) == -1 ||
-	    (sqlite3_column_type(s, 12) != SQLITE_NULL &&
-	     st_col_text(st, s, 12, c.used_by, sizeof(c.used_by), err,
-			 errlen) == -1))
+	if (st_code_used_row(st, s, &c, err, errlen) == -1)
 		return -1;
 	return e->cb(&c, e->arg) != 0 ? 1 : 0;
 }
@@ -270,26 +292,15 @@ store_code_list(struct store *st, store_code_cb cb, void *arg, char *err,
 {
 	struct st_code_each e = {cb, arg};
 
-	/*
-	 * The devices table does not name the code a device used; the code
-	 * and the device share the person, the practice and the second
-	 * (est.c stamps both with one "now"). Two codes of one person and
-	 * practice used in the same second would both name the lower id.
-	 */
-	return st_each_locked(
-	    st,
-	    "SELECT " CODE_PUBLIC_COLS ", (SELECT min(d.id) FROM devices d "
-	    "WHERE d.user = c.user AND d.practice = c.practice AND "
-	    "c.used_at <> 0 AND d.enrolled_at = c.used_at) "
-	    "FROM enrol_codes c ORDER BY created_at, id",
-	    st_code_list_row, &e, err, errlen);
+	return st_each_locked(st, CODE_USED_SELECT "ORDER BY created_at, id",
+			      st_code_list_row, &e, err, errlen);
 }
 
 static int
 st_code_get_row(struct store *st, sqlite3_stmt *s, void *arg, char *err,
 		size_t errlen)
 {
-	return st_code_row(st, s, arg, err, errlen);
+	return st_code_used_row(st, s, arg, err, errlen);
 }
 
 int
@@ -316,8 +327,7 @@ store_code_withdraw(struct store *st, const char *id, time_t at,
 		return -1;
 	rc = rc == 1 ? 0 : 2;
 	switch (st_get_locked(st,
-			      "SELECT " CODE_PUBLIC_COLS
-			      " FROM enrol_codes WHERE id = ?1",
+			      CODE_USED_SELECT "WHERE c.id = ?1",
 			      ST_ARGS(ST_TEXT(id)), st_code_get_row, &c, err,
 			      errlen)) {
 	case -1:
