@@ -21,11 +21,11 @@
 
 #define THROTTLE_ARG_MAX	96	/* bytes of a throttle clear target */
 
-static json_t *ca_error(const char *fmt, ...)
+static json_t *hk_error(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));
 
 static json_t *
-ca_error(const char *fmt, ...)
+hk_error(const char *fmt, ...)
 {
 	char msg[320];
 	va_list ap;
@@ -37,7 +37,7 @@ ca_error(const char *fmt, ...)
 }
 
 static void
-ca_audit(struct server *srv, const char *action, long uid, json_t *fields)
+hk_audit(struct server *srv, const char *action, long uid, json_t *fields)
 {
 	json_object_set_new(fields, "user.id", json_integer(uid));
 	audit_append(srv->audit, action, "success", fields);
@@ -80,7 +80,7 @@ code_row(const struct store_code *c, void *arg)
 }
 
 static json_t *
-ca_code_list(struct server *srv, json_t *req, long uid)
+hk_code_list(struct server *srv, json_t *req, long uid)
 {
 	(void)req;
 	(void)uid;
@@ -90,13 +90,13 @@ ca_code_list(struct server *srv, json_t *req, long uid)
 	if (store_code_list(srv->store, code_row, &cw, err, sizeof(err)) ==
 	    -1) {
 		json_decref(cw.list);
-		return ca_error("%s", err);
+		return hk_error("%s", err);
 	}
 	return json_pack("{s:b, s:o}", "ok", 1, "codes", cw.list);
 }
 
 static json_t *
-ca_code_withdraw(struct server *srv, json_t *req, long uid)
+hk_code_withdraw(struct server *srv, json_t *req, long uid)
 {
 	const char *id = json_string_value(json_object_get(req, "id"));
 	struct store_code c;
@@ -106,21 +106,21 @@ ca_code_withdraw(struct server *srv, json_t *req, long uid)
 	/* Code ids are base32 from certs_random_b32: the user-name rule
 	 * covers them and keeps odd bytes out of the answer. */
 	if (id == NULL || certs_user_valid(id) != 0)
-		return ca_error("'%.64s' is not an enrolment code id",
+		return hk_error("'%.64s' is not an enrolment code id",
 		    id ? id : "");
 	rc = store_code_withdraw(srv->store, id, time(NULL), &c, err,
 	    sizeof(err));
 	if (rc == -1)
-		return ca_error("%s", err);
+		return hk_error("%s", err);
 	if (rc == 1)
-		return ca_error("no enrolment code %s", id);
+		return hk_error("no enrolment code %s", id);
 	if (rc == 2 && c.used_at != 0)
-		return ca_error("enrolment code %s was already used%s%s: revoke "
+		return hk_error("enrolment code %s was already used%s%s: revoke "
 		    "the device instead", id, c.used_by[0] ? " by " : "",
 		    c.used_by);
 	if (rc == 2)
-		return ca_error("enrolment code %s was already withdrawn", id);
-	ca_audit(srv, "enrol.code.withdraw", uid, json_pack("{s:s, s:s, s:s}",
+		return hk_error("enrolment code %s was already withdrawn", id);
+	hk_audit(srv, "enrol.code.withdraw", uid, json_pack("{s:s, s:s, s:s}",
 	    "enrol.code_id", id, "user.name", c.user, "organization.id",
 	    c.practice));
 	return json_pack("{s:b, s:s, s:s, s:s}", "ok", 1, "id", id, "user",
@@ -146,7 +146,7 @@ totp_row(const char *user, const struct store_totp_info *i, void *arg)
 }
 
 static json_t *
-ca_totp_list(struct server *srv, json_t *req, long uid)
+hk_totp_list(struct server *srv, json_t *req, long uid)
 {
 	(void)req;
 	(void)uid;
@@ -156,27 +156,27 @@ ca_totp_list(struct server *srv, json_t *req, long uid)
 	if (store_totp_list(srv->store, totp_row, list, err, sizeof(err)) ==
 	    -1) {
 		json_decref(list);
-		return ca_error("%s", err);
+		return hk_error("%s", err);
 	}
 	return json_pack("{s:b, s:o}", "ok", 1, "totp", list);
 }
 
 static json_t *
-ca_totp_remove(struct server *srv, json_t *req, long uid)
+hk_totp_remove(struct server *srv, json_t *req, long uid)
 {
 	const char *user = json_string_value(json_object_get(req, "user"));
 	char err[STORE_ERR_MAX];
 	int rc;
 
 	if (user == NULL || certs_user_valid(user) != 0)
-		return ca_error("'%.64s' is not a valid user name",
+		return hk_error("'%.64s' is not a valid user name",
 		    user ? user : "");
 	if ((rc = store_totp_remove(srv->store, user, err, sizeof(err))) ==
 	    -1)
-		return ca_error("%s", err);
+		return hk_error("%s", err);
 	if (rc == 1)
-		return ca_error("%s has no TOTP secret", user);
-	ca_audit(srv, "totp.remove", uid, json_pack("{s:s}", "user.name",
+		return hk_error("%s has no TOTP secret", user);
+	hk_audit(srv, "totp.remove", uid, json_pack("{s:s}", "user.name",
 	    user));
 	return json_pack("{s:b, s:s}", "ok", 1, "user", user);
 }
@@ -203,7 +203,7 @@ throttle_row(const char *key, const struct store_throttle *t, void *arg)
 }
 
 static json_t *
-ca_throttle_list(struct server *srv, json_t *req, long uid)
+hk_throttle_list(struct server *srv, json_t *req, long uid)
 {
 	(void)req;
 	(void)uid;
@@ -213,33 +213,41 @@ ca_throttle_list(struct server *srv, json_t *req, long uid)
 	if (store_throttle_list(srv->store, throttle_row, &tw, err,
 	    sizeof(err)) == -1) {
 		json_decref(tw.list);
-		return ca_error("%s", err);
+		return hk_error("%s", err);
 	}
 	return json_pack("{s:b, s:I, s:o}", "ok", 1, "now", (json_int_t)tw.now,
 	    "throttle", tw.list);
 }
 
+/* "ip:" and addr as mwgd writes addresses (inet_ntop), or -1. */
+static int
+throttle_addr_key(const char *addr, char *key, size_t len)
+{
+	unsigned char a[sizeof(struct in6_addr)];
+	char text[INET6_ADDRSTRLEN];
+	int af = strchr(addr, ':') ? AF_INET6 : AF_INET;
+
+	if (inet_pton(af, addr, a) != 1 || inet_ntop(af, a, text,
+	    sizeof(text)) == NULL)
+		return -1;
+	return snprintf(key, len, "ip:%s", text) < (int)len ? 0 : -1;
+}
+
 /*
- * The throttle key for what an administrator typed: an address (as mwgd
- * writes it), a key as throttle list shows it, or a person's name. 0, or
+ * The throttle key for what an administrator typed: an address, a key as
+ * throttle list shows it (ip:, user:, code:), or a person's name. 0, or
  * -1 if it is none of them.
  */
 static int
 throttle_key(const char *arg, char *key, size_t len)
 {
-	unsigned char a[sizeof(struct in6_addr)];
-	char text[INET6_ADDRSTRLEN];
-	int af = strchr(arg, ':') ? AF_INET6 : AF_INET;
-
-	if (inet_pton(af, arg, a) == 1 && inet_ntop(af, a, text,
-	    sizeof(text)) != NULL)
-		return snprintf(key, len, "ip:%s", text) < (int)len ? 0 : -1;
+	if (throttle_addr_key(arg, key, len) == 0)
+		return 0;
 	if (strncmp(arg, "ip:", 3) == 0)
-		return throttle_key(arg + 3, key, len);
-	if (strncmp(arg, "user:", 5) == 0 && certs_user_valid(arg + 5) == 0)
-		return snprintf(key, len, "%s", arg) < (int)len ? 0 : -1;
-	/* est.c keys a code by its id (base32, within the user-name rule). */
-	if (strncmp(arg, "code:", 5) == 0 && certs_user_valid(arg + 5) == 0)
+		return throttle_addr_key(arg + 3, key, len);
+	/* Names and code ids (base32) both keep to the user-name rule. */
+	if ((strncmp(arg, "user:", 5) == 0 || strncmp(arg, "code:", 5) == 0) &&
+	    certs_user_valid(arg + 5) == 0)
 		return snprintf(key, len, "%s", arg) < (int)len ? 0 : -1;
 	if (certs_user_valid(arg) == 0)
 		return snprintf(key, len, "user:%s", arg) < (int)len ? 0 : -1;
@@ -247,7 +255,7 @@ throttle_key(const char *arg, char *key, size_t len)
 }
 
 static json_t *
-ca_throttle_clear(struct server *srv, json_t *req, long uid)
+hk_throttle_clear(struct server *srv, json_t *req, long uid)
 {
 	const char *arg = json_string_value(json_object_get(req, "target"));
 	char key[STORE_THROTTLE_KEY_MAX], err[STORE_ERR_MAX];
@@ -256,16 +264,16 @@ ca_throttle_clear(struct server *srv, json_t *req, long uid)
 
 	if (arg == NULL || strlen(arg) > THROTTLE_ARG_MAX ||
 	    throttle_key(arg, key, sizeof(key)) == -1)
-		return ca_error("'%.64s' is neither a user name, an address "
+		return hk_error("'%.64s' is neither a user name, an address "
 		    "nor a throttle key", arg ? arg : "");
 	if ((rc = store_throttle_get(srv->store, key, &t, err,
 	    sizeof(err))) == -1)
-		return ca_error("%s", err);
+		return hk_error("%s", err);
 	if (rc == 0)
-		return ca_error("no failures are recorded for %s", key);
+		return hk_error("no failures are recorded for %s", key);
 	if (auth_throttle_clear(srv->store, key, err, sizeof(err)) == -1)
-		return ca_error("%s", err);
-	ca_audit(srv, "throttle.clear", uid, json_pack("{s:s, s:i}",
+		return hk_error("%s", err);
+	hk_audit(srv, "throttle.clear", uid, json_pack("{s:s, s:i}",
 	    "throttle.key", key, "throttle.failures", t.failures));
 	return json_pack("{s:b, s:s, s:i}", "ok", 1, "key", key, "failures",
 	    t.failures);
@@ -281,19 +289,19 @@ control_admin_handle(struct server *srv, const char *cmd, json_t *req,
 		const char *cmd;
 		json_t *(*fn)(struct server *, json_t *, long);
 	} reqs[] = {
-		{ "enrol-code-list",		ca_code_list },
-		{ "enrol-code-withdraw",	ca_code_withdraw },
-		{ "throttle-clear",		ca_throttle_clear },
-		{ "throttle-list",		ca_throttle_list },
-		{ "totp-list",			ca_totp_list },
-		{ "totp-remove",		ca_totp_remove },
+		{ "enrol-code-list",		hk_code_list },
+		{ "enrol-code-withdraw",	hk_code_withdraw },
+		{ "throttle-clear",		hk_throttle_clear },
+		{ "throttle-list",		hk_throttle_list },
+		{ "totp-list",			hk_totp_list },
+		{ "totp-remove",		hk_totp_remove },
 	};
 
 	for (size_t i = 0; i < sizeof(reqs) / sizeof(reqs[0]); i++) {
 		if (strcmp(cmd, reqs[i].cmd) != 0)
 			continue;
 		if (srv->store == NULL)
-			return ca_error("%s: the state store is not open",
+			return hk_error("%s: the state store is not open",
 			    cmd);
 		return reqs[i].fn(srv, req, uid);
 	}

@@ -79,6 +79,8 @@ rc=0; out=$(ctl throttle clear 0:0::1 2>&1) || rc=$?
 expect_eq "$rc:$out" "1:mwgctl: throttle clear: no failures are recorded for ip:::1" "an IPv6 address is taken in mwgd's spelling"
 rc=0; out=$(ctl throttle clear 'Bad!' 2>&1) || rc=$?
 expect_eq "$rc:$out" "1:mwgctl: throttle clear: 'Bad!' is neither a user name, an address nor a throttle key" "neither name nor address"
+rc=0; out=$(ctl throttle clear ip:alice 2>&1) || rc=$?
+expect_eq "$rc:$out" "1:mwgctl: throttle clear: 'ip:alice' is neither a user name, an address nor a throttle key" "ip: takes an address only"
 rc=0; ctl throttle clear >/dev/null 2>&1 || rc=$?
 expect_eq "$rc" 2 "clear without an argument is bad usage"
 rc=0; ctl throttle clear 'two words' >/dev/null 2>&1 || rc=$?
