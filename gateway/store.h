@@ -134,10 +134,10 @@ int store_code_add(struct store *st, const struct store_code *c,
 		   const char *secret, char *err, size_t errlen);
 /*
  * Uses code id once, atomically: the secret must match, the code must be
- * unused and unexpired at `now`. Returns 0 and fills *out; or 1 for every
- * refusal alike, with *why set to "unknown", "wrong secret", "used",
- * "withdrawn" or "expired" for the audit record only (never tell the client which); or
- * -1 on error. *out is only filled on 0.
+ * unused, not withdrawn and unexpired at `now`. Returns 0 and fills *out;
+ * or 1 for every refusal alike, with *why set to "unknown", "wrong
+ * secret", "used", "withdrawn" or "expired" for the audit record only
+ * (never tell the client which); or -1 on error. *out is only filled on 0.
  */
 int store_code_consume(struct store *st, const char *id, const char *secret,
 		       time_t now, struct store_code *out, const char **why,
