@@ -41,7 +41,8 @@ static const char thr_help[] =
 "             WAIT          seconds from now until then ('-': may try now)\n"
 "\n"
 "             Times are UTC. A row whose wait is over stays until the\n"
-"             next success or failure of that key.\n"
+"             next success or failure of that key. At most 5000 keys are\n"
+"             shown; how many more there are is said on standard error.\n"
 "\n"
 "     clear USER|ADDR|KEY\n"
 "             Forgets one key's failures, so it may try again at once:\n"
@@ -129,6 +130,10 @@ thr_print_list(json_t *ans)
 	    "WINDOW-START", "NEXT-ALLOWED", "WAIT");
 	json_array_foreach(list, i, t)
 		thr_print_row(t, key_w, now);
+	if (json_integer_value(json_object_get(ans, "left_off")) > 0)
+		fprintf(stderr, "mwgctl: throttle list: %lld more keys not "
+		    "shown (throttle clear takes any key)\n", (long long)
+		    json_integer_value(json_object_get(ans, "left_off")));
 	return ADMIN_EXIT_OK;
 }
 

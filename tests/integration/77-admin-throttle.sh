@@ -51,6 +51,7 @@ expect_eq "$(jq -c '[.throttle[2,3] | .next_allowed_at - $now] | map(. > 0 and .
 expect_eq "$(jq -c '[.throttle[0,1] | .waiting]' <<<"$json")" '[false,false]' "one failure costs no wait"
 expect_eq "$(jq -r '[.throttle[] | keys[]] | unique | join(" ")' <<<"$json")" \
     "failures key next_allowed_at waiting window_end window_start" "list --json: these fields"
+expect_eq "$(jq -c "[.left_off, (keys | join(\" \"))]" <<<"$json")" "[0,\"left_off now ok throttle\"]" "list --json: the answer says no key was left off"
 expected=$(jq -r '.throttle[] | [.key, .failures, .window_start, .next_allowed_at] | @tsv' <<<"$json" |
 	while IFS=$'\t' read -r k f s n; do
 		w=-; [ "$n" -gt "$now" ] && w="$((n - now))s"
@@ -89,5 +90,17 @@ expect_eq "$rc" 2 "clear with a space is bad usage"
 expect_eq "$(audit_select '.["event.action"]=="throttle.clear"' | jq -c '[.["user.id"], .["throttle.key"], .["throttle.failures"]]' | tr '\n' ' ')" \
     "[$(id -u),\"user:alice\",5] [$(id -u),\"ip:$SRC\",5] [$(id -u),\"code:abcdefghij\",1] [$(id -u),\"ip:127.0.0.1\",1] " \
     "four throttle.clear records, with the admin's uid and the failures forgotten"
+
+# Rows anyone can add (ip: keys, one per failing address) are bounded in
+# one answer: 5000 shown, the rest counted.
+stop_mwgd
+sqlite3 "$T/state/state.db" "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 5003)
+    INSERT INTO throttle SELECT printf('ip:10.%d.%d.%d', i / 65536, (i / 256) % 256, i % 256), 1, $now, $now FROM n"
+start_mwgd
+expect_eq "$(ctl throttle list --json | jq -c '[(.throttle | length), .left_off, .throttle[0].key, .throttle[-1].key]')" \
+    '[5000,3,"ip:10.0.0.1","ip:10.0.9.96"]' "list: 5000 keys shown, by key (bytewise), 3 counted"
+ctl throttle list >"$T/list.out" 2>"$T/list.err"
+expect_eq "$(wc -l <"$T/list.out") $(cat "$T/list.err")" "5001 mwgctl: throttle list: 3 more keys not shown (throttle clear takes any key)" \
+    "the text list says how many it left off"
 stop_mwgd
 log "ok"
