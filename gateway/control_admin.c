@@ -20,6 +20,12 @@
 #include "gateway/store.h"
 
 #define THROTTLE_ARG_MAX	96	/* bytes of a throttle clear target */
+/*
+ * Rows in one throttle list answer. Anyone can add ip: rows by failing
+ * from many addresses; beyond this the answer only counts them, so it
+ * stays well inside what mwgctl reads (4 MiB, ~200 bytes a row).
+ */
+#define THROTTLE_SHOW_MAX	5000
 
 static json_t *hk_error(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));
@@ -186,6 +192,7 @@ hk_totp_remove(struct server *srv, json_t *req, long uid)
 struct throttle_walk {
 	json_t *list;
 	time_t now;
+	json_int_t left_off;	/* rows past THROTTLE_SHOW_MAX */
 };
 
 static int
@@ -194,6 +201,10 @@ throttle_row(const char *key, const struct store_throttle *t, void *arg)
 	struct throttle_walk *tw = arg;
 	time_t until = auth_throttle_until(t);
 
+	if (json_array_size(tw->list) >= THROTTLE_SHOW_MAX) {
+		tw->left_off++;
+		return 0;
+	}
 	json_array_append_new(tw->list, json_pack(
 	    "{s:s, s:i, s:I, s:I, s:I, s:b}", "key", key, "failures",
 	    t->failures, "window_start", (json_int_t)t->window_start,
@@ -207,7 +218,7 @@ hk_throttle_list(struct server *srv, json_t *req, long uid)
 {
 	(void)req;
 	(void)uid;
-	struct throttle_walk tw = { json_array(), time(NULL) };
+	struct throttle_walk tw = { json_array(), time(NULL), 0 };
 	char err[STORE_ERR_MAX];
 
 	if (store_throttle_list(srv->store, throttle_row, &tw, err,
@@ -215,8 +226,8 @@ hk_throttle_list(struct server *srv, json_t *req, long uid)
 		json_decref(tw.list);
 		return hk_error("%s", err);
 	}
-	return json_pack("{s:b, s:I, s:o}", "ok", 1, "now", (json_int_t)tw.now,
-	    "throttle", tw.list);
+	return json_pack("{s:b, s:I, s:o, s:I}", "ok", 1, "now",
+	    (json_int_t)tw.now, "throttle", tw.list, "left_off", tw.left_off);
 }
 
 /* "ip:" and addr as mwgd writes addresses (inet_ntop), or -1. */
