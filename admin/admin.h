@@ -28,6 +28,12 @@ int admin_lock(int argc, char **argv);		/* admin/lock.c: lock, unlock,
 int admin_enrol_code(int argc, char **argv);	/* admin/device.c */
 int admin_device(int argc, char **argv);	/* admin/device.c: list,
 						   revoke */
+int admin_code_list(int argc, char **argv);	/* admin/code.c: enrol-code */
+int admin_code_withdraw(int argc, char **argv);	/* list, withdraw */
+int admin_totp_list(int argc, char **argv);	/* admin/totp_list.c: totp */
+int admin_totp_remove(int argc, char **argv);	/* list, remove */
+int admin_throttle(int argc, char **argv);	/* admin/throttle.c: list,
+						   clear */
 
 /* ---- options and sub-commands (admin/usage.c) -------------------------- */
 

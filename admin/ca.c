@@ -1,7 +1,8 @@
 /*
- * mwgctl ca init: creates the gateway's CA files offline, through certs/.
- * Prints what it wrote and the root fingerprint an operator gives to
- * clients, so that `mwg enrol --ca` can be checked by eye.
+ * mwgctl ca init | server-cert: creates the gateway's CA files offline, or
+ * renews the server certificate among them, through certs/. Prints what it
+ * wrote and the fingerprint to check by eye (the root's for `mwg enrol
+ * --ca`, the new server certificate's for a browser or s_client).
  */
 #include "admin/admin.h"
 
@@ -16,36 +17,63 @@
 #include "certs/certs.h"
 
 #define VERB		"ca init"
+#define VERB_RENEW	"ca server-cert"
 #define CA_HOSTS_MAX	64	/* SANs on the server certificate */
 
 static const char ca_usage_line[] =
-    "usage: mwgctl ca init --dir DIR --host NAME [--host NAME ...]\n";
+    "usage: mwgctl ca init --dir DIR --host NAME [--host NAME ...]\n"
+    "       mwgctl ca server-cert --dir DIR --host NAME [--host NAME ...] "
+    "[--root-key FILE]\n";
 
 static const char ca_help[] =
 "NAME\n"
-"     mwgctl ca init - create the gateway's certificate authority\n"
+"     mwgctl ca - create the gateway's certificate authority, renew its\n"
+"     server certificate\n"
 "\n"
 "SYNOPSIS\n"
 "     mwgctl ca init --dir DIR --host NAME [--host NAME ...]\n"
+"     mwgctl ca server-cert --dir DIR --host NAME [--host NAME ...]\n"
+"                       [--root-key FILE]\n"
 "\n"
 "DESCRIPTION\n"
-"     Creates DIR (mode 0700) if it does not exist and writes into it a new\n"
-"     root CA, an issuing CA signed by the root, and the gateway's server\n"
-"     certificate signed by the root. Keys are EC P-256; signatures use\n"
-"     SHA-256; serials are random.\n"
+"     init    Creates DIR (mode 0700) if it does not exist and writes into\n"
+"             it a new root CA, an issuing CA signed by the root, and the\n"
+"             gateway's server certificate signed by the root. Keys are EC\n"
+"             P-256; signatures use SHA-256; serials are random.\n"
 "\n"
-"     mwgd signs device and session certificates with the issuing CA and\n"
-"     trusts only it for clients. The server certificate is signed by the\n"
-"     root instead, so it can never pass as a client certificate.\n"
+"             mwgd signs device and session certificates with the issuing\n"
+"             CA and trusts only it for clients. The server certificate is\n"
+"             signed by the root instead, so it can never pass as a client\n"
+"             certificate.\n"
 "\n"
-"     If any of the six files already exists in DIR, nothing is written.\n"
+"             If any of the six files already exists in DIR, nothing is\n"
+"             written.\n"
 "\n"
+"     server-cert\n"
+"             Renews the server certificate (397 days) before it expires,\n"
+"             or for a new set of names: a new key and certificate for the\n"
+"             --host names, signed by the root CA in DIR (root.pem and\n"
+"             root.key, or --root-key), put in place of DIR/server.key and\n"
+"             DIR/server.pem. Each new file is written beside the old one\n"
+"             with the old one's mode, owner and group (so a server.key of\n"
+"             root:mwg 0640 stays readable by mwgd), synced, and renamed\n"
+"             over it: a reader sees the old file or the new, never half.\n"
+"             Nothing changes if any step fails. Then run `mwgctl reload`:\n"
+"             new connections get the new certificate; tunnels already\n"
+"             open keep flowing. The issuing CA, the root and clients'\n"
+"             trust are unchanged. mwgd records the reload, with the old\n"
+"             and new certificates' fingerprints, with your OS user.\n"
+"\n"
+"OPTIONS\n"
 "     --dir DIR\n"
 "             Directory to write to. Its parent must exist.\n"
 "     --host NAME\n"
 "             A DNS name or IP address clients use to reach the gateway;\n"
 "             repeat for each (at most 64). Each becomes a subjectAltName\n"
 "             of the server certificate; the first is also its CN.\n"
+"     --root-key FILE\n"
+"             server-cert: the root CA key, if it was moved out of DIR\n"
+"             (e.g. kept offline and brought back for the renewal).\n"
 "     --help  Print this help and exit.\n"
 "\n"
 "FILES\n"
@@ -58,7 +86,12 @@ static const char ca_help[] =
 "\n"
 "EXIT STATUS\n"
 "     0 the files were written; 1 refused or failed, with the reason on\n"
-"     stderr; 2 bad usage.\n";
+"     stderr; 2 bad usage.\n"
+"\n"
+"EXAMPLES\n"
+"     mwgctl ca init --dir /etc/mwg/ca --host gw.example.org\n"
+"     mwgctl ca server-cert --dir /etc/mwg/ca --host gw.example.org \\\n"
+"         --root-key /media/offline/root.key && mwgctl reload\n";
 
 static const struct {
 	const char	*name;
@@ -106,18 +139,25 @@ ca_report(const char *dir)
 	return ADMIN_EXIT_OK;
 }
 
+/* What ca init and ca server-cert were asked. */
+struct ca_args {
+	const char *dir;
+	const char *root_key;
+	const char *hosts[CA_HOSTS_MAX];
+	size_t nhosts;
+};
+
+/* -1 to go on, else the exit status; --root-key only for server-cert. */
 static int
-ca_init(int argc, char **argv)
+ca_parse(const char *verb, int argc, char **argv, struct ca_args *a)
 {
 	static const struct option longopts[] = {
 		{ "dir",	required_argument,	NULL, 'd' },
 		{ "host",	required_argument,	NULL, 'H' },
+		{ "root-key",	required_argument,	NULL, 'k' },
 		{ "help",	no_argument,		NULL, 'h' },
 		{ NULL,		0,			NULL, 0 },
 	};
-	const char *dir = NULL, *hosts[CA_HOSTS_MAX];
-	char err[CERTS_ERR_MAX];
-	size_t nhosts = 0;
 	int ch;
 
 	optind = 0;	/* glibc: full reset, argv is not the one main saw */
@@ -125,35 +165,105 @@ ca_init(int argc, char **argv)
 	while ((ch = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'd':
-			if (dir != NULL)
-				return admin_usage_error(VERB, ca_usage_line,
+			if (a->dir != NULL)
+				return admin_usage_error(verb, ca_usage_line,
 				    "--dir given twice");
-			dir = optarg;
+			a->dir = optarg;
 			break;
 		case 'H':
-			if (nhosts == CA_HOSTS_MAX)
-				return admin_usage_error(VERB, ca_usage_line,
+			if (a->nhosts == CA_HOSTS_MAX)
+				return admin_usage_error(verb, ca_usage_line,
 				    "too many --host");
-			hosts[nhosts++] = optarg;
+			a->hosts[a->nhosts++] = optarg;
+			break;
+		case 'k':
+			if (strcmp(verb, VERB_RENEW) != 0)
+				return admin_usage_error(verb, ca_usage_line,
+				    "--root-key is an option of %s only",
+				    VERB_RENEW);
+			a->root_key = optarg;
 			break;
 		case 'h':
 			fputs(ca_help, stdout);
 			return ADMIN_EXIT_OK;
 		default:
-			return admin_bad_option(VERB, ca_usage_line, ch, argv);
+			return admin_bad_option(verb, ca_usage_line, ch, argv);
 		}
 	}
 	if (optind < argc)
-		return admin_usage_error(VERB, ca_usage_line, "unexpected "
+		return admin_usage_error(verb, ca_usage_line, "unexpected "
 		    "argument %s", argv[optind]);
-	if (dir == NULL || nhosts == 0)
-		return admin_usage_error(VERB, ca_usage_line, "--dir and "
+	if (a->dir == NULL || a->nhosts == 0)
+		return admin_usage_error(verb, ca_usage_line, "--dir and "
 		    "--host are required");
-	if (certs_ca_init(dir, hosts, nhosts, err, sizeof(err)) == -1) {
+	return -1;
+}
+
+static int
+ca_init(int argc, char **argv)
+{
+	struct ca_args a = { 0 };
+	char err[CERTS_ERR_MAX];
+	int rc;
+
+	if ((rc = ca_parse(VERB, argc, argv, &a)) != -1)
+		return rc;
+	if (certs_ca_init(a.dir, a.hosts, a.nhosts, err, sizeof(err)) == -1) {
 		fprintf(stderr, "mwgctl: ca init: %s\n", err);
 		return ADMIN_EXIT_FAIL;
 	}
-	return ca_report(dir);
+	return ca_report(a.dir);
+}
+
+/* The two files with their modes, owners, expiry and fingerprint. */
+static int
+ca_renew_report(const char *dir)
+{
+	char path[PATH_MAX], fpr[CERTS_FPR_MAX], err[CERTS_ERR_MAX];
+	char when[ADMIN_TIME_MAX];
+	const char *names[2] = { CERTS_SERVER_KEY, CERTS_SERVER_CERT };
+	struct stat st;
+	struct tm tm;
+	X509 *x;
+
+	for (int i = 0; i < 2; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		if (stat(path, &st) == -1)
+			memset(&st, 0, sizeof(st));
+		printf("wrote %04o %u:%u %s\n", (unsigned int)(st.st_mode &
+		    07777), (unsigned int)st.st_uid, (unsigned int)st.st_gid,
+		    path);
+	}
+	if ((x = certs_read_cert(path, err, sizeof(err))) == NULL ||
+	    certs_fingerprint(x, fpr, sizeof(fpr)) == -1 ||
+	    ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) != 1) {
+		fprintf(stderr, "mwgctl: %s: cannot read back %s\n",
+		    VERB_RENEW, path);
+		X509_free(x);
+		return ADMIN_EXIT_FAIL;
+	}
+	printf("server certificate SHA-256 fingerprint: %s\n", fpr);
+	printf("expires %s; run mwgctl reload to serve it\n",
+	    admin_time_text(timegm(&tm), when, sizeof(when)));
+	X509_free(x);
+	return ADMIN_EXIT_OK;
+}
+
+static int
+ca_server_cert(int argc, char **argv)
+{
+	struct ca_args a = { 0 };
+	char err[CERTS_ERR_MAX];
+	int rc;
+
+	if ((rc = ca_parse(VERB_RENEW, argc, argv, &a)) != -1)
+		return rc;
+	if (certs_server_renew(a.dir, a.root_key, a.hosts, a.nhosts, err,
+	    sizeof(err)) == -1) {
+		fprintf(stderr, "mwgctl: %s: %s\n", VERB_RENEW, err);
+		return ADMIN_EXIT_FAIL;
+	}
+	return ca_renew_report(a.dir);
 }
 
 int
@@ -161,6 +271,7 @@ admin_ca(int argc, char **argv)
 {
 	static const struct admin_cmd cmds[] = {
 		{ "init",	ca_init },
+		{ "server-cert",	ca_server_cert },
 	};
 
 	return admin_subcommand("ca", cmds, sizeof(cmds) / sizeof(cmds[0]),

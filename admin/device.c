@@ -26,6 +26,7 @@
 static const char dev_usage[] =
 "usage: mwgctl enrol-code create --user U --practice P [--label L] "
 "[--ttl D] [--managed]\n"
+"       mwgctl enrol-code list [--json] | enrol-code withdraw ID\n"
 "       mwgctl device list [--json]\n"
 "       mwgctl device revoke ID --reason TEXT\n";
 
@@ -36,6 +37,10 @@ static const char code_help[] =
 "SYNOPSIS\n"
 "     mwgctl [-s SOCKET] enrol-code create --user U --practice P\n"
 "                       [--label L] [--ttl D] [--managed]\n"
+"     mwgctl [-s SOCKET] enrol-code list [--json]\n"
+"     mwgctl [-s SOCKET] enrol-code withdraw ID [--json]\n"
+"\n"
+"     (list and withdraw: see mwgctl enrol-code list --help)\n"
 "\n"
 "DESCRIPTION\n"
 "     Asks mwgd for a new enrolment code and prints it as ID:SECRET, alone\n"
@@ -317,6 +322,8 @@ admin_enrol_code(int argc, char **argv)
 {
 	static const struct admin_cmd cmds[] = {
 		{ "create",	code_create },
+		{ "list",	admin_code_list },
+		{ "withdraw",	admin_code_withdraw },
 	};
 
 	return admin_subcommand("enrol-code", cmds, sizeof(cmds) /

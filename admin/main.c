@@ -15,11 +15,16 @@ static const char usage_text[] =
 "\n"
 "SYNOPSIS\n"
 "    mwgctl ca init --dir DIR --host NAME [--host NAME...]\n"
+"    mwgctl ca server-cert --dir DIR --host NAME [--host NAME...]\n"
+"                       [--root-key FILE]\n"
 "    mwgctl [-s SOCKET] enrol-code create --user U --practice P [--label L]\n"
 "                       [--ttl D] [--managed]\n"
+"    mwgctl [-s SOCKET] enrol-code list [--json] | enrol-code withdraw ID\n"
 "    mwgctl [-s SOCKET] device list [--json] | device revoke ID --reason TEXT\n"
 "    mwgctl [-s SOCKET] totp enrol USER [--issuer NAME] [--no-qr] [--json]\n"
 "    mwgctl [-s SOCKET] totp import FILE\n"
+"    mwgctl [-s SOCKET] totp list [--json] | totp remove USER\n"
+"    mwgctl [-s SOCKET] throttle list [--json] | throttle clear USER|ADDR\n"
 "    mwgctl [-s SOCKET] lock user|device NAME [--ttl D] --reason TEXT\n"
 "    mwgctl [-s SOCKET] lock list [--json] | unlock user|device NAME\n"
 "    mwgctl policy check FILE\n"
@@ -36,9 +41,15 @@ static const char usage_text[] =
 "\n"
 "DESCRIPTION\n"
 "    ca init      create a root CA, an issuing CA and a server certificate\n"
+"    ca server-cert\n"
+"                 a new server certificate and key in place of the old ones\n"
+"                 (then mwgctl reload)\n"
 "    enrol-code create\n"
 "                 a single-use code (printed as ID:SECRET) that lets one\n"
 "                 device enrol for one person and practice\n"
+"    enrol-code list | withdraw\n"
+"                 the codes made and what became of them (never a secret);\n"
+"                 withdraw makes an unused code unusable\n"
 "    device list  enrolled devices: person, practice, expiry, last seen,\n"
 "                 last posture report, status\n"
 "    device revoke\n"
@@ -46,6 +57,12 @@ static const char usage_text[] =
 "    totp enrol   a new TOTP secret for a person, shown once as an\n"
 "                 otpauth:// URI and a QR code in the terminal\n"
 "    totp import  take the time-based secrets of a pam_oath users file\n"
+"    totp list | remove\n"
+"                 who has a TOTP secret, since when, failures, disabled;\n"
+"                 remove takes a person's secret away (a lost phone)\n"
+"    throttle list | clear\n"
+"                 failed-attempt throttles per person, address and code;\n"
+"                 clear lets one try again at once\n"
 "    lock         refuse a person or a device at once (closing its\n"
 "                 tunnels), until unlocked or for --ttl; lock list shows\n"
 "                 the locks, unlock lifts one\n"
@@ -60,7 +77,8 @@ static const char usage_text[] =
 "    audit prune  remove records older than DATE from rotated files, keeping\n"
 "                 what remains verifiable\n"
 "    status       the running gateway's counters\n"
-"    sessions     open tunnels: id, device, person, source, target, bytes\n"
+"    sessions     open tunnels, TLS and SSH: id, device, person, source,\n"
+"                 target, bytes\n"
 "    kill ID      close one tunnel now (audited with your OS user)\n"
 "    reload       re-read mwgd.conf and policy.conf; a broken file is\n"
 "                 refused and the running configuration stays\n"
@@ -86,6 +104,7 @@ main(int argc, char **argv)
 		{ "device", admin_device },
 		{ "totp", admin_totp },
 		{ "lock", admin_lock },
+		{ "throttle", admin_throttle },
 		{ "unlock", admin_lock },
 		{ "status", admin_control },
 		{ "sessions", admin_control },

@@ -40,7 +40,8 @@
 
 static const char totp_usage[] =
 "usage: mwgctl totp enrol USER [--issuer NAME] [--no-qr] [--json]\n"
-"       mwgctl totp import FILE\n";
+"       mwgctl totp import FILE\n"
+"       mwgctl totp list [--json] | totp remove USER\n";
 
 static const char totp_help[] =
 "NAME\n"
@@ -49,6 +50,10 @@ static const char totp_help[] =
 "SYNOPSIS\n"
 "     mwgctl [-s SOCKET] totp enrol USER [--issuer NAME] [--no-qr] [--json]\n"
 "     mwgctl [-s SOCKET] totp import FILE\n"
+"     mwgctl [-s SOCKET] totp list [--json]\n"
+"     mwgctl [-s SOCKET] totp remove USER [--json]\n"
+"\n"
+"     (list and remove: see mwgctl totp list --help)\n"
 "\n"
 "DESCRIPTION\n"
 "     A login needs the person's PAM password and a TOTP code (RFC 6238).\n"
@@ -762,6 +767,8 @@ admin_totp(int argc, char **argv)
 	static const struct admin_cmd cmds[] = {
 		{ "enrol",	totp_enrol },
 		{ "import",	totp_import },
+		{ "list",	admin_totp_list },
+		{ "remove",	admin_totp_remove },
 	};
 
 	return admin_subcommand("totp", cmds, sizeof(cmds) / sizeof(cmds[0]),

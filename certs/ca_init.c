@@ -54,7 +54,7 @@ static const struct certs_ext issuing_exts[] = {
 	{ NID_authority_key_identifier,	"keyid:always" },
 };
 
-static const struct certs_ext server_exts[] = {
+const struct certs_ext certs_server_exts[CERTS_SERVER_NEXTS] = {
 	{ NID_basic_constraints,	"critical,CA:FALSE" },
 	{ NID_key_usage,		"critical,digitalSignature" },
 	{ NID_ext_key_usage,		"serverAuth" },
@@ -77,7 +77,7 @@ static const struct ca_profile {
 	[CA_ISSUING] = { "mwg issuing CA", CERTS_ISSUING_DAYS, CA_ROOT,
 	    issuing_exts, NELEM(issuing_exts) },
 	[CA_SERVER] = { NULL, CERTS_SERVER_DAYS, CA_ROOT,
-	    server_exts, NELEM(server_exts) },
+	    certs_server_exts, CERTS_SERVER_NEXTS },
 };
 
 /* Letters, digits and '-' in labels of 1..63, no '-' at either end. */
@@ -107,8 +107,8 @@ dns_name_valid(const char *s)
 }
 
 /* Every host becomes a DNS or IP SAN; the first is also the CN. */
-static GENERAL_NAMES *
-server_names(const char *const *hosts, size_t nhosts, char *err,
+GENERAL_NAMES *
+certs_server_names(const char *const *hosts, size_t nhosts, char *err,
     size_t errlen)
 {
 	GENERAL_NAMES *names;
@@ -285,7 +285,7 @@ certs_ca_init(const char *dir, const char *const *hosts, size_t nhosts,
 		    "host");
 		return -1;
 	}
-	if ((names = server_names(hosts, nhosts, err, errlen)) == NULL)
+	if ((names = certs_server_names(hosts, nhosts, err, errlen)) == NULL)
 		return -1;
 	set = xcalloc(1, sizeof(*set));
 	if (make_dir(dir, &created, err, errlen) == -1)

@@ -53,6 +53,18 @@ struct certs_identity {
 int certs_ca_init(const char *dir, const char *const *hosts, size_t nhosts,
     char *err, size_t errlen);
 
+/*
+ * Renews the server certificate in dir (server_renew.c): a new EC P-256
+ * key and a certificate for hosts (as certs_ca_init's), signed by the root
+ * (dir/root.pem and root_key, or dir/root.key if root_key is NULL; they
+ * must match). Both are staged beside server.key and server.pem with the
+ * old files' mode, owner and group (0600 and 0644 if there were none),
+ * synced, then renamed into place. Returns 0, or -1 with a reason in err
+ * and the old files untouched.
+ */
+int certs_server_renew(const char *dir, const char *root_key,
+    const char *const *hosts, size_t nhosts, char *err, size_t errlen);
+
 /* An issuing CA loaded for signing. */
 struct certs_issuer;
 

@@ -48,6 +48,17 @@ int certs_san_push(GENERAL_NAMES *names, int type, const void *data,
 int certs_build_sign(X509 *cert, X509 *issuer, EVP_PKEY *issuer_key,
     char *err, size_t errlen);
 
+/*
+ * The server certificate's profile (ca_init.c), shared by ca init and
+ * server-cert renewal: its extensions, and its SANs from hosts (DNS names
+ * and IP addresses; NULL with err if one is neither). Caller frees the
+ * names with GENERAL_NAMES_free().
+ */
+#define CERTS_SERVER_NEXTS	5
+extern const struct certs_ext certs_server_exts[CERTS_SERVER_NEXTS];
+GENERAL_NAMES *certs_server_names(const char *const *hosts, size_t nhosts,
+    char *err, size_t errlen);
+
 /* The issuing CA's private key, for session certificates and CRLs (not a
  * new reference; never leaves certs/). */
 struct certs_issuer;

@@ -15,6 +15,7 @@
 #include "certs/certs.h"
 
 struct store;
+struct store_throttle;
 
 /* ---- passwords (auth_pam.c) --------------------------------------------- */
 
@@ -100,6 +101,9 @@ int auth_throttle_fail(struct store *st, const char *const *keys, size_t n,
 /* Forgets key's failures (after a success). 0 or -1. */
 int auth_throttle_clear(struct store *st, const char *key, char *err,
     size_t errlen);
+/* When a key with row t may try again: its next_allowed_at, or the end of
+ * its window once it has had AUTH_THROTTLE_MAX failures in it. */
+time_t auth_throttle_until(const struct store_throttle *t);
 
 /* ---- groups (auth_groups.c) --------------------------------------------- */
 

@@ -39,9 +39,8 @@ throttle_delay(int failures)
 	return d;
 }
 
-/* Seconds key's row t makes it wait at now (0: none). */
-static long
-throttle_row_wait(const struct store_throttle *t, time_t now)
+time_t
+auth_throttle_until(const struct store_throttle *t)
 {
 	time_t until = t->next_allowed_at;
 	time_t window_end = t->window_start + AUTH_THROTTLE_WINDOW;
@@ -49,6 +48,15 @@ throttle_row_wait(const struct store_throttle *t, time_t now)
 	/* The cap: the next attempt waits for the window to end. */
 	if (t->failures >= AUTH_THROTTLE_MAX && window_end > until)
 		until = window_end;
+	return until;
+}
+
+/* Seconds key's row t makes it wait at now (0: none). */
+static long
+throttle_row_wait(const struct store_throttle *t, time_t now)
+{
+	time_t until = auth_throttle_until(t);
+
 	return until > now ? (long)(until - now) : 0;
 }
 

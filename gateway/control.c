@@ -320,7 +320,7 @@ reload_apply(struct server *srv, const char *conf_path, long uid)
 {
 	struct conf_errors errs = { 0 };
 	struct gw_snapshot *s = snapshot_load(conf_path, &errs), *cur;
-	char old[80], pending[128] = "", *msg;
+	char old[80], old_cert[65] = "", pending[128] = "", *msg;
 
 	if (s == NULL) {
 		msg = conf_errors_join(&errs);
@@ -337,6 +337,7 @@ reload_apply(struct server *srv, const char *conf_path, long uid)
 	if ((cur = snapshot_get()) != NULL) {
 		restart_only_changes(cur->conf, s->conf, pending,
 		    sizeof(pending));
+		snprintf(old_cert, sizeof(old_cert), "%s", cur->server_sha256);
 		snapshot_put(cur);
 	}
 	snapshot_install(s, old, sizeof(old));
@@ -346,9 +347,14 @@ reload_apply(struct server *srv, const char *conf_path, long uid)
 	if (pending[0])
 		log_warnx("reload: changed settings that take effect only "
 		    "after a restart:%s", pending);
+	if (strcmp(old_cert, s->server_sha256) != 0)
+		log_info("reload: new server certificate, sha256 %s",
+		    s->server_sha256);
 	audit_append(srv->audit, "policy.reload", "success", json_pack(
-	    "{s:I, s:s, s:s}", "user.id", (json_int_t)uid, "policy.old_sha256",
-	    old, "policy.new_sha256", policy_hash(s->policy)));
+	    "{s:I, s:s, s:s, s:s, s:s}", "user.id", (json_int_t)uid,
+	    "policy.old_sha256", old, "policy.new_sha256",
+	    policy_hash(s->policy), "tls.server_cert_old_sha256", old_cert,
+	    "tls.server_cert_sha256", s->server_sha256));
 	return NULL;
 }
 
@@ -471,8 +477,9 @@ ctl_handle(struct control_client *cc, const char *line)
 		err = control_reload(ctl_srv, ctl_conf_path, cc->uid);
 		ans = err ? ctl_error(err) : json_pack("{s:b}", "ok", 1);
 		free(err);
-	} else if ((ans = control_state_handle(ctl_srv, cmd, req,
-	    cc->uid)) == NULL) {
+	} else if ((ans = control_admin_handle(ctl_srv, cmd, req,
+	    cc->uid)) == NULL && (ans = control_state_handle(ctl_srv, cmd,
+	    req, cc->uid)) == NULL) {
 		snprintf(msg, sizeof(msg), "unknown command '%.64s'", cmd);
 		ans = ctl_error(msg);
 	}

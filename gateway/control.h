@@ -40,6 +40,13 @@ void control_stop(void);
  */
 json_t *control_state_handle(struct server *srv, const char *cmd,
     json_t *req, long uid);
+/*
+ * control_admin.c: enrol-code-list, enrol-code-withdraw, totp-list,
+ * totp-remove, throttle-list, throttle-clear. Returns the answer, or NULL
+ * if cmd is none of them.
+ */
+json_t *control_admin_handle(struct server *srv, const char *cmd,
+    json_t *req, long uid);
 /* Reloads mwgd.conf and policy; answers NULL or an error text to free.
  * uid is who asked (-1: a signal). */
 char *control_reload(struct server *srv, const char *conf_path, long uid);

@@ -8,6 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
 #include "common/xmalloc.h"
 
 static pthread_mutex_t snap_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -23,6 +26,22 @@ snapshot_free(struct gw_snapshot *s)
 	free(s);
 }
 
+/* The certificate the context serves, hashed for the audit trail. */
+static void
+snapshot_cert_hash(struct gw_snapshot *s)
+{
+	X509 *x = SSL_CTX_get0_certificate(s->ssl);
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+
+	s->server_sha256[0] = '\0';
+	if (x == NULL || X509_digest(x, EVP_sha256(), md, &n) != 1)
+		return;
+	for (unsigned int i = 0; i < n && 2 * i + 2 < sizeof(s->server_sha256);
+	    i++)
+		snprintf(s->server_sha256 + 2 * i, 3, "%02x", md[i]);
+}
+
 struct gw_snapshot *
 snapshot_load(const char *conf_path, struct conf_errors *errs)
 {
@@ -35,6 +54,7 @@ snapshot_load(const char *conf_path, struct conf_errors *errs)
 	s->ssl = tls_server_ctx(s->conf, errs);
 	if (s->policy == NULL || s->ssl == NULL)
 		goto fail;
+	snapshot_cert_hash(s);
 	return s;
 fail:
 	snapshot_free(s);

@@ -20,6 +20,9 @@ struct gw_snapshot {
 	struct gw_config *conf;
 	struct policy *policy;
 	SSL_CTX *ssl;
+	/* SHA-256 of the server certificate's DER, hex: the reload audit
+	 * record says when a renewed one (mwgctl ca server-cert) is served. */
+	char server_sha256[65];
 	unsigned long generation;
 };
 

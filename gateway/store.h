@@ -116,6 +116,14 @@ struct store_code {
 	time_t expires_at;
 	time_t used_at;	      /* 0: unused */
 	uid_t created_by_uid; /* the admin, from SO_PEERCRED */
+	time_t withdrawn_at;  /* 0: not withdrawn (mwgctl enrol-code withdraw) */
+	/*
+	 * Filled by store_code_list only: the device enrolled with the code,
+	 * found as the device of the same person and practice enrolled at
+	 * the second the code was used ("" if none, e.g. a failed enrolment
+	 * that could not give the code back).
+	 */
+	char used_by[STORE_NAME_MAX];
 };
 
 /*
@@ -126,10 +134,10 @@ int store_code_add(struct store *st, const struct store_code *c,
 		   const char *secret, char *err, size_t errlen);
 /*
  * Uses code id once, atomically: the secret must match, the code must be
- * unused and unexpired at `now`. Returns 0 and fills *out; or 1 for every
- * refusal alike, with *why set to "unknown", "wrong secret", "used" or
- * "expired" for the audit record only (never tell the client which); or
- * -1 on error. *out is only filled on 0.
+ * unused, not withdrawn and unexpired at `now`. Returns 0 and fills *out;
+ * or 1 for every refusal alike, with *why set to "unknown", "wrong
+ * secret", "used", "withdrawn" or "expired" for the audit record only
+ * (never tell the client which); or -1 on error. *out is only filled on 0.
  */
 int store_code_consume(struct store *st, const char *id, const char *secret,
 		       time_t now, struct store_code *out, const char **why,
@@ -142,6 +150,21 @@ int store_code_consume(struct store *st, const char *id, const char *secret,
  */
 int store_code_restore(struct store *st, const char *id, time_t used_at,
 		       char *err, size_t errlen);
+/* Non-zero from a callback stops the walk; the list call then returns 0. */
+typedef int (*store_code_cb)(const struct store_code *c, void *arg);
+/* Every code, used, expired and withdrawn ones too, oldest first; never
+ * a secret or its hash. */
+int store_code_list(struct store *st, store_code_cb cb, void *arg, char *err,
+		    size_t errlen);
+/*
+ * Withdraws code id at `at` (> 0), so that it can never be used, in one
+ * statement with the check that it is unused (a racing enrolment either
+ * used it first or finds it withdrawn). Returns 0 withdrawn, 1 if there
+ * is no such code, 2 if it was used or withdrawn already (*out says
+ * which), -1. *out (may be NULL) is filled on 0 and 2.
+ */
+int store_code_withdraw(struct store *st, const char *id, time_t at,
+			struct store_code *out, char *err, size_t errlen);
 
 /* ---- TOTP --------------------------------------------------------------- */
 
@@ -151,6 +174,7 @@ struct store_totp_info {
 	int64_t last_step;   /* the last accepted time step, 0: none */
 	int failures;	     /* consecutive */
 	time_t disabled_at;  /* 0: enabled */
+	time_t enrolled_at;  /* set or replaced; 0: before mwg recorded it */
 };
 
 /*
@@ -188,6 +212,15 @@ int store_totp_failure(struct store *st, const char *user, int *count,
 /* Disables user's TOTP from `at` (> 0) until set again. 0, 1 none, -1. */
 int store_totp_disable(struct store *st, const char *user, time_t at, char *err,
 		       size_t errlen);
+/* Called with each person's TOTP state (never the secret); non-zero stops. */
+typedef int (*store_totp_cb)(const char *user,
+			     const struct store_totp_info *info, void *arg);
+/* Every person with a TOTP secret, by name. 0 or -1. */
+int store_totp_list(struct store *st, store_totp_cb cb, void *arg, char *err,
+		    size_t errlen);
+/* Deletes user's TOTP secret and state. 0, 1 if user had none, -1. */
+int store_totp_remove(struct store *st, const char *user, char *err,
+		      size_t errlen);
 
 /* ---- locks -------------------------------------------------------------- */
 
@@ -303,6 +336,12 @@ int store_throttle_put(struct store *st, const char *key,
 /* Deletes key's row (after a success); no row is not an error. */
 int store_throttle_clear(struct store *st, const char *key, char *err,
 			 size_t errlen);
+typedef int (*store_throttle_cb)(const char *key,
+				 const struct store_throttle *t, void *arg);
+/* Every throttle row (stale ones too: the caller judges), by key; non-zero
+ * from cb stops. 0 or -1. */
+int store_throttle_list(struct store *st, store_throttle_cb cb, void *arg,
+			char *err, size_t errlen);
 
 /* ---- revoked certificates (the CRL) ------------------------------------ */
 

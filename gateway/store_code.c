@@ -12,7 +12,11 @@
 
 #define CODE_COLS                                                              \
 	"salt, hash, used_at, expires_at, user, practice, "                    \
-	"label, managed, created_at, created_by_uid, id"
+	"label, managed, created_at, created_by_uid, id, withdrawn_at"
+/* CODE_COLS without the salt and hash: what a list may show. */
+#define CODE_PUBLIC_COLS                                                       \
+	"NULL, NULL, used_at, expires_at, user, practice, "                    \
+	"label, managed, created_at, created_by_uid, id, withdrawn_at"
 
 static int
 st_code_check(const struct store_code *c, const char *secret, char *err,
@@ -87,6 +91,7 @@ st_code_row(struct store *st, sqlite3_stmt *s, struct store_code *c, char *err,
 	c->is_managed = sqlite3_column_int(s, 7) != 0;
 	c->created_at = (time_t)sqlite3_column_int64(s, 8);
 	c->created_by_uid = (uid_t)sqlite3_column_int64(s, 9);
+	c->withdrawn_at = (time_t)sqlite3_column_int64(s, 11);
 	return 0;
 }
 
@@ -125,6 +130,8 @@ st_code_judge(struct store *st, sqlite3_stmt *s, int have_row,
 		*why = "wrong secret";
 	else if (sqlite3_column_int64(s, 2) != 0)
 		*why = "used";
+	else if (sqlite3_column_int64(s, 11) != 0)
+		*why = "withdrawn";
 	else if (sqlite3_column_int64(s, 3) <= now)
 		*why = "expired";
 	else
@@ -139,7 +146,7 @@ st_code_mark(struct store *st, const char *id, time_t now, char *err,
 {
 	int rc = st_run(st,
 			"UPDATE enrol_codes SET used_at = ?2 "
-			"WHERE id = ?1 AND used_at = 0",
+			"WHERE id = ?1 AND used_at = 0 AND withdrawn_at = 0",
 			ST_ARGS(ST_TEXT(id), ST_INT(now)), err, errlen);
 
 	return rc < 0 ? -1 : rc;
@@ -234,4 +241,101 @@ store_code_restore(struct store *st, const char *id, time_t used_at, char *err,
 			       errlen);
 
 	return rc < 0 ? -1 : rc == 1 ? 0 : 1;
+}
+
+/*
+ * A code's public columns and the device that used it. The devices table
+ * does not name the code a device used; the code and the device share the
+ * person, the practice and the second (est.c stamps both with one "now").
+ * Two codes of one person and practice used in the same second would both
+ * name the lower device id.
+ */
+#define CODE_USED_SELECT                                                       \
+	"SELECT " CODE_PUBLIC_COLS ", (SELECT min(d.id) FROM devices d "      \
+	"WHERE d.user = c.user AND d.practice = c.practice AND "               \
+	"c.used_at <> 0 AND d.enrolled_at = c.used_at) FROM enrol_codes c "
+
+/* A CODE_USED_SELECT row into *c. */
+static int
+st_code_used_row(struct store *st, sqlite3_stmt *s, struct store_code *c,
+		 char *err, size_t errlen)
+{
+	if (st_code_row(st, s, c, err, errlen) == -1 ||
+	    (sqlite3_column_type(s, 12) != SQLITE_NULL &&
+	     st_col_text(st, s, 12, c->used_by, sizeof(c->used_by), err,
+			 errlen) == -1))
+		return -1;
+	return 0;
+}
+
+/* store_code_list's callback and its argument. */
+struct st_code_each {
+	store_code_cb cb;
+	void *arg;
+};
+
+static int
+st_code_list_row(struct store *st, sqlite3_stmt *s, void *arg, char *err,
+		 size_t errlen)
+{
+	const struct st_code_each *e = arg;
+	struct store_code c;
+
+	if (st_code_used_row(st, s, &c, err, errlen) == -1)
+		return -1;
+	return e->cb(&c, e->arg) != 0 ? 1 : 0;
+}
+
+int
+store_code_list(struct store *st, store_code_cb cb, void *arg, char *err,
+		size_t errlen)
+{
+	struct st_code_each e = {cb, arg};
+
+	return st_each_locked(st, CODE_USED_SELECT "ORDER BY created_at, id",
+			      st_code_list_row, &e, err, errlen);
+}
+
+static int
+st_code_get_row(struct store *st, sqlite3_stmt *s, void *arg, char *err,
+		size_t errlen)
+{
+	return st_code_used_row(st, s, arg, err, errlen);
+}
+
+int
+store_code_withdraw(struct store *st, const char *id, time_t at,
+		    struct store_code *out, char *err, size_t errlen)
+{
+	struct store_code c;
+	int rc;
+
+	if (st_check_len("code id", id, STORE_NAME_MAX, err, errlen) == -1)
+		return -1;
+	if (at <= 0) {
+		st_err(err, errlen, "withdrawal time %lld is not positive",
+		       (long long)at);
+		return -1;
+	}
+	/* One statement: an enrolment racing with it finds the code either
+	 * used (and this refuses) or withdrawn (and it refuses). */
+	rc = st_run_locked(st,
+			   "UPDATE enrol_codes SET withdrawn_at = ?2 "
+			   "WHERE id = ?1 AND used_at = 0 AND withdrawn_at = 0",
+			   ST_ARGS(ST_TEXT(id), ST_INT(at)), err, errlen);
+	if (rc < 0)
+		return -1;
+	rc = rc == 1 ? 0 : 2;
+	switch (st_get_locked(st,
+			      CODE_USED_SELECT "WHERE c.id = ?1",
+			      ST_ARGS(ST_TEXT(id)), st_code_get_row, &c, err,
+			      errlen)) {
+	case -1:
+		return -1;
+	case 0:
+		return 1;
+	}
+	if (out != NULL)
+		*out = c;
+	return rc;
 }

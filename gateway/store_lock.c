@@ -210,3 +210,37 @@ store_throttle_clear(struct store *st, const char *key, char *err,
 		return -1;
 	return 0;
 }
+
+/* store_throttle_list's callback and its argument. */
+struct st_throttle_each {
+	store_throttle_cb cb;
+	void *arg;
+};
+
+static int
+st_throttle_list_row(struct store *st, sqlite3_stmt *s, void *arg, char *err,
+		     size_t errlen)
+{
+	const struct st_throttle_each *e = arg;
+	struct store_throttle t;
+	char key[STORE_THROTTLE_KEY_MAX];
+
+	if (st_col_text(st, s, 0, key, sizeof(key), err, errlen) == -1)
+		return -1;
+	t.failures = sqlite3_column_int(s, 1);
+	t.window_start = (time_t)sqlite3_column_int64(s, 2);
+	t.next_allowed_at = (time_t)sqlite3_column_int64(s, 3);
+	return e->cb(key, &t, e->arg) != 0 ? 1 : 0;
+}
+
+int
+store_throttle_list(struct store *st, store_throttle_cb cb, void *arg,
+		    char *err, size_t errlen)
+{
+	struct st_throttle_each e = {cb, arg};
+
+	return st_each_locked(st,
+			      "SELECT key, failures, window_start, "
+			      "next_allowed_at FROM throttle ORDER BY key",
+			      st_throttle_list_row, &e, err, errlen);
+}

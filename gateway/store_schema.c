@@ -108,6 +108,14 @@ static const char *const migrations[] = {
     "  END;",
     /* 3: mwg logout ends a session at the gateway (0: not ended). */
     "ALTER TABLE sessions ADD COLUMN ended_at INTEGER NOT NULL DEFAULT 0;",
+    /*
+     * 4: for mwgctl totp list and enrol-code withdraw: when a TOTP secret
+     * was set (0: before this version recorded it) and when IT withdrew a
+     * code (0: not withdrawn; a withdrawn code is never usable).
+     */
+    "ALTER TABLE totp ADD COLUMN enrolled_at INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE enrol_codes ADD COLUMN withdrawn_at INTEGER NOT NULL "
+    "DEFAULT 0;",
 };
 
 #define STORE_SCHEMA_VERSION                                                   \

@@ -36,11 +36,12 @@ store_totp_set(struct store *st, const char *user, const unsigned char *secret,
 		return -1;
 	return st_run_locked(
 		   st,
-		   "INSERT INTO totp (user, secret, digits, period) "
-		   "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (user) DO UPDATE SET "
+		   "INSERT INTO totp (user, secret, digits, period, "
+		   "enrolled_at) VALUES (?1, ?2, ?3, ?4, unixepoch()) "
+		   "ON CONFLICT (user) DO UPDATE SET "
 		   "secret = excluded.secret, digits = excluded.digits, "
 		   "period = excluded.period, last_step = 0, failures = 0, "
-		   "disabled_at = 0",
+		   "disabled_at = 0, enrolled_at = excluded.enrolled_at",
 		   ST_ARGS(ST_TEXT(user), ST_BLOB(sealed, slen),
 			   ST_INT((int)digits), ST_INT((int)period)),
 		   err, errlen) == 1
@@ -79,6 +80,7 @@ st_totp_row(struct store *st, sqlite3_stmt *s, void *arg, char *err,
 	o->info->last_step = sqlite3_column_int64(s, 3);
 	o->info->failures = sqlite3_column_int(s, 4);
 	o->info->disabled_at = (time_t)sqlite3_column_int64(s, 5);
+	o->info->enrolled_at = (time_t)sqlite3_column_int64(s, 6);
 	return 0;
 }
 
@@ -97,7 +99,8 @@ store_totp_get(struct store *st, const char *user,
 	rc =
 	    st_get_locked(st,
 			  "SELECT secret, digits, period, last_step, "
-			  "failures, disabled_at FROM totp WHERE user = ?1",
+			  "failures, disabled_at, enrolled_at FROM totp "
+			  "WHERE user = ?1",
 			  ST_ARGS(ST_TEXT(user)), st_totp_row, &o, err, errlen);
 	/* Opened outside the lock: the key never changes after open. */
 	if (rc == 1 && st_open_sealed(st, user, sealed, slen, secret, lenp, err,
@@ -201,6 +204,61 @@ store_totp_failure(struct store *st, const char *user, int *count, char *err,
 			   ST_ARGS(ST_TEXT(user)), st_totp_count, count, err,
 			   errlen);
 	if (rc == -1)
+		return -1;
+	return rc == 1 ? 0 : 1;
+}
+
+/* store_totp_list's callback and its argument. */
+struct st_totp_each {
+	store_totp_cb cb;
+	void *arg;
+};
+
+/* A row without its secret, which the list never selects. */
+static int
+st_totp_list_row(struct store *st, sqlite3_stmt *s, void *arg, char *err,
+		 size_t errlen)
+{
+	const struct st_totp_each *e = arg;
+	struct store_totp_info info;
+	char user[STORE_NAME_MAX];
+
+	if (st_col_text(st, s, 0, user, sizeof(user), err, errlen) == -1)
+		return -1;
+	memset(&info, 0, sizeof(info));
+	info.digits = (unsigned int)sqlite3_column_int(s, 1);
+	info.period = (unsigned int)sqlite3_column_int(s, 2);
+	info.last_step = sqlite3_column_int64(s, 3);
+	info.failures = sqlite3_column_int(s, 4);
+	info.disabled_at = (time_t)sqlite3_column_int64(s, 5);
+	info.enrolled_at = (time_t)sqlite3_column_int64(s, 6);
+	return e->cb(user, &info, e->arg) != 0 ? 1 : 0;
+}
+
+int
+store_totp_list(struct store *st, store_totp_cb cb, void *arg, char *err,
+		size_t errlen)
+{
+	struct st_totp_each e = {cb, arg};
+
+	return st_each_locked(st,
+			      "SELECT user, digits, period, last_step, "
+			      "failures, disabled_at, enrolled_at FROM totp "
+			      "ORDER BY user",
+			      st_totp_list_row, &e, err, errlen);
+}
+
+int
+store_totp_remove(struct store *st, const char *user, char *err,
+		  size_t errlen)
+{
+	int rc;
+
+	if (st_check_len("user", user, STORE_NAME_MAX, err, errlen) == -1)
+		return -1;
+	rc = st_run_locked(st, "DELETE FROM totp WHERE user = ?1",
+			   ST_ARGS(ST_TEXT(user)), err, errlen);
+	if (rc < 0)
 		return -1;
 	return rc == 1 ? 0 : 1;
 }

@@ -79,7 +79,9 @@ for req in '{"cmd":"status"}' '{"cmd":"sessions"}' "{\"cmd\":\"kill\",\"id\":$TI
     '{"cmd":"totp-enrol","user":"alice"}' '{"cmd":"totp-import","entries":[]}' \
     '{"cmd":"lock","kind":"user","name":"alice","reason":"x"}' '{"cmd":"unlock","kind":"user","name":"alice"}' \
     '{"cmd":"lock-list"}' '{"cmd":"enrol-code-create","user":"alice","practice":"K84001"}' \
-    '{"cmd":"device-list"}' '{"cmd":"device-revoke","id":"laptop-1","reason":"x"}' '{"cmd":"no-such"}'; do
+    '{"cmd":"device-list"}' '{"cmd":"device-revoke","id":"laptop-1","reason":"x"}' '{"cmd":"no-such"}' \
+    '{"cmd":"enrol-code-list"}' '{"cmd":"enrol-code-withdraw","id":"abcdefghij"}' '{"cmd":"totp-list"}' \
+    '{"cmd":"totp-remove","user":"alice"}' '{"cmd":"throttle-list"}' '{"cmd":"throttle-clear","target":"alice"}'; do
 	ans=$(ask "$ASOCK" "$req")
 	expect_eq "$(jq -r '[.ok, .error] | join(" ")' <<<"$ans")" "false $refusal" "reader refused: $req"
 	n=$((n + 1))
@@ -87,20 +89,21 @@ done
 # And through mwgctl: each verb that reaches the daemon fails with that reason.
 for verb in status sessions "kill $TID" reload "device list" "device revoke laptop-1 --reason x" \
     "lock list" "lock user alice --reason x" "unlock user alice" "totp enrol alice" \
-    "enrol-code create --user alice --practice K84001"; do
+    "enrol-code create --user alice --practice K84001" "enrol-code list" "enrol-code withdraw abcdefghij" \
+    "totp list" "totp remove alice" "throttle list" "throttle clear alice"; do
 	rc=0
 	# shellcheck disable=SC2086 # a verb is several words
 	err=$(as_reader "$BIN/mwgctl" -s "$ASOCK" $verb 2>&1 >/dev/null) || rc=$?
 	expect_eq "$rc" 1 "reader: mwgctl $verb exits 1"
 	[[ $err == *"not allowed on the audit-control socket"* ]] || fail "reader: mwgctl $verb: $err"
 done
-log "ok: $n raw requests and 11 mwgctl verbs refused on the audit-control socket"
+log "ok: $n raw requests and 17 mwgctl verbs refused on the audit-control socket"
 # Nothing changed and nothing was recorded but the reader's two notes.
 expect_match "$(as_admin "$BIN/mwgctl" -s "$CTL" sessions)" "laptop-1" "the tunnel the reader tried to kill is still open"
 expect_eq "$(( $(records) - before ))" 2 "the refusals wrote no record (only audit.query and audit.export)"
-expect_eq "$(audit_count '.["event.action"] | test("^(lock|totp|enrol|device|admin|policy)\\.")')" 0 \
+expect_eq "$(audit_count '.["event.action"] | test("^(lock|totp|enrol|device|admin|policy|throttle)\\.")')" 0 \
     "no lock, TOTP, enrolment, device, kill or reload record"
-expect_eq "$(grep -c "uid $READER on the audit-control socket asked for" "$T/mwgd.log")" 11 "mwgd logs each refusal with the uid"
+expect_eq "$(grep -c "uid $READER on the audit-control socket asked for" "$T/mwgd.log")" 17 "mwgd logs each refusal with the uid"
 expect_eq "$(grep -c "uid 0 on the audit-control socket asked for" "$T/mwgd.log")" "$n" "root's raw requests too"
 
 # The admin socket refuses the reader at its permissions.

@@ -13,10 +13,12 @@
 #include <criterion/redirect.h>
 
 #include "admin/control.c"
+#include "admin/code.c"
 #include "admin/device.c"
 #include "admin/lock.c"
 #include "admin/qr.c"
 #include "admin/totp.c"
+#include "admin/totp_list.c"
 #include "admin/usage.c"
 
 #define FIXTURES	"tests/fixtures/pam_oath/"

@@ -22,7 +22,7 @@
 
 #define NOW 1790000000 /* a fixed "now" for every test */
 #define RACERS 8
-#define SCHEMA_VERSION 3 /* migrations in gateway/store_schema.c */
+#define SCHEMA_VERSION 4 /* migrations in gateway/store_schema.c */
 
 static char dir[64];
 static char db_path[PATH_MAX];
@@ -1111,6 +1111,223 @@ Test(store, throttle_rows_put_get_clear)
 		     0);
 	cr_assert_eq(
 	    store_throttle_get(st, "ip:192.0.2.1", &got, err, sizeof(err)), 0);
+	store_close(st);
+	ASSERT_NO_LEAKS();
+}
+
+/* ---- admin housekeeping: code, TOTP and throttle lists (mwgctl) -------- */
+
+/* Appends "id:state:used_by " for each code, as mwgctl would judge it. */
+static int
+collect_codes(const struct store_code *c, void *arg)
+{
+	char *out = arg;
+	const char *state = c->used_at      ? "used"
+			    : c->withdrawn_at ? "withdrawn"
+			    : c->expires_at <= NOW ? "expired"
+						 : "unused";
+
+	snprintf(out + strlen(out), 256 - strlen(out), "%s:%s:%s ", c->id,
+		 state, c->used_by);
+	return 0;
+}
+
+Test(store, code_list_and_withdraw)
+{
+	struct store *st = open_store();
+	struct store_code c, out;
+	struct store_device d;
+	char seen[256] = "";
+	const char *why;
+
+	make_code(&c, "c1", NOW + 3600);
+	cr_assert_eq(store_code_add(st, &c, "s1", err, sizeof(err)), 0);
+	make_code(&c, "c2", NOW + 3600);
+	cr_assert_eq(store_code_add(st, &c, "s2", err, sizeof(err)), 0);
+	make_code(&c, "c3", NOW);
+	c.created_at = NOW - 50; /* newer than c1 and c2: listed last */
+	cr_assert_eq(store_code_add(st, &c, "s3", err, sizeof(err)), 0);
+	cr_assert_eq(store_code_consume(st, "c1", "s1", NOW, &out, &why, err,
+					sizeof(err)),
+		     0);
+	/* est.c adds the device with the same "now" as the code's use. */
+	make_device(&d, "dev-one", 'a', NOW);
+	cr_assert_eq(store_device_add(st, &d, err, sizeof(err)), 0, "%s", err);
+	make_device(&d, "dev-other", 'b', NOW + 1); /* a second later */
+	cr_assert_eq(store_device_add(st, &d, err, sizeof(err)), 0);
+
+	static const struct {
+		const char *id;
+		time_t at;
+		int rc;
+	} cases[] = {
+	    {"c2", NOW, 0},	     /* unused: withdrawn */
+	    {"c2", NOW + 5, 2},	     /* already withdrawn: first time kept */
+	    {"c1", NOW, 2},	     /* used */
+	    {"c3", NOW, 0},	     /* expired and unused: may be withdrawn */
+	    {"nope", NOW, 1},	     /* unknown */
+	    {"c2", 0, -1},	     /* no time */
+	};
+	for (size_t i = 0; i < NELEM(cases); i++) {
+		memset(&out, 0, sizeof(out));
+		cr_assert_eq(store_code_withdraw(st, cases[i].id, cases[i].at,
+						 &out, err, sizeof(err)),
+			     cases[i].rc, "case %zu: %s", i, err);
+	}
+	cr_assert_eq(store_code_withdraw(st, "c1", NOW, &out, err, sizeof(err)),
+		     2);
+	cr_assert_eq(out.used_at, NOW);
+	cr_assert_eq(out.withdrawn_at, 0);
+	cr_assert_str_eq(out.used_by, "dev-one", "the device that used it");
+	cr_assert_eq(store_code_withdraw(st, "c2", NOW + 9, &out, err,
+					 sizeof(err)),
+		     2);
+	cr_assert_eq(out.withdrawn_at, NOW, "the first withdrawal's time");
+	cr_assert_str_eq(out.user, "alice");
+	cr_assert_str_eq(out.label, "reception pc");
+	/* A withdrawn code is refused, and said so for the audit record. */
+	cr_assert_eq(store_code_consume(st, "c2", "s2", NOW, &out, &why, err,
+					sizeof(err)),
+		     1);
+	cr_assert_str_eq(why, "withdrawn");
+	cr_assert_eq(store_code_consume(st, "c2", "wrong", NOW, &out, &why,
+					err, sizeof(err)),
+		     1);
+	cr_assert_str_eq(why, "wrong secret", "the secret is judged first");
+	cr_assert_eq(store_code_list(st, collect_codes, seen, err, sizeof(err)),
+		     0, "%s", err);
+	cr_assert_str_eq(seen, "c1:used:dev-one c2:withdrawn: c3:withdrawn: ");
+	store_close(st);
+	ASSERT_NO_LEAKS();
+}
+
+/* Appends "user:failures:disabled:enrolled " for each TOTP row. */
+struct totp_seen {
+	char text[256];
+	time_t from, to; /* enrolled_at must fall in [from, to] */
+};
+
+static int
+collect_totp(const char *user, const struct store_totp_info *i, void *arg)
+{
+	struct totp_seen *ts = arg;
+
+	snprintf(ts->text + strlen(ts->text), sizeof(ts->text) -
+		 strlen(ts->text), "%s:%d:%d:%d ", user, i->failures,
+		 i->disabled_at != 0,
+		 i->enrolled_at >= ts->from && i->enrolled_at <= ts->to);
+	return strcmp(user, "carol") == 0; /* stop after carol */
+}
+
+Test(store, totp_list_and_remove)
+{
+	struct store *st = open_store();
+	struct totp_seen ts = {"", time(NULL), 0};
+	unsigned char secret[STORE_TOTP_SECRET_MAX];
+	struct store_totp_info info;
+	size_t len;
+	int n;
+
+	for (const char *const *u = (const char *const[]){"bob", "alice",
+							    "dave", "carol",
+							    NULL};
+	     *u != NULL; u++)
+		cr_assert_eq(store_totp_set(st, *u, totp_secret, TOTP_LEN, 6,
+					    30, err, sizeof(err)),
+			     0, "%s", err);
+	ts.to = time(NULL);
+	cr_assert_eq(store_totp_failure(st, "bob", &n, err, sizeof(err)), 0);
+	cr_assert_eq(store_totp_failure(st, "bob", &n, err, sizeof(err)), 0);
+	cr_assert_eq(store_totp_disable(st, "carol", NOW, err, sizeof(err)), 0);
+	cr_assert_eq(store_totp_list(st, collect_totp, &ts, err, sizeof(err)),
+		     0, "%s", err);
+	cr_assert_str_eq(ts.text, "alice:0:0:1 bob:2:0:1 carol:0:1:1 ",
+			 "by name, stopped after carol");
+	cr_assert_eq(store_totp_get(st, "alice", secret, &len, &info, err,
+				    sizeof(err)),
+		     1);
+	OPENSSL_cleanse(secret, sizeof(secret));
+	cr_assert(info.enrolled_at >= ts.from && info.enrolled_at <= ts.to);
+
+	cr_assert_eq(store_totp_remove(st, "bob", err, sizeof(err)), 0);
+	cr_assert_eq(store_totp_remove(st, "bob", err, sizeof(err)), 1);
+	cr_assert_eq(store_totp_remove(st, "nobody", err, sizeof(err)), 1);
+	cr_assert_eq(store_totp_get(st, "bob", secret, &len, &info, err,
+				    sizeof(err)),
+		     0, "gone");
+	cr_assert_eq(raw_int("SELECT count(*) FROM totp WHERE user = 'bob'"), 0);
+	ts.text[0] = '\0';
+	cr_assert_eq(store_totp_list(st, collect_totp, &ts, err, sizeof(err)),
+		     0);
+	cr_assert_str_eq(ts.text, "alice:0:0:1 carol:0:1:1 ");
+	/* Re-enrolling a disabled person resets the state and the time. */
+	raw_exec("UPDATE totp SET enrolled_at = 1 WHERE user = 'carol'");
+	cr_assert_eq(store_totp_set(st, "carol", totp_secret, TOTP_LEN, 6, 30,
+				    err, sizeof(err)),
+		     0);
+	ts.text[0] = '\0';
+	ts.to = time(NULL);
+	cr_assert_eq(store_totp_list(st, collect_totp, &ts, err, sizeof(err)),
+		     0);
+	cr_assert_str_eq(ts.text, "alice:0:0:1 carol:0:0:1 ");
+	store_close(st);
+	ASSERT_NO_LEAKS();
+}
+
+static int
+collect_throttle(const char *key, const struct store_throttle *t, void *arg)
+{
+	char *out = arg;
+
+	snprintf(out + strlen(out), 256 - strlen(out), "%s=%d/%lld/%lld ", key,
+		 t->failures, (long long)(t->window_start - NOW),
+		 (long long)(t->next_allowed_at - NOW));
+	return 0;
+}
+
+static int
+stop_at_first(const char *key, const struct store_throttle *t, void *arg)
+{
+	(void)key;
+	(void)t;
+	++*(int *)arg;
+	return 1;
+}
+
+Test(store, throttle_list_by_key)
+{
+	struct store *st = open_store();
+	struct store_throttle a = {5, NOW - 10, NOW + 8}, b = {1, NOW, NOW};
+	char seen[256] = "";
+	int calls = 0;
+
+	cr_assert_eq(store_throttle_list(st, collect_throttle, seen, err,
+					 sizeof(err)),
+		     0);
+	cr_assert_str_eq(seen, "", "no rows, no calls");
+	cr_assert_eq(store_throttle_put(st, "user:alice", &a, err, sizeof(err)),
+		     0);
+	cr_assert_eq(store_throttle_put(st, "ip:127.0.0.21", &a, err,
+					sizeof(err)),
+		     0);
+	cr_assert_eq(store_throttle_put(st, "code:abc", &b, err, sizeof(err)),
+		     0);
+	cr_assert_eq(store_throttle_list(st, collect_throttle, seen, err,
+					 sizeof(err)),
+		     0, "%s", err);
+	cr_assert_str_eq(seen, "code:abc=1/0/0 ip:127.0.0.21=5/-10/8 "
+			       "user:alice=5/-10/8 ");
+	cr_assert_eq(store_throttle_list(st, stop_at_first, &calls, err,
+					 sizeof(err)),
+		     0);
+	cr_assert_eq(calls, 1, "a non-zero answer stops the walk");
+	cr_assert_eq(store_throttle_clear(st, "user:alice", err, sizeof(err)),
+		     0);
+	seen[0] = '\0';
+	cr_assert_eq(store_throttle_list(st, collect_throttle, seen, err,
+					 sizeof(err)),
+		     0);
+	cr_assert_str_eq(seen, "code:abc=1/0/0 ip:127.0.0.21=5/-10/8 ");
 	store_close(st);
 	ASSERT_NO_LEAKS();
 }
