@@ -125,7 +125,8 @@ done
 
 # ---- the comparison ------------------------------------------------------
 marked() {	# page classes-regex: the words the page marks up so
-	mandoc -T html "$1" | grep -oP "<code class=\"($2)\"[^>]*>\K[^<]+" |
+	# One line: mandoc wraps long lines, inside an element too.
+	mandoc -T html "$1" | tr '\n' ' ' | grep -oP "<code class=\"($2)\"[^>]*>\K[^<]+" |
 		tr ' ' '\n' | sed -E 's/[.,;:]+$//' | sort -u
 }
 missing=()
