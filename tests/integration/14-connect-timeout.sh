@@ -6,7 +6,7 @@
 setup_default 'timeouts { connect 1s }'
 STALL_PORT=$SINK_PORT
 "$BIN/mwg-backend" --listen "127.0.0.1:$STALL_PORT" --mode stall >"$T/stall.log" 2>&1 &
-PIDS+=($!)
+proc_track backend-stall $! 0 "$T/stall.log"
 sleep 0.3
 # Fill the stalled server's one-place queue so that further SYNs are dropped.
 exec {q1}<>"/dev/tcp/127.0.0.1/$STALL_PORT"

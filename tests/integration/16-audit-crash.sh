@@ -7,12 +7,12 @@ setup_default
 "$BIN/loadgen" handshake --seconds 4 --concurrency 16 --probe --addr "$GW" \
 	--cert "$T/laptop-1.pem" --key "$T/laptop-1.key" --ca "$T/ca/root.pem" \
 	--connect "echo.K84001:$ECHO_PORT" >"$T/flood.out" 2>&1 &
-lg=$!
+proc_track loadgen $! 0 "$T/flood.out"
 sleep 2
 kill -9 "$MWGD_PID"
-wait "$MWGD_PID" 2>/dev/null || true
+proc_forget mwgd
 MWGD_PID=
-wait "$lg" 2>/dev/null || true
+wait_proc loadgen
 ok=$(sed -n 's/.* ok=\([0-9]*\).*/\1/p' "$T/flood.out")
 [ -n "$ok" ] && [ "$ok" -gt 10 ] || fail "the flood opened too few tunnels ($ok)"
 opened=$(jq -R 'fromjson? | select(.["event.action"]=="tunnel.open" and .["event.outcome"]=="success")' "$AUDIT" | jq -s length)

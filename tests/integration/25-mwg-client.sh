@@ -73,7 +73,8 @@ expect_match "$out" "user: alice" "status names the user"
 expect_match "$out" "kind: session" "whoami sees the session"
 
 "$MWG" connect --dir "$D" "echo.K84001:$ECHO_PORT" --listen "127.0.0.1:$LPORT" -v >"$T/connect.out" 2>"$T/connect.err" &
-CPID=$!; PIDS+=($CPID)
+# mwg connect has no SIGTERM handler: it ends by the signal (143).
+proc_track connect $! 143 "$T/connect.err" "$T/connect.out"
 wait_port "$LPORT"
 r=$(python3 - "$LPORT" <<'PY'
 import socket, sys
@@ -100,7 +101,7 @@ cat "$T/connect.err"
 expect_match "$(cat "$T/connect.err")" "TLS resumed" "later tunnels resume TLS"
 
 "$MWG" connect --dir "$D" "nope.K84001:1" --listen "127.0.0.1:$((LPORT+1))" 2>"$T/connect2.err" &
-PIDS+=($!)
+proc_track connect2 $! 143 "$T/connect2.err"
 wait_port $((LPORT+1))
 python3 -c "
 import socket; s=socket.create_connection(('127.0.0.1',$((LPORT+1)))); print(s.recv(100))" >/dev/null
@@ -110,9 +111,9 @@ expect_match "$(cat "$T/connect2.err")" "mwg: connect: nope.K84001:1: .* \(40[34
 
 # Break glass: emis only with a reason.
 "$MWG" connect --dir "$D" "emis.K84001:$HTTP_PORT" --listen "127.0.0.1:$((LPORT+2))" 2>"$T/c3.err" >"$T/c3.out" &
-PIDS+=($!)
+proc_track connect3 $! 143 "$T/c3.err" "$T/c3.out"
 "$MWG" connect --dir "$D" "emis.K84001:$HTTP_PORT" --listen "127.0.0.1:$((LPORT+3))" --break-glass "covering duty doctor, incident 4411" 2>"$T/c4.err" >"$T/c4.out" &
-PIDS+=($!)
+proc_track connect4 $! 143 "$T/c4.err" "$T/c4.out"
 for f in c3 c4; do for _ in $(seq 50); do [ -s "$T/$f.out" ] && break; sleep 0.1; done; done
 r=$(curl -sS --max-time 5 "http://127.0.0.1:$((LPORT+2))/x" -o /dev/null -w '%{http_code}' 2>/dev/null || true)
 sleep 0.3
@@ -133,6 +134,7 @@ import socket; s=socket.create_connection(('127.0.0.1',$LPORT)); print(s.recv(10
 sleep 0.3
 expect_match "$(tail -1 "$T/connect.err")" "not logged in" "after logout connect refuses new tunnels"
 
+for c in connect connect2 connect3 connect4; do stop_proc "$c"; done
 stop_mwgd
 out=$("$MWG" status --dir "$D")
 echo "$out"

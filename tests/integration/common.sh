@@ -57,13 +57,85 @@ collect_for_secret_scan() {
 	return 0
 }
 
+# A sanitizer or glibc report in a log is a crash even where the exit
+# status might hide it (a report from a helper thread, a child process).
+SANITIZER_RE='Sanitizer|runtime error|Fatal glibc error|AddressSanitizer|LeakSanitizer'
+
+# Every program of ours that a scenario starts in the background is tracked
+# by name: its pid, the exit status it must end with and its log files. It
+# is stopped and checked by stop_proc (SIGTERM) or wait_proc (it ends by
+# itself); cleanup stops and checks whatever a scenario left running, so a
+# crash at shutdown fails the scenario even when it failed earlier or
+# never stopped the program itself.
+declare -A PROC_PID=() PROC_WANT=() PROC_LOGS=()
+PROC_RC=
+proc_track() {	# name pid want-status log...
+	PROC_PID[$1]=$2
+	PROC_WANT[$1]=$3
+	PROC_LOGS[$1]="${*:4}"
+}
+# Judges a tracked program that has ended with status $2: prints each
+# problem and returns 1, or returns 0. Never exits (cleanup uses it).
+proc_judge() {	# name status
+	local name=$1 bad=0 f
+	if [ "$2" != "${PROC_WANT[$name]}" ]; then
+		printf '%s: FAIL: %s exited with status %s, expected %s\n' \
+			"$SCENARIO" "$name" "$2" "${PROC_WANT[$name]}" >&2
+		bad=1
+	fi
+	for f in ${PROC_LOGS[$name]}; do
+		[ -f "$f" ] && grep -Eaq "$SANITIZER_RE" "$f" || continue
+		printf '%s: FAIL: %s: sanitizer or glibc report in %s:\n%s\n' "$SCENARIO" \
+			"$name" "$(basename "$f")" "$(grep -Ea -m3 "$SANITIZER_RE" "$f")" >&2
+		bad=1
+	done
+	unset "PROC_PID[$name]"
+	return "$bad"
+}
+# Ends a tracked program (signal, or none to let it finish); PROC_RC gets
+# its exit status. Not in a subshell: only the parent can wait for it.
+proc_end() {	# name [signal]
+	local pid=${PROC_PID[$1]:?"$1 is not a tracked program"}
+	[ -n "${2:-}" ] && kill "-$2" "$pid" 2>/dev/null
+	PROC_RC=0
+	wait "$pid" 2>/dev/null || PROC_RC=$?
+}
+stop_proc() {	# name: SIGTERM; it must exit as tracked, no sanitizer line
+	proc_end "$1" TERM
+	proc_judge "$1" "$PROC_RC" || fail "$1 did not end cleanly"
+	log "ok: $1 ended with status $PROC_RC and no sanitizer report"
+}
+wait_proc() {	# name: waits for it to end by itself, then checks as stop_proc
+	proc_end "$1"
+	proc_judge "$1" "$PROC_RC" || fail "$1 did not end cleanly"
+	log "ok: $1 ended with status $PROC_RC and no sanitizer report"
+}
+# A tracked program a scenario ends on purpose in a way that is not judged
+# (kill -9 of mwgd to test crash recovery).
+proc_forget() {	# name
+	proc_end "$1"
+	unset "PROC_PID[$1]"
+}
+
 cleanup() {
-	local rc=$?
-	[ -n "$MWGD_PID" ] && kill -TERM "$MWGD_PID" 2>/dev/null && wait "$MWGD_PID" 2>/dev/null
+	local rc=$? name p
+	local was=$rc
+	trap - ERR
+	set +e
+	# mwgd first, so tunnels close before the programs behind them go.
+	for name in mwgd "${!PROC_PID[@]}"; do
+		[ -n "${PROC_PID[$name]:-}" ] || continue
+		proc_end "$name" TERM
+		proc_judge "$name" "$PROC_RC" || rc=1
+	done
 	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
 	wait 2>/dev/null || true
 	collect_for_secret_scan
-	if [ "$rc" -eq 0 ] && [ -z "${MWG_KEEP:-}" ]; then rm -rf "$T"; else echo "kept $T" >&2; fi
+	if [ "$rc" -eq 0 ] && [ -z "${MWG_KEEP:-}" ]; then rm -rf "$T"; else
+		[ "$was" -eq 0 ] && dump_logs
+		echo "kept $T" >&2
+	fi
+	exit "$rc"
 }
 trap cleanup EXIT
 
@@ -201,15 +273,16 @@ ${1:-}
 CONF
 }
 
-start_backend() {	# mode port
+start_backend() {	# mode port: tracked as backend-MODE, exit 0 on SIGTERM
 	"$BIN/mwg-backend" --listen "127.0.0.1:$2" --mode "$1" >"$T/backend-$1.log" 2>&1 &
-	PIDS+=($!)
+	proc_track "backend-$1" $! 0 "$T/backend-$1.log"
 	wait_port "$2"
 }
 
 start_mwgd() {
 	env "${MWGD_ENV[@]}" "$BIN/mwgd" -d -f "$T/mwgd.conf" >"$T/mwgd.log" 2>&1 &
 	MWGD_PID=$!
+	proc_track mwgd "$MWGD_PID" 0 "$T/mwgd.log"
 	# The port accepts from the bind on; "listening" comes after the
 	# privilege drop and the state store, when mwgd is really up.
 	for _ in $(seq 200); do
@@ -222,14 +295,8 @@ start_mwgd() {
 
 # Stops mwgd with SIGTERM; it must exit 0 with no sanitizer report.
 stop_mwgd() {
-	local rc=0
-	kill -TERM "$MWGD_PID"
-	wait "$MWGD_PID" || rc=$?
+	stop_proc mwgd
 	MWGD_PID=
-	expect_eq "$rc" 0 "mwgd exit status after SIGTERM"
-	if grep -Eq 'Sanitizer|runtime error' "$T/mwgd.log"; then
-		fail "sanitizer report in mwgd.log: $(grep -Em3 'Sanitizer|runtime error' "$T/mwgd.log")"
-	fi
 }
 
 setup_default() {	# the usual: CA, one device, policy, conf, backends, mwgd
