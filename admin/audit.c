@@ -16,6 +16,7 @@
 
 #include "admin/admin.h"
 #include "audit/audit.h"
+#include "audit/audit_csv.h"
 #include "common/xmalloc.h"
 
 #define AUDIT_PUB_DEFAULT	"/var/lib/mwg/audit.key.pub"
@@ -543,26 +544,14 @@ static const char *const csv_columns[] = {
 	"network.bytes_down", "hash",
 };
 
-/* RFC 4180 §2: a field with a comma, quote or line break is quoted. */
+/* RFC 4180, formulas shown as text: audit/audit_csv.c. */
 static void
 csv_text(const char *s)
 {
-	/* A spreadsheet runs =cmd|... as a formula: show it as text. */
-	int formula = s[0] != '\0' && strchr("=+-@\t\r", s[0]) != NULL;
+	char *f = audit_csv_field(s);
 
-	if (!formula && strpbrk(s, ",\"\r\n") == NULL) {
-		fputs(s, stdout);
-		return;
-	}
-	putchar('"');
-	if (formula)
-		putchar('\'');
-	for (; *s != '\0'; s++) {
-		if (*s == '"')
-			putchar('"');
-		putchar(*s);
-	}
-	putchar('"');
+	fputs(f, stdout);
+	free(f);
 }
 
 static void
