@@ -34,6 +34,20 @@ dump_logs() {
 	[ -f "$AUDIT" ] && { echo "--- audit"; tail -10 "$AUDIT"; } >&2
 	return 0
 }
+# A check that cannot run here (no root, no tmpfs) is a skip, never a
+# silent pass: it prints "skip", the scenario ends with status 77 (counted
+# apart by tests/run-all.sh), and under CI=true it is a failure.
+SKIP_STATUS=77
+SKIPPED=
+skip_part() {	# reason: the rest of the scenario still runs
+	[ "${CI:-}" = true ] && fail "skip under CI=true: $*"
+	printf '%s: skip: %s\n' "$SCENARIO" "$*"
+	SKIPPED=1
+}
+skip() {	# reason: the scenario ends here
+	skip_part "$@"
+	exit "$SKIP_STATUS"
+}
 expect_eq() {	# actual expected what
 	[ "$1" == "$2" ] || fail "$3: expected '$2', got '$1'"
 	log "ok: $3"
@@ -131,8 +145,15 @@ cleanup() {
 	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
 	wait 2>/dev/null || true
 	collect_for_secret_scan
-	if [ "$rc" -eq 0 ] && [ -z "${MWG_KEEP:-}" ]; then rm -rf "$T"; else
-		[ "$was" -eq 0 ] && dump_logs
+	[ "$rc" -eq 0 ] && [ -n "$SKIPPED" ] && rc=$SKIP_STATUS
+	# A failure found here (not by fail) has not shown the logs yet.
+	if [ "$rc" -ne 0 ] && [ "$rc" -ne "$SKIP_STATUS" ] &&
+		{ [ "$was" -eq 0 ] || [ "$was" -eq "$SKIP_STATUS" ]; }; then
+		dump_logs
+	fi
+	if { [ "$rc" -eq 0 ] || [ "$rc" -eq "$SKIP_STATUS" ]; } && [ -z "${MWG_KEEP:-}" ]; then
+		rm -rf "$T"
+	else
 		echo "kept $T" >&2
 	fi
 	exit "$rc"
