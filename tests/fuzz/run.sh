@@ -133,7 +133,7 @@ replay() {	# name
 		return 0
 	fi
 	echo "FAIL  fuzz/$name (log: $log)"
-	grep -a -m5 -E 'ERROR|runtime error|Running: ' "$log" | sed 's/^/      /'
+	grep -a -B1 -m3 -E 'ERROR|runtime error' "$log" | sed 's/^/      /'
 	return 1
 }
 
