@@ -45,6 +45,7 @@ declare -A SRCS=(
 	[login]="common/log.c common/errbuf.c common/xmalloc.c certs/identity.c
 	    gateway/login.c gateway/job.c audit/audit_fields.c"
 	[csv]="common/xmalloc.c common/log.c audit/audit_csv.c"
+	[authority]="gateway/tunnel_authority.c"
 )
 declare -A LIBS=(
 	[conf]="-lcrypto"
@@ -56,8 +57,10 @@ declare -A LIBS=(
 	[posture]="-ljansson -lcrypto"
 	[login]="-ljansson -lcrypto"
 	[csv]="-lcrypto"
+	[authority]=""
 )
-ALL=(conf policy gw_config http_head audit_line est posture login csv)
+ALL=(conf policy gw_config http_head audit_line est posture login csv
+    authority)
 
 # 0 if obj must be (re)built: missing, or older than a file it includes.
 stale() {	# obj
