@@ -46,6 +46,8 @@ declare -A SRCS=(
 	    gateway/login.c gateway/job.c audit/audit_fields.c"
 	[csv]="common/xmalloc.c common/log.c audit/audit_csv.c"
 	[authority]="gateway/tunnel_authority.c"
+	[est_basic]="common/errbuf.c common/xmalloc.c common/log.c certs/est.c
+	    certs/build.c gateway/est.c gateway/job.c audit/audit_fields.c"
 )
 declare -A LIBS=(
 	[conf]="-lcrypto"
@@ -58,9 +60,10 @@ declare -A LIBS=(
 	[login]="-ljansson -lcrypto"
 	[csv]="-lcrypto"
 	[authority]=""
+	[est_basic]="-ljansson -lcrypto"
 )
 ALL=(conf policy gw_config http_head audit_line est posture login csv
-    authority)
+    authority est_basic)
 
 # 0 if obj must be (re)built: missing, or older than a file it includes.
 stale() {	# obj
