@@ -48,6 +48,8 @@ declare -A SRCS=(
 	[authority]="gateway/tunnel_authority.c"
 	[est_basic]="common/errbuf.c common/xmalloc.c common/log.c certs/est.c
 	    certs/build.c gateway/est.c gateway/job.c audit/audit_fields.c"
+	[ssh_names]="common/log.c common/errbuf.c common/xmalloc.c common/addr.c
+	    certs/identity.c gateway/tunnel_authority.c"
 )
 declare -A LIBS=(
 	[conf]="-lcrypto"
@@ -61,9 +63,10 @@ declare -A LIBS=(
 	[csv]="-lcrypto"
 	[authority]=""
 	[est_basic]="-ljansson -lcrypto"
+	[ssh_names]="-lcrypto"
 )
 ALL=(conf policy gw_config http_head audit_line est posture login csv
-    authority est_basic)
+    authority est_basic ssh_names)
 
 # 0 if obj must be (re)built: missing, or older than a file it includes.
 stale() {	# obj
