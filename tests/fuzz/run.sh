@@ -50,6 +50,7 @@ declare -A SRCS=(
 	    certs/build.c gateway/est.c gateway/job.c audit/audit_fields.c"
 	[ssh_names]="common/log.c common/errbuf.c common/xmalloc.c common/addr.c
 	    certs/identity.c gateway/tunnel_authority.c"
+	[control]="$COMMON"
 )
 declare -A LIBS=(
 	[conf]="-lcrypto"
@@ -64,9 +65,10 @@ declare -A LIBS=(
 	[authority]=""
 	[est_basic]="-ljansson -lcrypto"
 	[ssh_names]="-lcrypto"
+	[control]="-ljansson -levent -lcrypto -lpthread"
 )
 ALL=(conf policy gw_config http_head audit_line est posture login csv
-    authority est_basic ssh_names)
+    authority est_basic ssh_names control)
 
 # 0 if obj must be (re)built: missing, or older than a file it includes.
 stale() {	# obj
