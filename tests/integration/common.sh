@@ -373,6 +373,33 @@ gw_login() {	# device user password otp [src]
 			-w '\n%{http_code}\n' "https://$GW/v1/login"
 }
 
+# Sends stdin as it is to mwgd's control socket and prints what comes back
+# until mwgd closes (or 15 s pass), then "closed after N ms" on a line of
+# its own: for requests mwgctl would never send.
+ctl_raw() {
+	python3 -c '
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect(sys.argv[1])
+t0 = time.monotonic()
+s.sendall(sys.stdin.buffer.read())
+s.settimeout(15)
+got = b""
+try:
+    while True:
+        b = s.recv(65536)
+        if not b:
+            break
+        got += b
+        if got.endswith(b"\n"):
+            break
+except (socket.timeout, ConnectionResetError):
+    pass
+sys.stdout.write(got.decode("utf-8", "replace"))
+print("closed after %d ms" % ((time.monotonic() - t0) * 1000))
+' "$CTL"
+}
+
 # The audit records matching a jq condition, compact, one a line.
 audit_select() { jq -c "select($1)" "$AUDIT"; }
 audit_count() { audit_select "$1" | wc -l | tr -d ' '; }
