@@ -373,6 +373,16 @@ gw_login() {	# device user password otp [src]
 			-w '\n%{http_code}\n' "https://$GW/v1/login"
 }
 
+# Waits up to 5 s for a line matching an extended regex in a file that a
+# program writes as it goes: the condition itself, never a guessed sleep.
+wait_for_line() {	# file regex
+	for _ in $(seq 100); do
+		grep -Eq -- "$2" "$1" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	fail "no line matching /$2/ in $(basename "$1") within 5 s"
+}
+
 # Sends stdin as it is to mwgd's control socket and prints what comes back
 # until mwgd closes (or 15 s pass), then "closed after N ms" on a line of
 # its own: for requests mwgctl would never send.
