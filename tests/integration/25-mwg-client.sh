@@ -27,7 +27,7 @@ enrol_totp alice
 D=$T/mwg
 LPORT=$((BASE + 10))
 
-code=$("$BIN/mwgctl" -s "$CTL" enrol-code create --user alice --practice K84001)
+code=$(enrol_code_create --user alice --practice K84001)
 out=$("$MWG" enrol --dir "$D" --gateway "$GW" --ca "$T/ca/root.pem" --code "$code")
 expect_match "$out" "enrolled this device as dev-[a-z2-7]+ with the gateway $GW" "mwg enrol"
 expect_eq "$(stat -c %a "$D")" 700 "state dir 0700"

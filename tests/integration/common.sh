@@ -62,12 +62,33 @@ expect_match() {	# text regex what
 COLLECT=${MWG_BUILD}/test-logs/collected
 mkdir -p "$COLLECT"
 COLLECT_SECRETS_FILE=$COLLECT/secrets.txt
+# Which kinds of secret were collected, one "kind scenario" a line: 99
+# checks each kind was looked for, so the scan cannot pass by having
+# nothing to look for.
+COLLECT_KINDS_FILE=$COLLECT/secret-kinds.txt
+collect_secret() {	# kind value
+	printf '%s\n' "$2" >>"$COLLECT_SECRETS_FILE"
+	printf '%s %s\n' "$1" "$SCENARIO" >>"$COLLECT_KINDS_FILE"
+}
 collect_for_secret_scan() {
+	local f
 	mkdir -p "$COLLECT/$SCENARIO"
 	find "$T" -maxdepth 2 -type f \( -name '*.log' -o -name '*.jsonl*' \
 		-o -name '*.out' -o -name '*.torn' \) -exec cp {} "$COLLECT/$SCENARIO/" \; 2>/dev/null
-	find "$T" -maxdepth 2 -type f -name '*.key' -exec sh -c \
-		'grep -v -- "-----" "$1"' _ {} \; >>"$COLLECT/secrets.txt" 2>/dev/null
+	# PEM and OpenSSH private keys (TLS, CA, audit, device, SSH host
+	# keys): the lines of their bodies.
+	while IFS= read -r f; do
+		grep -a -v -- "-----" "$f" >>"$COLLECT_SECRETS_FILE"
+		case "$f" in
+		*/ssh_host_*_key) printf 'ssh-host-key %s\n' "$SCENARIO" >>"$COLLECT_KINDS_FILE" ;;
+		*) printf 'private-key %s\n' "$SCENARIO" >>"$COLLECT_KINDS_FILE" ;;
+		esac
+	done < <(find "$T" -maxdepth 3 -type f \( -name '*.key' -o -name 'ssh_host_*_key' \) ! -name secrets.key 2>/dev/null)
+	# The store's binary key: as hex and as base64, as a log would show it.
+	while IFS= read -r f; do
+		collect_secret store-key "$(od -An -v -tx1 "$f" | tr -d " \n")"
+		collect_secret store-key "$(base64 -w0 "$f")"
+	done < <(find "$T" -maxdepth 3 -type f -name secrets.key 2>/dev/null)
 	return 0
 }
 
@@ -214,7 +235,7 @@ setup_identity() {	# "user:password:group,group" ...
 	for spec in "$@"; do
 		IFS=: read -r user pw groups <<<"$spec"
 		printf '%s:%s:mwg\n' "$user" "$pw" >>"$T/passdb"
-		printf '%s\n' "$pw" >>"$COLLECT_SECRETS_FILE"
+		collect_secret password "$pw"
 		printf '%s:x:%d:%d:%s:/nonexistent:/usr/sbin/nologin\n' "$user" "$uid" "$uid" "$user" >>"$T/passwd"
 		printf '%s:x:%d:\n' "$user" "$uid" >>"$T/group"
 		for g in ${groups//,/ }; do members[$g]+="${members[$g]:+,}$user"; done
@@ -236,7 +257,7 @@ setup_identity() {	# "user:password:group,group" ...
 enrol_totp() {	# user
 	TOTP_B32=$("$BIN/mwgctl" -s "$CTL" totp enrol "$1" --json | jq -r .secret)
 	[ -n "$TOTP_B32" ] && [ "$TOTP_B32" != null ] || fail "totp enrol $1 gave no secret"
-	printf '%s\n' "$TOTP_B32" >>"$COLLECT_SECRETS_FILE"
+	collect_secret totp-secret "$TOTP_B32"
 }
 # Waits until the current TOTP step has at least 6 s left, so a code made
 # now is judged against the same step (tests of the ±1 window need that).
@@ -246,6 +267,17 @@ totp_settle() {
 # The code for TOTP_B32 now, or offset steps away (-1, +1, ...).
 totp_code() {	# [steps]
 	oathtool --totp -b "$TOTP_B32" -N "@$(( $(date +%s) + ${1:-0} * 30 ))"
+}
+
+# An enrolment code from mwgd (ID:SECRET on stdout); its secret, and the
+# HTTP Basic token that carries it, are collected for the scan in 99-.
+enrol_code_create() {	# mwgctl enrol-code create options...
+	local c
+	c=$("$BIN/mwgctl" -s "$CTL" enrol-code create "$@")
+	[[ "$c" == *:* ]] || fail "enrol-code create gave '$c'"
+	collect_secret enrolment-code "${c#*:}"
+	collect_secret enrolment-code "$(printf '%s' "$c" | base64 -w0)"
+	printf '%s\n' "$c"
 }
 
 write_policy() {	# extra text appended inside nothing: whole extra blocks
