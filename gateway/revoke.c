@@ -13,6 +13,8 @@
 #include <unistd.h>
 
 #include <http_parser.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
 
 #include "common/xmalloc.h"
 #include "gateway/server.h"
@@ -68,6 +70,38 @@ write_atomic(const char *path, const char *text, char *err, size_t errlen)
 	return rc;
 }
 
+/*
+ * The number of the CRL already at path, or 0: the first CRL of a new
+ * process goes on from it, so a restart within the second of a
+ * revocation (whose CRL took time + 1) never reuses a number (RFC 5280
+ * §5.2.3: monotonically increasing).
+ */
+static long
+crl_number_on_disk(const char *path)
+{
+	ASN1_INTEGER *num = NULL;
+	X509_CRL *crl = NULL;
+	long n = 0;
+	FILE *f;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
+		return 0;
+	if ((f = fdopen(fd, "r")) == NULL) {
+		close(fd);
+		return 0;
+	}
+	crl = PEM_read_X509_CRL(f, NULL, NULL, NULL);
+	fclose(f);
+	if (crl != NULL)
+		num = X509_CRL_get_ext_d2i(crl, NID_crl_number, NULL, NULL);
+	if (num != NULL)
+		n = ASN1_INTEGER_get(num);
+	ASN1_INTEGER_free(num);
+	X509_CRL_free(crl);
+	return n > 0 ? n : 0;
+}
+
 int
 revoke_publish(struct server *srv, const char *path, char *err, size_t errlen)
 {
@@ -84,6 +118,8 @@ revoke_publish(struct server *srv, const char *path, char *err, size_t errlen)
 	for (size_t i = 0; i < l.n; i++)
 		l.v[i].serial = l.serials[i];
 	pthread_mutex_lock(&crl_lock);
+	if (crl_number == 0)
+		crl_number = crl_number_on_disk(path);
 	/* CRL numbers must only grow, across restarts too: the time does,
 	 * and a second CRL within the same second takes the next number. */
 	crl_number = (long)now > crl_number ? (long)now : crl_number + 1;
