@@ -332,8 +332,10 @@ start_backend() {	# mode port: tracked as backend-MODE, exit 0 on SIGTERM
 	wait_port "$2"
 }
 
+# MWGD_WRAP: a command that execs mwgd (e.g. prlimit --nofile=40:40).
+MWGD_WRAP=()
 start_mwgd() {
-	env "${MWGD_ENV[@]}" "$BIN/mwgd" -d -f "$T/mwgd.conf" >"$T/mwgd.log" 2>&1 &
+	env "${MWGD_ENV[@]}" ${MWGD_WRAP[@]+"${MWGD_WRAP[@]}"} "$BIN/mwgd" -d -f "$T/mwgd.conf" >"$T/mwgd.log" 2>&1 &
 	MWGD_PID=$!
 	proc_track mwgd "$MWGD_PID" 0 "$T/mwgd.log"
 	# The port accepts from the bind on; "listening" comes after the
