@@ -51,13 +51,16 @@ body=$(printf 'GET /v1/whoami HTTP/1.1\r\nHost: x\r\n\r\n' | gw_raw - | tail -1)
 expect_eq "$(jq -r .error <<<"$body")" busy "a refusal is answered again once the flood is gone"
 stop_mwgd
 
-# Out of descriptors: mwgd with 40 of them (about 23 in use idle).
+# Out of descriptors: mwgd with 40 of them (about 23 in use when idle).
 write_conf 'timeouts { head 5s }'
 MWGD_WRAP=(prlimit --nofile=40:40)
 start_mwgd
 MWGD_WRAP=()
 cpu() { awk '{ print $14 + $15 }' "/proc/$MWGD_PID/stat"; }
-exec {hold}> >(silent 40 >"$T/silent2.out")
+# Just enough silent clients to use every free descriptor, and 3 more
+# that wait in the listen queue (more there would need a second pause).
+free=$(( 40 - $(ls "/proc/$MWGD_PID/fd" | wc -l) ))
+exec {hold}> >(silent $((free + 3)) >"$T/silent2.out")
 PIDS+=($!)
 wait_for_line "$T/mwgd.log" "out of file descriptors; pausing accept for 1s"
 log "ok: out of descriptors, the worker pauses accepting"
@@ -80,6 +83,6 @@ wait "$waiting"
 read -r code _ <"$T/waiting.out"
 expect_eq "$code" 200 "the waiting client is served once descriptors return"
 ms=$(( $(date +%s%3N) - t0 ))
-[ "$ms" -le 3000 ] || fail "served $ms ms after descriptors returned, expected within the 1 s pause"
+[ "$ms" -le 2000 ] || fail "served $ms ms after descriptors returned, expected within the 1 s pause"
 log "ok: served $ms ms after descriptors returned"
 stop_mwgd
