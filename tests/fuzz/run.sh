@@ -167,6 +167,17 @@ fuzz() {	# name
 	return 1
 }
 
+# Every harness file has its sources listed here: one that has not would
+# never build, and nothing would say so.
+for f in tests/fuzz/fuzz_*.c; do
+	name=$(basename "$f" .c)
+	name=${name#fuzz_}
+	if [ -z "${SRCS[$name]+x}" ]; then
+		echo "FAIL  fuzz/$name: $f has no sources in tests/fuzz/run.sh"
+		exit 1
+	fi
+done
+
 mode=fuzz
 case "${1:-}" in
 --list) echo "${ALL[*]}"; exit 0 ;;
