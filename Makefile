@@ -1,5 +1,6 @@
 # mwg — one entry point. `make` builds the programs; `make test` builds with
-# sanitizers and runs every test; `make demo` shows the main job end to end.
+# sanitizers and runs every test (units, each fuzz harness's corpus replayed,
+# scenarios); `make fuzz` fuzzes; `make demo` shows the main job end to end.
 # Sources are found by wildcard per module, so adding a file needs no edit here.
 
 PREFIX  ?= /usr/local

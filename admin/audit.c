@@ -16,6 +16,7 @@
 
 #include "admin/admin.h"
 #include "audit/audit.h"
+#include "audit/audit_csv.h"
 #include "common/xmalloc.h"
 
 #define AUDIT_PUB_DEFAULT	"/var/lib/mwg/audit.key.pub"

@@ -1,11 +1,21 @@
 /*
- * The CSV form of an audit export (mwgctl audit export --format csv): one
- * fixed set of columns, RFC 4180 quoting, and text that a spreadsheet
- * would run as a formula shown as text instead.
+ * The CSV form of an audit export (mwgctl audit export --format csv, the
+ * console's export): one fixed set of columns, RFC 4180 quoting, and text
+ * that a spreadsheet would run as a formula shown as text instead. A
+ * person's name or a reason comes from a client, and the cyber team opens
+ * exports in a spreadsheet.
  */
 #include "audit/audit.h"
+#include "audit/audit_csv.h"
 
+#include <stdlib.h>
 #include <string.h>
+
+#include "common/xmalloc.h"
+
+/* A spreadsheet runs a cell starting with one of these as a formula
+ * (=cmd|'/c calc'!A1, +, -, @SUM(...)); TAB and CR hide such a start. */
+static const char CSV_FORMULA_START[] = "=+-@\t\r";
 
 /* Columns, in order; a record without a field leaves its cell empty. */
 static const char *const csv_columns[] = {
@@ -16,34 +26,43 @@ static const char *const csv_columns[] = {
 };
 #define CSV_NCOLUMNS	(sizeof(csv_columns) / sizeof(csv_columns[0]))
 
-/* RFC 4180 §2: a field with a comma, quote or line break is quoted. */
-static void
-csv_text(FILE *fp, const char *s)
+char *
+audit_csv_field(const char *s)
 {
-	/* A spreadsheet runs =cmd|... as a formula: show it as text. */
-	int formula = s[0] != '\0' && strchr("=+-@\t\r", s[0]) != NULL;
+	int is_formula = s[0] != '\0' && strchr(CSV_FORMULA_START, s[0]);
+	size_t len = strlen(s), quotes = 0;
+	char *out, *o;
 
-	if (!formula && strpbrk(s, ",\"\r\n") == NULL) {
-		fputs(s, fp);
-		return;
-	}
-	putc('"', fp);
-	if (formula)
-		putc('\'', fp);
+	if (!is_formula && strpbrk(s, ",\"\r\n") == NULL)
+		return xstrdup(s);
+	for (const char *p = s; *p != '\0'; p++)
+		quotes += *p == '"';
+	/* Two quotes around, one more per '"', maybe a ', and the NUL;
+	 * len + quotes cannot overflow: both are bounded by one string. */
+	o = out = xmalloc(len + quotes + 4);
+	*o++ = '"';
+	if (is_formula)
+		*o++ = '\'';
 	for (; *s != '\0'; s++) {
 		if (*s == '"')
-			putc('"', fp);
-		putc(*s, fp);
+			*o++ = '"';
+		*o++ = *s;
 	}
-	putc('"', fp);
+	*o++ = '"';
+	*o = '\0';
+	return out;
 }
 
 static void
 csv_cell(FILE *fp, json_t *v)
 {
-	if (json_is_string(v))
-		csv_text(fp, json_string_value(v));
-	else if (json_is_integer(v))
+	char *f;
+
+	if (json_is_string(v)) {
+		f = audit_csv_field(json_string_value(v));
+		fputs(f, fp);
+		free(f);
+	} else if (json_is_integer(v))
 		fprintf(fp, "%lld", (long long)json_integer_value(v));
 	else if (json_is_real(v))
 		fprintf(fp, "%.17g", json_real_value(v));

@@ -7,7 +7,8 @@
 set -eu
 
 BUILD_PKGS="gcc make pkg-config libssl-dev libevent-dev libjansson-dev libhttp-parser-dev libsqlite3-dev liboath-dev libpam0g-dev libqrencode-dev libssh-dev libsystemd-dev tzdata"
-TEST_PKGS="libcriterion-dev curl openssl jq procps rsyslog rsyslog-gnutls oathtool libpam-wrapper libnss-wrapper openssh-client ssh-audit prometheus mandoc man-db debhelper dpkg-dev fakeroot lintian"
+# make test builds every fuzz harness (clang-14 libFuzzer) and replays its corpus.
+TEST_PKGS="libcriterion-dev curl openssl jq procps rsyslog rsyslog-gnutls oathtool libpam-wrapper libnss-wrapper openssh-client ssh-audit prometheus mandoc man-db debhelper dpkg-dev fakeroot lintian clang-14 libclang-rt-14-dev"
 DEMO_PKGS="curl openssl jq oathtool libpam-wrapper libnss-wrapper"
 BENCH_PKGS="stunnel4 haproxy util-linux procps openssh-server openssh-client"
 FUZZ_PKGS="clang-14 libclang-rt-14-dev"

@@ -164,10 +164,12 @@ static void
 audit_syslog(struct gw_config *c, const struct conf_node *k,
     struct conf_errors *e)
 {
-	const char *u;
+	const char *u = c->syslog_url;
 
 	set_string(&c->syslog_url, k, e);
-	if ((u = c->syslog_url) == NULL)
+	/* Judge only a URL this statement set: set_string has reported a
+	 * repeated or argument-less "syslog", whose args may be NULL. */
+	if (c->syslog_url == u || (u = c->syslog_url) == NULL)
 		return;
 	if (strncmp(u, "udp://", 6) && strncmp(u, "tcp://", 6) &&
 	    strncmp(u, "tls://", 6)) {

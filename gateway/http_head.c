@@ -5,6 +5,7 @@
  */
 #include "gateway/http_head.h"
 
+#include <limits.h>
 #include <string.h>
 #include <strings.h>
 
@@ -154,4 +155,24 @@ http_head_get(const struct http_head *h, const char *name)
 		if (strcasecmp(h->headers[i].name, name) == 0)
 			return h->headers[i].value;
 	return NULL;
+}
+
+long
+http_head_body_length(const struct http_head *h)
+{
+	const char *v = http_head_get(h, "Content-Length");
+	long n = 0;
+
+	if (http_head_get(h, "Transfer-Encoding") != NULL)
+		return HTTP_BODY_CHUNKED;
+	if (v == NULL)
+		return 0;
+	if (*v == '\0')
+		return HTTP_BODY_BAD;
+	for (; *v != '\0'; v++) {
+		if (*v < '0' || *v > '9' || n > (LONG_MAX - (*v - '0')) / 10)
+			return HTTP_BODY_BAD;
+		n = n * 10 + (*v - '0');
+	}
+	return n;
 }

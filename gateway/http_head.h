@@ -50,4 +50,16 @@ enum http_head_state http_head_feed(struct http_head *h, const char *data,
 /* Case-insensitive header lookup; NULL if absent. */
 const char *http_head_get(const struct http_head *h, const char *name);
 
+#define HTTP_BODY_BAD		(-1)	/* malformed Content-Length: 400 */
+#define HTTP_BODY_CHUNKED	(-2)	/* a Transfer-Encoding: 411 */
+/*
+ * The body's length from a complete head (RFC 9112 §6.3): the
+ * Content-Length, 0 without one; HTTP_BODY_CHUNKED when any
+ * Transfer-Encoding is present (only Content-Length bodies are read);
+ * HTTP_BODY_BAD unless the Content-Length is 1*DIGIT and fits a long (no
+ * sign, space or list). libhttp-parser has already refused a repeated
+ * Content-Length and one beside a Transfer-Encoding.
+ */
+long http_head_body_length(const struct http_head *h);
+
 #endif

@@ -3,7 +3,6 @@
  * then the handler on the auth pool, then its answer. The worker never
  * waits: the connection is parked while the pool works.
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,23 +16,6 @@
 #include "gateway/http_head.h"
 #include "gateway/pool.h"
 #include "gateway/snapshot.h"
-
-/* Content-Length as a number; -1 if malformed. No header: 0. */
-static long
-request_length(const struct http_head *h)
-{
-	const char *v = http_head_get(h, "Content-Length");
-	char *end;
-	long n;
-
-	if (v == NULL)
-		return 0;
-	errno = 0;
-	n = strtol(v, &end, 10);
-	if (errno || end == v || *end != '\0' || n < 0)
-		return -1;
-	return n;
-}
 
 static void
 request_refuse(struct conn *c, int status, const char *code,
@@ -49,12 +31,12 @@ request_begin(struct conn *c, const char *early, size_t len)
 {
 	long want;
 
-	if (http_head_get(c->head, "Transfer-Encoding") != NULL) {
+	if ((want = http_head_body_length(c->head)) == HTTP_BODY_CHUNKED) {
 		request_refuse(c, 411, "length-required", "send the body with "
 		    "Content-Length; chunked bodies are not accepted");
 		return;
 	}
-	if ((want = request_length(c->head)) == -1) {
+	if (want == HTTP_BODY_BAD) {
 		request_refuse(c, 400, "bad-request", "malformed "
 		    "Content-Length");
 		return;

@@ -72,17 +72,18 @@ write_atomic(const char *path, const char *text, char *err, size_t errlen)
 }
 
 /*
- * The CRL number of the CRL already at path, 0 if there is none (or it
- * cannot be read): RFC 5280 §5.2.3 wants numbers that only grow, and a
- * restart within the same second would otherwise reuse one.
+ * The number of the CRL already at path, or 0: the first CRL of a new
+ * process goes on from it, so a restart within the second of a
+ * revocation (whose CRL took time + 1) never reuses a number (RFC 5280
+ * §5.2.3: monotonically increasing).
  */
 static long
-published_number(const char *path)
+crl_number_on_disk(const char *path)
 {
-	X509_CRL *crl = NULL;
 	ASN1_INTEGER *num = NULL;
-	FILE *f = NULL;
+	X509_CRL *crl = NULL;
 	long n = 0;
+	FILE *f;
 	int fd;
 
 	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
@@ -91,15 +92,16 @@ published_number(const char *path)
 		close(fd);
 		return 0;
 	}
-	if ((crl = PEM_read_X509_CRL(f, NULL, NULL, NULL)) != NULL &&
-	    (num = X509_CRL_get_ext_d2i(crl, NID_crl_number, NULL, NULL)) !=
-	    NULL && (n = ASN1_INTEGER_get(num)) < 0)
-		n = 0;
+	crl = PEM_read_X509_CRL(f, NULL, NULL, NULL);
+	fclose(f);
+	if (crl != NULL)
+		num = X509_CRL_get_ext_d2i(crl, NID_crl_number, NULL, NULL);
+	if (num != NULL)
+		n = ASN1_INTEGER_get(num);
 	ASN1_INTEGER_free(num);
 	X509_CRL_free(crl);
-	fclose(f);
-	ERR_clear_error();
-	return n;
+	ERR_clear_error();	/* a missing or foreign file leaves errors */
+	return n > 0 ? n : 0;
 }
 
 int
@@ -121,7 +123,7 @@ revoke_publish(struct server *srv, const char *path, char *err, size_t errlen)
 	/* CRL numbers must only grow, across restarts too: the time does,
 	 * and a second CRL within the same second takes the next number. */
 	if (crl_number == 0)
-		crl_number = published_number(path);
+		crl_number = crl_number_on_disk(path);
 	crl_number = (long)now > crl_number ? (long)now : crl_number + 1;
 	pem = certs_crl_pem(srv->issuer, l.v, l.n, now - 60,
 	    now + REVOKE_CRL_DAYS * 86400, crl_number, err, errlen);

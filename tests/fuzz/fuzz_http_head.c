@@ -1,8 +1,10 @@
 /*
  * libFuzzer harness for HTTP request heads (gateway/http_head.c). The
  * first byte picks where the rest is split into two feeds; the split
- * parse must agree with the same bytes fed at once. Run by
- * tests/fuzz/run.sh.
+ * parse must agree with the same bytes fed at once. A complete head's
+ * body framing (http_head_body_length) must agree too, and a length it
+ * accepts must be the one libhttp-parser read (else a request could be
+ * framed two ways: smuggling). Run by tests/fuzz/run.sh.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -37,6 +39,26 @@ feed(struct http_head *h, const char *s, size_t len, size_t split,
 		*used += u;
 	}
 	return st;
+}
+
+/* The body step: what request.c does with a complete head. */
+static void
+check_body(const struct http_head *w, const struct http_head *s)
+{
+	long n = http_head_body_length(w);
+	const char *cl = http_head_get(w, "Content-Length");
+
+	if (n != http_head_body_length(s) || n < HTTP_BODY_CHUNKED)
+		abort();
+	/* Any Transfer-Encoding, and only that, is refused as chunked. */
+	if ((n == HTTP_BODY_CHUNKED) !=
+	    (http_head_get(w, "Transfer-Encoding") != NULL))
+		abort();
+	if (n >= 0 && cl == NULL && n != 0)
+		abort();
+	if (n >= 0 && cl != NULL && (!(w->parser.flags & F_CONTENTLENGTH) ||
+	    w->parser.content_length != (uint64_t)n))
+		abort();
 }
 
 static int
@@ -83,6 +105,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (size_t i = 0; i < whole.nheaders; i++)
 			if (http_head_get(&whole, whole.headers[i].name) == NULL)
 				abort();
+		check_body(&whole, &split);
 	}
 	/*
 	 * With two faults (a 65th field whose name holds a bad byte) the

@@ -6,8 +6,7 @@ setup_default 'limits { connections 3 }'
 "$BIN/loadgen" idle --count 3 --seconds 30 --addr "$GW" --cert "$T/laptop-1.pem" \
 	--key "$T/laptop-1.key" --ca "$T/ca/root.pem" --connect "echo.K84001:$ECHO_PORT" \
 	>"$T/loadgen.out" 2>&1 &
-lg=$!
-PIDS+=("$lg")
+proc_track loadgen $! 0 "$T/loadgen.out"
 for _ in $(seq 100); do
 	[ "$("$BIN/mwgctl" -s "$CTL" sessions --json | jq '.sessions | length')" -ge 3 ] && break
 	sleep 0.1
@@ -17,7 +16,7 @@ expect_eq "$(jq -r .error <<<"$body")" busy "4th connection refused with 503 bus
 expect_match "$(jq -r .reason <<<"$body")" "(the gateway|this gateway worker) is at its connection limit; try again shortly" "refusal says why"
 expect_eq "$("$BIN/mwgctl" -s "$CTL" status --json | jq .refused)" 1 "the refusal is counted"
 audit_wait '.["event.action"]=="connection.refuse" and .["http.response.status_code"]==503' 1
-kill "$lg"; wait "$lg" 2>/dev/null || true
+stop_proc loadgen
 for _ in $(seq 50); do
 	[ "$("$BIN/mwgctl" -s "$CTL" status --json | jq .connections)" = 0 ] && break
 	sleep 0.1

@@ -61,5 +61,5 @@ if [ "$(id -u)" -eq 0 ]; then
 	expect_match "$err" "refusing to run as root: set 'user'" "says why"
 	stop_mwgd
 else
-	log "skipped privilege checks: not root"
+	skip_part "privilege checks need root"
 fi

@@ -3,9 +3,9 @@
 # instead of letting them through unrecorded; when space returns it writes
 # again (audit.resume) and serves.
 . "$(dirname "$0")/common.sh"
-if [ "$(id -u)" -ne 0 ]; then log "skipped: needs root to mount a small tmpfs"; exit 0; fi
+if [ "$(id -u)" -ne 0 ]; then skip "needs root to mount a small tmpfs"; fi
 mkdir -p "$T/small"
-mount -t tmpfs -o size=512k tmpfs "$T/small" || { log "skipped: cannot mount tmpfs here"; exit 0; }
+mount -t tmpfs -o size=512k tmpfs "$T/small" || skip "cannot mount tmpfs here"
 # No ERR trap and no errexit here: a failing (exit rc) would stop the trap
 # before cleanup, and leave mwgd running.
 trap 'rc=$?; trap - ERR; set +e; umount -l "$T/small" 2>/dev/null; (exit $rc); cleanup' EXIT

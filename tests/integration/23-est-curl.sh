@@ -13,10 +13,7 @@ start_mwgd
 EST=https://$GW/.well-known/est
 
 new_code() {	# -> ID:SECRET, the secret collected for the scan
-	local c
-	c=$("$BIN/mwgctl" -s "$CTL" enrol-code create --user alice --practice K84001 --label "home laptop" 2>/dev/null)
-	printf '%s\n' "${c#*:}" >>"$COLLECT_SECRETS_FILE"
-	echo "$c"
+	enrol_code_create --user alice --practice K84001 --label "home laptop" 2>/dev/null
 }
 csr_b64() {	# keyfile -> base64 DER CSR on stdout
 	openssl req -new -key "$1" -subj "/CN=evil-admin/O=NHS" -outform DER | openssl base64 -e

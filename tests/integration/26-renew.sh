@@ -34,5 +34,5 @@ expect_eq "$(cat "$T/st.err")" "" "no second renewal"
 cp "$T/exp.pem" "$D/device.pem"
 rc=0; err=$("$MWG" login --dir "$D" --user alice --password-file /dev/null --otp 123456 2>&1) || rc=$?
 expect_eq "$rc" 1 "login with expired device cert"
-log "$err"
+expect_match "$err" "^mwg: login: the device certificate expired on [0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2} UTC: enrol again with a new code \(mwg enrol --force\)$" "... says it expired and what to do"
 stop_mwgd

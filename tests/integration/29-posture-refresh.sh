@@ -61,7 +61,7 @@ log "ok: a half-aged stamp: a new report at login"
 
 echo "{\"sent_at\": $((now - 301)), \"max_age\": 600}" >"$D/posture.json"
 "$MWG" connect --dir "$D" "echo.K84001:$ECHO_PORT" --listen "127.0.0.1:$LPORT" >"$T/connect.out" 2>"$T/connect.err" &
-CPID=$!; PIDS+=($CPID)
+proc_track connect $! 143 "$T/connect.err"
 wait_port "$LPORT"
 audit_wait '.["event.action"]=="posture.report"' 3
 log "ok: connect sends one before listening"
@@ -77,4 +77,5 @@ cat "$T/connect.err"
 out=$("$MWG" posture --dir "$D")
 echo "$out"
 audit_select '.["event.action"]=="posture.report"' | tail -1
+stop_proc connect
 stop_mwgd

@@ -7,7 +7,7 @@
 # is planted, mwgd says exactly what is wrong, and the target keeps its
 # bytes, owner and mode. Then a clean start shows the files are still made.
 . "$(dirname "$0")/common.sh"
-if [ "$(id -u)" -ne 0 ]; then log "skipped: the point is what root opens"; exit 0; fi
+if [ "$(id -u)" -ne 0 ]; then skip "the point is what root opens"; fi
 SSH_PORT=$((BASE + 9))
 UDP_PORT=$((BASE + 5))
 STATE=$T/state

@@ -11,10 +11,7 @@
 # `make deb`, which reuses the objects in build/deb-obj: about 20 s from
 # nothing, a few seconds after that.
 . "$(dirname "$0")/common.sh"
-if [ "$(id -u)" -ne 0 ]; then
-	log "skip: installs packages into this machine's dpkg; needs root"
-	exit 0
-fi
+if [ "$(id -u)" -ne 0 ]; then skip "installs packages into this machine's dpkg; needs root"; fi
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 DEBS=$SRC/build/deb
 GW_DEB=$DEBS/mwg-gateway_*_*.deb

@@ -34,6 +34,20 @@ dump_logs() {
 	[ -f "$AUDIT" ] && { echo "--- audit"; tail -10 "$AUDIT"; } >&2
 	return 0
 }
+# A check that cannot run here (no root, no tmpfs) is a skip, never a
+# silent pass: it prints "skip", the scenario ends with status 77 (counted
+# apart by tests/run-all.sh), and under CI=true it is a failure.
+SKIP_STATUS=77
+SKIPPED=
+skip_part() {	# reason: the rest of the scenario still runs
+	[ "${CI:-}" = true ] && fail "skip under CI=true: $*"
+	printf '%s: skip: %s\n' "$SCENARIO" "$*"
+	SKIPPED=1
+}
+skip() {	# reason: the scenario ends here
+	skip_part "$@"
+	exit "$SKIP_STATUS"
+}
 expect_eq() {	# actual expected what
 	[ "$1" == "$2" ] || fail "$3: expected '$2', got '$1'"
 	log "ok: $3"
@@ -48,22 +62,122 @@ expect_match() {	# text regex what
 COLLECT=${MWG_BUILD}/test-logs/collected
 mkdir -p "$COLLECT"
 COLLECT_SECRETS_FILE=$COLLECT/secrets.txt
+# Which kinds of secret were collected, one "kind scenario" a line: 99
+# checks each kind was looked for, so the scan cannot pass by having
+# nothing to look for.
+COLLECT_KINDS_FILE=$COLLECT/secret-kinds.txt
+collect_secret() {	# kind value
+	printf '%s\n' "$2" >>"$COLLECT_SECRETS_FILE"
+	printf '%s %s\n' "$1" "$SCENARIO" >>"$COLLECT_KINDS_FILE"
+}
 collect_for_secret_scan() {
+	local f
 	mkdir -p "$COLLECT/$SCENARIO"
 	find "$T" -maxdepth 2 -type f \( -name '*.log' -o -name '*.jsonl*' \
 		-o -name '*.out' -o -name '*.torn' \) -exec cp {} "$COLLECT/$SCENARIO/" \; 2>/dev/null
-	find "$T" -maxdepth 2 -type f -name '*.key' -exec sh -c \
-		'grep -v -- "-----" "$1"' _ {} \; >>"$COLLECT/secrets.txt" 2>/dev/null
+	# PEM and OpenSSH private keys (TLS, CA, audit, device, SSH host
+	# keys): the lines of their bodies.
+	while IFS= read -r f; do
+		grep -a -v -- "-----" "$f" >>"$COLLECT_SECRETS_FILE"
+		case "$f" in
+		*/ssh_host_*_key) printf 'ssh-host-key %s\n' "$SCENARIO" >>"$COLLECT_KINDS_FILE" ;;
+		*) printf 'private-key %s\n' "$SCENARIO" >>"$COLLECT_KINDS_FILE" ;;
+		esac
+	done < <(find "$T" -maxdepth 3 -type f \( -name '*.key' -o -name 'ssh_host_*_key' \) ! -name secrets.key 2>/dev/null)
+	# The store's binary key: as hex and as base64, as a log would show it.
+	while IFS= read -r f; do
+		collect_secret store-key "$(od -An -v -tx1 "$f" | tr -d " \n")"
+		collect_secret store-key "$(base64 -w0 "$f")"
+	done < <(find "$T" -maxdepth 3 -type f -name secrets.key 2>/dev/null)
 	return 0
 }
 
+# A sanitizer or glibc report in a log is a crash even where the exit
+# status might hide it (a report from a helper thread, a child process).
+SANITIZER_RE='Sanitizer|runtime error|Fatal glibc error|AddressSanitizer|LeakSanitizer'
+
+# Every program of ours that a scenario starts in the background is tracked
+# by name: its pid, the exit status it must end with and its log files. It
+# is stopped and checked by stop_proc (SIGTERM) or wait_proc (it ends by
+# itself); cleanup stops and checks whatever a scenario left running, so a
+# crash at shutdown fails the scenario even when it failed earlier or
+# never stopped the program itself.
+declare -A PROC_PID=() PROC_WANT=() PROC_LOGS=()
+PROC_RC=
+proc_track() {	# name pid want-status log...
+	PROC_PID[$1]=$2
+	PROC_WANT[$1]=$3
+	PROC_LOGS[$1]="${*:4}"
+}
+# Judges a tracked program that has ended with status $2: prints each
+# problem and returns 1, or returns 0. Never exits (cleanup uses it).
+proc_judge() {	# name status
+	local name=$1 bad=0 f
+	if [ "$2" != "${PROC_WANT[$name]}" ]; then
+		printf '%s: FAIL: %s exited with status %s, expected %s\n' \
+			"$SCENARIO" "$name" "$2" "${PROC_WANT[$name]}" >&2
+		bad=1
+	fi
+	for f in ${PROC_LOGS[$name]}; do
+		[ -f "$f" ] && grep -Eaq "$SANITIZER_RE" "$f" || continue
+		printf '%s: FAIL: %s: sanitizer or glibc report in %s:\n%s\n' "$SCENARIO" \
+			"$name" "$(basename "$f")" "$(grep -Ea -m3 "$SANITIZER_RE" "$f")" >&2
+		bad=1
+	done
+	unset "PROC_PID[$name]"
+	return "$bad"
+}
+# Ends a tracked program (signal, or none to let it finish); PROC_RC gets
+# its exit status. Not in a subshell: only the parent can wait for it.
+proc_end() {	# name [signal]
+	local pid=${PROC_PID[$1]:?"$1 is not a tracked program"}
+	[ -n "${2:-}" ] && kill "-$2" "$pid" 2>/dev/null
+	PROC_RC=0
+	wait "$pid" 2>/dev/null || PROC_RC=$?
+}
+stop_proc() {	# name: SIGTERM; it must exit as tracked, no sanitizer line
+	proc_end "$1" TERM
+	proc_judge "$1" "$PROC_RC" || fail "$1 did not end cleanly"
+	log "ok: $1 ended with status $PROC_RC and no sanitizer report"
+}
+wait_proc() {	# name: waits for it to end by itself, then checks as stop_proc
+	proc_end "$1"
+	proc_judge "$1" "$PROC_RC" || fail "$1 did not end cleanly"
+	log "ok: $1 ended with status $PROC_RC and no sanitizer report"
+}
+# A tracked program a scenario ends on purpose in a way that is not judged
+# (kill -9 of mwgd to test crash recovery).
+proc_forget() {	# name
+	proc_end "$1"
+	unset "PROC_PID[$1]"
+}
+
 cleanup() {
-	local rc=$?
-	[ -n "$MWGD_PID" ] && kill -TERM "$MWGD_PID" 2>/dev/null && wait "$MWGD_PID" 2>/dev/null
+	local rc=$? name p
+	local was=$rc
+	trap - ERR
+	set +e
+	# mwgd first, so tunnels close before the programs behind them go.
+	for name in mwgd "${!PROC_PID[@]}"; do
+		[ -n "${PROC_PID[$name]:-}" ] || continue
+		proc_end "$name" TERM
+		proc_judge "$name" "$PROC_RC" || rc=1
+	done
 	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
 	wait 2>/dev/null || true
 	collect_for_secret_scan
-	if [ "$rc" -eq 0 ] && [ -z "${MWG_KEEP:-}" ]; then rm -rf "$T"; else echo "kept $T" >&2; fi
+	[ "$rc" -eq 0 ] && [ -n "$SKIPPED" ] && rc=$SKIP_STATUS
+	# A failure found here (not by fail) has not shown the logs yet.
+	if [ "$rc" -ne 0 ] && [ "$rc" -ne "$SKIP_STATUS" ] &&
+		{ [ "$was" -eq 0 ] || [ "$was" -eq "$SKIP_STATUS" ]; }; then
+		dump_logs
+	fi
+	if { [ "$rc" -eq 0 ] || [ "$rc" -eq "$SKIP_STATUS" ]; } && [ -z "${MWG_KEEP:-}" ]; then
+		rm -rf "$T"
+	else
+		echo "kept $T" >&2
+	fi
+	exit "$rc"
 }
 trap cleanup EXIT
 
@@ -121,7 +235,7 @@ setup_identity() {	# "user:password:group,group" ...
 	for spec in "$@"; do
 		IFS=: read -r user pw groups <<<"$spec"
 		printf '%s:%s:mwg\n' "$user" "$pw" >>"$T/passdb"
-		printf '%s\n' "$pw" >>"$COLLECT_SECRETS_FILE"
+		collect_secret password "$pw"
 		printf '%s:x:%d:%d:%s:/nonexistent:/usr/sbin/nologin\n' "$user" "$uid" "$uid" "$user" >>"$T/passwd"
 		printf '%s:x:%d:\n' "$user" "$uid" >>"$T/group"
 		for g in ${groups//,/ }; do members[$g]+="${members[$g]:+,}$user"; done
@@ -143,7 +257,7 @@ setup_identity() {	# "user:password:group,group" ...
 enrol_totp() {	# user
 	TOTP_B32=$("$BIN/mwgctl" -s "$CTL" totp enrol "$1" --json | jq -r .secret)
 	[ -n "$TOTP_B32" ] && [ "$TOTP_B32" != null ] || fail "totp enrol $1 gave no secret"
-	printf '%s\n' "$TOTP_B32" >>"$COLLECT_SECRETS_FILE"
+	collect_secret totp-secret "$TOTP_B32"
 }
 # Waits until the current TOTP step has at least 6 s left, so a code made
 # now is judged against the same step (tests of the ±1 window need that).
@@ -153,6 +267,17 @@ totp_settle() {
 # The code for TOTP_B32 now, or offset steps away (-1, +1, ...).
 totp_code() {	# [steps]
 	oathtool --totp -b "$TOTP_B32" -N "@$(( $(date +%s) + ${1:-0} * 30 ))"
+}
+
+# An enrolment code from mwgd (ID:SECRET on stdout); its secret, and the
+# HTTP Basic token that carries it, are collected for the scan in 99-.
+enrol_code_create() {	# mwgctl enrol-code create options...
+	local c
+	c=$("$BIN/mwgctl" -s "$CTL" enrol-code create "$@")
+	[[ "$c" == *:* ]] || fail "enrol-code create gave '$c'"
+	collect_secret enrolment-code "${c#*:}"
+	collect_secret enrolment-code "$(printf '%s' "$c" | base64 -w0)"
+	printf '%s\n' "$c"
 }
 
 write_policy() {	# extra text appended inside nothing: whole extra blocks
@@ -201,15 +326,18 @@ ${1:-}
 CONF
 }
 
-start_backend() {	# mode port
+start_backend() {	# mode port: tracked as backend-MODE, exit 0 on SIGTERM
 	"$BIN/mwg-backend" --listen "127.0.0.1:$2" --mode "$1" >"$T/backend-$1.log" 2>&1 &
-	PIDS+=($!)
+	proc_track "backend-$1" $! 0 "$T/backend-$1.log"
 	wait_port "$2"
 }
 
+# MWGD_WRAP: a command that execs mwgd (e.g. prlimit --nofile=40:40).
+MWGD_WRAP=()
 start_mwgd() {
-	env "${MWGD_ENV[@]}" "$BIN/mwgd" -d -f "$T/mwgd.conf" >"$T/mwgd.log" 2>&1 &
+	env "${MWGD_ENV[@]}" ${MWGD_WRAP[@]+"${MWGD_WRAP[@]}"} "$BIN/mwgd" -d -f "$T/mwgd.conf" >"$T/mwgd.log" 2>&1 &
 	MWGD_PID=$!
+	proc_track mwgd "$MWGD_PID" 0 "$T/mwgd.log"
 	# The port accepts from the bind on; "listening" comes after the
 	# privilege drop and the state store, when mwgd is really up.
 	for _ in $(seq 200); do
@@ -222,14 +350,8 @@ start_mwgd() {
 
 # Stops mwgd with SIGTERM; it must exit 0 with no sanitizer report.
 stop_mwgd() {
-	local rc=0
-	kill -TERM "$MWGD_PID"
-	wait "$MWGD_PID" || rc=$?
+	stop_proc mwgd
 	MWGD_PID=
-	expect_eq "$rc" 0 "mwgd exit status after SIGTERM"
-	if grep -Eq 'Sanitizer|runtime error' "$T/mwgd.log"; then
-		fail "sanitizer report in mwgd.log: $(grep -Em3 'Sanitizer|runtime error' "$T/mwgd.log")"
-	fi
 }
 
 setup_default() {	# the usual: CA, one device, policy, conf, backends, mwgd
@@ -283,6 +405,43 @@ gw_login() {	# device user password otp [src]
 			--key "$T/$1.key" --interface "${5:-127.0.0.1}" \
 			-H 'Content-Type: application/json' --data-binary @- \
 			-w '\n%{http_code}\n' "https://$GW/v1/login"
+}
+
+# Waits up to 5 s for a line matching an extended regex in a file that a
+# program writes as it goes: the condition itself, never a guessed sleep.
+wait_for_line() {	# file regex
+	for _ in $(seq 100); do
+		grep -Eq -- "$2" "$1" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	fail "no line matching /$2/ in $(basename "$1") within 5 s"
+}
+
+# Sends stdin as it is to mwgd's control socket and prints what comes back
+# until mwgd closes (or 15 s pass), then "closed after N ms" on a line of
+# its own: for requests mwgctl would never send.
+ctl_raw() {
+	python3 -c '
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect(sys.argv[1])
+t0 = time.monotonic()
+s.sendall(sys.stdin.buffer.read())
+s.settimeout(15)
+got = b""
+try:
+    while True:
+        b = s.recv(65536)
+        if not b:
+            break
+        got += b
+        if got.endswith(b"\n"):
+            break
+except (socket.timeout, ConnectionResetError):
+    pass
+sys.stdout.write(got.decode("utf-8", "replace"))
+print("closed after %d ms" % ((time.monotonic() - t0) * 1000))
+' "$CTL"
 }
 
 # The audit records matching a jq condition, compact, one a line.

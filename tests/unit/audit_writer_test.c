@@ -989,7 +989,7 @@ Test(audit_writer, full_disk_refuses_then_resumes, .init = setup,
 		int e = errno;
 
 		mnt[0] = '\0';
-		cr_skip("cannot mount a 256k tmpfs to fill: %s (needs root)",
+		UNIT_SKIP("cannot mount a 256k tmpfs to fill: %s (needs root)",
 		    strerror(e));
 	}
 	o.path = path_in(live, mnt, "audit.jsonl");

@@ -932,7 +932,7 @@ audit_on_full_disk(void)
 		int e = errno;
 
 		mnt[0] = '\0';
-		cr_skip("cannot mount a tmpfs to fill: %s (needs root)",
+		UNIT_SKIP("cannot mount a tmpfs to fill: %s (needs root)",
 		    strerror(e));
 	}
 	audit_close(ctx.audit);

@@ -374,6 +374,15 @@ static const struct bad_case bad_cases[] = {
 	{ TLS_OK "audit { syslog tls://127.0.0.1:6514 }\n",
 	    "t.conf:2:9: syslog over tls:// needs { ca FILE } (the collector's "
 	    "CA)", 1 },
+	/* A second "syslog" without its URL (or twice) is judged once: the
+	 * fuzzer found the first statement's URL judged against the second's
+	 * missing argument (a NULL offset, undefined behaviour). */
+	{ TLS_OK "audit { syslog http://x:1; syslog }\n",
+	    "t.conf:2:16: expected udp://, tcp:// or tls://HOST:PORT, got "
+	    "'http://x:1'\n"
+	    "t.conf:2:28: syslog takes 1 argument, got 0", 2 },
+	{ TLS_OK "audit { syslog tcp://a:1; syslog udp://b:2 { ca x } }\n",
+	    "t.conf:2:27: syslog is set twice", 1 },
 	{ TLS_OK "audit { rotate-size 10x }\n",
 	    "t.conf:2:21: expected a number from 1 to 1099511627776, got "
 	    "'10x'", 1 },

@@ -468,3 +468,67 @@ Test(http_head, arena_worst_case)
 	free(s);
 	ASSERT_NO_LEAKS();
 }
+
+/*
+ * Body framing (RFC 9112 §6.3): only a plain 1*DIGIT Content-Length is a
+ * length; any Transfer-Encoding is "chunked" (411); a sign, space, list,
+ * hex or overflow is malformed (400). Heads libhttp-parser itself refuses
+ * (a repeated Content-Length, one beside Transfer-Encoding, a negative
+ * one) never get this far: status 400 there.
+ */
+static const struct {
+	const char *fields;
+	enum http_head_state st;
+	long length;
+} body_cases[] = {
+	{ "", HTTP_HEAD_DONE, 0 },
+	{ "Content-Length: 0\r\n", HTTP_HEAD_DONE, 0 },
+	{ "Content-Length: 2\r\n", HTTP_HEAD_DONE, 2 },
+	{ "content-length: 65536\r\n", HTTP_HEAD_DONE, 65536 },
+	{ "Content-Length: 007\r\n", HTTP_HEAD_DONE, 7 },
+	{ "Content-Length: 9223372036854775807\r\n", HTTP_HEAD_DONE,
+	    9223372036854775807L },
+	{ "Content-Length: 9223372036854775808\r\n", HTTP_HEAD_DONE,
+	    HTTP_BODY_BAD },
+	{ "Content-Length: 10000000000000000000\r\n", HTTP_HEAD_DONE,
+	    HTTP_BODY_BAD },
+	{ "Content-Length: 2 \r\n", HTTP_HEAD_DONE, HTTP_BODY_BAD },
+	{ "Transfer-Encoding: chunked\r\n", HTTP_HEAD_DONE, HTTP_BODY_CHUNKED },
+	{ "Transfer-Encoding: identity\r\n", HTTP_HEAD_DONE,
+	    HTTP_BODY_CHUNKED },
+	{ "Content-Length: -1\r\n", HTTP_HEAD_ERROR, 0 },
+	{ "Content-Length: +2\r\n", HTTP_HEAD_ERROR, 0 },
+	{ "Content-Length: 0x2\r\n", HTTP_HEAD_ERROR, 0 },
+	{ "Content-Length: 2, 2\r\n", HTTP_HEAD_ERROR, 0 },
+	{ "Content-Length: 2\r\nContent-Length: 2\r\n", HTTP_HEAD_ERROR, 0 },
+	{ "Content-Length: 2\r\nContent-Length: 3\r\n", HTTP_HEAD_ERROR, 0 },
+	{ "Content-Length: 2\r\nTransfer-Encoding: chunked\r\n",
+	    HTTP_HEAD_ERROR, 0 },
+	{ "Content-Length: 99999999999999999999\r\n", HTTP_HEAD_ERROR, 0 },
+};
+
+Test(http_head, body_framing)
+{
+	char s[512];
+	size_t used;
+
+	for (size_t i = 0; i < NELEM(body_cases); i++) {
+		enum http_head_state st;
+		struct http_head *h;
+		int n = snprintf(s, sizeof(s), "POST /v1/login HTTP/1.1\r\n"
+		    "Host: x\r\n%s\r\n", body_cases[i].fields);
+
+		h = fed_head(s, (size_t)n, SIZE_MAX, &used, &st);
+		cr_expect_eq(st, body_cases[i].st, "case %zu: state %d", i, st);
+		if (st == HTTP_HEAD_DONE)
+			cr_expect_eq(http_head_body_length(h),
+			    body_cases[i].length, "case %zu: length %ld, "
+			    "expected %ld", i, http_head_body_length(h),
+			    body_cases[i].length);
+		else
+			cr_expect_eq(h->status, 400, "case %zu: status %d", i,
+			    h->status);
+		free(h);
+	}
+	ASSERT_NO_LEAKS();
+}

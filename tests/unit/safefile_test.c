@@ -43,7 +43,7 @@ static void
 need_root(void)
 {
 	if (geteuid() != 0)
-		cr_skip("needs root to give files to another uid");
+		UNIT_SKIP("needs root to give files to another uid");
 }
 
 /* The file's bytes, for "untouched". */
