@@ -77,14 +77,17 @@ console_csrf() {	# user
 		head -1 | sed 's/.*value="\(.*\)"/\1/'
 }
 
-# open_tunnel (common.sh) for a tunnel that the test then kills: the
-# client's exit after the kill is expected, not a failure.
+# open_tunnel (common.sh) for tunnels that the test then kills: the
+# client's exit after the kill is expected, not a failure; fifos instead
+# of a coproc, so that several can be open at once. $tin/$tout: the last.
+CTUN_N=0
 console_tunnel() {	# device target
-	local line
-	coproc CTUN { openssl s_client -quiet -connect "$GW" -CAfile "$T/ca/root.pem" \
-		-cert "$T/$1.pem" -key "$T/$1.key" 2>/dev/null || true; }
-	PIDS+=("$CTUN_PID")
-	exec {tin}>&"${CTUN[1]}" {tout}<&"${CTUN[0]}"
+	local line n=$((++CTUN_N))
+	mkfifo "$T/ctun$n.in" "$T/ctun$n.out"
+	openssl s_client -quiet -connect "$GW" -CAfile "$T/ca/root.pem" \
+		-cert "$T/$1.pem" -key "$T/$1.key" <"$T/ctun$n.in" >"$T/ctun$n.out" 2>/dev/null &
+	PIDS+=($!)
+	exec {tin}>"$T/ctun$n.in" {tout}<"$T/ctun$n.out"
 	printf 'CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\n' "$2" "$2" >&"$tin"
 	read -r -t 5 line <&"$tout" || fail "no answer to CONNECT $2"
 	[ "$(tr -d '\r' <<<"$line")" = "HTTP/1.1 200 Connection established" ] ||
