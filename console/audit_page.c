@@ -305,8 +305,7 @@ page_audit(struct evhttp_request *req, struct console_session *s)
 		return;
 	}
 	r->seconds = now_s() - t0;
-	snprintf(r->verify, sizeof(r->verify), "%s", search_verify(files,
-	    nfiles));
+	search_verify(files, nfiles, r->verify, sizeof(r->verify));
 	search_files_free(files, nfiles);
 	p = pend_new(req, s);
 	p->data = (json_t *)(void *)r;

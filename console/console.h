@@ -115,8 +115,13 @@ int search_run(char **files, size_t n, const struct search_q *q,
  */
 int search_export(char **files, size_t n, const struct audit_filter *f,
     int csv, int fd, unsigned long long *count, char *err, size_t errlen);
-/* The chain's status for files, cached while they are unchanged. */
-const char *search_verify(char **files, size_t n);
+/*
+ * The chain's status for files into buf: the last finished check (on a
+ * thread of its own, started here when the files changed) and its time.
+ */
+void search_verify(char **files, size_t n, char *buf, size_t len);
+/* Waits for a check under way. */
+void search_verify_stop(void);
 
 /* ---- pages (pages.c, actions.c) ----------------------------------------- */
 

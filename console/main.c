@@ -371,6 +371,18 @@ http_start(SSL_CTX *ctx)
 	return http;
 }
 
+/* The chain is checked from the start, so the first search shows it. */
+static void
+verify_at_start(void)
+{
+	char **files, buf[64];
+	size_t n;
+
+	files = search_files(&n);
+	search_verify(files, n, buf, sizeof(buf));
+	search_files_free(files, n);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -388,6 +400,7 @@ main(int argc, char **argv)
 		fatalx("cannot make an event base");
 	ctx = tls_context();
 	http = http_start(ctx);
+	verify_at_start();
 	sigterm = evsignal_new(console_base, SIGTERM, signal_cb, console_base);
 	sigint = evsignal_new(console_base, SIGINT, signal_cb, console_base);
 	evsignal_add(sigterm, NULL);
@@ -395,6 +408,7 @@ main(int argc, char **argv)
 	log_info("console: listening on https://%s (control %s, audit %s)",
 	    console_conf.listen, console_conf.control, console_conf.audit);
 	event_base_dispatch(console_base);
+	search_verify_stop();
 	evhttp_free(http);
 	event_free(sigterm);
 	event_free(sigint);
