@@ -18,6 +18,7 @@
 
 #include "audit/audit.h"
 #include "audit/audit_format.h"
+#include "common/log.h"
 #include "common/xmalloc.h"
 #include "console/console.h"
 
@@ -424,7 +425,11 @@ verify_main(void *arg)
 	struct verify_job *j = arg;
 	char text[sizeof(verify_status)];
 
+	time_t t0 = time(NULL);
+
 	verify_text(j, text, sizeof(text));
+	log_info("console: audit chain checked in %lld s: %.4s",
+	    (long long)(time(NULL) - t0), text);
 	pthread_mutex_lock(&verify_lock);
 	snprintf(verify_status, sizeof(verify_status), "%s", text);
 	verify_sig = j->sig;
