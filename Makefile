@@ -145,6 +145,8 @@ install: $(PROGS)
 	install -m 0644 $(EXAMPLES) $(DOCDIR)/examples/
 	install -m 0644 README.md SECURITY.md $(DOCDIR)/
 	install -m 0644 docs/*.md $(DOCDIR)/docs/
+	install -d $(DOCDIR)/docs/img
+	install -m 0644 docs/img/*.png $(DOCDIR)/docs/img/
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

