@@ -18,7 +18,8 @@
 
 #include "audit/audit.h"
 
-#define CONSOLE_IDLE_S		900	/* a session ends after 15 min idle */
+#define CONSOLE_IDLE_S		900	/* a session ends after 15 min idle, */
+#define CONSOLE_IDLE_MIN	10	/* or sooner with --idle */
 #define CONSOLE_LIFE_S		(8 * 3600)	/* and after 8 h in any case */
 #define CONSOLE_SESSIONS_MAX	256
 #define CONSOLE_PAGE		50	/* records on a page */
@@ -35,6 +36,7 @@ struct console_conf {
 	const char *audit;		/* the live audit file */
 	const char *audit_key;		/* its public key */
 	const char *cyber_group, *it_group;
+	long idle_s;			/* CONSOLE_IDLE_MIN..CONSOLE_IDLE_S */
 };
 
 extern struct console_conf console_conf;

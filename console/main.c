@@ -33,13 +33,14 @@ struct console_conf console_conf = {
 	.audit = "/var/log/mwg/audit.jsonl",
 	.cyber_group = "mwg-cyber",
 	.it_group = "mwg-it",
+	.idle_s = CONSOLE_IDLE_S,
 };
 struct event_base *console_base;
 
 static const char usage_text[] =
 "usage: mwg-console --cert PEM --key PEM [--listen ADDR:PORT]\n"
 "                   [--control SOCKET] [--audit FILE] [--audit-key PUB]\n"
-"                   [--cyber-group G] [--it-group G] [-d]\n"
+"                   [--cyber-group G] [--it-group G] [--idle SECONDS] [-d]\n"
 "\n"
 "The cyber team's web console: live tunnels (IT may kill them), audit\n"
 "search, exports (the same bytes as mwgctl audit export), devices and\n"
@@ -61,6 +62,8 @@ CONSOLE_LISTEN_DEFAULT ");\n"
 "                        export (default mwg-cyber)\n"
 "    --it-group G        directory group of IT: also kill, lock, unlock\n"
 "                        (default mwg-it)\n"
+"    --idle SECONDS      a session ends after this long unused: 10 to 900\n"
+"                        (default 900, 15 minutes); 8 hours at most in any case\n"
 "    -d                  stay in the foreground and log to stderr\n";
 
 /* ---- the router --------------------------------------------------------- */
@@ -299,6 +302,23 @@ listen_split(const char *s, char *host, size_t len, ev_uint16_t *port)
 	return 0;
 }
 
+/* --idle: whole seconds, CONSOLE_IDLE_MIN..CONSOLE_IDLE_S. */
+static int
+idle_arg(const char *s)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+
+	if (*s < '0' || *s > '9' || *end != '\0' || v < CONSOLE_IDLE_MIN ||
+	    v > CONSOLE_IDLE_S) {
+		fprintf(stderr, "mwg-console: --idle: expected %d to %d seconds, "
+		    "got '%s'\n", CONSOLE_IDLE_MIN, CONSOLE_IDLE_S, s);
+		return -1;
+	}
+	console_conf.idle_s = v;
+	return 0;
+}
+
 static int
 parse_options(int argc, char **argv, int *debug)
 {
@@ -309,6 +329,7 @@ parse_options(int argc, char **argv, int *debug)
 		{ "control", required_argument, NULL, 's' },
 		{ "cyber-group", required_argument, NULL, 'y' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "idle", required_argument, NULL, 'I' },
 		{ "it-group", required_argument, NULL, 'i' },
 		{ "key", required_argument, NULL, 'K' },
 		{ "listen", required_argument, NULL, 'l' },
@@ -326,6 +347,10 @@ parse_options(int argc, char **argv, int *debug)
 		case 'i': console_conf.it_group = optarg; break;
 		case 'K': console_conf.key = optarg; break;
 		case 'l': console_conf.listen = optarg; break;
+		case 'I':
+			if (idle_arg(optarg) == -1)
+				return -1;
+			break;
 		case 'd': *debug = 1; break;
 		case 'h': fputs(usage_text, stdout); exit(0);
 		default: fputs(usage_text, stderr); return -1;

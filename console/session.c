@@ -40,7 +40,7 @@ random_hex(char *out, size_t outlen)
 static int
 session_expired(const struct console_session *s, time_t now)
 {
-	return now - s->last > CONSOLE_IDLE_S ||
+	return now - s->last > console_conf.idle_s ||
 	    now - s->created > CONSOLE_LIFE_S;
 }
 

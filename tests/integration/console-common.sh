@@ -17,6 +17,7 @@ console_setup() {	# extra mwgd.conf lines
 	make_ca
 	make_device laptop-1
 	enrol_device surgery-pc-3 alice --managed --practice K84001	# for the devices page
+	enrol_device carol-laptop carol		# a staff login shares the throttle
 	setup_identity "alice:$ALICE_PW:gp-clinicians" \
 		"carol:$CAROL_PW:mwg-cyber" "dave:$DAVE_PW:mwg-it" \
 		"erin:$ERIN_PW:mwg-cyber" "frank:$FRANK_PW:mwg-it,mwg-cyber" \
@@ -31,10 +32,10 @@ console_setup() {	# extra mwgd.conf lines
 	done
 }
 
-start_console() {
+start_console() {	# extra mwg-console options
 	"$BIN/mwg-console" -d --listen "127.0.0.1:$CONSOLE_PORT" \
 		--cert "$T/ca/server.pem" --key "$T/ca/server.key" \
-		--control "$CTL" --audit "$AUDIT" --audit-key "$AUDIT_PUB" \
+		--control "$CTL" --audit "$AUDIT" --audit-key "$AUDIT_PUB" "$@" \
 		>"$T/console.log" 2>&1 &
 	CONSOLE_PID=$!
 	PIDS+=("$CONSOLE_PID")
@@ -62,10 +63,11 @@ console_code() {	# user [steps]
 ccurl() { curl -sS --max-time 15 --cacert "$T/ca/root.pem" "$@"; }
 
 # Logs user in with curl into the cookie jar $T/jar-user; prints the status.
-# A refused attempt leaves an earlier session's jar alone.
+# A refused attempt leaves an earlier session's jar alone. CONSOLE_SRC:
+# the browser's address (the throttle counts failures per address too).
 console_login() {	# user password code
 	local st
-	st=$(ccurl -c "$T/jar-$1.new" -o "$T/login-$1.html" -D "$T/login-$1.h" -w '%{http_code}' \
+	st=$(ccurl --interface "${CONSOLE_SRC:-127.0.0.1}" -c "$T/jar-$1.new" -o "$T/login-$1.html" -D "$T/login-$1.h" -w '%{http_code}' \
 		--data-urlencode "user=$1" --data-urlencode "password=$2" \
 		--data-urlencode "otp=$3" "$CONSOLE/login")
 	[ "$st" = 303 ] && mv "$T/jar-$1.new" "$T/jar-$1"
