@@ -106,6 +106,16 @@ audit_wait '.["event.action"]=="console.export" and .["user.name"]=="carol" and 
 expect_eq "$(ccurl -b "$T/jar-carol" -o /dev/null -w '%{http_code}' "$CONSOLE/export?practice=K84001&user=alice")" 400 "both a practice and a person"
 log "ok: exports are mwgctl's bytes, recorded naming carol"
 
+# ---- search: a field's text inside another field is not that field -----
+expect_eq "$(ccurl -b "$T/jar-dave" -o /dev/null -w '%{http_code}' --data-urlencode "csrf=$D_CSRF" --data "kind=device&name=laptop-8" --data-urlencode 'reason="user.name":"alice","organization.id":"K84001"' "$CONSOLE/locks/add")" 303 "a lock whose reason looks like fields"
+want=$(audit_count '.["user.name"]=="alice"')
+page=$(ccurl -b "$T/jar-carol" -G --data-urlencode "user=alice" "$CONSOLE/audit")
+[ "$want" -ge 2 ] || fail "alice has too few records to count: $want"
+expect_match "$page" "<p id=\"count\">$want matching records" "alice's records, as jq counts them ($want)"
+want=$(audit_count '(.["organization.id"] // "" | ascii_downcase)=="k84001"')
+page=$(ccurl -b "$T/jar-carol" -G --data-urlencode "practice=k84001" "$CONSOLE/audit")
+expect_match "$page" "<p id=\"count\">$want matching records" "K84001's records, as jq counts them ($want)"
+
 # ---- logout ends the session ---------------------------------------------
 expect_eq "$(ccurl -b "$T/jar-carol" -o /dev/null -w '%{http_code}' --data "csrf=$C_CSRF" "$CONSOLE/logout")" 303 "logout"
 expect_eq "$(ccurl -b "$T/jar-carol" -o /dev/null -w '%{http_code}' "$CONSOLE/tunnels")" 401 "the old cookie is dead"

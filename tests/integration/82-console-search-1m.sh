@@ -47,6 +47,8 @@ log "timing: the chain's check done within $(echo "$(date +%s.%N) - $t0" | bc) s
 expect_eq "$(search "a person" "user=user-0042")" $(( N / 1000 )) "a person's records, again"
 expect_eq "$(search "a practice" "practice=k80007")" $(( N / 200 )) "a practice's records (any case)"
 expect_eq "$(search "a person at a practice" "user=user-0007&practice=K80007")" $(( N / 1000 )) "person and practice"
+expect_eq "$(search "an event prefix" "event=tunnel.")" $(( 3 * N / 5 )) "tunnel.* records (open, close, deny)"
+expect_eq "$(search "an event" "event=auth.login")" $(( N / 5 )) "auth.login records"
 expect_eq "$(search "failures" "outcome=failure")" $(( (N + 6) / 7 )) "failures"
 # A time range: the newest 1000 records' seconds, counted with jq.
 lines=$(wc -l <"$T/big/trail/audit.jsonl")
