@@ -48,9 +48,10 @@ GW_OBJ   = $(patsubst %.c,$(BUILD)/%.o,$(GW_SRC))
 LIBGW    = $(BUILD)/libgateway.a
 ADM_OBJ  = $(patsubst %.c,$(BUILD)/%.o,$(wildcard admin/*.c))
 CLI_OBJ  = $(patsubst %.c,$(BUILD)/%.o,$(wildcard client/*.c))
+CON_OBJ  = $(patsubst %.c,$(BUILD)/%.o,$(wildcard console/*.c))
 
 BIN      = $(BUILD)/bin
-PROGS    = $(BIN)/mwgd $(BIN)/mwgctl $(BIN)/mwg
+PROGS    = $(BIN)/mwgd $(BIN)/mwgctl $(BIN)/mwg $(BIN)/mwg-console
 TOOLS    = $(patsubst tests/tools/%.c,$(BIN)/%,$(wildcard tests/tools/*.c)) \
            $(patsubst bench/%.c,$(BIN)/%,$(wildcard bench/*.c))
 UNIT     = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/*_test.c))
@@ -82,6 +83,11 @@ $(BIN)/mwgctl: $(ADM_OBJ) $(LIBMWG)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
 
 $(BIN)/mwg: $(CLI_OBJ) $(LIBMWG)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
+
+# The cyber team's web console: its own program, never part of mwgd.
+$(BIN)/mwg-console: $(CON_OBJ) $(LIBMWG)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
 
@@ -135,10 +141,13 @@ install: $(PROGS)
 	install -m 0755 $(BUILD)/bin/mwgd $(DESTDIR)$(PREFIX)/sbin/mwgd
 	install -m 0755 $(BUILD)/bin/mwgctl $(DESTDIR)$(PREFIX)/bin/mwgctl
 	install -m 0755 $(BUILD)/bin/mwg $(DESTDIR)$(PREFIX)/bin/mwg
+	install -m 0755 $(BUILD)/bin/mwg-console $(DESTDIR)$(PREFIX)/sbin/mwg-console
 	install -d $(DOCDIR)/examples $(DOCDIR)/docs
 	install -m 0644 $(EXAMPLES) $(DOCDIR)/examples/
 	install -m 0644 README.md SECURITY.md $(DOCDIR)/
 	install -m 0644 docs/*.md $(DOCDIR)/docs/
+	install -d $(DOCDIR)/docs/img
+	install -m 0644 docs/img/*.png $(DOCDIR)/docs/img/
 	install -d $(DESTDIR)$(PREFIX)/share/man/man1 \
 	    $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man8
 	install -m 0644 man/mwg.1 $(DESTDIR)$(PREFIX)/share/man/man1/

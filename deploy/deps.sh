@@ -8,7 +8,7 @@ set -eu
 
 BUILD_PKGS="gcc make pkg-config libssl-dev libevent-dev libjansson-dev libhttp-parser-dev libsqlite3-dev liboath-dev libpam0g-dev libqrencode-dev libssh-dev libsystemd-dev tzdata"
 # make test builds every fuzz harness (clang-14 libFuzzer) and replays its corpus.
-TEST_PKGS="libcriterion-dev curl openssl jq procps rsyslog rsyslog-gnutls oathtool libpam-wrapper libnss-wrapper openssh-client ssh-audit prometheus mandoc man-db debhelper dpkg-dev fakeroot lintian clang-14 libclang-rt-14-dev"
+TEST_PKGS="libcriterion-dev curl openssl jq procps rsyslog rsyslog-gnutls oathtool libpam-wrapper libnss-wrapper openssh-client ssh-audit prometheus mandoc man-db debhelper dpkg-dev fakeroot lintian clang-14 libclang-rt-14-dev chromium libnss3-tools nodejs"
 DEMO_PKGS="curl openssl jq oathtool libpam-wrapper libnss-wrapper"
 BENCH_PKGS="stunnel4 haproxy util-linux procps openssh-server openssh-client"
 FUZZ_PKGS="clang-14 libclang-rt-14-dev"
@@ -27,6 +27,10 @@ for g in $groups; do
 	*) echo "deps.sh: unknown group '$g' (build test demo bench fuzz deb)" >&2; exit 2 ;;
 	esac
 done
+
+# The browser test (scenario 81) runs puppeteer-core under node: npm comes
+# with some nodejs builds and is Debian's own package otherwise.
+case " $want " in *" nodejs "*) command -v npm >/dev/null 2>&1 || want="$want npm" ;; esac
 
 missing=""
 for p in $want; do

@@ -445,12 +445,14 @@ ctl_allowed(enum ctl_role role, const char *cmd, json_t *req)
 }
 
 static json_t *
-ctl_handle(struct control_client *cc, const char *line)
+ctl_handle(struct control_client *cc, const char *line, int *later)
 {
 	json_error_t jerr;
 	json_t *req = json_loads(line, 0, &jerr), *ans;
 	const char *cmd = json_string_value(json_object_get(req, "cmd"));
 	char *err, msg[256];
+
+	*later = 0;
 
 	if (!json_is_object(req) || cmd == NULL) {
 		snprintf(msg, sizeof(msg), "bad request: %s", req ?
@@ -477,6 +479,16 @@ ctl_handle(struct control_client *cc, const char *line)
 		err = control_reload(ctl_srv, ctl_conf_path, cc->uid);
 		ans = err ? ctl_error(err) : json_pack("{s:b}", "ok", 1);
 		free(err);
+	}
+	/* The console's requests (control_console.c); a login answers later. */
+	else if (strncmp(cmd, "console-", 8) == 0) {
+		ans = control_console_handle(ctl_srv, cc, cmd, req, cc->uid,
+		    later);
+		if (ans == NULL && !*later) {
+			snprintf(msg, sizeof(msg), "unknown command '%.64s'",
+			    cmd);
+			ans = ctl_error(msg);
+		}
 	} else if ((ans = control_admin_handle(ctl_srv, cmd, req,
 	    cc->uid)) == NULL && (ans = control_state_handle(ctl_srv, cmd,
 	    req, cc->uid)) == NULL) {
@@ -507,22 +519,13 @@ ctl_write_cb(struct bufferevent *bev, void *arg)
 		ctl_client_free(arg);
 }
 
-static void
-ctl_read_cb(struct bufferevent *bev, void *arg)
+/* Sends ans (reference taken) as one line; the client closes after. */
+void
+control_answer(struct control_client *cc, json_t *ans)
 {
-	struct control_client *cc = arg;
-	struct evbuffer *in = bufferevent_get_input(bev);
-	char *line, *text;
-	json_t *ans;
+	struct bufferevent *bev = cc->bev;
+	char *text;
 
-	line = evbuffer_readln(in, NULL, EVBUFFER_EOL_LF);
-	if (line == NULL) {
-		if (evbuffer_get_length(in) > CONTROL_REQUEST_MAX)
-			ctl_client_free(cc);
-		return;
-	}
-	ans = ctl_handle(cc, line);
-	free(line);
 	if (ans == NULL)	/* json_pack refused a value: never crash on it */
 		ans = ctl_error("internal error: answer could not be encoded");
 	text = json_dumps(ans, JSON_COMPACT);
@@ -538,6 +541,33 @@ ctl_read_cb(struct bufferevent *bev, void *arg)
 	/* Keep the event callback: a client that goes without reading its
 	 * answer (EPIPE, timeout) must still be freed. */
 	bufferevent_setcb(bev, NULL, ctl_write_cb, ctl_event_cb, cc);
+}
+
+static void
+ctl_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct control_client *cc = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	json_t *ans;
+	char *line;
+	int later;
+
+	line = evbuffer_readln(in, NULL, EVBUFFER_EOL_LF);
+	if (line == NULL) {
+		if (evbuffer_get_length(in) > CONTROL_REQUEST_MAX)
+			ctl_client_free(cc);
+		return;
+	}
+	ans = ctl_handle(cc, line, &later);
+	explicit_bzero(line, strlen(line));	/* may carry a password */
+	free(line);
+	if (later) {
+		/* Nothing fires while reading is off and nothing is being
+		 * written: cc lives until control_answer. */
+		bufferevent_disable(bev, EV_READ);
+		return;
+	}
+	control_answer(cc, ans);
 }
 
 static void
@@ -589,6 +619,7 @@ control_start(struct event_base *base, int fd, int audit_fd,
 	    (void *)&ctl_role_admin, LEV_OPT_CLOSE_ON_FREE, -1, fd);
 	if (ctl_listener == NULL)
 		fatalx("cannot serve the control socket");
+	control_console_start(base);
 	if (audit_fd == -1)
 		return;
 	ctl_audit_listener = evconnlistener_new(base, ctl_accept_cb,
@@ -605,4 +636,5 @@ control_stop(void)
 	if (ctl_audit_listener)
 		evconnlistener_free(ctl_audit_listener);
 	ctl_listener = ctl_audit_listener = NULL;
+	control_console_stop();
 }

@@ -47,6 +47,18 @@ json_t *control_state_handle(struct server *srv, const char *cmd,
  */
 json_t *control_admin_handle(struct server *srv, const char *cmd,
     json_t *req, long uid);
+/*
+ * control_console.c: the console's requests (console-login, console-note).
+ * Returns the answer; NULL with *later set if it will come through
+ * control_answer(cc, ...); NULL with *later 0 if cmd is none of them.
+ */
+struct control_client;
+json_t *control_console_handle(struct server *srv, struct control_client *cc,
+    const char *cmd, json_t *req, long uid, int *later);
+void control_console_start(struct event_base *base);
+void control_console_stop(void);
+/* Sends ans (reference taken) to cc as one line, then closes it. */
+void control_answer(struct control_client *cc, json_t *ans);
 /* Reloads mwgd.conf and policy; answers NULL or an error text to free.
  * uid is who asked (-1: a signal). */
 char *control_reload(struct server *srv, const char *conf_path, long uid);

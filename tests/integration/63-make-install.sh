@@ -8,7 +8,7 @@ BUILD=$(cd "$BIN/.." && pwd)
 # Install what was built: -o keeps make from rebuilding the programs (a
 # sanitizer build would otherwise be relinked without its flags).
 install_into() {	# make variables...
-	make -s -C "$ROOT" -o "$BIN/mwgd" -o "$BIN/mwgctl" -o "$BIN/mwg" \
+	make -s -C "$ROOT" -o "$BIN/mwgd" -o "$BIN/mwgctl" -o "$BIN/mwg" -o "$BIN/mwg-console" \
 	    install BUILD="$BUILD" "$@" >"$T/install.out" 2>&1 ||
 	    { cat "$T/install.out" >&2; fail "make install $* failed"; }
 }
