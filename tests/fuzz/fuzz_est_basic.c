@@ -85,6 +85,8 @@ UNREACHED(int, store_device_renew, (struct store *a, const char *b,
     const char *c, const char *d, time_t e, char *f, size_t g))
 UNREACHED(int, store_device_revoke, (struct store *a, const char *b,
     const char *c, time_t d, char *e, size_t f))
+UNREACHED(int, store_code_restore, (struct store *a, const char *b,
+    time_t c, char *d, size_t e))
 
 /* The Basic token of auth (after "Basic" and spaces), or NULL. */
 static const char *
