@@ -77,8 +77,8 @@ for h in held:
     h.close()
 PY
 expect_match "$(cat "$T/many.out")" "^65th: (b''|ConnectionResetError)$" "the 65th client is closed unanswered"
-for _ in $(seq 50); do grep -q "control: more than 64 clients at once; refusing one" "$T/mwgd.log" && break; sleep 0.1; done
-grep -q "control: more than 64 clients at once; refusing one" "$T/mwgd.log" || fail "no log line for the refused client"
+for _ in $(seq 50); do grep -q "control: more than 64 clients at once on the control socket; refusing one" "$T/mwgd.log" && break; sleep 0.1; done
+grep -q "control: more than 64 clients at once on the control socket; refusing one" "$T/mwgd.log" || fail "no log line for the refused client"
 log "ok: the refusal is logged"
 for _ in $(seq 50); do
 	[ "$("$BIN/mwgctl" -s "$CTL" status --json 2>/dev/null | jq .ok)" = true ] && break
