@@ -12,6 +12,7 @@
  */
 #include <sys/socket.h>
 
+#include <errno.h>
 #include <poll.h>
 
 #include <stdio.h>
@@ -485,6 +486,32 @@ ssh_auth_linger(struct ssh_sess *ss)
 		close(fd);
 }
 
+/*
+ * A key exchange that failed (no algorithm in common) leaves the client's
+ * packets unread, and closing over unread data sends a reset, on which
+ * the client's kernel drops our KEXINIT before ssh can say "no matching
+ * cipher": half-close, read what came, and wait up to SSH_KEX_LINGER_MS
+ * for the client's own close.
+ */
+static void
+ssh_kex_linger(struct ssh_sess *ss)
+{
+	int fd = ssh_get_fd(ss->s);
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	int64_t until = ssh_now_ms() + SSH_KEX_LINGER_MS;
+	char buf[4096];
+	ssize_t n;
+
+	if (fd < 0 || shutdown(fd, SHUT_WR) == -1)
+		return;
+	while (ssh_now_ms() < until && poll(&pfd, 1, 100) >= 0) {
+		while ((n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0)
+			continue;
+		if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR))
+			return;		/* the client closed too */
+	}
+}
+
 /* Key exchange and the auth exchange; 0 once authenticated. */
 static int
 ssh_handshake(struct ssh_sess *ss)
@@ -506,6 +533,7 @@ ssh_handshake(struct ssh_sess *ss)
 		log_debug("%s: ssh %llu: %s: key exchange failed: %s",
 		    __func__, (unsigned long long)ss->id, ss->peer_ip,
 		    ssh_get_error(ss->s));
+		ssh_kex_linger(ss);
 		return -1;
 	}
 	atomic_store(&ss->is_kex_done, 1);

@@ -37,6 +37,7 @@ struct server;
 #define SSH_KEX_TIMEOUT		30	/* seconds one blocking read may wait */
 #define SSH_REFUSED_LOG_S	10	/* one log line per this, for refusals */
 #define SSH_LINGER		2	/* seconds a closing socket is drained */
+#define SSH_KEX_LINGER_MS	1000	/* ... after a failed key exchange */
 #define SSH_KBDINT_TRIES	3	/* wrong answers before disconnect */
 #define SSH_ANSWER_MAX		1024	/* bytes in a password or code answer */
 #define SSH_IO_CHUNK		(32 * 1024)	/* one read from a target */
