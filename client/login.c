@@ -244,7 +244,7 @@ login_secrets(const struct login_opts *o, char *password, char *otp)
 	}
 	if (o->otp != NULL)	/* checked with the options */
 		memcpy(otp, o->otp, strlen(o->otp) + 1);
-	else if (client_prompt("One-time code: ", otp, OTP_MAX + 1, 1, err,
+	else if (client_prompt("One-time code: ", otp, OTP_MAX + 1, 0, err,
 	    sizeof(err)) == -1) {
 		client_fail(VERB, "cannot ask for the one-time code: %s (use "
 		    "--otp)", err);
