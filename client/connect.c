@@ -917,6 +917,20 @@ client_tunnels_serve(struct client_tunnels *ts, int lfd)
 }
 
 int
+client_tunnels_wait(struct client_tunnels *ts, int secs)
+{
+	struct timespec tick = { .tv_nsec = 10 * 1000 * 1000 };
+
+	(void)ts;
+	for (int i = 0; i < secs * 100; i++) {
+		if (atomic_load(&connect_active) == 0)
+			return 1;
+		nanosleep(&tick, NULL);
+	}
+	return atomic_load(&connect_active) == 0;
+}
+
+int
 client_tunnels_listen_any(const char *verb, int *port)
 {
 	struct sockaddr_in sin = { .sin_family = AF_INET };

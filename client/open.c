@@ -27,6 +27,7 @@
 #define VERB		"open"
 #define ARGS_MAX	32	/* the program's arguments, ours and the person's */
 #define NOTIFY_DEFAULT	"notify-send"
+#define OPEN_DRAIN	5	/* seconds for tunnels to end after the program */
 
 extern char **environ;
 
@@ -381,6 +382,8 @@ open_run(struct open_program *p, const struct client_reach *r)
 		if (errno != EINTR)
 			return client_fail(VERB, "waiting for %s: %s", p->path,
 			    strerror(errno));
+	/* Its sockets closed with it: let the tunnels finish in order. */
+	client_tunnels_wait(open_tunnels, OPEN_DRAIN);
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
 		fprintf(stderr, "mwg: %s: %s: %s ended; tunnels closed\n",
 		    VERB, r->t.authority, p->path);

@@ -56,6 +56,12 @@ void client_tunnels_target(struct client_tunnels *ts,
     const struct client_target *t, const char *break_glass);
 /* Accepts on lfd until a fatal error (returns CLIENT_EXIT_FAIL). */
 int client_tunnels_serve(struct client_tunnels *ts, int lfd);
+/*
+ * Waits, at most secs seconds, until no tunnel is open (once the program
+ * using them has exited, each ends as its local side closes). 1 if none
+ * is left, 0 if some still were.
+ */
+int client_tunnels_wait(struct client_tunnels *ts, int secs);
 /* A listening TCP socket on 127.0.0.1 at a port the kernel picks, that
  * port in *port. -1 after saying why. */
 int client_tunnels_listen_any(const char *verb, int *port);

@@ -41,7 +41,7 @@ cat >"$T/bin/fake-xfreerdp" <<'SH'
 out=$STANDIN_OUT
 printf '%s\n' "$*" >"$out.args"
 printf '%s %s %s %s\n' "$MWG_OPEN_TARGET" "$MWG_OPEN_KIND" "$MWG_OPEN_HOST" "$MWG_OPEN_ADDR:$MWG_OPEN_PORT" >"$out.env"
-addr=${1#/v:}; port=${addr##*:}
+port=$MWG_OPEN_PORT
 exec 3<>"/dev/tcp/127.0.0.1/$port" || exit 3
 printf 'hello from the desktop client\n' >&3
 IFS= read -r -t 5 line <&3 || exit 4
