@@ -417,7 +417,8 @@ proxy_options(int argc, char **argv, const char **listen_arg,
 	return client_args_left(VERB, proxy_usage, argc, argv);
 }
 
-/* A loopback listener only: the proxy acts with the person's session. */
+/* A loopback listener only: the proxy acts with the person's session.
+ * The socket, -1 (said), or -2 after a usage error. */
 static int
 proxy_listen(const char *arg)
 {
@@ -426,12 +427,15 @@ proxy_listen(const char *arg)
 	socklen_t len;
 	int fd, one = 1;
 
-	if (client_parse_listen(arg, &ss, &len, err, sizeof(err)) == -1)
-		return client_usage(VERB, proxy_usage, "%s", err) ? -2 : -2;
-	if (!client_is_loopback((struct sockaddr *)&ss))
-		return client_usage(VERB, proxy_usage, "%s is not a loopback "
-		    "address: anyone who reaches it would use your session",
-		    arg) ? -2 : -2;
+	if (client_parse_listen(arg, &ss, &len, err, sizeof(err)) == -1) {
+		client_usage(VERB, proxy_usage, "%s", err);
+		return -2;
+	}
+	if (!client_is_loopback((struct sockaddr *)&ss)) {
+		client_usage(VERB, proxy_usage, "%s is not a loopback address: "
+		    "anyone who reaches it would use your session", arg);
+		return -2;
+	}
 	addr_format((struct sockaddr *)&ss, proxy.addr, sizeof(proxy.addr));
 	if ((fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
 	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == -1 ||

@@ -123,5 +123,23 @@ if grep -q "Stand-in practice system docs.K84001" <<<"$dom"; then
 fi
 audit_wait '.["event.action"]=="tunnel.open" and .["destination.address"]=="docs.K84001"' 1
 
+# mwg open for a web system: the browser (here a wrapper running the same
+# headless Chromium, named by MWG_OPEN_WEB) gets the real name's URL.
+cat >"$T/browser" <<SH
+#!/usr/bin/env bash
+printf '%s\n' "\$*" >"$T/browser.args"
+exec timeout 60 chromium --headless=new --no-sandbox --disable-gpu --no-first-run \
+    --user-data-dir="$T/chrome-open" --proxy-pac-url="http://$PROXY/proxy.pac" \
+    --host-resolver-rules="MAP * ~NOTFOUND, EXCLUDE 127.0.0.1" \
+    --virtual-time-budget=5000 --dump-dom "\$1" >"$T/browser.dom" 2>>"$T/chromium.log"
+SH
+chmod +x "$T/browser"
+MWG_OPEN_WEB=$T/browser "$MWG" open --dir "$D" emis.K84001 2>"$T/open.err"
+expect_eq "$(head -1 "$T/open.err")" "mwg: open: opening https://$NAME:$WEB_PORT/ (through mwg proxy at $PROXY)" \
+    "mwg open: a web system opens by its real name through the proxy"
+expect_eq "$(cat "$T/browser.args")" "https://$NAME:$WEB_PORT/" "mwg open: the browser's one argument, the URL"
+expect_match "$(cat "$T/browser.dom")" '<h1 id="who">Stand-in practice system emis.K84001</h1>' \
+    "mwg open: the page loads in Chromium, certificate verified"
+
 kill "$PROXY_PID"; wait "$PROXY_PID" 2>/dev/null || true
 stop_mwgd
