@@ -157,6 +157,7 @@ struct connect_state {
 	uid_t			 uid;	/* the only user served */
 	char			 listen_text[PATH_MAX + 8];
 	struct client_tunnel_hooks hooks;	/* open's and proxy's */
+	int			 is_session_optional;	/* proxy's */
 };
 
 /* What other verbs hold (client/tunnel.h): the same state. */
@@ -166,10 +167,12 @@ struct client_tunnels {
 
 struct connect_job {
 	const struct connect_state *cs;
-	struct connect_session	*sess;	/* a reference, dropped at the end */
+	struct connect_session	*sess;	/* a reference, dropped at the end;
+					   NULL (with a pick hook): none */
 	int			 fd;
 	char			 peer[ADDR_STR_MAX];
 	struct client_target	 target;	/* where this one goes */
+	char			 no_session[CLIENT_ERR_MAX];	/* why */
 };
 
 /* The verb that runs the engine: one per process. */
@@ -563,9 +566,14 @@ connect_tunnel(struct connect_job *j)
 	SSL *ssl;
 	int rc;
 
-	if (h->pick != NULL && h->pick(j->fd, j->sess->tls, &j->target,
-	    h->arg) != 1)
+	if (h->pick != NULL && h->pick(j->fd, j->sess ? j->sess->tls : NULL,
+	    &j->target, h->arg) != 1)
 		return;
+	if (j->sess == NULL) {
+		connect_tell(1, "%s: %s", target, j->no_session);
+		connect_answered(j, 502, j->no_session);
+		return;
+	}
 	/* mwg connect runs for hours; the report it sent at the start ages.
 	 * A device the gateway refuses has been told so once, here. */
 	if (posture_refresh(&j->cs->dev, connect_verb) == -1) {
@@ -686,10 +694,13 @@ connect_accepted(struct connect_state *cs, int fd,
 	j->fd = fd;
 	j->target = cs->o.target;
 	snprintf(j->peer, sizeof(j->peer), "%s", text);
-	if ((j->sess = connect_session_get(cs, err, sizeof(err))) == NULL) {
-		connect_tell(1, "%s: %s", cs->hooks.pick != NULL ?
-		    "tunnel" : cs->o.target.authority, err);
-		connect_answered(j, 502, err);
+	/* With a pick hook the program may want no tunnel (a PAC file):
+	 * no session is said only if it asks for one. */
+	if ((j->sess = connect_session_get(cs, err, sizeof(err))) == NULL &&
+	    cs->hooks.pick != NULL)
+		snprintf(j->no_session, sizeof(j->no_session), "%s", err);
+	else if (j->sess == NULL) {
+		connect_tell(1, "%s: %s", cs->o.target.authority, err);
 		close(fd);
 		free(j);
 		return;
@@ -857,10 +868,15 @@ connect_prepare(struct connect_state *cs, const char *dir)
 	if (client_device_load(&st, connect_verb, &cs->dev) == -1 ||
 	    client_device_renew(&cs->dev, connect_verb) == -1)
 		return -1;
-	/* A connect that cannot work says so now, not at the first use. */
+	/* A connect that cannot work says so now, not at the first use;
+	 * mwg proxy may start before the login and wait for one. */
 	if ((s = connect_session_get(cs, err, sizeof(err))) == NULL) {
-		client_fail(connect_verb, "%s", err);
-		return -1;
+		if (!cs->is_session_optional) {
+			client_fail(connect_verb, "%s", err);
+			return -1;
+		}
+		client_warn(connect_verb, "%s; until then the browser's "
+		    "connections to practice systems are refused", err);
 	}
 	connect_session_put(s);
 	return posture_refresh(&cs->dev, connect_verb) == -1 ? -1 : 0;
@@ -880,6 +896,7 @@ client_tunnels_prepare(const char *verb, const char *dir,
 		ts->cs.o.target = *target;
 	ts->cs.o.break_glass = break_glass;
 	ts->cs.o.is_verbose = is_verbose;
+	ts->cs.is_session_optional = hooks->pick != NULL;
 	if (connect_prepare(&ts->cs, dir) == -1) {
 		connect_session_put(ts->cs.cur);
 		connect_hooks = NULL;
@@ -898,6 +915,8 @@ client_tunnels_device(struct client_tunnels *ts)
 struct client_tls *
 client_tunnels_session(struct client_tunnels *ts, time_t *not_after)
 {
+	if (ts->cs.cur == NULL)
+		return NULL;
 	*not_after = ts->cs.cur->not_after;
 	return ts->cs.cur->tls;
 }

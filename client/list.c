@@ -141,8 +141,8 @@ client_list(int argc, char **argv)
 	if ((ts = client_tunnels_prepare(VERB, dir, NULL, NULL, 0,
 	    &none)) == NULL)
 		return CLIENT_EXIT_FAIL;
-	if (client_reach_fetch(client_tunnels_session(ts, &until), &l, err,
-	    sizeof(err)) == -1)
+	if (client_reach_fetch_keep(client_tunnels_session(ts, &until),
+	    &client_tunnels_device(ts)->st, &l, err, sizeof(err)) == -1)
 		return client_fail(VERB, "%s", err);
 	list_print(&l);
 	client_reach_free(&l);

@@ -517,8 +517,9 @@ client_open(int argc, char **argv)
 	if ((open_tunnels = client_tunnels_prepare(VERB, o.dir, NULL,
 	    o.break_glass, 0, &hooks)) == NULL)
 		return CLIENT_EXIT_FAIL;
-	if (client_reach_fetch(client_tunnels_session(open_tunnels, &until),
-	    &l, err, sizeof(err)) == -1)
+	if (client_reach_fetch_keep(client_tunnels_session(open_tunnels,
+	    &until), &client_tunnels_device(open_tunnels)->st, &l, err,
+	    sizeof(err)) == -1)
 		return client_fail(VERB, "cannot learn what you may reach: %s",
 		    err);
 	if ((r = open_find(&l, &o)) == NULL)

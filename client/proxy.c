@@ -92,6 +92,7 @@ static struct {
 	struct proxy_host	*v;
 	size_t			 n;
 	char			 addr[64];	/* where we listen */
+	const struct client_state *st;	/* where the list is kept */
 } proxy = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 /* The web hosts of l (not break-glass ones) become the served list. */
@@ -117,14 +118,21 @@ proxy_take(const struct client_reach_list *l)
 	pthread_mutex_unlock(&proxy.lock);
 }
 
-/* Asks the gateway again; 0, or -1 (said) keeping the old list. */
+/*
+ * Asks the gateway again (and keeps the answer for a start with no
+ * session); 0, or -1 (said) keeping the old list. No session: nothing to
+ * ask with, the old list stays.
+ */
 static int
 proxy_refresh(struct client_tls *sess)
 {
 	struct client_reach_list l;
 	char err[CLIENT_ERR_MAX];
 
-	if (client_reach_fetch(sess, &l, err, sizeof(err)) == -1) {
+	if (sess == NULL)
+		return -1;
+	if (client_reach_fetch_keep(sess, proxy.st, &l, err,
+	    sizeof(err)) == -1) {
 		fprintf(stderr, "mwg: %s: cannot learn what you may reach: "
 		    "%s\n", VERB, err);
 		return -1;
@@ -450,6 +458,31 @@ proxy_listen(const char *arg)
 	return fd;
 }
 
+/*
+ * The first list: from the gateway with a session, else the one kept by
+ * the last mwg list, open or proxy (so the browser's PAC file works
+ * before the login). 0, or -1 if neither can be had (said).
+ */
+static int
+proxy_start_list(struct client_tunnels *ts, time_t *until)
+{
+	struct client_reach_list l;
+	char err[CLIENT_ERR_MAX];
+	struct client_tls *sess;
+
+	*until = 0;
+	if ((sess = client_tunnels_session(ts, until)) != NULL)
+		return proxy_refresh(sess);
+	if (client_reach_load_kept(proxy.st, &l, err, sizeof(err)) == -1) {
+		client_warn(VERB, "no list of systems kept yet (%s): the PAC "
+		    "file lists none until mwg login", err);
+		return 0;
+	}
+	proxy_take(&l);
+	client_reach_free(&l);
+	return 0;
+}
+
 int
 client_proxy_running(const struct client_device *dev, char *addr,
     size_t addrlen)
@@ -494,18 +527,21 @@ client_proxy(int argc, char **argv)
 		return CLIENT_EXIT_FAIL;
 	if ((lfd = proxy_listen(listen_arg)) < 0)
 		return lfd == -2 ? CLIENT_EXIT_USAGE : CLIENT_EXIT_FAIL;
-	if (proxy_refresh(client_tunnels_session(ts, &until)) == -1)
+	proxy.st = &client_tunnels_device(ts)->st;
+	if (proxy_start_list(ts, &until) == -1)
 		return CLIENT_EXIT_FAIL;
 	snprintf(line, sizeof(line), "%s\n", proxy.addr);
 	if (client_state_write(&client_tunnels_device(ts)->st,
 	    CLIENT_PROXY_FILE, line, strlen(line), 0644, err,
 	    sizeof(err)) == -1)
 		client_warn(VERB, "%s (mwg open will not find the proxy)", err);
+	if (until != 0)
+		client_format_time(until, when, sizeof(when));
 	printf("mwg: proxy: %zu web system%s through %s; browser proxy "
-	    "configuration URL http://%s" PAC_PATH "; session until %s; "
-	    "stop with Ctrl-C\n", proxy.n, proxy.n == 1 ? "" : "s",
-	    client_tunnels_device(ts)->gw_text, proxy.addr,
-	    client_format_time(until, when, sizeof(when)));
+	    "configuration URL http://%s" PAC_PATH "; %s%s; stop with "
+	    "Ctrl-C\n", proxy.n, proxy.n == 1 ? "" : "s",
+	    client_tunnels_device(ts)->gw_text, proxy.addr, until != 0 ?
+	    "session until " : "not logged in yet", until != 0 ? when : "");
 	fflush(stdout);
 	return client_tunnels_serve(ts, lfd);
 }

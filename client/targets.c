@@ -108,14 +108,18 @@ out:
 }
 
 int
-client_reach_fetch(struct client_tls *t, struct client_reach_list *out,
-    char *err, size_t errlen)
+client_reach_fetch_keep(struct client_tls *t, const struct client_state *st,
+    struct client_reach_list *out, char *err, size_t errlen)
 {
 	struct client_answer a;
-	char reason[CLIENT_ERR_MAX];
+	char reason[CLIENT_ERR_MAX], e[CLIENT_ERR_MAX];
 	int rc = -1;
 
 	memset(out, 0, sizeof(*out));
+	if (t == NULL) {
+		errbuf_set(err, errlen, "not logged in (run mwg login)");
+		return -1;
+	}
 	if (client_request(t, "GET", CLIENT_TARGETS_PATH, NULL, NULL, 0, &a,
 	    err, errlen) == -1)
 		goto out;
@@ -127,8 +131,35 @@ client_reach_fetch(struct client_tls *t, struct client_reach_list *out,
 	}
 	if ((rc = reach_parse(a.body, out, err, errlen)) == -1)
 		client_reach_free(out);
+	else if (st != NULL && client_state_write(st, CLIENT_TARGETS_FILE,
+	    a.body, a.body_len, 0600, e, sizeof(e)) == -1)
+		fprintf(stderr, "mwg: warning: %s\n", e);
 out:
 	client_answer_free(&a);
+	return rc;
+}
+
+int
+client_reach_fetch(struct client_tls *t, struct client_reach_list *out,
+    char *err, size_t errlen)
+{
+	return client_reach_fetch_keep(t, NULL, out, err, errlen);
+}
+
+int
+client_reach_load_kept(const struct client_state *st,
+    struct client_reach_list *out, char *err, size_t errlen)
+{
+	char *text;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((text = client_state_read(st, CLIENT_TARGETS_FILE, NULL, err,
+	    errlen)) == NULL)
+		return -1;
+	if ((rc = reach_parse(text, out, err, errlen)) == -1)
+		client_reach_free(out);
+	free(text);
 	return rc;
 }
 

@@ -19,8 +19,9 @@ struct client_tunnel_hooks {
 	 * thread: 1 with *t to open a tunnel to, 0 if it was answered here
 	 * (nothing to tunnel), -1 if refused (answered and said here).
 	 * sess is the session's TLS context this connection holds (for a
-	 * request of its own). NULL: every connection goes to the fixed
-	 * target.
+	 * request of its own), NULL if there is no valid session (a tunnel
+	 * asked for is then refused as "not logged in"). NULL hook: every
+	 * connection goes to the fixed target.
 	 */
 	int (*pick)(int fd, struct client_tls *sess, struct client_target *t,
 	    void *arg);
@@ -38,7 +39,8 @@ struct client_tunnel_hooks {
  * directory (dir, or the default), the device (renewed if due), a valid
  * session, a fresh posture report. target is the fixed target (NULL with
  * hooks->pick), break_glass NULL or a checked reason. NULL after printing
- * "mwg: VERB: why" on stderr.
+ * "mwg: VERB: why" on stderr. With hooks->pick a missing session is only
+ * a warning: one may come with the next mwg login.
  */
 struct client_tunnels *client_tunnels_prepare(const char *verb,
     const char *dir, const struct client_target *target,
@@ -47,7 +49,8 @@ struct client_tunnels *client_tunnels_prepare(const char *verb,
 /* The device loaded. Caller does not free. */
 const struct client_device *client_tunnels_device(struct client_tunnels *ts);
 /* The session's TLS context (for requests with the session certificate)
- * and its end. Caller does not free; valid while ts is. */
+ * and its end, before serving; NULL if there is none. Caller does not
+ * free; valid while ts is. */
 struct client_tls *client_tunnels_session(struct client_tunnels *ts,
     time_t *not_after);
 /* The fixed target (and break-glass reason), once it is known: before
@@ -70,6 +73,7 @@ int client_tunnels_listen_any(const char *verb, int *port);
 
 #define CLIENT_TARGETS_PATH	"/v1/targets"
 #define CLIENT_TARGETS_MAX	1000	/* as the gateway caps its answer */
+#define CLIENT_TARGETS_FILE	"targets.json"	/* the last answer, in DIR */
 
 struct client_reach {
 	struct client_target	 t;		/* name.PRACTICE:port */
@@ -94,6 +98,16 @@ struct client_reach_list {
  */
 int client_reach_fetch(struct client_tls *t, struct client_reach_list *out,
     char *err, size_t errlen);
+/*
+ * The same, and the answer kept as DIR/targets.json for when there is no
+ * session (mwg proxy's PAC file before a login). 
+ */
+int client_reach_fetch_keep(struct client_tls *t,
+    const struct client_state *st, struct client_reach_list *out,
+    char *err, size_t errlen);
+/* The list last kept in DIR/targets.json. 0, or -1 with why. */
+int client_reach_load_kept(const struct client_state *st,
+    struct client_reach_list *out, char *err, size_t errlen);
 void client_reach_free(struct client_reach_list *l);
 /* The entry for NAME.PRACTICE (practice in any case), or NULL. */
 const struct client_reach *client_reach_find(const struct client_reach_list *l,

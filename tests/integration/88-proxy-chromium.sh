@@ -141,5 +141,29 @@ expect_eq "$(cat "$T/browser.args")" "https://$NAME:$WEB_PORT/" "mwg open: the b
 expect_match "$(cat "$T/browser.dom")" '<h1 id="who">Stand-in practice system emis.K84001</h1>' \
     "mwg open: the page loads in Chromium, certificate verified"
 
+# After mwg logout the proxy refuses tunnels ("not logged in"); a proxy
+# started before the login serves the kept list (the browser's PAC file
+# works at once) and tunnels once the person logs in.
+"$MWG" logout --dir "$D" >/dev/null
+code=$(curl -sS --max-time 10 -p -x "http://$PROXY" -o /dev/null -w '%{http_connect}' --cacert "$P/ca.pem" \
+    "https://$NAME:$WEB_PORT/" 2>/dev/null || true)
+expect_eq "$code" 502 "logged out: the proxy refuses the tunnel"
+expect_eq "$(grep -c "^mwg: proxy: emis.K84001:$WEB_PORT: not logged in (run mwg login)$" "$T/proxy.err")" 1 "logged out: said why"
+kill "$PROXY_PID"; wait "$PROXY_PID" 2>/dev/null || true
+PROXY2=127.0.0.1:$((BASE + 9))
+"$MWG" proxy --dir "$D" --listen "$PROXY2" >"$T/proxy2.out" 2>"$T/proxy2.err" &
+PROXY_PID=$!
+PIDS+=($PROXY_PID)
+for _ in $(seq 200); do [ -s "$T/proxy2.out" ] && break; sleep 0.05; done
+expect_match "$(cat "$T/proxy2.out")" "^mwg: proxy: 2 web systems through $GW; browser proxy configuration URL http://$PROXY2/proxy.pac; not logged in yet; stop with Ctrl-C$" \
+    "a proxy started before the login: the kept list"
+expect_eq "$(cat "$T/proxy2.err")" "mwg: proxy: warning: not logged in (run mwg login); until then the browser's connections to practice systems are refused" \
+    "...and it says what that means"
+expect_eq "$(curl -sS --max-time 10 "http://$PROXY2/proxy.pac" | grep -c "PROXY $PROXY2")" 2 "...its PAC file lists both"
+# The next step's code (the ±1 window takes it): the first was used.
+totp_settle
+printf '%s\n' "$ALICE_PW" | "$MWG" login --dir "$D" --user alice --password-file - --otp "$(totp_code 1)" >/dev/null
+page=$(curl -sS --max-time 10 -p -x "http://$PROXY2" --cacert "$P/ca.pem" "https://$NAME:$WEB_PORT/")
+expect_match "$page" "Stand-in practice system emis.K84001" "after mwg login the same proxy tunnels"
 kill "$PROXY_PID"; wait "$PROXY_PID" 2>/dev/null || true
 stop_mwgd
