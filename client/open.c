@@ -109,6 +109,7 @@ static const char open_help[] =
 struct open_opts {
 	char		 name[CLIENT_NAME_MAX];
 	char		 practice[CLIENT_NAME_MAX];
+	int		 port;		/* given as NAME.PRACTICE:PORT, or 0 */
 	const char	*break_glass;
 	const char	*dir;
 	char	       **extra;		/* after --, for the program */
@@ -133,6 +134,7 @@ open_parse_name(const char *s, struct open_opts *o)
 		    "NAME.PRACTICE (e.g. emis.K84001, as mwg list shows)", s);
 	memcpy(o->name, t.name, sizeof(o->name));
 	memcpy(o->practice, t.practice, sizeof(o->practice));
+	o->port = strchr(s, ':') ? t.port : 0;
 	return 0;
 }
 
@@ -405,13 +407,64 @@ open_serve_thread(void *arg)
 	return NULL;
 }
 
-/* The system among those the person may reach, or NULL (said why). */
+/*
+ * Why the gateway refuses port on the system: a CONNECT, answered with
+ * the reason a clinician needs (out of hours, the posture, a lock) and
+ * audited as any refused CONNECT. 0 with the reason in why; 1 if it was
+ * allowed after all (the tunnel is closed at once); -1 if it cannot ask.
+ */
+static int
+open_ask_why(struct client_tls *sess, const struct open_opts *o, int port,
+    char *why, size_t whylen)
+{
+	struct client_answer a;
+	char req[512], rest[16384], err[CLIENT_ERR_MAX];
+	size_t restlen = 0;
+	SSL *ssl;
+	int n, rc = -1;
+
+	if ((ssl = client_tls_open(sess, err, sizeof(err))) == NULL)
+		return -1;
+	n = snprintf(req, sizeof(req), "CONNECT %s.%s:%d HTTP/1.1\r\nHost: "
+	    "%s.%s:%d\r\n\r\n", o->name, o->practice, port, o->name,
+	    o->practice, port);
+	client_answer_init(&a, 1);
+	if (SSL_write(ssl, req, n) == n && client_read_answer(ssl, &a, rest,
+	    sizeof(rest), &restlen, err, sizeof(err)) == 0) {
+		rc = a.status / 100 == 2;
+		if (rc == 0) {
+			client_answer_reason(&a, why, whylen);
+			client_text_clean(why);
+			snprintf(why + strlen(why), whylen - strlen(why), " (%d)",
+			    a.status);
+		}
+	}
+	client_answer_free(&a);
+	client_tls_close(ssl);
+	return rc;
+}
+
+/*
+ * The system among those the person may reach, or NULL (said why). One
+ * not listed now but known (listed before, in kept, or named with its
+ * port) is asked about, so the person hears the gateway's reason, not
+ * only that it is missing.
+ */
 static const struct client_reach *
-open_find(const struct client_reach_list *l, const struct open_opts *o)
+open_find(const struct client_reach_list *l, const struct client_reach_list
+    *kept, const struct open_opts *o, struct client_tls *sess)
 {
 	const struct client_reach *r = client_reach_find(l, o->name,
-	    o->practice);
+	    o->practice), *was = client_reach_find(kept, o->name, o->practice);
+	int port = o->port ? o->port : was != NULL ? was->t.port : 0;
+	char why[CLIENT_ERR_MAX];
 
+	if (r == NULL && port != 0 && open_ask_why(sess, o, port, why,
+	    sizeof(why)) == 0) {
+		client_fail(VERB, "%s.%s:%d: %s", o->name, o->practice, port,
+		    why);
+		return NULL;
+	}
 	if (r == NULL) {
 		client_fail(VERB, "%s.%s is not among the systems you may reach "
 		    "now (mwg list shows them)", o->name, o->practice);
@@ -503,10 +556,11 @@ client_open(int argc, char **argv)
 	static const struct client_tunnel_hooks hooks = {
 		.said = open_said_cb,
 	};
-	struct client_reach_list l;
+	struct client_reach_list l, kept;
 	const struct client_reach *r;
 	struct open_opts o = { 0 };
 	char err[CLIENT_ERR_MAX];
+	struct client_tls *sess;
 	time_t until;
 	int rc;
 
@@ -517,12 +571,21 @@ client_open(int argc, char **argv)
 	if ((open_tunnels = client_tunnels_prepare(VERB, o.dir, NULL,
 	    o.break_glass, 0, &hooks)) == NULL)
 		return CLIENT_EXIT_FAIL;
-	if (client_reach_fetch_keep(client_tunnels_session(open_tunnels,
-	    &until), &client_tunnels_device(open_tunnels)->st, &l, err,
-	    sizeof(err)) == -1)
+	/* What was reachable before, for a system missing now. */
+	if (client_reach_load_kept(&client_tunnels_device(open_tunnels)->st,
+	    &kept, err, sizeof(err)) == -1)
+		memset(&kept, 0, sizeof(kept));
+	sess = client_tunnels_session(open_tunnels, &until);
+	if (client_reach_fetch_keep(sess,
+	    &client_tunnels_device(open_tunnels)->st, &l, err,
+	    sizeof(err)) == -1) {
+		client_reach_free(&kept);
 		return client_fail(VERB, "cannot learn what you may reach: %s",
 		    err);
-	if ((r = open_find(&l, &o)) == NULL)
+	}
+	r = open_find(&l, &kept, &o, sess);
+	client_reach_free(&kept);
+	if (r == NULL)
 		rc = CLIENT_EXIT_FAIL;
 	else if (strcmp(r->kind, "web") == 0)
 		rc = open_web(r, &o, client_tunnels_device(open_tunnels));

@@ -133,4 +133,14 @@ expect_eq "$(cat "$T/glass.echo")" "hello from the desktop client" "break-glass:
 audit_wait '.["event.action"]=="tunnel.open" and .["destination.address"]=="reception.K84002"' 1
 expect_eq "$(audit_select '.["event.action"]=="tunnel.open" and .["destination.address"]=="reception.K84002"' | jq -r '.["event.reason"]')" \
     "break-glass" "break-glass: audited as such"
+# A system no longer listed (the policy changed) but listed before: mwg
+# open asks the gateway and gives its reason, not only "not listed".
+sed -i 's/^role clinician { groups gp-clinicians; targets emis reception jump }$/role clinician { groups gp-clinicians; targets emis reception }/' "$T/policy.conf"
+"$BIN/mwgctl" -s "$CTL" reload >/dev/null
+rc=0; err=$("$MWG" open --dir "$D" jump.K84001 2>&1) || rc=$?
+expect_eq "$rc $err" "1 mwg: open: jump.K84001:$ECHO_PORT: target: the role does not include jump (role clinician) (403)" \
+    "no longer listed: the gateway's reason"
+rc=0; err=$("$MWG" open --dir "$D" nope.K84001:443 2>&1) || rc=$?
+expect_eq "$rc $err" "1 mwg: open: nope.K84001:443: no target nope.K84001 is defined in policy (404)" \
+    "named with a port: the gateway's reason"
 stop_mwgd
