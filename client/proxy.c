@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <http_parser.h>
@@ -264,12 +265,14 @@ proxy_refuse(int fd, int status, const char *why)
 
 /*
  * Reads the request head one byte at a time (nothing past it is taken
- * from the browser) into r. 0, or -1 if it is not a request in time.
+ * from the browser) into r, all of it within HEAD_TIMEOUT seconds. The
+ * method (HTTP_CONNECT, HTTP_GET), -2 another, -1 not a request in time.
  */
 static int
 proxy_read_head(int fd, struct proxy_req *r)
 {
 	struct timeval tv = { .tv_sec = HEAD_TIMEOUT };
+	time_t deadline = time(NULL) + HEAD_TIMEOUT;
 	http_parser p;
 	size_t total = 0;
 	char c;
@@ -278,7 +281,11 @@ proxy_read_head(int fd, struct proxy_req *r)
 	http_parser_init(&p, HTTP_REQUEST);
 	p.data = r;
 	while (!r->is_done && total++ < HEAD_MAX) {
-		ssize_t n = read(fd, &c, 1);
+		ssize_t n;
+
+		if (time(NULL) > deadline)
+			return -1;
+		n = read(fd, &c, 1);
 
 		if (n == -1 && errno == EINTR)
 			continue;
