@@ -70,7 +70,8 @@ static const char open_help[] =
 "             The system, as mwg list names it (the port may be left off).\n"
 "     --break-glass REASON\n"
 "             Emergency access with REASON recorded and reviewed, for a\n"
-"             system listed as \"only with break-glass\".\n"
+"             system listed as \"only with break-glass\" (not a web one:\n"
+"             mwg proxy does not carry emergency access).\n"
 "     -- PROGRAM-ARGS...\n"
 "             More arguments for the program (e.g. -- -l alice for ssh).\n"
 "     --dir DIR\n"
@@ -490,6 +491,13 @@ open_web(const struct client_reach *r, const struct open_opts *o,
 	if (r->host[0] == '\0')
 		return client_fail(VERB, "%s is a web system without a host "
 		    "name in the policy: ask IT", r->t.authority);
+	/* The proxy serves what the person may reach without a reason:
+	 * emergency access is asked for one system at a time. */
+	if (r->is_break_glass)
+		return client_fail(VERB, "%s is a web system reachable only "
+		    "with break-glass, which mwg proxy does not carry: call the "
+		    "service desk (they can open it with mwg connect %s --listen "
+		    "... --break-glass REASON)", r->t.authority, r->t.authority);
 	if (client_proxy_running(dev, addr, sizeof(addr)) != 1)
 		return client_fail(VERB, "%s is a web system: it opens through "
 		    "mwg proxy, which is not running (start it with mwg proxy, "

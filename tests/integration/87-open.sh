@@ -18,9 +18,12 @@ practice K84001 "Banbury Cross Health Centre" {
     target reception 127.0.0.1:$ECHO_PORT { kind rdp; host reception.k84001.example.nhs.uk }
     target jump      127.0.0.1:$ECHO_PORT { kind ssh }
 }
-practice K84002 { target reception 127.0.0.1:$ECHO_PORT { kind rdp } }
+practice K84002 {
+    target reception 127.0.0.1:$ECHO_PORT { kind rdp }
+    target emis      127.0.0.1:$HTTP_PORT { kind web; host emis.k84002.example.nhs.uk }
+}
 role clinician { groups gp-clinicians; targets emis reception jump }
-role glass { groups gp-clinicians; practices *; targets reception; break-glass 1h }
+role glass { groups gp-clinicians; practices *; targets reception emis; break-glass 1h }
 member group gp-clinicians { practices K84001 }
 POLICY
 write_conf
@@ -121,6 +124,9 @@ expect_eq "$rc $err" "1 mwg: open: reception.K84002 is reachable only with break
 rc=0; err=$(MWG_OPEN_WEB=$T/bin/fake-xfreerdp "$MWG" open --dir "$D" emis.K84001 2>&1) || rc=$?
 expect_eq "$rc $err" "1 mwg: open: emis.K84001:$HTTP_PORT is a web system: it opens through mwg proxy, which is not running (start it with mwg proxy, and set the browser's proxy configuration URL to the one it prints)" \
     "web without mwg proxy"
+rc=0; err=$(MWG_OPEN_WEB=$T/bin/fake-xfreerdp "$MWG" open --dir "$D" emis.K84002 --break-glass "incident 87" 2>&1) || rc=$?
+expect_eq "$rc $err" "1 mwg: open: emis.K84002:$HTTP_PORT is a web system reachable only with break-glass, which mwg proxy does not carry: call the service desk (they can open it with mwg connect emis.K84002:$HTTP_PORT --listen ... --break-glass REASON)" \
+    "a break-glass web system: not through the proxy, said so"
 rc=0; err=$("$MWG" open --dir "$D" 2>&1) || rc=$?
 expect_eq "$rc" 2 "no system: bad usage"
 rc=0; err=$("$MWG" open --dir "$D" reception.K84001 extra 2>&1) || rc=$?
