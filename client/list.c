@@ -5,20 +5,23 @@
  */
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include <jansson.h>
 
 #include "client/tunnel.h"
 
 #define VERB	"list"
 
-static const char list_usage[] = "usage: mwg list [--dir DIR]\n";
+static const char list_usage[] = "usage: mwg list [--json] [--dir DIR]\n";
 
 static const char list_help[] =
 "NAME\n"
 "     mwg list - the practice systems you may reach\n"
 "\n"
 "SYNOPSIS\n"
-"     mwg list [--dir DIR]\n"
+"     mwg list [--json] [--dir DIR]\n"
 "\n"
 "DESCRIPTION\n"
 "     Asks the gateway (GET /v1/targets, with the session certificate from\n"
@@ -34,6 +37,9 @@ static const char list_help[] =
 "     may not reach are not listed. A fresh posture report is sent first\n"
 "     if the last one is getting old, as mwg connect does.\n"
 "\n"
+"     --json  One JSON array instead, for programs (mwg-gui): objects\n"
+"             with target (NAME.PRACTICE:PORT), name, practice, port,\n"
+"             kind, host, practice_title and break_glass.\n"
 "     --dir DIR\n"
 "             State directory (default $MWG_DIR, else ~/.config/mwg).\n"
 "     --help  Print this help and exit.\n"
@@ -46,9 +52,10 @@ static const char list_help[] =
 "     mwg list\n";
 
 static int
-list_options(int argc, char **argv, const char **dir)
+list_options(int argc, char **argv, const char **dir, int *is_json)
 {
 	static const struct option longopts[] = {
+		{ "json",	no_argument,		NULL, 'j' },
 		{ "dir",	required_argument,	NULL, 'd' },
 		{ "help",	no_argument,		NULL, 'h' },
 		{ NULL,		0,			NULL, 0 },
@@ -59,6 +66,9 @@ list_options(int argc, char **argv, const char **dir)
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
 		switch (ch) {
+		case 'j':
+			*is_json = 1;
+			break;
 		case 'd':
 			*dir = optarg;
 			break;
@@ -125,6 +135,28 @@ list_print(const struct client_reach_list *l)
 		printf("open one with: mwg open NAME.PRACTICE\n");
 }
 
+/* The checked list as JSON: names and hosts are [A-Za-z0-9.-] already. */
+static void
+list_json(const struct client_reach_list *l)
+{
+	json_t *arr = json_array();
+	char *text;
+
+	for (size_t i = 0; i < l->n; i++) {
+		const struct client_reach *r = &l->v[i];
+
+		json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:i, "
+		    "s:s, s:s, s:s, s:b}", "target", r->t.authority, "name",
+		    r->t.name, "practice", r->t.practice, "port", r->t.port,
+		    "kind", r->kind, "host", r->host, "practice_title",
+		    r->title, "break_glass", r->is_break_glass));
+	}
+	if ((text = json_dumps(arr, JSON_COMPACT)) != NULL)
+		printf("%s\n", text);
+	free(text);
+	json_decref(arr);
+}
+
 int
 client_list(int argc, char **argv)
 {
@@ -134,9 +166,9 @@ client_list(int argc, char **argv)
 	char err[CLIENT_ERR_MAX];
 	const char *dir = NULL;
 	time_t until;
-	int rc;
+	int rc, is_json = 0;
 
-	if ((rc = list_options(argc, argv, &dir)) != 0)
+	if ((rc = list_options(argc, argv, &dir, &is_json)) != 0)
 		return rc == -1 ? CLIENT_EXIT_OK : rc;
 	if ((ts = client_tunnels_prepare(VERB, dir, NULL, NULL, 0,
 	    &none)) == NULL)
@@ -144,7 +176,10 @@ client_list(int argc, char **argv)
 	if (client_reach_fetch_keep(client_tunnels_session(ts, &until),
 	    &client_tunnels_device(ts)->st, &l, err, sizeof(err)) == -1)
 		return client_fail(VERB, "%s", err);
-	list_print(&l);
+	if (is_json)
+		list_json(&l);
+	else
+		list_print(&l);
 	client_reach_free(&l);
 	return CLIENT_EXIT_OK;
 }
