@@ -6,7 +6,7 @@
 set -eu
 
 BUILD_PKGS="gcc make pkg-config libssl-dev libevent-dev libjansson-dev libhttp-parser-dev libsqlite3-dev liboath-dev libpam0g-dev libqrencode-dev libssh-dev libsystemd-dev tzdata"
-TEST_PKGS="libcriterion-dev curl openssl jq procps rsyslog rsyslog-gnutls oathtool libpam-wrapper libnss-wrapper openssh-client ssh-audit prometheus python3 chromium libnss3-tools libgtk-4-dev xvfb xdotool imagemagick"
+TEST_PKGS="libcriterion-dev curl openssl jq procps rsyslog rsyslog-gnutls oathtool libpam-wrapper libnss-wrapper openssh-client ssh-audit prometheus python3 chromium libnss3-tools libgtk-4-dev xvfb xdotool imagemagick xrdp freerdp2-x11"
 DEMO_PKGS="curl openssl jq oathtool libpam-wrapper libnss-wrapper"
 BENCH_PKGS="stunnel4 haproxy util-linux procps openssh-server openssh-client"
 FUZZ_PKGS="clang-14 libclang-rt-14-dev"
