@@ -16,11 +16,13 @@
 
 #define STATUS_EVERY	30	/* seconds between session refreshes */
 #define LIST_MAX	(1024 * 1024)	/* mwg list --json, bytes */
+#define SAID_MAX	4	/* lines kept in view: a cut's reason stays */
 
 struct gui {
 	GtkWidget	*win, *status, *user, *pass, *code, *login;
 	GtkWidget	*systems, *open_now, *message;
 	const char	*mwg;		/* $MWG_BIN, else "mwg" in PATH */
+	char		*said[SAID_MAX];	/* the newest last */
 	const char	*dir;		/* $MWG_DIR is read by mwg itself */
 };
 
@@ -48,10 +50,21 @@ gui_log(const char *fmt, ...)
 	va_end(ap);
 }
 
+/* The newest lines, so "program ended" does not hide why it was cut. */
 static void
 gui_say(struct gui *g, const char *text)
 {
-	gtk_label_set_text(GTK_LABEL(g->message), text);
+	GString *all = g_string_new(NULL);
+
+	g_free(g->said[0]);
+	memmove(g->said, g->said + 1, (SAID_MAX - 1) * sizeof(g->said[0]));
+	g->said[SAID_MAX - 1] = g_strdup(text);
+	for (int i = 0; i < SAID_MAX; i++)
+		if (g->said[i] != NULL)
+			g_string_append_printf(all, "%s%s", all->len ? "\n" : "",
+			    g->said[i]);
+	gtk_label_set_text(GTK_LABEL(g->message), all->str);
+	g_string_free(all, TRUE);
 	gui_log("message: %s", text);
 }
 
@@ -125,10 +138,13 @@ gui_open_line_cb(GObject *src, GAsyncResult *res, gpointer arg)
 
 	if (line == NULL)
 		return;		/* mwg open ended; the wait callback tidies */
-	/* A cut or refusal names its reason: the person sees it here,
-	 * without the program's prefix. */
-	gui_say(o->g, g_str_has_prefix(line, "mwg: open: ") ? line + 11 :
-	    line);
+	/* A cut or refusal names its reason: the person sees mwg's lines
+	 * here, without the prefix; the program's own chatter (it shares
+	 * the stream) only goes to the log. */
+	if (g_str_has_prefix(line, "mwg: open: "))
+		gui_say(o->g, line + 11);
+	else
+		gui_log("%s says: %s", o->target, line);
 	g_free(line);
 	gui_open_read(o);
 }
