@@ -23,6 +23,7 @@ struct gui {
 	GtkWidget	*systems, *open_now, *message;
 	const char	*mwg;		/* $MWG_BIN, else "mwg" in PATH */
 	char		*said[SAID_MAX];	/* the newest last */
+	gboolean	 is_status_busy;	/* an mwg status is running */
 	const char	*dir;		/* $MWG_DIR is read by mwg itself */
 };
 
@@ -68,42 +69,72 @@ gui_say(struct gui *g, const char *text)
 	gui_log("message: %s", text);
 }
 
-/* mwg VERB ARGS... run to its end: stdout, or NULL with stderr in *err. */
-static char *
-gui_run(struct gui *g, const char *const *args, char **err)
+/* What to do with a finished mwg run: ok, its stdout and stderr. */
+typedef void (*gui_done_fn)(struct gui *, gboolean, char *, char *);
+
+struct gui_job {
+	struct gui	*g;
+	gui_done_fn	 done;
+};
+
+static void
+gui_run_cb(GObject *src, GAsyncResult *res, gpointer arg)
+{
+	struct gui_job *j = arg;
+	char *out = NULL, *err = NULL;
+	gboolean ok;
+
+	ok = g_subprocess_communicate_utf8_finish(G_SUBPROCESS(src), res, &out,
+	    &err, NULL) && g_subprocess_get_successful(G_SUBPROCESS(src));
+	j->done(j->g, ok, out, err);
+	g_free(out);
+	g_free(err);
+	g_object_unref(src);
+	g_free(j);
+}
+
+/*
+ * mwg VERB ARGS... in the background (it may wait on the network for
+ * seconds: the window must not freeze); done runs when it ends.
+ */
+static void
+gui_run(struct gui *g, const char *const *args, gui_done_fn done)
 {
 	const char *argv[12];
-	char *out = NULL;
-	int n = 0, status = 0;
+	struct gui_job *j;
+	GError *e = NULL;
+	GSubprocess *p;
+	int n = 0;
 
 	argv[n++] = g->mwg;
 	for (; *args != NULL && n < 11; args++)
 		argv[n++] = *args;
 	argv[n] = NULL;
-	*err = NULL;
-	if (!g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL,
-	    NULL, &out, err, &status, NULL) || !g_spawn_check_wait_status(
-	    status, NULL)) {
-		g_free(out);
-		return NULL;
+	p = g_subprocess_newv(argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE |
+	    G_SUBPROCESS_FLAGS_STDERR_PIPE, &e);
+	if (p == NULL) {
+		done(g, FALSE, NULL, e->message);
+		g_error_free(e);
+		return;
 	}
-	return out;
+	j = g_new0(struct gui_job, 1);
+	j->g = g;
+	j->done = done;
+	g_subprocess_communicate_utf8_async(p, NULL, NULL, gui_run_cb, j);
 }
 
 /* "user: alice" and "session: valid until ... (11h 59m left)" shown. */
-static gboolean
-gui_status(gpointer arg)
+static void
+gui_status_done(struct gui *g, gboolean ok, char *out, char *err)
 {
-	struct gui *g = arg;
-	const char *args[] = { "status", NULL };
-	char *out, *err, *line, *user = NULL, *session = NULL, *save = NULL;
+	char *line, *user = NULL, *session = NULL, *save = NULL;
 	char text[512];
 
-	if ((out = gui_run(g, args, &err)) == NULL) {
-		gtk_label_set_text(GTK_LABEL(g->status), err && *err ? err :
-		    "mwg status failed");
-		g_free(err);
-		return G_SOURCE_CONTINUE;
+	g->is_status_busy = FALSE;
+	if (!ok || out == NULL) {
+		gtk_label_set_text(GTK_LABEL(g->status), err && *err ?
+		    g_strstrip(err) : "mwg status failed");
+		return;
 	}
 	for (line = strtok_r(out, "\n", &save); line != NULL;
 	    line = strtok_r(NULL, "\n", &save)) {
@@ -120,8 +151,18 @@ gui_status(gpointer arg)
 		    "?", session);
 	gtk_label_set_text(GTK_LABEL(g->status), text);
 	gui_log("status: %s", text);
-	g_free(out);
-	g_free(err);
+}
+
+static gboolean
+gui_status(gpointer arg)
+{
+	static const char *const args[] = { "status", NULL };
+	struct gui *g = arg;
+
+	if (!g->is_status_busy) {	/* one at a time, however slow */
+		g->is_status_busy = TRUE;
+		gui_run(g, args, gui_status_done);
+	}
 	return G_SOURCE_CONTINUE;
 }
 
@@ -245,18 +286,15 @@ gui_row(struct gui *g, json_t *e)
 }
 
 static void
-gui_list(struct gui *g)
+gui_list_done(struct gui *g, gboolean ok, char *out, char *err)
 {
-	const char *args[] = { "list", "--json", NULL };
-	char *out, *err;
 	GtkWidget *first = NULL, *row;
 	json_t *arr, *e;
 	size_t i;
 
 	gui_clear(g->systems);
-	if ((out = gui_run(g, args, &err)) == NULL) {
+	if (!ok || out == NULL) {
 		gui_say(g, err && *err ? g_strstrip(err) : "mwg list failed");
-		g_free(err);
 		return;
 	}
 	arr = strlen(out) < LIST_MAX ? json_loads(out, 0, NULL) : NULL;
@@ -272,8 +310,14 @@ gui_list(struct gui *g)
 	if (first != NULL)
 		gtk_widget_grab_focus(first);
 	json_decref(arr);
-	g_free(out);
-	g_free(err);
+}
+
+static void
+gui_list(struct gui *g)
+{
+	static const char *const args[] = { "list", "--json", NULL };
+
+	gui_run(g, args, gui_list_done);
 }
 
 /* ---- login ------------------------------------------------------------ */

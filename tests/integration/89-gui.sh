@@ -78,7 +78,8 @@ env GDK_BACKEND=x11 GTK_A11Y=none NO_AT_BRIDGE=1 MWG_DIR="$D" MWG_BIN="$MWG" \
 GUI_PID=$!
 PIDS+=($GUI_PID)
 wait_out "^mwg-gui: ready$"
-expect_match "$(cat "$T/gui.out")" "mwg-gui: status: not logged in: session none \(run mwg login\)" "before login: no session shown"
+wait_out "^mwg-gui: status: not logged in: session none \(run mwg login\)$"
+log "ok: before login: no session shown"
 wid=$(xdotool search --sync --name '^mwg$' | head -1)
 xdotool windowfocus --sync "$wid"
 
@@ -93,7 +94,8 @@ xdotool type --delay 20 "$otp"
 xdotool key Return
 wait_out "^mwg-gui: listed: 2 systems$"
 expect_match "$(cat "$T/gui.out")" "mwg-gui: message: logged in" "login through the window"
-expect_match "$(cat "$T/gui.out")" "mwg-gui: status: alice - session valid until .* left\)" "the session's time left shown"
+wait_out "^mwg-gui: status: alice - session valid until .* left\)$"
+log "ok: the session's time left shown"
 shot 2-logged-in
 
 xdotool key Return		# the first Open: reception.K84001
