@@ -17,12 +17,13 @@ practice K84001 "Banbury Cross Health Centre" {
     target emis      127.0.0.1:$HTTP_PORT { kind web; host emis.k84001.example.nhs.uk }
     target reception 127.0.0.1:$ECHO_PORT { kind rdp; host reception.k84001.example.nhs.uk }
     target jump      127.0.0.1:$ECHO_PORT { kind ssh }
+    target files     127.0.0.1:$ECHO_PORT
 }
 practice K84002 {
     target reception 127.0.0.1:$ECHO_PORT { kind rdp }
     target emis      127.0.0.1:$HTTP_PORT { kind web; host emis.k84002.example.nhs.uk }
 }
-role clinician { groups gp-clinicians; targets emis reception jump }
+role clinician { groups gp-clinicians; targets emis reception jump files }
 role glass { groups gp-clinicians; practices *; targets reception emis; break-glass 1h }
 member group gp-clinicians { practices K84001 }
 POLICY
@@ -92,6 +93,21 @@ port=$(cut -d' ' -f4 "$T/ssh.env"); port=${port##*:}
 expect_eq "$(cat "$T/ssh.args")" "-p $port -o HostKeyAlias=jump.K84001 -l alice 127.0.0.1" "ssh: found in PATH, its arguments"
 expect_eq "$(cat "$T/ssh.echo")" "hello from the desktop client" "ssh: bytes through"
 
+# tcp: no program; the local port is said, and serves until stopped.
+# exec: $! is mwg itself, which the kill below must reach.
+(exec "$MWG" open --dir "$D" files.K84001 >"$T/tcp.out" 2>"$T/tcp.err") &
+TCP_PID=$!
+PIDS+=($TCP_PID)
+for _ in $(seq 200); do [ -s "$T/tcp.out" ] && break; sleep 0.05; done
+expect_match "$(cat "$T/tcp.out")" "^mwg: open: forwarding 127\.0\.0\.1:[0-9]+ to files\.K84001:$ECHO_PORT; stop with Ctrl-C$" "tcp: the local port is said"
+port=$(sed -E 's/.*127\.0\.0\.1:([0-9]+) .*/\1/' "$T/tcp.out")
+exec 5<>"/dev/tcp/127.0.0.1/$port"
+printf 'through a plain port\n' >&5
+IFS= read -r -t 5 line <&5 || fail "tcp: no echo"
+exec 5>&-
+expect_eq "$line" "through a plain port" "tcp: bytes through"
+kill "$TCP_PID"; wait "$TCP_PID" 2>/dev/null || true
+
 # A cut while the program runs: stderr and a notification, with the reason.
 STANDIN_OUT=$T/cut STANDIN_HOLD=$T/release MWG_OPEN_RDP=$T/bin/fake-xfreerdp \
     "$MWG" open --dir "$D" reception.K84001 2>"$T/cut.err" &
@@ -116,8 +132,8 @@ expect_eq "$rc $err" "1 mwg: open: cannot learn what you may reach: your access 
 "$BIN/mwgctl" -s "$CTL" unlock user alice >/dev/null
 
 # Refusals before anything starts.
-rc=0; err=$("$MWG" open --dir "$D" files.K84001 2>&1) || rc=$?
-expect_eq "$rc $err" "1 mwg: open: files.K84001 is not among the systems you may reach now (mwg list shows them)" "not listed"
+rc=0; err=$("$MWG" open --dir "$D" payroll.K84001 2>&1) || rc=$?
+expect_eq "$rc $err" "1 mwg: open: payroll.K84001 is not among the systems you may reach now (mwg list shows them)" "not listed"
 rc=0; err=$("$MWG" open --dir "$D" reception.k84002 2>&1) || rc=$?
 expect_eq "$rc $err" "1 mwg: open: reception.K84002 is reachable only with break-glass, in an emergency: mwg open reception.K84002 --break-glass REASON" \
     "break-glass system without a reason"
@@ -141,7 +157,7 @@ expect_eq "$(audit_select '.["event.action"]=="tunnel.open" and .["destination.a
     "break-glass" "break-glass: audited as such"
 # A system no longer listed (the policy changed) but listed before: mwg
 # open asks the gateway and gives its reason, not only "not listed".
-sed -i 's/^role clinician { groups gp-clinicians; targets emis reception jump }$/role clinician { groups gp-clinicians; targets emis reception }/' "$T/policy.conf"
+sed -i 's/^role clinician { groups gp-clinicians; targets emis reception jump files }$/role clinician { groups gp-clinicians; targets emis reception }/' "$T/policy.conf"
 "$BIN/mwgctl" -s "$CTL" reload >/dev/null
 rc=0; err=$("$MWG" open --dir "$D" jump.K84001 2>&1) || rc=$?
 expect_eq "$rc $err" "1 mwg: open: jump.K84001:$ECHO_PORT: target: the role does not include jump (role clinician) (403)" \

@@ -64,7 +64,7 @@ code=$("$BIN/mwgctl" -s "$CTL" enrol-code create --user alice --practice K84001)
 totp_settle
 printf '%s\n' "$ALICE_PW" | "$MWG" login --dir "$D" --user alice --password-file - --otp "$(totp_code)" >/dev/null
 
-"$MWG" proxy --dir "$D" --listen "$PROXY" >"$T/proxy.out" 2>"$T/proxy.err" &
+(exec "$MWG" proxy --dir "$D" --listen "$PROXY" >"$T/proxy.out" 2>"$T/proxy.err") &
 PROXY_PID=$!
 PIDS+=($PROXY_PID)
 for _ in $(seq 200); do [ -s "$T/proxy.out" ] && break; sleep 0.05; done
@@ -151,7 +151,7 @@ expect_eq "$code" 502 "logged out: the proxy refuses the tunnel"
 expect_eq "$(grep -c "^mwg: proxy: emis.K84001:$WEB_PORT: not logged in (run mwg login)$" "$T/proxy.err")" 1 "logged out: said why"
 kill "$PROXY_PID"; wait "$PROXY_PID" 2>/dev/null || true
 PROXY2=127.0.0.1:$((BASE + 9))
-"$MWG" proxy --dir "$D" --listen "$PROXY2" >"$T/proxy2.out" 2>"$T/proxy2.err" &
+(exec "$MWG" proxy --dir "$D" --listen "$PROXY2" >"$T/proxy2.out" 2>"$T/proxy2.err") &
 PROXY_PID=$!
 PIDS+=($PROXY_PID)
 for _ in $(seq 200); do [ -s "$T/proxy2.out" ] && break; sleep 0.05; done
