@@ -34,6 +34,9 @@ int client_status(int argc, char **argv);	/* client/status.c */
 int client_logout(int argc, char **argv);	/* client/logout.c */
 int client_posture(int argc, char **argv);	/* client/posture.c */
 int client_ssh_config(int argc, char **argv);	/* client/ssh_config.c */
+int client_list(int argc, char **argv);		/* client/list.c */
+int client_open(int argc, char **argv);		/* client/open.c */
+int client_proxy(int argc, char **argv);	/* client/proxy.c */
 
 /* "mwg: VERB: MESSAGE" on stderr; returns CLIENT_EXIT_FAIL. (msg.c) */
 int client_fail(const char *verb, const char *fmt, ...)

@@ -11,6 +11,9 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <errno.h>
 #include <getopt.h>
 #include <libgen.h>
@@ -27,6 +30,7 @@
 #include "certs/certs.h"
 #include "client/gw.h"
 #include "client/posture.h"
+#include "client/tunnel.h"
 #include "common/addr.h"
 #include "common/errbuf.h"
 #include "common/xmalloc.h"
@@ -152,32 +156,72 @@ struct connect_state {
 	struct connect_session	*cur;	/* the accept thread's; NULL: none */
 	uid_t			 uid;	/* the only user served */
 	char			 listen_text[PATH_MAX + 8];
+	struct client_tunnel_hooks hooks;	/* open's and proxy's */
+	int			 is_session_optional;	/* proxy's */
+};
+
+/* What other verbs hold (client/tunnel.h): the same state. */
+struct client_tunnels {
+	struct connect_state	 cs;
 };
 
 struct connect_job {
 	const struct connect_state *cs;
-	struct connect_session	*sess;	/* a reference, dropped at the end */
+	struct connect_session	*sess;	/* a reference, dropped at the end;
+					   NULL (with a pick hook): none */
 	int			 fd;
 	char			 peer[ADDR_STR_MAX];
+	struct client_target	 target;	/* where this one goes */
+	char			 no_session[CLIENT_ERR_MAX];	/* why */
 };
 
-/* One whole line on stderr: threads' lines never interleave. */
+/* The verb that runs the engine: one per process. */
+static const char *connect_verb = VERB;
+static const struct client_tunnel_hooks *connect_hooks;
+
+/*
+ * One whole line on stderr: threads' lines never interleave. A hook
+ * (mwg open's notification) hears it too; is_cut says the gateway cut or
+ * refused a tunnel, rather than a local matter.
+ */
+static void connect_tell(int is_cut, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+connect_vtell(int is_cut, const char *fmt, va_list ap)
+{
+	char line[1024];
+	int n;
+
+	n = snprintf(line, sizeof(line), "mwg: %s: ", connect_verb);
+	vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
+	if (connect_hooks != NULL && connect_hooks->said != NULL)
+		connect_hooks->said(line + n, is_cut, connect_hooks->arg);
+	strcat(line, "\n");
+	fputs(line, stderr);
+}
+
+static void
+connect_tell(int is_cut, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	connect_vtell(is_cut, fmt, ap);
+	va_end(ap);
+}
+
 static void connect_say(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));
 
 static void
 connect_say(const char *fmt, ...)
 {
-	char line[1024];
 	va_list ap;
-	int n;
 
-	n = snprintf(line, sizeof(line), "mwg: %s: ", VERB);
 	va_start(ap, fmt);
-	vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
+	connect_vtell(0, fmt, ap);
 	va_end(ap);
-	strcat(line, "\n");
-	fputs(line, stderr);
 }
 
 /* --listen unix:PATH: a path that fits a socket address. */
@@ -376,13 +420,23 @@ connect_session_get(struct connect_state *cs, char *err, size_t errlen)
 	return s;
 }
 
+/* With a pick hook, the local program hears the gateway's answer. */
+static void
+connect_answered(const struct connect_job *j, int status, const char *reason)
+{
+	const struct client_tunnel_hooks *h = &j->cs->hooks;
+
+	if (h->answered != NULL)
+		h->answered(j->fd, status, reason, h->arg);
+}
+
 /* The CONNECT request and its answer; 0 with the tunnel open. */
 static int
 connect_ask(const struct connect_job *j, SSL *ssl, char *rest,
     size_t restcap, size_t *restlen)
 {
 	const struct connect_opts *o = &j->cs->o;
-	const char *target = o->target.authority;
+	const char *target = j->target.authority;
 	struct client_answer a;
 	char req[1024], err[CLIENT_ERR_MAX], reason[512];
 	int n, rc = -1;
@@ -398,13 +452,18 @@ connect_ask(const struct connect_job *j, SSL *ssl, char *rest,
 	}
 	client_answer_init(&a, 1);
 	if (client_read_answer(ssl, &a, rest, restcap, restlen, err,
-	    sizeof(err)) == -1)
+	    sizeof(err)) == -1) {
 		connect_say("%s: %s", target, err);
-	else if (a.status / 100 != 2)
-		connect_say("%s: %s (%d)", target, client_answer_reason(&a,
-		    reason, sizeof(reason)), a.status);
-	else
+		connect_answered(j, 502, err);
+	} else if (a.status / 100 != 2) {
+		client_answer_reason(&a, reason, sizeof(reason));
+		client_text_clean(reason);
+		connect_tell(1, "%s: %s (%d)", target, reason, a.status);
+		connect_answered(j, a.status, reason);
+	} else {
+		connect_answered(j, 200, NULL);
 		rc = 0;
+	}
 	client_answer_free(&a);
 	return rc;
 }
@@ -471,12 +530,12 @@ static void
 connect_say_cut(const struct connect_job *j, SSL *ssl,
     const struct client_relay_stats *st)
 {
-	const char *target = j->cs->o.target.authority;
+	const char *target = j->target.authority;
 	char msg[CLIENT_ERR_MAX], code[64] = "", when[64];
 
 	/* No tunnel outlives its session; an expired one cannot ask. */
 	if (time(NULL) >= j->sess->not_after) {
-		connect_say("%s: tunnel for %s closed by the gateway: the "
+		connect_tell(1, "%s: tunnel for %s closed by the gateway: the "
 		    "session expired at %s (run mwg login)", target, j->peer,
 		    client_format_time(j->sess->not_after, when,
 		    sizeof(when)));
@@ -485,33 +544,46 @@ connect_say_cut(const struct connect_job *j, SSL *ssl,
 	if (connect_ask_why(j, ssl, msg, sizeof(msg), code,
 	    sizeof(code)) == -1) {
 		client_text_clean(msg);
-		connect_say("%s: tunnel for %s closed: %s (the reason could "
+		connect_tell(1, "%s: tunnel for %s closed: %s (the reason could "
 		    "not be learnt: %s); %llu bytes up, %llu down", target,
 		    j->peer, st->why, msg, st->up, st->down);
 		return;
 	}
 	client_text_clean(msg);
 	client_text_clean(code);
-	connect_say("%s: tunnel for %s closed by the gateway: %s (%s)", target,
-	    j->peer, msg, code);
+	connect_tell(1, "%s: tunnel for %s closed by the gateway: %s (%s)",
+	    target, j->peer, msg, code);
 }
 
 static void
-connect_tunnel(const struct connect_job *j)
+connect_tunnel(struct connect_job *j)
 {
-	const char *target = j->cs->o.target.authority;
+	const struct client_tunnel_hooks *h = &j->cs->hooks;
+	const char *target = j->target.authority;
 	struct client_relay_stats stats;
 	char err[CLIENT_ERR_MAX], rest[16384];
 	size_t restlen = 0;
 	SSL *ssl;
 	int rc;
 
+	if (h->pick != NULL && h->pick(j->fd, j->sess ? j->sess->tls : NULL,
+	    &j->target, h->arg) != 1)
+		return;
+	if (j->sess == NULL) {
+		connect_tell(1, "%s: %s", target, j->no_session);
+		connect_answered(j, 502, j->no_session);
+		return;
+	}
 	/* mwg connect runs for hours; the report it sent at the start ages.
 	 * A device the gateway refuses has been told so once, here. */
-	if (posture_refresh(&j->cs->dev, VERB) == -1)
+	if (posture_refresh(&j->cs->dev, connect_verb) == -1) {
+		connect_answered(j, 502, "the device's posture report was "
+		    "refused");
 		return;
+	}
 	if ((ssl = client_tls_open(j->sess->tls, err, sizeof(err))) == NULL) {
 		connect_say("%s: %s", target, err);
+		connect_answered(j, 502, err);
 		return;
 	}
 	if (connect_ask(j, ssl, rest, sizeof(rest), &restlen) == 0) {
@@ -620,9 +692,15 @@ connect_accepted(struct connect_state *cs, int fd,
 	j = xcalloc(1, sizeof(*j));
 	j->cs = cs;
 	j->fd = fd;
+	j->target = cs->o.target;
 	snprintf(j->peer, sizeof(j->peer), "%s", text);
-	if ((j->sess = connect_session_get(cs, err, sizeof(err))) == NULL) {
-		connect_say("%s: %s", cs->o.target.authority, err);
+	/* With a pick hook the program may want no tunnel (a PAC file):
+	 * no session is said only if it asks for one. */
+	if ((j->sess = connect_session_get(cs, err, sizeof(err))) == NULL &&
+	    cs->hooks.pick != NULL)
+		snprintf(j->no_session, sizeof(j->no_session), "%s", err);
+	else if (j->sess == NULL) {
+		connect_tell(1, "%s: %s", cs->o.target.authority, err);
 		close(fd);
 		free(j);
 		return;
@@ -664,7 +742,7 @@ connect_serve(struct connect_state *cs, int lfd)
 			sleep(ACCEPT_PAUSE);
 			continue;
 		}
-		return client_fail(VERB, "accept: %s", strerror(errno));
+		return client_fail(connect_verb, "accept: %s", strerror(errno));
 	}
 }
 
@@ -774,13 +852,130 @@ connect_listen(const struct connect_opts *o)
 	return fd;
 }
 
+/* Device, session and posture, as every tunnel verb starts. 0 or -1. */
+static int
+connect_prepare(struct connect_state *cs, const char *dir)
+{
+	struct client_state st;
+	char err[CLIENT_ERR_MAX];
+	struct connect_session *s;
+
+	cs->uid = geteuid();
+	if (client_state_resolve(dir, &st, err, sizeof(err)) == -1) {
+		client_fail(connect_verb, "%s", err);
+		return -1;
+	}
+	if (client_device_load(&st, connect_verb, &cs->dev) == -1 ||
+	    client_device_renew(&cs->dev, connect_verb) == -1)
+		return -1;
+	/* A connect that cannot work says so now, not at the first use;
+	 * mwg proxy may start before the login and wait for one. */
+	if ((s = connect_session_get(cs, err, sizeof(err))) == NULL) {
+		if (!cs->is_session_optional) {
+			client_fail(connect_verb, "%s", err);
+			return -1;
+		}
+		client_warn(connect_verb, "%s; until then the browser's "
+		    "connections to practice systems are refused", err);
+	}
+	connect_session_put(s);
+	return posture_refresh(&cs->dev, connect_verb) == -1 ? -1 : 0;
+}
+
+struct client_tunnels *
+client_tunnels_prepare(const char *verb, const char *dir,
+    const struct client_target *target, const char *break_glass,
+    int is_verbose, const struct client_tunnel_hooks *hooks)
+{
+	struct client_tunnels *ts = xcalloc(1, sizeof(*ts));
+
+	connect_verb = verb;
+	ts->cs.hooks = *hooks;
+	connect_hooks = &ts->cs.hooks;
+	if (target != NULL)
+		ts->cs.o.target = *target;
+	ts->cs.o.break_glass = break_glass;
+	ts->cs.o.is_verbose = is_verbose;
+	ts->cs.is_session_optional = hooks->pick != NULL;
+	if (connect_prepare(&ts->cs, dir) == -1) {
+		connect_session_put(ts->cs.cur);
+		connect_hooks = NULL;
+		free(ts);
+		return NULL;
+	}
+	return ts;
+}
+
+const struct client_device *
+client_tunnels_device(struct client_tunnels *ts)
+{
+	return &ts->cs.dev;
+}
+
+struct client_tls *
+client_tunnels_session(struct client_tunnels *ts, time_t *not_after)
+{
+	if (ts->cs.cur == NULL)
+		return NULL;
+	*not_after = ts->cs.cur->not_after;
+	return ts->cs.cur->tls;
+}
+
+void
+client_tunnels_target(struct client_tunnels *ts,
+    const struct client_target *t, const char *break_glass)
+{
+	ts->cs.o.target = *t;
+	ts->cs.o.break_glass = break_glass;
+}
+
+int
+client_tunnels_serve(struct client_tunnels *ts, int lfd)
+{
+	return connect_serve(&ts->cs, lfd);
+}
+
+int
+client_tunnels_wait(struct client_tunnels *ts, int secs)
+{
+	struct timespec tick = { .tv_nsec = 10 * 1000 * 1000 };
+
+	(void)ts;
+	for (int i = 0; i < secs * 100; i++) {
+		if (atomic_load(&connect_active) == 0)
+			return 1;
+		nanosleep(&tick, NULL);
+	}
+	return atomic_load(&connect_active) == 0;
+}
+
+int
+client_tunnels_listen_any(const char *verb, int *port)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	socklen_t len = sizeof(sin);
+	int fd;
+
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
+	    bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1 ||
+	    listen(fd, LISTEN_BACKLOG) == -1 ||
+	    getsockname(fd, (struct sockaddr *)&sin, &len) == -1) {
+		client_fail(verb, "cannot listen on 127.0.0.1: %s",
+		    strerror(errno));
+		if (fd != -1)
+			close(fd);
+		return -1;
+	}
+	*port = ntohs(sin.sin_port);
+	return fd;
+}
+
 int
 client_connect(int argc, char **argv)
 {
 	struct connect_state *cs = xcalloc(1, sizeof(*cs));
-	struct client_state st;
-	char err[CLIENT_ERR_MAX], when[64];
-	struct connect_session *s;
+	char when[64];
 	int rc, lfd = -1;
 
 	if ((rc = connect_options(argc, argv, &cs->o)) != 0) {
@@ -788,21 +983,7 @@ client_connect(int argc, char **argv)
 		goto out;
 	}
 	rc = CLIENT_EXIT_FAIL;
-	cs->uid = geteuid();
-	if (client_state_resolve(cs->o.dir, &st, err, sizeof(err)) == -1) {
-		client_fail(VERB, "%s", err);
-		goto out;
-	}
-	if (client_device_load(&st, VERB, &cs->dev) == -1 ||
-	    client_device_renew(&cs->dev, VERB) == -1)
-		goto out;
-	/* A connect that cannot work says so now, not at the first use. */
-	if ((s = connect_session_get(cs, err, sizeof(err))) == NULL) {
-		client_fail(VERB, "%s", err);
-		goto out;
-	}
-	connect_session_put(s);
-	if (posture_refresh(&cs->dev, VERB) == -1)
+	if (connect_prepare(cs, cs->o.dir) == -1)
 		goto out;
 	if ((lfd = connect_listen(&cs->o)) == -1)
 		goto out;

@@ -20,18 +20,19 @@
 #define VERB		"enrol"
 #define EST_ENROLL	"/.well-known/est/simpleenroll"
 #define CODE_MAX	256
+#define FPR_HEX		64	/* a SHA-256 fingerprint in hex */
 
 static const char enrol_usage[] =
-    "usage: mwg enrol --gateway HOST:PORT --ca CA.pem --code ID:SECRET "
-    "[--force] [--dir DIR]\n";
+    "usage: mwg enrol --gateway HOST:PORT --ca CA.pem --code ID:SECRET\n"
+    "                 [--ca-fingerprint SHA256] [--force] [--dir DIR]\n";
 
 static const char enrol_help[] =
 "NAME\n"
 "     mwg enrol - enrol this device with the gateway\n"
 "\n"
 "SYNOPSIS\n"
-"     mwg enrol --gateway HOST:PORT --ca CA.pem --code ID:SECRET [--force]\n"
-"               [--dir DIR]\n"
+"     mwg enrol --gateway HOST:PORT --ca CA.pem --code ID:SECRET\n"
+"               [--ca-fingerprint SHA256] [--force] [--dir DIR]\n"
 "\n"
 "DESCRIPTION\n"
 "     Makes a new EC P-256 key on this device, asks the gateway to certify\n"
@@ -50,7 +51,14 @@ static const char enrol_help[] =
 "     --ca CA.pem\n"
 "             The CA certificate(s) the gateway's server certificate\n"
 "             chains to (from IT; `mwgctl ca init` prints its SHA-256\n"
-"             fingerprint to compare). Copied to DIR/ca.pem.\n"
+"             fingerprint to compare). Copied to DIR/ca.pem. Check it\n"
+"             before it is used, with --ca-fingerprint or with\n"
+"             openssl x509 -in CA.pem -noout -fingerprint -sha256.\n"
+"     --ca-fingerprint SHA256\n"
+"             The root certificate's SHA-256 fingerprint as IT gave it\n"
+"             (hex, colons and case as you like). mwg refuses to go on,\n"
+"             before the code is sent anywhere, unless a certificate in\n"
+"             CA.pem has it.\n"
 "     --code ID:SECRET\n"
 "             The enrolment code, usable once and for a short time. mwg\n"
 "             blanks it in its own command line as soon as it has read it.\n"
@@ -70,8 +78,15 @@ static const char enrol_help[] =
 "                      the last third of its life)\n"
 "     DIR/session.pem, DIR/session.json\n"
 "                      written by mwg login\n"
+"     DIR/targets.json the systems the gateway last said you may reach\n"
+"                      (mwg list, open, proxy)\n"
+"     DIR/proxy        the address mwg proxy listens on\n"
 "\n"
 "EXIT STATUS\n"
+"     On success mwg prints the root certificate's fingerprint (what the\n"
+"     gateway was trusted by) and the new device certificate's, each\n"
+"     labelled: the second is this device's, for IT's records.\n"
+"\n"
 "     0 enrolled; 1 refused or failed (one line on stderr: the gateway's\n"
 "     reason and HTTP status, or what is wrong locally); 2 bad usage.\n"
 "\n"
@@ -79,9 +94,12 @@ static const char enrol_help[] =
 "     mwg enrol --gateway gw.example.nhs.uk:443 --ca gw-root.pem \\\n"
 "         --code q7k2m9:Tz4XoW1b8vYp\n";
 
+static int enrol_fpr_norm(const char *s, char *out);
+
 struct enrol_opts {
 	struct client_hostport	 gw;
 	const char		*ca;
+	const char		*ca_fpr;	/* --ca-fingerprint, or NULL */
 	const char		*dir;
 	char			 id[CODE_MAX];
 	char			 secret[CODE_MAX];
@@ -111,13 +129,14 @@ enrol_options(int argc, char **argv, struct enrol_opts *o)
 	static const struct option longopts[] = {
 		{ "gateway",	required_argument,	NULL, 'g' },
 		{ "ca",		required_argument,	NULL, 'c' },
+		{ "ca-fingerprint", required_argument,	NULL, 'p' },
 		{ "code",	required_argument,	NULL, 'k' },
 		{ "force",	no_argument,		NULL, 'f' },
 		{ "dir",	required_argument,	NULL, 'd' },
 		{ "help",	no_argument,		NULL, 'h' },
 		{ NULL,		0,			NULL, 0 },
 	};
-	char err[CLIENT_ERR_MAX];
+	char err[CLIENT_ERR_MAX], want[FPR_HEX + 1];
 	int ch, has_gw = 0;
 
 	optind = 0;
@@ -133,6 +152,9 @@ enrol_options(int argc, char **argv, struct enrol_opts *o)
 			break;
 		case 'c':
 			o->ca = optarg;
+			break;
+		case 'p':
+			o->ca_fpr = optarg;
 			break;
 		case 'k':
 			if (enrol_take_code(optarg, o) != 0)
@@ -156,6 +178,9 @@ enrol_options(int argc, char **argv, struct enrol_opts *o)
 	if (!has_gw || o->ca == NULL || !o->has_code)
 		return client_usage(VERB, enrol_usage, "--gateway, --ca and "
 		    "--code are all needed");
+	if (o->ca_fpr != NULL && enrol_fpr_norm(o->ca_fpr, want) == -1)
+		return client_usage(VERB, enrol_usage, "--ca-fingerprint needs "
+		    "a SHA-256 fingerprint (64 hex digits, colons allowed)");
 	return 0;
 }
 
@@ -179,23 +204,84 @@ enrol_auth_header(const struct enrol_opts *o, size_t *lenp)
 	return hdr;
 }
 
+/*
+ * A fingerprint as a person copies it (colons or not, any case, even
+ * openssl's "sha256 Fingerprint=" in front) into 64 lower-case hex
+ * digits. 0, or -1 if it is not a SHA-256 fingerprint.
+ */
+static int
+enrol_fpr_norm(const char *s, char *out)
+{
+	const char *eq = strchr(s, '=');
+	size_t n = 0;
+
+	for (s = eq != NULL ? eq + 1 : s; *s != '\0'; s++) {
+		if (*s == ':' || *s == ' ')
+			continue;
+		if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f') ||
+		    (*s >= 'A' && *s <= 'F')) || n == FPR_HEX)
+			return -1;
+		out[n++] = (char)(*s >= 'A' && *s <= 'F' ? *s + 32 : *s);
+	}
+	out[n] = '\0';
+	return n == FPR_HEX ? 0 : -1;
+}
+
+/*
+ * The root the gateway will be trusted by, said before the code is sent:
+ * its fingerprint printed with a label, and with --ca-fingerprint one of
+ * the certificates must have the one IT gave. 0 or -1 (said).
+ */
+static int
+enrol_check_ca(const struct enrol_opts *o, STACK_OF(X509) *sk)
+{
+	char fpr[CERTS_FPR_MAX], want[FPR_HEX + 1], got[FPR_HEX + 1];
+	int matched = 0;
+
+	if (o->ca_fpr != NULL && enrol_fpr_norm(o->ca_fpr, want) == -1)
+		return -1;	/* enrol_options said so */
+	for (int i = 0; i < sk_X509_num(sk); i++) {
+		if (certs_fingerprint(sk_X509_value(sk, i), fpr,
+		    sizeof(fpr)) == -1)
+			continue;
+		printf("root certificate (%s) SHA-256 fingerprint: %s\n",
+		    o->ca, fpr);
+		if (o->ca_fpr != NULL && enrol_fpr_norm(fpr, got) == 0 &&
+		    strcmp(got, want) == 0)
+			matched = 1;
+	}
+	fflush(stdout);
+	if (o->ca_fpr == NULL || matched)
+		return 0;
+	client_fail(VERB, "%s does not have the SHA-256 fingerprint given "
+	    "with --ca-fingerprint: do not use it; ask IT for the right "
+	    "root.pem (nothing was sent)", o->ca);
+	return -1;
+}
+
 /* The --ca file must hold at least one certificate: check before use. */
 static char *
-enrol_read_ca(const char *path, size_t *lenp)
+enrol_read_ca(const struct enrol_opts *o, size_t *lenp)
 {
 	char err[CLIENT_ERR_MAX], *text;
 	STACK_OF(X509) *sk;
+	int rc;
 
-	if ((text = client_read_file(path, lenp, err, sizeof(err))) == NULL) {
+	if ((text = client_read_file(o->ca, lenp, err, sizeof(err))) == NULL) {
 		client_fail(VERB, "%s", err);
 		return NULL;
 	}
 	if ((sk = client_est_read_pem(text, *lenp, err, sizeof(err))) == NULL) {
-		client_fail(VERB, "%s: %s", path, err);
+		client_fail(VERB, "%s: %s", o->ca, err);
 		free(text);
 		return NULL;
 	}
+	rc = enrol_check_ca(o, sk);
 	sk_X509_pop_free(sk, X509_free);
+	if (rc == -1) {
+		free(text);
+		return NULL;
+	}
 	return text;
 }
 
@@ -304,7 +390,8 @@ enrol_report(const struct client_state *st, const struct enrol_opts *o,
 		printf("device certificate valid until %s\n",
 		    client_format_time(na, when, sizeof(when)));
 	if (certs_fingerprint(cert, fpr, sizeof(fpr)) == 0)
-		printf("device certificate SHA-256 fingerprint: %s\n", fpr);
+		printf("this device's certificate SHA-256 fingerprint (for "
+		    "IT's records; not the root's): %s\n", fpr);
 	printf("state in %s; next: mwg login --user NAME\n", st->dir);
 }
 
@@ -329,7 +416,7 @@ client_enrol(int argc, char **argv)
 		goto out;
 	}
 	if (enrol_check_existing(&st, o.is_forced) == -1 ||
-	    (ca = enrol_read_ca(o.ca, &calen)) == NULL)
+	    (ca = enrol_read_ca(&o, &calen)) == NULL)
 		goto out;
 	if ((key = certs_new_key()) == NULL) {
 		client_fail(VERB, "cannot make a key");

@@ -67,7 +67,10 @@ static const char login_help[] =
 "             Read the password from the first line of FILE (- for standard\n"
 "             input), for scripts. mwg warns if others can read FILE.\n"
 "     --otp CODE\n"
-"             The one-time code (6 to 10 digits).\n"
+"             The one-time code (6 to 10 digits). --otp - with\n"
+"             --password-file - reads it from the second line of standard\n"
+"             input, so that a program (mwg-gui) need not put it in a\n"
+"             command line others can read.\n"
 "     --dir DIR\n"
 "             State directory (default $MWG_DIR, else ~/.config/mwg).\n"
 "     --help  Print this help and exit.\n"
@@ -148,7 +151,13 @@ login_options(int argc, char **argv, struct login_opts *o)
 	if (o->user[0] == '\0' || strlen(o->user) >= USER_MAX)
 		return client_usage(VERB, login_usage, "--user must be 1-%d "
 		    "characters", USER_MAX - 1);
-	if (o->otp != NULL && login_otp_valid(o->otp) == -1)
+	if (o->otp != NULL && strcmp(o->otp, "-") == 0 &&
+	    (o->password_file == NULL || strcmp(o->password_file, "-") != 0))
+		return client_usage(VERB, login_usage, "--otp - needs "
+		    "--password-file - (the password, then the code, on standard "
+		    "input)");
+	if (o->otp != NULL && strcmp(o->otp, "-") != 0 &&
+	    login_otp_valid(o->otp) == -1)
 		return client_usage(VERB, login_usage, "--otp must be %d to %d "
 		    "digits", OTP_MIN, OTP_MAX);
 	return 0;
@@ -224,13 +233,56 @@ login_password_file(const char *path, char *buf)
 	return rc;
 }
 
+/*
+ * Standard input's first line as the password and its second as the code
+ * (--password-file - --otp -): read whole, bounded, then wiped. 0 or -1.
+ */
+static int
+login_stdin_both(char *password, char *otp)
+{
+	char buf[PASSWORD_MAX + OTP_MAX + 8], *nl, *code;
+	size_t len = 0;
+	ssize_t n;
+	int rc = -1;
+
+	while (len < sizeof(buf) - 1 && (n = read(STDIN_FILENO, buf + len,
+	    sizeof(buf) - 1 - len)) != 0) {
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			break;
+		len += (size_t)n;
+	}
+	buf[len] = '\0';
+	if ((nl = strchr(buf, '\n')) != NULL) {
+		*nl = '\0';
+		code = nl + 1;
+		code[strcspn(code, "\r\n")] = '\0';
+		buf[strcspn(buf, "\r")] = '\0';
+		if (*buf != '\0' && strlen(buf) <= PASSWORD_MAX &&
+		    strlen(code) <= OTP_MAX) {
+			memcpy(password, buf, strlen(buf) + 1);
+			memcpy(otp, code, strlen(code) + 1);
+			rc = 0;
+		}
+	}
+	OPENSSL_cleanse(buf, sizeof(buf));
+	if (rc == -1)
+		client_fail(VERB, "standard input must hold the password, then "
+		    "the code, on two lines");
+	return rc;
+}
+
 /* Password and code from options, a file or the terminal. 0 or -1. */
 static int
 login_secrets(const struct login_opts *o, char *password, char *otp)
 {
 	char err[CLIENT_ERR_MAX], prompt[USER_MAX + 32];
 
-	if (o->password_file != NULL) {
+	if (o->otp != NULL && strcmp(o->otp, "-") == 0) {
+		if (login_stdin_both(password, otp) == -1)
+			return -1;
+	} else if (o->password_file != NULL) {
 		if (login_password_file(o->password_file, password) == -1)
 			return -1;
 	} else {
@@ -242,9 +294,11 @@ login_secrets(const struct login_opts *o, char *password, char *otp)
 			return -1;
 		}
 	}
-	if (o->otp != NULL)	/* checked with the options */
+	if (o->otp != NULL && strcmp(o->otp, "-") == 0)
+		;		/* read above */
+	else if (o->otp != NULL)	/* checked with the options */
 		memcpy(otp, o->otp, strlen(o->otp) + 1);
-	else if (client_prompt("One-time code: ", otp, OTP_MAX + 1, 1, err,
+	else if (client_prompt("One-time code: ", otp, OTP_MAX + 1, 0, err,
 	    sizeof(err)) == -1) {
 		client_fail(VERB, "cannot ask for the one-time code: %s (use "
 		    "--otp)", err);

@@ -13,9 +13,13 @@ static const char usage_text[] =
 "     mwg - reach practice systems through the mobile-working gateway\n"
 "\n"
 "SYNOPSIS\n"
-"     mwg enrol --gateway HOST:PORT --ca CA.pem --code ID:SECRET [--force]\n"
+"     mwg enrol --gateway HOST:PORT --ca CA.pem --code ID:SECRET\n"
+"               [--ca-fingerprint SHA256] [--force]\n"
 "     mwg login --user USER [--password-file FILE] [--otp CODE]\n"
 "     mwg posture [--show]\n"
+"     mwg list\n"
+"     mwg open NAME.PRACTICE [--break-glass REASON] [-- PROGRAM-ARGS...]\n"
+"     mwg proxy [--listen ADDR:PORT]\n"
 "     mwg connect NAME.PRACTICE:PORT --listen ADDR:PORT|unix:PATH\n"
 "                 [--break-glass REASON] [--allow-remote] [--verbose]\n"
 "     mwg status\n"
@@ -29,6 +33,12 @@ static const char usage_text[] =
 "     enrol    make this device's key and enrol it with a code from IT\n"
 "     login    prove who you are (password and one-time code); get a\n"
 "              session certificate for the hours your role allows\n"
+"     list     the practice systems you may reach now, and those only\n"
+"              with break-glass, with what each is (web, rdp, ssh, tcp)\n"
+"     open     open one in the right program (remote desktop, ssh, the\n"
+"              browser) through the gateway; ends when the program does\n"
+"     proxy    a local proxy for the browser, so web systems open by\n"
+"              their real names and their own certificates are checked\n"
 "     connect  open a local port (for this OS user only); each connection\n"
 "              to it becomes a tunnel through the gateway to one practice\n"
 "              system\n"
@@ -58,6 +68,9 @@ static const char usage_text[] =
 "     mwg enrol --gateway gw.example.nhs.uk:443 --ca root.pem \\\n"
 "         --code 7f3k2q:Z8vTq...\n"
 "     mwg login --user alice\n"
+"     mwg list\n"
+"     mwg open reception.K84001\n"
+"     mwg proxy &\n"
 "     mwg connect emis.K84001:443 --listen 127.0.0.1:8443\n"
 "     mwg ssh-config && ssh emis.K84001\n";
 
@@ -75,6 +88,9 @@ main(int argc, char **argv)
 		{ "logout", client_logout },
 		{ "posture", client_posture },
 		{ "ssh-config", client_ssh_config },
+		{ "list", client_list },
+		{ "open", client_open },
+		{ "proxy", client_proxy },
 	};
 
 	/* A gateway that hangs up mid-write is an error, not a signal. */

@@ -1,7 +1,7 @@
 /*
  * The plain HTTP endpoints on the TLS listener: a table from path to
- * handler. whoami and closed answer on the worker (they need only the
- * handshake and memory); everything that touches PAM, the store or the CA
+ * handler. whoami, closed and targets answer on the worker (they need
+ * only the handshake and memory); everything that touches PAM, the store or the CA
  * key runs on the auth pool. Every answer closes the connection.
  */
 #include <string.h>
@@ -13,6 +13,7 @@
 #include "gateway/posture.h"
 #include "gateway/revoke.h"
 #include "gateway/session.h"
+#include "gateway/targets.h"
 
 static void
 api_whoami(struct conn *c)
@@ -65,6 +66,10 @@ api_dispatch(struct conn *c)
 	/* In memory, like whoami: answered on the worker. */
 	if (strcmp(url, "/v1/closed") == 0) {
 		session_closed_answer(c);
+		return;
+	}
+	if (strcmp(url, TARGETS_PATH) == 0) {
+		targets_answer(c);
 		return;
 	}
 	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)

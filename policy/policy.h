@@ -18,13 +18,28 @@
 #define POLICY_NAME_MAX		64	/* target names and practice codes */
 #define POLICY_TITLE_MAX	128	/* a practice's display name */
 
+#define POLICY_HOST_MAX		254	/* a DNS name, 253 bytes, and NUL */
+
+/* What a target is, so a client can open it with the right program. */
+enum policy_kind {
+	POLICY_KIND_TCP = 0,	/* unsaid: plain TCP */
+	POLICY_KIND_WEB,	/* HTTPS, opened by its host name */
+	POLICY_KIND_RDP,
+	POLICY_KIND_SSH,
+};
+
 struct policy_target {
 	char name[POLICY_NAME_MAX];		/* "emis" */
 	char practice[POLICY_NAME_MAX];		/* ODS code, upper case */
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
 	char addr_str[64];			/* "10.10.1.10:443" */
+	enum policy_kind kind;
+	char host[POLICY_HOST_MAX];		/* lower case; "" if unsaid */
 };
+
+/* "web", "rdp", "ssh" or "tcp". */
+const char *policy_kind_name(enum policy_kind kind);
 
 struct policy;
 
@@ -154,6 +169,20 @@ typedef void (*policy_explain_cb)(const char *rule, int applies,
     const char *why, void *arg);
 void policy_explain(const struct policy *p, const struct policy_request *req,
     struct policy_decision *out, policy_explain_cb cb, void *arg);
+
+/*
+ * What req's person may reach (req's target_name, practice, port and
+ * break_glass are ignored): every target, in (practice, name) order, that
+ * policy_decide allows now, and then or else with a break-glass reason.
+ * cb(target, only_break_glass, arg) for each; nothing for the others, so
+ * a caller can tell the person no more than a CONNECT would. Two
+ * decisions per target at most: the cost grows with the policy, not the
+ * request. Returns how many were passed to cb.
+ */
+typedef void (*policy_reach_cb)(const struct policy_target *t,
+    int only_break_glass, void *arg);
+size_t policy_reachable(const struct policy *p,
+    const struct policy_request *req, policy_reach_cb cb, void *arg);
 
 /*
  * How long a session certificate for user (with groups) may live: the

@@ -516,17 +516,18 @@ next_role(const uint64_t *mask, const uint64_t *held, size_t from)
 
 /*
  * Enforced roles, ordinary ones first, then break-glass ones. Returns the
- * role that allowed, or NULL with *closest the one that got furthest.
+ * role that allowed, or NULL with *closest the one that got furthest and
+ * *hours the first that failed on its hours alone (NULL if none did).
  */
 static const struct policy_role *
 enforced(struct eval *e, const struct policy_role **closest,
-    policy_explain_cb cb, void *arg)
+    const struct policy_role **hours, policy_explain_cb cb, void *arg)
 {
 	const struct policy *p = e->p;
 	enum stage best = ST_HELD;
 	char why[WHY_MAX], rule[POLICY_NAME_MAX + 24];
 
-	*closest = NULL;
+	*closest = *hours = NULL;
 	for (int glass = 0; glass <= 1; glass++)
 		for (ssize_t i = next_role(glass ? p->glass : p->ordinary,
 		    cb ? NULL : e->held, 0); i >= 0; i = next_role(glass ?
@@ -544,6 +545,8 @@ enforced(struct eval *e, const struct policy_role **closest,
 			}
 			if (st == ST_OK)
 				return r;
+			if (st == ST_HOURS && *hours == NULL)
+				*hours = r;
 			if (*closest == NULL || st > best) {
 				*closest = r;
 				best = st;
@@ -593,11 +596,49 @@ report_only(struct eval *e, struct policy_decision *out,
 	}
 }
 
+/*
+ * The deny when no role allowed. The role that got furthest is named; but
+ * when it got past the hours and failed on the device or the posture, and
+ * another role failed only on its hours, the person most likely meant
+ * that other role (a personal laptop out of hours is not told it needs a
+ * managed one): its hours come first, then the closest's reason, both
+ * with their role. If both do not fit, the hours alone.
+ */
+static void
+deny_closest(struct eval *e, const struct policy_role *closest,
+    const struct policy_role *hours, struct policy_decision *out)
+{
+	const struct policy *p = e->p;
+	char first[WHY_MAX], second[WHY_MAX];
+	size_t n1, n2;
+
+	if (hours == NULL || hours == closest) {
+		check_role(e, closest, (size_t)(closest - p->roles),
+		    out->reason, sizeof(out->reason));
+		deny(out, out->reason, closest->name);
+		return;
+	}
+	check_role(e, hours, (size_t)(hours - p->roles), first, sizeof(first));
+	deny(out, first, hours->name);
+	snprintf(first, sizeof(first), "%s", out->reason);
+	check_role(e, closest, (size_t)(closest - p->roles), second,
+	    sizeof(second));
+	deny(out, second, closest->name);
+	snprintf(second, sizeof(second), "%s", out->reason);
+	n1 = strlen(first);
+	n2 = strlen(second);
+	if (n1 + 2 + n2 < sizeof(out->reason))
+		cat(out->reason, sizeof(out->reason), first, "; ", second,
+		    NULL);
+	else
+		memcpy(out->reason, first, n1 + 1);
+}
+
 void
 policy_explain(const struct policy *p, const struct policy_request *req,
     struct policy_decision *out, policy_explain_cb cb, void *arg)
 {
-	const struct policy_role *r, *closest;
+	const struct policy_role *r, *closest, *hours;
 	struct eval e;
 
 	memset(out, 0, sizeof(*out));
@@ -612,13 +653,11 @@ policy_explain(const struct policy *p, const struct policy_request *req,
 	    e.practice, e.held, &e.member, &e.member_is_group);
 	if (cb != NULL)
 		explain_member(&e, cb, arg);
-	if ((r = enforced(&e, &closest, cb, arg)) != NULL)
+	if ((r = enforced(&e, &closest, &hours, cb, arg)) != NULL)
 		allow(&e, r, out);
-	else if (closest != NULL) {
-		check_role(&e, closest, (size_t)(closest - p->roles),
-		    out->reason, sizeof(out->reason));
-		deny(out, out->reason, closest->name);
-	} else {
+	else if (closest != NULL)
+		deny_closest(&e, closest, hours, out);
+	else {
 		cat(out->reason, sizeof(out->reason), "no role gives ",
 		    *str(req->user) ? str(req->user) : "this device",
 		    " access to ", e.t->name, ".", e.t->practice, NULL);

@@ -299,6 +299,137 @@ parse_posture(struct build *b, const struct conf_node *n)
 
 /* ---- practice ------------------------------------------------------------ */
 
+static const char *const kind_names[] = {
+	[POLICY_KIND_TCP] = "tcp",
+	[POLICY_KIND_WEB] = "web",
+	[POLICY_KIND_RDP] = "rdp",
+	[POLICY_KIND_SSH] = "ssh",
+};
+
+const char *
+policy_kind_name(enum policy_kind kind)
+{
+	return (size_t)kind < sizeof(kind_names) / sizeof(kind_names[0]) ?
+	    kind_names[kind] : "tcp";
+}
+
+/*
+ * A DNS host name as certificates name servers (RFC 1123 §2.1): labels of
+ * letters, digits and '-', 1-63 bytes, not starting or ending with '-',
+ * at least two of them, 253 bytes in all; no trailing dot, no IP literal
+ * (the last label is not all digits). Lower-cased into out.
+ */
+static int
+host_parse(const char *s, char *out)
+{
+	size_t n = strlen(s), label = 0, labels = 1;
+	int all_digits = 1;
+
+	if (n == 0 || n > POLICY_HOST_MAX - 1)
+		return -1;
+	for (size_t i = 0; i <= n; i++) {
+		char c = s[i];
+
+		if (c == '.' || c == '\0') {
+			if (label == 0 || s[i - 1] == '-')
+				return -1;
+			if (c == '.') {
+				labels++;
+				label = 0;
+				all_digits = 1;
+			}
+			out[i] = c;
+			continue;
+		}
+		if (!isalnum_ascii(c) && c != '-')
+			return -1;
+		if ((label == 0 && c == '-') || ++label > 63)
+			return -1;
+		all_digits &= c >= '0' && c <= '9';
+		out[i] = (char)tolower((unsigned char)c);
+	}
+	return labels >= 2 && !all_digits ? 0 : -1;
+}
+
+/* `host NAME`: a name no other target has, so a proxy can tell them apart. */
+static void
+target_host(struct build *b, struct policy_target *t,
+    const struct conf_node *c)
+{
+	const struct policy *p = b->p;
+	char host[POLICY_HOST_MAX];
+
+	if (conf_nargs(c, 1, 1, b->errs) == -1)
+		return;
+	if (host_parse(c->args[0].text, host) == -1) {
+		conf_error(b->errs, &c->args[0].pos, "expected a host name "
+		    "like emis.k84001.example.nhs.uk (letters, digits, '-' "
+		    "and '.', at most 253 bytes), got '%s'", c->args[0].text);
+		return;
+	}
+	for (size_t i = 0; i < p->ntargets; i++)
+		if (strcmp(p->targets[i].host, host) == 0) {
+			conf_error(b->errs, &c->args[0].pos, "host %s is "
+			    "already target %s.%s's", host, p->targets[i].name,
+			    p->targets[i].practice);
+			return;
+		}
+	memcpy(t->host, host, sizeof(host));
+}
+
+static void
+target_kind(struct build *b, struct policy_target *t,
+    const struct conf_node *c)
+{
+	if (conf_nargs(c, 1, 1, b->errs) == -1)
+		return;
+	for (size_t k = 0; k < sizeof(kind_names) / sizeof(kind_names[0]); k++)
+		if (strcmp(c->args[0].text, kind_names[k]) == 0) {
+			t->kind = (enum policy_kind)k;
+			return;
+		}
+	conf_error(b->errs, &c->args[0].pos, "expected a kind web, rdp, ssh "
+	    "or tcp, got '%s'", c->args[0].text);
+}
+
+/* `target NAME ADDR { kind K; host H }`: each at most once. */
+static void
+target_block(struct build *b, struct policy_target *t,
+    const struct conf_node *n)
+{
+	const struct conf_node *kind = NULL, *host = NULL;
+
+	for (size_t i = 0; i < n->nchildren; i++) {
+		const struct conf_node *c = &n->children[i];
+		const struct conf_node **seen = strcmp(c->name.text,
+		    "kind") == 0 ? &kind : strcmp(c->name.text, "host") == 0 ?
+		    &host : NULL;
+
+		if (seen == NULL || c->has_block) {
+			conf_error(b->errs, &c->name.pos, "expected 'kind' or "
+			    "'host' in target %s.%s, got '%s'%s", t->name,
+			    t->practice, c->name.text, c->has_block ?
+			    " with a block" : "");
+			continue;
+		}
+		if (*seen != NULL) {
+			conf_error(b->errs, &c->name.pos, "%s is set twice in "
+			    "target %s.%s (first at line %d)", c->name.text,
+			    t->name, t->practice, (*seen)->name.pos.line);
+			continue;
+		}
+		*seen = c;
+		if (seen == &kind)
+			target_kind(b, t, c);
+		else
+			target_host(b, t, c);
+	}
+	if (t->kind == POLICY_KIND_WEB && t->host[0] == '\0' && host == NULL)
+		conf_error(b->errs, &n->name.pos, "target %s.%s is kind web: "
+		    "it needs host NAME, the name its certificate is for",
+		    t->name, t->practice);
+}
+
 static void
 parse_target(struct build *b, const char *practice, size_t first,
     const struct conf_node *n)
@@ -337,6 +468,8 @@ parse_target(struct build *b, const char *practice, size_t first,
 	snprintf(t->practice, sizeof(t->practice), "%s", practice);
 	addr_format((struct sockaddr *)&t->addr, t->addr_str,
 	    sizeof(t->addr_str));
+	if (n->has_block)
+		target_block(b, t, n);
 	p->ntargets++;
 }
 
@@ -384,7 +517,7 @@ parse_practice(struct build *b, const struct conf_node *n)
 	for (size_t i = 0; i < n->nchildren; i++) {
 		const struct conf_node *c = &n->children[i];
 
-		if (strcmp(c->name.text, "target") == 0 && !c->has_block)
+		if (strcmp(c->name.text, "target") == 0)
 			parse_target(b, code, first, c);
 		else
 			conf_error(b->errs, &c->name.pos,

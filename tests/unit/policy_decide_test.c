@@ -610,3 +610,64 @@ Test(policy_decide, threads_share_a_policy)
 	}
 	policy_free(p);
 }
+
+/*
+ * A person out of one role's hours is told those hours, not only another
+ * role's device or posture reason: a personal laptop at 23:00 under
+ * "home" (personal allowed, 08:00-18:00) and "office" (managed only, any
+ * time). Both reasons are given, the hours first; if the other role fails
+ * on hours too, or no role failed on hours, one reason as before.
+ */
+Test(policy_decide, hours_named_beside_a_device_reason)
+{
+	static const char text[] =
+	    "timezone Europe/London\n"
+	    "posture fresh { max-age 15m }\n"
+	    "practice K84001 { target emis 10.10.1.10:443 }\n"
+	    "role home { groups gp; targets emis; hours mon-sun 08:00-18:00 }\n"
+	    "role office { groups gp; targets emis; device managed }\n"
+	    "role late { groups late; targets emis; posture fresh;"
+	    " hours mon-sun 08:00-18:00 }\n"
+	    "member group gp { practices K84001 }\n"
+	    "member group late { practices K84001 }\n";
+	static const struct {
+		const char *group, *at;
+		int managed;
+		const char *reason;
+	} hcases[] = {
+		{ "gp", "2026-06-10T22:00:00Z", 0, "hours: not allowed at Wed "
+		    "23:00 BST (mon-sun 08:00-18:00) (role home); device: the "
+		    "role needs an organisation-owned (managed) device; device "
+		    "dev-1 is personal (role office)" },
+		{ "gp", "2026-06-10T10:00:00Z", 0, "allowed by role home" },
+		{ "gp", "2026-06-10T22:00:00Z", 1, "allowed by role office" },
+		/* One role, failing on hours: its reason alone, as before. */
+		{ "late", "2026-06-10T22:00:00Z", 0, "hours: not allowed at Wed "
+		    "23:00 BST (mon-sun 08:00-18:00) (role late)" },
+		/* In hours, no posture report: the posture reason alone. */
+		{ "late", "2026-06-10T10:00:00Z", 0, "posture: no report from "
+		    "this device - run `mwg posture` (role late)" },
+	};
+	struct conf_errors errs = { 0 };
+	struct policy *p = policy_load_string("h.conf", text, strlen(text),
+	    &errs);
+
+	cr_assert_not_null(p, "%s", errs.n ? errs.msgs[0] : "");
+	for (size_t i = 0; i < NELEM(hcases); i++) {
+		const char *groups[] = { hcases[i].group };
+		struct policy_request req = { .user = "alice", .groups = groups,
+		    .ngroups = 1, .device_id = "dev-1", .source_ip = "",
+		    .target_name = "emis", .practice = "K84001", .port = 443,
+		    .device_managed = hcases[i].managed };
+		struct policy_decision d;
+
+		cr_assert_eq(audit_parse_time(hcases[i].at, &req.now), 0);
+		policy_decide(p, &req, &d);
+		cr_expect_str_eq(d.reason, hcases[i].reason, "case %zu: '%s'", i,
+		    d.reason);
+		cr_expect_eq(d.allow, strncmp(hcases[i].reason, "allowed", 7) ==
+		    0, "case %zu", i);
+	}
+	policy_free(p);
+	ASSERT_NO_LEAKS();
+}

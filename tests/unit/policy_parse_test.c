@@ -40,6 +40,47 @@ static const struct bad_case bad_cases[] = {
 	    "file"), 1 },
 	{ "timezone zone.tab\n", E("1:10", "expected a time zone name like "
 	    "Europe/London, got 'zone.tab'"), 1 },
+	/* target kind and host */
+	{ "practice K84001 {\n target emis 10.0.0.1:443 { kind web; kind rdp;"
+	  " host emis.k84001.example.nhs.uk; host x.example }\n"
+	  " target rdp 10.0.0.2:3389 { kind vnc; colour blue }\n"
+	  " target web 10.0.0.3:443 { kind web }\n"
+	  " target ssh 10.0.0.4:22 { host 10.0.0.4; host a..b; port 22 { } }\n"
+	  " target pub 10.0.0.5:443 { kind web; host EMIS.K84001.Example.NHS.UK }\n"
+	  "}\n",
+	    E("2:39", "kind is set twice in target emis.K84001 (first at line "
+	    "2)") "\n"
+	    E("2:82", "host is set twice in target emis.K84001 (first at line "
+	    "2)") "\n"
+	    E("3:34", "expected a kind web, rdp, ssh or tcp, got 'vnc'") "\n"
+	    E("3:39", "expected 'kind' or 'host' in target rdp.K84001, got "
+	    "'colour'") "\n"
+	    E("4:2", "target web.K84001 is kind web: it needs host NAME, the "
+	    "name its certificate is for") "\n"
+	    E("5:32", "expected a host name like emis.k84001.example.nhs.uk "
+	    "(letters, digits, '-' and '.', at most 253 bytes), got "
+	    "'10.0.0.4'") "\n"
+	    E("5:42", "host is set twice in target ssh.K84001 (first at line "
+	    "5)") "\n"
+	    E("5:53", "expected 'kind' or 'host' in target ssh.K84001, got "
+	    "'port' with a block") "\n"
+	    E("6:43", "host emis.k84001.example.nhs.uk is already target "
+	    "emis.K84001's"), 9 },
+	{ "practice K84001 { target a 10.0.0.1:1 { host -a.example };"
+	  " target b 10.0.0.1:2 { host a-.example }; target c 10.0.0.1:3 {"
+	  " host example }; target d 10.0.0.1:4 { host a_b.example } }\n",
+	    E("1:46", "expected a host name like emis.k84001.example.nhs.uk "
+	    "(letters, digits, '-' and '.', at most 253 bytes), got "
+	    "'-a.example'") "\n"
+	    E("1:87", "expected a host name like emis.k84001.example.nhs.uk "
+	    "(letters, digits, '-' and '.', at most 253 bytes), got "
+	    "'a-.example'") "\n"
+	    E("1:128", "expected a host name like emis.k84001.example.nhs.uk "
+	    "(letters, digits, '-' and '.', at most 253 bytes), got "
+	    "'example'") "\n"
+	    E("1:166", "expected a host name like emis.k84001.example.nhs.uk "
+	    "(letters, digits, '-' and '.', at most 253 bytes), got "
+	    "'a_b.example'"), 4 },
 	/* site */
 	{ "site office { networks 10.200.0.0/16 10.1.2.3/8 ::1/129 x }\n",
 	    E("1:38", "10.1.2.3/8 has host bits set: the network is "
@@ -383,4 +424,85 @@ Test(policy_parse, many_errors)
 	cr_expect_eq(errs.dropped, 50);
 	conf_errors_clear(&errs);
 	free(text);
+}
+
+/* Kinds and hosts as loaded; what policy_reachable lists for whom. */
+static void
+reach_collect(const struct policy_target *t, int only_glass, void *arg)
+{
+	char *buf = arg;
+
+	snprintf(buf + strlen(buf), 512 - strlen(buf), "%s.%s:%s:%s%s ",
+	    t->name, t->practice, policy_kind_name(t->kind), t->host,
+	    only_glass ? ":glass" : "");
+}
+
+Test(policy_parse, target_kinds_and_what_a_person_reaches)
+{
+	static const char text[] =
+	    "timezone Europe/London\n"
+	    "practice K84001 {\n"
+	    "  target emis 10.0.0.1:443 { kind web; host EMIS.k84001.example.nhs.uk }\n"
+	    "  target reception 10.0.0.2:3389 { kind rdp }\n"
+	    "  target files 10.0.0.3:445\n"
+	    "  target jump 10.0.0.4:22 { kind ssh; host jump.k84001.example }\n"
+	    "}\n"
+	    "practice K84002 { target emis 10.0.1.1:443 { kind web;"
+	    " host emis.k84002.example.nhs.uk } }\n"
+	    "role gp { groups gp; targets emis reception;"
+	    " hours mon-fri 08:00-18:00 }\n"
+	    "role it { groups it; practices *; targets *; device managed }\n"
+	    "role glass { groups gp; practices *; targets emis;"
+	    " break-glass 1h }\n"
+	    "member group gp { practices K84001 }\n";
+	static const struct {
+		const char *group, *at;
+		int managed;
+		const char *want;
+	} cases[] = {
+		/* Wed 11:00 BST: gp's own two, K84002's emis by break-glass. */
+		{ "gp", "2026-06-10T10:00:00Z", 0,
+		    "emis.K84001:web:emis.k84001.example.nhs.uk "
+		    "reception.K84001:rdp: "
+		    "emis.K84002:web:emis.k84002.example.nhs.uk:glass " },
+		/* Wed 23:00 BST: out of hours; break-glass reaches both emis. */
+		{ "gp", "2026-06-10T22:00:00Z", 0,
+		    "emis.K84001:web:emis.k84001.example.nhs.uk:glass "
+		    "emis.K84002:web:emis.k84002.example.nhs.uk:glass " },
+		/* it on a managed device: everything; on a personal one: none. */
+		{ "it", "2026-06-10T22:00:00Z", 1,
+		    "emis.K84001:web:emis.k84001.example.nhs.uk "
+		    "files.K84001:tcp: jump.K84001:ssh:jump.k84001.example "
+		    "reception.K84001:rdp: "
+		    "emis.K84002:web:emis.k84002.example.nhs.uk " },
+		{ "it", "2026-06-10T22:00:00Z", 0, "" },
+		{ "nobody", "2026-06-10T10:00:00Z", 1, "" },
+	};
+	struct conf_errors errs = { 0 };
+	struct policy *p = policy_load_string("t.conf", text, strlen(text),
+	    &errs);
+
+	cr_assert_not_null(p, "%s", errs.n ? errs.msgs[0] : "");
+	cr_expect_str_eq(policy_kind_name(POLICY_KIND_TCP), "tcp");
+	for (size_t i = 0; i < NELEM(cases); i++) {
+		const char *groups[] = { cases[i].group };
+		struct policy_request req = { .user = "alice", .groups = groups,
+		    .ngroups = 1, .device_id = "d", .source_ip = "",
+		    .device_managed = cases[i].managed,
+		    .target_name = "ignored", .practice = "K84009",
+		    .port = 1, .break_glass = NULL };
+		char buf[512] = "";
+		size_t n;
+
+		cr_assert_eq(audit_parse_time(cases[i].at, &req.now), 0);
+		n = policy_reachable(p, &req, reach_collect, buf);
+		cr_expect_str_eq(buf, cases[i].want, "case %zu: '%s'", i, buf);
+		/* One entry per space in want. */
+		size_t spaces = 0;
+		for (const char *c = cases[i].want; *c; c++)
+			spaces += *c == ' ';
+		cr_expect_eq(n, spaces, "case %zu: %zu listed", i, n);
+	}
+	policy_free(p);
+	ASSERT_NO_LEAKS();
 }
