@@ -15,6 +15,7 @@
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <event2/listener.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
@@ -25,6 +26,7 @@
 #define HTTP_HEADERS_MAX	8192
 #define HTTP_BODY_MAX		16384
 #define HTTP_TIMEOUT_S		30
+#define CONSOLE_CONNS_MAX	128	/* connections open at once */
 #define CONSOLE_LISTEN_DEFAULT	"127.0.0.1:8443"
 
 struct console_conf console_conf = {
@@ -257,6 +259,58 @@ tls_context(void)
 	return ctx;
 }
 
+/*
+ * The cap on open connections. evhttp (libevent 2.1) has none and hands
+ * no connection to us, so each one is counted by its SSL object: made in
+ * tls_bev_cb, freed with the connection (an ex_data free callback). At
+ * the cap, evhttp's listener is paused and a second listener on the same
+ * socket accepts and closes at once, so a flood is turned away, not
+ * queued; below it again, evhttp accepts.
+ */
+static int conn_open;
+static int conn_ex = -1;
+static int conn_refusing;
+static struct evconnlistener *conn_http;	/* evhttp's; NULL: stopping */
+static struct evconnlistener *conn_refuse;
+
+static void
+conn_refuse_cb(struct evconnlistener *l, evutil_socket_t fd,
+    struct sockaddr *sa, int len, void *arg)
+{
+	(void)l; (void)sa; (void)len; (void)arg;
+	evutil_closesocket(fd);
+}
+
+static void
+conn_limit(void)
+{
+	if (conn_http == NULL)
+		return;
+	if (conn_open >= CONSOLE_CONNS_MAX && !conn_refusing) {
+		evconnlistener_disable(conn_http);
+		evconnlistener_enable(conn_refuse);
+		conn_refusing = 1;
+		log_warnx("console: %d connections open; closing new ones "
+		    "until one ends", conn_open);
+	} else if (conn_open < CONSOLE_CONNS_MAX && conn_refusing) {
+		evconnlistener_disable(conn_refuse);
+		evconnlistener_enable(conn_http);
+		conn_refusing = 0;
+		log_info("console: accepting connections again");
+	}
+}
+
+static void
+conn_free_cb(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx,
+    long argl, void *argp)
+{
+	(void)parent; (void)ad; (void)idx; (void)argl; (void)argp;
+	if (ptr == NULL)
+		return;
+	conn_open--;
+	conn_limit();
+}
+
 static struct bufferevent *
 tls_bev_cb(struct event_base *base, void *arg)
 {
@@ -264,6 +318,10 @@ tls_bev_cb(struct event_base *base, void *arg)
 
 	if (ssl == NULL)
 		return NULL;
+	if (SSL_set_ex_data(ssl, conn_ex, &conn_open) == 1) {
+		conn_open++;
+		conn_limit();
+	}
 	return bufferevent_openssl_socket_new(base, -1, ssl,
 	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
 }
@@ -382,6 +440,7 @@ static struct evhttp *
 http_start(SSL_CTX *ctx)
 {
 	struct evhttp *http = evhttp_new(console_base);
+	struct evhttp_bound_socket *bound;
 	char host[256];
 	ev_uint16_t port;
 
@@ -394,8 +453,15 @@ http_start(SSL_CTX *ctx)
 	evhttp_set_max_body_size(http, HTTP_BODY_MAX);
 	evhttp_set_timeout(http, HTTP_TIMEOUT_S);
 	evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_POST);
-	if (evhttp_bind_socket_with_handle(http, host, port) == NULL)
+	if ((bound = evhttp_bind_socket_with_handle(http, host, port)) ==
+	    NULL)
 		fatal("cannot listen on %s", console_conf.listen);
+	conn_http = evhttp_bound_socket_get_listener(bound);
+	conn_refuse = evconnlistener_new(console_base, conn_refuse_cb, NULL,
+	    LEV_OPT_DISABLED, 0, evconnlistener_get_fd(conn_http));
+	conn_ex = SSL_get_ex_new_index(0, NULL, NULL, NULL, conn_free_cb);
+	if (conn_refuse == NULL || conn_ex == -1)
+		fatalx("cannot set up the connection cap");
 	return http;
 }
 
@@ -437,6 +503,8 @@ main(int argc, char **argv)
 	    console_conf.listen, console_conf.control, console_conf.audit);
 	event_base_dispatch(console_base);
 	search_verify_stop();
+	conn_http = NULL;		/* evhttp_free frees it */
+	evconnlistener_free(conn_refuse);
 	evhttp_free(http);
 	event_free(sigterm);
 	event_free(sigint);
