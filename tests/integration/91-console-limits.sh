@@ -3,7 +3,8 @@
 # mwgd is asked (login CSRF: Sec-Fetch-Site, else Origin, must be the
 # console's own), and the listener holds at most 128 connections at once
 # (CONSOLE_CONNS_MAX): the ones beyond are closed at once, and once some
-# end a login works again.
+# end a login works again; a request that does not arrive whole within
+# 20 s (HTTP_WAIT_S) is closed, however it trickles in.
 . "$(dirname "$0")/common.sh"
 . "$(dirname "$0")/console-common.sh"
 CONNS_MAX=128
@@ -68,5 +69,30 @@ expect_eq "$(console_login dave "$DAVE_PW" "$(console_code dave)")" 303 "a login
 expect_eq "$(ccurl -b "$T/jar-dave" -o /dev/null -w '%{http_code}' "$CONSOLE/tunnels")" 200 "and its session is served"
 kill "$HOLDER"; wait "$HOLDER" 2>/dev/null || true
 log "ok: at most $CONNS_MAX connections; the rest closed; the console serves again when some end"
+
+# ---- a request must arrive whole within 20 s (HTTP_WAIT_S) ---------------
+# evhttp's 30 s timeout is per read; a header trickled a line a second
+# would hold a connection (and, 128 times, the console) for ever.
+took=$(python3 - "$CONSOLE_PORT" <<'PY'
+import socket, ssl, sys, time
+ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", int(sys.argv[1]))))
+t = time.time()
+s.send(b"GET /login HTTP/1.1\r\nHost: x\r\n")
+s.settimeout(1)
+while time.time() - t < 60:
+    try:
+        s.send(b"X-Slow: y\r\n")
+        if s.recv(1) == b"":
+            break
+    except socket.timeout:
+        continue
+    except OSError:
+        break
+print(int(time.time() - t))
+PY
+)
+[ "$took" -ge 20 ] && [ "$took" -lt 29 ] || fail "a trickled request was closed after $took s, not 20 s"
+log "ok: a trickled request is closed after $took s"
 stop_console
 log "PASS"
