@@ -29,6 +29,15 @@ expect_eq "$(xlogin -H 'Sec-Fetch-Site: same-origin' -H "Origin: https://127.0.0
 log "ok: cross-site logins refused; the console's own form works"
 
 # ---- the connection cap --------------------------------------------------
+# The logins' connections must have ended on the console's side first (no
+# socket of its port left established or in close-wait), so the count
+# starts from 0.
+for _ in $(seq 100); do
+	[ -z "$(ss -Htn state established state close-wait "( sport = :$CONSOLE_PORT )")" ] && break
+	sleep 0.05
+done
+[ -z "$(ss -Htn state established state close-wait "( sport = :$CONSOLE_PORT )")" ] ||
+	fail "the console still holds connections: $(ss -Htn "( sport = :$CONSOLE_PORT )")"
 # Opens CONNS_MAX+10 idle TCP connections; writes which the console closed
 # to $T/conns, then closes the first 20 and holds the rest until killed.
 python3 - "$CONSOLE_PORT" $((CONNS_MAX + 10)) "$CONNS_MAX" "$T/conns" <<'PY' &
