@@ -134,6 +134,32 @@ login_cb(json_t *ans, const char *err, void *arg)
 	http_redirect(req, "/tunnels");
 }
 
+/*
+ * Login CSRF: a browser says where a POST came from. Sec-Fetch-Site must
+ * be same-origin; without it, Origin must be this console's own
+ * (https:// and the Host the browser addressed). A request with neither
+ * is not a browser's (every current one sends Origin on a POST), so it
+ * cannot carry a victim's browser into a login. 1 if the login may go on.
+ */
+static int
+login_origin_ok(struct evhttp_request *req)
+{
+	struct evkeyvalq *h = evhttp_request_get_input_headers(req);
+	const char *site = evhttp_find_header(h, "Sec-Fetch-Site");
+	const char *origin = evhttp_find_header(h, "Origin");
+	const char *host = evhttp_find_header(h, "Host");
+	char own[300];
+
+	if (site != NULL)
+		return strcmp(site, "same-origin") == 0;
+	if (origin == NULL)
+		return 1;
+	if (host == NULL || snprintf(own, sizeof(own), "https://%s", host) >=
+	    (int)sizeof(own))
+		return 0;
+	return strcmp(origin, own) == 0;
+}
+
 void
 action_login(struct evhttp_request *req)
 {
@@ -144,6 +170,16 @@ action_login(struct evhttp_request *req)
 	ev_uint16_t port;
 	json_t *r;
 
+	if (!login_origin_ok(req)) {
+		evhttp_connection_get_peer(evhttp_request_get_connection(req),
+		    &host, &port);
+		log_info("console: a login posted from another site refused "
+		    "(browser %s)", host ? host : "?");
+		page_login(req, "this login did not come from the console's "
+		    "own page; open the console's address and log in there",
+		    403);
+		return;
+	}
 	if (http_form(req, &form) == -1 ||
 	    (user = evhttp_find_header(&form, "user")) == NULL ||
 	    (pw = evhttp_find_header(&form, "password")) == NULL ||

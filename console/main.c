@@ -15,16 +15,21 @@
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <event2/listener.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
 #include "common/log.h"
+#include "common/xmalloc.h"
 #include "console/console.h"
 #include "console/pages.h"
 
 #define HTTP_HEADERS_MAX	8192
 #define HTTP_BODY_MAX		16384
 #define HTTP_TIMEOUT_S		30
+#define CONSOLE_CONNS_MAX	128	/* connections open at once */
+#define HTTP_WAIT_S		20	/* for a whole request: from the accept
+					 * or the last answer to the handler */
 #define CONSOLE_LISTEN_DEFAULT	"127.0.0.1:8443"
 
 struct console_conf console_conf = {
@@ -257,15 +262,151 @@ tls_context(void)
 	return ctx;
 }
 
+/*
+ * The cap on open connections and the wait for a request. evhttp
+ * (libevent 2.1) has no cap, times out each read rather than the whole
+ * request (a header trickled a byte at a time would hold a connection
+ * for ever) and hands no connection to us; so each one is followed by
+ * its SSL object: made in tls_bev_cb, freed with the connection (an
+ * ex_data free callback). At the cap, evhttp's listener is paused and a
+ * second listener on the same socket accepts and closes at once, so a
+ * flood is turned away, not queued; below it again, evhttp accepts.
+ */
+struct conn {
+	struct bufferevent *bev;
+	struct event *wait;	/* HTTP_WAIT_S for the next whole request */
+};
+
+static int conn_open;
+static int conn_ex = -1;
+static int conn_refusing;
+static struct evconnlistener *conn_http;	/* evhttp's; NULL: stopping */
+static struct evconnlistener *conn_refuse;
+
+static void
+conn_refuse_cb(struct evconnlistener *l, evutil_socket_t fd,
+    struct sockaddr *sa, int len, void *arg)
+{
+	(void)l; (void)sa; (void)len; (void)arg;
+	evutil_closesocket(fd);
+}
+
+static void
+conn_limit(void)
+{
+	if (conn_http == NULL)
+		return;
+	if (conn_open >= CONSOLE_CONNS_MAX && !conn_refusing) {
+		evconnlistener_disable(conn_http);
+		evconnlistener_enable(conn_refuse);
+		conn_refusing = 1;
+		log_warnx("console: %d connections open; closing new ones "
+		    "until one ends", conn_open);
+	} else if (conn_open < CONSOLE_CONNS_MAX && conn_refusing) {
+		evconnlistener_disable(conn_refuse);
+		evconnlistener_enable(conn_http);
+		conn_refusing = 0;
+		log_info("console: accepting connections again");
+	}
+}
+
+static void
+conn_free_cb(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx,
+    long argl, void *argp)
+{
+	struct conn *c = ptr;
+
+	(void)parent; (void)ad; (void)idx; (void)argl; (void)argp;
+	if (c == NULL)
+		return;
+	event_free(c->wait);
+	free(c);
+	conn_open--;
+	conn_limit();
+}
+
+/* No whole request in time: closed as evhttp closes on a read timeout
+ * (its own error callback, run from the loop). */
+static void
+conn_wait_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)fd; (void)what;
+	log_debug("%s: no whole request in %d s; closing", __func__,
+	    HTTP_WAIT_S);
+	bufferevent_trigger_event(c->bev, BEV_EVENT_READING |
+	    BEV_EVENT_TIMEOUT, BEV_TRIG_DEFER_CALLBACKS);
+}
+
+static void
+conn_wait(struct conn *c)
+{
+	struct timeval tv = { HTTP_WAIT_S, 0 };
+
+	evtimer_add(c->wait, &tv);
+}
+
+static struct conn *
+conn_of(struct evhttp_request *req)
+{
+	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+	struct bufferevent *bev;
+	SSL *ssl;
+
+	if (evcon == NULL ||
+	    (bev = evhttp_connection_get_bufferevent(evcon)) == NULL ||
+	    (ssl = bufferevent_openssl_get_ssl(bev)) == NULL)
+		return NULL;
+	return SSL_get_ex_data(ssl, conn_ex);
+}
+
+/* The answer is sent: the wait for the next request begins. */
+static void
+conn_done_cb(struct evhttp_request *req, void *arg)
+{
+	struct conn *c = conn_of(req);
+
+	(void)arg;
+	if (c != NULL)
+		conn_wait(c);
+}
+
+/* A whole request came: no deadline while it is handled and answered. */
+static void
+conn_request_cb(struct evhttp_request *req, void *arg)
+{
+	struct conn *c = conn_of(req);
+
+	if (c != NULL) {
+		evtimer_del(c->wait);
+		evhttp_request_set_on_complete_cb(req, conn_done_cb, NULL);
+	}
+	pages_route(req, arg);
+}
+
 static struct bufferevent *
 tls_bev_cb(struct event_base *base, void *arg)
 {
 	SSL *ssl = SSL_new(arg);
+	struct bufferevent *bev;
+	struct conn *c;
 
 	if (ssl == NULL)
 		return NULL;
-	return bufferevent_openssl_socket_new(base, -1, ssl,
+	bev = bufferevent_openssl_socket_new(base, -1, ssl,
 	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+	if (bev == NULL)
+		return NULL;
+	c = xcalloc(1, sizeof(*c));
+	c->bev = bev;
+	if ((c->wait = evtimer_new(base, conn_wait_cb, c)) == NULL ||
+	    SSL_set_ex_data(ssl, conn_ex, c) != 1)
+		fatalx("cannot follow a connection");
+	conn_wait(c);
+	conn_open++;
+	conn_limit();
+	return bev;
 }
 
 static void
@@ -382,6 +523,7 @@ static struct evhttp *
 http_start(SSL_CTX *ctx)
 {
 	struct evhttp *http = evhttp_new(console_base);
+	struct evhttp_bound_socket *bound;
 	char host[256];
 	ev_uint16_t port;
 
@@ -389,13 +531,20 @@ http_start(SSL_CTX *ctx)
 	    sizeof(host), &port) == -1)
 		fatalx("--listen %s: expected ADDR:PORT", console_conf.listen);
 	evhttp_set_bevcb(http, tls_bev_cb, ctx);
-	evhttp_set_gencb(http, pages_route, NULL);
+	evhttp_set_gencb(http, conn_request_cb, NULL);
 	evhttp_set_max_headers_size(http, HTTP_HEADERS_MAX);
 	evhttp_set_max_body_size(http, HTTP_BODY_MAX);
 	evhttp_set_timeout(http, HTTP_TIMEOUT_S);
 	evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_POST);
-	if (evhttp_bind_socket_with_handle(http, host, port) == NULL)
+	if ((bound = evhttp_bind_socket_with_handle(http, host, port)) ==
+	    NULL)
 		fatal("cannot listen on %s", console_conf.listen);
+	conn_http = evhttp_bound_socket_get_listener(bound);
+	conn_refuse = evconnlistener_new(console_base, conn_refuse_cb, NULL,
+	    LEV_OPT_DISABLED, 0, evconnlistener_get_fd(conn_http));
+	conn_ex = SSL_get_ex_new_index(0, NULL, NULL, NULL, conn_free_cb);
+	if (conn_refuse == NULL || conn_ex == -1)
+		fatalx("cannot set up the connection cap");
 	return http;
 }
 
@@ -437,6 +586,8 @@ main(int argc, char **argv)
 	    console_conf.listen, console_conf.control, console_conf.audit);
 	event_base_dispatch(console_base);
 	search_verify_stop();
+	conn_http = NULL;		/* evhttp_free frees it */
+	evconnlistener_free(conn_refuse);
 	evhttp_free(http);
 	event_free(sigterm);
 	event_free(sigint);

@@ -174,6 +174,27 @@ page_tunnels(struct evhttp_request *req, struct console_session *s)
 
 /* ---- devices and locks -------------------------------------------------- */
 
+/* What the newest posture report failed: the names, "none", or "-" if
+ * the device never reported. */
+static void
+failed_cell(struct evbuffer *b, json_t *failed)
+{
+	json_t *f;
+	size_t i;
+
+	evbuffer_add_printf(b, "<td class=\"failed\">");
+	if (!json_is_array(failed))
+		evbuffer_add_printf(b, "-");
+	else if (json_array_size(failed) == 0)
+		evbuffer_add_printf(b, "none");
+	json_array_foreach(failed, i, f) {
+		if (i > 0)
+			evbuffer_add_printf(b, ", ");
+		html_esc(b, json_string_value(f));
+	}
+	evbuffer_add_printf(b, "</td>");
+}
+
 static void
 devices_cb(json_t *ans, const char *err, void *arg)
 {
@@ -193,8 +214,8 @@ devices_cb(json_t *ans, const char *err, void *arg)
 	html_head(b, "Devices", &s);
 	evbuffer_add_printf(b, "<table id=\"devices\"><thead><tr><th>device"
 	    "</th><th>status</th><th>owner</th><th>practice</th><th>managed"
-	    "</th><th>last seen</th><th>last posture</th><th>revoked "
-	    "because</th></tr></thead><tbody>\n");
+	    "</th><th>last seen</th><th>last posture</th><th>posture failed"
+	    "</th><th>revoked because</th></tr></thead><tbody>\n");
 	json_array_foreach(list, i, d) {
 		evbuffer_add_printf(b, "<tr>");
 		cell(b, d, "id");
@@ -206,6 +227,7 @@ devices_cb(json_t *ans, const char *err, void *arg)
 		    json_integer_value(json_object_get(d, "last_seen_at")), t1,
 		    sizeof(t1)), utc_text(json_integer_value(json_object_get(d,
 		    "posture_at")), t2, sizeof(t2)));
+		failed_cell(b, json_object_get(d, "posture_failed"));
 		cell(b, d, "revoke_reason");
 		evbuffer_add_printf(b, "</tr>\n");
 	}

@@ -23,6 +23,8 @@
 #include "gateway/auth.h"
 #include "gateway/conn.h"
 #include "gateway/denylist.h"
+#include "gateway/devcache.h"
+#include "gateway/posture.h"
 #include "gateway/revoke.h"
 #include "gateway/snapshot.h"
 #include "gateway/ssh.h"
@@ -404,23 +406,40 @@ device_row(const struct store_device *d, void *arg)
 	return 0;
 }
 
-/* The newest posture time of each device, added after the walk (a list
- * callback must not call the store). */
+/* The checks the device's newest report fails (the device cache holds
+ * it, parsed); null if the device never reported. */
+static json_t *
+device_posture_failed(struct server *srv, const char *id)
+{
+	struct policy_posture p;
+	int managed;
+
+	if (id == NULL || devcache_get(srv->devices, id, &managed, &p) != 1 ||
+	    p.received_at == 0)
+		return json_null();
+	return posture_failed(&p);
+}
+
+/* The newest posture time of each device and what that report failed,
+ * added after the walk (a list callback must not call the store). */
 static void
 device_posture_times(struct server *srv, json_t *list)
 {
 	json_t *d;
 	size_t i;
 	char *report, err[STORE_ERR_MAX];
+	const char *id;
 	time_t at;
 
 	json_array_foreach(list, i, d) {
 		at = 0;
-		if (store_posture_get(srv->store, json_string_value(
-		    json_object_get(d, "id")), &report, &at, err,
+		id = json_string_value(json_object_get(d, "id"));
+		if (store_posture_get(srv->store, id, &report, &at, err,
 		    sizeof(err)) == 1)
 			free(report);
 		json_object_set_new(d, "posture_at", json_integer(at));
+		json_object_set_new(d, "posture_failed",
+		    device_posture_failed(srv, id));
 	}
 }
 

@@ -19,7 +19,7 @@
 
 /* The checks a report fails in itself ("unknown" never counts as yes);
  * thresholds such as update age belong to the policy's profiles. */
-static json_t *
+json_t *
 posture_failed(const struct policy_posture *p)
 {
 	json_t *f = json_array();

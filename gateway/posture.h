@@ -22,6 +22,8 @@
 #include <stddef.h>
 #include <time.h>
 
+#include <jansson.h>
+
 #include "gateway/job.h"
 #include "policy/policy.h"
 
@@ -35,6 +37,13 @@
  */
 int posture_parse(const char *json, size_t len, struct policy_posture *out,
     char *err, size_t errlen);
+
+/*
+ * The checks p fails in itself, as a JSON array of names
+ * ("disk-encryption", "screen-lock", "firewall", "os-updates-unknown",
+ * "security-updates"); [] if none. Caller owns the reference.
+ */
+json_t *posture_failed(const struct policy_posture *p);
 
 /* POST /v1/posture (posture.c): store, cache, audit, re-decide tunnels. */
 void posture_job(const struct job_ctx *ctx, const struct job_in *in,

@@ -1,6 +1,6 @@
-# Shared by the console scenarios (80-84): people in the cyber team's and
-# IT's directory groups with TOTP, mwgd, and mwg-console on its own
-# management listener with the CA's server certificate. Sourced after
+# Shared by the console scenarios (80-84, 90-91): people in the cyber
+# team's and IT's directory groups with TOTP, mwgd, and mwg-console on its
+# own management listener with the CA's server certificate. Sourced after
 # common.sh.
 CONSOLE_PORT=$((BASE + 10))
 CONSOLE=https://127.0.0.1:$CONSOLE_PORT
