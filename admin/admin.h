@@ -55,6 +55,13 @@ int admin_usage_error(const char *verb, const char *usage, const char *fmt,
 int admin_bad_option(const char *verb, const char *usage, int ch,
     char **argv);
 /*
+ * The options of a verb that takes only --json and --help: sets *as_json,
+ * prints help on stdout for --help (ADMIN_EXIT_OK), refuses others
+ * (ADMIN_EXIT_USAGE); -1 to go on with the operands from optind.
+ */
+int admin_json_help(const char *verb, const char *help, const char *usage,
+    int argc, char **argv, int *as_json);
+/*
  * Runs the sub-command named by argv[1] with argv + 1; --help or -h
  * prints help on stdout (ADMIN_EXIT_OK); none or another word is a usage
  * error for verb. Returns the exit status.

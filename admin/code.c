@@ -64,35 +64,6 @@ static const char code_admin_help[] =
 "     mwgctl enrol-code list\n"
 "     mwgctl enrol-code withdraw k3qz7d2mfa\n";
 
-/* --json and --help, then what is left: -1 to go on, else the status. */
-static int
-code_parse(const char *verb, int argc, char **argv, int *as_json)
-{
-	static const struct option opts[] = {
-		{ "json",	no_argument,	NULL, 'j' },
-		{ "help",	no_argument,	NULL, 'h' },
-		{ NULL,		0,		NULL, 0 },
-	};
-	int ch;
-
-	optind = 0;	/* glibc: full reset, argv is not the one main saw */
-	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'j':
-			*as_json = 1;
-			break;
-		case 'h':
-			fputs(code_admin_help, stdout);
-			return ADMIN_EXIT_OK;
-		default:
-			return admin_bad_option(verb, code_admin_usage, ch,
-			    argv);
-		}
-	}
-	return -1;
-}
-
 static void
 code_print_row(json_t *c, const int *w)
 {
@@ -156,7 +127,8 @@ admin_code_list(int argc, char **argv)
 {
 	int as_json = 0, rc;
 
-	if ((rc = code_parse("enrol-code list", argc, argv, &as_json)) != -1)
+	if ((rc = admin_json_help("enrol-code list", code_admin_help,
+	    code_admin_usage, argc, argv, &as_json)) != -1)
 		return rc;
 	if (optind < argc)
 		return admin_usage_error("enrol-code list", code_admin_usage,
@@ -182,8 +154,8 @@ admin_code_withdraw(int argc, char **argv)
 {
 	int as_json = 0, rc;
 
-	if ((rc = code_parse("enrol-code withdraw", argc, argv, &as_json)) !=
-	    -1)
+	if ((rc = admin_json_help("enrol-code withdraw", code_admin_help,
+	    code_admin_usage, argc, argv, &as_json)) != -1)
 		return rc;
 	if (argc - optind != 1)
 		return admin_usage_error("enrol-code withdraw",

@@ -65,33 +65,6 @@ static const char thr_help[] =
 "     mwgctl throttle clear alice\n"
 "     mwgctl throttle clear 192.0.2.7\n";
 
-static int
-thr_parse(const char *verb, int argc, char **argv, int *as_json)
-{
-	static const struct option opts[] = {
-		{ "json",	no_argument,	NULL, 'j' },
-		{ "help",	no_argument,	NULL, 'h' },
-		{ NULL,		0,		NULL, 0 },
-	};
-	int ch;
-
-	optind = 0;	/* glibc: full reset, argv is not the one main saw */
-	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'j':
-			*as_json = 1;
-			break;
-		case 'h':
-			fputs(thr_help, stdout);
-			return ADMIN_EXIT_OK;
-		default:
-			return admin_bad_option(verb, thr_usage, ch, argv);
-		}
-	}
-	return -1;
-}
-
 static void
 thr_print_row(json_t *t, int key_w, json_int_t now)
 {
@@ -142,7 +115,8 @@ thr_list(int argc, char **argv)
 {
 	int as_json = 0, rc;
 
-	if ((rc = thr_parse("throttle list", argc, argv, &as_json)) != -1)
+	if ((rc = admin_json_help("throttle list", thr_help,
+	    thr_usage, argc, argv, &as_json)) != -1)
 		return rc;
 	if (optind < argc)
 		return admin_usage_error("throttle list", thr_usage,
@@ -168,7 +142,8 @@ thr_clear(int argc, char **argv)
 	int as_json = 0, rc;
 	size_t len;
 
-	if ((rc = thr_parse("throttle clear", argc, argv, &as_json)) != -1)
+	if ((rc = admin_json_help("throttle clear", thr_help,
+	    thr_usage, argc, argv, &as_json)) != -1)
 		return rc;
 	if (argc - optind != 1)
 		return admin_usage_error("throttle clear", thr_usage,

@@ -59,34 +59,6 @@ static const char totp_list_help[] =
 "     mwgctl totp list\n"
 "     mwgctl totp remove alice\n";
 
-static int
-totp_list_parse(const char *verb, int argc, char **argv, int *as_json)
-{
-	static const struct option opts[] = {
-		{ "json",	no_argument,	NULL, 'j' },
-		{ "help",	no_argument,	NULL, 'h' },
-		{ NULL,		0,		NULL, 0 },
-	};
-	int ch;
-
-	optind = 0;	/* glibc: full reset, argv is not the one main saw */
-	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'j':
-			*as_json = 1;
-			break;
-		case 'h':
-			fputs(totp_list_help, stdout);
-			return ADMIN_EXIT_OK;
-		default:
-			return admin_bad_option(verb, totp_list_usage, ch,
-			    argv);
-		}
-	}
-	return -1;
-}
-
 static void
 totp_print_row(json_t *t, int name_w)
 {
@@ -133,7 +105,8 @@ admin_totp_list(int argc, char **argv)
 {
 	int as_json = 0, rc;
 
-	if ((rc = totp_list_parse("totp list", argc, argv, &as_json)) != -1)
+	if ((rc = admin_json_help("totp list", totp_list_help,
+	    totp_list_usage, argc, argv, &as_json)) != -1)
 		return rc;
 	if (optind < argc)
 		return admin_usage_error("totp list", totp_list_usage,
@@ -157,7 +130,8 @@ admin_totp_remove(int argc, char **argv)
 {
 	int as_json = 0, rc;
 
-	if ((rc = totp_list_parse("totp remove", argc, argv, &as_json)) != -1)
+	if ((rc = admin_json_help("totp remove", totp_list_help,
+	    totp_list_usage, argc, argv, &as_json)) != -1)
 		return rc;
 	if (argc - optind != 1)
 		return admin_usage_error("totp remove", totp_list_usage,

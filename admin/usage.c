@@ -66,3 +66,31 @@ admin_duration(const char *opt, const char *text, long long min_s,
 	conf_errors_clear(&errs);	/* the caller says what is wrong */
 	return rc;
 }
+
+int
+admin_json_help(const char *verb, const char *help, const char *usage,
+    int argc, char **argv, int *as_json)
+{
+	static const struct option opts[] = {
+		{ "json",	no_argument,	NULL, 'j' },
+		{ "help",	no_argument,	NULL, 'h' },
+		{ NULL,		0,		NULL, 0 },
+	};
+	int ch;
+
+	optind = 0;	/* glibc: full reset, argv is not the one main saw */
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'j':
+			*as_json = 1;
+			break;
+		case 'h':
+			fputs(help, stdout);
+			return ADMIN_EXIT_OK;
+		default:
+			return admin_bad_option(verb, usage, ch, argv);
+		}
+	}
+	return -1;
+}
