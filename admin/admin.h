@@ -120,6 +120,12 @@ json_t *admin_ctl_request(const char *verb, json_t *req);
  */
 int admin_ctl_show(const char *verb, json_t *req, int as_json,
     int (*print)(json_t *ans));
+/*
+ * A list verb: takes only --json and --help (admin_json_help), asks mwgd
+ * {"cmd": cmd} and shows the answer with print. Returns the exit status.
+ */
+int admin_ctl_list(const char *verb, const char *cmd, const char *help,
+    const char *usage, int argc, char **argv, int (*print)(json_t *ans));
 /* v as indented JSON and a line end on stdout. */
 void admin_json_print(json_t *v);
 /* Prints "mwgctl: VERB: ERROR" for an answer with "ok": false; returns

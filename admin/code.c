@@ -125,16 +125,8 @@ code_print_list(json_t *ans)
 int
 admin_code_list(int argc, char **argv)
 {
-	int as_json = 0, rc;
-
-	if ((rc = admin_json_help("enrol-code list", code_admin_help,
-	    code_admin_usage, argc, argv, &as_json)) != -1)
-		return rc;
-	if (optind < argc)
-		return admin_usage_error("enrol-code list", code_admin_usage,
-		    "unexpected argument %s", argv[optind]);
-	return admin_ctl_show("enrol-code list", json_pack("{s:s}", "cmd",
-	    "enrol-code-list"), as_json, code_print_list);
+	return admin_ctl_list("enrol-code list", "enrol-code-list",
+	    code_admin_help, code_admin_usage, argc, argv, code_print_list);
 }
 
 static int

@@ -5,6 +5,7 @@
  * device): the call, the refusal line, and checks and formats for fields.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -194,6 +195,22 @@ admin_ctl_show(const char *verb, json_t *req, int as_json,
 		rc = print(ans);
 	json_decref(ans);
 	return rc;
+}
+
+int
+admin_ctl_list(const char *verb, const char *cmd, const char *help,
+    const char *usage, int argc, char **argv, int (*print)(json_t *ans))
+{
+	int as_json = 0, rc;
+
+	if ((rc = admin_json_help(verb, help, usage, argc, argv,
+	    &as_json)) != -1)
+		return rc;
+	if (optind < argc)
+		return admin_usage_error(verb, usage, "unexpected argument %s",
+		    argv[optind]);
+	return admin_ctl_show(verb, json_pack("{s:s}", "cmd", cmd), as_json,
+	    print);
 }
 
 int

@@ -113,16 +113,8 @@ thr_print_list(json_t *ans)
 static int
 thr_list(int argc, char **argv)
 {
-	int as_json = 0, rc;
-
-	if ((rc = admin_json_help("throttle list", thr_help,
-	    thr_usage, argc, argv, &as_json)) != -1)
-		return rc;
-	if (optind < argc)
-		return admin_usage_error("throttle list", thr_usage,
-		    "unexpected argument %s", argv[optind]);
-	return admin_ctl_show("throttle list", json_pack("{s:s}", "cmd",
-	    "throttle-list"), as_json, thr_print_list);
+	return admin_ctl_list("throttle list", "throttle-list", thr_help,
+	    thr_usage, argc, argv, thr_print_list);
 }
 
 static int

@@ -103,16 +103,8 @@ totp_print_list(json_t *ans)
 int
 admin_totp_list(int argc, char **argv)
 {
-	int as_json = 0, rc;
-
-	if ((rc = admin_json_help("totp list", totp_list_help,
-	    totp_list_usage, argc, argv, &as_json)) != -1)
-		return rc;
-	if (optind < argc)
-		return admin_usage_error("totp list", totp_list_usage,
-		    "unexpected argument %s", argv[optind]);
-	return admin_ctl_show("totp list", json_pack("{s:s}", "cmd",
-	    "totp-list"), as_json, totp_print_list);
+	return admin_ctl_list("totp list", "totp-list", totp_list_help,
+	    totp_list_usage, argc, argv, totp_print_list);
 }
 
 static int
