@@ -18,6 +18,7 @@
 
 #include <jansson.h>
 
+#include "common/fdio.h"
 #include "common/safefile.h"
 #include "common/xmalloc.h"
 
@@ -151,8 +152,8 @@ torn_move(int fd, const char *path, const char *bytes, size_t len, off_t end,
 		return -1;
 	}
 	/* Line-oriented like the log, so the kept bytes read as a line. */
-	if (audit_write_all(tfd, bytes, len) == -1 ||
-	    (bytes[len - 1] != '\n' && audit_write_all(tfd, "\n", 1) == -1) ||
+	if (fd_write_all(tfd, bytes, len) == -1 ||
+	    (bytes[len - 1] != '\n' && fd_write_all(tfd, "\n", 1) == -1) ||
 	    fdatasync(tfd) == -1) {
 		(void)close(tfd);
 		goto fail;

@@ -62,28 +62,6 @@ audit_file_open(const char *path, int excl, uid_t owner, char *err,
 	return fd;
 }
 
-int
-audit_write_all(int fd, const void *p, size_t len)
-{
-	const char *c = p;
-
-	while (len > 0) {
-		ssize_t w = write(fd, c, len);
-
-		if (w == -1 && errno == EINTR)
-			continue;
-		if (w == -1)
-			return -1;
-		if (w == 0) {
-			errno = EIO;
-			return -1;
-		}
-		c += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
-
 /* name.<UTC YYYYmmddTHHMMSSZ>, with -N added while that name is taken in
  * dfd (looked up without following a link). */
 static int

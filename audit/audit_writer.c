@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "audit/audit_writer_priv.h"
+#include "common/fdio.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
 
@@ -514,7 +515,7 @@ static void
 group_flush(struct audit_log *log)
 {
 	if (log->gerr == 0 && log->len > 0 &&
-	    audit_write_all(log->fd, log->buf, log->len) == -1)
+	    fd_write_all(log->fd, log->buf, log->len) == -1)
 		log->gerr = errno;
 	log->len = 0;
 }

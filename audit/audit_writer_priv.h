@@ -35,7 +35,6 @@ int audit_file_open(const char *path, int excl, uid_t owner, char *err,
     size_t errlen);
 
 /* Writes all of p, going on after short writes: 0, or -1 with errno. */
-int audit_write_all(int fd, const void *p, size_t len);
 
 /*
  * Finds the end of the chain in path, open and locked as fd. A torn tail

@@ -19,6 +19,8 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 
+#include "common/fdio.h"
+
 #define KEY_MODE	0600
 #define CERT_MODE	0644
 
@@ -26,23 +28,6 @@ EVP_PKEY *
 certs_new_key(void)
 {
 	return EVP_EC_gen("P-256");
-}
-
-static int
-write_all(int fd, const char *buf, size_t len)
-{
-	ssize_t n;
-
-	while (len > 0) {
-		if ((n = write(fd, buf, len)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
 }
 
 /*
@@ -82,7 +67,7 @@ write_file(const char *path, const char *data, size_t len, mode_t mode,
 		    strerror(errno));
 		return -1;
 	}
-	if (write_all(fd, data, len) == -1 || fsync(fd) == -1) {
+	if (fd_write_all(fd, data, len) == -1 || fsync(fd) == -1) {
 		saved = errno;
 		close(fd);
 		errno = saved;

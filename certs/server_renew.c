@@ -18,6 +18,8 @@
 #include <openssl/bio.h>
 #include <openssl/pem.h>
 
+#include "common/fdio.h"
+
 #define DAY		(24 * 60 * 60)
 #define KEY_MODE_NEW	0600	/* when there is no old file to follow */
 #define CERT_MODE_NEW	0644
@@ -28,23 +30,6 @@ struct staged {
 	char tmp[PATH_MAX];
 	int fd;
 };
-
-static int
-write_all(int fd, const char *buf, size_t len)
-{
-	ssize_t n;
-
-	while (len > 0) {
-		if ((n = write(fd, buf, len)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
 
 /*
  * The temporary file takes the mode, owner and group of the file it
@@ -91,7 +76,7 @@ stage_write(struct staged *f, BIO *bio, char *err, size_t errlen)
 	char *data;
 	long len = BIO_get_mem_data(bio, &data);
 
-	if (len <= 0 || write_all(f->fd, data, (size_t)len) == -1 ||
+	if (len <= 0 || fd_write_all(f->fd, data, (size_t)len) == -1 ||
 	    fsync(f->fd) == -1) {
 		certs_errf(err, errlen, "cannot write %s: %s", f->tmp,
 		    len <= 0 ? "nothing to write" : strerror(errno));

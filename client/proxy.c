@@ -25,6 +25,7 @@
 
 #include "client/tunnel.h"
 #include "common/addr.h"
+#include "common/fdio.h"
 #include "common/xmalloc.h"
 
 #define VERB		"proxy"
@@ -220,21 +221,6 @@ static const http_parser_settings proxy_settings = {
 	.on_headers_complete = proxy_on_head,
 };
 
-static void
-proxy_write_all(int fd, const char *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, buf, len);
-
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return;
-		buf += n;
-		len -= (size_t)n;
-	}
-}
-
 /* A whole answer with a text body, then the connection is done. */
 static void
 proxy_answer(int fd, int status, const char *type, const char *body,
@@ -250,8 +236,8 @@ proxy_answer(int fd, int status, const char *type, const char *body,
 	    status == 405 ? "Method Not Allowed" : status == 504 ?
 	    "Gateway Timeout" : status == 400 ? "Bad Request" : "Bad Gateway",
 	    type, len);
-	proxy_write_all(fd, head, (size_t)n);
-	proxy_write_all(fd, body, len);
+	(void)fd_write_all(fd, head, (size_t)n);
+	(void)fd_write_all(fd, body, len);
 }
 
 static void
@@ -392,7 +378,7 @@ proxy_answered_cb(int fd, int status, const char *reason, void *arg)
 
 	(void)arg;
 	if (status == 200)
-		proxy_write_all(fd, ok, sizeof(ok) - 1);
+		(void)fd_write_all(fd, ok, sizeof(ok) - 1);
 	else
 		proxy_refuse(fd, status == 403 || status == 404 ||
 		    status == 504 ? status : 502, reason ? reason : "refused");

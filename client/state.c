@@ -16,6 +16,7 @@
 
 #include "client/client.h"
 #include "common/errbuf.h"
+#include "common/fdio.h"
 #include "common/xmalloc.h"
 
 #define STATE_DIR_MODE	0700
@@ -120,23 +121,6 @@ client_state_create(const struct client_state *st, char *err, size_t errlen)
 	return 0;
 }
 
-static int
-state_write_all(int fd, const unsigned char *p, size_t len)
-{
-	ssize_t n;
-
-	while (len > 0) {
-		if ((n = write(fd, p, len)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* The rename is durable only once the directory itself is synced. */
 static void
 state_sync_dir(const char *dir)
@@ -168,7 +152,7 @@ client_state_write(const struct client_state *st, const char *name,
 		    st->dir, strerror(errno));
 		return -1;
 	}
-	if (fchmod(fd, mode) == -1 || state_write_all(fd, data, len) == -1 ||
+	if (fchmod(fd, mode) == -1 || fd_write_all(fd, data, len) == -1 ||
 	    fsync(fd) == -1) {
 		saved = errno;
 		close(fd);

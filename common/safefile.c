@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "common/errbuf.h"
+#include "common/fdio.h"
 #include "common/xmalloc.h"
 
 #define SAFEFILE_LINKS_MAX	16	/* links followed in one directory path */
@@ -485,22 +486,6 @@ safefile_read(const char *path, size_t max, char **buf, size_t *len,
 	return 0;
 }
 
-static int
-write_all(int fd, const char *p, size_t len)
-{
-	while (len > 0) {
-		ssize_t w = write(fd, p, len);
-
-		if (w == -1 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
-
 int
 safefile_replace(const char *path, const void *buf, size_t len, mode_t mode,
     char *err, size_t errlen)
@@ -524,7 +509,7 @@ safefile_replace(const char *path, const void *buf, size_t len, mode_t mode,
 	if ((fd = safefile_openat(dfd, dir, tmp, O_WRONLY | O_CREAT | O_EXCL,
 	    mode, NULL, err, errlen)) == -1)
 		goto out;
-	if (write_all(fd, buf, len) == -1 || fsync(fd) == -1 ||
+	if (fd_write_all(fd, buf, len) == -1 || fsync(fd) == -1 ||
 	    renameat(dfd, tmp, dfd, name) == -1 || fsync(dfd) == -1) {
 		errbuf_set(err, errlen, "cannot write %s: %s", path,
 		    strerror(errno));

@@ -16,6 +16,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include "common/fdio.h"
 #include "common/safefile.h"
 #include "gateway/store_int.h"
 
@@ -108,24 +109,6 @@ st_key_read(struct store *st, int fd, const char *path, char *err,
 	return 0;
 }
 
-/* Writes all of buf to fd; -1 with errno. */
-static int
-st_write_all(int fd, const unsigned char *buf, size_t len)
-{
-	ssize_t n;
-
-	while (len > 0) {
-		n = write(fd, buf, len);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* fsync()s directory dir; -1 with errno. */
 static int
 st_sync_dir(const char *dir)
@@ -165,7 +148,7 @@ st_key_create(const char *dir, const char *path, char *err, size_t errlen)
 	if (RAND_bytes(key, sizeof(key)) != 1)
 		st_err(err, errlen, "%s: RAND_bytes failed", __func__);
 	else if (fchmod(fd, 0600) == -1 ||
-		 st_write_all(fd, key, sizeof(key)) == -1 || fsync(fd) == -1)
+		 fd_write_all(fd, key, sizeof(key)) == -1 || fsync(fd) == -1)
 		st_err(err, errlen, "%s: %s", tmp, strerror(errno));
 	else if (link(tmp, path) == -1 && errno != EEXIST)
 		st_err(err, errlen, "%s: %s", path, strerror(errno));

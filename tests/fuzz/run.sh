@@ -35,13 +35,13 @@ declare -A SRCS=(
 	[policy]="$COMMON common/errbuf.c $(echo policy/*.c)"
 	[gw_config]="$COMMON gateway/config.c"
 	[http_head]="gateway/http_head.c"
-	[audit_line]="$COMMON common/errbuf.c common/safefile.c audit/audit_reader.c
-	    audit/audit_chain.c audit/audit_key.c"
+	[audit_line]="$COMMON common/errbuf.c common/safefile.c common/fdio.c
+	    audit/audit_reader.c audit/audit_chain.c audit/audit_key.c"
 	[est]="common/errbuf.c common/xmalloc.c common/log.c certs/est.c
 	    certs/build.c"
 	[posture]="common/errbuf.c common/xmalloc.c common/log.c
-	    common/safefile.c audit/audit_reader.c audit/audit_chain.c
-	    audit/audit_key.c gateway/posture_parse.c"
+	    common/safefile.c common/fdio.c audit/audit_reader.c
+	    audit/audit_chain.c audit/audit_key.c gateway/posture_parse.c"
 	[login]="common/log.c common/errbuf.c common/xmalloc.c certs/identity.c
 	    gateway/login.c gateway/job.c audit/audit_fields.c"
 	[csv]="common/xmalloc.c common/log.c audit/audit_csv.c"
@@ -50,7 +50,7 @@ declare -A SRCS=(
 	    certs/build.c gateway/est.c gateway/job.c audit/audit_fields.c"
 	[ssh_names]="common/log.c common/errbuf.c common/xmalloc.c common/addr.c
 	    certs/identity.c gateway/tunnel_authority.c"
-	[control]="$COMMON common/errbuf.c common/safefile.c"
+	[control]="$COMMON common/errbuf.c common/safefile.c common/fdio.c"
 )
 declare -A LIBS=(
 	[conf]="-lcrypto"

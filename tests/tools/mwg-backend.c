@@ -27,6 +27,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/fdio.h"
+
 #define BACKEND_CONNS_MAX	16384	/* live connections; more are closed */
 #define BACKEND_BACKLOG		1024
 #define BACKEND_STACK		(256 * 1024)	/* per-connection thread */
@@ -114,25 +116,6 @@ bwarn(const char *fmt, ...)
 	fprintf(stderr, "%s: %s\n", progname, msg);
 }
 
-/* Writes all of buf; 0 on success, -1 when the peer is gone. */
-static int
-write_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-	ssize_t n;
-
-	while (len > 0) {
-		n = write(fd, p, len);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 static int64_t
 now_ms(void)
 {
@@ -182,7 +165,7 @@ serve_echo(int fd, char *buf)
 			continue;
 		if (n <= 0)
 			break;
-		if (write_all(fd, buf, (size_t)n) == -1)
+		if (fd_write_all(fd, buf, (size_t)n) == -1)
 			break;
 	}
 	/* Everything read has been echoed: the half-close is honoured. */
@@ -209,7 +192,7 @@ serve_discard(int fd, char *buf)
 	}
 	if (n == 0) {
 		len = snprintf(line, sizeof(line), "%" PRIu64 "\n", total);
-		(void)write_all(fd, line, (size_t)len);
+		(void)fd_write_all(fd, line, (size_t)len);
 		shutdown(fd, SHUT_WR);
 	}
 	close(fd);
@@ -226,7 +209,7 @@ serve_source(int fd, char *buf, uint64_t bytes)
 		buf[i] = (char)(i % SOURCE_PERIOD);
 	while (left > 0) {
 		chunk = left < IO_BUF ? (size_t)left : IO_BUF;
-		if (write_all(fd, buf, chunk) == -1) {
+		if (fd_write_all(fd, buf, chunk) == -1) {
 			close(fd);
 			return;
 		}
@@ -301,8 +284,8 @@ http_respond(int fd, int status, const char *reason, const char *body,
 	    "Content-Length: %zu\r\n"
 	    "Connection: close\r\n\r\n",
 	    status, reason, strlen(body));
-	if (write_all(fd, head, (size_t)n) == 0 && with_body)
-		(void)write_all(fd, body, strlen(body));
+	if (fd_write_all(fd, head, (size_t)n) == 0 && with_body)
+		(void)fd_write_all(fd, body, strlen(body));
 }
 
 /* Splits "METHOD SP TARGET SP HTTP/1.x" in place; 0 on success. */
