@@ -19,6 +19,7 @@
 
 #include <openssl/evp.h>
 
+#include "common/fbundle.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
 
@@ -363,7 +364,7 @@ parse_include(struct lexer *lx, struct conf_node *parent, int depth,
 		pattern = xasprintf("%s/%s", dir, path->text);
 		free(copy);
 	}
-	grc = glob(pattern, GLOB_ERR, NULL, &g);
+	grc = fbundle_glob(pattern, &g);
 	if (grc == GLOB_NOMATCH && strpbrk(path->text, "*?[") == NULL) {
 		conf_error(lx->errs, &path->pos, "cannot open %s: %s", pattern,
 		    strerror(ENOENT));
@@ -537,37 +538,18 @@ parse_text(struct conf_tree *tree, struct conf_node *parent, const char *name,
 	return rc;
 }
 
+/* Through the file bundle: the network process reads what the monitor did. */
 static int
 read_file(const char *path, char **buf, size_t *len, struct conf_errors *errs,
     const struct conf_pos *at)
 {
-	struct stat st;
-	FILE *f;
+	char err[FBUNDLE_ERR_MAX];
 
-	if ((f = fopen(path, "r")) == NULL) {
-		conf_error(errs, at, "cannot open %s: %s", path, strerror(errno));
+	if (fbundle_read(path, CONF_FILE_MAX, buf, len, err, sizeof(err)) ==
+	    -1) {
+		conf_error(errs, at, "%s", err);
 		return -1;
 	}
-	if (fstat(fileno(f), &st) == -1 || !S_ISREG(st.st_mode)) {
-		conf_error(errs, at, "%s: not a regular file", path);
-		fclose(f);
-		return -1;
-	}
-	if (st.st_size > CONF_FILE_MAX) {
-		conf_error(errs, at, "%s: larger than %d bytes", path,
-		    CONF_FILE_MAX);
-		fclose(f);
-		return -1;
-	}
-	*buf = xmalloc((size_t)st.st_size + 1);
-	*len = fread(*buf, 1, (size_t)st.st_size, f);
-	if (ferror(f)) {
-		conf_error(errs, at, "%s: read error", path);
-		free(*buf);
-		fclose(f);
-		return -1;
-	}
-	fclose(f);
 	return 0;
 }
 

@@ -6,12 +6,15 @@
  * a bad or expired certificate gets a clear answer, and the refusal is
  * audited, instead of a bare handshake alert.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include "common/fbundle.h"
 #include "gateway/snapshot.h"
 
 #define TLS12_CIPHERS							\
@@ -23,6 +26,7 @@
 	"TLS_CHACHA20_POLY1305_SHA256"
 #define TLS_GROUPS	"X25519:P-256:P-384"
 #define TLS_VERIFY_DEPTH 2	/* device cert -> issuing CA */
+#define TLS_PEM_MAX	(1024 * 1024)	/* bytes in a certificate or key file */
 
 static void
 tls_error(struct conf_errors *errs, const char *what, const char *path)
@@ -32,6 +36,101 @@ tls_error(struct conf_errors *errs, const char *what, const char *path)
 	ERR_error_string_n(ERR_get_error(), buf, sizeof(buf));
 	ERR_clear_error();
 	conf_error(errs, NULL, "%s %s: %s", what, path, buf);
+}
+
+/*
+ * A PEM file as a memory BIO, read through the file bundle: the network
+ * process builds the same context from the monitor's bytes. NULL with
+ * the error in errs.
+ */
+static BIO *
+tls_pem_bio(const char *path, struct conf_errors *errs)
+{
+	char err[FBUNDLE_ERR_MAX], *buf;
+	size_t len;
+	BIO *bio;
+
+	if (fbundle_read(path, TLS_PEM_MAX, &buf, &len, err, sizeof(err)) ==
+	    -1) {
+		conf_error(errs, NULL, "%s", err);
+		return NULL;
+	}
+	/* The BIO copies, so a key's bytes are wiped here at once. */
+	bio = BIO_new(BIO_s_mem());
+	if (bio && BIO_write(bio, buf, (int)len) != (int)len) {
+		BIO_free(bio);
+		bio = NULL;
+	}
+	OPENSSL_cleanse(buf, len);
+	free(buf);
+	return bio;
+}
+
+/* The leaf, then every further certificate as the chain. */
+static int
+tls_use_chain(SSL_CTX *ctx, BIO *bio)
+{
+	X509 *x = PEM_read_bio_X509_AUX(bio, NULL, NULL, NULL);
+	int ok;
+
+	if (x == NULL)
+		return -1;
+	ok = SSL_CTX_use_certificate(ctx, x) == 1;
+	X509_free(x);
+	if (!ok || SSL_CTX_clear_chain_certs(ctx) != 1)
+		return -1;
+	while ((x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL)
+		if (SSL_CTX_add0_chain_cert(ctx, x) != 1) {
+			X509_free(x);
+			return -1;
+		}
+	/* The end of the file is the expected way out of the loop. */
+	if (ERR_GET_REASON(ERR_peek_last_error()) == PEM_R_NO_START_LINE)
+		ERR_clear_error();
+	return ERR_peek_error() == 0 ? 0 : -1;
+}
+
+static int
+tls_use_key(SSL_CTX *ctx, BIO *bio)
+{
+	EVP_PKEY *k = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
+	int ok;
+
+	if (k == NULL)
+		return -1;
+	ok = SSL_CTX_use_PrivateKey(ctx, k) == 1;
+	EVP_PKEY_free(k);
+	return ok ? 0 : -1;
+}
+
+/* Every certificate in bio is trusted, and named to clients as a CA. */
+static int
+tls_use_ca(SSL_CTX *ctx, BIO *bio)
+{
+	STACK_OF(X509_NAME) *names = sk_X509_NAME_new_null();
+	X509_STORE *store = SSL_CTX_get_cert_store(ctx);
+	X509 *x;
+	int n = 0;
+
+	while (names && (x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) !=
+	    NULL) {
+		if (X509_STORE_add_cert(store, x) != 1 ||
+		    sk_X509_NAME_push(names, X509_NAME_dup(
+		    X509_get_subject_name(x))) <= 0) {
+			X509_free(x);
+			sk_X509_NAME_pop_free(names, X509_NAME_free);
+			return -1;
+		}
+		X509_free(x);
+		n++;
+	}
+	if (names == NULL || n == 0) {
+		sk_X509_NAME_pop_free(names, X509_NAME_free);
+		return -1;
+	}
+	ERR_clear_error();
+	SSL_CTX_set_client_CA_list(ctx, names);
+	return 0;
 }
 
 /* Accept any chain at the handshake; endpoints read the result. */
@@ -94,23 +193,50 @@ tls_ctx_policy(SSL_CTX *ctx)
 static int
 tls_ctx_client_ca(SSL_CTX *ctx, const char *ca, struct conf_errors *errs)
 {
-	STACK_OF(X509_NAME) *names;
 	X509_STORE *store = SSL_CTX_get_cert_store(ctx);
+	BIO *bio;
+	int rc;
 
-	if (SSL_CTX_load_verify_locations(ctx, ca, NULL) != 1) {
+	if ((bio = tls_pem_bio(ca, errs)) == NULL)
+		return -1;
+	rc = tls_use_ca(ctx, bio);
+	BIO_free(bio);
+	if (rc == -1) {
 		tls_error(errs, "cannot load CA", ca);
 		return -1;
 	}
 	/* The issuing CA is the trust anchor: no root needed. */
 	X509_STORE_set_flags(store, X509_V_FLAG_PARTIAL_CHAIN |
 	    X509_V_FLAG_X509_STRICT);
-	if ((names = SSL_load_client_CA_file(ca)) == NULL) {
-		tls_error(errs, "cannot read CA names from", ca);
-		return -1;
-	}
-	SSL_CTX_set_client_CA_list(ctx, names);
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, verify_cb);
 	SSL_CTX_set_verify_depth(ctx, TLS_VERIFY_DEPTH);
+	return 0;
+}
+
+/* The certificate chain and key: 0, or -1 with the error in errs. */
+static int
+tls_ctx_identity(SSL_CTX *ctx, const struct gw_config *c,
+    struct conf_errors *errs)
+{
+	BIO *bio;
+	int rc;
+
+	if ((bio = tls_pem_bio(c->tls.certificate, errs)) == NULL)
+		return -1;
+	rc = tls_use_chain(ctx, bio);
+	BIO_free(bio);
+	if (rc == -1) {
+		tls_error(errs, "cannot load certificate", c->tls.certificate);
+		return -1;
+	}
+	if ((bio = tls_pem_bio(c->tls.key, errs)) == NULL)
+		return -1;
+	rc = tls_use_key(ctx, bio);
+	BIO_free(bio);
+	if (rc == -1) {
+		tls_error(errs, "cannot load key", c->tls.key);
+		return -1;
+	}
 	return 0;
 }
 
@@ -124,14 +250,8 @@ tls_server_ctx(const struct gw_config *c, struct conf_errors *errs)
 		SSL_CTX_free(ctx);
 		return NULL;
 	}
-	if (SSL_CTX_use_certificate_chain_file(ctx, c->tls.certificate) != 1) {
-		tls_error(errs, "cannot load certificate", c->tls.certificate);
+	if (tls_ctx_identity(ctx, c, errs) == -1)
 		goto fail;
-	}
-	if (SSL_CTX_use_PrivateKey_file(ctx, c->tls.key, SSL_FILETYPE_PEM) != 1) {
-		tls_error(errs, "cannot load key", c->tls.key);
-		goto fail;
-	}
 	if (SSL_CTX_check_private_key(ctx) != 1) {
 		tls_error(errs, "key does not match certificate", c->tls.key);
 		goto fail;
