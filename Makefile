@@ -44,7 +44,7 @@ lib_src  = $(wildcard $(1)/*.c)
 LIB_OBJ  = $(foreach m,$(LIBMODS),$(patsubst %.c,$(BUILD)/%.o,$(call lib_src,$(m))))
 LIBMWG   = $(BUILD)/libmwg.a
 
-GW_SRC   = $(filter-out gateway/main.c,$(wildcard gateway/*.c))
+GW_SRC   = $(filter-out gateway/main.c,$(wildcard gateway/*.c gateway/monitor/*.c gateway/net/*.c))
 GW_OBJ   = $(patsubst %.c,$(BUILD)/%.o,$(GW_SRC))
 LIBGW    = $(BUILD)/libgateway.a
 ADM_OBJ  = $(patsubst %.c,$(BUILD)/%.o,$(wildcard admin/*.c))

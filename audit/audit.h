@@ -52,6 +52,22 @@ struct audit_log;
  */
 struct audit_log *audit_open(const struct audit_options *o, char *err,
     size_t errlen);
+/*
+ * A log that another process writes: the network process's records go to
+ * the monitor (gateway/ipc.h). append gets what audit_append,
+ * audit_append_notify (done set) and audit_append_sync (sync 1) got, with
+ * the same contract; stats (may be NULL) fills in the writer's numbers.
+ */
+struct audit_stats;
+struct audit_remote {
+	int (*append)(void *arg, const char *action, const char *outcome,
+	    json_t *fields, void (*done)(void *, int), void *done_arg,
+	    int sync);
+	void (*stats)(void *arg, struct audit_stats *st);
+};
+struct audit_log *audit_open_remote(const struct audit_remote *ops,
+    void *arg);
+
 /* Writes a final checkpoint, makes everything durable, stops the thread. */
 void audit_close(struct audit_log *log);
 

@@ -85,6 +85,11 @@ struct audit_chain {
 };
 
 struct audit_log {
+	/* A log whose records another process writes (audit_open_remote):
+	 * every append goes to remote->append, nothing below is used. */
+	const struct audit_remote *remote;
+	void *remote_arg;
+
 	char *path;
 	struct audit_key *key;
 	char key_id[AUDIT_KEY_ID_HEX + 1];
@@ -412,6 +417,9 @@ int
 audit_append(struct audit_log *log, const char *action, const char *outcome,
     json_t *fields)
 {
+	if (log->remote)
+		return log->remote->append(log->remote_arg, action, outcome,
+		    fields, NULL, NULL, 0);
 	return enqueue(log, entry_offer(log, action, outcome, fields), NULL);
 }
 
@@ -419,7 +427,12 @@ int
 audit_append_notify(struct audit_log *log, const char *action,
     const char *outcome, json_t *fields, audit_done_fn done, void *arg)
 {
-	struct audit_entry *e = entry_offer(log, action, outcome, fields);
+	struct audit_entry *e;
+
+	if (log->remote)
+		return log->remote->append(log->remote_arg, action, outcome,
+		    fields, done, arg, 0);
+	e = entry_offer(log, action, outcome, fields);
 
 	if (e != NULL) {
 		e->done = done;
@@ -434,6 +447,9 @@ audit_append_sync(struct audit_log *log, const char *action,
 {
 	struct audit_wait w = { 0, 0 };
 
+	if (log->remote)
+		return log->remote->append(log->remote_arg, action, outcome,
+		    fields, NULL, NULL, 1);
 	return enqueue(log, entry_offer(log, action, outcome, fields), &w);
 }
 
@@ -448,6 +464,11 @@ void
 audit_stats_get(struct audit_log *log, struct audit_stats *st)
 {
 	memset(st, 0, sizeof(*st));
+	if (log->remote) {
+		if (log->remote->stats)
+			log->remote->stats(log->remote_arg, st);
+		return;
+	}
 	pthread_mutex_lock(&log->lock);
 	st->queued = log->queued;
 	st->failed = log->failed;
@@ -466,6 +487,8 @@ audit_failed(struct audit_log *log)
 {
 	int failed;
 
+	if (log->remote)
+		return 0;	/* the monitor refuses what it cannot write */
 	pthread_mutex_lock(&log->lock);
 	failed = log->failed;
 	pthread_mutex_unlock(&log->lock);
@@ -1101,6 +1124,10 @@ audit_close(struct audit_log *log)
 
 	if (log == NULL)
 		return;
+	if (log->remote) {
+		free(log);
+		return;
+	}
 	pthread_mutex_lock(&log->lock);
 	log->stopping = 1;
 	pthread_cond_signal(&log->wake);
@@ -1108,4 +1135,14 @@ audit_close(struct audit_log *log)
 	if ((rc = pthread_join(log->thread, NULL)) != 0)
 		log_warnx("audit: cannot join the writer: %s", strerror(rc));
 	log_free(log);
+}
+
+struct audit_log *
+audit_open_remote(const struct audit_remote *ops, void *arg)
+{
+	struct audit_log *log = xcalloc(1, sizeof(*log));
+
+	log->remote = ops;
+	log->remote_arg = arg;
+	return log;
 }

@@ -1,17 +1,15 @@
 /*
  * The plain HTTP endpoints on the TLS listener: a table from path to
  * handler. whoami, closed and targets answer on the worker (they need
- * only the handshake and memory); everything that touches PAM, the store or the CA
- * key runs on the auth pool. Every answer closes the connection.
+ * only the handshake and memory); everything that touches PAM, the store
+ * or the CA key runs in the monitor (gateway/routes.h). Every answer
+ * closes the connection.
  */
 #include <string.h>
 
 #include "gateway/conn.h"
-#include "gateway/est.h"
 #include "gateway/http_head.h"
-#include "gateway/login.h"
-#include "gateway/posture.h"
-#include "gateway/revoke.h"
+#include "gateway/routes.h"
 #include "gateway/session.h"
 #include "gateway/targets.h"
 
@@ -40,24 +38,11 @@ api_whoami(struct conn *c)
 	conn_respond(c, 200, body);
 }
 
-static const struct api_route {
-	const char *path;
-	job_fn fn;
-} routes[] = {
-	{ "/.well-known/est/cacerts", est_cacerts_job },
-	{ "/.well-known/est/simpleenroll", est_enroll_job },
-	{ "/.well-known/est/simplereenroll", est_reenroll_job },
-	{ "/crl", revoke_crl_job },
-	{ EST_PATH_ROOT_PEM, est_root_pem_job },
-	{ "/v1/login", login_job },
-	{ "/v1/logout", session_logout_job },
-	{ "/v1/posture", posture_job },
-};
-
 void
 api_dispatch(struct conn *c)
 {
 	const char *url = c->head->url;
+	const struct api_route *r;
 
 	if (strcmp(url, "/v1/whoami") == 0) {
 		api_whoami(c);
@@ -72,20 +57,15 @@ api_dispatch(struct conn *c)
 		targets_answer(c);
 		return;
 	}
-	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
-		if (strcmp(url, routes[i].path) == 0) {
-			/* /crl and /root.pem answer 404 themselves. */
-			if (c->w->srv->issuer == NULL &&
-			    routes[i].fn != revoke_crl_job &&
-			    routes[i].fn != session_logout_job &&
-			    routes[i].fn != est_root_pem_job) {
-				conn_respond_error(c, 503, "not-configured",
-				    "this gateway has no ca-key: it cannot "
-				    "enrol devices or log people in");
-				return;
-			}
-			request_run(c, routes[i].fn);
+	if ((r = api_route_find(url)) != NULL) {
+		if (!c->w->srv->has_issuer && r->needs_ca) {
+			conn_respond_error(c, 503, "not-configured",
+			    "this gateway has no ca-key: it cannot "
+			    "enrol devices or log people in");
 			return;
 		}
+		request_run(c, r->path);
+		return;
+	}
 	conn_respond_error(c, 404, "not-found", "no such endpoint");
 }

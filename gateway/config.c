@@ -52,6 +52,23 @@ kw_group(struct gw_config *c, const struct conf_node *n, struct conf_errors *e)
 }
 
 static void
+kw_network_user(struct gw_config *c, const struct conf_node *n,
+    struct conf_errors *e)
+{
+	set_string(&c->net_user, n, e);
+}
+
+static void
+kw_network_root(struct gw_config *c, const struct conf_node *n,
+    struct conf_errors *e)
+{
+	set_string(&c->net_root, n, e);
+	if (c->net_root && c->net_root[0] != '/')
+		conf_error(e, &n->args[0].pos, "network-root must be an "
+		    "absolute path");
+}
+
+static void
 kw_state_dir(struct gw_config *c, const struct conf_node *n,
     struct conf_errors *e)
 {
@@ -544,6 +561,8 @@ static const struct keyword keywords[] = {
 	{ "group", kw_group, 0 },
 	{ "limits", kw_limits, 1 },
 	{ "listen", kw_listen, -1 },
+	{ "network-root", kw_network_root, 0 },
+	{ "network-user", kw_network_user, 0 },
 	{ "policy", kw_policy, 0 },
 	{ "state-dir", kw_state_dir, 0 },
 	{ "timeouts", kw_timeouts, 1 },
@@ -567,6 +586,10 @@ apply_defaults(struct gw_config *c)
 		    GW_WORKERS_MAX : (int)cpus;
 	if (c->state_dir == NULL)
 		c->state_dir = xstrdup("/var/lib/mwg");
+	if (c->net_user == NULL)
+		c->net_user = xstrdup("mwg-net");
+	if (c->net_root == NULL)
+		c->net_root = xstrdup("/var/empty");
 	if (c->policy_path == NULL)
 		c->policy_path = xstrdup("/etc/mwg/policy.conf");
 	if (c->control_path == NULL)
@@ -690,6 +713,8 @@ gw_config_free(struct gw_config *c)
 	free(c->path);
 	free(c->user);
 	free(c->group);
+	free(c->net_user);
+	free(c->net_root);
 	free(c->state_dir);
 	free(c->crl_path);
 	free(c->pam_service);

@@ -29,6 +29,8 @@ struct gw_listen_tls {
 struct gw_config {
 	char *path;
 	char *user;		/* NULL: do not change user (non-root only) */
+	char *net_user;		/* the network process's user (root only) */
+	char *net_root;		/* its empty root directory (root only) */
 	char *group;
 	char *state_dir;
 	char *crl_path;		/* CRL written here and served at /crl */

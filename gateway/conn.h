@@ -162,7 +162,7 @@ struct pool_job;
 void request_begin(struct conn *c, const char *early, size_t len);
 void request_read_body(struct conn *c);
 /* Parks c and runs fn on the auth pool; answers when it comes back. */
-void request_run(struct conn *c, job_fn fn);
+void request_run(struct conn *c, const char *path);
 /* On the worker: the job for c has finished (c may be a zombie). */
 void request_done(struct pool_job *job);
 

@@ -25,10 +25,14 @@
 #include "audit/audit.h"
 #include "audit/audit_syslog.h"
 #include "common/addr.h"
+#include "common/fbundle.h"
 #include "common/log.h"
 #include "common/safefile.h"
 #include "common/xmalloc.h"
 #include "gateway/conn.h"
+#include "gateway/ipc.h"
+#include "gateway/monitor/monitor.h"
+#include "gateway/monitor/netctl.h"
 #include "gateway/notify.h"
 #include "gateway/snapshot.h"
 #include "gateway/ssh.h"
@@ -189,46 +193,31 @@ static json_t *
 ctl_status(struct server *srv)
 {
 	struct gw_snapshot *snap = snapshot_get();
-	json_t *r;
+	json_t *r, *n = netctl_counters();
 
-	r = json_pack("{s:b, s:i, s:I, s:i, s:I, s:I, s:I, s:I, s:I, s:s, s:I, "
-	    "s:b}",
+	r = json_pack("{s:b, s:i, s:I, s:O?, s:O?, s:O?, s:O?, s:O?, s:O?, "
+	    "s:s, s:I, s:b}",
 	    "ok", 1, "pid", (int)getpid(),
 	    "uptime_s", (json_int_t)(time(NULL) - srv->started),
-	    "workers", srv->nworkers,
-	    "connections", (json_int_t)atomic_load(&srv->nconns),
-	    "accepted", (json_int_t)atomic_load(&srv->n_accepted),
-	    "refused", (json_int_t)atomic_load(&srv->n_refused),
-	    "tunnels_opened", (json_int_t)atomic_load(&srv->n_tunnels),
-	    "tunnels_denied", (json_int_t)atomic_load(&srv->n_denied),
+	    "workers", json_object_get(n, "workers"),
+	    "connections", json_object_get(n, "connections"),
+	    "accepted", json_object_get(n, "accepted"),
+	    "refused", json_object_get(n, "refused"),
+	    "tunnels_opened", json_object_get(n, "tunnels_opened"),
+	    "tunnels_denied", json_object_get(n, "tunnels_denied"),
 	    "policy_sha256", snap ? policy_hash(snap->policy) : "",
 	    "generation", (json_int_t)(snap ? snap->generation : 0),
 	    "audit_failed", audit_failed(srv->audit));
+	json_decref(n);
 	snapshot_put(snap);
 	ctl_status_syslog(srv, r);
 	return r;
 }
 
 static json_t *
-ctl_sessions(struct server *srv)
+ctl_sessions(void)
 {
-	json_t *list = json_array();
-	struct conn *c;
-
-	pthread_mutex_lock(&srv->reg_lock);
-	TAILQ_FOREACH(c, &srv->tunnels, gentry)
-		json_array_append_new(list, json_pack(
-		    "{s:I, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:i}",
-		    "id", (json_int_t)c->id, "device", c->ident.device_id,
-		    "user", c->ident.user, "source", c->peer_ip,
-		    "target", c->target, "backend", c->backend,
-		    "since", (json_int_t)c->t_open.tv_sec,
-		    "bytes_up", (json_int_t)atomic_load(&c->bytes_up),
-		    "bytes_down", (json_int_t)atomic_load(&c->bytes_down),
-		    "worker", c->w->idx));
-	pthread_mutex_unlock(&srv->reg_lock);
-	ssh_listener_sessions(srv->ssh, list);
-	return json_pack("{s:b, s:o}", "ok", 1, "sessions", list);
+	return json_pack("{s:b, s:o}", "ok", 1, "sessions", netctl_sessions());
 }
 
 static json_t *
@@ -240,25 +229,16 @@ ctl_error(const char *msg)
 static json_t *
 ctl_kill(struct server *srv, json_t *req, long uid)
 {
-	struct worker_msg m = { .type = WORKER_MSG_KILL };
 	json_int_t id = json_integer_value(json_object_get(req, "id"));
-	struct worker *w = NULL;
-	struct conn *c;
-	char idstr[32], msg[80];
+	char msg[80];
+	int rc = id > 0 ? netctl_kill((uint64_t)id) : -1;
 
-	snprintf(idstr, sizeof(idstr), "%lld", (long long)id);
-	pthread_mutex_lock(&srv->reg_lock);
-	TAILQ_FOREACH(c, &srv->tunnels, gentry)
-		if (c->id == (uint64_t)id)
-			w = c->w;
-	pthread_mutex_unlock(&srv->reg_lock);
-	if (w == NULL && ssh_listener_kill(srv->ssh, (uint64_t)id) == -1) {
-		snprintf(msg, sizeof(msg), "no open tunnel with id %s", idstr);
+	if (rc == -1) {
+		snprintf(msg, sizeof(msg), "no open tunnel with id %lld",
+		    (long long)id);
 		return ctl_error(msg);
 	}
-	m.id = (uint64_t)id;
-	snprintf(m.reason, sizeof(m.reason), "killed-by-admin");
-	if (w != NULL && worker_post(w, &m) == -1)
+	if (rc == -2)
 		return ctl_error("worker busy; try again");
 	audit_append(srv->audit, "admin.kill", "success", json_pack(
 	    "{s:I, s:I}", "user.id", (json_int_t)uid, "tunnel.id", id));
@@ -312,17 +292,47 @@ restart_only_changes(const struct gw_config *old, const struct gw_config *new,
 static void
 redecide_tunnels(struct server *srv)
 {
-	server_redecide_device(srv, NULL, "policy-changed");
+	(void)srv;
+	netctl_redecide(NULL, "policy-changed");
+}
+
+/*
+ * The network process parses the same files from the bundle; it cannot
+ * refuse what the monitor accepted unless it is broken, and then it is
+ * said.
+ */
+static void
+reload_network(const char *conf_path, json_t *bundle)
+{
+	struct ipc *ch = netproc_channel();
+	json_t *r;
+	int ok = 0;
+
+	netproc_set_bundle(json_incref(bundle));
+	if (ch == NULL)
+		return;		/* a new one starts with the new bundle */
+	r = ipc_call(ch, IPC_RELOAD, json_pack("{s:s, s:O}", "conf_path",
+	    conf_path, "bundle", bundle), 10000);
+	if (r == NULL || ipc_bool(r, "ok", &ok) == -1 || !ok)
+		log_warnx("reload: the network process kept its old "
+		    "configuration: %s", ipc_str(r, "error", 1024) ?
+		    ipc_str(r, "error", 1024) : "no answer");
+	json_decref(r);
 }
 
 static char *
 reload_apply(struct server *srv, const char *conf_path, long uid)
 {
 	struct conf_errors errs = { 0 };
-	struct gw_snapshot *s = snapshot_load(conf_path, &errs), *cur;
+	json_t *bundle = fbundle_new();
+	struct gw_snapshot *s, *cur;
 	char old[80], old_cert[65] = "", pending[128] = "", *msg;
 
+	fbundle_record(bundle);
+	s = snapshot_load(conf_path, &errs);
+	fbundle_record(NULL);
 	if (s == NULL) {
+		json_decref(bundle);
 		msg = conf_errors_join(&errs);
 		log_warnx("reload refused, old configuration kept: %zu error%s",
 		    errs.n, errs.n == 1 ? "" : "s");
@@ -341,6 +351,8 @@ reload_apply(struct server *srv, const char *conf_path, long uid)
 		snapshot_put(cur);
 	}
 	snapshot_install(s, old, sizeof(old));
+	reload_network(conf_path, bundle);
+	json_decref(bundle);
 	redecide_tunnels(srv);
 	log_info("reloaded %s (policy sha256 %s)", conf_path,
 	    policy_hash(s->policy));
@@ -468,7 +480,7 @@ ctl_handle(struct control_client *cc, const char *line, int *later)
 	else if (strcmp(cmd, "status") == 0)
 		ans = ctl_status(ctl_srv);
 	else if (strcmp(cmd, "sessions") == 0)
-		ans = ctl_sessions(ctl_srv);
+		ans = ctl_sessions();
 	else if (strcmp(cmd, "kill") == 0)
 		ans = ctl_kill(ctl_srv, req, cc->uid);
 	else if (strcmp(cmd, "retention") == 0)

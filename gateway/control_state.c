@@ -24,6 +24,7 @@
 #include "gateway/conn.h"
 #include "gateway/denylist.h"
 #include "gateway/devcache.h"
+#include "gateway/monitor/netctl.h"
 #include "gateway/posture.h"
 #include "gateway/revoke.h"
 #include "gateway/snapshot.h"
@@ -187,28 +188,13 @@ cs_totp_import(struct server *srv, json_t *req, long uid)
 
 /* ---- locks -------------------------------------------------------------- */
 
-/* Asks every worker to close the person's or device's tunnels now. */
+/* The person's or device's tunnels close now (in the network process). */
 static int
 close_tunnels_of(struct server *srv, int is_user, const char *name,
     const char *reason)
 {
-	struct worker_msg m = { .type = is_user ? WORKER_MSG_CLOSE_USER :
-	    WORKER_MSG_CLOSE_DEVICE };
-	struct conn *c;
-	int n = 0;
-
-	pthread_mutex_lock(&srv->reg_lock);
-	TAILQ_FOREACH(c, &srv->tunnels, gentry)
-		if (strcmp(is_user ? c->ident.user : c->ident.device_id,
-		    name) == 0)
-			n++;
-	pthread_mutex_unlock(&srv->reg_lock);
-	n += ssh_listener_count_whose(srv->ssh, is_user, name);
-	snprintf(m.name, sizeof(m.name), "%s", name);
-	snprintf(m.reason, sizeof(m.reason), "%s", reason);
-	for (int i = 0; i < srv->nworkers; i++)
-		worker_post_always(&srv->workers[i], &m);
-	return n;
+	(void)srv;
+	return netctl_close_whose(is_user, name, reason);
 }
 
 /* "user" or "device" and a name valid for that kind. */

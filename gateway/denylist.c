@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "common/xmalloc.h"
+#include "gateway/state_mirror.h"
 #include "gateway/store.h"
 
 #define DL_BUCKETS	256
@@ -38,6 +39,8 @@ struct dl_session {
 
 struct denylist {
 	pthread_rwlock_t lock;
+	state_mirror_fn mirror;		/* told of every change (monitor) */
+	void *mirror_arg;
 	struct dl_entry *users[DL_BUCKETS];
 	struct dl_entry *devices[DL_BUCKETS];
 	struct dl_session *sessions[DL_BUCKETS];
@@ -258,6 +261,9 @@ denylist_lock(struct denylist *d, int is_user, const char *name,
 	e->until = until;
 	snprintf(e->lock_reason, sizeof(e->lock_reason), "%s", reason);
 	pthread_rwlock_unlock(&d->lock);
+	if (d->mirror)
+		d->mirror(d->mirror_arg, state_op_lock(is_user, name, until,
+		    reason));
 }
 
 void
@@ -269,6 +275,8 @@ denylist_unlock(struct denylist *d, int is_user, const char *name)
 	if ((e = dl_find(d, is_user, name)) != NULL)
 		e->locked = 0;
 	pthread_rwlock_unlock(&d->lock);
+	if (d->mirror)
+		d->mirror(d->mirror_arg, state_op_unlock(is_user, name));
 }
 
 void
@@ -284,6 +292,8 @@ denylist_revoke(struct denylist *d, const char *device_id, const char *reason)
 		    reason);
 	}
 	pthread_rwlock_unlock(&d->lock);
+	if (d->mirror)
+		d->mirror(d->mirror_arg, state_op_revoke(device_id, reason));
 }
 
 void
@@ -292,6 +302,8 @@ denylist_session_end(struct denylist *d, const char *serial, time_t until)
 	pthread_rwlock_wrlock(&d->lock);
 	dl_session_add(d, serial, until, time(NULL));
 	pthread_rwlock_unlock(&d->lock);
+	if (d->mirror)
+		d->mirror(d->mirror_arg, state_op_session_end(serial, until));
 }
 
 int
@@ -308,4 +320,37 @@ denylist_session_ended(struct denylist *d, const char *serial, time_t now)
 		}
 	pthread_rwlock_unlock(&d->lock);
 	return rc;
+}
+
+void
+denylist_set_mirror(struct denylist *d, state_mirror_fn fn, void *arg)
+{
+	d->mirror = fn;
+	d->mirror_arg = arg;
+}
+
+/* Every entry as the operations that make it (for a new mirror). */
+void
+denylist_dump(struct denylist *d, state_mirror_fn fn, void *arg)
+{
+	time_t now = time(NULL);
+
+	pthread_rwlock_rdlock(&d->lock);
+	for (int u = 0; u < 2; u++)
+		for (int i = 0; i < DL_BUCKETS; i++)
+			for (struct dl_entry *e = dl_table(d, u)[i]; e;
+			    e = e->next) {
+				if (e->locked)
+					fn(arg, state_op_lock(u, e->name,
+					    e->until, e->lock_reason));
+				if (e->revoked)
+					fn(arg, state_op_revoke(e->name,
+					    e->revoke_reason));
+			}
+	for (int i = 0; i < DL_BUCKETS; i++)
+		for (struct dl_session *x = d->sessions[i]; x; x = x->next)
+			if (x->until > now)
+				fn(arg, state_op_session_end(x->serial,
+				    x->until));
+	pthread_rwlock_unlock(&d->lock);
 }

@@ -50,4 +50,11 @@ void denylist_session_end(struct denylist *d, const char *serial,
 int denylist_session_ended(struct denylist *d, const char *serial,
     time_t now);
 
+/* The monitor tells the network process of every change (state_mirror.h):
+ * fn gets each change as an operation, after it is made. */
+#include "gateway/state_mirror.h"
+void denylist_set_mirror(struct denylist *d, state_mirror_fn fn, void *arg);
+/* Every current entry, as the operations that make it. */
+void denylist_dump(struct denylist *d, state_mirror_fn fn, void *arg);
+
 #endif

@@ -12,6 +12,7 @@
 
 #include "common/log.h"
 #include "common/xmalloc.h"
+#include "gateway/state_mirror.h"
 #include "gateway/posture.h"
 #include "gateway/store.h"
 
@@ -27,6 +28,8 @@ struct dc_entry {
 
 struct devcache {
 	pthread_rwlock_t lock;
+	state_mirror_fn mirror;		/* told of every change (monitor) */
+	void *mirror_arg;
 	struct dc_entry *bucket[DC_BUCKETS];
 };
 
@@ -141,6 +144,8 @@ devcache_set_managed(struct devcache *d, const char *device_id, int managed)
 	pthread_rwlock_wrlock(&d->lock);
 	dc_get(d, device_id)->managed = managed;
 	pthread_rwlock_unlock(&d->lock);
+	if (d->mirror)
+		d->mirror(d->mirror_arg, state_op_managed(device_id, managed));
 }
 
 void
@@ -156,6 +161,8 @@ devcache_set_posture(struct devcache *d, const char *device_id,
 		e->posture_gen++;
 	}
 	pthread_rwlock_unlock(&d->lock);
+	if (d->mirror)
+		d->mirror(d->mirror_arg, state_op_posture(device_id, p));
 }
 
 unsigned long
@@ -188,4 +195,24 @@ devcache_get(struct devcache *d, const char *device_id, int *managed,
 	}
 	pthread_rwlock_unlock(&d->lock);
 	return found;
+}
+
+void
+devcache_set_mirror(struct devcache *d, state_mirror_fn fn, void *arg)
+{
+	d->mirror = fn;
+	d->mirror_arg = arg;
+}
+
+void
+devcache_dump(struct devcache *d, state_mirror_fn fn, void *arg)
+{
+	pthread_rwlock_rdlock(&d->lock);
+	for (int i = 0; i < DC_BUCKETS; i++)
+		for (struct dc_entry *e = d->bucket[i]; e; e = e->next) {
+			fn(arg, state_op_managed(e->id, e->managed));
+			if (e->posture.received_at != 0)
+				fn(arg, state_op_posture(e->id, &e->posture));
+		}
+	pthread_rwlock_unlock(&d->lock);
 }

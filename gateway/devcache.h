@@ -39,4 +39,9 @@ int devcache_get(struct devcache *d, const char *device_id, int *managed,
  */
 unsigned long devcache_posture_gen(struct devcache *d, const char *device_id);
 
+/* As denylist_set_mirror and denylist_dump (gateway/state_mirror.h). */
+#include "gateway/state_mirror.h"
+void devcache_set_mirror(struct devcache *d, state_mirror_fn fn, void *arg);
+void devcache_dump(struct devcache *d, state_mirror_fn fn, void *arg);
+
 #endif

@@ -11,6 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <linux/capability.h>
+
 #include <event2/event.h>
 
 #include "audit/audit.h"
@@ -20,6 +22,10 @@
 #include "common/xmalloc.h"
 #include "certs/certs.h"
 #include "gateway/control.h"
+#include "common/fbundle.h"
+#include "gateway/ipc.h"
+#include "gateway/monitor/monitor.h"
+#include "gateway/net/net_main.h"
 #include "gateway/denylist.h"
 #include "gateway/devcache.h"
 #include "gateway/metrics.h"
@@ -85,9 +91,14 @@ struct mwgd {
 	struct event *watchdog;		/* systemd's, or NULL */
 	int control_fd;
 	int audit_control_fd;		/* -1: no audit-control socket */
+	int ssh_fd;			/* listen ssh, or -1 */
+	char *ssh_keys[2];		/* its host keys, for the network process */
+	json_t *bundle;			/* the files the configuration read */
+	int debug;
+	uid_t net_uid;			/* the network process's user */
+	gid_t net_gid;
 	char *conf_control_path;
 	char *conf_audit_control_path;
-	struct ssh_listener *ssh;	/* NULL without listen ssh */
 	int is_root;			/* started as root: drops to uid */
 	uid_t uid;			/* the daemon's user (mwgd.conf user) */
 	gid_t gid;
@@ -118,10 +129,14 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 }
 
 static struct gw_snapshot *
-load_or_report(const char *path)
+load_or_report(const char *path, json_t *bundle)
 {
 	struct conf_errors errs = { 0 };
-	struct gw_snapshot *s = snapshot_load(path, &errs);
+	struct gw_snapshot *s;
+
+	fbundle_record(bundle);
+	s = snapshot_load(path, &errs);
+	fbundle_record(NULL);
 
 	if (s == NULL) {
 		char *msg = conf_errors_join(&errs);
@@ -299,6 +314,13 @@ lookup_user(struct mwgd *d, const struct gw_config *c)
 	if (c->audit_control_group && privdrop_group(c->audit_control_group,
 	    &d->audit_ctl_gid, err, sizeof(err)) == -1)
 		fatalx("%s", err);
+	if (privdrop_lookup(c->net_user, NULL, &d->net_uid, &d->net_gid, err,
+	    sizeof(err)) == -1)
+		fatalx("network-user: %s (create it: see docs/operations.md)",
+		    err);
+	if (d->net_uid == d->uid)
+		fatalx("network-user %s is also mwgd's user: the network "
+		    "process needs a user of its own", c->net_user);
 	safefile_trust(d->uid, d->gid);
 }
 
@@ -333,9 +355,13 @@ setup_privileged(struct mwgd *d, const struct gw_config *c)
 	if (c->syslog_url)
 		start_forwarder(&d->srv, c);
 	load_ca(&d->srv, c);
-	if (c->has_ssh && (d->ssh = ssh_listener_bind(c, err,
-	    sizeof(err))) == NULL)
+	d->srv.has_issuer = d->srv.issuer != NULL;
+	d->ssh_fd = -1;
+	if (c->has_ssh && ssh_listener_prepare(c, &d->ssh_fd, d->ssh_keys, err,
+	    sizeof(err)) == -1)
 		fatalx("listen ssh %s: %s", c->ssh_addr_str, err);
+	if (d->is_root && netproc_root_ready(c->net_root, err, sizeof(err)) == -1)
+		fatalx("network-root %s: %s", c->net_root, err);
 	d->metrics_fd = -1;
 	if (c->has_metrics && (d->metrics_fd = metrics_listen_socket(
 	    (const struct sockaddr *)&c->metrics_addr, c->metrics_addrlen)) ==
@@ -351,7 +377,10 @@ drop_privileges(const struct mwgd *d, const struct gw_config *c)
 
 	if (!d->is_root)
 		return;
-	if (privdrop_to(d->uid, d->gid, err, sizeof(err)) == -1)
+	/* Kept, not effective: what starting a network process takes. */
+	if (privdrop_to_keeping(d->uid, d->gid, 1ULL << CAP_SETUID |
+	    1ULL << CAP_SETGID | 1ULL << CAP_SYS_CHROOT, err, sizeof(err)) ==
+	    -1)
 		fatalx("%s", err);
 	log_info("running as %s (uid %d, gid %d)", c->user, (int)d->uid,
 	    (int)d->gid);
@@ -386,21 +415,30 @@ main_events_free(struct mwgd *d)
 		event_free(d->watchdog);
 }
 
-/* Listeners and the threads that serve them; then systemd hears READY=1. */
+/* The network process and what stays here; then systemd hears READY=1. */
 static void
 serve_start(struct mwgd *d, const struct gw_config *c)
 {
-	char err[256], status[128];
+	struct netproc_conf nc = {
+		.conf_path = d->conf_path, .bundle = d->bundle,
+		.tls_fds = d->listen_fds, .ntls = c->workers,
+		.ssh_fd = d->ssh_fd, .ssh_keys = { d->ssh_keys[0],
+		d->ssh_keys[1] }, .metrics_fd = -1, .debug = d->debug,
+		.as_root = d->is_root, .uid = d->net_uid, .gid = d->net_gid,
+		.root = c->net_root,
+	};
+	char err[512], status[128];
 
 	control_start(d->base, d->control_fd, d->audit_control_fd, &d->srv,
 	    d->conf_path);
-	workers_start(&d->srv, d->listen_fds, c->workers);
 	if (d->metrics_fd != -1 && metrics_start(d->base, d->metrics_fd,
 	    &d->srv, err, sizeof(err)) == -1)
 		fatalx("listen metrics %s: %s", c->metrics_addr_str, err);
-	if (d->ssh && ssh_listener_start(d->ssh, &d->srv, err, sizeof(err)) ==
-	    -1)
-		fatalx("listen ssh %s: %s", c->ssh_addr_str, err);
+	d->ssh_keys[0] = d->ssh_keys[1] = NULL;	/* netproc's now */
+	if (netproc_start(&d->srv, d->base, &nc, err, sizeof(err)) == -1)
+		fatalx("%s", err);
+	if (c->has_ssh)
+		log_info("ssh: listening on %s", c->ssh_addr_str);
 	snprintf(status, sizeof(status), "listening on %s with %d workers",
 	    c->tls.addr_str, c->workers);
 	log_info("%s", status);
@@ -413,13 +451,11 @@ serve_stop(struct mwgd *d)
 {
 	metrics_stop();
 	control_stop();
-	ssh_listener_stop(d->ssh);
-	/* Jobs still queued are answered by workers that are still up. */
+	/* Its tunnels close (audited) while the pool still answers jobs. */
+	netproc_stop();
 	pool_stop(d->srv.pool);
-	workers_join(&d->srv);
 	/* Durable, and every earlier record's callback has run. */
 	audit_append_sync(d->srv.audit, "gateway.stop", "success", NULL);
-	workers_free(&d->srv);
 	main_events_free(d);
 	event_base_free(d->base);
 	unlink(d->conf_control_path);	/* best effort: may lack the right */
@@ -432,8 +468,8 @@ serve_stop(struct mwgd *d)
 	audit_close(d->srv.audit);
 	/* After the last record: the forwarder sends what is left (2 s). */
 	audit_forwarder_stop(atomic_exchange(&d->srv.forwarder, NULL));
-	pthread_mutex_destroy(&d->srv.reg_lock);
 	free(d->listen_fds);
+	json_decref(d->bundle);
 }
 
 static void
@@ -451,8 +487,6 @@ run(struct mwgd *d, struct gw_snapshot *snap)
 	drop_privileges(d, c);
 	setup_state(&d->srv, c);
 	d->srv.started = time(NULL);
-	pthread_mutex_init(&d->srv.reg_lock, NULL);
-	TAILQ_INIT(&d->srv.tunnels);
 	if ((d->base = event_base_new()) == NULL)
 		fatalx("cannot create the main event base");
 	/* Signals first: a SIGHUP or SIGTERM is handled from here on. */
@@ -478,6 +512,13 @@ main(int argc, char **argv)
 	struct gw_snapshot *snap;
 	int ch, debug = 0, check = 0;
 
+	/* Messages carry secrets: every freed JSON value is wiped. */
+	ipc_wipe_allocator();
+	if (argc >= 4 && strcmp(argv[1], "--network-process") == 0) {
+		log_init("mwgd", argc > 4 && strcmp(argv[4], "-d") == 0, 0);
+		net_main(atoi(argv[2]), argv[3], argc > 4);
+	}
+
 	while ((ch = getopt_long(argc, argv, "df:hn", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'd': debug = 1; break;
@@ -491,9 +532,14 @@ main(int argc, char **argv)
 		usage(stderr, 2);
 	log_init("mwgd", debug, 0);
 	signal(SIGPIPE, SIG_IGN);
-	if ((snap = load_or_report(d.conf_path)) == NULL)
+	d.debug = debug;
+	d.bundle = fbundle_new();
+	if ((snap = load_or_report(d.conf_path, d.bundle)) == NULL) {
+		json_decref(d.bundle);
 		return 1;
+	}
 	if (check) {
+		json_decref(d.bundle);
 		if (check_ca(snap->conf) == -1) {
 			snapshot_put(snap);
 			return 1;

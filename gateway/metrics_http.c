@@ -20,6 +20,7 @@
 #include <event2/http.h>
 
 #include "audit/audit.h"
+#include "gateway/monitor/netctl.h"
 #include "gateway/pool.h"
 #include "gateway/server.h"
 #include "gateway/store.h"
@@ -206,6 +207,21 @@ render_process(FILE *f, time_t started)
 	fprintf(f, "process_start_time_seconds %lld\n", (long long)started);
 }
 
+/* Handshakes happen in the network process: its counts, read now. */
+static void
+fetch_handshakes(void)
+{
+	json_t *n = netctl_counters();
+	json_t *hs = json_object_get(n, "handshakes");
+
+	for (int i = 0; i < METRICS_HS_N; i++)
+		if (json_is_integer(json_array_get(hs, (size_t)i)))
+			atomic_store(&metrics_c.handshakes[i],
+			    (unsigned long long)json_integer_value(
+			    json_array_get(hs, (size_t)i)));
+	json_decref(n);
+}
+
 char *
 metrics_render(struct server *srv)
 {
@@ -213,6 +229,7 @@ metrics_render(struct server *srv)
 	size_t len = 0;
 	FILE *f;
 
+	fetch_handshakes();
 	if ((f = open_memstream(&buf, &len)) == NULL)
 		return NULL;
 	render_tunnels(f);

@@ -53,7 +53,18 @@ pool_main(void *arg)
 		STAILQ_REMOVE_HEAD(&p->queue, entry);
 		p->nqueued--;
 		pthread_mutex_unlock(&p->lock);
+		if (job->task != NULL) {
+			job->task(job->task_arg);
+			free(job);
+			pthread_mutex_lock(&p->lock);
+			continue;
+		}
 		pool_run(job);
+		if (job->done != NULL) {
+			job->done(job);
+			pthread_mutex_lock(&p->lock);
+			continue;
+		}
 		m.job = job;
 		m.conn = job->conn;
 		worker_post_always(job->w, &m);
@@ -119,6 +130,20 @@ pool_submit(struct pool *p, struct pool_job *job)
 	p->nqueued++;
 	pthread_cond_signal(&p->cond);
 	pthread_mutex_unlock(&p->lock);
+	return 0;
+}
+
+int
+pool_submit_task(struct pool *p, void (*task)(void *), void *arg)
+{
+	struct pool_job *job = xcalloc(1, sizeof(*job));
+
+	job->task = task;
+	job->task_arg = arg;
+	if (pool_submit(p, job) == -1) {
+		free(job);
+		return -1;
+	}
 	return 0;
 }
 

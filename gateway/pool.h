@@ -14,6 +14,7 @@
 struct conn;
 struct worker;
 struct gw_snapshot;
+struct ipc;
 
 #define POOL_THREADS_DEFAULT	4
 #define POOL_QUEUE_MAX		256	/* jobs waiting; more get a 503 */
@@ -31,8 +32,17 @@ struct pool_job {
 	char *url, *content_type, *authorization, *body;
 	char cert_error[96];
 	char source_ip[64];
+	char www_auth[128];		/* out.www_authenticate's bytes */
 	struct certs_identity ident;
 	X509 *peer_cert;		/* a reference of its own */
+	/* In the monitor: the answer goes back over the channel, not to a
+	 * worker's mailbox (done is called on the pool thread). */
+	void (*done)(struct pool_job *job);
+	struct ipc *ipc;
+	uint64_t ipc_id;
+	/* A plain task instead of a request handler (fn NULL). */
+	void (*task)(void *arg);
+	void *task_arg;
 };
 
 struct pool;
@@ -44,6 +54,8 @@ void pool_stop(struct pool *p);
 size_t pool_queued(struct pool *p);
 /* Queues job; -1 if the queue is full (the caller answers 503). */
 int pool_submit(struct pool *p, struct pool_job *job);
+/* Queues task(arg) on a pool thread; -1 if the queue is full. */
+int pool_submit_task(struct pool *p, void (*task)(void *), void *arg);
 /* Frees a job that came back (its answer already sent). */
 void pool_job_free(struct pool_job *job);
 

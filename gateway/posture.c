@@ -6,6 +6,7 @@
  * fails its role's profile closes them.
  */
 #include "gateway/posture.h"
+#include "gateway/monitor/netctl.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -125,7 +126,7 @@ posture_job(const struct job_ctx *ctx, const struct job_in *in,
 	job_audit(ctx, in, "posture.report", json_array_size(failed) ?
 	    "failure" : "success", NULL, posture_fields(&p,
 	    json_incref(failed)));
-	server_redecide_device(ctx->srv, in->ident->device_id,
+	netctl_redecide(in->ident->device_id,
 	    "posture-failed");
 	out->status = 200;
 	out->json = json_pack("{s:I, s:o, s:I}", "received_at",

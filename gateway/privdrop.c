@@ -12,6 +12,9 @@
 #include <sys/prctl.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/syscall.h>
+
+#include <linux/capability.h>
 
 int
 privdrop_lookup(const char *user, const char *group, uid_t *uid, gid_t *gid,
@@ -76,5 +79,49 @@ privdrop_to(uid_t uid, gid_t gid, char *err, size_t errlen)
 	 */
 	prctl(PR_SET_DUMPABLE, 1);
 #endif
+	return 0;
+}
+
+int
+privdrop_caps(uint64_t permitted, uint64_t effective, uint64_t inheritable)
+{
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[2] = {
+		{ (uint32_t)effective, (uint32_t)permitted,
+		    (uint32_t)inheritable },
+		{ (uint32_t)(effective >> 32), (uint32_t)(permitted >> 32),
+		    (uint32_t)(inheritable >> 32) },
+	};
+
+	return syscall(SYS_capset, &h, d) == 0 ? 0 : -1;
+}
+
+int
+privdrop_ambient(int cap)
+{
+	return prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0);
+}
+
+int
+privdrop_to_keeping(uid_t uid, gid_t gid, uint64_t keep, char *err,
+    size_t errlen)
+{
+	int rc;
+
+	/* Across setresuid the permitted set stays; then only keep. */
+	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) == -1) {
+		snprintf(err, errlen, "cannot keep capabilities: %s",
+		    strerror(errno));
+		return -1;
+	}
+	rc = privdrop_to(uid, gid, err, errlen);
+	prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
+	if (rc == -1)
+		return -1;
+	if (privdrop_caps(keep, 0, 0) == -1) {
+		snprintf(err, errlen, "cannot set capabilities: %s",
+		    strerror(errno));
+		return -1;
+	}
 	return 0;
 }

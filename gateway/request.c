@@ -1,7 +1,7 @@
 /*
  * API requests after the head: the body (Content-Length only, bounded),
- * then the handler on the auth pool, then its answer. The worker never
- * waits: the connection is parked while the pool works.
+ * then the handler in the monitor (one IPC_JOB call), then its answer.
+ * The worker never waits: the connection is parked meanwhile.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +14,7 @@
 #include "common/xmalloc.h"
 #include "gateway/conn.h"
 #include "gateway/http_head.h"
+#include "gateway/ipc.h"
 #include "gateway/pool.h"
 #include "gateway/snapshot.h"
 
@@ -89,73 +90,108 @@ request_read_body(struct conn *c)
 	api_dispatch(c);
 }
 
-static char *
-dup_header(const struct conn *c, const char *name)
+static json_t *
+header_json(const struct conn *c, const char *name)
 {
 	const char *v = http_head_get(c->head, name);
 
-	return xstrdup(v ? v : "");
+	return json_string(v ? v : "");
 }
 
-/* Copies what the handler may read off the connection into job. */
-static void
-request_fill(struct pool_job *job, struct conn *c, struct gw_snapshot *snap)
+/* The request as the monitor's IPC_JOB message (gateway/ipc.h). */
+static json_t *
+request_message(struct conn *c, const char *path)
 {
-	struct server *srv = c->w->srv;
+	X509 *cert = SSL_get0_peer_certificate(c->ssl);
+	unsigned char *der = NULL;
+	json_t *m;
+	int n;
 
-	job->snap = snap;
-	job->ctx.store = srv->store;
-	job->ctx.issuer = srv->issuer;
-	job->ctx.root = srv->root;
-	job->ctx.audit = srv->audit;
-	job->ctx.policy = snap->policy;
-	job->ctx.deny = srv->deny;
-	job->ctx.devices = srv->devices;
-	job->ctx.srv = srv;
-	job->ctx.pam_service = snap->conf->pam_service;
-	job->url = xstrdup(c->head->url);
-	job->content_type = dup_header(c, "Content-Type");
-	job->authorization = dup_header(c, "Authorization");
-	job->body = c->body ? c->body : xstrdup("");
-	job->in.body_len = c->body ? c->body_len : 0;
-	c->body = NULL;
-	snprintf(job->cert_error, sizeof(job->cert_error), "%s",
-	    c->cert_error);
-	snprintf(job->source_ip, sizeof(job->source_ip), "%s", c->peer_ip);
-	job->ident = c->ident;
-	job->peer_cert = SSL_get1_peer_certificate(c->ssl);
-	job->in.method = c->head->method;
-	job->in.url = job->url;
-	job->in.content_type = job->content_type;
-	job->in.authorization = job->authorization;
-	job->in.body = job->body;
-	job->in.cert_ok = c->cert_ok;
-	job->in.cert_error = job->cert_error;
-	job->in.ident = &job->ident;
-	job->in.peer_cert = job->peer_cert;
-	job->in.source_ip = job->source_ip;
-	job->in.who = conn_audit_fields(c, NULL, NULL);
+	m = json_pack("{s:s, s:i, s:s, s:o, s:o, s:o, s:b, s:s, s:s, s:o}",
+	    "path", path, "method", c->head->method, "url", c->head->url,
+	    "content_type", header_json(c, "Content-Type"),
+	    "authorization", header_json(c, "Authorization"),
+	    "body", ipc_b64_new(c->body ? c->body : "", c->body ?
+	    c->body_len : 0), "cert_ok", c->cert_ok, "cert_error",
+	    c->cert_error, "source_ip", c->peer_ip,
+	    "who", conn_audit_fields(c, NULL, NULL));
+	if (cert && (n = i2d_X509(cert, &der)) > 0) {
+		json_object_set_new(m, "cert", ipc_b64_new(der, (size_t)n));
+		OPENSSL_free(der);
+	}
+	if (c->body) {
+		OPENSSL_cleanse(c->body, c->body_len);
+		free(c->body);
+		c->body = NULL;
+	}
+	return m;
+}
+
+/* The monitor's answer into job->out; a 503 if there is none. */
+static void
+request_reply_fill(struct pool_job *job, json_t *r)
+{
+	struct job_out *out = &job->out;
+	const char *ct, *wa;
+	long long status, retry;
+	size_t len;
+
+	if (r == NULL || ipc_int(r, "status", 100, 599, &status) == -1) {
+		job_error(out, 503, "busy", "the gateway is busy; try again in "
+		    "a few seconds");
+		return;
+	}
+	out->status = (int)status;
+	if (ipc_int(r, "retry_after", 1, 86400, &retry) == 0)
+		out->retry_after = (long)retry;
+	if ((wa = ipc_str(r, "www_authenticate", sizeof(job->www_auth) - 1))) {
+		snprintf(job->www_auth, sizeof(job->www_auth), "%s", wa);
+		out->www_authenticate = job->www_auth;
+	}
+	if ((ct = ipc_str(r, "content_type", sizeof(out->content_type) - 1)) &&
+	    (out->raw = (char *)ipc_b64(r, "raw", IPC_PAYLOAD_MAX, &len))) {
+		out->raw_len = len;
+		snprintf(out->content_type, sizeof(out->content_type), "%s", ct);
+		return;
+	}
+	if (json_is_object(json_object_get(r, "json")))
+		out->json = json_incref(json_object_get(r, "json"));
+	else
+		job_error(out, 500, "internal", "the request could not be "
+		    "handled");
+}
+
+/* On the channel's reader thread: back to the connection's worker. */
+static void
+request_reply_cb(json_t *r, void *arg)
+{
+	struct pool_job *job = arg;
+	struct worker_msg m = { .type = WORKER_MSG_JOB_DONE };
+
+	request_reply_fill(job, r);
+	json_decref(r);
+	m.job = job;
+	m.conn = job->conn;
+	worker_post_always(job->w, &m);
 }
 
 void
-request_run(struct conn *c, job_fn fn)
+request_run(struct conn *c, const char *path)
 {
-	struct gw_snapshot *snap = snapshot_get();
 	struct pool_job *job = xcalloc(1, sizeof(*job));
 
-	job->fn = fn;
 	job->conn = c;
 	job->w = c->w;
-	request_fill(job, c, snap);
 	c->state = CONN_WORKING;
 	c->want = 0;
 	conn_update_events(c);
 	event_del(&c->ev_timer);
 	c->job_pending = 1;
-	if (pool_submit(c->w->srv->pool, job) == -1) {
+	if (ipc_call_async(c->w->srv->net, IPC_JOB, request_message(c, path),
+	    request_reply_cb, job) == -1) {
 		c->job_pending = 0;
 		pool_job_free(job);
-		log_warnx("conn %llu: auth pool full, request refused",
+		log_warnx("conn %llu: the monitor is gone, request refused",
 		    (unsigned long long)c->id);
 		conn_respond_error(c, 503, "busy", "the gateway is busy; try "
 		    "again in a few seconds");

@@ -24,6 +24,7 @@ struct certs_issuer;
 struct audit_log;
 struct audit_forwarder;
 struct ssh_listener;
+struct ipc;
 
 #define WORKER_POOL_MAX		16	/* spare splice buffers kept per worker */
 #define WORKER_MBOX_MAX		1024	/* queued admin messages per worker */
@@ -78,6 +79,8 @@ struct server {
 	struct audit_log *audit;
 	struct store *store;		/* the state store (any thread) */
 	struct certs_issuer *issuer;	/* signs device and session certs */
+	int has_issuer;			/* the monitor has one (net: told) */
+	struct ipc *net;		/* net: the channel to the monitor */
 	struct x509_st *root;		/* the root CA, for EST /cacerts */
 	struct denylist *deny;		/* locks and revocations, in memory */
 	struct devcache *devices;	/* managed flag and posture, in memory */

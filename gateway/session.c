@@ -20,6 +20,7 @@
 #include "gateway/conn.h"
 #include "gateway/denylist.h"
 #include "gateway/http_head.h"
+#include "gateway/monitor/netctl.h"
 #include "gateway/store.h"
 
 #define SESSION_CLOSED_MAX	4096	/* cuts remembered, every session */
@@ -41,44 +42,6 @@ session_ended_cb(const struct store_session *ss, void *arg)
 	json_object_set_new(arg, ss->serial,
 	    json_integer((json_int_t)ss->expires_at));
 	return 0;
-}
-
-static int
-session_in(json_t *serials, const char *serial)
-{
-	size_t i;
-	json_t *v;
-
-	json_array_foreach(serials, i, v)
-		if (strcmp(json_string_value(v), serial) == 0)
-			return 1;
-	return 0;
-}
-
-/*
- * Asks each open tunnel's worker to close those of the ended sessions,
- * with reason session-ended. Returns how many were asked.
- */
-static int
-session_close_tunnels(struct server *srv, json_t *serials)
-{
-	struct worker_msg m = { .type = WORKER_MSG_KILL };
-	struct conn *c;
-	int n = 0;
-
-	if (srv == NULL)
-		return 0;
-	snprintf(m.reason, sizeof(m.reason), "session-ended");
-	pthread_mutex_lock(&srv->reg_lock);
-	TAILQ_FOREACH(c, &srv->tunnels, gentry)
-		if (c->ident.kind == CERTS_KIND_SESSION &&
-		    session_in(serials, c->ident.serial)) {
-			m.id = c->id;
-			worker_post_always(c->w, &m);
-			n++;
-		}
-	pthread_mutex_unlock(&srv->reg_lock);
-	return n;
 }
 
 /*
@@ -130,7 +93,7 @@ session_logout_job(const struct job_ctx *ctx, const struct job_in *in,
 		    (time_t)json_integer_value(v));
 		json_array_append_new(serials, json_string(serial));
 	}
-	closed = session_close_tunnels(ctx->srv, serials);
+	closed = ctx->srv ? netctl_close_serials(serials) : 0;
 	job_audit(ctx, in, "session.end", "success", "mwg logout",
 	    json_pack("{s:O, s:i}", "mwg.sessions_ended", serials,
 	    "tunnels.closed", closed));

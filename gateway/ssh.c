@@ -172,26 +172,44 @@ ssh_listen_socket(const struct gw_config *c, char *err, size_t errlen)
 	return fd;
 }
 
-/* Loads (or makes) one host key and gives it to the bind. */
-static int
-ssh_bind_hostkey(ssh_bind b, const char *dir, const char *name,
-    enum ssh_keytypes_e type, char *err, size_t errlen)
+/* Loads (or makes) one host key, as OpenSSH base64 for the network
+ * process. */
+static char *
+ssh_hostkey_text(const char *dir, const char *name, enum ssh_keytypes_e type,
+    char *err, size_t errlen)
 {
-	char path[PATH_MAX];
+	char path[PATH_MAX], *b64 = NULL;
 	ssh_key key;
 
 	if (snprintf(path, sizeof(path), "%s/%s", dir, name) >=
 	    (int)sizeof(path)) {
 		errbuf_set(err, errlen, "state-dir path too long");
-		return -1;
+		return NULL;
 	}
 	if ((key = ssh_key_host_load(path, type, err, errlen)) == NULL)
+		return NULL;
+	if (ssh_pki_export_privkey_base64(key, NULL, NULL, NULL, &b64) !=
+	    SSH_OK)
+		errbuf_set(err, errlen, "host key %s: cannot export", path);
+	ssh_key_free(key);
+	return b64;
+}
+
+/* Gives one host key (OpenSSH base64) to the bind. */
+static int
+ssh_bind_hostkey(ssh_bind b, const char *b64, char *err, size_t errlen)
+{
+	ssh_key key = NULL;
+
+	if (ssh_pki_import_privkey_base64(b64, NULL, NULL, NULL, &key) !=
+	    SSH_OK) {
+		errbuf_set(err, errlen, "host key: cannot import");
 		return -1;
+	}
 	/* The bind owns the key from here. */
 	if (ssh_bind_options_set(b, SSH_BIND_OPTIONS_IMPORT_KEY, key) != 0) {
 		ssh_key_free(key);
-		errbuf_set(err, errlen, "host key %s: %s", path,
-		    ssh_get_error(b));
+		errbuf_set(err, errlen, "host key: %s", ssh_get_error(b));
 		return -1;
 	}
 	return 0;
@@ -229,14 +247,34 @@ ssh_bind_algorithms(ssh_bind b, char *err, size_t errlen)
 	return 0;
 }
 
+int
+ssh_listener_prepare(const struct gw_config *c, int *fd, char *keys[2],
+    char *err, size_t errlen)
+{
+	keys[0] = keys[1] = NULL;
+	pthread_once(&ssh_once, ssh_global_init);
+	if ((keys[0] = ssh_hostkey_text(c->state_dir, SSH_HOSTKEY_ED25519,
+	    SSH_KEYTYPE_ED25519, err, errlen)) == NULL ||
+	    (keys[1] = ssh_hostkey_text(c->state_dir, SSH_HOSTKEY_ECDSA,
+	    SSH_KEYTYPE_ECDSA_P256, err, errlen)) == NULL ||
+	    (*fd = ssh_listen_socket(c, err, errlen)) == -1) {
+		free(keys[0]);
+		free(keys[1]);
+		keys[0] = keys[1] = NULL;
+		return -1;
+	}
+	return 0;
+}
+
 struct ssh_listener *
-ssh_listener_bind(const struct gw_config *c, char *err, size_t errlen)
+ssh_listener_new(const struct gw_config *c, int fd, const char *const keys[2],
+    char *err, size_t errlen)
 {
 	struct ssh_listener *l;
 
 	pthread_once(&ssh_once, ssh_global_init);
 	l = xcalloc(1, sizeof(*l));
-	l->fd = -1;
+	l->fd = fd;
 	l->stop_pipe[0] = l->stop_pipe[1] = -1;
 	snprintf(l->addr_str, sizeof(l->addr_str), "%s", c->ssh_addr_str);
 	l->nloops = c->workers > 0 ? c->workers : 1;
@@ -247,12 +285,8 @@ ssh_listener_bind(const struct gw_config *c, char *err, size_t errlen)
 		goto fail;
 	}
 	if (ssh_bind_algorithms(l->bind, err, errlen) == -1 ||
-	    ssh_bind_hostkey(l->bind, c->state_dir, SSH_HOSTKEY_ED25519,
-	    SSH_KEYTYPE_ED25519, err, errlen) == -1 ||
-	    ssh_bind_hostkey(l->bind, c->state_dir, SSH_HOSTKEY_ECDSA,
-	    SSH_KEYTYPE_ECDSA_P256, err, errlen) == -1)
-		goto fail;
-	if ((l->fd = ssh_listen_socket(c, err, errlen)) == -1)
+	    ssh_bind_hostkey(l->bind, keys[0], err, errlen) == -1 ||
+	    ssh_bind_hostkey(l->bind, keys[1], err, errlen) == -1)
 		goto fail;
 	if (pipe2(l->stop_pipe, O_CLOEXEC | O_NONBLOCK) == -1) {
 		errbuf_set(err, errlen, "pipe: %s", strerror(errno));
@@ -267,8 +301,6 @@ ssh_listener_bind(const struct gw_config *c, char *err, size_t errlen)
 fail:
 	if (l->bind)
 		ssh_bind_free(l->bind);
-	if (l->fd != -1)
-		close(l->fd);
 	free(l);
 	return NULL;
 }
@@ -309,7 +341,8 @@ ssh_startups_full(struct ssh_listener *l, const char *ip,
 			from_ip++;
 	if (from_ip >= per_source)
 		return "per-source-max-startups reached";
-	if (n >= st[2])
+	/* A reload may raise FULL; the threads are those started with it. */
+	if (n >= st[2] || n >= l->nhs_threads)
 		return "max-startups full";
 	if (n < st[0])
 		return NULL;
@@ -332,15 +365,13 @@ ssh_limits(struct ssh_sess *ss, long long st[3], long long *per_source)
 	snapshot_put(snap);
 }
 
-/* A new connection: its session, then a handshake thread of its own. */
+/* A new connection: its session, then a handshake thread for it. */
 static void
 ssh_accept_one(struct ssh_listener *l, int fd, const struct sockaddr_storage *sa)
 {
 	struct ssh_sess *ss = xcalloc(1, sizeof(*ss));
 	long long st[3], per_source;
-	pthread_attr_t attr;
 	const char *full;
-	pthread_t t;
 	int one = 1;
 
 	/* Key exchange and auth are small request/reply writes: with Nagle
@@ -377,19 +408,71 @@ ssh_accept_one(struct ssh_listener *l, int fd, const struct sockaddr_storage *sa
 	}
 	TAILQ_INSERT_TAIL(&l->handshakes, ss, entry);
 	l->nhandshakes++;
+	/* Admitted within max-startups: a thread is free, or soon will be. */
+	l->hs_queue[(l->hs_qhead + l->hs_qlen++) % l->nhs_threads] = ss;
+	pthread_cond_signal(&l->hs_qcond);
 	pthread_mutex_unlock(&l->hs_lock);
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	if (pthread_create(&t, &attr, ssh_handshake_main, ss) != 0) {
-		log_warnx("ssh: %s: cannot start a handshake thread",
-		    ss->peer_ip);
-		pthread_mutex_lock(&l->hs_lock);
-		TAILQ_REMOVE(&l->handshakes, ss, entry);
-		l->nhandshakes--;
+}
+
+/* A handshake thread: takes admitted connections until the listener stops. */
+static void *
+ssh_hs_thread_main(void *arg)
+{
+	struct ssh_listener *l = arg;
+	struct ssh_sess *ss;
+
+	pthread_mutex_lock(&l->hs_lock);
+	for (;;) {
+		while (l->hs_qlen == 0 && !atomic_load(&l->quitting))
+			pthread_cond_wait(&l->hs_qcond, &l->hs_lock);
+		if (l->hs_qlen == 0)
+			break;
+		ss = l->hs_queue[l->hs_qhead];
+		l->hs_qhead = (l->hs_qhead + 1) % l->nhs_threads;
+		l->hs_qlen--;
 		pthread_mutex_unlock(&l->hs_lock);
-		ssh_sess_free(ss);
+		ssh_handshake_main(ss);
+		pthread_mutex_lock(&l->hs_lock);
 	}
+	pthread_mutex_unlock(&l->hs_lock);
+	return NULL;
+}
+
+/* As many handshake threads as max-startups admits, small stacks. */
+static int
+ssh_hs_threads_start(struct ssh_listener *l, char *err, size_t errlen)
+{
+	pthread_attr_t attr;
+	int rc = 0;
+
+	l->hs_threads = xcalloc((size_t)l->nhs_threads, sizeof(pthread_t));
+	l->hs_queue = xcalloc((size_t)l->nhs_threads, sizeof(*l->hs_queue));
+	pthread_cond_init(&l->hs_qcond, NULL);
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, SSH_HS_STACK);
+	for (int i = 0; i < l->nhs_threads && rc == 0; i++)
+		if (pthread_create(&l->hs_threads[i], &attr, ssh_hs_thread_main,
+		    l) != 0) {
+			errbuf_set(err, errlen, "cannot start SSH handshake "
+			    "thread %d of %d", i + 1, l->nhs_threads);
+			l->nhs_threads = i;
+			rc = -1;
+		}
 	pthread_attr_destroy(&attr);
+	return rc;
+}
+
+static void
+ssh_hs_threads_stop(struct ssh_listener *l)
+{
+	pthread_mutex_lock(&l->hs_lock);
+	pthread_cond_broadcast(&l->hs_qcond);
+	pthread_mutex_unlock(&l->hs_lock);
+	for (int i = 0; i < l->nhs_threads; i++)
+		pthread_join(l->hs_threads[i], NULL);
+	pthread_cond_destroy(&l->hs_qcond);
+	free(l->hs_threads);
+	free(l->hs_queue);
 }
 
 /*
@@ -456,7 +539,18 @@ int
 ssh_listener_start(struct ssh_listener *l, struct server *srv, char *err,
     size_t errlen)
 {
+	struct gw_snapshot *snap = snapshot_get();
+
 	l->srv = srv;
+	/* max-startups FULL, as configured at start: a reload that raises
+	 * it takes effect at the next start. */
+	l->nhs_threads = (int)snap->conf->ssh_startups[2];
+	snapshot_put(snap);
+	if (ssh_hs_threads_start(l, err, errlen) == -1) {
+		atomic_store(&l->quitting, 1);
+		ssh_hs_threads_stop(l);
+		return -1;
+	}
 	if (ssh_loops_start(l, l->nloops, err, errlen) == -1)
 		return -1;
 	if (pthread_create(&l->acceptor, NULL, ssh_acceptor_main, l) != 0) {
@@ -497,6 +591,7 @@ ssh_listener_stop(struct ssh_listener *l)
 		(void)!write(l->stop_pipe[1], "q", 1);
 		pthread_join(l->acceptor, NULL);
 		ssh_handshakes_stop(l);
+		ssh_hs_threads_stop(l);
 		ssh_loops_stop(l);
 	}
 	close(l->fd);

@@ -19,14 +19,19 @@ struct server;
 struct ssh_listener;
 
 /*
- * Before the privilege drop: makes the host keys at first start
- * (state-dir/ssh_host_ed25519_key and ssh_host_ecdsa_key, 0600), loads
- * them and binds c->ssh_addr. NULL with a reason in err.
+ * In the monitor, before the privilege drop: makes the host keys at first
+ * start (state-dir/ssh_host_ed25519_key and ssh_host_ecdsa_key, 0600),
+ * reads them into keys (OpenSSH base64, malloc'd: Ed25519, ECDSA) and
+ * binds c->ssh_addr into *fd. 0, or -1 with a reason in err.
  */
-struct ssh_listener *ssh_listener_bind(const struct gw_config *c, char *err,
-    size_t errlen);
-/* After the drop: starts the SSH threads, which use srv (store, audit,
- * denylist, snapshot). 0 or -1 with a reason. */
+int ssh_listener_prepare(const struct gw_config *c, int *fd, char *keys[2],
+    char *err, size_t errlen);
+/* In the network process: the listener on fd with those host keys. NULL
+ * with a reason in err. */
+struct ssh_listener *ssh_listener_new(const struct gw_config *c, int fd,
+    const char *const keys[2], char *err, size_t errlen);
+/* Starts the SSH threads, which use srv (the channel to the monitor,
+ * audit, denylist, snapshot). 0 or -1 with a reason. */
 int ssh_listener_start(struct ssh_listener *l, struct server *srv, char *err,
     size_t errlen);
 /*

@@ -6,8 +6,9 @@
  * certificate of that device for the same person (the MFA of mwg login,
  * reused until it expires) or keyboard-interactive: the password through
  * PAM and the TOTP code, with the throttle and the once-only rule shared
- * with HTTPS login. PAM may sleep: this thread is the connection's own, so
- * no other session waits for it. Refused attempts are counted (at
+ * with HTTPS login, all checked by the monitor (monitor/ssh_verdict.c).
+ * PAM may sleep: this thread serves one connection at a time, so no
+ * other session waits for it. Refused attempts are counted (at
  * max-auth-tries the connection ends) and recorded once per connection.
  */
 #include <sys/socket.h>
@@ -26,6 +27,7 @@
 #include "common/log.h"
 #include "gateway/auth.h"
 #include "gateway/denylist.h"
+#include "gateway/net/net_ipc.h"
 #include "gateway/devcache.h"
 #include "gateway/server.h"
 #include "gateway/snapshot.h"
@@ -128,7 +130,7 @@ ssh_auth_device(struct ssh_sess *ss, const char *user, ssh_key key,
 		snprintf(why, whylen, "%s", err);
 		return -1;
 	}
-	rc = store_device_by_fpr(srv->store, fpr, dev, err, sizeof(err));
+	rc = net_ssh_device(srv, fpr, dev, err, sizeof(err));
 	if (rc != 1) {
 		snprintf(why, whylen, rc == 0 ? "key %.16s... is no enrolled "
 		    "device's" : "store: %s", rc == 0 ? fpr : err);
@@ -160,7 +162,8 @@ ssh_auth_device(struct ssh_sess *ss, const char *user, ssh_key key,
 static int
 ssh_auth_groups(struct ssh_sess *ss)
 {
-	int n = auth_groups(ss->user, ss->groups, CERTS_GROUPS_MAX);
+	int n = net_ssh_groups(ss->l->srv, ss->user, ss->groups,
+	    CERTS_GROUPS_MAX);
 
 	if (n < 0)
 		return -1;
@@ -202,8 +205,7 @@ ssh_auth_key_proven(struct ssh_sess *ss, const struct store_device *dev)
 	ss->key_ok = 1;
 	if (srv->devices)
 		devcache_set_managed(srv->devices, dev->id, dev->is_managed);
-	rc = store_session_live(srv->store, dev->id, ss->user, now, err,
-	    sizeof(err));
+	rc = net_ssh_session_live(srv, dev->id, ss->user, err, sizeof(err));
 	if (rc == -1)
 		log_warnx("ssh %llu: session lookup: %s",
 		    (unsigned long long)ss->id, err);
@@ -251,56 +253,14 @@ ssh_auth_pubkey_cb(ssh_session s, const char *user, struct ssh_key_struct *key,
 
 /* ---- keyboard-interactive ----------------------------------------------- */
 
-/* The outcome of both checks, as login.c keeps it. */
-struct ssh_verdict {
-	int locked;
-	char lock_reason[DENYLIST_REASON_MAX];
-	int pam;
-	char pam_why[SSH_ERR_MAX];
-	int totp;
-	const char *totp_why;
-	char totp_err[SSH_ERR_MAX];
-};
-
-/* Every reason it failed, joined with "; " (login.c's wording). */
-static void
-ssh_verdict_why(const struct ssh_verdict *v, char *buf, size_t len)
-{
-	int n = 0;
-
-	buf[0] = '\0';
-	if (v->locked)
-		n = snprintf(buf, len, "user %s", v->lock_reason);
-	if (v->pam != 0 && n >= 0 && (size_t)n < len)
-		n += snprintf(buf + n, len - (size_t)n, "%s%s%s", n ? "; " : "",
-		    v->pam == -1 ? "PAM error: " : "",
-		    v->pam == 1 && strncmp(v->pam_why, "wrong password", 14) ==
-		    0 ? "wrong password" : v->pam_why);
-	if (v->totp != 0 && n >= 0 && (size_t)n < len)
-		snprintf(buf + n, len - (size_t)n, "%s%s%s", n ? "; " : "",
-		    v->totp == -1 ? "TOTP error: " : "",
-		    v->totp == -1 ? v->totp_err : v->totp_why);
-}
-
-/* Throttle keys for this person and address. */
-static void
-ssh_throttle_keys(struct ssh_sess *ss, char *ukey, char *ikey, size_t len,
-    const char **keys)
-{
-	snprintf(ukey, len, "user:%s", ss->user);
-	snprintf(ikey, len, "ip:%s", ss->peer_ip);
-	keys[0] = ukey;
-	keys[1] = ikey;
-}
-
 /* 1 (a refusal counted) if this person or address must wait. */
 static int
-ssh_throttled(struct ssh_sess *ss, const char *const *keys)
+ssh_throttled(struct ssh_sess *ss)
 {
 	char err[SSH_ERR_MAX], why[64];
 	long wait;
 
-	wait = auth_throttle_wait(ss->l->srv->store, keys, 2, time(NULL), err,
+	wait = net_ssh_throttle(ss->l->srv, ss->user, ss->peer_ip, err,
 	    sizeof(err));
 	if (wait == 0)
 		return 0;
@@ -313,74 +273,26 @@ ssh_throttled(struct ssh_sess *ss, const char *const *keys)
 	return 1;
 }
 
-/* A failure that is the person's: counted like a login's, and recorded. */
-static void
-ssh_kbdint_failed(struct ssh_sess *ss, const struct ssh_verdict *v,
-    const char *const *keys)
-{
-	struct server *srv = ss->l->srv;
-	char err[SSH_ERR_MAX], why[SSH_REASON_MAX];
-	time_t now = time(NULL);
-
-	if (auth_throttle_fail(srv->store, keys, 2, now, err, sizeof(err)) ==
-	    -1)
-		log_warnx("ssh %llu: throttle: %s", (unsigned long long)ss->id,
-		    err);
-	/* As at login: a wrong code counts only with the right password. */
-	if (v->pam == 0 && v->totp == 1 && auth_totp_failed(srv->store,
-	    ss->user, now, err, sizeof(err)) == 1)
-		audit_append(srv->audit, "totp.disable", "success",
-		    ssh_sess_fields(ss, "100 consecutive failures", NULL));
-	ssh_verdict_why(v, why, sizeof(why));
-	ssh_auth_fail(ss, why);
-}
-
 /*
- * The answers: password, then always the code too (the same work
- * whichever is wrong; a right code with a wrong password is spent).
- * 0 accepted, -1 refused (recorded).
+ * The answers go to the monitor, which checks the password (PAM) and the
+ * code (TOTP) with the throttle and the once-only rule, and always both
+ * (the same work whichever is wrong; a right code with a wrong password
+ * is spent). 0 accepted, -1 refused (recorded).
  */
 static int
 ssh_kbdint_check(struct ssh_sess *ss, const char *password, const char *code)
 {
-	struct server *srv = ss->l->srv;
-	struct gw_snapshot *snap = snapshot_get();
-	const char *svc = snap->conf->pam_service ? snap->conf->pam_service :
-	    AUTH_PAM_SERVICE;
-	char ukey[STORE_THROTTLE_KEY_MAX], ikey[STORE_THROTTLE_KEY_MAX];
-	char err[SSH_ERR_MAX], why[SSH_REASON_MAX];
-	const char *keys[2];
-	struct ssh_verdict v = { 0 };
-	time_t now = time(NULL);
+	char why[SSH_REASON_MAX];
+	int warn;
 
-	ssh_throttle_keys(ss, ukey, ikey, sizeof(ukey), keys);
-	/* Every answer, not only the request: a client may answer again. */
-	if (ssh_throttled(ss, keys)) {
-		snapshot_put(snap);
-		return -1;
-	}
-	if (srv->deny)
-		v.locked = denylist_user(srv->deny, ss->user, now,
-		    v.lock_reason, sizeof(v.lock_reason)) == 1;
-	v.pam = auth_pam_check(svc, ss->user, password, v.pam_why,
-	    sizeof(v.pam_why));
-	snapshot_put(snap);
-	v.totp = auth_totp_check(srv->store, ss->user, code, now, &v.totp_why,
-	    v.totp_err, sizeof(v.totp_err));
-	if (v.locked || v.pam == 1 || v.totp == 1) {
-		ssh_kbdint_failed(ss, &v, keys);
-		return -1;
-	}
-	if (v.pam == -1 || v.totp == -1) {
-		ssh_verdict_why(&v, why, sizeof(why));
-		log_warnx("ssh %llu: cannot check: %s",
-		    (unsigned long long)ss->id, why);
+	if (net_ssh_kbdint(ss->l->srv, ss->user, ss->peer_ip, password, code,
+	    ssh_sess_fields(ss, NULL, NULL), why, sizeof(why), &warn) != 0) {
+		if (warn)
+			log_warnx("ssh %llu: cannot check: %s",
+			    (unsigned long long)ss->id, why);
 		ssh_auth_fail(ss, why);
 		return -1;
 	}
-	if (auth_throttle_clear(srv->store, ukey, err, sizeof(err)) == -1)
-		log_warnx("ssh %llu: %s: %s", (unsigned long long)ss->id, ukey,
-		    err);
 	return ssh_auth_done(ss, "device key, password and code");
 }
 
@@ -391,11 +303,8 @@ ssh_kbdint_start(struct ssh_sess *ss, ssh_message msg)
 	static const char *prompts[2] = { SSH_PROMPT_PASSWORD,
 	    SSH_PROMPT_CODE };
 	char echo[2] = { 0, 0 };
-	char ukey[STORE_THROTTLE_KEY_MAX], ikey[STORE_THROTTLE_KEY_MAX];
-	const char *keys[2];
 
-	ssh_throttle_keys(ss, ukey, ikey, sizeof(ukey), keys);
-	if (ssh_throttled(ss, keys))
+	if (ssh_throttled(ss))
 		return 1;
 	if (ssh_message_auth_interactive_request(msg, "mwg",
 	    "Your password, then the code from your authenticator app.", 2,

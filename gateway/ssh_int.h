@@ -38,6 +38,7 @@ struct server;
 #define SSH_REFUSED_LOG_S	10	/* one log line per this, for refusals */
 #define SSH_LINGER		2	/* seconds a closing socket is drained */
 #define SSH_KEX_LINGER_MS	1000	/* ... after a failed key exchange */
+#define SSH_HS_STACK		(512 * 1024)	/* a handshake thread's stack */
 #define SSH_KBDINT_TRIES	3	/* wrong answers before disconnect */
 #define SSH_ANSWER_MAX		1024	/* bytes in a password or code answer */
 #define SSH_IO_CHUNK		(32 * 1024)	/* one read from a target */
@@ -195,6 +196,14 @@ struct ssh_listener {
 	pthread_cond_t hs_cond;
 	struct ssh_sess_list handshakes;
 	int nhandshakes;
+	/* The handshake threads, all started with the listener (the network
+	 * process may not start threads later): admitted connections wait in
+	 * hs_queue for one; there are as many as max-startups admits. */
+	pthread_t *hs_threads;
+	int nhs_threads;
+	struct ssh_sess **hs_queue;	/* a ring of nhs_threads */
+	int hs_qhead, hs_qlen;
+	pthread_cond_t hs_qcond;
 	/* refusals at accept, logged once per SSH_REFUSED_LOG_S */
 	unsigned long nrefused;
 	time_t refused_logged;

@@ -230,6 +230,8 @@ setup_identity() {	# "user:password:group,group" ...
 	: >"$T/passdb"
 	printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n' >"$T/passwd"
 	printf 'root:x:0:\nnogroup:x:65534:\n' >"$T/group"
+	# mwgd's network process runs as mwg-net (deploy/deps.sh makes it).
+	getent passwd mwg-net >>"$T/passwd" || true
 	local uid=2000 spec user pw groups g
 	declare -A members=()
 	for spec in "$@"; do

@@ -1,0 +1,196 @@
+/*
+ * The monitor's side of the channel (gateway/ipc.h): every message the
+ * network process may send, checked field by field before anything is
+ * done with it. A compromised network process can still refuse service;
+ * through these messages it cannot mint a certificate (the monitor checks
+ * the password and the code, and the certificate chain, itself), read a
+ * secret, or write an audit record other than a network-side one (its
+ * records carry mwg.origin "network" and cannot set seq, prev or hash).
+ *
+ * The reader thread never blocks: appends are queued, and everything that
+ * may wait (PAM, the store, signing) runs on the auth pool.
+ */
+#include "gateway/monitor/monitor.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "audit/audit.h"
+#include "common/log.h"
+#include "common/xmalloc.h"
+#include "gateway/ipc.h"
+#include "gateway/monitor/mon_job.h"
+#include "gateway/monitor/ssh_verdict.h"
+#include "gateway/pool.h"
+#include "gateway/server.h"
+
+#define MON_ACTION_MAX		64
+
+/* The records the network side writes, and no other. */
+static const char *const net_actions[] = {
+	"connection.refuse", "request.reject", "tunnel.open", "tunnel.close",
+	"tunnel.deny", "policy.report_only", "ssh.auth", "ssh.refuse",
+};
+
+/* Members only the writer sets, or only the monitor. */
+static const char *const reserved_fields[] = {
+	"seq", "@timestamp", "event.action", "event.outcome", "prev", "hash",
+	"mwg.origin",
+};
+
+static int
+net_action_ok(const char *action)
+{
+	for (size_t i = 0; i < sizeof(net_actions) / sizeof(net_actions[0]);
+	    i++)
+		if (strcmp(action, net_actions[i]) == 0)
+			return 1;
+	return 0;
+}
+
+static int
+net_fields_ok(json_t *f)
+{
+	if (!json_is_object(f))
+		return 0;
+	for (size_t i = 0; i < sizeof(reserved_fields) /
+	    sizeof(reserved_fields[0]); i++)
+		if (json_object_get(f, reserved_fields[i]) != NULL)
+			return 0;
+	return 1;
+}
+
+struct mon_ack {
+	struct ipc *ch;
+	uint64_t id;
+};
+
+/* The writer made the record durable (or lost it): the caller hears. */
+static void
+mon_audit_done(void *arg, int ok)
+{
+	struct mon_ack *a = arg;
+
+	ipc_reply(a->ch, a->id, json_pack("{s:b}", "ok", ok));
+	free(a);
+}
+
+static void
+mon_audit(struct server *srv, struct ipc *ch, uint64_t id, int is_call,
+    json_t *msg)
+{
+	const char *action = ipc_str(msg, "action", MON_ACTION_MAX);
+	const char *outcome = ipc_str(msg, "outcome", 16);
+	json_t *f = json_object_get(msg, "fields");
+	struct mon_ack *a;
+	int rc;
+
+	if (action == NULL || outcome == NULL || !net_action_ok(action) ||
+	    (strcmp(outcome, "success") != 0 && strcmp(outcome, "failure") !=
+	    0 && strcmp(outcome, "unknown") != 0) || !net_fields_ok(f)) {
+		log_warnx("monitor: a malformed or forbidden audit record "
+		    "from the network process was refused");
+		if (is_call)
+			ipc_reply(ch, id, json_pack("{s:b}", "ok", 0));
+		return;
+	}
+	f = json_deep_copy(f);
+	json_object_set_new(f, "mwg.origin", json_string("network"));
+	netproc_track(action, outcome, f);
+	if (!is_call) {
+		audit_append(srv->audit, action, outcome, f);
+		return;
+	}
+	a = xcalloc(1, sizeof(*a));
+	a->ch = ch;
+	a->id = id;
+	rc = audit_append_notify(srv->audit, action, outcome, f,
+	    mon_audit_done, a);
+	if (rc == -1)
+		mon_audit_done(a, 0);
+}
+
+/* An SSH question, answered on the auth pool (it may wait on PAM). */
+struct mon_task {
+	struct server *srv;
+	struct ipc *ch;
+	uint64_t id;
+	int type;
+	json_t *msg;
+};
+
+static void
+mon_task_run(void *arg)
+{
+	struct mon_task *t = arg;
+	json_t *r;
+
+	switch (t->type) {
+	case IPC_SSH_DEVICE: r = ssh_verdict_device(t->srv, t->msg); break;
+	case IPC_SSH_SESSION: r = ssh_verdict_session(t->srv, t->msg); break;
+	case IPC_SSH_THROTTLE: r = ssh_verdict_throttle(t->srv, t->msg); break;
+	case IPC_SSH_KBDINT: r = ssh_verdict_kbdint(t->srv, t->msg); break;
+	default: r = ssh_verdict_groups(t->srv, t->msg); break;
+	}
+	/* Jansson's frees wipe (ipc_wipe_allocator): the password goes. */
+	json_decref(t->msg);
+	ipc_reply(t->ch, t->id, r);
+	free(t);
+}
+
+static void
+mon_task(struct server *srv, struct ipc *ch, uint64_t id, int type,
+    json_t *msg)
+{
+	struct mon_task *t = xcalloc(1, sizeof(*t));
+
+	t->srv = srv;
+	t->ch = ch;
+	t->id = id;
+	t->type = type;
+	t->msg = msg;
+	if (pool_submit_task(srv->pool, mon_task_run, t) == -1) {
+		json_decref(msg);
+		free(t);
+		ipc_reply(ch, id, json_pack("{s:b, s:i, s:s, s:s, s:b}", "ok", 0,
+		    "found", -1, "error", "the gateway is busy", "why",
+		    "the gateway is busy", "warn", 1));
+	}
+}
+
+void
+mon_ipc_handle(struct ipc *ch, int type, uint64_t id, int is_call,
+    json_t *msg, void *arg)
+{
+	struct server *srv = arg;
+
+	if (type == IPC_CLOSED)
+		return;		/* the child watch (spawn.c) handles its end */
+	if (type == IPC_AUDIT) {
+		mon_audit(srv, ch, id, is_call, msg);
+		json_decref(msg);
+		return;
+	}
+	if (!is_call) {
+		log_warnx("monitor: message type %d must be a call", type);
+		json_decref(msg);
+		return;
+	}
+	switch (type) {
+	case IPC_JOB:
+		mon_job_submit(srv, ch, id, msg);	/* takes msg */
+		return;
+	case IPC_SSH_DEVICE:
+	case IPC_SSH_SESSION:
+	case IPC_SSH_THROTTLE:
+	case IPC_SSH_KBDINT:
+	case IPC_SSH_GROUPS:
+		mon_task(srv, ch, id, type, msg);	/* takes msg */
+		return;
+	default:
+		ipc_reply(ch, id, json_pack("{s:s}", "error",
+		    "unknown message"));
+		json_decref(msg);
+	}
+}
