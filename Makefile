@@ -22,7 +22,8 @@ CSTD     = -std=c11 -D_GNU_SOURCE
 INC      = -I.
 ifeq ($(SAN),1)
 OPT      = -O1 -g -fno-omit-frame-pointer \
-           -fsanitize=address,undefined -fno-sanitize-recover=all
+           -fsanitize=address,undefined -fno-sanitize-recover=all \
+           -DMWG_TEST_TRIGGERS
 LDOPT    = -fsanitize=address,undefined
 else
 OPT      = -O2 -g -D_FORTIFY_SOURCE=2

@@ -32,6 +32,20 @@ done
 # with some nodejs builds and is Debian's own package otherwise.
 case " $want " in *" nodejs "*) command -v npm >/dev/null 2>&1 || want="$want npm" ;; esac
 
+# mwgd's network process runs as a user of its own (docs/operations.md,
+# section 1); the tests and the demo start mwgd as root, so it must exist.
+case " $groups " in *" test "*|*" demo "*)
+	if ! getent passwd mwg-net >/dev/null; then
+		if [ "$(id -u)" -eq 0 ]; then
+			useradd --system --no-create-home --home-dir /nonexistent \
+			    --shell /usr/sbin/nologin mwg-net
+		else
+			echo "deps.sh: as root: useradd --system --no-create-home" \
+			    "--shell /usr/sbin/nologin mwg-net" >&2
+		fi
+	fi ;;
+esac
+
 missing=""
 for p in $want; do
 	case " $missing " in *" $p "*) continue ;; esac

@@ -203,7 +203,10 @@ net_boot_handle(struct ipc *ch, int type, uint64_t id, int is_call,
 		return;
 	}
 	if (type == IPC_INIT && !nd.ready && is_call) {
-		json_t *r = net_init(msg);
+		json_t *r;
+
+		nd.ch = ch;	/* ipc_start may not have returned yet */
+		r = net_init(msg);
 
 		json_decref(msg);
 		ipc_reply(ch, id, r);
@@ -218,6 +221,17 @@ net_boot_handle(struct ipc *ch, int type, uint64_t id, int is_call,
 	}
 	net_ipc_handle(ch, type, id, is_call, msg, &nd.srv);
 }
+
+#ifdef MWG_TEST_TRIGGERS
+/* Test builds only: SIGUSR2 makes this process call a system call its
+ * sandbox forbids (scenario 66 watches it die of SIGSYS). */
+static void
+net_test_trigger(int sig)
+{
+	(void)sig;
+	sandbox_test_forbidden();
+}
+#endif
 
 /* QUIT: every tunnel closes (audited), then the answer, then exit. */
 static void
@@ -244,6 +258,9 @@ net_main(int fd, const char *root, int debug)
 	signal(SIGTERM, SIG_IGN);
 	signal(SIGINT, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
+#ifdef MWG_TEST_TRIGGERS
+	signal(SIGUSR2, net_test_trigger);
+#endif
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (getppid() == 1)
 		_exit(0);	/* the monitor went before we could know */

@@ -22,3 +22,14 @@ void
 sandbox_before_exit(void)
 {
 }
+
+#ifdef MWG_TEST_TRIGGERS
+#include <signal.h>
+#include <unistd.h>
+
+void
+sandbox_test_forbidden(void)
+{
+	raise(SIGSYS);
+}
+#endif

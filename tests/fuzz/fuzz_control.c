@@ -84,11 +84,6 @@ void snapshot_install(struct gw_snapshot *s, char *h, size_t n)
 	abort();
 }
 const char *policy_hash(const struct policy *p) { (void)p; abort(); }
-void server_redecide_device(struct server *s, const char *d, const char *w)
-{
-	(void)s; (void)d; (void)w;
-	abort();
-}
 /* Not under test here: the console, the admin verbs, systemd, SSH. */
 json_t *control_admin_handle(struct server *s, const char *c, json_t *r,
     long u)
@@ -107,18 +102,31 @@ void control_console_start(struct event_base *b) { (void)b; }
 void control_console_stop(void) { }
 void notify_reloading(void) { }
 void notify_reloaded(const char *status) { (void)status; }
-void ssh_listener_sessions(struct ssh_listener *l, json_t *list)
+/* The network process: no tunnels, none to kill. */
+json_t *netctl_sessions(void) { return json_array(); }
+int netctl_kill(uint64_t id) { (void)id; return -1; }
+json_t *netctl_counters(void) { return json_object(); }
+void netctl_redecide(const char *d, const char *w)
 {
-	(void)l; (void)list;
+	(void)d; (void)w;
+	abort();
 }
-int ssh_listener_kill(struct ssh_listener *l, uint64_t id)
+struct ipc *netproc_channel(void) { return NULL; }
+void netproc_set_bundle(json_t *b) { json_decref(b); }
+json_t *ipc_call(struct ipc *ch, int type, json_t *msg, int ms)
 {
-	(void)l; (void)id;
-	return -1;	/* no SSH tunnel with that id either */
+	(void)ch; (void)type; (void)ms;
+	json_decref(msg);
+	abort();
 }
-int worker_post(struct worker *w, const struct worker_msg *m)
+int ipc_bool(json_t *m, const char *k, int *out)
 {
-	(void)w; (void)m;
+	(void)m; (void)k; (void)out;
+	abort();
+}
+const char *ipc_str(json_t *m, const char *k, size_t max)
+{
+	(void)m; (void)k; (void)max;
 	abort();
 }
 

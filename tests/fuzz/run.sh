@@ -29,7 +29,7 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 
 COMMON="common/conf.c common/conf_value.c common/xmalloc.c common/log.c
-    common/addr.c"
+    common/addr.c common/fbundle.c"
 declare -A SRCS=(
 	[conf]="$COMMON"
 	[policy]="$COMMON common/errbuf.c $(echo policy/*.c)"
@@ -53,9 +53,9 @@ declare -A SRCS=(
 	[control]="$COMMON common/errbuf.c common/safefile.c common/fdio.c"
 )
 declare -A LIBS=(
-	[conf]="-lcrypto"
-	[policy]="-lcrypto"
-	[gw_config]="-lcrypto"
+	[conf]="-ljansson -lcrypto"
+	[policy]="-ljansson -lcrypto"
+	[gw_config]="-ljansson -lcrypto"
 	[http_head]="-lhttp_parser"
 	[audit_line]="-ljansson -lcrypto"
 	[est]="-lcrypto"
