@@ -25,42 +25,6 @@
 #include "gateway/pool.h"
 #include "gateway/server.h"
 
-#define MON_ACTION_MAX		64
-
-/* The records the network side writes, and no other. */
-static const char *const net_actions[] = {
-	"connection.refuse", "request.reject", "tunnel.open", "tunnel.close",
-	"tunnel.deny", "policy.report_only", "ssh.auth", "ssh.refuse",
-};
-
-/* Members only the writer sets, or only the monitor. */
-static const char *const reserved_fields[] = {
-	"seq", "@timestamp", "event.action", "event.outcome", "prev", "hash",
-	"mwg.origin",
-};
-
-static int
-net_action_ok(const char *action)
-{
-	for (size_t i = 0; i < sizeof(net_actions) / sizeof(net_actions[0]);
-	    i++)
-		if (strcmp(action, net_actions[i]) == 0)
-			return 1;
-	return 0;
-}
-
-static int
-net_fields_ok(json_t *f)
-{
-	if (!json_is_object(f))
-		return 0;
-	for (size_t i = 0; i < sizeof(reserved_fields) /
-	    sizeof(reserved_fields[0]); i++)
-		if (json_object_get(f, reserved_fields[i]) != NULL)
-			return 0;
-	return 1;
-}
-
 struct mon_ack {
 	struct ipc *ch;
 	uint64_t id;
@@ -80,22 +44,12 @@ static void
 mon_audit(struct server *srv, struct ipc *ch, uint64_t id, int is_call,
     json_t *msg)
 {
-	const char *action = ipc_str(msg, "action", MON_ACTION_MAX);
+	const char *action = ipc_str(msg, "action", 64);
 	const char *outcome = ipc_str(msg, "outcome", 16);
-	json_t *f = json_object_get(msg, "fields");
+	json_t *f = json_deep_copy(json_object_get(msg, "fields"));
 	struct mon_ack *a;
 	int rc;
 
-	if (action == NULL || outcome == NULL || !net_action_ok(action) ||
-	    (strcmp(outcome, "success") != 0 && strcmp(outcome, "failure") !=
-	    0 && strcmp(outcome, "unknown") != 0) || !net_fields_ok(f)) {
-		log_warnx("monitor: a malformed or forbidden audit record "
-		    "from the network process was refused");
-		if (is_call)
-			ipc_reply(ch, id, json_pack("{s:b}", "ok", 0));
-		return;
-	}
-	f = json_deep_copy(f);
 	json_object_set_new(f, "mwg.origin", json_string("network"));
 	netproc_track(action, outcome, f);
 	if (!is_call) {
@@ -167,13 +121,17 @@ mon_ipc_handle(struct ipc *ch, int type, uint64_t id, int is_call,
 
 	if (type == IPC_CLOSED)
 		return;		/* the child watch (spawn.c) handles its end */
-	if (type == IPC_AUDIT) {
-		mon_audit(srv, ch, id, is_call, msg);
+	if (!mon_msg_valid(type, msg) || (type != IPC_AUDIT && !is_call)) {
+		log_warnx("monitor: a malformed or forbidden message (type %d) "
+		    "from the network process was refused", type);
 		json_decref(msg);
+		if (is_call)
+			ipc_reply(ch, id, json_pack("{s:b, s:s}", "ok", 0,
+			    "error", "refused by the monitor"));
 		return;
 	}
-	if (!is_call) {
-		log_warnx("monitor: message type %d must be a call", type);
+	if (type == IPC_AUDIT) {
+		mon_audit(srv, ch, id, is_call, msg);
 		json_decref(msg);
 		return;
 	}

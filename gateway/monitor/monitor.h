@@ -52,6 +52,13 @@ void netproc_set_bundle(json_t *b);
 /* Asks the network process to close everything and waits for its exit. */
 void netproc_stop(void);
 
+/*
+ * Whether msg is a well-formed message of type from the network process:
+ * every member of the right type and length, a record's action one the
+ * network side may write and no reserved field (monitor/mon_check.c).
+ */
+int mon_msg_valid(int type, json_t *msg);
+
 /* The handler of the network process's messages (monitor/mon_ipc.c). */
 void mon_ipc_handle(struct ipc *ch, int type, uint64_t id, int is_call,
     json_t *msg, void *arg);

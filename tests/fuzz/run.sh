@@ -51,6 +51,9 @@ declare -A SRCS=(
 	[ssh_names]="common/log.c common/errbuf.c common/xmalloc.c common/addr.c
 	    certs/identity.c gateway/tunnel_authority.c"
 	[control]="$COMMON common/errbuf.c common/safefile.c common/fdio.c"
+	[ipc]="common/xmalloc.c common/log.c common/fdio.c certs/identity.c
+	    gateway/ipc.c gateway/monitor/mon_check.c gateway/state_mirror.c
+	    gateway/denylist.c gateway/devcache.c"
 )
 declare -A LIBS=(
 	[conf]="-ljansson -lcrypto"
@@ -66,9 +69,10 @@ declare -A LIBS=(
 	[est_basic]="-ljansson -lcrypto"
 	[ssh_names]="-lcrypto"
 	[control]="-ljansson -levent -lcrypto -lpthread"
+	[ipc]="-ljansson -lcrypto -lpthread"
 )
 ALL=(conf policy gw_config http_head audit_line est posture login csv
-    authority est_basic ssh_names control)
+    authority est_basic ssh_names control ipc)
 
 # 0 if obj must be (re)built: missing, or older than a file it includes.
 stale() {	# obj
