@@ -183,7 +183,10 @@ netproc_root_ready(const char *path, char *err, size_t errlen)
 static void
 child_fds(int chfd)
 {
-	close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
+	/* Older kernels, or a filter that refuses it: one by one. */
+	if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) == -1)
+		for (int fd = 3; fd < (int)sysconf(_SC_OPEN_MAX); fd++)
+			fcntl(fd, F_SETFD, FD_CLOEXEC);
 	fcntl(chfd, F_SETFD, 0);
 	for (int i = 0; i < np.nc.ntls; i++)
 		fcntl(np.nc.tls_fds[i], F_SETFD, 0);
