@@ -26,7 +26,7 @@ OPT      = -O1 -g -fno-omit-frame-pointer \
            -DMWG_TEST_TRIGGERS
 LDOPT    = -fsanitize=address,undefined
 else
-OPT      = -O2 -g -D_FORTIFY_SOURCE=2
+OPT      = -O2 -g -D_FORTIFY_SOURCE=2 $(if $(TRIGGERS),-DMWG_TEST_TRIGGERS)
 LDOPT    =
 endif
 HARDEN   = -fstack-protector-strong -fPIE -fstack-clash-protection
@@ -124,12 +124,19 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIBGW) $(LIBMWG)
 deps:
 	deploy/deps.sh
 
+# build/strict: release flags and the release seccomp list, with the test
+# triggers (scenario 67 checks the network process's sandbox there).
 test:
 	deploy/deps.sh build test
 	$(MAKE) SAN=1 BUILD=build/asan all units
+	$(MAKE) TRIGGERS=1 BUILD=build/strict $(BUILD_STRICT_PROGS)
 	tests/run-all.sh build/asan
 
 units: $(UNIT)
+
+BUILD_STRICT_PROGS = build/strict/bin/mwgd build/strict/bin/mwgctl \
+    build/strict/bin/mwg build/strict/bin/mwg-backend \
+    build/strict/bin/mwg-testcert
 
 demo:
 	deploy/deps.sh build demo

@@ -309,6 +309,8 @@ conn_read_head(struct conn *c)
 	conn_update_events(c);
 	if (c->head->method != HTTP_CONNECT) {
 		request_begin(c, buf + used, (size_t)r - used);
+		/* The body's first bytes (a password, say) leave no copy. */
+		OPENSSL_cleanse(buf, sizeof(buf));
 		return;
 	}
 	if ((size_t)r > used) {
@@ -669,6 +671,9 @@ conn_close(struct conn *c, const char *reason)
 	close(c->cfd);
 	conn_buf_release(c, &c->up);
 	conn_buf_release(c, &c->down);
+	/* It may hold an Authorization header (an enrolment secret). */
+	if (c->head)
+		OPENSSL_cleanse(c->head, sizeof(*c->head));
 	free(c->head);
 	free(c->answer);
 	c->answer = NULL;

@@ -161,9 +161,11 @@ tls_ctx_policy(SSL_CTX *ctx)
 {
 	static const unsigned char session_context[] = "mwgd-tls";
 
+	/* CLEANSE_PLAINTEXT: decrypted records (passwords, codes) are wiped
+	 * from OpenSSL's buffers once read, not left in freed memory. */
 	SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION |
 	    SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
-	    SSL_OP_IGNORE_UNEXPECTED_EOF);
+	    SSL_OP_IGNORE_UNEXPECTED_EOF | SSL_OP_CLEANSE_PLAINTEXT);
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS |
 	    SSL_MODE_ENABLE_PARTIAL_WRITE |
 	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);

@@ -56,10 +56,14 @@ write_conf 'timeouts { head 5s }'
 MWGD_WRAP=(prlimit --nofile=40:40)
 start_mwgd
 MWGD_WRAP=()
-cpu() { awk '{ print $14 + $15 }' "/proc/$MWGD_PID/stat"; }
+# The workers are in the network process (mwgd's child; the limit is
+# inherited): its descriptors and its CPU are what count.
+NET=$(pgrep -P "$MWGD_PID" -f -- '--network-process' | head -1)
+[ -n "$NET" ] || fail "no network process"
+cpu() { awk '{ print $14 + $15 }' "/proc/$NET/stat"; }
 # Just enough silent clients to use every free descriptor, and 3 more
 # that wait in the listen queue (more there would need a second pause).
-free=$(( 40 - $(ls "/proc/$MWGD_PID/fd" | wc -l) ))
+free=$(( 40 - $(ls "/proc/$NET/fd" | wc -l) ))
 exec {hold}> >(silent $((free + 3)) >"$T/silent2.out")
 PIDS+=($!)
 wait_for_line "$T/mwgd.log" "out of file descriptors; pausing accept for 1s"

@@ -34,6 +34,7 @@ sed -E -e "s|^user +mwg$|user nobody|; s|^group +mwg$|group nogroup|" \
     -e "s|/etc/mwg/ca/|$T/ca/|" \
     -e "s|^( *file) +/var/log/mwg/audit.jsonl$|\\1 $AUDIT|" \
     -e "s|^( *key) +/var/lib/mwg/audit.key |\\1 $T/keys/audit.key |" \
+    -e "s|^network-root /var/empty |network-root $T/empty |" \
     "$ROOT/deploy/mwgd.conf" >"$T/mwgd.conf"
 if grep -vE '^ *#' "$T/mwgd.conf" | grep -nE '/etc/mwg|/var/|/run/mwg|0\.0\.0\.0|^user mwg|^group mwg'; then
 	fail "deploy/mwgd.conf has lines the test does not move (above)"

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """memscan PID NAME=HEX...: which secrets a running process holds.
 
-Reads every readable mapping of PID through /proc/PID/mem (root) and
+Reads every readable mapping of PID through /proc/PID/mem (root; a
+sanitizer's anonymous shadow of 64 GiB or more is skipped) and
 prints "found NAME" for each pattern present, as given or byte-reversed
 (a BIGNUM keeps a key's scalar least significant byte first on x86), and
 "absent NAME" otherwise. Exit 0, or 2 on bad use or an unreadable PID.
@@ -9,6 +10,9 @@ prints "found NAME" for each pattern present, as given or byte-reversed
 import sys
 
 CHUNK = 1 << 20
+# A sanitizer's shadow memory is one readable mapping of terabytes that
+# holds only allocation metadata, never the program's bytes: skipped.
+SHADOW_MIN = 1 << 36
 
 
 def mappings(pid):
@@ -18,6 +22,8 @@ def mappings(pid):
             lo, hi = (int(x, 16) for x in parts[0].split("-"))
             path = parts[5] if len(parts) > 5 else ""
             if "r" not in parts[1] or path in ("[vvar]", "[vsyscall]"):
+                continue
+            if hi - lo >= SHADOW_MIN and not path:
                 continue
             yield lo, hi
 
