@@ -44,14 +44,16 @@ listen tls ${ADDR[$n]}:$GW_PORT {
 }
 CONF
 }
-start_node() {	# a|b: as start_mwgd, tracked as mwgd-a / mwgd-b
-	local n=$1 pid
-	"$BIN/mwgd" -d -f "$T/mwgd-$n.conf" >"$T/mwgd-$n.log" 2>&1 &
+start_node() {	# a|b [run]: as start_mwgd, tracked as mwgd-a / mwgd-b
+	local n=$1 pid log=$T/mwgd-$1${2:-}.log
+	# A log of its own per run: an earlier run's "listening on" must not
+	# be taken for this one's.
+	"$BIN/mwgd" -d -f "$T/mwgd-$n.conf" >"$log" 2>&1 &
 	pid=$!
-	proc_track "mwgd-$n" "$pid" 0 "$T/mwgd-$n.log"
+	proc_track "mwgd-$n" "$pid" 0 "$log"
 	for _ in $(seq 200); do
-		grep -q "listening on" "$T/mwgd-$n.log" 2>/dev/null && return 0
-		kill -0 "$pid" 2>/dev/null || fail "mwgd-$n exited at start: $(tail -3 "$T/mwgd-$n.log")"
+		grep -q "listening on" "$log" 2>/dev/null && return 0
+		kill -0 "$pid" 2>/dev/null || fail "mwgd-$n exited at start: $(tail -3 "$log")"
 		sleep 0.05
 	done
 	fail "mwgd-$n did not start listening"
@@ -155,7 +157,7 @@ expect_match "$out" "FAIL: node gw-b: $T/ev/b/audit.jsonl:2: seq 2: record edite
 # The exports are recorded through gw-b, started again: gw-a's files stay
 # as they are (no rotation under the reader), gw-b only appends records of
 # no practice.
-start_node b
+start_node b -2
 
 # Export K84001 from both nodes' files, given interleaved: one stream in
 # time order (@timestamp, then node, then seq), exactly; recorded on gw-b.

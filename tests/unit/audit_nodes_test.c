@@ -501,7 +501,8 @@ Test(audit_nodes, file_node_from_its_ends, .init = setup, .fini = teardown)
 		{ L(1, "gw-a") L(2, "gw-a"), "gw-a" },
 		/* Upgraded in place: the last named record counts. */
 		{ U(1) U(2) L(3, "gw-a"), "gw-a" },
-		/* A torn last line is no record. */
+		/* A torn last line (no '\n', even if whole JSON) is no record. */
+		{ L(1, "gw-a") "{\"seq\":2,\"observer.name\":\"gw-b\"} ", "gw-a" },
 		{ L(1, "gw-a") "{\"seq\":2,\"observer.name\":\"gw-b", "gw-a" },
 		{ U(1) U(2), "" },
 		{ "", "" },
