@@ -135,8 +135,9 @@ struct audit_verify_result {
 	int ok;
 	char node[AUDIT_NODE_NAME_MAX + 1]; /* the records' observer.name
 					       ("": none named a node) */
-	char key_id[AUDIT_KEY_ID_HEX + 1];  /* the key that verified the
-					       checkpoints ("": none seen) */
+	char key_id[AUDIT_KEY_ID_HEX + 1];  /* the key checkpoints are
+					       checked against ("": none
+					       picked yet, of several) */
 	unsigned long long records;	/* records read, all files */
 	unsigned long long checkpoints;	/* with a valid signature */
 	unsigned long long first_seq, last_seq;
