@@ -82,6 +82,12 @@ node_wait() {	# a|b condition n: as audit_wait, over all the node's files
 
 node_conf a "rotate-size 3000"
 node_conf b
+# A node name that could not be a field's value is refused before start.
+sed 's/^node-name gw-b$/node-name "gw b"/' "$T/mwgd-b.conf" >"$T/bad.conf"
+rc=0; err=$("$BIN/mwgd" -n -f "$T/bad.conf" 2>&1) || rc=$?
+expect_eq "$rc" 1 "mwgd -n refuses node-name \"gw b\""
+expect_match "$err" "bad.conf:3:11: expected a node name \(1 to 64 letters, digits, '\.', '-' or '_', starting with a letter or digit\), got 'gw b'" \
+	"... saying where and what a node name may be"
 start_node a
 start_node b
 
