@@ -27,7 +27,7 @@
 #define RETENTION_MAX		24
 
 static const char audit_usage[] =
-"usage: mwgctl audit verify [--key PUB] FILE...\n"
+"usage: mwgctl audit verify [--key PUB]... FILE...\n"
 "       mwgctl audit query [--user U] [--practice P] [--event E] "
 "[--since T]\n"
 "                          [--until T] [--json] FILE...\n"
@@ -45,7 +45,7 @@ static const char verify_help[] =
 "    mwgctl audit verify - check the audit trail's chain and signatures\n"
 "\n"
 "SYNOPSIS\n"
-"    mwgctl audit verify [--key PUB] FILE...\n"
+"    mwgctl audit verify [--key PUB]... FILE...\n"
 "\n"
 "DESCRIPTION\n"
 "    Reads the FILEs in chain order, oldest first (audit.jsonl.2\n"
@@ -54,6 +54,14 @@ static const char verify_help[] =
 "    signature. It finds an edited, deleted, inserted or reordered record,\n"
 "    a truncated file and a forged checkpoint, and names the first bad\n"
 "    record. A file may start with a checkpoint (after rotation or prune).\n"
+"\n"
+"    Several gateway nodes: each keeps its own chain, and each record names\n"
+"    its node (observer.name). Give every node's files, in any mix: they\n"
+"    are sorted into one chain per node by the node their records name,\n"
+"    each node's files kept in the order given, and each chain is verified\n"
+"    on its own, one line each. Files written before node names join the\n"
+"    node named if only one is; with several, they are a chain of their\n"
+"    own. A record of another node inside a chain fails it.\n"
 "\n"
 "    A redaction stub (event.action audit.redacted, written by mwgctl\n"
 "    audit prune --practice or --retention) stands in for a removed\n"
@@ -67,18 +75,27 @@ static const char verify_help[] =
 "    normally ends so; the count is shown.\n"
 "\n"
 "OPTIONS\n"
-"    --key PUB  the audit key's public half. Default: " AUDIT_PUB_NAME "\n"
-"               beside the first FILE, else " AUDIT_PUB_DEFAULT ".\n"
-"               For evidence, use a copy kept away from the gateway: a\n"
-"               key beside the file can be replaced with it.\n"
+"    --key PUB  the audit key's public half; give it once per node whose\n"
+"               key differs: a chain's first checkpoint picks the key by\n"
+"               its key id, and every later one must use that key.\n"
+"               Default: " AUDIT_PUB_NAME " beside each chain's first\n"
+"               FILE, else " AUDIT_PUB_DEFAULT ". For evidence,\n"
+"               use copies kept away from the gateways: a key beside the\n"
+"               files can be replaced with them.\n"
 "\n"
 "OUTPUT\n"
-"    OK: N records (seq A..B) in F files, C checkpoints, sealed through\n"
-"        seq S; U unsealed at the end[; R records redacted]\n"
-"    FAIL: FILE:LINE: seq N: REASON\n"
+"    One line per chain:\n"
+"    OK: N records[ of node NODE] (seq A..B) in F files, C checkpoints,\n"
+"        sealed through seq S[ by key K]; U unsealed at the end\n"
+"        [; R records redacted]\n"
+"    FAIL: [node NODE: ]FILE:LINE: seq N: REASON\n"
+"    then, with several chains:\n"
+"    N chains (one per node): V verify, F fail\n"
+"    (\"by key K\" when --key is given more than once.)\n"
 "\n"
 "EXIT STATUS\n"
-"    0 the chain verifies, 1 it does not or cannot be read, 2 bad usage\n";
+"    0 every chain verifies, 1 one does not or cannot be read,\n"
+"    2 bad usage\n";
 
 static const char query_help[] =
 "NAME\n"
@@ -90,9 +107,10 @@ static const char query_help[] =
 "                       FILE...\n"
 "\n"
 "DESCRIPTION\n"
-"    Prints each matching record on one line: time, action, outcome,\n"
-"    person/device, practice, target, source, reason. Every filter given\n"
-"    must match. The query is recorded in the audit trail (audit.query,\n"
+"    Prints each matching record on one line: time, node, action,\n"
+"    outcome, person/device, practice, target, source, reason. Every\n"
+"    filter given must match. Several nodes' files are merged in time\n"
+"    order (as mwgctl audit export). The query is recorded in the audit trail (audit.query,\n"
 "    with your OS user and the filter) before anything is shown; if mwgd\n"
 "    cannot record it, nothing is shown.\n"
 "\n"
@@ -127,6 +145,11 @@ static const char export_help[] =
 "    Writes to standard output, for a practice (its data controller) the\n"
 "    records whose organization.id is P and nothing else, or for a\n"
 "    subject access request every record whose user.name is U.\n"
+"    Several gateway nodes' files (any mix, each node's oldest first)\n"
+"    are merged into one stream in time order: by @timestamp, then\n"
+"    node (observer.name), then seq; each node's own records keep their\n"
+"    order. Each record names its node in observer.name (records written\n"
+"    before node names do not).\n"
 "    The export is recorded in the audit trail (audit.export, with your\n"
 "    OS user and the filter) before anything is written; if mwgd cannot\n"
 "    record it, nothing is exported.\n"
@@ -138,7 +161,8 @@ static const char export_help[] =
 "    --format jsonl  the original lines byte for byte (default): each\n"
 "                  still carries its chain hash\n"
 "    --format csv  RFC 4180, a header row, columns seq, @timestamp,\n"
-"                  event.action, event.outcome, user.name, device.id,\n"
+"                  event.action, event.outcome, observer.name,\n"
+"                  user.name, device.id,\n"
 "                  organization.id, source.ip, destination.address,\n"
 "                  destination.socket, rule.id, event.reason,\n"
 "                  network.bytes_up, network.bytes_down,\n"
@@ -212,7 +236,9 @@ struct audit_args {
 	const char *help;
 	struct audit_filter f;
 	const char *since, *until;	/* as given, for the audit note */
-	const char *key, *socket, *format;
+	const char **keys;		/* --key, each time given */
+	size_t nkeys;
+	const char *socket, *format;
 	time_t before, now;
 	unsigned retention;		/* default months; 0: not given */
 	struct audit_retention *rules;	/* [0] default, then P=MONTHS */
@@ -338,7 +364,7 @@ set_option(struct audit_args *a, int c, const char *arg)
 		a->as_json = 1;
 		return 0;
 	case 'k':
-		a->key = arg;
+		a->keys[a->nkeys++] = arg;
 		return 0;
 	case 'p':
 		a->f.practice = arg;
@@ -434,42 +460,114 @@ default_key(const char *file, char *buf, size_t len)
 	return AUDIT_PUB_DEFAULT;
 }
 
+/* Loads each path into keys[]; -1 (said on stderr) if one cannot be. */
+static int
+load_keys(const char *const *paths, size_t n, struct audit_key **keys)
+{
+	char err[512];
+
+	for (size_t i = 0; i < n; i++)
+		if ((keys[i] = audit_key_load(paths[i], err, sizeof(err))) ==
+		    NULL) {
+			fprintf(stderr, "mwgctl: audit verify: %s\n", err);
+			return -1;
+		}
+	return 0;
+}
+
+/* One chain's line: OK or FAIL, naming its node if its records do. */
+static void
+verify_report(const struct audit_chain_files *c,
+    const struct audit_verify_result *r, unsigned long long redacted,
+    int say_key)
+{
+	unsigned long long unsealed;
+
+	if (!r->ok) {
+		printf("FAIL: %s%s%s%s:%llu: seq %llu: %s\n", c->node[0] ?
+		    "node " : "", c->node, c->node[0] ? ": " : "", r->bad_file,
+		    r->bad_line, r->bad_seq, r->reason);
+		return;
+	}
+	/* A checkpoint seals the records before it, not itself. */
+	unsealed = r->checkpoints ? r->last_seq - r->sealed_seq - 1 :
+	    r->records;
+	printf("OK: %llu records%s%s (seq %llu..%llu) in %zu files, %llu "
+	    "checkpoints, sealed through seq %llu", r->records, c->node[0] ?
+	    " of node " : "", c->node, r->first_seq, r->last_seq, c->npaths,
+	    r->checkpoints, r->sealed_seq);
+	if (say_key && r->key_id[0] != '\0')
+		printf(" by key %s", r->key_id);
+	printf("; %llu unsealed at the end", unsealed);
+	if (redacted > 0)
+		printf("; %llu records redacted", redacted);
+	putchar('\n');
+}
+
+/*
+ * One chain against the keys given (--key), else the audit.key.pub
+ * beside its first file: 1 if it verifies, 0 if not, -1 if no key.
+ */
+static int
+verify_one(const struct audit_chain_files *c, struct audit_key **keys,
+    size_t nkeys)
+{
+	struct audit_verify_result r;
+	struct audit_key *own = NULL;
+	unsigned long long redacted = 0;
+	const char *path;
+	char buf[4096];
+
+	if (nkeys == 0) {
+		path = default_key(c->paths[0], buf, sizeof(buf));
+		if (load_keys(&path, 1, &own) == -1)
+			return -1;
+	}
+	audit_verify_chain(c, (const struct audit_key *const *)(own ? &own :
+	    keys), own ? 1 : nkeys, &r, &redacted);
+	audit_key_free(own);
+	verify_report(c, &r, redacted, nkeys > 1);
+	return r.ok;
+}
+
 static int
 audit_cmd_verify(int argc, char **argv)
 {
 	struct audit_args a = { .verb = "verify", .help = verify_help };
-	struct audit_verify_result r;
-	struct audit_key *pub;
-	char keybuf[4096], err[512];
-	unsigned long long unsealed, redacted;
-	int rc;
+	struct audit_chain_files *chains = NULL;
+	struct audit_key **keys;
+	size_t nchains = 0, failed = 0;
+	char err[1024];
+	int rc, ok = 0;
 
+	a.keys = xcalloc((size_t)argc, sizeof(*a.keys));
+	keys = xcalloc((size_t)argc, sizeof(*keys));
 	if ((rc = parse_or_exit(argc, argv, "k", &a)) != -1)
-		return rc;
-	if (a.key == NULL)
-		a.key = default_key(a.files[0], keybuf, sizeof(keybuf));
-	if ((pub = audit_key_load(a.key, err, sizeof(err))) == NULL) {
+		goto done;
+	rc = ADMIN_EXIT_FAIL;
+	if (load_keys(a.keys, a.nkeys, keys) == -1)
+		goto done;
+	if ((chains = audit_chains_group((const char *const *)a.files,
+	    (size_t)a.nfiles, &nchains, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "mwgctl: audit verify: %s\n", err);
-		return ADMIN_EXIT_FAIL;
+		goto done;
 	}
-	rc = audit_verify2((const char *const *)a.files, (size_t)a.nfiles,
-	    pub, &r, &redacted);
-	audit_key_free(pub);
-	if (rc == -1) {
-		printf("FAIL: %s:%llu: seq %llu: %s\n", r.bad_file, r.bad_line,
-		    r.bad_seq, r.reason);
-		return ADMIN_EXIT_FAIL;
+	for (size_t i = 0; i < nchains; i++) {
+		if ((ok = verify_one(&chains[i], keys, a.nkeys)) == -1)
+			goto done;
+		failed += ok == 0;
 	}
-	/* A checkpoint seals the records before it, not itself. */
-	unsealed = r.checkpoints ? r.last_seq - r.sealed_seq - 1 : r.records;
-	printf("OK: %llu records (seq %llu..%llu) in %d files, %llu "
-	    "checkpoints, sealed through seq %llu; %llu unsealed at the end",
-	    r.records, r.first_seq, r.last_seq, a.nfiles, r.checkpoints,
-	    r.sealed_seq, unsealed);
-	if (redacted > 0)
-		printf("; %llu records redacted", redacted);
-	putchar('\n');
-	return ADMIN_EXIT_OK;
+	if (nchains > 1)
+		printf("%zu chains (one per node): %zu verify, %zu fail\n",
+		    nchains, nchains - failed, failed);
+	rc = failed ? ADMIN_EXIT_FAIL : ADMIN_EXIT_OK;
+done:
+	audit_chains_free(chains, nchains);
+	for (size_t i = 0; i < a.nkeys; i++)
+		audit_key_free(keys[i]);
+	free(keys);
+	free(a.keys);
+	return rc;
 }
 
 /* ---- the audit note: mwgd records who read what ------------------------ */
@@ -592,7 +690,8 @@ shown(json_t *rec, const char *key, char *buf, size_t len)
 static void
 human_row(json_t *rec)
 {
-	char ts[HUMAN_FIELD_MAX], act[HUMAN_FIELD_MAX], out[HUMAN_FIELD_MAX],
+	char ts[HUMAN_FIELD_MAX], node[HUMAN_FIELD_MAX], act[HUMAN_FIELD_MAX],
+	    out[HUMAN_FIELD_MAX],
 	    user[HUMAN_FIELD_MAX], dev[HUMAN_FIELD_MAX], org[HUMAN_FIELD_MAX],
 	    dst[HUMAN_FIELD_MAX], src[HUMAN_FIELD_MAX], why[HUMAN_REASON_MAX],
 	    who[2 * HUMAN_FIELD_MAX];
@@ -603,8 +702,9 @@ human_row(json_t *rec)
 		snprintf(who, sizeof(who), "%s", user);
 	else
 		snprintf(who, sizeof(who), "%s/%s", user, dev);
-	printf("%-24s %-16s %-7s %-24s %-7s %-24s %-15s %s\n",
+	printf("%-24s %-12s %-16s %-7s %-24s %-7s %-24s %-15s %s\n",
 	    shown(rec, "@timestamp", ts, sizeof(ts)),
+	    shown(rec, "observer.name", node, sizeof(node)),
 	    shown(rec, "event.action", act, sizeof(act)),
 	    shown(rec, "event.outcome", out, sizeof(out)), who,
 	    shown(rec, "organization.id", org, sizeof(org)),
@@ -625,58 +725,40 @@ emit_record(enum emit emit, json_t *rec, const char *line, size_t len)
 }
 
 /*
- * Counts (and with emit, shows) matching records of one file, up to max
- * in all. Lines that are not records are skipped: verify is for those.
+ * Counts (with emit, shows) the matching records of every chain, merged
+ * in time order, at most max[i] of chain i (max NULL: all), counted[i]
+ * on return. Lines
+ * that are not records are skipped: verify is for those.
  */
 static int
-scan_file(const struct audit_args *a, const char *path, enum emit emit,
-    unsigned long long max, unsigned long long *count)
+scan(const struct audit_args *a, const struct audit_chain_files *chains,
+    size_t nchains, enum emit emit, const unsigned long long *max,
+    unsigned long long *counted)
 {
-	unsigned long long lineno = 0;
-	char *buf = NULL;
-	size_t cap = 0;
-	ssize_t n;
-	json_t *rec;
-	FILE *f;
-	int rc = 0;
+	struct audit_merge *m = audit_merge_new(chains, nchains);
+	struct audit_merge_item it;
+	char err[1024];
+	int r;
 
-	if ((f = fopen(path, "re")) == NULL) {
-		fprintf(stderr, "mwgctl: audit %s: cannot open %s: %s\n",
-		    a->verb, path, strerror(errno));
-		return -1;
-	}
-	while (*count < max && (n = getline(&buf, &cap, f)) != -1) {
-		lineno++;
-		rec = buf[n - 1] == '\n' ?
-		    json_loadb(buf, (size_t)n - 1, 0, NULL) : NULL;
-		if (!json_is_object(rec) && emit != EMIT_NONE)
+	memset(counted, 0, nchains * sizeof(*counted));
+	for (size_t i = 0; max != NULL && i < nchains; i++)
+		if (max[i] == 0)
+			audit_merge_stop(m, i);
+	while ((r = audit_merge_next(m, &it, err, sizeof(err))) == 1) {
+		if (it.rec == NULL && emit != EMIT_NONE)
 			fprintf(stderr, "mwgctl: audit %s: %s:%llu: not a "
-			    "record, skipped\n", a->verb, path, lineno);
-		if (json_is_object(rec) && audit_filter_match(&a->f, rec)) {
-			emit_record(emit, rec, buf, (size_t)n);
-			(*count)++;
-		}
-		json_decref(rec);
+			    "record, skipped\n", a->verb, it.path, it.lineno);
+		if (it.rec == NULL || !audit_filter_match(&a->f, it.rec))
+			continue;
+		emit_record(emit, it.rec, it.line, it.len);
+		/* A file that grows meanwhile shows no more than counted. */
+		if (++counted[it.chain] == (max ? max[it.chain] : 0))
+			audit_merge_stop(m, it.chain);
 	}
-	if (ferror(f)) {
-		fprintf(stderr, "mwgctl: audit %s: cannot read %s: %s\n",
-		    a->verb, path, strerror(errno));
-		rc = -1;
-	}
-	free(buf);
-	fclose(f);
-	return rc;
-}
-
-static int
-scan(const struct audit_args *a, enum emit emit, unsigned long long max,
-    unsigned long long *count)
-{
-	*count = 0;
-	for (int i = 0; i < a->nfiles; i++)
-		if (scan_file(a, a->files[i], emit, max, count) == -1)
-			return -1;
-	return 0;
+	audit_merge_free(m);
+	if (r == -1)
+		fprintf(stderr, "mwgctl: audit %s: %s\n", a->verb, err);
+	return r;
 }
 
 /*
@@ -688,31 +770,48 @@ static int
 recorded_output(const struct audit_args *a, const char *action,
     const char *noun, const char *nothing, enum emit emit)
 {
-	unsigned long long count, shown_count;
-	char err[512];
+	struct audit_chain_files *chains;
+	unsigned long long *count, *shown_count, total = 0;
+	size_t nchains;
+	char err[1024];
+	int rc = ADMIN_EXIT_FAIL;
 
-	if (scan(a, EMIT_NONE, ~0ULL, &count) == -1)
+	if ((chains = audit_chains_group((const char *const *)a->files,
+	    (size_t)a->nfiles, &nchains, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "mwgctl: audit %s: %s\n", a->verb, err);
 		return ADMIN_EXIT_FAIL;
-	if (note_send(a, action, count, err, sizeof(err)) == -1) {
+	}
+	count = xcalloc(nchains, sizeof(*count));
+	shown_count = xcalloc(nchains, sizeof(*shown_count));
+	if (scan(a, chains, nchains, EMIT_NONE, NULL, count) == -1)
+		goto done;
+	for (size_t i = 0; i < nchains; i++)
+		total += count[i];
+	if (note_send(a, action, total, err, sizeof(err)) == -1) {
 		if (!a->unrecorded) {
 			fprintf(stderr, "mwgctl: audit %s: cannot record this "
 			    "%s in the audit trail (%s); %s\n", a->verb, noun,
 			    err, nothing);
-			return ADMIN_EXIT_FAIL;
+			goto done;
 		}
 		fprintf(stderr, "mwgctl: audit %s: warning: this %s is not "
 		    "recorded in the audit trail (%s)\n", a->verb, noun, err);
 	}
 	if (emit == EMIT_CSV)
 		audit_csv_row(stdout, NULL);
-	if (scan(a, emit, count, &shown_count) == -1)
-		return ADMIN_EXIT_FAIL;
+	if (scan(a, chains, nchains, emit, count, shown_count) == -1)
+		goto done;
 	if (fflush(stdout) == EOF || ferror(stdout)) {
 		fprintf(stderr, "mwgctl: audit %s: cannot write the output: "
 		    "%s\n", a->verb, strerror(errno));
-		return ADMIN_EXIT_FAIL;
+		goto done;
 	}
-	return ADMIN_EXIT_OK;
+	rc = ADMIN_EXIT_OK;
+done:
+	free(count);
+	free(shown_count);
+	audit_chains_free(chains, nchains);
+	return rc;
 }
 
 static int

@@ -23,6 +23,15 @@
 
 #define AUDIT_RECORD_MAX	16384	/* bytes in one serialised record */
 #define AUDIT_QUEUE_MAX		65536	/* records waiting for the writer */
+#define AUDIT_NODE_NAME_MAX	64	/* bytes of observer.name (a host name) */
+
+/*
+ * 1 if s may name a gateway node in observer.name: 1 to
+ * AUDIT_NODE_NAME_MAX characters of A-Z a-z 0-9 . - _, the first a
+ * letter or a digit (so it needs no escaping in JSON, CSV or a terminal,
+ * and a spreadsheet never takes it for a formula). Else 0.
+ */
+int audit_node_name_valid(const char *s);
 
 /* ---- writer (mwgd) ------------------------------------------------------ */
 
@@ -36,6 +45,10 @@ struct audit_options {
 	/* The daemon's user: the live file (opened as root) and each new one
 	 * after rotation are chowned to it on the descriptor. 0: leave. */
 	uid_t owner;
+	/* observer.name in every record, so that several nodes' trails can
+	 * be told apart and merged (audit_node_name_valid); NULL: none, as
+	 * records were before node names. */
+	const char *node_name;
 	/* Called on the writer thread after each durable group (e.g. to wake
 	 * the syslog forwarder); must be quick and must not append. */
 	void (*on_commit)(void *arg);
@@ -136,6 +149,11 @@ void audit_timestamp(char *buf, size_t len);
 
 struct audit_verify_result {
 	int ok;
+	char node[AUDIT_NODE_NAME_MAX + 1]; /* the records' observer.name
+					       ("": none named a node) */
+	char key_id[AUDIT_KEY_ID_HEX + 1];  /* the key checkpoints are
+					       checked against ("": none
+					       picked yet, of several) */
 	unsigned long long records;	/* records read, all files */
 	unsigned long long checkpoints;	/* with a valid signature */
 	unsigned long long first_seq, last_seq;
@@ -172,7 +190,8 @@ int audit_filter_match(const struct audit_filter *f, json_t *record);
 
 /*
  * Writes one CSV row (RFC 4180, CRLF) for record, or the header row for
- * NULL: seq, @timestamp, event.action, event.outcome, user.name,
+ * NULL: seq, @timestamp, event.action, event.outcome, observer.name,
+ * user.name,
  * device.id, organization.id, source.ip, destination.address,
  * destination.socket, rule.id, event.reason, network.bytes_up,
  * network.bytes_down, event.duration_ms, hash. A missing field is an
@@ -246,5 +265,76 @@ time_t audit_months_before(time_t now, unsigned months);
  */
 int audit_retain(const char *path, struct audit_retention *rules,
     size_t nrules, time_t now, long long *removed, char *err, size_t errlen);
+
+/* ---- several nodes (audit_nodes.c) -------------------------------------- */
+
+/*
+ * Each gateway node keeps its own chain (and, normally, its own key). A
+ * verifier or an export given several nodes' files sorts them into one
+ * chain per node, by the observer.name of each file's records:
+ *   - a file's node is the observer.name of its last record that has one
+ *     (else its first record's); a file with none was written before
+ *     node names;
+ *   - if the files name at most one node, they are all one chain, in the
+ *     order given (a node's old files join its newer ones);
+ *   - otherwise each node's files are its chain, in the order given, and
+ *     files with no node name are one more chain of their own.
+ */
+struct audit_chain_files {
+	char node[AUDIT_NODE_NAME_MAX + 1];	/* "": no node name */
+	const char **paths;		/* borrowed from the caller's list */
+	size_t npaths;
+};
+
+/*
+ * Sorts paths into chains (above), in the order each node first appears.
+ * Returns them, *nchains set (at least 1); the caller frees with
+ * audit_chains_free. NULL with err if a file cannot be read.
+ */
+struct audit_chain_files *audit_chains_group(const char *const *paths,
+    size_t npaths, size_t *nchains, char *err, size_t errlen);
+void audit_chains_free(struct audit_chain_files *chains, size_t nchains);
+
+/*
+ * As audit_verify2 for one node's chain. Every record that names a node
+ * must name c->node (unless c->node is ""). Checkpoints must be signed by
+ * one of keys: the first checkpoint picks the key by its audit.key_id and
+ * every later one must use that key too (one chain, one key). out->node
+ * and out->key_id say what was found. 0 if the chain verifies, else -1.
+ */
+int audit_verify_chain(const struct audit_chain_files *c,
+    const struct audit_key *const *keys, size_t nkeys,
+    struct audit_verify_result *out, unsigned long long *redacted);
+
+/* Reads several chains' records as one stream in time order. */
+struct audit_merge;
+
+struct audit_merge_item {
+	json_t *rec;		/* the record; NULL: the line is not one */
+	const char *line;	/* as read, with its '\n' if it had one */
+	size_t len;
+	size_t chain;		/* index into the chains given */
+	const char *path;	/* the file and line it came from */
+	unsigned long long lineno;
+};
+
+/*
+ * A merge over chains (borrowed: they must outlive it). Each chain's
+ * records keep their order in its files; between chains the next record
+ * is the one with the earliest @timestamp (as the writer writes it: UTC,
+ * fixed width, so text order is time order), then the lower node name
+ * (observer.name, else the chain's), then the lower seq.
+ */
+struct audit_merge *audit_merge_new(const struct audit_chain_files *chains,
+    size_t nchains);
+/*
+ * The next line: 1 with *it filled (valid until the next call), 0 when
+ * every chain is done, -1 with err if a file cannot be opened or read.
+ */
+int audit_merge_next(struct audit_merge *m, struct audit_merge_item *it,
+    char *err, size_t errlen);
+/* Reads no more of chain i (e.g. once all its counted records are out). */
+void audit_merge_stop(struct audit_merge *m, size_t chain);
+void audit_merge_free(struct audit_merge *m);
 
 #endif

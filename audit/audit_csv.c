@@ -19,7 +19,8 @@ static const char CSV_FORMULA_START[] = "=+-@\t\r";
 
 /* Columns, in order; a record without a field leaves its cell empty. */
 static const char *const csv_columns[] = {
-	"seq", "@timestamp", "event.action", "event.outcome", "user.name",
+	"seq", "@timestamp", "event.action", "event.outcome", "observer.name",
+	"user.name",
 	"device.id", "organization.id", "source.ip", "destination.address",
 	"destination.socket", "rule.id", "event.reason", "network.bytes_up",
 	"network.bytes_down", "event.duration_ms", "hash",

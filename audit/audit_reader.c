@@ -29,8 +29,11 @@ static const char *const stub_keys[] = {
 };
 
 struct verify_state {
-	const struct audit_key *pub;
+	const struct audit_key *const *keys;	/* those a checkpoint may use */
+	size_t nkeys;
+	const struct audit_key *pub;	/* the one the chain uses, once known */
 	char key_id[AUDIT_KEY_ID_HEX + 1];
+	const char *node;		/* every named record's; NULL: any */
 	int anchored;			/* the chain's start has been seen */
 	unsigned long long next_seq;	/* the seq the next record must have */
 	char prev[AUDIT_HASH_HEX + 1];	/* hash of the record before */
@@ -94,6 +97,31 @@ expected_seq(const struct verify_state *st, const char *line, size_t len)
 	return seq > 0 ? (unsigned long long)seq : 1;
 }
 
+/*
+ * With several keys (several nodes'), the chain's first checkpoint picks
+ * the one it names; later checkpoints must use the same. 0, or -1 if no
+ * key given has that id.
+ */
+static int
+pick_key(struct verify_state *st, const char *kid, unsigned long long seq)
+{
+	char id[AUDIT_KEY_ID_HEX + 1];
+
+	if (st->pub != NULL)
+		return 0;
+	for (size_t i = 0; kid != NULL && i < st->nkeys; i++) {
+		audit_key_id(st->keys[i], id);
+		if (strcmp(id, kid) == 0) {
+			st->pub = st->keys[i];
+			memcpy(st->key_id, id, sizeof(st->key_id));
+			memcpy(st->out->key_id, id, sizeof(st->key_id));
+			return 0;
+		}
+	}
+	return bad(st, seq, "forged checkpoint: key_id %.32s is none of the "
+	    "%zu verifying keys'", kid ? kid : "(none)", st->nkeys);
+}
+
 /* A checkpoint must be ours and its signature must cover seq - 1, prev. */
 static int
 check_checkpoint(struct verify_state *st, json_t *rec, unsigned long long seq,
@@ -105,6 +133,8 @@ check_checkpoint(struct verify_state *st, json_t *rec, unsigned long long seq,
 
 	kid = json_string_value(json_object_get(rec, "audit.key_id"));
 	sig = json_string_value(json_object_get(rec, "audit.signature"));
+	if (pick_key(st, kid, seq) == -1)
+		return -1;
 	if (kid == NULL || strcmp(kid, st->key_id) != 0)
 		return bad(st, seq, "forged checkpoint: key_id %.32s is not "
 		    "the verifying key's %s", kid ? kid : "(none)", st->key_id);
@@ -136,6 +166,29 @@ check_start(struct verify_state *st, json_t *rec, unsigned long long seq,
 	return 0;
 }
 
+/*
+ * observer.name is inside the hash, so it cannot be changed unseen; but a
+ * record of another node in this chain (or a name no writer makes) is
+ * not this node's record.
+ */
+static int
+check_node(struct verify_state *st, json_t *rec, unsigned long long seq)
+{
+	json_t *v = json_object_get(rec, "observer.name");
+	const char *name = json_string_value(v);
+
+	if (v == NULL)
+		return 0;
+	if (name == NULL || !audit_node_name_valid(name))
+		return bad(st, seq, "observer.name is not a valid node name");
+	if (st->node != NULL && strcmp(name, st->node) != 0)
+		return bad(st, seq, "record of node %s in the chain of node %s",
+		    name, st->node);
+	if (st->out->node[0] == '\0')
+		snprintf(st->out->node, sizeof(st->out->node), "%s", name);
+	return 0;
+}
+
 /* One parsed record whose hash is right: its place in the chain. */
 static int
 check_record(struct verify_state *st, json_t *rec, const char *hash)
@@ -154,6 +207,8 @@ check_record(struct verify_state *st, json_t *rec, const char *hash)
 	is_checkpoint = action && strcmp(action, CHECKPOINT_ACTION) == 0;
 	if (prev == NULL)
 		return bad(st, seq, "chain broken: record has no prev");
+	if (check_node(st, rec, seq) == -1)
+		return -1;
 	if (!st->anchored) {
 		if (check_start(st, rec, seq, prev, is_checkpoint) == -1)
 			return -1;
@@ -331,10 +386,12 @@ audit_verify(const char *const *paths, size_t npaths,
 	return audit_verify2(paths, npaths, pub, out, NULL);
 }
 
-int
-audit_verify2(const char *const *paths, size_t npaths,
-    const struct audit_key *pub, struct audit_verify_result *out,
-    unsigned long long *redacted)
+/* The chain in paths; node NULL: any. One key is the chain's from the
+ * start (its id is named when a checkpoint is not its). */
+static int
+verify_paths(const char *const *paths, size_t npaths, const char *node,
+    const struct audit_key *const *keys, size_t nkeys,
+    struct audit_verify_result *out, unsigned long long *redacted)
 {
 	struct verify_state st;
 	int rc = 0;
@@ -343,14 +400,37 @@ audit_verify2(const char *const *paths, size_t npaths,
 	memset(&st, 0, sizeof(st));
 	out->ok = 1;
 	st.out = out;
-	st.pub = pub;
+	st.keys = keys;
+	st.nkeys = nkeys;
+	st.node = node;
 	st.next_seq = 1;
-	audit_key_id(pub, st.key_id);
+	if (nkeys == 1) {
+		st.pub = keys[0];
+		audit_key_id(keys[0], st.key_id);
+		memcpy(out->key_id, st.key_id, sizeof(out->key_id));
+	}
 	for (size_t i = 0; rc == 0 && i < npaths; i++)
 		rc = verify_file(&st, paths[i]);
 	if (redacted != NULL)
 		*redacted = st.redacted;
 	return rc;
+}
+
+int
+audit_verify2(const char *const *paths, size_t npaths,
+    const struct audit_key *pub, struct audit_verify_result *out,
+    unsigned long long *redacted)
+{
+	return verify_paths(paths, npaths, NULL, &pub, 1, out, redacted);
+}
+
+int
+audit_verify_chain(const struct audit_chain_files *c,
+    const struct audit_key *const *keys, size_t nkeys,
+    struct audit_verify_result *out, unsigned long long *redacted)
+{
+	return verify_paths(c->paths, c->npaths, c->node[0] ? c->node : NULL,
+	    keys, nkeys, out, redacted);
 }
 
 /* Two digits or four, as a number; -1 if they are not all digits. */

@@ -124,6 +124,8 @@ static const struct {
 	const char *key;
 } sd_params[] = {
 	{ "seq", "seq" },
+	/* Several nodes forward to one SIEM: seq is only unique per node. */
+	{ "node", "observer.name" },
 	{ "action", "event.action" },
 	{ "outcome", "event.outcome" },
 	{ "user", "user.name" },

@@ -36,9 +36,11 @@
 
 #define DUMP_FLAGS	(JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII)
 
-/* The record's own keys; a caller's field of the same name is dropped. */
+/* The record's own keys; a caller's field of the same name is dropped
+ * (a duplicate key would make the line fail verification). */
 static const char *const reserved[] = {
-	"seq", "@timestamp", "event.action", "event.outcome", "prev", "hash"
+	"seq", "@timestamp", "event.action", "event.outcome", "observer.name",
+	"prev", "hash"
 };
 #define NRESERVED	(sizeof(reserved) / sizeof(reserved[0]))
 
@@ -47,6 +49,7 @@ static const char *const reserved[] = {
 #define REC_TS		",\"@timestamp\":\""
 #define REC_ACTION	"\",\"event.action\":"
 #define REC_OUTCOME	",\"event.outcome\":"
+#define REC_NODE	",\"observer.name\":\""
 #define REC_PREV	",\"prev\":\""
 #define REC_HASH	",\"hash\":\""
 #define SLEN(s)		(sizeof(s) - 1)
@@ -98,6 +101,8 @@ struct audit_log {
 	void *on_commit_arg;
 	unsigned long long rotate_bytes;
 	uid_t owner;			/* of each new live file; 0: as made */
+	char *node;			/* observer.name's value, or NULL */
+	size_t node_len;
 
 	pthread_t thread;
 	pthread_mutex_t lock;		/* guards the fields down to "writer" */
@@ -204,13 +209,17 @@ audit_timestamp(char *buf, size_t len)
 
 /* ---- records into queue form (caller's thread) ------------------------- */
 
-/* The longest line a record of these parts can make (seq at its widest). */
+/*
+ * The longest line a record of these parts can make (seq at its widest,
+ * and room for the longest node name, whatever the log's is).
+ */
 static size_t
 record_len(size_t alen, size_t olen, size_t flen)
 {
 	return SLEN(REC_SEQ) + AUDIT_SEQ_DIGITS + SLEN(REC_TS) +
 	    AUDIT_TS_LEN + SLEN(REC_ACTION) + alen + SLEN(REC_OUTCOME) +
-	    olen + (flen ? flen + 1 : 0) + SLEN(REC_PREV) + AUDIT_HASH_HEX +
+	    olen + SLEN(REC_NODE) + AUDIT_NODE_NAME_MAX + SLEN("\"") +
+	    (flen ? flen + 1 : 0) + SLEN(REC_PREV) + AUDIT_HASH_HEX +
 	    SLEN("\"") + SLEN(REC_HASH) + AUDIT_HASH_HEX + SLEN("\"}\n");
 }
 
@@ -564,10 +573,14 @@ put_ull(char *b, size_t n, unsigned long long v)
 	return put(b, n, d + i, sizeof(d) - i);
 }
 
-/* The record after st, before sealing, into b: its length. */
+/*
+ * The record after st, before sealing, into b: its length. The node's
+ * name is inside the hashed body, so it cannot be changed unseen.
+ */
 static size_t
-record_body(char *b, const struct audit_chain *st, const char *a,
-    size_t alen, const char *o, size_t olen, const char *f, size_t flen)
+record_body(const struct audit_log *log, char *b, const struct audit_chain *st,
+    const char *a, size_t alen, const char *o, size_t olen, const char *f,
+    size_t flen)
 {
 	char ts[32];
 	size_t n;
@@ -581,6 +594,11 @@ record_body(char *b, const struct audit_chain *st, const char *a,
 	n = put(b, n, a, alen);
 	n = put(b, n, REC_OUTCOME, SLEN(REC_OUTCOME));
 	n = put(b, n, o, olen);
+	if (log->node != NULL) {
+		n = put(b, n, REC_NODE, SLEN(REC_NODE));
+		n = put(b, n, log->node, log->node_len);
+		n = put(b, n, "\"", 1);
+	}
 	if (flen > 0) {
 		n = put(b, n, ",", 1);
 		n = put(b, n, f, flen);
@@ -603,7 +621,7 @@ group_put(struct audit_log *log, struct audit_chain *st, const char *a,
 		log->gerr = EOVERFLOW;	/* entry_new prevents it */
 		return;
 	}
-	n = record_body(log->body, st, a, alen, o, olen, f, flen);
+	n = record_body(log, log->body, st, a, alen, o, olen, f, flen);
 	if (log->cap - log->len < n + AUDIT_SEAL_EXTRA) {
 		log->cap = log->len + n + AUDIT_SEAL_EXTRA + AUDIT_GROUP_FLUSH;
 		log->buf = xreallocarray(log->buf, 1, log->cap);
@@ -992,6 +1010,10 @@ log_new(const struct audit_options *o, struct audit_key *key, int fd,
 	log->rotate_bytes = o->rotate_bytes;
 	log->rotate_seconds = o->rotate_seconds;
 	log->owner = o->owner;
+	if (o->node_name != NULL) {
+		log->node = xstrdup(o->node_name);
+		log->node_len = strlen(log->node);
+	}
 	/* The writer's timed wait must not jump with the wall clock. */
 	if (pthread_mutex_init(&log->lock, NULL) != 0 ||
 	    pthread_condattr_init(&ca) != 0 ||
@@ -1023,6 +1045,7 @@ log_free(struct audit_log *log)
 	pthread_cond_destroy(&log->durable);
 	free(log->buf);
 	free(log->path);
+	free(log->node);
 	free(log);
 }
 
@@ -1085,6 +1108,11 @@ audit_open(const struct audit_options *o, char *err, size_t errlen)
 
 	if (o == NULL || o->path == NULL || o->key_path == NULL) {
 		snprintf(err, errlen, "audit: no file or key given");
+		return NULL;
+	}
+	if (o->node_name != NULL && !audit_node_name_valid(o->node_name)) {
+		snprintf(err, errlen, "audit: not a valid node name (1 to %d "
+		    "letters, digits, '.', '-' or '_')", AUDIT_NODE_NAME_MAX);
 		return NULL;
 	}
 	if ((fd = audit_file_open(o->path, 0, o->owner, err, errlen)) == -1)

@@ -13,6 +13,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "audit/audit.h"
 #include "common/addr.h"
 #include "common/xmalloc.h"
 
@@ -107,6 +108,50 @@ kw_audit_control_group(struct gw_config *c, const struct conf_node *n,
     struct conf_errors *e)
 {
 	set_string(&c->audit_control_group, n, e);
+}
+
+/* node-name NAME: this node in every audit record (observer.name). */
+static void
+kw_node_name(struct gw_config *c, const struct conf_node *n,
+    struct conf_errors *e)
+{
+	if (c->node_name != NULL || n->nargs != 1 ||
+	    audit_node_name_valid(n->args[0].text)) {
+		set_string(&c->node_name, n, e);
+		return;
+	}
+	conf_error(e, &n->args[0].pos, "expected a node name (1 to %d letters, "
+	    "digits, '.', '-' or '_', starting with a letter or digit), got "
+	    "'%.*s'", AUDIT_NODE_NAME_MAX, AUDIT_NODE_NAME_MAX + 1,
+	    n->args[0].text);
+}
+
+/*
+ * Without node-name, the host name as the daemon starts; one that cannot
+ * be a node name is an error (set node-name), not a silent substitute.
+ */
+static void
+node_name_default(struct gw_config *c, const char *name,
+    struct conf_errors *e)
+{
+	char host[256];
+
+	if (c->node_name != NULL)
+		return;
+	if (gethostname(host, sizeof(host)) == -1)
+		host[0] = '\0';
+	host[sizeof(host) - 1] = '\0';
+	if (audit_node_name_valid(host)) {
+		c->node_name = xstrdup(host);
+		return;
+	}
+	for (char *p = host; *p != '\0'; p++)
+		if (*p < 0x20 || *p > 0x7e || *p == '\'')
+			*p = '?';
+	conf_error(e, NULL, "%s: the host name '%.*s' cannot be a node name "
+	    "in audit records (1 to %d letters, digits, '.', '-' or '_'): set "
+	    "node-name", name, AUDIT_NODE_NAME_MAX + 1, host,
+	    AUDIT_NODE_NAME_MAX);
 }
 
 static void
@@ -563,6 +608,7 @@ static const struct keyword keywords[] = {
 	{ "listen", kw_listen, -1 },
 	{ "network-root", kw_network_root, 0 },
 	{ "network-user", kw_network_user, 0 },
+	{ "node-name", kw_node_name, 0 },
 	{ "policy", kw_policy, 0 },
 	{ "state-dir", kw_state_dir, 0 },
 	{ "timeouts", kw_timeouts, 1 },
@@ -663,6 +709,7 @@ config_build(const char *name, const struct conf_tree *tree,
 		conf_error(errs, NULL, "%s: audit-control-group needs "
 		    "audit-control (the socket's path)", name);
 	apply_defaults(c);
+	node_name_default(c, name, errs);
 	if (c->audit_control_path != NULL &&
 	    strcmp(c->audit_control_path, c->control_path) == 0)
 		conf_error(errs, NULL, "%s: audit-control and control are the "
@@ -726,6 +773,7 @@ gw_config_free(struct gw_config *c)
 	free(c->audit_control_path);
 	free(c->audit_control_group);
 	free(c->audit_file);
+	free(c->node_name);
 	free(c->audit_key);
 	free(c->syslog_url);
 	free(c->syslog_ca);

@@ -44,6 +44,8 @@ struct gw_config {
 	char *audit_control_path;
 	char *audit_control_group;
 	char *audit_file;
+	char *node_name;	/* observer.name in audit records; default
+				   the host name at start */
 	char *audit_key;		/* default: state-dir/audit.key */
 	long long audit_checkpoint_records;
 	long long audit_checkpoint_seconds;

@@ -356,6 +356,7 @@ setup_privileged(struct mwgd *d, const struct gw_config *c)
 	    .rotate_bytes = (unsigned long long)c->audit_rotate_bytes,
 	    .rotate_seconds = (unsigned)c->audit_rotate_seconds,
 	    .owner = d->is_root ? d->uid : 0,
+	    .node_name = c->node_name,
 	    .on_commit = forwarder_kick_cb, .on_commit_arg = &d->srv },
 	    err, sizeof(err))) == NULL)
 		fatalx("%s", err);

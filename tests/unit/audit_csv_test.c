@@ -8,7 +8,8 @@
 
 #include "audit/audit.h"
 
-#define CSV_HEADER "seq,@timestamp,event.action,event.outcome,user.name," \
+#define CSV_HEADER "seq,@timestamp,event.action,event.outcome," \
+	"observer.name,user.name," \
 	"device.id,organization.id,source.ip,destination.address," \
 	"destination.socket,rule.id,event.reason,network.bytes_up," \
 	"network.bytes_down,event.duration_ms,hash\r\n"
@@ -42,30 +43,31 @@ static const struct {
 	/* "For how long": a tunnel.close carries its bytes and duration. */
 	{ "{\"seq\":4,\"@timestamp\":\"2026-11-25T18:12:35.422Z\","
 	  "\"event.action\":\"tunnel.close\",\"event.outcome\":\"success\","
-	  "\"tunnel.id\":2,\"source.ip\":\"127.0.0.1\",\"source.port\":59788,"
+	  "\"observer.name\":\"gw-a\",\"tunnel.id\":2,"
+	  "\"source.ip\":\"127.0.0.1\",\"source.port\":59788,"
 	  "\"device.id\":\"dev-7pki4sjj3x\",\"user.name\":\"alice\","
 	  "\"organization.id\":\"K84001\",\"destination.address\":\"emis.K84001\","
 	  "\"destination.socket\":\"10.10.1.10:443\",\"rule.id\":\"role clinician\","
 	  "\"event.reason\":\"completed\",\"network.bytes_up\":93,"
 	  "\"network.bytes_down\":276,\"event.duration_ms\":184203,"
 	  "\"prev\":\"00\",\"hash\":\"e694\"}",
-	  "4,2026-11-25T18:12:35.422Z,tunnel.close,success,alice,dev-7pki4sjj3x,"
-	  "K84001,127.0.0.1,emis.K84001,10.10.1.10:443,role clinician,completed,"
-	  "93,276,184203,e694\r\n" },
+	  "4,2026-11-25T18:12:35.422Z,tunnel.close,success,gw-a,alice,"
+	  "dev-7pki4sjj3x,K84001,127.0.0.1,emis.K84001,10.10.1.10:443,"
+	  "role clinician,completed,93,276,184203,e694\r\n" },
 	/* A record without them leaves the cells empty, not 0. */
 	{ "{\"seq\":5,\"event.action\":\"tunnel.deny\",\"event.outcome\":"
 	  "\"failure\",\"event.reason\":\"no client certificate\","
 	  "\"hash\":\"ab\"}",
-	  "5,,tunnel.deny,failure,,,,,,,,no client certificate,,,,ab\r\n" },
+	  "5,,tunnel.deny,failure,,,,,,,,,no client certificate,,,,ab\r\n" },
 	/* Quoting (RFC 4180) and formulas shown as text. */
 	{ "{\"seq\":6,\"destination.address\":\"-cmd.K84001\","
 	  "\"event.reason\":\"a, \\\"quoted\\\"\\nline\",\"user.name\":\"=1+1\"}",
-	  "6,,,,\"'=1+1\",,,,\"'-cmd.K84001\",,,\"a, \"\"quoted\"\"\nline\","
+	  "6,,,,,\"'=1+1\",,,,\"'-cmd.K84001\",,,\"a, \"\"quoted\"\"\nline\","
 	  ",,,\r\n" },
 	/* Other JSON types in a column. */
 	{ "{\"seq\":7,\"event.duration_ms\":0,\"network.bytes_up\":1.5,"
 	  "\"rule.id\":true,\"event.reason\":null}",
-	  "7,,,,,,,,,,true,,1.5,,0,\r\n" },
+	  "7,,,,,,,,,,,true,,1.5,,0,\r\n" },
 };
 
 Test(audit_csv, rows)

@@ -62,6 +62,16 @@ static const struct fmt_case fmt_cases[] = {
 	  "\"organization.id\":\"K84001\","
 	  "\"destination.address\":\"emis.K84001\",\"prev\":\"" PREV "\","
 	  "\"hash\":\"" HASH "\"}" },
+	/* A node's name follows seq: several nodes share one SIEM. */
+	{ "{\"seq\":9,\"@timestamp\":\"2026-11-25T16:42:33.000Z\","
+	  "\"event.action\":\"tunnel.close\",\"event.outcome\":\"success\","
+	  "\"observer.name\":\"gw-b\",\"hash\":\"" HASH "\"}",
+	  "<85>1 2026-11-25T16:42:33.000Z gw1.example mwgd 4242 tunnel.close "
+	  "[mwg@32473 seq=\"9\" node=\"gw-b\" action=\"tunnel.close\" "
+	  "outcome=\"success\" hash=\"" HASH "\"] "
+	  "{\"seq\":9,\"@timestamp\":\"2026-11-25T16:42:33.000Z\","
+	  "\"event.action\":\"tunnel.close\",\"event.outcome\":\"success\","
+	  "\"observer.name\":\"gw-b\",\"hash\":\"" HASH "\"}" },
 	/* A denial: auth.warning; absent fields are left out of SD. */
 	{ "{\"seq\":3,\"@timestamp\":\"2026-11-25T16:42:33.000Z\","
 	  "\"event.action\":\"tunnel.deny\",\"event.outcome\":\"failure\","

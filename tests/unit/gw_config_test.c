@@ -48,6 +48,7 @@ Test(gw_config, full_file_sets_every_field)
 	    "policy \"/etc/mwg/policy test.conf\"\n"
 	    "control /run/mwg/ctl\n"
 	    "control-group mwg-admin\n"
+	    "node-name gw1.icb-test\n"
 	    "listen tls 10.1.2.3:8443 {\n"
 	    "\tcertificate /etc/mwg/server.pem\n"
 	    "\tkey /etc/mwg/server.key\n"
@@ -73,6 +74,7 @@ Test(gw_config, full_file_sets_every_field)
 	cr_assert_str_eq(c->policy_path, "/etc/mwg/policy test.conf");
 	cr_assert_str_eq(c->control_path, "/run/mwg/ctl");
 	cr_assert_str_eq(c->control_group, "mwg-admin");
+	cr_assert_str_eq(c->node_name, "gw1.icb-test");
 	cr_assert_str_eq(c->audit_file, "/var/log/mwg/a.jsonl");
 	cr_assert_eq(c->has_tls, 1);
 	sin = (const struct sockaddr_in *)&c->tls.addr;
@@ -119,8 +121,11 @@ Test(gw_config, defaults_when_omitted)
 	struct gw_config *c = load("listen tls [::1]:443 {\n certificate c\n "
 	    "key k\n ca a\n}\n", &errs);
 	const struct sockaddr_in6 *sin6;
+	char host[256] = "";
 
 	cr_assert_not_null(c);
+	cr_assert_eq(gethostname(host, sizeof(host) - 1), 0);
+	cr_assert_str_eq(c->node_name, host);	/* audit's observer.name */
 	cr_assert_null(c->user);
 	cr_assert_null(c->group);
 	cr_assert_null(c->control_group);
@@ -222,6 +227,16 @@ static const struct bad_case bad_cases[] = {
 	{ TLS_OK "user\n", "t.conf:2:1: user takes 1 argument, got 0", 1 },
 	{ TLS_OK "state-dir a b\n",
 	    "t.conf:2:1: state-dir takes 1 argument, got 2", 1 },
+	{ TLS_OK "node-name \"gw a\"\n", "t.conf:2:11: expected a node name "
+	    "(1 to 64 letters, digits, '.', '-' or '_', starting with a letter "
+	    "or digit), got 'gw a'", 1 },
+	{ TLS_OK "node-name -gw\n", "t.conf:2:11: expected a node name "
+	    "(1 to 64 letters, digits, '.', '-' or '_', starting with a letter "
+	    "or digit), got '-gw'", 1 },
+	{ TLS_OK "node-name gw-a\nnode-name gw-b\n",
+	    "t.conf:3:1: node-name is set twice", 1 },
+	{ TLS_OK "node-name\n", "t.conf:2:1: node-name takes 1 argument, got 0",
+	    1 },
 	BAD_WORKERS("0"),
 	BAD_WORKERS("65"),
 	BAD_WORKERS("-1"),
