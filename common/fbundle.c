@@ -165,14 +165,41 @@ fbundle_glob(const char *pattern, glob_t *g)
 }
 
 int
+fbundle_withhold(json_t *b, const char *path)
+{
+	json_t *w = json_object_get(b, "withheld");
+
+	if (json_object_del(json_object_get(b, "files"), path) == -1)
+		return 0;
+	if (!json_is_array(w))
+		json_object_set_new(b, "withheld", (w = json_array()));
+	json_array_append_new(w, json_string(path));
+	return 1;
+}
+
+int
+fbundle_withheld(const char *path)
+{
+	json_t *v;
+	size_t i;
+
+	json_array_foreach(json_object_get(serving, "withheld"), i, v)
+		if (json_is_string(v) && strcmp(json_string_value(v), path) == 0)
+			return 1;
+	return 0;
+}
+
+int
 fbundle_valid(json_t *b)
 {
 	json_t *files = json_object_get(b, "files");
 	json_t *globs = json_object_get(b, "globs"), *v, *p;
+	json_t *held = json_object_get(b, "withheld");
 	const char *k;
 	size_t i;
 
-	if (!json_is_object(files) || !json_is_object(globs))
+	if (!json_is_object(files) || !json_is_object(globs) ||
+	    (held != NULL && !json_is_array(held)))
 		return 0;
 	json_object_foreach(files, k, v)
 		if (!json_is_string(v))

@@ -33,6 +33,13 @@ int fbundle_read(const char *path, size_t max, char **buf, size_t *len,
     char *err, size_t errlen);
 /* glob(3) with GLOB_ERR, through the bundle; free with globfree. */
 int fbundle_glob(const char *pattern, glob_t *g);
+/*
+ * Takes path's bytes out of b and marks it withheld: the server key stays
+ * in the monitor, which signs for the network process. 1 if it was there.
+ */
+int fbundle_withhold(json_t *b, const char *path);
+/* Whether path was withheld from the bundle being served. */
+int fbundle_withheld(const char *path);
 /* Whether a bundle is well formed (the network process checks it). */
 int fbundle_valid(json_t *b);
 

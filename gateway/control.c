@@ -350,6 +350,7 @@ reload_apply(struct server *srv, const char *conf_path, long uid)
 		snprintf(old_cert, sizeof(old_cert), "%s", cur->server_sha256);
 		snapshot_put(cur);
 	}
+	netproc_withhold_key(bundle, s);
 	snapshot_install(s, old, sizeof(old));
 	reload_network(conf_path, bundle);
 	json_decref(bundle);

@@ -35,6 +35,7 @@ enum ipc_type {
 	IPC_SSH_THROTTLE,	/* must this person or address wait */
 	IPC_SSH_KBDINT,		/* check a password and a code */
 	IPC_SSH_GROUPS,		/* a person's groups (NSS) */
+	IPC_TLS_SIGN,		/* sign a handshake's digest with the server key */
 	IPC_NET_LAST,
 	/* the monitor tells or asks the network process */
 	IPC_INIT = 32,		/* the configuration, keys and listeners */

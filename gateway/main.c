@@ -546,6 +546,7 @@ main(int argc, char **argv)
 		json_decref(d.bundle);
 		return 1;
 	}
+	netproc_withhold_key(d.bundle, snap);
 	if (check) {
 		json_decref(d.bundle);
 		if (check_ca(snap->conf) == -1) {

@@ -15,6 +15,7 @@
 #include <openssl/x509v3.h>
 
 #include "common/fbundle.h"
+#include "gateway/net/tls_remote.h"
 #include "gateway/snapshot.h"
 
 #define TLS12_CIPHERS							\
@@ -101,6 +102,21 @@ tls_use_key(SSL_CTX *ctx, BIO *bio)
 	ok = SSL_CTX_use_PrivateKey(ctx, k) == 1;
 	EVP_PKEY_free(k);
 	return ok ? 0 : -1;
+}
+
+/* The network process: the monitor keeps the key and signs for us. */
+static int
+tls_use_remote_key(SSL_CTX *ctx, const char *path, struct conf_errors *errs)
+{
+	EVP_PKEY *k = tls_remote_key(SSL_CTX_get0_certificate(ctx));
+	int ok = k != NULL && SSL_CTX_use_PrivateKey(ctx, k) == 1;
+
+	EVP_PKEY_free(k);
+	if (!ok) {
+		tls_error(errs, "cannot use the monitor's key", path);
+		return -1;
+	}
+	return 0;
 }
 
 /* Every certificate in bio is trusted, and named to clients as a CA. */
@@ -231,6 +247,8 @@ tls_ctx_identity(SSL_CTX *ctx, const struct gw_config *c,
 		tls_error(errs, "cannot load certificate", c->tls.certificate);
 		return -1;
 	}
+	if (fbundle_withheld(c->tls.key))
+		return tls_use_remote_key(ctx, c->tls.key, errs);
 	if ((bio = tls_pem_bio(c->tls.key, errs)) == NULL)
 		return -1;
 	rc = tls_use_key(ctx, bio);

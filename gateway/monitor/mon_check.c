@@ -138,6 +138,8 @@ mon_msg_valid(int type, json_t *m)
 		    fields_ok(json_object_get(m, "fields"));
 	case IPC_SSH_GROUPS:
 		return person_ok(m);
+	case IPC_TLS_SIGN:
+		return b64_ok(m, "digest", 64, 0);
 	default:
 		return 0;
 	}

@@ -16,6 +16,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+
 #include "audit/audit.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
@@ -24,6 +28,7 @@
 #include "gateway/monitor/ssh_verdict.h"
 #include "gateway/pool.h"
 #include "gateway/server.h"
+#include "gateway/snapshot.h"
 
 struct mon_ack {
 	struct ipc *ch;
@@ -113,6 +118,36 @@ mon_task(struct server *srv, struct ipc *ch, uint64_t id, int type,
 	}
 }
 
+/*
+ * A handshake's digest, signed with the server key of the monitor's
+ * current configuration, on the reader thread: one ECDSA signature is a
+ * few tens of microseconds, and every full handshake waits for it.
+ */
+static void
+mon_tls_sign(struct ipc *ch, uint64_t id, json_t *msg)
+{
+	struct gw_snapshot *snap = snapshot_get();
+	EVP_PKEY *key = snap ? SSL_CTX_get0_privatekey(snap->ssl) : NULL;
+	unsigned char sig[256], *dgst;
+	size_t dlen, slen = sizeof(sig);
+	EVP_PKEY_CTX *ctx = NULL;
+	json_t *r;
+
+	dgst = ipc_b64(msg, "digest", 64, &dlen);
+	if (dgst != NULL && key != NULL && EVP_PKEY_get_base_id(key) ==
+	    EVP_PKEY_EC && (ctx = EVP_PKEY_CTX_new(key, NULL)) != NULL &&
+	    EVP_PKEY_sign_init(ctx) == 1 && EVP_PKEY_sign(ctx, sig, &slen,
+	    dgst, dlen) == 1)
+		r = json_pack("{s:o}", "sig", ipc_b64_new(sig, slen));
+	else
+		r = json_pack("{s:s}", "error", "cannot sign");
+	EVP_PKEY_CTX_free(ctx);
+	free(dgst);
+	snapshot_put(snap);
+	ERR_clear_error();
+	ipc_reply(ch, id, r);
+}
+
 void
 mon_ipc_handle(struct ipc *ch, int type, uint64_t id, int is_call,
     json_t *msg, void *arg)
@@ -145,6 +180,10 @@ mon_ipc_handle(struct ipc *ch, int type, uint64_t id, int is_call,
 	case IPC_SSH_KBDINT:
 	case IPC_SSH_GROUPS:
 		mon_task(srv, ch, id, type, msg);	/* takes msg */
+		return;
+	case IPC_TLS_SIGN:
+		mon_tls_sign(ch, id, msg);
+		json_decref(msg);
 		return;
 	default:
 		ipc_reply(ch, id, json_pack("{s:s}", "error",

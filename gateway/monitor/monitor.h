@@ -47,6 +47,13 @@ int netproc_start(struct server *srv, struct event_base *base,
  * root's that nobody else may write and that holds nothing. 0 or -1.
  */
 int netproc_root_ready(const char *path, char *err, size_t errlen);
+/*
+ * Keeps the TLS server key out of the network process: takes its file out
+ * of bundle when it is an EC key (the monitor then signs each handshake,
+ * IPC_TLS_SIGN). 1 if withheld, 0 if not (an RSA key goes as before).
+ */
+struct gw_snapshot;
+int netproc_withhold_key(json_t *bundle, const struct gw_snapshot *snap);
 /* Replaces the configuration bundle (after a reload); owns b. */
 void netproc_set_bundle(json_t *b);
 /* Asks the network process to close everything and waits for its exit. */

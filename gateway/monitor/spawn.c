@@ -30,7 +30,11 @@
 #include <grp.h>
 #include <linux/capability.h>
 
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+
 #include "audit/audit.h"
+#include "common/fbundle.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
 #include "gateway/denylist.h"
@@ -38,6 +42,7 @@
 #include "gateway/ipc.h"
 #include "gateway/privdrop.h"
 #include "gateway/server.h"
+#include "gateway/snapshot.h"
 #include "gateway/state_mirror.h"
 
 #define NETPROC_INIT_MS		30000	/* to come up (ASan builds are slow) */
@@ -71,6 +76,16 @@ netproc_channel(void)
 	ch = np.ch;
 	pthread_mutex_unlock(&np.lock);
 	return ch;
+}
+
+int
+netproc_withhold_key(json_t *bundle, const struct gw_snapshot *snap)
+{
+	EVP_PKEY *k = SSL_CTX_get0_privatekey(snap->ssl);
+
+	if (k == NULL || EVP_PKEY_get_base_id(k) != EVP_PKEY_EC)
+		return 0;
+	return fbundle_withhold(bundle, snap->conf->tls.key);
 }
 
 void

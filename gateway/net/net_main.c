@@ -25,6 +25,7 @@
 #include "gateway/ipc.h"
 #include "gateway/net/net_ipc.h"
 #include "gateway/net/sandbox.h"
+#include "gateway/net/tls_remote.h"
 #include "gateway/server.h"
 #include "gateway/snapshot.h"
 #include "gateway/ssh.h"
@@ -163,6 +164,7 @@ net_init(json_t *msg)
 
 	nd.srv.net = nd.ch;
 	nd.srv.audit = net_audit_open(nd.ch);
+	tls_remote_init(nd.ch);
 	pthread_mutex_init(&nd.srv.reg_lock, NULL);
 	TAILQ_INIT(&nd.srv.tunnels);
 	if (net_config(msg, err, sizeof(err)) == -1)

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Privilege separation (issue 14). After mwgd has served an enrolment
 # (EST), a login (PAM + TOTP) and a tunnel, the network process holds none
-# of the issuing CA key's scalar, the audit key, secrets.key's bytes, the
-# TOTP secret or the password (read through /proc/PID/mem), while the
-# monitor holds the CA key (the positive control). It runs as mwg-net with
+# of the issuing CA key's scalar, the TLS server key's (the monitor signs
+# each handshake), the audit key, secrets.key's bytes, the TOTP secret or
+# the password (read through /proc/PID/mem), while the monitor holds the
+# CA key and the server key (the positive control). It runs as mwg-net with
 # Seccomp 2 and NoNewPrivs 1, in an empty root (release builds: 67 runs
 # this scenario on one). A forbidden system call (the test build's SIGUSR2
 # trigger) kills it with SIGSYS; the monitor audits daemon.child_exit,
@@ -83,21 +84,24 @@ expect_eq "$out" over-ssh "an SSH tunnel through the network process"
 
 # ---- what each process holds ----
 hexof() { xxd -p | tr -d '\n'; }
-ca_scalar=$(openssl pkey -in "$T/ca/issuing.key" -text -noout |
-	awk '/^priv:/ { f = 1; next } /^pub:/ { f = 0 } f' | tr -d ' :\n')
-[ ${#ca_scalar} -ge 62 ] || fail "could not read the issuing key's scalar"
+scalar() { openssl pkey -in "$1" -text -noout |
+	awk '/^priv:/ { f = 1; next } /^pub:/ { f = 0 } f' | tr -d ' :\n'; }
+ca_scalar=$(scalar "$T/ca/issuing.key")
+server_scalar=$(scalar "$T/ca/server.key")
+[ ${#ca_scalar} -ge 62 ] && [ ${#server_scalar} -ge 62 ] || fail "could not read the keys' scalars"
 audit_seed=$(openssl pkey -in "$T/state/audit.key" -outform DER | tail -c 32 | hexof)
 store_key=$(hexof <"$T/state/secrets.key")
 totp_raw=$(python3 -c 'import base64,sys; s=sys.argv[1]; print(base64.b32decode(s + "=" * (-len(s) % 8)).hex())' "$TOTP_B32")
 totp_text=$(printf '%s' "$TOTP_B32" | hexof)
 password=$(printf '%s' "$ALICE_PW" | hexof)
 scan() { python3 "$ROOT/tests/tools/memscan.py" "$@"; }
-out=$(scan "$NET" issuing-key="$ca_scalar" audit-key="$audit_seed" secrets-key="$store_key" \
+out=$(scan "$NET" issuing-key="$ca_scalar" tls-server-key="$server_scalar" audit-key="$audit_seed" secrets-key="$store_key" \
 	totp-secret="$totp_raw" totp-secret-base32="$totp_text" password="$password")
 log "network process $NET:"; echo "$out"
 expect_eq "$(grep -c '^found' <<<"$out" || true)" 0 "the network process holds no key and no secret"
-out=$(scan "$MWGD_PID" issuing-key="$ca_scalar")
-expect_eq "$out" "found issuing-key" "positive control: the monitor holds the issuing key"
+out=$(scan "$MWGD_PID" issuing-key="$ca_scalar" tls-server-key="$server_scalar")
+expect_eq "$(tr '\n' ' ' <<<"$out")" "found issuing-key found tls-server-key " \
+	"positive control: the monitor holds the issuing key and the server key"
 
 # ---- a forbidden system call ----
 kill -USR2 "$NET"
