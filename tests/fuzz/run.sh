@@ -53,6 +53,7 @@ declare -A SRCS=(
 	[control]="$COMMON common/errbuf.c common/safefile.c common/fdio.c"
 	[ipc]="common/xmalloc.c common/log.c common/fdio.c certs/identity.c
 	    gateway/ipc.c gateway/monitor/mon_check.c gateway/state_mirror.c
+	    gateway/net/state_apply.c
 	    gateway/denylist.c gateway/devcache.c"
 )
 declare -A LIBS=(
