@@ -67,6 +67,8 @@ printf 'auth required %s passdb=%s\naccount required %s passdb=%s\n' \
 	/usr/lib/x86_64-linux-gnu/pam_wrapper/pam_matrix.so "$D/passdb" >"$D/pam.d/mwg"
 : >"$D/pam.d/other"
 printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\nalice:x:2000:2000:Alice:/nonexistent:/usr/sbin/nologin\n' >"$D/passwd"
+# mwgd's network process runs as mwg-net (deploy/deps.sh demo makes it).
+getent passwd mwg-net >>"$D/passwd" || true
 printf 'root:x:0:\nnogroup:x:65534:\nalice:x:2000:\ngp-clinicians:x:3000:alice\n' >"$D/group"
 chmod 644 "$D/passdb" "$D/passwd" "$D/group"
 [ -n "$RUNAS" ] && chown nobody:nogroup "$D/state"
