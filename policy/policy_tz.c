@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include "common/errbuf.h"
+#include "common/fbundle.h"
 #include "common/xmalloc.h"
 
 #define TZ_FILE_MAX	(256 * 1024)	/* the largest zone is ~4 KiB */
@@ -423,39 +424,34 @@ policy_tz_utc(void)
 	return tz;
 }
 
+/* Through the file bundle: mwgd's network process reads the zone the
+ * monitor read (common/fbundle.h). */
 struct policy_tz *
 policy_tz_load(const char *dir, const char *name, char *err, size_t errlen)
 {
-	char path[512], why[64];
-	unsigned char *buf;
+	char path[512], why[FBUNDLE_ERR_MAX];
 	struct policy_tz *tz;
-	struct stat st;
+	char *buf;
 	size_t len;
-	FILE *f;
 
 	if (snprintf(path, sizeof(path), "%s/%s", dir, name) >=
 	    (int)sizeof(path)) {
 		errbuf_set(err, errlen, "time zone name too long");
 		return NULL;
 	}
-	if ((f = fopen(path, "rb")) == NULL) {
-		errbuf_set(err, errlen, "%s: %s", path, strerror(errno));
+	if (fbundle_read(path, TZ_FILE_MAX, &buf, &len, why, sizeof(why)) ==
+	    -1) {
+		/* The wording of before: "PATH: No such file or directory". */
+		if (strncmp(why, "cannot open ", 12) == 0)
+			errbuf_set(err, errlen, "%s", why + 12);
+		else
+			errbuf_set(err, errlen, "%s: not a time zone file",
+			    path);
 		return NULL;
 	}
-	if (fstat(fileno(f), &st) == -1 || !S_ISREG(st.st_mode) ||
-	    st.st_size > TZ_FILE_MAX) {
-		errbuf_set(err, errlen, "%s: not a time zone file", path);
-		fclose(f);
-		return NULL;
-	}
-	buf = xmalloc((size_t)st.st_size + 1);
-	len = fread(buf, 1, (size_t)st.st_size, f);
-	if (ferror(f)) {
-		errbuf_set(err, errlen, "%s: read error", path);
-		tz = NULL;
-	} else if ((tz = policy_tz_parse(buf, len, why, sizeof(why))) == NULL)
+	if ((tz = policy_tz_parse((unsigned char *)buf, len, why,
+	    sizeof(why))) == NULL)
 		errbuf_set(err, errlen, "%s: %s", path, why);
-	fclose(f);
 	free(buf);
 	return tz;
 }

@@ -20,10 +20,14 @@ SSH_PORT=$((BASE + 9))
 LPORT=$((BASE + 10))
 make_ca
 setup_identity "alice:$ALICE_PW:locums"
-write_policy "role tester {
+# A time zone and hours: the network process decides with the zone file
+# the monitor read (it cannot open /usr/share/zoneinfo itself).
+write_policy "timezone Europe/London
+role tester {
     groups locums
     practices *
     targets echo
+    hours mon-sun 00:00-24:00
 }"
 write_conf "listen ssh 127.0.0.1:$SSH_PORT"
 start_backend echo "$ECHO_PORT"
