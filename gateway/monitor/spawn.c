@@ -25,6 +25,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <grp.h>
@@ -47,6 +48,7 @@
 
 #define NETPROC_INIT_MS		30000	/* to come up (ASan builds are slow) */
 #define NETPROC_RESPAWN_MS	200	/* after a death, before the next */
+#define NETPROC_RESPAWN_MAX_MS	1000	/* ... doubled while each dies young */
 #define NETPROC_QUIT_MS		30000	/* to close every tunnel and exit */
 #define NETPROC_OLD_MAX		64	/* dead channels kept until exit */
 
@@ -62,6 +64,8 @@ static struct {
 	struct event *ev_respawn;
 	int stopping;
 	unsigned long generation;	/* network processes started */
+	struct timespec started;	/* the last one's fork (monotonic) */
+	long respawn_ms;		/* the next restart's delay */
 	struct ipc *old[NETPROC_OLD_MAX];
 	int nold;
 	json_t *tunnels;		/* open ones: id -> the open record */
@@ -301,6 +305,7 @@ spawn_one(char *err, size_t errlen)
 		child_exec(sv[1]);
 	}
 	close(sv[1]);
+	clock_gettime(CLOCK_MONOTONIC, &np.started);
 	np.pid = pid;
 	np.generation++;
 	ch = ipc_start(sv[0], 1, mon_ipc_handle, np.srv);
@@ -380,6 +385,28 @@ respawn_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/*
+ * 0.2 s after a death; one that dies within a second of its start
+ * doubles the wait, up to a second: a crash loop costs a restart and a
+ * record a second, not a storm.
+ */
+static void
+respawn_later(void)
+{
+	struct timespec now;
+	long lived_ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	lived_ms = (now.tv_sec - np.started.tv_sec) * 1000 +
+	    (now.tv_nsec - np.started.tv_nsec) / 1000000;
+	if (lived_ms >= 1000 || np.respawn_ms == 0)
+		np.respawn_ms = NETPROC_RESPAWN_MS;
+	else if ((np.respawn_ms *= 2) > NETPROC_RESPAWN_MAX_MS)
+		np.respawn_ms = NETPROC_RESPAWN_MAX_MS;
+	event_add(np.ev_respawn, &(struct timeval){ np.respawn_ms / 1000,
+	    (np.respawn_ms % 1000) * 1000 });
+}
+
 static void
 sigchld_cb(evutil_socket_t sig, short what, void *arg)
 {
@@ -398,8 +425,7 @@ sigchld_cb(evutil_socket_t sig, short what, void *arg)
 			continue;
 		audit_child_exit(pid, status);
 		close_orphans();
-		event_add(np.ev_respawn, &(struct timeval){ 0,
-		    NETPROC_RESPAWN_MS * 1000 });
+		respawn_later();
 	}
 }
 
