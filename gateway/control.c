@@ -210,6 +210,7 @@ ctl_status(struct server *srv)
 	    "audit_failed", audit_failed(srv->audit));
 	json_decref(n);
 	snapshot_put(snap);
+	netproc_status(r);
 	ctl_status_syslog(srv, r);
 	return r;
 }

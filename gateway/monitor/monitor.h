@@ -74,6 +74,9 @@ void mon_ipc_handle(struct ipc *ch, int type, uint64_t id, int is_call,
  * records, to audit their end if it dies (mon_ipc.c calls this). */
 void netproc_track(const char *action, const char *outcome, json_t *fields);
 
+/* mwgctl status: network_pid (0 while it restarts), network_restarts. */
+void netproc_status(json_t *r);
+
 /* The current channel to the network process, or NULL. */
 struct ipc *netproc_channel(void);
 

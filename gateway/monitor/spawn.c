@@ -93,6 +93,14 @@ netproc_withhold_key(json_t *bundle, const struct gw_snapshot *snap)
 }
 
 void
+netproc_status(json_t *r)
+{
+	json_object_set_new(r, "network_pid", json_integer(np.pid));
+	json_object_set_new(r, "network_restarts", json_integer(
+	    np.generation > 0 ? (json_int_t)np.generation - 1 : 0));
+}
+
+void
 netproc_set_bundle(json_t *b)
 {
 	json_decref(np.nc.bundle);
