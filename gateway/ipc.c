@@ -21,7 +21,6 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
-#include "common/fdio.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
 
@@ -122,6 +121,24 @@ ipc_decode(const unsigned char *hdr, const unsigned char *payload,
 	return 0;
 }
 
+/* A peer that is gone is an error here, never a SIGPIPE. */
+static int
+send_all(int fd, const void *p, size_t len)
+{
+	size_t done = 0;
+	ssize_t n;
+
+	while (done < len) {
+		n = send(fd, (const char *)p + done, len - done, MSG_NOSIGNAL);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		done += (size_t)n;
+	}
+	return 0;
+}
+
 static int
 frame_write(struct ipc *ch, int type, int flags, uint64_t id, json_t *msg)
 {
@@ -145,8 +162,8 @@ frame_write(struct ipc *ch, int type, int flags, uint64_t id, json_t *msg)
 	put32(hdr + 8, (uint32_t)id);
 	put32(hdr + 12, (uint32_t)(id >> 32));
 	pthread_mutex_lock(&ch->wlock);
-	if (fd_write_all(ch->fd, hdr, sizeof(hdr)) == 0 &&
-	    fd_write_all(ch->fd, text, len) == 0)
+	if (send_all(ch->fd, hdr, sizeof(hdr)) == 0 &&
+	    send_all(ch->fd, text, len) == 0)
 		rc = 0;
 	pthread_mutex_unlock(&ch->wlock);
 	OPENSSL_cleanse(text, len);
