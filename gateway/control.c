@@ -29,6 +29,7 @@
 #include "common/safefile.h"
 #include "common/xmalloc.h"
 #include "gateway/conn.h"
+#include "gateway/drain.h"
 #include "gateway/notify.h"
 #include "gateway/snapshot.h"
 #include "gateway/ssh.h"
@@ -491,7 +492,9 @@ ctl_handle(struct control_client *cc, const char *line, int *later)
 		}
 	} else if ((ans = control_admin_handle(ctl_srv, cmd, req,
 	    cc->uid)) == NULL && (ans = control_state_handle(ctl_srv, cmd,
-	    req, cc->uid)) == NULL) {
+	    req, cc->uid)) == NULL && (ans = drain_control_handle(ctl_srv,
+	    evconnlistener_get_base(ctl_listener), cmd, req, cc->uid)) ==
+	    NULL) {
 		snprintf(msg, sizeof(msg), "unknown command '%.64s'", cmd);
 		ans = ctl_error(msg);
 	}
@@ -637,4 +640,5 @@ control_stop(void)
 		evconnlistener_free(ctl_audit_listener);
 	ctl_listener = ctl_audit_listener = NULL;
 	control_console_stop();
+	drain_free();
 }
