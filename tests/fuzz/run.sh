@@ -51,6 +51,7 @@ declare -A SRCS=(
 	[ssh_names]="common/log.c common/errbuf.c common/xmalloc.c common/addr.c
 	    certs/identity.c gateway/tunnel_authority.c"
 	[control]="$COMMON common/errbuf.c common/safefile.c common/fdio.c"
+	[proxy_v2]="common/proxy_v2.c"
 )
 declare -A LIBS=(
 	[conf]="-lcrypto"
@@ -66,9 +67,10 @@ declare -A LIBS=(
 	[est_basic]="-ljansson -lcrypto"
 	[ssh_names]="-lcrypto"
 	[control]="-ljansson -levent -lcrypto -lpthread"
+	[proxy_v2]=""
 )
 ALL=(conf policy gw_config http_head audit_line est posture login csv
-    authority est_basic ssh_names control)
+    authority est_basic ssh_names control proxy_v2)
 
 # 0 if obj must be (re)built: missing, or older than a file it includes.
 stale() {	# obj
