@@ -55,10 +55,10 @@ drain_print(json_t *ans)
 	json_int_t open = json_integer_value(json_object_get(ans,
 	    "open_tunnels"));
 
-	printf("%s: %lld open tunnel%s; mwgd stops when %s end, or at %s\n",
+	printf("%s: %lld open tunnel%s; mwgd stops when %s, or at %s\n",
 	    json_is_true(json_object_get(ans, "already")) ?
 	    "already draining" : "draining", (long long)open, open == 1 ? "" :
-	    "s", open == 1 ? "it" : "they", admin_time_text((time_t)
+	    "s", open == 1 ? "it ends" : "they end", admin_time_text((time_t)
 	    json_integer_value(json_object_get(ans, "deadline")), at,
 	    sizeof(at)));
 	return ADMIN_EXIT_OK;

@@ -365,11 +365,15 @@ listen_proxy_from(struct proxy_net **nets, size_t *n,
 		conf_error(e, &k->name.pos, "proxy-protocol takes no block");
 		return;
 	}
-	if (conf_nargs(k, 2, PROXY_V2_NETS_MAX + 1, e) == -1)
+	if (k->nargs < 1 || strcmp(k->args[0].text, "from") != 0) {
+		conf_error(e, k->nargs ? &k->args[0].pos : &k->name.pos,
+		    "expected 'from' after proxy-protocol, got '%s'", k->nargs ?
+		    k->args[0].text : "nothing");
 		return;
-	if (strcmp(k->args[0].text, "from") != 0) {
-		conf_error(e, &k->args[0].pos, "expected 'from' after "
-		    "proxy-protocol, got '%s'", k->args[0].text);
+	}
+	if (k->nargs < 2) {
+		conf_error(e, &k->name.pos, "expected an address or network "
+		    "after proxy-protocol from");
 		return;
 	}
 	for (size_t i = 1; i < k->nargs; i++) {
