@@ -27,8 +27,11 @@ tls_proxy_from 127.0.0.1/32
 start_backend echo "$ECHO_PORT"
 start_mwgd
 wait_port "$SSH_PORT"
-# wait_port's probes were connections from 127.0.0.1 without a header.
+# wait_port's two probes (TLS, SSH) were connections from 127.0.0.1
+# without a header: one proxy.reject each.
+audit_wait '.["event.action"]=="proxy.reject" and .["source.ip"]=="127.0.0.1"' 2
 n0=$(audit_count '.["event.action"]=="proxy.reject"')
+expect_eq "$n0" 2 "wait_port's probes without a header: refused and audited"
 hap_start
 hap_wait_status mwg_tls_nodes node-a UP >/dev/null
 
