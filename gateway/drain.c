@@ -8,6 +8,7 @@
 #include "gateway/drain.h"
 
 #include <stdatomic.h>
+#include <stdint.h>
 #include <string.h>
 #include <time.h>
 
@@ -21,8 +22,18 @@ static atomic_int drain_active;
 static struct event *drain_timer;
 static struct event_base *drain_base;
 static struct server *drain_srv;
-static time_t drain_since, drain_deadline;
+static time_t drain_since, drain_deadline;	/* wall clock, for people */
+static int64_t drain_end_ms;			/* monotonic: the limit */
 static long drain_uid;
+
+static int64_t
+drain_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 int
 drain_is_active(void)
@@ -68,7 +79,7 @@ drain_tick_cb(evutil_socket_t fd, short what, void *arg)
 	(void)arg;
 	if (open == 0)
 		drain_end("every tunnel has ended", 0);
-	else if (time(NULL) >= drain_deadline)
+	else if (drain_now_ms() >= drain_end_ms)
 		drain_end("the drain limit was reached", open);
 }
 
@@ -81,13 +92,40 @@ drain_answer(struct server *srv, int is_new)
 	    drain_open_tunnels(srv));
 }
 
+int
+drain_begin(struct server *srv, struct event_base *base, long long limit_s,
+    long uid)
+{
+	struct timeval tick = { 0, DRAIN_TICK_MS * 1000 };
+
+	if (drain_is_active() || limit_s < 1 || limit_s > DRAIN_LIMIT_MAX)
+		return -1;
+	drain_timer = event_new(base, -1, EV_PERSIST, drain_tick_cb, NULL);
+	if (drain_timer == NULL || event_add(drain_timer, &tick) == -1) {
+		drain_free();
+		return -1;
+	}
+	drain_srv = srv;
+	drain_base = base;
+	drain_uid = uid;
+	drain_since = time(NULL);
+	drain_deadline = drain_since + limit_s;
+	drain_end_ms = drain_now_ms() + limit_s * 1000;
+	atomic_store(&drain_active, 1);
+	log_info("draining: new connections refused; stopping when the open "
+	    "tunnels end, or in %llds", limit_s);
+	audit_append(srv->audit, "admin.drain", "success", json_pack(
+	    "{s:I, s:I, s:i}", "user.id", (json_int_t)uid, "mwg.drain_limit_s",
+	    (json_int_t)limit_s, "tunnels.open", drain_open_tunnels(srv)));
+	return 0;
+}
+
 json_t *
 drain_control_handle(struct server *srv, struct event_base *base,
     const char *cmd, json_t *req, long uid)
 {
 	json_t *v = json_object_get(req, "limit_s");
 	json_int_t limit = v ? json_integer_value(v) : DRAIN_LIMIT_DEFAULT;
-	struct timeval tick = { 0, DRAIN_TICK_MS * 1000 };
 
 	if (strcmp(cmd, "drain") != 0)
 		return NULL;
@@ -96,21 +134,9 @@ drain_control_handle(struct server *srv, struct event_base *base,
 	if ((v && !json_is_integer(v)) || limit < 1 || limit > DRAIN_LIMIT_MAX)
 		return json_pack("{s:b, s:s}", "ok", 0, "error", "drain: "
 		    "limit_s must be 1 to 86400 seconds");
-	drain_srv = srv;
-	drain_base = base;
-	drain_uid = uid;
-	drain_since = time(NULL);
-	drain_deadline = drain_since + limit;
-	drain_timer = event_new(base, -1, EV_PERSIST, drain_tick_cb, NULL);
-	if (drain_timer == NULL || event_add(drain_timer, &tick) == -1)
+	if (drain_begin(srv, base, (long long)limit, uid) == -1)
 		return json_pack("{s:b, s:s}", "ok", 0, "error", "drain: "
 		    "cannot start its timer");
-	atomic_store(&drain_active, 1);
-	log_info("draining: new connections refused; stopping when the open "
-	    "tunnels end, or in %llds", (long long)limit);
-	audit_append(srv->audit, "admin.drain", "success", json_pack(
-	    "{s:I, s:I, s:i}", "user.id", (json_int_t)uid, "mwg.drain_limit_s",
-	    limit, "tunnels.open", drain_open_tunnels(srv)));
 	return drain_answer(srv, 1);
 }
 

@@ -26,6 +26,15 @@ int drain_is_active(void);
  */
 json_t *drain_control_handle(struct server *srv, struct event_base *base,
     const char *cmd, json_t *req, long uid);
+/*
+ * Starts a drain on the main loop's base: 0, or -1 if one runs already,
+ * limit_s is outside 1..DRAIN_LIMIT_MAX or the timer cannot start. uid
+ * is who asked (-1: a signal). Main thread. Not wired to SIGTERM: to
+ * make SIGTERM drain, its handler would call this (SIGTERM stops at once
+ * today, as operations.md says).
+ */
+int drain_begin(struct server *srv, struct event_base *base, long long limit_s,
+    long uid);
 /* Open tunnels, TLS and SSH. Main thread (srv->ssh is read). */
 int drain_open_tunnels(struct server *srv);
 /* Frees the drain's timer if the loop ended otherwise (SIGTERM during a
