@@ -34,6 +34,7 @@ int admin_totp_list(int argc, char **argv);	/* admin/totp_list.c: totp */
 int admin_totp_remove(int argc, char **argv);	/* list, remove */
 int admin_throttle(int argc, char **argv);	/* admin/throttle.c: list,
 						   clear */
+int admin_drain(int argc, char **argv);		/* admin/drain.c */
 
 /* ---- options and sub-commands (admin/usage.c) -------------------------- */
 

@@ -37,6 +37,7 @@ static const char usage_text[] =
 "                       [--format jsonl|csv] FILE...\n"
 "    mwgctl audit prune --before DATE FILE...\n"
 "    mwgctl [-s SOCKET] status | sessions | kill ID | reload [--json]\n"
+"    mwgctl [-s SOCKET] drain [--limit D] [--json]\n"
 "    mwgctl VERB --help\n"
 "\n"
 "DESCRIPTION\n"
@@ -84,6 +85,9 @@ static const char usage_text[] =
 "    kill ID      close one tunnel now (audited with your OS user)\n"
 "    reload       re-read mwgd.conf and policy.conf; a broken file is\n"
 "                 refused and the running configuration stays\n"
+"    drain        take this node out of service: refuse new connections\n"
+"                 (GET /health answers 503), let open tunnels end (up to\n"
+"                 --limit), then stop mwgd\n"
 "\n"
 "    Verbs that reach the daemon use -s SOCKET (default /run/mwg/control,\n"
 "    or MWG_CONTROL in the environment); mwgd records each change they make\n"
@@ -112,6 +116,7 @@ main(int argc, char **argv)
 		{ "sessions", admin_control },
 		{ "kill", admin_control },
 		{ "reload", admin_control },
+		{ "drain", admin_drain },
 	};
 
 	log_init("mwgctl", 0, 0);

@@ -414,6 +414,49 @@ kw_timeouts(struct gw_config *c, const struct conf_node *n,
 	}
 }
 
+/*
+ * proxy-protocol from NET... (listen tls and listen ssh blocks): the load
+ * balancers whose connections open with a PROXY v2 header. May be given
+ * more than once; PROXY_V2_NETS_MAX networks at most.
+ */
+static void
+listen_proxy_from(struct proxy_net **nets, size_t *n,
+    const struct conf_node *k, struct conf_errors *e)
+{
+	if (k->has_block) {
+		conf_error(e, &k->name.pos, "proxy-protocol takes no block");
+		return;
+	}
+	if (k->nargs < 1 || strcmp(k->args[0].text, "from") != 0) {
+		conf_error(e, k->nargs ? &k->args[0].pos : &k->name.pos,
+		    "expected 'from' after proxy-protocol, got '%s'", k->nargs ?
+		    k->args[0].text : "nothing");
+		return;
+	}
+	if (k->nargs < 2) {
+		conf_error(e, &k->name.pos, "expected an address or network "
+		    "after proxy-protocol from");
+		return;
+	}
+	for (size_t i = 1; i < k->nargs; i++) {
+		struct proxy_net net;
+
+		if (proxy_net_parse(k->args[i].text, &net) == -1) {
+			conf_error(e, &k->args[i].pos, "expected an address or "
+			    "a network like 10.0.0.0/24 or 2001:db8::/64 (no "
+			    "host bits set), got '%s'", k->args[i].text);
+			continue;
+		}
+		if (*n >= PROXY_V2_NETS_MAX) {
+			conf_error(e, &k->args[i].pos, "more than %d networks in "
+			    "proxy-protocol from", PROXY_V2_NETS_MAX);
+			return;
+		}
+		*nets = xreallocarray(*nets, *n + 1, sizeof(**nets));
+		(*nets)[(*n)++] = net;
+	}
+}
+
 static void
 listen_tls_block(struct gw_config *c, const struct conf_node *n,
     struct conf_errors *e)
@@ -431,10 +474,13 @@ listen_tls_block(struct gw_config *c, const struct conf_node *n,
 			set_string(&c->tls.ca_key, k, e);
 		else if (strcmp(k->name.text, "root") == 0)
 			set_string(&c->tls.root, k, e);
+		else if (strcmp(k->name.text, "proxy-protocol") == 0)
+			listen_proxy_from(&c->tls.proxy_from,
+			    &c->tls.nproxy_from, k, e);
 		else
 			conf_error(e, &k->name.pos, "expected 'certificate', "
-			    "'key', 'ca', 'ca-key' or 'root' in listen tls, got "
-			    "'%s'", k->name.text);
+			    "'key', 'ca', 'ca-key', 'root' or 'proxy-protocol' "
+			    "in listen tls, got '%s'", k->name.text);
 	}
 	if (c->tls.certificate == NULL || c->tls.key == NULL ||
 	    c->tls.ca == NULL)
@@ -493,6 +539,11 @@ listen_ssh_block(struct gw_config *c, const struct conf_node *n,
 		const struct conf_node *k = &n->children[i];
 		const char *name = k->name.text;
 
+		if (strcmp(name, "proxy-protocol") == 0) {
+			listen_proxy_from(&c->ssh_proxy_from,
+			    &c->nssh_proxy_from, k, e);
+			continue;
+		}
 		if (conf_nargs(k, 1, 1, e) == -1 || ssh_set_twice(c, k, e))
 			continue;
 		if (strcmp(name, "max-auth-tries") == 0)
@@ -507,8 +558,9 @@ listen_ssh_block(struct gw_config *c, const struct conf_node *n,
 			    e);
 		else
 			conf_error(e, &k->name.pos, "expected 'max-auth-tries', "
-			    "'max-startups', 'per-source-max-startups' or "
-			    "'login-grace-time' in listen ssh, got '%s'", name);
+			    "'max-startups', 'per-source-max-startups', "
+			    "'login-grace-time' or 'proxy-protocol' in listen "
+			    "ssh, got '%s'", name);
 	}
 }
 
@@ -781,5 +833,7 @@ gw_config_free(struct gw_config *c)
 	free(c->tls.certificate);
 	free(c->tls.key);
 	free(c->tls.ca);
+	free(c->tls.proxy_from);
+	free(c->ssh_proxy_from);
 	free(c);
 }

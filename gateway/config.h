@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 
 #include "common/conf.h"
+#include "common/proxy_v2.h"
 
 #define GW_WORKERS_MAX		64
 #define GW_CONNS_MAX		1000000
@@ -24,6 +25,10 @@ struct gw_listen_tls {
 	char *ca_key;		/* its key: signs device and session
 				   certificates (NULL: no enrolment, no login) */
 	char *root;		/* the root CA, served at EST /cacerts */
+	/* proxy-protocol from NET...: peers that must (and only peers that
+	 * may) open with a PROXY v2 header (gateway/proxy_accept.c) */
+	struct proxy_net *proxy_from;
+	size_t nproxy_from;
 };
 
 struct gw_config {
@@ -71,6 +76,9 @@ struct gw_config {
 	long long ssh_startups[3];	/* max-startups START:RATE:FULL */
 	long long ssh_per_source;	/* per-source-max-startups */
 	long long ssh_login_grace;	/* login-grace-time, seconds */
+	struct proxy_net *ssh_proxy_from;	/* proxy-protocol from, as in
+						   listen tls */
+	size_t nssh_proxy_from;
 	int has_metrics;		/* listen metrics ADDR:PORT */
 	struct sockaddr_storage metrics_addr;
 	socklen_t metrics_addrlen;

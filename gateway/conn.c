@@ -22,7 +22,9 @@
 #include "common/log.h"
 #include "common/xmalloc.h"
 #include "gateway/denylist.h"
+#include "gateway/health.h"
 #include "gateway/http_head.h"
+#include "gateway/proxy_accept.h"
 #include "gateway/session.h"
 #include "gateway/snapshot.h"
 
@@ -94,6 +96,8 @@ conn_accept(struct worker *w, const struct gw_snapshot *snap, int fd,
 	    sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in));
 	addr_format_ip(sa, c->peer_ip, sizeof(c->peer_ip));
 	c->peer_port = addr_port(sa);
+	proxy_conn_init(c, snap->conf->tls.proxy_from,
+	    snap->conf->tls.nproxy_from);
 	clock_gettime(CLOCK_REALTIME, &c->t_start);
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if ((c->ssl = SSL_new(snap->ssl)) == NULL || SSL_set_fd(c->ssl, fd) != 1)
@@ -241,9 +245,12 @@ handshake_failure(void)
 static void
 conn_handshake(struct conn *c)
 {
-	int r = SSL_do_handshake(c->ssl);
+	int r;
 
-	if (r == 1) {
+	/* A PROXY header comes first, before any TLS byte. */
+	if (c->proxy_mode != PROXY_MODE_NONE && proxy_conn_step(c) != 1)
+		return;
+	if ((r = SSL_do_handshake(c->ssl)) == 1) {
 		metrics_handshake(METRICS_HS_OK);
 		conn_head_start(c);
 		return;
@@ -307,6 +314,9 @@ conn_read_head(struct conn *c)
 	}
 	c->want = 0;
 	conn_update_events(c);
+	/* GET /health; and while draining, every other request is refused. */
+	if (health_intercept(c))
+		return;
 	if (c->head->method != HTTP_CONNECT) {
 		request_begin(c, buf + used, (size_t)r - used);
 		/* The body's first bytes (a password, say) leave no copy. */
@@ -396,6 +406,8 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	switch (c->state) {
 	case CONN_HANDSHAKE:
+		if (c->proxy_mode == PROXY_MODE_REQUIRED)
+			proxy_conn_timeout(c);
 		metrics_handshake(METRICS_HS_TIMEOUT);
 		conn_close(c, "head-timeout");
 		return;
@@ -675,6 +687,7 @@ conn_close(struct conn *c, const char *reason)
 	if (c->head)
 		OPENSSL_cleanse(c->head, sizeof(*c->head));
 	free(c->head);
+	proxy_conn_free(c);
 	free(c->answer);
 	c->answer = NULL;
 	free(c->break_glass);

@@ -22,6 +22,7 @@
 #include "policy/policy.h"
 
 struct http_head;
+struct proxy_read;
 
 enum conn_state {
 	CONN_HANDSHAKE,		/* TLS handshake */
@@ -68,9 +69,13 @@ struct conn {
 	size_t answer_len, answer_off;	/* ... and how much of it is queued */
 	size_t body_len, body_want;
 
-	struct sockaddr_storage peer_sa;
+	struct sockaddr_storage peer_sa;	/* the client: from a PROXY
+						   header if one was required */
 	char peer_ip[INET6_ADDRSTRLEN];
 	int peer_port;
+	int proxy_mode;			/* enum proxy_mode until the header
+					   step is done, then 0 */
+	struct proxy_read *proxy;	/* the header so far (listed peers) */
 	int has_cert;			/* the client sent a certificate */
 	int cert_ok;			/* ... and it verified */
 	int revoked;			/* ... but names a revoked device or

@@ -30,6 +30,7 @@
 #include "common/safefile.h"
 #include "common/xmalloc.h"
 #include "gateway/conn.h"
+#include "gateway/drain.h"
 #include "gateway/ipc.h"
 #include "gateway/monitor/monitor.h"
 #include "gateway/monitor/netctl.h"
@@ -53,6 +54,7 @@ static const enum ctl_role ctl_role_admin = CTL_ROLE_ADMIN;
 static const enum ctl_role ctl_role_reader = CTL_ROLE_AUDIT_READER;
 static struct evconnlistener *ctl_listener, *ctl_audit_listener;
 static struct server *ctl_srv;
+static struct event_base *ctl_base;	/* the main loop: mwgctl drain ends it */
 static const char *ctl_conf_path;
 
 /*
@@ -505,7 +507,8 @@ ctl_handle(struct control_client *cc, const char *line, int *later)
 		}
 	} else if ((ans = control_admin_handle(ctl_srv, cmd, req,
 	    cc->uid)) == NULL && (ans = control_state_handle(ctl_srv, cmd,
-	    req, cc->uid)) == NULL) {
+	    req, cc->uid)) == NULL && (ans = drain_control_handle(ctl_srv,
+	    ctl_base, cmd, req, cc->uid)) == NULL) {
 		snprintf(msg, sizeof(msg), "unknown command '%.64s'", cmd);
 		ans = ctl_error(msg);
 	}
@@ -628,6 +631,7 @@ control_start(struct event_base *base, int fd, int audit_fd,
     struct server *srv, const char *conf_path)
 {
 	ctl_srv = srv;
+	ctl_base = base;
 	ctl_conf_path = conf_path;
 	ctl_listener = evconnlistener_new(base, ctl_accept_cb,
 	    (void *)&ctl_role_admin, LEV_OPT_CLOSE_ON_FREE, -1, fd);
@@ -651,4 +655,5 @@ control_stop(void)
 		evconnlistener_free(ctl_audit_listener);
 	ctl_listener = ctl_audit_listener = NULL;
 	control_console_stop();
+	drain_free();
 }

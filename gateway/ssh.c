@@ -25,6 +25,8 @@
 #include "common/log.h"
 #include "common/xmalloc.h"
 #include "gateway/config.h"
+#include "gateway/drain.h"
+#include "gateway/proxy_accept.h"
 #include "gateway/server.h"
 #include "gateway/snapshot.h"
 #include "gateway/ssh.h"
@@ -362,6 +364,12 @@ ssh_limits(struct ssh_sess *ss, long long st[3], long long *per_source)
 	*per_source = c->ssh_per_source;
 	ss->grace = (long)c->ssh_login_grace;
 	ss->max_auth_tries = (int)c->ssh_max_auth_tries;
+	ss->proxy_mode = proxy_mode_for(c->ssh_proxy_from, c->nssh_proxy_from,
+	    (const struct sockaddr *)&ss->peer);
+	/* Through a load balancer the source is known after the header:
+	 * ssh_proxy.c applies per-source-max-startups then. */
+	if (ss->proxy_mode == PROXY_MODE_REQUIRED)
+		*per_source = LLONG_MAX;
 	snapshot_put(snap);
 }
 
@@ -385,6 +393,11 @@ ssh_accept_one(struct ssh_listener *l, int fd, const struct sockaddr_storage *sa
 	    sizeof(ss->peer_ip));
 	ss->peer_port = addr_port((const struct sockaddr *)sa);
 	LIST_INIT(&ss->tuns);
+	if (drain_is_active()) {
+		ssh_refused(l, ss->peer_ip, "draining");
+		ssh_sess_free(ss);
+		return;
+	}
 	ssh_limits(ss, st, &per_source);
 	pthread_mutex_lock(&l->hs_lock);
 	if ((full = ssh_startups_full(l, ss->peer_ip, st, per_source)) !=
@@ -431,7 +444,11 @@ ssh_hs_thread_main(void *arg)
 		l->hs_qhead = (l->hs_qhead + 1) % l->nhs_threads;
 		l->hs_qlen--;
 		pthread_mutex_unlock(&l->hs_lock);
-		ssh_handshake_main(ss);
+		/* A PROXY header, if any, is read before libssh reads a byte. */
+		if (ss->proxy_mode == PROXY_MODE_NONE)
+			ssh_handshake_main(ss);
+		else
+			ssh_proxy_main(ss);
 		pthread_mutex_lock(&l->hs_lock);
 	}
 	pthread_mutex_unlock(&l->hs_lock);
@@ -649,6 +666,21 @@ ssh_listener_sessions(struct ssh_listener *l, json_t *list)
 		    "bytes_down", (json_int_t)atomic_load(&t->bytes_down),
 		    "protocol", "ssh"));
 	pthread_mutex_unlock(&l->reg_lock);
+}
+
+int
+ssh_listener_count_open(struct ssh_listener *l)
+{
+	const struct ssh_tun *t;
+	int n = 0;
+
+	if (l == NULL)
+		return 0;
+	pthread_mutex_lock(&l->reg_lock);
+	LIST_FOREACH(t, &l->open_tuns, reg_entry)
+		n++;
+	pthread_mutex_unlock(&l->reg_lock);
+	return n;
 }
 
 int

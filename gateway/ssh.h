@@ -47,6 +47,8 @@ void ssh_listener_sessions(struct ssh_listener *l, json_t *list);
  * lock or revocation closes them within a second. NULL l: 0. */
 int ssh_listener_count_whose(struct ssh_listener *l, int is_user,
     const char *name);
+/* Open SSH tunnels (for mwgctl drain). NULL l: 0. Any thread. */
+int ssh_listener_count_open(struct ssh_listener *l);
 /* Closes every SSH session (audited) and frees l; NULL is a no-op. */
 void ssh_listener_stop(struct ssh_listener *l);
 

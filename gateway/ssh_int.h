@@ -77,6 +77,7 @@ struct ssh_sess {
 	int64_t started_ms;		/* ssh_now_ms() at accept */
 	atomic_int is_kex_done;
 	int is_reaped;
+	int proxy_mode;			/* enum proxy_mode (ssh_proxy.c) */
 	char groups[CERTS_GROUPS_MAX][CERTS_GROUP_MAX];
 	int ngroups;
 	struct ssh_server_callbacks_struct scb;
@@ -216,6 +217,8 @@ struct ssh_listener {
 
 /* Thread body: key exchange and both factors, then ssh_loop_hand or free. */
 void *ssh_handshake_main(void *arg);
+/* ssh_proxy.c: the PROXY header step, then ssh_handshake_main. */
+void *ssh_proxy_main(void *arg);
 
 /* ---- ssh_fwd.c: forwarding threads -------------------------------------- */
 

@@ -33,7 +33,7 @@ COMMON="common/conf.c common/conf_value.c common/xmalloc.c common/log.c
 declare -A SRCS=(
 	[conf]="$COMMON"
 	[policy]="$COMMON common/errbuf.c $(echo policy/*.c)"
-	[gw_config]="$COMMON gateway/config.c"
+	[gw_config]="$COMMON common/proxy_v2.c gateway/config.c"
 	[http_head]="gateway/http_head.c"
 	[audit_line]="$COMMON common/errbuf.c common/safefile.c common/fdio.c
 	    audit/audit_reader.c audit/audit_chain.c audit/audit_key.c"
@@ -55,6 +55,7 @@ declare -A SRCS=(
 	    gateway/ipc.c gateway/monitor/mon_check.c gateway/state_mirror.c
 	    gateway/net/state_apply.c
 	    gateway/denylist.c gateway/devcache.c"
+	[proxy_v2]="common/proxy_v2.c"
 )
 declare -A LIBS=(
 	[conf]="-ljansson -lcrypto"
@@ -71,9 +72,10 @@ declare -A LIBS=(
 	[ssh_names]="-lcrypto"
 	[control]="-ljansson -levent -lcrypto -lpthread"
 	[ipc]="-ljansson -lcrypto -lpthread"
+	[proxy_v2]=""
 )
 ALL=(conf policy gw_config http_head audit_line est posture login csv
-    authority est_basic ssh_names control ipc)
+    authority est_basic ssh_names control ipc proxy_v2)
 
 # 0 if obj must be (re)built: missing, or older than a file it includes.
 stale() {	# obj

@@ -115,6 +115,36 @@ Test(gw_config, ssh_listener_bounds)
 	gw_config_free(c);
 }
 
+/* proxy-protocol from, in both listeners, adds up over its lines. */
+Test(gw_config, proxy_protocol_from)
+{
+	struct conf_errors errs = { 0 };
+	struct gw_config *c = load("listen tls 127.0.0.1:8443 { certificate c; "
+	    "key k; ca a\n proxy-protocol from 127.0.0.1/32 ::1\n"
+	    " proxy-protocol from 10.0.0.0/8\n}\n"
+	    "listen ssh 127.0.0.1:2222 { proxy-protocol from 192.0.2.10 }\n",
+	    &errs);
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+
+	cr_assert_not_null(c, "%s", errs.n ? errs.msgs[0] : "");
+	cr_assert_eq(c->tls.nproxy_from, 3);
+	cr_assert_eq(c->tls.proxy_from[1].family, AF_INET6);
+	cr_assert_eq(c->tls.proxy_from[2].plen, 8);
+	cr_assert_eq(c->nssh_proxy_from, 1);
+	inet_pton(AF_INET, "10.9.8.7", &sin.sin_addr);
+	cr_assert_eq(proxy_net_match(c->tls.proxy_from, c->tls.nproxy_from,
+	    (const struct sockaddr *)&sin), 1);
+	cr_assert_eq(proxy_net_match(c->ssh_proxy_from, c->nssh_proxy_from,
+	    (const struct sockaddr *)&sin), 0);
+	gw_config_free(c);
+	c = load(TLS_OK, &errs);
+	cr_assert_not_null(c);
+	cr_assert_eq(c->tls.nproxy_from + c->nssh_proxy_from, 0,
+	    "no proxy-protocol: no header is read");
+	gw_config_free(c);
+	ASSERT_NO_LEAKS();
+}
+
 Test(gw_config, defaults_when_omitted)
 {
 	struct conf_errors errs = { 0 };
@@ -274,8 +304,8 @@ static const struct bad_case bad_cases[] = {
 	{ "listen tls 1.2.3.4:443 {\n certificate c\n certificate d\n key k\n"
 	  " ca a\n}\n", "t.conf:3:2: certificate is set twice", 1 },
 	{ "listen tls 1.2.3.4:443 {\n certificate c\n key k\n ca a\n crl x\n}\n",
-	    "t.conf:5:2: expected 'certificate', 'key', 'ca', 'ca-key' or 'root' "
-	    "in listen tls, got 'crl'", 1 },
+	    "t.conf:5:2: expected 'certificate', 'key', 'ca', 'ca-key', 'root' or "
+	    "'proxy-protocol' in listen tls, got 'crl'", 1 },
 	{ "listen tls 1.2.3.4:443 { certificate c; key k; ca a }\n"
 	  "auth { threads 0 }\n", "t.conf:2:16: expected a number from 1 to 64, got '0'", 1 },
 	{ "listen tls 1.2.3.4:443 { certificate c; key k; ca a }\n"
@@ -300,8 +330,21 @@ static const struct bad_case bad_cases[] = {
 	    "'localhost:9100'", 1 },
 	{ "listen ssh 0.0.0.0:22 { key k }\n",
 	    "t.conf:1:25: expected 'max-auth-tries', 'max-startups', "
-	    "'per-source-max-startups' or 'login-grace-time' in listen ssh, "
-	    "got 'key'\n" NO_TLS, 2 },
+	    "'per-source-max-startups', 'login-grace-time' or 'proxy-protocol' "
+	    "in listen ssh, got 'key'\n" NO_TLS, 2 },
+	{ "listen tls 1.2.3.4:443 { certificate c; key k; ca a\n"
+	  " proxy-protocol from 10.0.0.1/8 ::1 nowhere\n"
+	  " proxy-protocol 10.0.0.1\n proxy-protocol from\n"
+	  " proxy-protocol from ::1 { x }\n}\n",
+	    "t.conf:2:22: expected an address or a network like 10.0.0.0/24 or "
+	    "2001:db8::/64 (no host bits set), got '10.0.0.1/8'\n"
+	    "t.conf:2:37: expected an address or a network like 10.0.0.0/24 or "
+	    "2001:db8::/64 (no host bits set), got 'nowhere'\n"
+	    "t.conf:3:17: expected 'from' after proxy-protocol, got "
+	    "'10.0.0.1'\n"
+	    "t.conf:4:2: expected an address or network after proxy-protocol "
+	    "from\n"
+	    "t.conf:5:2: proxy-protocol takes no block", 5 },
 	{ TLS_OK "listen ssh 0.0.0.0:22 { max-startups 10:30 }\n",
 	    "t.conf:2:38: expected START:RATE:FULL with 1 <= START <= FULL <= "
 	    "1024 and RATE 1 to 100 (e.g. 10:30:100), got '10:30'", 1 },
