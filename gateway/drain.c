@@ -1,8 +1,9 @@
 /*
  * Draining a node for maintenance (mwgctl drain): refuse what is new, let
- * what is open finish, then stop. The flag is read by the workers and the
- * SSH acceptor; the count and the end run on the main loop, which the
- * control socket also runs on. Ending breaks that loop, so mwgd stops
+ * what is open finish, then stop. The flag is read by the network
+ * process's workers and SSH acceptor (the monitor sets it there with
+ * IPC_DRAIN); the count (IPC_COUNTERS) and the end run on the monitor's
+ * main loop, which the control socket also runs on. Ending breaks that loop, so mwgd stops
  * through the same path as SIGTERM (gateway.stop) and exits 0.
  */
 #include "gateway/drain.h"
@@ -14,9 +15,8 @@
 
 #include "audit/audit.h"
 #include "common/log.h"
-#include "gateway/conn.h"
+#include "gateway/monitor/netctl.h"
 #include "gateway/notify.h"
-#include "gateway/ssh.h"
 
 static atomic_int drain_active;
 static struct event *drain_timer;
@@ -41,17 +41,18 @@ drain_is_active(void)
 	return atomic_load(&drain_active);
 }
 
+void
+drain_activate(void)
+{
+	atomic_store(&drain_active, 1);
+}
+
+/* The tunnels are the network process's: it counts them. */
 int
 drain_open_tunnels(struct server *srv)
 {
-	const struct conn *c;
-	int n = 0;
-
-	pthread_mutex_lock(&srv->reg_lock);
-	TAILQ_FOREACH(c, &srv->tunnels, gentry)
-		n++;
-	pthread_mutex_unlock(&srv->reg_lock);
-	return n + ssh_listener_count_open(srv->ssh);
+	(void)srv;
+	return netctl_open_tunnels();
 }
 
 static void
@@ -112,6 +113,7 @@ drain_begin(struct server *srv, struct event_base *base, long long limit_s,
 	drain_deadline = drain_since + limit_s;
 	drain_end_ms = drain_now_ms() + limit_s * 1000;
 	atomic_store(&drain_active, 1);
+	netctl_drain();
 	log_info("draining: new connections refused; stopping when the open "
 	    "tunnels end, or in %llds", limit_s);
 	audit_append(srv->audit, "admin.drain", "success", json_pack(

@@ -35,7 +35,9 @@ json_t *drain_control_handle(struct server *srv, struct event_base *base,
  */
 int drain_begin(struct server *srv, struct event_base *base, long long limit_s,
     long uid);
-/* Open tunnels, TLS and SSH. Main thread (srv->ssh is read). */
+/* The network process: the monitor began a drain (IPC_DRAIN, INIT). */
+void drain_activate(void);
+/* Open tunnels, TLS and SSH, as the network process counts them. */
 int drain_open_tunnels(struct server *srv);
 /* Frees the drain's timer if the loop ended otherwise (SIGTERM during a
  * drain); before the main loop's base is freed. */

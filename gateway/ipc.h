@@ -48,6 +48,7 @@ enum ipc_type {
 	IPC_REDECIDE,		/* decide tunnels again (policy, posture) */
 	IPC_COUNTERS,		/* connection counters for mwgctl status */
 	IPC_QUIT,		/* close every tunnel and exit */
+	IPC_DRAIN,		/* refuse new connections (mwgctl drain) */
 	IPC_MON_LAST,
 };
 

@@ -27,6 +27,7 @@
 static const char *const net_actions[] = {
 	"connection.refuse", "request.reject", "tunnel.open", "tunnel.close",
 	"tunnel.deny", "policy.report_only", "ssh.auth", "ssh.refuse",
+	"proxy.reject",
 };
 
 /* Members only the writer sets, or only the monitor. */

@@ -86,3 +86,24 @@ netctl_counters(void)
 
 	return r != NULL ? r : json_object();
 }
+
+void
+netctl_drain(void)
+{
+	struct ipc *ch = netproc_channel();
+
+	if (ch != NULL)
+		ipc_send(ch, IPC_DRAIN, json_object());
+}
+
+int
+netctl_open_tunnels(void)
+{
+	json_t *n = netctl_counters();
+	long long open = 0;
+
+	if (ipc_int(n, "open_tunnels", 0, INT32_MAX, &open) == -1)
+		open = 0;
+	json_decref(n);
+	return (int)open;
+}

@@ -21,6 +21,10 @@ int netctl_close_whose(int is_user, const char *name, const char *reason);
 int netctl_close_serials(json_t *serials);
 /* Decides device_id's tunnels (NULL: all) again; closes the denied. */
 void netctl_redecide(const char *device_id, const char *why);
+/* The network process refuses new connections from now (mwgctl drain). */
+void netctl_drain(void);
+/* Its open tunnels, TLS and SSH (0 if it cannot be asked). */
+int netctl_open_tunnels(void);
 /* Connection counters (mwgctl status, metrics): an object, never NULL. */
 json_t *netctl_counters(void);
 

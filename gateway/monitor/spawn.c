@@ -39,6 +39,7 @@
 #include "common/log.h"
 #include "common/xmalloc.h"
 #include "gateway/denylist.h"
+#include "gateway/drain.h"
 #include "gateway/devcache.h"
 #include "gateway/ipc.h"
 #include "gateway/privdrop.h"
@@ -279,13 +280,14 @@ init_message(void)
 		json_array_append_new(keys, json_string(np.nc.ssh_keys[i]));
 	denylist_dump(np.srv->deny, dump_cb, state);
 	devcache_dump(np.srv->devices, dump_cb, state);
-	return json_pack("{s:s, s:O, s:o, s:i, s:o, s:o, s:b, s:I, s:I}",
+	return json_pack("{s:s, s:O, s:o, s:i, s:o, s:o, s:b, s:I, s:I, s:b}",
 	    "conf_path", np.nc.conf_path, "bundle", np.nc.bundle,
 	    "tls_fds", fds, "ssh_fd", np.nc.ssh_fd, "ssh_keys", keys,
 	    "state", state, "has_issuer", np.srv->issuer != NULL,
 	    "started", (json_int_t)np.srv->started,
 	    /* ids stay unique across network processes */
-	    "id_base", (json_int_t)((np.generation - 1) << 40));
+	    "id_base", (json_int_t)((np.generation - 1) << 40),
+	    "draining", drain_is_active());
 }
 
 /* Starts one; 0 once it serves, or -1 with why (it was killed). */

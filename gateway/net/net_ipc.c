@@ -15,6 +15,7 @@
 #include "common/log.h"
 #include "gateway/conn.h"
 #include "gateway/denylist.h"
+#include "gateway/drain.h"
 #include "gateway/devcache.h"
 #include "gateway/ipc.h"
 #include "gateway/metrics_int.h"
@@ -147,14 +148,22 @@ net_counters(struct server *srv)
 	for (int i = 0; i < METRICS_HS_N; i++)
 		json_array_append_new(hs, json_integer((json_int_t)
 		    atomic_load(&metrics_c.handshakes[i])));
-	return json_pack("{s:i, s:I, s:I, s:I, s:I, s:I, s:o}",
+	const struct conn *c;
+	int open = 0;
+
+	pthread_mutex_lock(&srv->reg_lock);
+	TAILQ_FOREACH(c, &srv->tunnels, gentry)
+		open++;
+	pthread_mutex_unlock(&srv->reg_lock);
+	open += ssh_listener_count_open(srv->ssh);
+	return json_pack("{s:i, s:I, s:I, s:I, s:I, s:I, s:o, s:i}",
 	    "workers", srv->nworkers,
 	    "connections", (json_int_t)atomic_load(&srv->nconns),
 	    "accepted", (json_int_t)atomic_load(&srv->n_accepted),
 	    "refused", (json_int_t)atomic_load(&srv->n_refused),
 	    "tunnels_opened", (json_int_t)atomic_load(&srv->n_tunnels),
 	    "tunnels_denied", (json_int_t)atomic_load(&srv->n_denied),
-	    "handshakes", hs);
+	    "handshakes", hs, "open_tunnels", open);
 }
 
 /* A new configuration, parsed from the monitor's bundle. */
@@ -213,6 +222,7 @@ net_ipc_handle(struct ipc *ch, int type, uint64_t id, int is_call,
 	case IPC_CLOSE_WHOSE: r = net_close_whose(srv, msg); break;
 	case IPC_CLOSE_SERIALS: r = net_close_serials(srv, msg); break;
 	case IPC_COUNTERS: r = net_counters(srv); break;
+	case IPC_DRAIN: drain_activate(); break;
 	default:
 		log_warnx("net: unexpected message type %d", type);
 		r = json_pack("{s:s}", "error", "unexpected message");

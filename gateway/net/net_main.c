@@ -21,6 +21,7 @@
 #include "common/log.h"
 #include "common/xmalloc.h"
 #include "gateway/denylist.h"
+#include "gateway/drain.h"
 #include "gateway/devcache.h"
 #include "gateway/ipc.h"
 #include "gateway/net/net_ipc.h"
@@ -118,6 +119,8 @@ net_state(json_t *msg)
 	    ipc_int(msg, "id_base", 0, INT64_MAX, &base) == -1)
 		return -1;
 	srv->has_issuer = b;
+	if (ipc_bool(msg, "draining", &b) == 0 && b)
+		drain_activate();
 	srv->started = (time_t)started;
 	atomic_store(&srv->next_id, (uint64_t)base);
 	srv->deny = denylist_new();
