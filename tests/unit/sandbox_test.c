@@ -1,0 +1,710 @@
+/*
+ * gateway/net/sandbox: a child with running threads confines and seals
+ * itself; from outside (/proc/CHILD) it has seccomp on, no new privileges,
+ * no capabilities, RLIMIT_NPROC 0 and the empty root; inside, TCP, TLS,
+ * JSON and malloc still work; and each forbidden call, on any thread,
+ * kills the whole child with SIGSYS. Run as root (chroot needs it).
+ */
+#include <sys/mman.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <errno.h>
+#include <execinfo.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+#include <jansson.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include "gateway/net/sandbox.h"
+#include "unit.h"
+
+#ifdef __SANITIZE_ADDRESS__
+#define SAN_BUILD 1
+#else
+#define SAN_BUILD 0
+#endif
+
+/* More threads than glibc's default arena test (8 on 64-bit): the ninth
+ * arena made after the seal is where glibc would read the CPU count. */
+#define IDLE_THREADS	2
+#define ARENA_THREADS	12
+#define CHILD_WAIT_S	30	/* a child that hangs fails the test */
+
+static char root_dir[64];
+static pid_t parent_pid;	/* the test process, for the child to aim at */
+
+static void
+setup(void)
+{
+	make_tmp_dir(root_dir, sizeof(root_dir), "mwg-sandbox-root");
+}
+
+static void
+teardown(void)
+{
+	remove_tree(root_dir);
+}
+
+TestSuite(sandbox, .init = setup, .fini = teardown, .timeout = 60);
+
+/* ---- the child ---------------------------------------------------------- */
+
+/* What a sealed child does; its return value is the child's exit status. */
+typedef int (*sealed_fn)(void);
+
+struct child {
+	pid_t pid;
+	int go;		/* parent writes: carry on after the seal */
+	int sealed;	/* child writes: sealed (or the reason it is not) */
+};
+
+/* Threads that exist before the seal, as the network process's do: idle
+ * ones, and nworkers that run worker_fn once the gate opens. */
+static void *(*worker_fn)(void *);
+static pthread_t workers[ARENA_THREADS];
+static int nworkers;
+
+static pthread_mutex_t gate_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t gate_cond = PTHREAD_COND_INITIALIZER;
+static int gate_open;
+
+static void
+gate_wait(void)
+{
+	pthread_mutex_lock(&gate_lock);
+	while (!gate_open)
+		pthread_cond_wait(&gate_cond, &gate_lock);
+	pthread_mutex_unlock(&gate_lock);
+}
+
+static void
+gate_release(void)
+{
+	pthread_mutex_lock(&gate_lock);
+	gate_open = 1;
+	pthread_cond_broadcast(&gate_cond);
+	pthread_mutex_unlock(&gate_lock);
+}
+
+static void *
+idle_main(void *arg)
+{
+	gate_wait();
+	return arg;
+}
+
+/* Child side: threads, confine, seal, tell the parent, wait, run fn. */
+static void
+child_main(const char *root, int go, int sealed, sealed_fn fn)
+{
+	pthread_t t[IDLE_THREADS];
+	char err[256] = "", c;
+
+	for (int i = 0; i < IDLE_THREADS; i++)
+		if (pthread_create(&t[i], NULL, idle_main, NULL) != 0)
+			_exit(90);
+	for (int i = 0; i < nworkers; i++)
+		if (pthread_create(&workers[i], NULL, worker_fn, NULL) != 0)
+			_exit(90);
+	if (sandbox_confine(root, err, sizeof(err)) == -1 ||
+	    sandbox_seal(err, sizeof(err)) == -1) {
+		(void)!write(sealed, err, strlen(err));
+		_exit(91);
+	}
+	if (write(sealed, "S", 1) != 1 || read(go, &c, 1) != 1)
+		_exit(92);
+	_exit(fn());
+}
+
+/* Forks a child that seals itself around fn; returns once it is sealed. */
+static void
+child_start(struct child *ch, const char *root, sealed_fn fn)
+{
+	int go[2], sealed[2];
+	char buf[256];
+	ssize_t n;
+
+	cr_assert_eq(pipe(go), 0);
+	cr_assert_eq(pipe(sealed), 0);
+	fflush(NULL);
+	parent_pid = getpid();
+	cr_assert_neq(ch->pid = fork(), -1);
+	if (ch->pid == 0) {
+		close(go[1]);
+		close(sealed[0]);
+		child_main(root, go[0], sealed[1], fn);
+	}
+	close(go[0]);
+	close(sealed[1]);
+	ch->go = go[1];
+	ch->sealed = sealed[0];
+	n = read(ch->sealed, buf, sizeof(buf) - 1);
+	buf[n < 0 ? 0 : n] = '\0';
+	cr_assert_str_eq(buf, "S", "the child did not seal itself: %s", buf);
+}
+
+/* Lets the child run its part; returns its wait status. */
+static int
+child_finish(struct child *ch)
+{
+	int status;
+	pid_t r;
+
+	cr_assert_eq(write(ch->go, "G", 1), 1);
+	close(ch->go);
+	close(ch->sealed);
+	for (int i = 0; i < CHILD_WAIT_S * 100; i++) {
+		if ((r = waitpid(ch->pid, &status, WNOHANG)) == ch->pid)
+			return status;
+		cr_assert_eq(r, 0);
+		usleep(10000);
+	}
+	kill(ch->pid, SIGKILL);
+	waitpid(ch->pid, &status, 0);
+	cr_assert_fail("the child hung for %d s", CHILD_WAIT_S);
+	return -1;
+}
+
+static const char *
+root_for_child(void)
+{
+	return geteuid() == 0 ? root_dir : NULL;
+}
+
+/* fn, run sealed, must be killed by SIGSYS. */
+static void
+expect_sigsys(sealed_fn fn)
+{
+	struct child ch;
+	int st;
+
+	child_start(&ch, root_for_child(), fn);
+	st = child_finish(&ch);
+	cr_assert(WIFSIGNALED(st), "the forbidden call did not kill the child "
+	    "(exit status %d)", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+	cr_assert_eq(WTERMSIG(st), SIGSYS, "killed by signal %d, not SIGSYS",
+	    WTERMSIG(st));
+}
+
+/* fn, run sealed, must exit with status want. */
+static void
+expect_exit(sealed_fn fn, int want)
+{
+	struct child ch;
+	int st;
+
+	child_start(&ch, root_for_child(), fn);
+	st = child_finish(&ch);
+	cr_assert(WIFEXITED(st), "the sealed child was killed by signal %d",
+	    WTERMSIG(st));
+	cr_assert_eq(WEXITSTATUS(st), want, "the sealed child exited %d "
+	    "(want %d)", WEXITSTATUS(st), want);
+}
+
+/* ---- seen from outside -------------------------------------------------- */
+
+/* The value of "Name:" in /proc/pid/FILE (status or limits) into out. */
+static void
+proc_field(pid_t pid, const char *file, const char *name, char *out,
+    size_t outlen)
+{
+	char path[64], line[256];
+	size_t len = strlen(name);
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
+	cr_assert_not_null(f = fopen(path, "r"), "%s", path);
+	out[0] = '\0';
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strncmp(line, name, len) == 0) {
+			char *v = line + len;
+
+			v += strspn(v, " \t:");
+			v[strcspn(v, "\n")] = '\0';
+			snprintf(out, outlen, "%s", v);
+			break;
+		}
+	fclose(f);
+	cr_assert_neq(out[0], '\0', "%s has no %s", path, name);
+}
+
+static int
+sealed_nothing(void)
+{
+	return 0;
+}
+
+Test(sandbox, seen_from_outside)
+{
+	char v[256], path[64], root[PATH_MAX];
+	struct child ch;
+	ssize_t n;
+	int st;
+
+	child_start(&ch, root_for_child(), sealed_nothing);
+	proc_field(ch.pid, "status", "Seccomp:", v, sizeof(v));
+	cr_expect_str_eq(v, "2", "Seccomp: %s", v);
+	proc_field(ch.pid, "status", "NoNewPrivs:", v, sizeof(v));
+	cr_expect_str_eq(v, "1", "NoNewPrivs: %s", v);
+	proc_field(ch.pid, "status", "CapEff:", v, sizeof(v));
+	cr_expect_str_eq(v, "0000000000000000", "CapEff: %s", v);
+	proc_field(ch.pid, "status", "CapPrm:", v, sizeof(v));
+	cr_expect_str_eq(v, "0000000000000000", "CapPrm: %s", v);
+	proc_field(ch.pid, "status", "CapInh:", v, sizeof(v));
+	cr_expect_str_eq(v, "0000000000000000", "CapInh: %s", v);
+	proc_field(ch.pid, "status", "CapAmb:", v, sizeof(v));
+	cr_expect_str_eq(v, "0000000000000000", "CapAmb: %s", v);
+	if (geteuid() == 0) {
+		proc_field(ch.pid, "status", "CapBnd:", v, sizeof(v));
+		cr_expect_str_eq(v, "0000000000000000", "CapBnd: %s", v);
+	}
+	/* Soft and hard 0; a sanitizer build keeps the hard limit. */
+	proc_field(ch.pid, "limits", "Max processes", v, sizeof(v));
+	cr_expect(SAN_BUILD ? strncmp(v, "0 ", 2) == 0 :
+	    strncmp(v, "0 ", 2) == 0 && strstr(v, " 0 ") != NULL,
+	    "Max processes: %s", v);
+	snprintf(path, sizeof(path), "/proc/%d/root", (int)ch.pid);
+	cr_assert_gt(n = readlink(path, root, sizeof(root) - 1), 0);
+	root[n] = '\0';
+	st = child_finish(&ch);
+	cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %#x", st);
+	if (geteuid() != 0)
+		UNIT_SKIP("not root: no chroot to check");
+	/* A sanitizer build keeps "/" (its leak checker reads /proc). */
+	cr_expect_str_eq(root, SAN_BUILD ? "/" : root_dir);
+}
+
+/* ---- what still works --------------------------------------------------- */
+
+/* Each pre-seal thread makes its first allocation after the seal (a new
+ * arena) and frees it, large enough to shrink the arena's heap. */
+static void *
+arena_main(void *arg)
+{
+	void *volatile p[3];
+
+	gate_wait();
+	for (int i = 0; i < 3; i++)
+		p[i] = malloc(100000);
+	for (int i = 2; i >= 0; i--)
+		free(p[i]);
+	return arg;
+}
+
+/* A listening socket (made before the seal: no bind or listen after it),
+ * a new TCP connection to it and its accepted end. 0 or a failure code. */
+static struct sockaddr_in listen_addr;
+
+static int
+tcp_pair(int lfd, int *cfd, int *afd)
+{
+	socklen_t len = sizeof(listen_addr);
+	int one = 1, e = 1;
+	struct pollfd p;
+
+	*cfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (*cfd == -1)
+		return 11;
+	if (setsockopt(*cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)))
+		return 12;
+	if (connect(*cfd, (struct sockaddr *)&listen_addr, len) == -1 &&
+	    errno != EINPROGRESS)
+		return 13;
+	p = (struct pollfd){ .fd = *cfd, .events = POLLOUT };
+	len = sizeof(e);
+	if (poll(&p, 1, 5000) != 1 ||
+	    getsockopt(*cfd, SOL_SOCKET, SO_ERROR, &e, &len) == -1 || e != 0)
+		return 14;
+	if ((*afd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) ==
+	    -1)
+		return 15;
+	return 0;
+}
+
+/* A self-signed P-256 certificate for "sandbox", made after the seal. */
+static int
+tls_identity(EVP_PKEY **key, X509 **crt)
+{
+	X509_NAME *n;
+
+	if ((*key = EVP_EC_gen("P-256")) == NULL || (*crt = X509_new()) == NULL)
+		return 20;
+	n = X509_get_subject_name(*crt);
+	if (!X509_set_version(*crt, 2) ||
+	    !ASN1_INTEGER_set(X509_get_serialNumber(*crt), 1) ||
+	    !X509_gmtime_adj(X509_getm_notBefore(*crt), -60) ||
+	    !X509_gmtime_adj(X509_getm_notAfter(*crt), 3600) ||
+	    !X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC,
+	    (const unsigned char *)"sandbox", -1, -1, 0) ||
+	    !X509_set_issuer_name(*crt, n) || !X509_set_pubkey(*crt, *key) ||
+	    !X509_sign(*crt, *key, EVP_sha256()))
+		return 21;
+	return 0;
+}
+
+/* Both ends of a TLS 1.3 handshake on non-blocking sockets, then one
+ * message each way: OpenSSL's whole run-time path under the filter. */
+static int
+tls_exchange(int cfd, int afd)
+{
+	SSL_CTX *sctx = SSL_CTX_new(TLS_server_method());
+	SSL_CTX *cctx = SSL_CTX_new(TLS_client_method());
+	EVP_PKEY *key = NULL;
+	X509 *crt = NULL;
+	SSL *s, *c;
+	char buf[8] = "";
+	int rc, done_s = 0, done_c = 0;
+
+	if (sctx == NULL || cctx == NULL)
+		return 30;
+	if ((rc = tls_identity(&key, &crt)) != 0)
+		return rc;
+	if (!SSL_CTX_use_certificate(sctx, crt) ||
+	    !SSL_CTX_use_PrivateKey(sctx, key) ||
+	    !X509_STORE_add_cert(SSL_CTX_get_cert_store(cctx), crt))
+		return 31;
+	SSL_CTX_set_verify(cctx, SSL_VERIFY_PEER, NULL);
+	if ((s = SSL_new(sctx)) == NULL || (c = SSL_new(cctx)) == NULL ||
+	    !SSL_set_fd(s, afd) || !SSL_set_fd(c, cfd) ||
+	    !SSL_set1_host(c, "sandbox"))
+		return 32;
+	for (int i = 0; i < 1000 && !(done_s && done_c); i++) {
+		struct pollfd p[2] = { { .fd = cfd, .events = POLLIN },
+		    { .fd = afd, .events = POLLIN } };
+
+		done_c = done_c || SSL_connect(c) == 1;
+		done_s = done_s || SSL_accept(s) == 1;
+		if (!(done_s && done_c))
+			poll(p, 2, 100);
+	}
+	if (!done_s || !done_c || SSL_version(c) != TLS1_3_VERSION ||
+	    SSL_get_verify_result(c) != X509_V_OK)
+		return 33;
+	if (SSL_write(c, "ping", 4) != 4)
+		return 34;
+	for (int i = 0; i < 100 && (rc = SSL_read(s, buf, 4)) <= 0; i++)
+		poll(&(struct pollfd){ .fd = afd, .events = POLLIN }, 1, 100);
+	if (rc != 4 || memcmp(buf, "ping", 4) != 0)
+		return 35;
+	SSL_free(s);
+	SSL_free(c);
+	SSL_CTX_free(sctx);
+	SSL_CTX_free(cctx);
+	X509_free(crt);
+	EVP_PKEY_free(key);
+	return 0;
+}
+
+static int
+int_cmp(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* What sandbox_confine preloads is for: each of these would open a file
+ * (or call sysinfo) the first time, here after the seal. */
+static int
+library_firsts(void)
+{
+	int v[512];
+	void *frames[2];
+	time_t now = time(NULL);
+	struct tm tm;
+	json_t *j;
+	char *s;
+
+	if (localtime_r(&now, &tm) == NULL)
+		return 40;
+	if ((j = json_pack("{s:s, s:i}", "user", "alice", "n", 1)) == NULL ||
+	    (s = json_dumps(j, JSON_COMPACT)) == NULL)
+		return 41;
+	free(s);
+	json_decref(j);
+	for (int i = 0; i < 512; i++)
+		v[i] = 512 - i;
+	qsort(v, 512, sizeof(v[0]), int_cmp);
+	if (v[0] != 1)
+		return 42;
+	if (backtrace(frames, 2) < 1)
+		return 43;
+	return 0;
+}
+
+/* The listener the parent makes before fork (no bind or listen after the
+ * seal: the monitor binds). */
+static int listen_fd = -1;
+
+static int
+listen_local(void)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET,
+	    .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	cr_assert_neq(fd, -1);
+	cr_assert_eq(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	cr_assert_eq(listen(fd, 8), 0);
+	cr_assert_eq(getsockname(fd, (struct sockaddr *)&listen_addr,
+	    &(socklen_t){ sizeof(listen_addr) }), 0);
+	return fd;
+}
+
+static int
+workers_release(void)
+{
+	gate_release();
+	for (int i = 0; i < nworkers; i++)
+		if (pthread_join(workers[i], NULL) != 0)
+			return 50;
+	return 0;
+}
+
+static int
+sealed_allowed(void)
+{
+	unsigned char r[32];
+	char buf[8];
+	int cfd, afd, rc;
+
+	if ((rc = workers_release()) != 0)
+		return rc;
+	if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
+		return 1;
+	if ((rc = tcp_pair(listen_fd, &cfd, &afd)) != 0)
+		return rc;
+	if (write(cfd, "hello", 5) != 5)
+		return 2;
+	poll(&(struct pollfd){ .fd = afd, .events = POLLIN }, 1, 5000);
+	if (read(afd, buf, sizeof(buf)) != 5 || memcmp(buf, "hello", 5) != 0)
+		return 3;
+	if ((rc = tls_exchange(cfd, afd)) != 0 ||
+	    (rc = library_firsts()) != 0)
+		return rc;
+	if (shutdown(cfd, SHUT_WR) == -1 || close(cfd) == -1 ||
+	    close(afd) == -1)
+		return 4;
+	return 0;
+}
+
+Test(sandbox, allowed_calls_work)
+{
+	listen_fd = listen_local();
+	worker_fn = arena_main;
+	nworkers = ARENA_THREADS;
+	expect_exit(sealed_allowed, 0);
+}
+
+/* ---- what kills ---------------------------------------------------------- */
+
+static int
+sealed_openat(void)
+{
+	syscall(SYS_openat, AT_FDCWD, "/", O_RDONLY | O_DIRECTORY);
+	return 0;
+}
+
+static int
+sealed_execve(void)
+{
+	char *const argv[] = { "true", NULL };
+
+	syscall(SYS_execve, "/bin/true", argv, argv);
+	return 0;
+}
+
+static void *
+thread_main(void *arg)
+{
+	return arg;
+}
+
+static int
+sealed_thread(void)
+{
+	pthread_t t;
+
+	if (pthread_create(&t, NULL, thread_main, NULL) == 0)
+		pthread_join(t, NULL);
+	return 0;
+}
+
+static int
+sealed_fork(void)
+{
+	pid_t p = fork();
+
+	if (p == 0)
+		_exit(0);
+	return 0;
+}
+
+static int
+sealed_unix_socket(void)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	return fd == -1 ? 1 : 0;
+}
+
+static int
+sealed_udp_socket(void)
+{
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	return fd == -1 ? 1 : 0;
+}
+
+static int
+sealed_exec_mapping(void)
+{
+	void *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return 1;
+	mprotect(p, 4096, PROT_READ | PROT_EXEC);
+	return 0;
+}
+
+static int
+sealed_sockopt(void)
+{
+	int size = 1 << 20;
+
+	setsockopt(listen_fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+	return 0;
+}
+
+static int
+sealed_kill_other(void)
+{
+	/* tgkill of another process (its own parent). */
+	syscall(SYS_tgkill, parent_pid, parent_pid, 0);
+	return 0;
+}
+
+static void *
+openat_main(void *arg)
+{
+	gate_wait();
+	syscall(SYS_openat, AT_FDCWD, "/", O_RDONLY | O_DIRECTORY);
+	return arg;
+}
+
+Test(sandbox, openat_kills) { expect_sigsys(sealed_openat); }
+Test(sandbox, execve_kills) { expect_sigsys(sealed_execve); }
+Test(sandbox, new_thread_kills) { expect_sigsys(sealed_thread); }
+Test(sandbox, fork_kills) { expect_sigsys(sealed_fork); }
+Test(sandbox, unix_socket_kills) { expect_sigsys(sealed_unix_socket); }
+Test(sandbox, udp_socket_kills) { expect_sigsys(sealed_udp_socket); }
+Test(sandbox, exec_mapping_kills) { expect_sigsys(sealed_exec_mapping); }
+
+Test(sandbox, other_sockopt_kills)
+{
+	listen_fd = listen_local();
+	expect_sigsys(sealed_sockopt);
+}
+
+Test(sandbox, signal_to_another_process_kills)
+{
+	expect_sigsys(sealed_kill_other);
+}
+
+/* The filter is on every thread (TSYNC), and a forbidden call on any of
+ * them kills the whole process, not just that thread. */
+Test(sandbox, forbidden_call_on_another_thread_kills_all)
+{
+	worker_fn = openat_main;
+	nworkers = 1;
+	expect_sigsys(workers_release);
+}
+
+#ifdef MWG_TEST_TRIGGERS
+static int
+sealed_trigger(void)
+{
+	sandbox_test_forbidden();
+	return 0;
+}
+
+Test(sandbox, test_trigger_kills) { expect_sigsys(sealed_trigger); }
+#endif
+
+/* abort() (assert, fatal paths) still ends in SIGABRT, not SIGSYS: the
+ * monitor tells the two apart. */
+static int
+sealed_abort(void)
+{
+	abort();
+}
+
+Test(sandbox, abort_is_sigabrt)
+{
+	struct child ch;
+	int st;
+
+	child_start(&ch, root_for_child(), sealed_abort);
+	st = child_finish(&ch);
+	cr_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT, "status %#x", st);
+}
+
+/* ---- what confine refuses ----------------------------------------------- */
+
+/* confine in a child (it would chroot this process): its exit status is 0
+ * if confine failed with want in its message. */
+static void
+expect_confine_refused(const char *root, const char *want)
+{
+	char err[256] = "";
+	int st;
+	pid_t p;
+
+	fflush(NULL);
+	cr_assert_neq(p = fork(), -1);
+	if (p == 0)
+		_exit(sandbox_confine(root, err, sizeof(err)) == -1 &&
+		    strstr(err, want) != NULL ? 0 : 1);
+	cr_assert_eq(waitpid(p, &st, 0), p);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+	    "confine(%s) was not refused with '%s'", root, want);
+}
+
+Test(sandbox, root_must_be_empty_and_root_only)
+{
+	char path[PATH_MAX];
+
+	if (geteuid() != 0)
+		UNIT_SKIP("not root: cannot chroot");
+	if (SAN_BUILD)
+		UNIT_SKIP("a sanitizer build does not chroot");
+	write_file(path_in(path, root_dir, "planted"), "x", 0);
+	expect_confine_refused(root_dir, "must be empty");
+	cr_assert_eq(unlink(path), 0);
+	cr_assert_eq(chmod(root_dir, 0775), 0);
+	expect_confine_refused(root_dir, "writable by no one else");
+	cr_assert_eq(chmod(root_dir, 0755), 0);
+	cr_assert_eq(chown(root_dir, 12345, 0), 0);
+	expect_confine_refused(root_dir, "owned by root");
+	expect_confine_refused(path_in(path, root_dir, "missing"),
+	    "No such file");
+}
