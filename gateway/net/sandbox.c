@@ -26,6 +26,7 @@
 #include <malloc.h>
 #include <pthread.h>
 #include <seccomp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -265,10 +266,40 @@ sandbox_drop_caps(char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * Capabilities belong to each thread, not the process: a thread started
+ * before the drop would keep them. The count comes from /proc, which is
+ * still there.
+ */
+static int
+sandbox_single_threaded(char *err, size_t errlen)
+{
+	char line[128];
+	long n = -1;
+	FILE *f;
+
+	if ((f = fopen("/proc/self/status", "re")) == NULL) {
+		errbuf_set(err, errlen, "/proc/self/status: %s",
+		    strerror(errno));
+		return -1;
+	}
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strncmp(line, "Threads:", 8) == 0)
+			n = strtol(line + 8, NULL, 10);
+	fclose(f);
+	if (n != 1) {
+		errbuf_set(err, errlen, "confine with %ld threads running: "
+		    "it must come before any thread starts", n);
+		return -1;
+	}
+	return 0;
+}
+
 int
 sandbox_confine(const char *root, char *err, size_t errlen)
 {
-	if (sandbox_preload(err, errlen) == -1)
+	if (sandbox_single_threaded(err, errlen) == -1 ||
+	    sandbox_preload(err, errlen) == -1)
 		return -1;
 	/* The leak checker reads /proc/self/maps and /proc/self/task at
 	 * exit: a sanitizer build keeps the real root. */
@@ -307,6 +338,10 @@ static const int sandbox_plain[] = {
 	SCMP_SYS(brk), SCMP_SYS(munmap), SCMP_SYS(mremap), SCMP_SYS(madvise),
 	/* Locks and condition variables between the threads. */
 	SCMP_SYS(futex), SCMP_SYS(sched_yield),
+	/* A thread created just before the seal may not have run yet: its
+	 * first calls in glibc register its robust-futex list and its rseq
+	 * area (both only point the kernel at the thread's own memory). */
+	SCMP_SYS(set_robust_list), SCMP_SYS(rseq),
 	/* Time, when the vDSO falls back to the kernel, and the worker's
 	 * short sleep when accept runs out of descriptors (usleep). */
 	SCMP_SYS(clock_gettime), SCMP_SYS(clock_getres),
