@@ -25,6 +25,7 @@
 #include <fcntl.h>
 #include <malloc.h>
 #include <pthread.h>
+#include <sched.h>
 #include <seccomp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -463,46 +464,63 @@ sandbox_rules_signal(scmp_filter_ctx ctx, char *err, size_t errlen)
 
 #if SANDBOX_SAN
 /*
- * Sanitizer builds only, each found by running the sealed unit-test child
- * under strace with the default action set to log:
- * - LeakSanitizer at exit: opens /proc/self/maps and /proc/self/task
- *   (openat read-only, getdents64, fstat/newfstatat, lseek, readlink for
- *   /proc/self/exe), starts a tracer with clone (not a thread: no
- *   CLONE_THREAD, so the 'no threads' rule still holds), which stops each
- *   thread with ptrace and waits for it (wait4), after the parent allowed
- *   it with prctl(PR_SET_PTRACER) and marked itself dumpable; the tracer
- *   asks sched_getaffinity and sets PR_SET_PDEATHSIG; the parent raises
- *   RLIMIT_NPROC's soft limit first (sandbox_before_exit: prlimit64);
- * - ASan's allocator and error reports: sigaltstack, the same reads of
- *   /proc, and getuid/geteuid (sanitizer runtime checks);
- * - pipe2 and kill: StopTheWorld's tracer and its parent's handshake.
+ * Sanitizer builds only. Found by running the sealed children of
+ * tests/unit/sandbox_test.c (threads, a leak at exit, a heap overflow)
+ * with the default action set to log, until the kernel logged nothing:
+ * - ASan, on each thread at start and exit: its alternate signal stack
+ *   (sigaltstack), and the thread's stack bounds from pthread_getattr_np,
+ *   which asks the kernel for the CPU set (sched_getaffinity);
+ * - sandbox_before_exit and the runtime's own limits: prlimit64;
+ * - LeakSanitizer at exit: the process checks and may set its dumpable
+ *   flag and lets its tracer trace it (prctl PR_GET/SET_DUMPABLE,
+ *   PR_SET_PTRACER), starts the tracer (clone with exactly the flags
+ *   below: a process sharing memory, never a thread) and waits for it
+ *   (wait4); the tracer dies with its parent (PR_SET_PDEATHSIG), checks
+ *   it (getppid), lists /proc/self/task (open, getdents) and stops each
+ *   thread (ptrace);
+ * - every report (a leak, an overflow): reads /proc/self/maps and the
+ *   binaries for symbols (open/openat read-only, newfstatat, lseek,
+ *   readlink of /proc/self/exe) and asks whether stderr is a terminal
+ *   (ioctl TCGETS).
  */
 static const int sandbox_san_plain[] = {
-	SCMP_SYS(getdents64), SCMP_SYS(fstat), SCMP_SYS(newfstatat),
-	SCMP_SYS(lseek), SCMP_SYS(readlink), SCMP_SYS(ptrace),
-	SCMP_SYS(wait4), SCMP_SYS(waitid), SCMP_SYS(sched_getaffinity),
-	SCMP_SYS(prctl), SCMP_SYS(prlimit64), SCMP_SYS(getrlimit),
-	SCMP_SYS(setrlimit), SCMP_SYS(sigaltstack), SCMP_SYS(getuid),
-	SCMP_SYS(geteuid), SCMP_SYS(getppid), SCMP_SYS(pipe2),
-	SCMP_SYS(kill), SCMP_SYS(mincore), SCMP_SYS(pread64),
-	SCMP_SYS(readlinkat), SCMP_SYS(sysinfo), SCMP_SYS(sched_getparam),
+	SCMP_SYS(sigaltstack), SCMP_SYS(sched_getaffinity),
+	SCMP_SYS(prlimit64), SCMP_SYS(wait4), SCMP_SYS(getppid),
+	SCMP_SYS(ptrace), SCMP_SYS(getdents), SCMP_SYS(getdents64),
+	SCMP_SYS(newfstatat), SCMP_SYS(fstat), SCMP_SYS(lseek),
+	SCMP_SYS(readlink),
 };
+
+/* The leak checker's tracer: sanitizer_stoptheworld_linux_libcdep.cpp. */
+#define SANDBOX_LSAN_CLONE	(CLONE_VM | CLONE_FS | CLONE_FILES | \
+				CLONE_UNTRACED)
 
 static int
 sandbox_rules_san(scmp_filter_ctx ctx, char *err, size_t errlen)
 {
+	const int prctls[] = { PR_GET_DUMPABLE, PR_SET_DUMPABLE,
+	    PR_SET_PTRACER, PR_SET_PDEATHSIG };
+
 	for (size_t i = 0; i < sizeof(sandbox_san_plain) /
 	    sizeof(sandbox_san_plain[0]); i++)
 		if (sandbox_add(ctx, sandbox_san_plain[i], 0, NULL, err,
 		    errlen) == -1)
 			return -1;
-	/* Read-only opens (the reports and the leak checker only read). */
-	if (SANDBOX_ADD(ctx, openat, err, errlen,
-	    SCMP_A2_32(SCMP_CMP_MASKED_EQ, O_ACCMODE, O_RDONLY)) == -1)
+	for (size_t i = 0; i < sizeof(prctls) / sizeof(prctls[0]); i++)
+		if (SANDBOX_ADD(ctx, prctl, err, errlen,
+		    SCMP_A0_32(SCMP_CMP_EQ, (scmp_datum_t)prctls[i])) == -1)
+			return -1;
+	if (SANDBOX_ADD(ctx, open, err, errlen,
+	    SCMP_A1_32(SCMP_CMP_MASKED_EQ, O_ACCMODE | O_CREAT, O_RDONLY)) ==
+	    -1 || SANDBOX_ADD(ctx, openat, err, errlen,
+	    SCMP_A2_32(SCMP_CMP_MASKED_EQ, O_ACCMODE | O_CREAT, O_RDONLY)) ==
+	    -1)
 		return -1;
-	/* The tracer: a process sharing memory, never a thread. */
+	if (SANDBOX_ADD(ctx, ioctl, err, errlen,
+	    SCMP_A1_32(SCMP_CMP_EQ, TCGETS)) == -1)
+		return -1;
 	return SANDBOX_ADD(ctx, clone, err, errlen,
-	    SCMP_A0_64(SCMP_CMP_MASKED_EQ, CLONE_THREAD, 0));
+	    SCMP_A0_64(SCMP_CMP_EQ, SANDBOX_LSAN_CLONE));
 }
 #endif
 
