@@ -6,6 +6,7 @@
  * kills the whole child with SIGSYS. Run as root (chroot needs it).
  */
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -14,10 +15,12 @@
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <linux/capability.h>
 
 #include <errno.h>
 #include <execinfo.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
 #include <poll.h>
 #include <pthread.h>
@@ -55,6 +58,8 @@ static void
 setup(void)
 {
 	make_tmp_dir(root_dir, sizeof(root_dir), "mwg-sandbox-root");
+	/* The network user must be able to enter it. */
+	cr_assert_eq(chmod(root_dir, 0755), 0);
 }
 
 static void
@@ -117,6 +122,42 @@ idle_main(void *arg)
 }
 
 /*
+ * As the monitor starts the network process: its own user (nobody here),
+ * no other groups, and CAP_SYS_CHROOT alone, in the ambient set that an
+ * exec would keep. A sanitizer build stays dumpable for its leak checker,
+ * as privdrop_to does.
+ */
+static int as_network_user;
+
+#define NETWORK_UID	65534
+#define NETWORK_GID	65534
+
+static int
+become_network_user(void)
+{
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+	const gid_t gid = NETWORK_GID;
+
+	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) == -1 ||
+	    setgroups(1, &gid) == -1 ||
+	    setresgid(NETWORK_GID, NETWORK_GID, NETWORK_GID) == -1 ||
+	    setresuid(NETWORK_UID, NETWORK_UID, NETWORK_UID) == -1)
+		return -1;
+	memset(data, 0, sizeof(data));
+	data[0].effective = data[0].permitted = data[0].inheritable =
+	    1u << CAP_SYS_CHROOT;
+	if (syscall(SYS_capset, &hdr, data) == -1 ||
+	    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, CAP_SYS_CHROOT, 0,
+	    0) == -1)
+		return -1;
+	if (SAN_BUILD && prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) == -1)
+		return -1;
+	return 0;
+}
+
+/*
  * Child side, in the network process's order: confine (single-threaded:
  * capabilities are per thread), start the threads, seal, tell the parent,
  * wait for it, run fn.
@@ -127,6 +168,11 @@ child_main(const char *root, int go, int sealed, sealed_fn fn)
 	pthread_t t[IDLE_THREADS];
 	char err[256] = "", c;
 
+	if (as_network_user && become_network_user() == -1) {
+		snprintf(err, sizeof(err), "cannot become the network user: %s",
+		    strerror(errno));
+		goto fail;
+	}
 	if (sandbox_confine(root, err, sizeof(err)) == -1)
 		goto fail;
 	for (int i = 0; i < IDLE_THREADS; i++)
@@ -288,9 +334,11 @@ sealed_nothing(void)
 	return 0;
 }
 
-Test(sandbox, seen_from_outside)
+static void
+check_from_outside(void)
 {
-	char v[256], path[64], root[PATH_MAX];
+	char v[256], mine[256], soft[32] = "", hard[32] = "", path[64];
+	char root[PATH_MAX];
 	struct child ch = { .err = -1 };
 	ssize_t n;
 	int st;
@@ -300,6 +348,9 @@ Test(sandbox, seen_from_outside)
 	cr_expect_str_eq(v, "2", "Seccomp: %s", v);
 	proc_field(ch.pid, "status", "NoNewPrivs:", v, sizeof(v));
 	cr_expect_str_eq(v, "1", "NoNewPrivs: %s", v);
+	proc_field(ch.pid, "status", "Uid:", v, sizeof(v));
+	cr_expect_str_eq(v, as_network_user ? "65534\t65534\t65534\t65534" :
+	    "0\t0\t0\t0", "Uid: %s", v);
 	proc_field(ch.pid, "status", "CapEff:", v, sizeof(v));
 	cr_expect_str_eq(v, "0000000000000000", "CapEff: %s", v);
 	proc_field(ch.pid, "status", "CapPrm:", v, sizeof(v));
@@ -308,24 +359,42 @@ Test(sandbox, seen_from_outside)
 	cr_expect_str_eq(v, "0000000000000000", "CapInh: %s", v);
 	proc_field(ch.pid, "status", "CapAmb:", v, sizeof(v));
 	cr_expect_str_eq(v, "0000000000000000", "CapAmb: %s", v);
-	if (geteuid() == 0) {
-		proc_field(ch.pid, "status", "CapBnd:", v, sizeof(v));
-		cr_expect_str_eq(v, "0000000000000000", "CapBnd: %s", v);
-	}
+	/* Root (CAP_SETPCAP) empties the bounding set; the network user
+	 * cannot, and keeps ours. */
+	proc_field(ch.pid, "status", "CapBnd:", v, sizeof(v));
+	proc_field(getpid(), "status", "CapBnd:", mine, sizeof(mine));
+	cr_expect_str_eq(v, as_network_user ? mine : "0000000000000000",
+	    "CapBnd: %s", v);
 	/* Soft and hard 0; a sanitizer build keeps the hard limit. */
 	proc_field(ch.pid, "limits", "Max processes", v, sizeof(v));
-	cr_expect(SAN_BUILD ? strncmp(v, "0 ", 2) == 0 :
-	    strncmp(v, "0 ", 2) == 0 && strstr(v, " 0 ") != NULL,
-	    "Max processes: %s", v);
+	cr_assert_eq(sscanf(v, "%31s %31s", soft, hard), 2, "%s", v);
+	cr_expect_str_eq(soft, "0", "Max processes: %s", v);
+	if (SAN_BUILD)
+		cr_expect_str_neq(hard, "0", "Max processes: %s", v);
+	else
+		cr_expect_str_eq(hard, "0", "Max processes: %s", v);
 	snprintf(path, sizeof(path), "/proc/%d/root", (int)ch.pid);
 	cr_assert_gt(n = readlink(path, root, sizeof(root) - 1), 0);
 	root[n] = '\0';
 	st = child_finish(&ch);
 	cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %#x", st);
-	if (geteuid() != 0)
-		UNIT_SKIP("not root: no chroot to check");
 	/* A sanitizer build keeps "/" (its leak checker reads /proc). */
 	cr_expect_str_eq(root, SAN_BUILD ? "/" : root_dir);
+}
+
+Test(sandbox, seen_from_outside)
+{
+	if (geteuid() != 0)
+		UNIT_SKIP("not root: cannot chroot");
+	check_from_outside();
+}
+
+Test(sandbox, seen_from_outside_as_network_user)
+{
+	if (geteuid() != 0)
+		UNIT_SKIP("not root: cannot become another user");
+	as_network_user = 1;
+	check_from_outside();
 }
 
 /* ---- what still works --------------------------------------------------- */
@@ -830,6 +899,20 @@ Test(sandbox, leak_check_runs_sealed)
 	    "ERROR: LeakSanitizer: detected memory leaks", "leak_one");
 }
 
+/* As its own user RLIMIT_NPROC binds (it does not bind root): the leak
+ * checker's tracer starts only because sandbox_before_exit raised it. */
+Test(sandbox, leak_check_runs_sealed_as_network_user)
+{
+	if (geteuid() != 0)
+		UNIT_SKIP("not root: cannot become another user");
+	as_network_user = 1;
+	worker_fn = idle_main;
+	nworkers = 1;
+	expect_exit(sealed_exit_clean, 0);
+	expect_sanitizer_report(sealed_exit_leaking,
+	    "ERROR: LeakSanitizer: detected memory leaks", "leak_one");
+}
+
 __attribute__((noinline)) static int
 overflow_one(volatile char *p, int i)
 {
@@ -879,4 +962,25 @@ Test(sandbox, confine_refuses_running_threads)
 	cr_assert_eq(waitpid(p, &st, 0), p);
 	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0,
 	    "confine ran beside a thread (status %#x)", st);
+}
+
+/* As the network user, forbidden is still SIGSYS (not EAGAIN from
+ * RLIMIT_NPROC, nor EACCES). */
+Test(sandbox, new_thread_kills_as_network_user)
+{
+	if (geteuid() != 0)
+		UNIT_SKIP("not root: cannot become another user");
+	as_network_user = 1;
+	expect_sigsys(sealed_thread);
+}
+
+Test(sandbox, allowed_calls_work_as_network_user)
+{
+	if (geteuid() != 0)
+		UNIT_SKIP("not root: cannot become another user");
+	as_network_user = 1;
+	listen_fd = listen_local();
+	worker_fn = arena_main;
+	nworkers = ARENA_THREADS;
+	expect_exit(sealed_allowed, 0);
 }
