@@ -53,9 +53,13 @@
 
 /* glibc malloc's default cap on arenas, per online CPU (64-bit). */
 #define SANDBOX_ARENAS_PER_CPU	8
+/* glibc's default trim and mmap thresholds, fixed: left dynamic, freeing
+ * a large block raises the trim threshold up to 64 MiB, and no preload
+ * could be sure to make a heap shrink. */
+#define SANDBOX_MALLOC_THRESHOLD	(128 * 1024)
 /* Bytes a throw-away thread allocates and frees to make glibc shrink a
- * thread arena's heap once (each below the 128 KiB mmap threshold, three
- * together above the 128 KiB trim threshold). */
+ * thread arena's heap once (each below the mmap threshold, three together
+ * above the trim threshold). */
 #define SANDBOX_SHRINK_CHUNK	100000
 #define SANDBOX_SHRINK_CHUNKS	3
 /* Above 1024 bytes glibc's qsort asks the kernel how much memory there is
@@ -85,8 +89,9 @@ sandbox_shrink_main(void *arg)
  * ninth arena, and the overcommit mode (/proc/sys/vm/overcommit_memory) the
  * first time a thread arena's heap shrinks. After the seal either open is
  * SIGSYS in the middle of serving. So: fix the arena cap to glibc's own
- * default (no read later), and make one thread arena shrink now (the mode
- * is cached). ASan has its own allocator: neither applies.
+ * default (no read later), fix the thresholds at their defaults, and make
+ * one thread arena shrink now (the mode is cached). ASan has its own
+ * allocator: none of this applies.
  */
 static int
 sandbox_preload_malloc(char *err, size_t errlen)
@@ -98,8 +103,10 @@ sandbox_preload_malloc(char *err, size_t errlen)
 
 	if (cpus < 1)
 		cpus = 1;
-	if (mallopt(M_ARENA_MAX, (int)(cpus * SANDBOX_ARENAS_PER_CPU)) != 1) {
-		errbuf_set(err, errlen, "mallopt(M_ARENA_MAX) failed");
+	if (mallopt(M_ARENA_MAX, (int)(cpus * SANDBOX_ARENAS_PER_CPU)) != 1 ||
+	    mallopt(M_TRIM_THRESHOLD, SANDBOX_MALLOC_THRESHOLD) != 1 ||
+	    mallopt(M_MMAP_THRESHOLD, SANDBOX_MALLOC_THRESHOLD) != 1) {
+		errbuf_set(err, errlen, "mallopt failed");
 		return -1;
 	}
 	if ((e = pthread_create(&t, NULL, sandbox_shrink_main, NULL)) != 0 ||

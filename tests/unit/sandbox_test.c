@@ -399,8 +399,13 @@ Test(sandbox, seen_from_outside_as_network_user)
 
 /* ---- what still works --------------------------------------------------- */
 
-/* Each pre-seal thread makes its first allocation after the seal (a new
- * arena) and frees it, large enough to shrink the arena's heap. */
+/*
+ * Each pre-seal thread makes its first allocation after the seal, all of
+ * them before any frees (so each needs an arena of its own: more than
+ * glibc's eight), then frees enough to shrink its arena's heap.
+ */
+static pthread_barrier_t arena_barrier;
+
 static void *
 arena_main(void *arg)
 {
@@ -409,6 +414,7 @@ arena_main(void *arg)
 	gate_wait();
 	for (int i = 0; i < 3; i++)
 		p[i] = malloc(100000);
+	pthread_barrier_wait(&arena_barrier);
 	for (int i = 2; i >= 0; i--)
 		free(p[i]);
 	return arg;
@@ -613,6 +619,8 @@ sealed_allowed(void)
 
 Test(sandbox, allowed_calls_work)
 {
+	cr_assert_eq(pthread_barrier_init(&arena_barrier, NULL, ARENA_THREADS),
+	    0);
 	listen_fd = listen_local();
 	worker_fn = arena_main;
 	nworkers = ARENA_THREADS;
@@ -979,6 +987,8 @@ Test(sandbox, allowed_calls_work_as_network_user)
 	if (geteuid() != 0)
 		UNIT_SKIP("not root: cannot become another user");
 	as_network_user = 1;
+	cr_assert_eq(pthread_barrier_init(&arena_barrier, NULL, ARENA_THREADS),
+	    0);
 	listen_fd = listen_local();
 	worker_fn = arena_main;
 	nworkers = ARENA_THREADS;
