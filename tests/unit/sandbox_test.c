@@ -32,6 +32,11 @@
 #include <unistd.h>
 
 #include <criterion/criterion.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <event2/thread.h>
 #include <jansson.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
@@ -128,6 +133,9 @@ idle_main(void *arg)
  * as privdrop_to does.
  */
 static int as_network_user;
+/* Run after the threads start and before the seal, as the network
+ * process makes its event bases. */
+static int (*before_seal)(void);
 
 #define NETWORK_UID	65534
 #define NETWORK_GID	65534
@@ -181,6 +189,10 @@ child_main(const char *root, int go, int sealed, sealed_fn fn)
 	for (int i = 0; i < nworkers; i++)
 		if (pthread_create(&workers[i], NULL, worker_fn, NULL) != 0)
 			_exit(90);
+	if (before_seal != NULL && before_seal() == -1) {
+		snprintf(err, sizeof(err), "the pre-seal set-up failed");
+		goto fail;
+	}
 	if (sandbox_seal(err, sizeof(err)) == -1)
 		goto fail;
 	if (write(sealed, "S", 1) != 1 || read(go, &c, 1) != 1)
@@ -473,26 +485,37 @@ tls_identity(EVP_PKEY **key, X509 **crt)
 
 /* Both ends of a TLS 1.3 handshake on non-blocking sockets, then one
  * message each way: OpenSSL's whole run-time path under the filter. */
+/* A server and a client context that trusts the server's certificate. */
 static int
-tls_exchange(int cfd, int afd)
+tls_contexts(SSL_CTX **sctx, SSL_CTX **cctx)
 {
-	SSL_CTX *sctx = SSL_CTX_new(TLS_server_method());
-	SSL_CTX *cctx = SSL_CTX_new(TLS_client_method());
 	EVP_PKEY *key = NULL;
 	X509 *crt = NULL;
-	SSL *s, *c;
-	char buf[8] = "";
-	int rc, done_s = 0, done_c = 0;
+	int rc;
 
-	if (sctx == NULL || cctx == NULL)
+	*sctx = SSL_CTX_new(TLS_server_method());
+	*cctx = SSL_CTX_new(TLS_client_method());
+	if (*sctx == NULL || *cctx == NULL)
 		return 30;
 	if ((rc = tls_identity(&key, &crt)) != 0)
 		return rc;
-	if (!SSL_CTX_use_certificate(sctx, crt) ||
-	    !SSL_CTX_use_PrivateKey(sctx, key) ||
-	    !X509_STORE_add_cert(SSL_CTX_get_cert_store(cctx), crt))
+	if (!SSL_CTX_use_certificate(*sctx, crt) ||
+	    !SSL_CTX_use_PrivateKey(*sctx, key) ||
+	    !X509_STORE_add_cert(SSL_CTX_get_cert_store(*cctx), crt))
 		return 31;
-	SSL_CTX_set_verify(cctx, SSL_VERIFY_PEER, NULL);
+	SSL_CTX_set_verify(*cctx, SSL_VERIFY_PEER, NULL);
+	X509_free(crt);
+	EVP_PKEY_free(key);
+	return 0;
+}
+
+static int
+tls_exchange(int cfd, int afd, SSL_CTX *sctx, SSL_CTX *cctx)
+{
+	SSL *s, *c;
+	char buf[8] = "";
+	int rc = 0, done_s = 0, done_c = 0;
+
 	if ((s = SSL_new(sctx)) == NULL || (c = SSL_new(cctx)) == NULL ||
 	    !SSL_set_fd(s, afd) || !SSL_set_fd(c, cfd) ||
 	    !SSL_set1_host(c, "sandbox"))
@@ -517,10 +540,6 @@ tls_exchange(int cfd, int afd)
 		return 35;
 	SSL_free(s);
 	SSL_free(c);
-	SSL_CTX_free(sctx);
-	SSL_CTX_free(cctx);
-	X509_free(crt);
-	EVP_PKEY_free(key);
 	return 0;
 }
 
@@ -590,9 +609,75 @@ workers_release(void)
 	return 0;
 }
 
+/* The workers' shape: a pthreads-aware event base made before the seal,
+ * and TLS bufferevents on it after (bufferevent_openssl, epoll). */
+static struct event_base *ev_base;
+
+static int
+make_event_base(void)
+{
+	if (evthread_use_pthreads() == -1 ||
+	    (ev_base = event_base_new()) == NULL)
+		return -1;
+	return 0;
+}
+
+struct ev_got {
+	char buf[8];
+	size_t len;
+};
+
+static void
+ev_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct ev_got *g = arg;
+
+	g->len += bufferevent_read(bev, g->buf + g->len,
+	    sizeof(g->buf) - 1 - g->len);
+	if (g->len >= 4)
+		event_base_loopbreak(bufferevent_get_base(bev));
+}
+
+/* With contexts: TLS bufferevents (the workers' tunnels); without: plain
+ * socket bufferevents, whose reads ask FIONREAD (the monitor's link). */
+static int
+libevent_exchange(int cfd, int afd, SSL_CTX *sctx, SSL_CTX *cctx)
+{
+	struct bufferevent *bs, *bc;
+	struct ev_got got = { .len = 0 };
+	const int opt = BEV_OPT_CLOSE_ON_FREE | BEV_OPT_THREADSAFE;
+
+	if (sctx != NULL) {
+		SSL *s = SSL_new(sctx), *c = SSL_new(cctx);
+
+		if (s == NULL || c == NULL || !SSL_set1_host(c, "sandbox"))
+			return 60;
+		bs = bufferevent_openssl_socket_new(ev_base, afd, s,
+		    BUFFEREVENT_SSL_ACCEPTING, opt);
+		bc = bufferevent_openssl_socket_new(ev_base, cfd, c,
+		    BUFFEREVENT_SSL_CONNECTING, opt);
+	} else {
+		bs = bufferevent_socket_new(ev_base, afd, opt);
+		bc = bufferevent_socket_new(ev_base, cfd, opt);
+	}
+	if (bs == NULL || bc == NULL)
+		return 61;
+	bufferevent_setcb(bs, ev_read_cb, NULL, NULL, &got);
+	if (bufferevent_enable(bs, EV_READ) == -1 ||
+	    bufferevent_enable(bc, EV_READ | EV_WRITE) == -1 ||
+	    bufferevent_write(bc, "pong", 4) == -1 ||
+	    event_base_loopexit(ev_base, &(struct timeval){ 5, 0 }) == -1 ||
+	    event_base_dispatch(ev_base) == -1)
+		return 62;
+	bufferevent_free(bs);
+	bufferevent_free(bc);
+	return got.len == 4 && memcmp(got.buf, "pong", 4) == 0 ? 0 : 63;
+}
+
 static int
 sealed_allowed(void)
 {
+	SSL_CTX *sctx, *cctx;
 	unsigned char r[32];
 	char buf[8];
 	int cfd, afd, rc;
@@ -608,12 +693,20 @@ sealed_allowed(void)
 	poll(&(struct pollfd){ .fd = afd, .events = POLLIN }, 1, 5000);
 	if (read(afd, buf, sizeof(buf)) != 5 || memcmp(buf, "hello", 5) != 0)
 		return 3;
-	if ((rc = tls_exchange(cfd, afd)) != 0 ||
-	    (rc = library_firsts()) != 0)
+	if ((rc = tls_contexts(&sctx, &cctx)) != 0 ||
+	    (rc = tls_exchange(cfd, afd, sctx, cctx)) != 0)
 		return rc;
 	if (shutdown(cfd, SHUT_WR) == -1 || close(cfd) == -1 ||
 	    close(afd) == -1)
 		return 4;
+	if ((rc = tcp_pair(listen_fd, &cfd, &afd)) != 0 ||
+	    (rc = libevent_exchange(cfd, afd, sctx, cctx)) != 0 ||
+	    (rc = tcp_pair(listen_fd, &cfd, &afd)) != 0 ||
+	    (rc = libevent_exchange(cfd, afd, NULL, NULL)) != 0 ||
+	    (rc = library_firsts()) != 0)
+		return rc;
+	SSL_CTX_free(sctx);
+	SSL_CTX_free(cctx);
 	return 0;
 }
 
@@ -624,6 +717,7 @@ Test(sandbox, allowed_calls_work)
 	listen_fd = listen_local();
 	worker_fn = arena_main;
 	nworkers = ARENA_THREADS;
+	before_seal = make_event_base;
 	expect_exit(sealed_allowed, 0);
 }
 
@@ -1023,5 +1117,6 @@ Test(sandbox, allowed_calls_work_as_network_user)
 	listen_fd = listen_local();
 	worker_fn = arena_main;
 	nworkers = ARENA_THREADS;
+	before_seal = make_event_base;
 	expect_exit(sealed_allowed, 0);
 }
