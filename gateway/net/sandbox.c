@@ -172,16 +172,21 @@ sandbox_preload(char *err, size_t errlen)
 
 /* ---- stage 1: the empty root -------------------------------------------- */
 
-/* An empty directory only root may change, as OpenSSH asks of its privsep
- * path: a root the process could write into is no longer empty. */
+/*
+ * An empty directory only root may change, as OpenSSH asks of its privsep
+ * path: a root the process could write into is no longer empty. It is
+ * opened once and checked and entered through that descriptor, so that no
+ * one can swap the path between the check and the chroot.
+ */
 static int
-sandbox_root_check(const char *root, char *err, size_t errlen)
+sandbox_root_check(int fd, const char *root, char *err, size_t errlen)
 {
 	struct stat st;
 	struct dirent *de;
 	DIR *d;
+	int dfd;
 
-	if (stat(root, &st) == -1) {
+	if (fstat(fd, &st) == -1) {
 		errbuf_set(err, errlen, "%s: %s", root, strerror(errno));
 		return -1;
 	}
@@ -191,8 +196,10 @@ sandbox_root_check(const char *root, char *err, size_t errlen)
 		    "and writable by no one else", root);
 		return -1;
 	}
-	if ((d = opendir(root)) == NULL) {
+	if ((dfd = dup(fd)) == -1 || (d = fdopendir(dfd)) == NULL) {
 		errbuf_set(err, errlen, "%s: %s", root, strerror(errno));
+		if (dfd != -1)
+			close(dfd);
 		return -1;
 	}
 	while ((de = readdir(d)) != NULL)
@@ -209,13 +216,22 @@ sandbox_root_check(const char *root, char *err, size_t errlen)
 static int
 sandbox_chroot(const char *root, char *err, size_t errlen)
 {
-	if (sandbox_root_check(root, err, errlen) == -1)
-		return -1;
-	if (chroot(root) == -1 || chdir("/") == -1) {
-		errbuf_set(err, errlen, "chroot %s: %s", root, strerror(errno));
+	int fd, rc = -1;
+
+	if ((fd = open(root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1) {
+		errbuf_set(err, errlen, "%s: %s", root, strerror(errno));
 		return -1;
 	}
-	return 0;
+	if (sandbox_root_check(fd, root, err, errlen) == 0) {
+		if (fchdir(fd) == -1 || chroot(".") == -1 || chdir("/") == -1)
+			errbuf_set(err, errlen, "chroot %s: %s", root,
+			    strerror(errno));
+		else
+			rc = 0;
+	}
+	close(fd);
+	return rc;
 }
 
 /* ---- stage 1: no capabilities ------------------------------------------- */

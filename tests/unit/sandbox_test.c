@@ -609,6 +609,67 @@ workers_release(void)
 	return 0;
 }
 
+/* The monitor's link: a UNIX socketpair made before the seal (no UNIX
+ * socket can be made after it), carrying a message and a descriptor. */
+static int link_fd[2] = { -1, -1 };
+
+static int
+link_exchange(void)
+{
+	char byte = 'M', got = 0, ctl[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1,
+	    .msg_control = ctl, .msg_controllen = sizeof(ctl) };
+	struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+	int fd = STDERR_FILENO, passed;
+
+	memset(ctl, 0, sizeof(ctl));
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	if (sendmsg(link_fd[0], &m, 0) != 1)
+		return 70;
+	iov.iov_base = &got;
+	m.msg_controllen = sizeof(ctl);
+	if (recvmsg(link_fd[1], &m, 0) != 1 || got != 'M' ||
+	    (c = CMSG_FIRSTHDR(&m)) == NULL || c->cmsg_type != SCM_RIGHTS)
+		return 71;
+	memcpy(&passed, CMSG_DATA(c), sizeof(int));
+	if (close(passed) == -1)
+		return 72;
+	/* send/recv: libssh's calls (sendto, recvfrom). */
+	if (send(link_fd[0], "s", 1, 0) != 1 ||
+	    recv(link_fd[1], &got, 1, 0) != 1 || got != 's')
+		return 73;
+	return 0;
+}
+
+static volatile sig_atomic_t got_signal;
+
+static void
+on_signal(int sig)
+{
+	got_signal = sig;
+}
+
+/* A handled signal (rt_sigreturn), a short sleep (the worker's back-off on
+ * EMFILE), and a large realloc (mremap). */
+static int
+runtime_misc(void)
+{
+	char *p = malloc(1 << 20), *q;
+
+	if (raise(SIGUSR1) != 0 || got_signal != SIGUSR1)
+		return 80;
+	if (usleep(1000) != 0)
+		return 81;
+	if (p == NULL || (q = realloc(p, 8 << 20)) == NULL)
+		return 82;
+	free(q);
+	return 0;
+}
+
 /* The workers' shape: a pthreads-aware event base made before the seal,
  * and TLS bufferevents on it after (bufferevent_openssl, epoll). */
 static struct event_base *ev_base;
@@ -616,6 +677,9 @@ static struct event_base *ev_base;
 static int
 make_event_base(void)
 {
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, link_fd) == -1 ||
+	    signal(SIGUSR1, on_signal) == SIG_ERR)
+		return -1;
 	if (evthread_use_pthreads() == -1 ||
 	    (ev_base = event_base_new()) == NULL)
 		return -1;
@@ -703,7 +767,8 @@ sealed_allowed(void)
 	    (rc = libevent_exchange(cfd, afd, sctx, cctx)) != 0 ||
 	    (rc = tcp_pair(listen_fd, &cfd, &afd)) != 0 ||
 	    (rc = libevent_exchange(cfd, afd, NULL, NULL)) != 0 ||
-	    (rc = library_firsts()) != 0)
+	    (rc = library_firsts()) != 0 || (rc = link_exchange()) != 0 ||
+	    (rc = runtime_misc()) != 0)
 		return rc;
 	SSL_CTX_free(sctx);
 	SSL_CTX_free(cctx);
@@ -960,6 +1025,10 @@ Test(sandbox, root_must_be_empty_and_root_only)
 	expect_confine_refused(root_dir, "owned by root");
 	expect_confine_refused(path_in(path, root_dir, "missing"),
 	    "No such file");
+	/* A link is not followed, even to a good root ("/" here). */
+	cr_assert_eq(chown(root_dir, 0, 0), 0);
+	cr_assert_eq(symlink("/", path_in(path, root_dir, "link")), 0);
+	expect_confine_refused(path, "Not a directory");
 }
 #endif
 
