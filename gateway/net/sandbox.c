@@ -343,7 +343,9 @@ sandbox_confine(const char *root, char *err, size_t errlen)
  */
 static const int sandbox_plain[] = {
 	/* The loops: libevent's epoll backend; libssh and the SSH threads
-	 * poll. No epoll_create or eventfd: loops are made before the seal. */
+	 * poll (epoll_pwait and ppoll are what glibc uses where the plain
+	 * calls do not exist, e.g. arm64). No epoll_create, eventfd or pipe:
+	 * loops and their wake-up descriptors are made before the seal. */
 	SCMP_SYS(epoll_wait), SCMP_SYS(epoll_pwait), SCMP_SYS(epoll_ctl),
 	SCMP_SYS(poll), SCMP_SYS(ppoll),
 	/* Bytes on descriptors it already holds: libevent and OpenSSL use
@@ -361,23 +363,24 @@ static const int sandbox_plain[] = {
 	 * free and at thread exit). mmap and mprotect are below: no exec. */
 	SCMP_SYS(brk), SCMP_SYS(munmap), SCMP_SYS(mremap), SCMP_SYS(madvise),
 	/* Locks and condition variables between the threads. */
-	SCMP_SYS(futex), SCMP_SYS(sched_yield),
+	SCMP_SYS(futex),
 	/* A thread created just before the seal may not have run yet: its
 	 * first calls in glibc register its robust-futex list and its rseq
 	 * area (both only point the kernel at the thread's own memory). */
 	SCMP_SYS(set_robust_list), SCMP_SYS(rseq),
-	/* Time, when the vDSO falls back to the kernel, and the worker's
-	 * short sleep when accept runs out of descriptors (usleep). */
+	/* Time, only when the vDSO falls back to the kernel (a clock source
+	 * it cannot read), and the worker's short sleep when accept runs out
+	 * of descriptors (usleep: clock_nanosleep in glibc). */
 	SCMP_SYS(clock_gettime), SCMP_SYS(clock_getres),
 	SCMP_SYS(gettimeofday), SCMP_SYS(time), SCMP_SYS(clock_nanosleep),
-	SCMP_SYS(nanosleep),
 	/* OpenSSL's DRBG reseeds from the kernel; libssh asks OpenSSL. */
 	SCMP_SYS(getrandom),
 	/* OpenSSL and libssh check the pid (fork detection); log lines
 	 * carry it; abort() needs it for tgkill. */
 	SCMP_SYS(getpid), SCMP_SYS(gettid),
 	/* Signals: libevent's handlers (SIGHUP, SIGTERM), and it restores
-	 * the old ones at exit; glibc blocks signals around thread exit. */
+	 * the old ones at exit; glibc blocks signals around thread exit; a
+	 * handler's return, and a sleep it interrupted resuming. */
 	SCMP_SYS(rt_sigaction), SCMP_SYS(rt_sigprocmask),
 	SCMP_SYS(rt_sigreturn), SCMP_SYS(restart_syscall),
 	/* Threads end at shutdown (no thread starts after the seal). */
@@ -500,7 +503,7 @@ sandbox_rules_signal(scmp_filter_ctx ctx, char *err, size_t errlen)
  *   below: a process sharing memory, never a thread) and waits for it
  *   (wait4); the tracer dies with its parent (PR_SET_PDEATHSIG), checks
  *   it (getppid), lists /proc/self/task (open, getdents) and stops each
- *   thread (ptrace);
+ *   thread (ptrace); the two wait for each other with sched_yield;
  * - every report (a leak, an overflow): reads /proc/self/maps and the
  *   binaries for symbols (open/openat read-only, newfstatat, lseek,
  *   readlink of /proc/self/exe) and asks whether stderr is a terminal
@@ -511,7 +514,7 @@ static const int sandbox_san_plain[] = {
 	SCMP_SYS(prlimit64), SCMP_SYS(wait4), SCMP_SYS(getppid),
 	SCMP_SYS(ptrace), SCMP_SYS(getdents), SCMP_SYS(getdents64),
 	SCMP_SYS(newfstatat), SCMP_SYS(fstat), SCMP_SYS(lseek),
-	SCMP_SYS(readlink),
+	SCMP_SYS(readlink), SCMP_SYS(sched_yield),
 };
 
 /* The leak checker's tracer: sanitizer_stoptheworld_linux_libcdep.cpp. */
