@@ -136,8 +136,8 @@ sandbox_int_cmp(const void *a, const void *b)
  * - OpenSSL's configuration (openssl.cnf, and any module it names) and its
  *   DRBG, whose first use would otherwise come on a worker thread;
  * - jansson's hash seed, read from /dev/urandom by the first object made;
- * - glibc's qsort, which asks sysinfo() for the memory size once (the
- *   policy sorts target names on a worker thread);
+ * - glibc's qsort, which asks sysinfo() for the memory size once (loading
+ *   a policy sorts its targets, and a reload comes after the seal);
  * - glibc's unwinder (libgcc_s.so.1, dlopen'ed on the first backtrace,
  *   pthread_exit or pthread_cancel).
  */
@@ -448,7 +448,8 @@ sandbox_rules_sockopt(scmp_filter_ctx ctx, char *err, size_t errlen)
 /* fcntl: non-blocking and close-on-exec flags (libevent, libssh), and the
  * SSH side's dup of a session's socket for its graceful close. No locks,
  * no F_SETOWN/F_SETSIG, no leases. ioctl: FIONREAD, which libevent asks
- * before each read; no terminal or device ioctls. */
+ * before each read on a plain socket (the monitor's link, if it is a
+ * bufferevent); no terminal or device ioctls. */
 static int
 sandbox_rules_fd(scmp_filter_ctx ctx, char *err, size_t errlen)
 {
