@@ -1,9 +1,12 @@
 /*
- * gateway/net/sandbox: a child with running threads confines and seals
- * itself; from outside (/proc/CHILD) it has seccomp on, no new privileges,
- * no capabilities, RLIMIT_NPROC 0 and the empty root; inside, TCP, TLS,
- * JSON and malloc still work; and each forbidden call, on any thread,
- * kills the whole child with SIGSYS. Run as root (chroot needs it).
+ * gateway/net/sandbox: a child confines itself, starts threads and seals
+ * itself, as root or as the network user; from outside (/proc/CHILD) it
+ * has seccomp on, no new privileges, no capabilities, RLIMIT_NPROC 0 and
+ * the empty root; inside, TCP, TLS, libevent, the monitor-link shape, JSON
+ * and malloc still work; each forbidden call, on any thread, kills the
+ * whole child with SIGSYS; and sanitizer reports still come out. Runs in
+ * the sanitizer build (make test) and the release build, whose stricter
+ * list only it checks. Run as root (chroot and the network user need it).
  */
 #include <sys/mman.h>
 #include <sys/prctl.h>
