@@ -245,8 +245,12 @@ sandbox_chroot(const char *root, char *err, size_t errlen)
 static int
 sandbox_drop_bounding(char *err, size_t errlen)
 {
-	for (int cap = 0; prctl(PR_CAPBSET_READ, cap, 0, 0, 0) >= 0; cap++) {
-		if (prctl(PR_CAPBSET_READ, cap, 0, 0, 0) == 0)
+	int in;
+
+	/* PR_CAPBSET_READ fails (EINVAL) past the kernel's last capability. */
+	for (int cap = 0; (in = prctl(PR_CAPBSET_READ, cap, 0, 0, 0)) >= 0;
+	    cap++) {
+		if (in == 0)
 			continue;
 		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == 0)
 			continue;
