@@ -12,7 +12,7 @@ ifeq ($(origin CC),default)
 CC       = gcc
 endif
 PKGS     = openssl libevent libevent_openssl libevent_pthreads jansson sqlite3 \
-           liboath pam libqrencode libssh libsystemd
+           liboath pam libqrencode libssh libsystemd libseccomp
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lhttp_parser -lpthread
 
@@ -45,6 +45,8 @@ lib_src  = $(wildcard $(1)/*.c)
 LIB_OBJ  = $(foreach m,$(LIBMODS),$(patsubst %.c,$(BUILD)/%.o,$(call lib_src,$(m))))
 LIBMWG   = $(BUILD)/libmwg.a
 
+# gateway/monitor/ runs only in the monitor, gateway/net/ only in the
+# network process, gateway/ in either.
 GW_SRC   = $(filter-out gateway/main.c,$(wildcard gateway/*.c gateway/monitor/*.c gateway/net/*.c))
 GW_OBJ   = $(patsubst %.c,$(BUILD)/%.o,$(GW_SRC))
 LIBGW    = $(BUILD)/libgateway.a

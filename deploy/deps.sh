@@ -6,7 +6,7 @@
 # apt-get line and exits 1.
 set -eu
 
-BUILD_PKGS="gcc make pkg-config libssl-dev libevent-dev libjansson-dev libhttp-parser-dev libsqlite3-dev liboath-dev libpam0g-dev libqrencode-dev libssh-dev libsystemd-dev tzdata"
+BUILD_PKGS="gcc make pkg-config libssl-dev libevent-dev libjansson-dev libhttp-parser-dev libsqlite3-dev liboath-dev libpam0g-dev libqrencode-dev libssh-dev libsystemd-dev libseccomp-dev tzdata"
 # make test builds every fuzz harness (clang-14 libFuzzer) and replays its corpus;
 # scenarios 51-52 put a real HAProxy in front of mwgd.
 TEST_PKGS="libcriterion-dev curl openssl jq haproxy procps rsyslog rsyslog-gnutls oathtool libpam-wrapper libnss-wrapper openssh-client ssh-audit prometheus mandoc man-db debhelper dpkg-dev fakeroot lintian clang-14 libclang-rt-14-dev chromium libnss3-tools nodejs python3 libgtk-4-dev xvfb xdotool imagemagick xrdp freerdp2-x11"
