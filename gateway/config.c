@@ -127,6 +127,35 @@ kw_node_name(struct gw_config *c, const struct conf_node *n,
 }
 
 /*
+ * What the system says, asked once: the network process parses every
+ * later configuration in a sandbox that allows neither uname(2) nor
+ * reading /sys (gateway/net/sandbox.c). Its first parse, before the seal,
+ * asks; a reload's parse uses the answer.
+ */
+static const char *
+host_name(void)
+{
+	static char host[256];
+	static int known;
+
+	if (!known && gethostname(host, sizeof(host)) == -1)
+		host[0] = '\0';
+	host[sizeof(host) - 1] = '\0';
+	known = 1;
+	return host;
+}
+
+static long
+online_cpus(void)
+{
+	static long cpus = -2;
+
+	if (cpus == -2)
+		cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	return cpus;
+}
+
+/*
  * Without node-name, the host name as the daemon starts; one that cannot
  * be a node name is an error (set node-name), not a silent substitute.
  */
@@ -138,9 +167,7 @@ node_name_default(struct gw_config *c, const char *name,
 
 	if (c->node_name != NULL)
 		return;
-	if (gethostname(host, sizeof(host)) == -1)
-		host[0] = '\0';
-	host[sizeof(host) - 1] = '\0';
+	snprintf(host, sizeof(host), "%s", host_name());
 	if (audit_node_name_valid(host)) {
 		c->node_name = xstrdup(host);
 		return;
@@ -677,7 +704,7 @@ keyword_cmp(const void *k, const void *e)
 static void
 apply_defaults(struct gw_config *c)
 {
-	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	long cpus = online_cpus();
 
 	if (c->workers == 0)
 		c->workers = cpus < 1 ? 1 : cpus > GW_WORKERS_MAX ?
