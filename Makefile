@@ -11,7 +11,7 @@ SAN     ?= 0
 ifeq ($(origin CC),default)
 CC       = gcc
 endif
-PKGS     = openssl libevent libevent_openssl libevent_pthreads jansson sqlite3 \
+PKGS     = openssl libevent libevent_openssl libevent_pthreads jansson sqlite3 libpq \
            liboath pam libqrencode libssh libsystemd
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lhttp_parser -lpthread

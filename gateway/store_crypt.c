@@ -25,20 +25,25 @@ static int st_key_create(const char *dir, const char *path, char *err,
 static int st_key_read(struct store *st, int fd, const char *path, char *err,
 		       size_t errlen);
 
+static int
+st_count_row(struct store *st, const struct st_row *r, void *arg, char *err,
+	     size_t errlen)
+{
+	(void)st;
+	(void)err;
+	(void)errlen;
+	*(int64_t *)arg = st_col_int(r, 0);
+	return 0;
+}
+
 /* How many TOTP secrets the database holds (sealed with some key). */
 static int
 st_totp_count(struct store *st, int64_t *np, char *err, size_t errlen)
 {
-	sqlite3_stmt *s;
-	int rc;
-
-	if (st_prepare(st, "SELECT count(*) FROM totp", &s, err, errlen) == -1)
-		return -1;
-	rc = st_step_row(st, s, err, errlen);
-	if (rc == 1)
-		*np = sqlite3_column_int64(s, 0);
-	st_finish(s);
-	return rc == 1 ? 0 : -1;
+	return st_get(st, "SELECT count(*) FROM totp", ST_NOARGS, st_count_row,
+		      np, err, errlen) == 1
+		   ? 0
+		   : -1;
 }
 
 /*
@@ -66,7 +71,7 @@ st_key_load(struct store *st, const char *dir, char *err, size_t errlen)
 			st_err(err, errlen,
 			       "%s is missing but %s holds %lld "
 			       "TOTP secrets sealed with it; restore the file",
-			       path, STORE_DB_FILE, (long long)n);
+			       path, st_db_name(st), (long long)n);
 			return -1;
 		}
 		if (st_key_create(dir, path, err, errlen) == -1)
