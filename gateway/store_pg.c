@@ -28,6 +28,7 @@ struct st_pg {
 	PGconn *conn;
 	int is_down;	   /* the last try met a refused or lost connection */
 	int must_reset;	   /* the server is no longer the primary */
+	int is_closing;	   /* the server said FATAL while we were idle */
 	time_t next_try;   /* while down: no reconnection before this */
 };
 
@@ -75,24 +76,35 @@ st_pg_down(struct st_pg *pg, const char *what, char *err, size_t errlen)
 }
 
 /*
- * Session settings after each connection: a statement that hangs ends
- * (the store's mutex is held meanwhile), and notices (CREATE ... IF NOT
- * EXISTS) are not printed on stderr by libpq.
+ * Notices are not printed on stderr (libpq's default), and one kind is
+ * remembered: an error the server sends while the connection is idle,
+ * which libpq hands over as a notice, is FATAL just before it closes
+ * (shutdown, fail-over, pg_terminate_backend).
  */
 static void
-st_pg_quiet(void *arg, const char *message)
+st_pg_notice(void *arg, const PGresult *res)
 {
-	(void)arg;
-	(void)message;
+	struct st_pg *pg = arg;
+	const char *sev = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
+
+	if (sev != NULL && (strcmp(sev, "FATAL") == 0 ||
+			    strcmp(sev, "PANIC") == 0))
+		pg->is_closing = 1;
 }
 
+/*
+ * Session settings after each connection: a statement that hangs ends
+ * (the store's mutex is held meanwhile), and no notice of CREATE ... IF
+ * NOT EXISTS is sent.
+ */
 static int
 st_pg_session(struct st_pg *pg, char *err, size_t errlen)
 {
 	PGresult *res;
 	int ok;
 
-	PQsetNoticeProcessor(pg->conn, st_pg_quiet, NULL);
+	PQsetNoticeReceiver(pg->conn, st_pg_notice, pg);
+	pg->is_closing = 0;
 	if (PQserverVersion(pg->conn) < PG_VERSION_MIN) {
 		st_err(err, errlen,
 		       "PostgreSQL server version %d is older than 11",
@@ -156,9 +168,9 @@ st_pg_unavailable(const struct st_pg *pg)
 
 /*
  * Whether the idle connection was closed by the server (a restart, a
- * fail-over, pg_terminate_backend): it then sent its reason and closed,
- * so the socket reads. Found before a statement is sent, the connection
- * can be made again without doubt about whether the statement ran.
+ * fail-over, pg_terminate_backend): it then sent FATAL and closed, so
+ * the socket reads. Found before a statement is sent, the connection can
+ * be made again without doubt about whether the statement ran.
  */
 static int
 st_pg_is_stale(struct st_pg *pg)
@@ -167,10 +179,14 @@ st_pg_is_stale(struct st_pg *pg)
 
 	if (pfd.fd < 0)
 		return 1;
-	if (poll(&pfd, 1, 0) <= 0)
-		return 0;
-	return PQconsumeInput(pg->conn) == 0 ||
-	       PQstatus(pg->conn) != CONNECTION_OK;
+	while (!pg->is_closing && poll(&pfd, 1, 0) > 0) {
+		if (PQconsumeInput(pg->conn) == 0 ||
+		    PQstatus(pg->conn) != CONNECTION_OK)
+			return 1;
+		(void)PQisBusy(pg->conn); /* parses: FATAL reaches the notice
+					     receiver */
+	}
+	return pg->is_closing;
 }
 
 /* Makes sure there is a connection to send on: 0, or -1 while down. */

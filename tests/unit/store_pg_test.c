@@ -427,3 +427,180 @@ open_store(void)
 }
 
 #include "store_cases.h"
+
+/* ---- PostgreSQL only ---------------------------------------------------- */
+
+/* The statement that ends the store's connection, as a restart would. */
+static void
+terminate_store_connections(void)
+{
+	char sql[256];
+
+	snprintf(sql, sizeof(sql),
+		 "SELECT count(pg_terminate_backend(pid, 5000)) FROM "
+		 "pg_stat_activity WHERE application_name = '%s' AND "
+		 "pid <> pg_backend_pid()",
+		 schema);
+	cr_assert_eq(raw_int(sql), 1, "one store connection to end");
+}
+
+/*
+ * The server ended the idle connection (a restart, a fail-over, an
+ * operator): the next call finds out before it sends, connects again and
+ * succeeds; nothing is reported unavailable.
+ */
+Test(store, pg_connection_closed_by_the_server_is_made_again)
+{
+	struct store *st = open_store();
+	struct store_lock l = {STORE_LOCK_USER, "alice", "left", 0, NOW, 0};
+
+	cr_assert_str_eq(store_backend(st), "postgresql");
+	cr_assert_eq(store_lock_add(st, &l, err, sizeof(err)), 0, "%s", err);
+	terminate_store_connections();
+	cr_assert_eq(store_locked(st, STORE_LOCK_USER, "alice", NOW, NULL, err,
+				  sizeof(err)),
+		     1, "%s", err);
+	cr_assert_eq(store_unavailable(st), 0);
+	store_close(st);
+	ASSERT_NO_LEAKS();
+}
+
+struct opener {
+	pthread_barrier_t *start;
+	struct store *st;
+	char e[STORE_ERR_MAX];
+};
+
+static void *
+open_cb(void *arg)
+{
+	struct opener *o = arg;
+
+	pthread_barrier_wait(o->start);
+	o->st = store_open_with(dir, conninfo, o->e, sizeof(o->e));
+	return NULL;
+}
+
+/* Nodes starting together on an empty database: the schema once. */
+Test(store, pg_nodes_starting_together_migrate_once)
+{
+	struct opener o[RACERS];
+	pthread_t tid[RACERS];
+	pthread_barrier_t start;
+
+	cr_assert_eq(pthread_barrier_init(&start, NULL, RACERS), 0);
+	for (int i = 0; i < RACERS; i++) {
+		o[i] = (struct opener){.start = &start};
+		cr_assert_eq(pthread_create(&tid[i], NULL, open_cb, &o[i]), 0);
+	}
+	for (int i = 0; i < RACERS; i++) {
+		cr_assert_eq(pthread_join(tid[i], NULL), 0);
+		cr_assert_not_null(o[i].st, "node %d: %s", i, o[i].e);
+	}
+	pthread_barrier_destroy(&start);
+	cr_assert_eq(raw_int("SELECT count(*) FROM schema_version"),
+		     SCHEMA_VERSION);
+	for (int i = 0; i < RACERS; i++)
+		store_close(o[i].st);
+	ASSERT_NO_LEAKS();
+}
+
+/*
+ * Bytes PostgreSQL's text refuses (not UTF-8) are an error of the
+ * request, not an outage; SQLite would store them.
+ */
+Test(store, pg_text_that_is_not_utf8_is_an_error_not_an_outage)
+{
+	struct store *st = open_store();
+	struct store_throttle t;
+
+	cr_assert_eq(store_throttle_count(st, "user:al\xffice", NOW, 60, &t,
+					  err, sizeof(err)),
+		     -1);
+	cr_assert_str_eq(err, "statement: invalid byte sequence for encoding "
+			      "\"UTF8\": 0xff");
+	cr_assert_eq(store_unavailable(st), 0);
+	cr_assert_eq(store_throttle_count(st, "user:alice", NOW, 60, &t, err,
+					  sizeof(err)),
+		     0, "%s", err);
+	store_close(st);
+	ASSERT_NO_LEAKS();
+}
+
+/* A conninfo libpq cannot read: open fails and says why. */
+Test(store, pg_bad_conninfo_is_refused)
+{
+	cr_assert_null(store_open_with(dir, "host=127.0.0.1 bogus=1", err,
+				       sizeof(err)));
+	cr_assert_str_eq(err, "state store unavailable: PostgreSQL: invalid "
+			      "connection option \"bogus\"");
+	ASSERT_NO_LEAKS();
+}
+
+/* Polls fn until it answers want, for at most seconds; its last answer. */
+static int
+wait_for(int (*fn)(struct store *), struct store *st, int want, int seconds)
+{
+	struct timespec pause = {0, 50 * 1000 * 1000};
+	time_t end = time(NULL) + seconds;
+	int rc;
+
+	while ((rc = fn(st)) != want && time(NULL) < end)
+		nanosleep(&pause, NULL);
+	return rc;
+}
+
+static int
+alice_locked(struct store *st)
+{
+	return store_locked(st, STORE_LOCK_USER, "alice", NOW, NULL, err,
+			    sizeof(err));
+}
+
+/*
+ * The database stops (its own cluster, so the other tests go on): every
+ * call answers -1 at once with store_unavailable() set and a reason that
+ * says so, a new store cannot open; it starts again: the same store
+ * serves again, without being reopened, and the data is there.
+ */
+Test(store, pg_outage_is_unavailable_then_recovers, .timeout = 180)
+{
+	const char *bindir = getenv("MWG_TEST_PG_BINDIR");
+	struct store_lock l = {STORE_LOCK_USER, "alice", "left", 0, NOW, 0};
+	struct cluster c = {.dir = ""};
+	struct store *st;
+	char why[256], info[256];
+	time_t t0;
+
+	cr_assert_not_null(bindir);
+	cr_assert_eq(cluster_start(&c, bindir, port_base() + PG_PORT_TRIES,
+				   why, sizeof(why)),
+		     0, "%s", why);
+	snprintf(info, sizeof(info),
+		 "host=127.0.0.1 port=%d user=" PG_USER " dbname=postgres",
+		 c.port);
+	st = store_open_with(dir, info, err, sizeof(err));
+	cr_assert_not_null(st, "%s", err);
+	cr_assert_eq(store_lock_add(st, &l, err, sizeof(err)), 0, "%s", err);
+
+	cr_assert_eq(run("%s%s/pg_ctl -D %s/data -w -s -m fast stop",
+			 as_owner(), bindir, c.dir),
+		     0);
+	cr_assert_eq(alice_locked(st), -1);
+	cr_assert_eq(store_unavailable(st), 1);
+	cr_assert(strncmp(err, "state store unavailable: PostgreSQL: ", 37) ==
+		      0, "%s", err);
+	t0 = time(NULL);
+	cr_assert_eq(alice_locked(st), -1, "still down");
+	cr_assert_eq(store_unavailable(st), 1);
+	cr_assert_leq(time(NULL) - t0, 1, "a second call fails at once");
+	cr_assert_null(store_open_with(dir, info, err, sizeof(err)));
+	cr_assert(strstr(err, "Connection refused") != NULL, "%s", err);
+
+	cr_assert_eq(cluster_listen(&c, bindir, c.port), 0);
+	cr_assert_eq(wait_for(alice_locked, st, 1, 30), 1, "back: %s", err);
+	cr_assert_eq(store_unavailable(st), 0);
+	store_close(st);
+	cluster_stop(&c, bindir);
+	ASSERT_NO_LEAKS();
+}
