@@ -111,6 +111,11 @@ $(BIN)/%: $(BUILD)/tests/tools/%.o $(LIBGW) $(LIBMWG)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
 
+# The store bench drives gateway/store.h, so it links the gateway's archive.
+$(BIN)/store_bench: $(BUILD)/bench/store_bench.o $(LIBGW) $(LIBMWG)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
+
 $(BIN)/%: $(BUILD)/bench/%.o $(LIBMWG)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
