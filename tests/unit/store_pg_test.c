@@ -7,8 +7,9 @@
  *
  * The cluster is started once before the tests and removed after them.
  * Ports: MWG_TEST_PG_PORT (default 55400) and the 19 after it for that
- * cluster, the next 20 for the outage test's own. Without initdb the
- * tests are skipped, and under CI=true they fail.
+ * cluster, the next 20 for the outage test's own. initdb and pg_ctl come
+ * from MWG_TEST_PG_BINDIR, else /usr/lib/postgresql/N/bin; without them
+ * the tests are skipped, and under CI=true they fail.
  */
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -95,14 +96,24 @@ as_owner(void)
 	return geteuid() == 0 ? "runuser -u nobody -- " : "";
 }
 
-/* The directory of Debian's initdb and pg_ctl, or NULL. */
+/*
+ * The directory of initdb and pg_ctl (MWG_TEST_PG_BINDIR, else Debian's
+ * newest), or NULL.
+ */
 static const char *
 pg_bindir(char *buf, size_t size)
 {
+	const char *env = getenv("MWG_TEST_PG_BINDIR");
+	char initdb[PATH_MAX];
 	glob_t g;
 	char *slash;
 	int found = 0;
 
+	if (env != NULL) {
+		snprintf(buf, size, "%s", env);
+		snprintf(initdb, sizeof(initdb), "%s/initdb", env);
+		return access(initdb, X_OK) == 0 ? buf : NULL;
+	}
 	if (glob(PG_BINDIR_GLOB, 0, NULL, &g) == 0 && g.gl_pathc > 0) {
 		/* The last is the newest major version. */
 		snprintf(buf, size, "%s", g.gl_pathv[g.gl_pathc - 1]);
@@ -202,8 +213,8 @@ ReportHook(PRE_ALL)(struct criterion_test_set *set)
 	(void)set;
 	if (pg_bindir(main_bindir, sizeof(main_bindir)) == NULL) {
 		setenv("MWG_TEST_PG_SKIP",
-		       "no " PG_BINDIR_GLOB " (deploy/deps.sh test installs "
-		       "postgresql)", 1);
+		       "no initdb in MWG_TEST_PG_BINDIR or " PG_BINDIR_GLOB
+		       " (deploy/deps.sh test installs postgresql)", 1);
 		return;
 	}
 	if (cluster_start(&main_cluster, main_bindir, port_base(), why,
