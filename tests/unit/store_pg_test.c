@@ -201,6 +201,8 @@ cluster_stop(struct cluster *c, const char *bindir)
 
 static struct cluster main_cluster;
 static char main_bindir[PATH_MAX];
+/* A test's own cluster: teardown stops it if the test did not. */
+static struct cluster own_cluster;
 
 /*
  * Before the tests, in the runner: the cluster, announced to the tests
@@ -415,6 +417,8 @@ teardown(void)
 			 schema);
 		raw_exec(sql);
 	}
+	if (own_cluster.dir[0] != '\0')
+		cluster_stop(&own_cluster, getenv("MWG_TEST_PG_BINDIR"));
 	if (dir[0] != '\0')
 		remove_tree(dir);
 }
@@ -578,24 +582,24 @@ Test(store, pg_outage_is_unavailable_then_recovers, .timeout = 180)
 {
 	const char *bindir = getenv("MWG_TEST_PG_BINDIR");
 	struct store_lock l = {STORE_LOCK_USER, "alice", "left", 0, NOW, 0};
-	struct cluster c = {.dir = ""};
+	struct cluster *c = &own_cluster;
 	struct store *st;
 	char why[256], info[256];
 	time_t t0;
 
 	cr_assert_not_null(bindir);
-	cr_assert_eq(cluster_start(&c, bindir, port_base() + PG_PORT_TRIES,
+	cr_assert_eq(cluster_start(c, bindir, port_base() + PG_PORT_TRIES,
 				   why, sizeof(why)),
 		     0, "%s", why);
 	snprintf(info, sizeof(info),
 		 "host=127.0.0.1 port=%d user=" PG_USER " dbname=postgres",
-		 c.port);
+		 c->port);
 	st = store_open_with(dir, info, err, sizeof(err));
 	cr_assert_not_null(st, "%s", err);
 	cr_assert_eq(store_lock_add(st, &l, err, sizeof(err)), 0, "%s", err);
 
 	cr_assert_eq(run("%s%s/pg_ctl -D %s/data -w -s -m fast stop",
-			 as_owner(), bindir, c.dir),
+			 as_owner(), bindir, c->dir),
 		     0);
 	cr_assert_eq(alice_locked(st), -1);
 	cr_assert_eq(store_unavailable(st), 1);
@@ -608,10 +612,10 @@ Test(store, pg_outage_is_unavailable_then_recovers, .timeout = 180)
 	cr_assert_null(store_open_with(dir, info, err, sizeof(err)));
 	cr_assert(strstr(err, "Connection refused") != NULL, "%s", err);
 
-	cr_assert_eq(cluster_listen(&c, bindir, c.port), 0);
+	cr_assert_eq(cluster_listen(c, bindir, c->port), 0);
 	cr_assert_eq(wait_for(alice_locked, st, 1, 30), 1, "back: %s", err);
 	cr_assert_eq(store_unavailable(st), 0);
 	store_close(st);
-	cluster_stop(&c, bindir);
+	cluster_stop(c, bindir);
 	ASSERT_NO_LEAKS();
 }
