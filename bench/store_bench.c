@@ -254,8 +254,8 @@ main(int argc, char **argv)
 			goto usage;
 		}
 	}
-	if (argc - optind < 1 || argc - optind > 2 || ops < 1 ||
-	    nthreads < 1 || nthreads > THREADS_MAX)
+	if (argc - optind < 1 || argc - optind > 2 || ops < 1 || nthreads < 1 ||
+	    nthreads > THREADS_MAX)
 		goto usage;
 	dir = argv[optind];
 	conninfo = argc - optind == 2 ? argv[optind + 1] : NULL;
@@ -273,6 +273,6 @@ main(int argc, char **argv)
 	return 0;
 usage:
 	fprintf(stderr, "usage: store_bench [-n OPS] [-t THREADS] DIR "
-		"[CONNINFO]\n");
+			"[CONNINFO]\n");
 	return 2;
 }

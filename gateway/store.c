@@ -356,7 +356,8 @@ st_check_private(int fd, const char *path, const char *lets, struct stat *sb,
 	if (sb->st_nlink != 1 || sb->st_uid != geteuid()) {
 		st_err(err, errlen,
 		       "%s: owned by uid %u with %u links; want uid %u and "
-		       "one link", path, (unsigned int)sb->st_uid,
+		       "one link",
+		       path, (unsigned int)sb->st_uid,
 		       (unsigned int)sb->st_nlink, (unsigned int)geteuid());
 		return -1;
 	}
@@ -462,8 +463,10 @@ st_col_blob(struct store *st, const struct st_row *r, int col, void *buf,
 			return 0;
 		}
 	}
-	st_err(err, errlen, "stored column %d is empty or longer than %zu "
-	       "bytes", col, size);
+	st_err(err, errlen,
+	       "stored column %d is empty or longer than %zu "
+	       "bytes",
+	       col, size);
 	return -1;
 }
 

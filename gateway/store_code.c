@@ -12,11 +12,11 @@
 #include "gateway/store_int.h"
 
 #define CODE_COLS                                                              \
-	"salt, hash, used_at, expires_at, \"user\", practice, "                    \
+	"salt, hash, used_at, expires_at, \"user\", practice, "                \
 	"label, managed, created_at, created_by_uid, id, withdrawn_at"
 /* CODE_COLS without the salt and hash: what a list may show. */
 #define CODE_PUBLIC_COLS                                                       \
-	"NULL, NULL, used_at, expires_at, \"user\", practice, "                    \
+	"NULL, NULL, used_at, expires_at, \"user\", practice, "                \
 	"label, managed, created_at, created_by_uid, id, withdrawn_at"
 
 static int
@@ -120,12 +120,11 @@ st_code_judge(struct store *st, const struct st_row *r,
 	size_t slen = 0, hlen = 0;
 	int match;
 
-	if (r != NULL &&
-	    (st_col_blob(st, r, 0, salt, sizeof(salt), &slen, err, errlen) ==
-		 -1 ||
-	     st_col_blob(st, r, 1, hash, sizeof(hash), &hlen, err, errlen) ==
-		 -1 ||
-	     slen != STORE_SALT_LEN || hlen != STORE_HASH_LEN)) {
+	if (r != NULL && (st_col_blob(st, r, 0, salt, sizeof(salt), &slen, err,
+				      errlen) == -1 ||
+			  st_col_blob(st, r, 1, hash, sizeof(hash), &hlen, err,
+				      errlen) == -1 ||
+			  slen != STORE_SALT_LEN || hlen != STORE_HASH_LEN)) {
 		st_err(err, errlen, "stored code has a bad salt or hash");
 		return -1;
 	}
@@ -207,8 +206,8 @@ store_code_consume(struct store *st, const char *id, const char *secret,
 		   char *err, size_t errlen)
 {
 	struct store_code c;
-	struct st_code_verdict v = {.secret = secret, .now = now, .c = &c,
-				    .why = why, .rc = -1};
+	struct st_code_verdict v = {
+	    .secret = secret, .now = now, .c = &c, .why = why, .rc = -1};
 	int rc;
 
 	*why = NULL;
@@ -240,11 +239,11 @@ int
 store_code_restore(struct store *st, const char *id, time_t used_at, char *err,
 		   size_t errlen)
 {
-	int rc = st_run_locked(st,
-			       "UPDATE enrol_codes SET used_at = 0 "
-			       "WHERE id = ?1 AND used_at = ?2",
-			       ST_ARGS(ST_TEXT(id), ST_INT(used_at)), err,
-			       errlen);
+	int rc =
+	    st_run_locked(st,
+			  "UPDATE enrol_codes SET used_at = 0 "
+			  "WHERE id = ?1 AND used_at = ?2",
+			  ST_ARGS(ST_TEXT(id), ST_INT(used_at)), err, errlen);
 
 	return rc < 0 ? -1 : rc == 1 ? 0 : 1;
 }
@@ -257,8 +256,8 @@ store_code_restore(struct store *st, const char *id, time_t used_at, char *err,
  * name the lower device id.
  */
 #define CODE_USED_SELECT                                                       \
-	"SELECT " CODE_PUBLIC_COLS ", (SELECT min(d.id) FROM devices d "      \
-	"WHERE d.\"user\" = c.\"user\" AND d.practice = c.practice AND "               \
+	"SELECT " CODE_PUBLIC_COLS ", (SELECT min(d.id) FROM devices d "       \
+	"WHERE d.\"user\" = c.\"user\" AND d.practice = c.practice AND "       \
 	"c.used_at <> 0 AND d.enrolled_at = c.used_at) FROM enrol_codes c "
 
 /* A CODE_USED_SELECT row into *c. */
@@ -332,8 +331,7 @@ store_code_withdraw(struct store *st, const char *id, time_t at,
 	if (rc < 0)
 		return -1;
 	rc = rc == 1 ? 0 : 2;
-	switch (st_get_locked(st,
-			      CODE_USED_SELECT "WHERE c.id = ?1",
+	switch (st_get_locked(st, CODE_USED_SELECT "WHERE c.id = ?1",
 			      ST_ARGS(ST_TEXT(id)), st_code_get_row, &c, err,
 			      errlen)) {
 	case -1:

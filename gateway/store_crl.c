@@ -14,15 +14,15 @@ struct st_revoked_each {
 
 /* serial, revoked_at, expires_at, is_superseded */
 static int
-st_revoked_row(struct store *st, const struct st_row *row, void *arg,
-	       char *err, size_t errlen)
+st_revoked_row(struct store *st, const struct st_row *row, void *arg, char *err,
+	       size_t errlen)
 {
 	const struct st_revoked_each *e = arg;
 	struct store_revoked r;
 
 	memset(&r, 0, sizeof(r));
-	if (st_col_text(st, row, 0, r.serial, sizeof(r.serial), err,
-			errlen) == -1)
+	if (st_col_text(st, row, 0, r.serial, sizeof(r.serial), err, errlen) ==
+	    -1)
 		return -1;
 	r.revoked_at = (time_t)st_col_int(row, 1);
 	r.expires_at = (time_t)st_col_int(row, 2);
@@ -31,8 +31,8 @@ st_revoked_row(struct store *st, const struct st_row *row, void *arg,
 }
 
 int
-store_revoked_list(struct store *st, store_revoked_cb cb, void *arg,
-		   char *err, size_t errlen)
+store_revoked_list(struct store *st, store_revoked_cb cb, void *arg, char *err,
+		   size_t errlen)
 {
 	struct st_revoked_each e = {cb, arg};
 

@@ -10,7 +10,7 @@
 #include "gateway/store_int.h"
 
 #define DEVICE_COLS                                                            \
-	"id, \"user\", practice, managed, key_fpr, cert_serial, "                  \
+	"id, \"user\", practice, managed, key_fpr, cert_serial, "              \
 	"enrolled_at, expires_at, last_seen_at, revoked_at, revoke_reason"
 
 /* 64 lowercase hex digits: one spelling, so lookups by fingerprint match. */
@@ -218,8 +218,8 @@ struct st_device_each {
 
 /* Reads a device row and hands it to the caller's callback. */
 static int
-st_device_each_row(struct store *st, const struct st_row *r, void *arg, char *err,
-		   size_t errlen)
+st_device_each_row(struct store *st, const struct st_row *r, void *arg,
+		   char *err, size_t errlen)
 {
 	const struct st_device_each *e = arg;
 	struct store_device d;

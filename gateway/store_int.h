@@ -42,7 +42,7 @@ struct store {
 void st_enter(struct store *st);
 void st_leave(struct store *st);
 
-#define st_err errbuf_set	/* common/errbuf.h */
+#define st_err errbuf_set /* common/errbuf.h */
 /* Counts one database failure for store_errors_total. */
 void st_count_error(void);
 /* Sets err to "what: SQLite's message" and returns -1. */
@@ -67,9 +67,9 @@ int st_check_private(int fd, const char *path, const char *lets,
  * rule for both back-ends.
  */
 struct st_row {
-	sqlite3_stmt *s;       /* SQLite: the statement on its row */
-	const void *res;       /* PostgreSQL: the PGresult */
-	int i;		       /* PostgreSQL: the row number */
+	sqlite3_stmt *s; /* SQLite: the statement on its row */
+	const void *res; /* PostgreSQL: the PGresult */
+	int i;		 /* PostgreSQL: the row number */
 };
 
 int64_t st_col_int(const struct st_row *r, int col);

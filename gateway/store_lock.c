@@ -234,13 +234,13 @@ store_throttle_count(struct store *st, const char *key, time_t now,
 	    "INSERT INTO throttle (key, failures, window_start, "
 	    "next_allowed_at) VALUES (?1, 1, ?2, ?2) ON CONFLICT (key) DO "
 	    "UPDATE SET failures = CASE WHEN " THROTTLE_RESTART " THEN 1 "
-	    "ELSE throttle.failures + 1 END, window_start = CASE WHEN "
-	    THROTTLE_RESTART " THEN ?2 ELSE throttle.window_start END, "
+	    "ELSE throttle.failures + 1 END, window_start = CASE "
+	    "WHEN " THROTTLE_RESTART " THEN ?2 ELSE throttle.window_start END, "
 	    "next_allowed_at = CASE WHEN " THROTTLE_RESTART " THEN ?2 ELSE "
 	    "throttle.next_allowed_at END "
 	    "RETURNING failures, window_start, next_allowed_at",
-	    ST_ARGS(ST_TEXT(key), ST_INT(now), ST_INT(window)),
-	    st_throttle_row, t, err, errlen);
+	    ST_ARGS(ST_TEXT(key), ST_INT(now), ST_INT(window)), st_throttle_row,
+	    t, err, errlen);
 	if (rc == 0) {
 		st_err(err, errlen, "throttle count for %s returned no row",
 		       key);
@@ -250,8 +250,8 @@ store_throttle_count(struct store *st, const char *key, time_t now,
 }
 
 int
-store_throttle_hold(struct store *st, const char *key, time_t until,
-		    char *err, size_t errlen)
+store_throttle_hold(struct store *st, const char *key, time_t until, char *err,
+		    size_t errlen)
 {
 	if (st_check_len("throttle key", key, STORE_THROTTLE_KEY_MAX, err,
 			 errlen) == -1 ||
@@ -283,8 +283,8 @@ struct st_throttle_each {
 };
 
 static int
-st_throttle_list_row(struct store *st, const struct st_row *r, void *arg, char *err,
-		     size_t errlen)
+st_throttle_list_row(struct store *st, const struct st_row *r, void *arg,
+		     char *err, size_t errlen)
 {
 	const struct st_throttle_each *e = arg;
 	struct store_throttle t;

@@ -14,8 +14,8 @@
 #include "common/xmalloc.h"
 #include "gateway/store_int.h"
 
-#define PG_SQL_MAX 4096	     /* longest shared statement, after ?N -> $N */
-#define PG_RETRY_SECONDS 1   /* least time between two reconnection tries */
+#define PG_SQL_MAX 4096	      /* longest shared statement, after ?N -> $N */
+#define PG_RETRY_SECONDS 1    /* least time between two reconnection tries */
 #define PG_VERSION_MIN 110000 /* EXECUTE FUNCTION in triggers */
 #define PG_STATEMENT_TIMEOUT "10s"
 
@@ -26,10 +26,10 @@
 
 struct st_pg {
 	PGconn *conn;
-	int is_down;	   /* the last try met a refused or lost connection */
-	int must_reset;	   /* the server is no longer the primary */
-	int is_closing;	   /* the server said FATAL while we were idle */
-	time_t next_try;   /* while down: no reconnection before this */
+	int is_down;	 /* the last try met a refused or lost connection */
+	int must_reset;	 /* the server is no longer the primary */
+	int is_closing;	 /* the server said FATAL while we were idle */
+	time_t next_try; /* while down: no reconnection before this */
 };
 
 /*
@@ -37,13 +37,13 @@ struct st_pg {
  * that it may override each: a dead or black-holed server must cost a
  * call seconds, not the kernel's minutes.
  */
-static const char *const pg_keys[] = {
-    "connect_timeout", "keepalives",	    "keepalives_idle",
-    "keepalives_interval", "keepalives_count", "tcp_user_timeout",
-    "application_name", "client_encoding",  "dbname",
-    NULL};
-static const char *const pg_defaults[] = {"5", "1", "10", "3", "3", "10000",
-					  "mwgd", "UTF8"};
+static const char *const pg_keys[] = {"connect_timeout",  "keepalives",
+				      "keepalives_idle",  "keepalives_interval",
+				      "keepalives_count", "tcp_user_timeout",
+				      "application_name", "client_encoding",
+				      "dbname",		  NULL};
+static const char *const pg_defaults[] = {"5", "1",	"10",	"3",
+					  "3", "10000", "mwgd", "UTF8"};
 
 /* libpq's message, first line only ("" if none). */
 static void
@@ -85,10 +85,11 @@ static void
 st_pg_notice(void *arg, const PGresult *res)
 {
 	struct st_pg *pg = arg;
-	const char *sev = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
+	const char *sev =
+	    PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
 
-	if (sev != NULL && (strcmp(sev, "FATAL") == 0 ||
-			    strcmp(sev, "PANIC") == 0))
+	if (sev != NULL &&
+	    (strcmp(sev, "FATAL") == 0 || strcmp(sev, "PANIC") == 0))
 		pg->is_closing = 1;
 }
 
@@ -111,9 +112,9 @@ st_pg_session(struct st_pg *pg, char *err, size_t errlen)
 		       PQserverVersion(pg->conn));
 		return -1;
 	}
-	res = PQexec(pg->conn, "SET statement_timeout = '"
-		     PG_STATEMENT_TIMEOUT "'; SET client_min_messages = "
-		     "warning");
+	res = PQexec(pg->conn, "SET statement_timeout = '" PG_STATEMENT_TIMEOUT
+			       "'; SET client_min_messages = "
+			       "warning");
 	ok = PQresultStatus(res) == PGRES_COMMAND_OK;
 	PQclear(res);
 	if (!ok)
@@ -199,7 +200,8 @@ st_pg_ready(struct st_pg *pg, char *err, size_t errlen)
 	/* Bounded: while down, one try a second, the rest fail at once. */
 	if (pg->is_down && time(NULL) < pg->next_try) {
 		st_count_error();
-		st_err(err, errlen, "state store unavailable: PostgreSQL: "
+		st_err(err, errlen,
+		       "state store unavailable: PostgreSQL: "
 		       "no connection (next try within %d s)",
 		       PG_RETRY_SECONDS);
 		return -1;
@@ -239,8 +241,8 @@ struct st_pg_args {
 };
 
 static int
-st_pg_args(struct st_pg_args *a, const struct st_param *p, size_t np,
-	   char *err, size_t errlen)
+st_pg_args(struct st_pg_args *a, const struct st_param *p, size_t np, char *err,
+	   size_t errlen)
 {
 	if (np > ST_PARAMS_MAX) {
 		st_err(err, errlen, "%zu parameters: at most %d", np,

@@ -179,8 +179,7 @@ st_pg_migrate_locked(struct store *st, char *err, size_t errlen)
 		    "CREATE TABLE IF NOT EXISTS schema_version ("
 		    "version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
 		    err, errlen) == -1 ||
-	    st_get(st,
-		   "SELECT coalesce(max(version), 0) FROM schema_version",
+	    st_get(st, "SELECT coalesce(max(version), 0) FROM schema_version",
 		   ST_NOARGS, st_pg_version_row, &v, err, errlen) != 1)
 		return -1;
 	if (v > PG_SCHEMA_VERSION) {

@@ -126,8 +126,8 @@ _Static_assert(STORE_POSTURE_MAX == 16384, "posture CHECK in migration 1");
 
 /* Reads the single integer column into arg (an int64_t). */
 static int
-st_version_row(struct store *st, const struct st_row *r, void *arg,
-	       char *err, size_t errlen)
+st_version_row(struct store *st, const struct st_row *r, void *arg, char *err,
+	       size_t errlen)
 {
 	(void)st;
 	(void)err;

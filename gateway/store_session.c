@@ -75,8 +75,8 @@ store_session_get(struct store *st, const char *serial,
 
 /* A matching row exists: nothing to read. */
 static int
-st_session_exists(struct store *st, const struct st_row *r, void *arg, char *err,
-		  size_t errlen)
+st_session_exists(struct store *st, const struct st_row *r, void *arg,
+		  char *err, size_t errlen)
 {
 	(void)st;
 	(void)r;
@@ -94,13 +94,13 @@ store_session_live(struct store *st, const char *device_id, const char *user,
 		-1 ||
 	    st_check_len("user", user, STORE_NAME_MAX, err, errlen) == -1)
 		return -1;
-	return st_get_locked(st,
-			     "SELECT 1 FROM sessions WHERE device_id = ?1 AND "
-			     "\"user\" = ?2 AND issued_at <= ?3 AND expires_at > ?3 "
-			     "AND ended_at = 0 LIMIT 1",
-			     ST_ARGS(ST_TEXT(device_id), ST_TEXT(user),
-				     ST_INT(now)),
-			     st_session_exists, NULL, err, errlen);
+	return st_get_locked(
+	    st,
+	    "SELECT 1 FROM sessions WHERE device_id = ?1 AND "
+	    "\"user\" = ?2 AND issued_at <= ?3 AND expires_at > ?3 "
+	    "AND ended_at = 0 LIMIT 1",
+	    ST_ARGS(ST_TEXT(device_id), ST_TEXT(user), ST_INT(now)),
+	    st_session_exists, NULL, err, errlen);
 }
 
 /* st_session_each_row's caller's callback, its argument and the count. */

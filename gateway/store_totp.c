@@ -68,8 +68,10 @@ st_totp_row(struct store *st, const struct st_row *r, void *arg, char *err,
 
 	if (st_col_blob(st, r, 0, o->sealed, STORE_SEALED_MAX, o->slen, err,
 			errlen) == -1) {
-		st_err(err, errlen, "TOTP secret of %s: empty or longer than "
-		       "%d bytes", o->user, STORE_SEALED_MAX);
+		st_err(err, errlen,
+		       "TOTP secret of %s: empty or longer than "
+		       "%d bytes",
+		       o->user, STORE_SEALED_MAX);
 		return -1;
 	}
 	memset(o->info, 0, sizeof(*o->info));
@@ -249,8 +251,7 @@ store_totp_list(struct store *st, store_totp_cb cb, void *arg, char *err,
 }
 
 int
-store_totp_remove(struct store *st, const char *user, char *err,
-		  size_t errlen)
+store_totp_remove(struct store *st, const char *user, char *err, size_t errlen)
 {
 	int rc;
 
