@@ -111,7 +111,8 @@ st_open_pg(const char *dir, const char *conninfo, char *err, size_t errlen)
 		return NULL;
 	if ((st->pg = st_pg_connect(conninfo, err, errlen)) == NULL ||
 	    st_pg_migrate(st, err, errlen) == -1 ||
-	    st_key_load(st, dir, err, errlen) == -1) {
+	    st_key_load(st, dir, err, errlen) == -1 ||
+	    st_key_check(st, dir, err, errlen) == -1) {
 		store_close(st);
 		return NULL;
 	}

@@ -58,7 +58,8 @@ struct store *store_open(const char *dir, char *err, size_t errlen);
  * As store_open when pg_conninfo is NULL; else the tables live in the
  * PostgreSQL database that pg_conninfo (a libpq connection string or URI)
  * names, and dir keeps only secrets.key, which every node sharing that
- * database must hold alike. The schema is brought up to date under an
+ * database must hold alike: the first records the key's id, and a store
+ * with another key is refused. The schema is brought up to date under an
  * advisory lock, so nodes starting together migrate it once. The
  * connection has bounded waits (connect_timeout 5 s, TCP keepalives and
  * tcp_user_timeout 10 s unless pg_conninfo sets them), and a lost one is

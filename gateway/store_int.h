@@ -182,6 +182,8 @@ int st_pg_col_blob(const struct st_row *r, int col, void *buf, size_t size,
 
 /* store_crypt.c */
 int st_key_load(struct store *st, const char *dir, char *err, size_t errlen);
+/* PostgreSQL: records the key's id, or refuses a key with another id. */
+int st_key_check(struct store *st, const char *dir, char *err, size_t errlen);
 /* out gets nonce|ciphertext|tag, *outlen its length. */
 int st_seal(const struct store *st, const char *ad, const unsigned char *in,
 	    size_t len, unsigned char out[STORE_SEALED_MAX], size_t *outlen,

@@ -1,8 +1,9 @@
 /*
  * The PostgreSQL state store's schema: the same versions as the SQLite
- * one (gateway/store_schema.c), written for PostgreSQL, applied in one
- * transaction under an advisory lock so that nodes starting together
- * migrate once, and recorded in schema_version.
+ * one (gateway/store_schema.c), written for PostgreSQL, and a fifth that
+ * only several nodes need; applied in one transaction under an advisory
+ * lock so that nodes starting together migrate once, and recorded in
+ * schema_version.
  */
 #include <stdint.h>
 #include <time.h>
@@ -132,6 +133,17 @@ static const char *const pg_migrations[] = {
     "ALTER TABLE totp ADD COLUMN enrolled_at BIGINT NOT NULL DEFAULT 0;"
     "ALTER TABLE enrol_codes ADD COLUMN withdrawn_at BIGINT NOT NULL "
     "DEFAULT 0;",
+    /*
+     * 5 (PostgreSQL only: one node's SQLite needs no such check): which
+     * secrets.key seals the TOTP secrets, as an HMAC of a fixed label
+     * under the key (never the key), so that a node holding another key
+     * refuses to start instead of sealing secrets the others cannot open.
+     */
+    "CREATE TABLE store_key ("
+    "  one BIGINT PRIMARY KEY CHECK (one = 1),"
+    "  key_id BYTEA NOT NULL,"
+    "  recorded_at BIGINT NOT NULL"
+    ");",
 };
 
 #define PG_SCHEMA_VERSION                                                      \

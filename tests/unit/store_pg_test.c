@@ -38,7 +38,7 @@
 
 #define NOW 1790000000 /* a fixed "now" for every test */
 #define RACERS 8
-#define SCHEMA_VERSION 4 /* migrations in gateway/store_pg_schema.c */
+#define SCHEMA_VERSION 5 /* migrations in gateway/store_pg_schema.c */
 #define DB_NAME "the PostgreSQL store"
 /* SQL: true if bytea column col holds the bytes of text literal lit. */
 #define SQL_BLOB_HOLDS(col, lit)                                               \
@@ -617,5 +617,59 @@ Test(store, pg_outage_is_unavailable_then_recovers, .timeout = 180)
 	cr_assert_eq(store_unavailable(st), 0);
 	store_close(st);
 	cluster_stop(c, bindir);
+	ASSERT_NO_LEAKS();
+}
+
+/* Writes 32 bytes of c as dir2's secrets.key (0600). */
+static void
+write_key(const char *dir2, unsigned char c)
+{
+	unsigned char key[32];
+	char path[PATH_MAX];
+	int fd;
+
+	memset(key, c, sizeof(key));
+	path_in(path, dir2, STORE_KEY_FILE);
+	(void)unlink(path);
+	cr_assert_geq(fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600), 0);
+	cr_assert_eq(write(fd, key, sizeof(key)), (ssize_t)sizeof(key));
+	close(fd);
+}
+
+/*
+ * Two nodes started fresh, each would make its own secrets.key: the
+ * second is refused (its key is not the one the database recorded) until
+ * it holds the first one's key, and a node whose key was swapped is
+ * refused too.
+ */
+Test(store, pg_nodes_must_share_secrets_key)
+{
+	char dir2[64], key2[PATH_MAX], cmd[PATH_MAX * 2 + 16], want[512];
+	struct store *a, *b;
+
+	a = open_store(); /* makes secrets.key in dir, records its id */
+	make_tmp_dir(dir2, sizeof(dir2), "mwg-store-pg-node2");
+	path_in(key2, dir2, STORE_KEY_FILE);
+	cr_assert_null(store_open_with(dir2, conninfo, err, sizeof(err)));
+	cr_assert(strstr(err, "/secrets.key is not the key that seals the "
+			      "PostgreSQL store's TOTP secrets (key id ") !=
+		      NULL &&
+		  strstr(err, "): copy secrets.key from a node that works") !=
+		      NULL,
+		  "%s", err);
+	cr_assert_eq(access(key2, F_OK), 0, "node 2 made its own key");
+	snprintf(cmd, sizeof(cmd), "cp -p %s %s", key_path, key2);
+	cr_assert_eq(system(cmd), 0);
+	b = store_open_with(dir2, conninfo, err, sizeof(err));
+	cr_assert_not_null(b, "with the first node's key: %s", err);
+	store_close(b);
+
+	write_key(dir2, 0x5a); /* a wrong backup */
+	cr_assert_null(store_open_with(dir2, conninfo, err, sizeof(err)));
+	snprintf(want, sizeof(want), "%s/secrets.key is not the key", dir2);
+	cr_assert(strncmp(err, want, strlen(want)) == 0, "%s", err);
+	cr_assert_eq(raw_int("SELECT count(*) FROM store_key"), 1);
+	store_close(a);
+	remove_tree(dir2);
 	ASSERT_NO_LEAKS();
 }
