@@ -18,6 +18,7 @@
 #define PG_RETRY_SECONDS 1    /* least time between two reconnection tries */
 #define PG_VERSION_MIN 110000 /* EXECUTE FUNCTION in triggers */
 #define PG_STATEMENT_TIMEOUT "10s"
+#define PG_IDLE_READS 16 /* reads of what came while idle, at most */
 
 /* libpq type OIDs (server/catalog/pg_type_d.h, stable since 7.x). */
 #define PG_BYTEAOID 17
@@ -44,6 +45,10 @@ static const char *const pg_keys[] = {"connect_timeout",  "keepalives",
 				      "dbname",		  NULL};
 static const char *const pg_defaults[] = {"5", "1",	"10",	"3",
 					  "3", "10000", "mwgd", "UTF8"};
+/* A value for each key but dbname (the conninfo) and the NULL. */
+_Static_assert(sizeof(pg_defaults) / sizeof(pg_defaults[0]) + 2 ==
+		   sizeof(pg_keys) / sizeof(pg_keys[0]),
+	       "pg_defaults and pg_keys");
 
 /* libpq's message, first line only ("" if none). */
 static void
@@ -180,7 +185,11 @@ st_pg_is_stale(struct st_pg *pg)
 
 	if (pfd.fd < 0)
 		return 1;
-	while (!pg->is_closing && poll(&pfd, 1, 0) > 0) {
+	/* Bounded: what arrives while idle is a message or two, not a
+	 * stream (no LISTEN on this connection). */
+	for (int i = 0;
+	     i < PG_IDLE_READS && !pg->is_closing && poll(&pfd, 1, 0) > 0;
+	     i++) {
 		if (PQconsumeInput(pg->conn) == 0 ||
 		    PQstatus(pg->conn) != CONNECTION_OK)
 			return 1;
