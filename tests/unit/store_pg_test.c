@@ -201,8 +201,10 @@ cluster_stop(struct cluster *c, const char *bindir)
 
 static struct cluster main_cluster;
 static char main_bindir[PATH_MAX];
-/* A test's own cluster: teardown stops it if the test did not. */
+/* A test's own cluster and second state dir: teardown removes them if
+ * the test did not. */
 static struct cluster own_cluster;
+static char dir2[64];
 
 /*
  * Before the tests, in the runner: the cluster, announced to the tests
@@ -419,6 +421,8 @@ teardown(void)
 	}
 	if (own_cluster.dir[0] != '\0')
 		cluster_stop(&own_cluster, getenv("MWG_TEST_PG_BINDIR"));
+	if (dir2[0] != '\0')
+		remove_tree(dir2);
 	if (dir[0] != '\0')
 		remove_tree(dir);
 }
@@ -620,16 +624,16 @@ Test(store, pg_outage_is_unavailable_then_recovers, .timeout = 180)
 	ASSERT_NO_LEAKS();
 }
 
-/* Writes 32 bytes of c as dir2's secrets.key (0600). */
+/* Writes 32 bytes of c as state dir d's secrets.key (0600). */
 static void
-write_key(const char *dir2, unsigned char c)
+write_key(const char *d, unsigned char c)
 {
 	unsigned char key[32];
 	char path[PATH_MAX];
 	int fd;
 
 	memset(key, c, sizeof(key));
-	path_in(path, dir2, STORE_KEY_FILE);
+	path_in(path, d, STORE_KEY_FILE);
 	(void)unlink(path);
 	cr_assert_geq(fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600), 0);
 	cr_assert_eq(write(fd, key, sizeof(key)), (ssize_t)sizeof(key));
@@ -644,7 +648,7 @@ write_key(const char *dir2, unsigned char c)
  */
 Test(store, pg_nodes_must_share_secrets_key)
 {
-	char dir2[64], key2[PATH_MAX], cmd[PATH_MAX * 2 + 16], want[512];
+	char key2[PATH_MAX], cmd[PATH_MAX * 2 + 16], want[512];
 	struct store *a, *b;
 
 	a = open_store(); /* makes secrets.key in dir, records its id */
@@ -670,6 +674,5 @@ Test(store, pg_nodes_must_share_secrets_key)
 	cr_assert(strncmp(err, want, strlen(want)) == 0, "%s", err);
 	cr_assert_eq(raw_int("SELECT count(*) FROM store_key"), 1);
 	store_close(a);
-	remove_tree(dir2);
 	ASSERT_NO_LEAKS();
 }
