@@ -11,7 +11,7 @@ SAN     ?= 0
 ifeq ($(origin CC),default)
 CC       = gcc
 endif
-PKGS     = openssl libevent libevent_openssl libevent_pthreads jansson sqlite3 \
+PKGS     = openssl libevent libevent_openssl libevent_pthreads jansson sqlite3 libpq \
            liboath pam libqrencode libssh libsystemd libseccomp
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lhttp_parser -lpthread
@@ -111,6 +111,11 @@ $(BIN)/mwg-console: $(CON_OBJ) $(LIBMWG)
 # Test-only helpers (never installed): e.g. issue a certificate or put a
 # device into the state store without going through enrolment.
 $(BIN)/%: $(BUILD)/tests/tools/%.o $(LIBGW) $(LIBMWG)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
+
+# The store bench drives gateway/store.h, so it links the gateway's archive.
+$(BIN)/store_bench: $(BUILD)/bench/store_bench.o $(LIBGW) $(LIBMWG)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
 

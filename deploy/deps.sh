@@ -6,12 +6,13 @@
 # apt-get line and exits 1.
 set -eu
 
-BUILD_PKGS="gcc make pkg-config libssl-dev libevent-dev libjansson-dev libhttp-parser-dev libsqlite3-dev liboath-dev libpam0g-dev libqrencode-dev libssh-dev libsystemd-dev libseccomp-dev tzdata"
+BUILD_PKGS="gcc make pkg-config libssl-dev libevent-dev libjansson-dev libhttp-parser-dev libsqlite3-dev libpq-dev liboath-dev libpam0g-dev libqrencode-dev libssh-dev libsystemd-dev libseccomp-dev tzdata"
 # make test builds every fuzz harness (clang-14 libFuzzer) and replays its corpus;
-# scenarios 51-52 put a real HAProxy in front of mwgd.
-TEST_PKGS="libcriterion-dev curl openssl jq haproxy procps rsyslog rsyslog-gnutls oathtool libpam-wrapper libnss-wrapper openssh-client ssh-audit prometheus mandoc man-db debhelper dpkg-dev fakeroot lintian clang-14 libclang-rt-14-dev chromium libnss3-tools nodejs python3 libgtk-4-dev xvfb xdotool imagemagick xrdp freerdp2-x11"
+# scenarios 51-52 put a real HAProxy in front of mwgd; store_pg_test starts a
+# throwaway PostgreSQL cluster (initdb, pg_ctl).
+TEST_PKGS="libcriterion-dev postgresql curl openssl jq haproxy procps rsyslog rsyslog-gnutls oathtool libpam-wrapper libnss-wrapper openssh-client ssh-audit prometheus mandoc man-db debhelper dpkg-dev fakeroot lintian clang-14 libclang-rt-14-dev chromium libnss3-tools nodejs python3 libgtk-4-dev xvfb xdotool imagemagick xrdp freerdp2-x11"
 DEMO_PKGS="curl openssl jq oathtool libpam-wrapper libnss-wrapper"
-BENCH_PKGS="stunnel4 haproxy util-linux procps openssh-server openssh-client"
+BENCH_PKGS="postgresql stunnel4 haproxy util-linux procps openssh-server openssh-client"
 FUZZ_PKGS="clang-14 libclang-rt-14-dev"
 DEB_PKGS="debhelper dpkg-dev fakeroot lintian mandoc"
 

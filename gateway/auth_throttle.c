@@ -8,20 +8,11 @@
  * clears the row), when the window began, and when the key may try again.
  * When the window has passed, the next failure starts a new one at zero.
  */
-#include <pthread.h>
 #include <string.h>
 
 #include "common/errbuf.h"
 #include "gateway/auth.h"
 #include "gateway/store.h"
-
-/*
- * The store has no atomic read-modify-write for these rows: this lock
- * makes fail's get-then-put one step within mwgd, so two failures racing
- * on one key both count. (Another node sharing the store may still lose
- * one count: it only makes the throttle a little more lenient.)
- */
-static pthread_mutex_t throttle_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* The delay after the failures-th failure in a row. */
 static long
@@ -82,23 +73,23 @@ auth_throttle_wait(struct store *st, const char *const *keys, size_t n,
 	return wait;
 }
 
-/* One more failure for key at now. Called with throttle_lock held. */
+/*
+ * One more failure for key at now: the store counts it in one statement
+ * (a new window if the last has passed), so failures racing in this
+ * process or on other nodes sharing the store all count; then the delay
+ * the count earns is held, never shortened by a racing smaller one.
+ */
 static int
 throttle_fail_one(struct store *st, const char *key, time_t now, char *err,
     size_t errlen)
 {
 	struct store_throttle t;
 
-	if (store_throttle_get(st, key, &t, err, errlen) == -1)
+	if (store_throttle_count(st, key, now, AUTH_THROTTLE_WINDOW, &t, err,
+	    errlen) == -1)
 		return -1;
-	if (t.window_start == 0 || now < t.window_start ||
-	    now >= t.window_start + AUTH_THROTTLE_WINDOW) {
-		t.failures = 0;
-		t.window_start = now;
-	}
-	t.failures++;
-	t.next_allowed_at = now + throttle_delay(t.failures);
-	return store_throttle_put(st, key, &t, err, errlen);
+	return store_throttle_hold(st, key, now + throttle_delay(t.failures),
+	    err, errlen);
 }
 
 int
@@ -107,11 +98,9 @@ auth_throttle_fail(struct store *st, const char *const *keys, size_t n,
 {
 	int rc = 0;
 
-	pthread_mutex_lock(&throttle_lock);
 	for (size_t i = 0; i < n && rc == 0; i++)
 		if (keys[i] != NULL)
 			rc = throttle_fail_one(st, keys[i], now, err, errlen);
-	pthread_mutex_unlock(&throttle_lock);
 	return rc;
 }
 
@@ -119,10 +108,5 @@ int
 auth_throttle_clear(struct store *st, const char *key, char *err,
     size_t errlen)
 {
-	int rc;
-
-	pthread_mutex_lock(&throttle_lock);
-	rc = store_throttle_clear(st, key, err, errlen);
-	pthread_mutex_unlock(&throttle_lock);
-	return rc;
+	return store_throttle_clear(st, key, err, errlen);
 }

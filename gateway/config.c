@@ -13,6 +13,8 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include <libpq-fe.h>
+
 #include "audit/audit.h"
 #include "common/addr.h"
 #include "common/xmalloc.h"
@@ -673,6 +675,77 @@ kw_listen(struct gw_config *c, const struct conf_node *n, struct conf_errors *e)
 		listen_tls_block(c, n, e);
 }
 
+/*
+ * store { postgres "CONNINFO" }: the state store in PostgreSQL, so that
+ * several nodes share it. CONNINFO is read by libpq's own parser here, so
+ * a typo is a config error with its position rather than a failed start;
+ * the error quotes libpq, never the whole string (it may hold a password).
+ */
+static void
+kw_store_postgres(struct gw_config *c, const struct conf_node *k,
+    struct conf_errors *e)
+{
+	PQconninfoOption *opts;
+	const char *before = c->store_postgres;
+	char *msg = NULL;
+	size_t len;
+
+	if (k->has_block) {
+		conf_error(e, &k->name.pos, "postgres takes no block");
+		return;
+	}
+	set_string(&c->store_postgres, k, e);
+	if (c->store_postgres == before)
+		return;		/* set_string said why */
+	if ((opts = PQconninfoParse(c->store_postgres, &msg)) != NULL) {
+		conninfo_no_password(opts, k, e);
+		PQconninfoFree(opts);
+		return;
+	}
+	len = msg != NULL ? strcspn(msg, "\n") : 0;
+	conf_error(e, &k->args[0].pos, "expected a libpq connection string "
+	    "or URI (host=... dbname=... or postgresql://...), got one libpq "
+	    "refuses: %.*s", (int)len, msg != NULL ? msg : "out of memory");
+	PQfreemem(msg);
+}
+
+/*
+ * mwgd.conf is read by the network process too (as data, from the
+ * monitor): a database password written in it would be the network
+ * process's. The monitor alone reads a passfile or client key.
+ */
+static void
+conninfo_no_password(const PQconninfoOption *opts, const struct conf_node *k,
+    struct conf_errors *e)
+{
+	for (const PQconninfoOption *o = opts; o->keyword != NULL; o++)
+		if (strcmp(o->keyword, "password") == 0 && o->val != NULL &&
+		    o->val[0] != '\0')
+			conf_error(e, &k->args[0].pos, "a password in the "
+			    "connection string: put it in a passfile "
+			    "(passfile=FILE, mode 0600, read by the monitor "
+			    "only) or use a client certificate (sslcert=, "
+			    "sslkey=)");
+}
+
+static void
+kw_store(struct gw_config *c, const struct conf_node *n, struct conf_errors *e)
+{
+	conf_nargs(n, 0, 0, e);
+	for (size_t i = 0; i < n->nchildren; i++) {
+		const struct conf_node *k = &n->children[i];
+
+		if (strcmp(k->name.text, "postgres") == 0)
+			kw_store_postgres(c, k, e);
+		else
+			conf_error(e, &k->name.pos, "expected 'postgres' in "
+			    "store, got '%s'", k->name.text);
+	}
+	if (n->nchildren == 0)
+		conf_error(e, &n->name.pos, "expected 'postgres \"CONNINFO\"' "
+		    "in store");
+}
+
 /* Sorted by name. */
 static const struct keyword keywords[] = {
 	{ "audit", kw_audit, 1 },
@@ -690,6 +763,7 @@ static const struct keyword keywords[] = {
 	{ "node-name", kw_node_name, 0 },
 	{ "policy", kw_policy, 0 },
 	{ "state-dir", kw_state_dir, 0 },
+	{ "store", kw_store, 1 },
 	{ "timeouts", kw_timeouts, 1 },
 	{ "user", kw_user, 0 },
 	{ "workers", kw_workers, 0 },
@@ -842,6 +916,7 @@ gw_config_free(struct gw_config *c)
 	free(c->net_user);
 	free(c->net_root);
 	free(c->state_dir);
+	free(c->store_postgres);
 	free(c->crl_path);
 	free(c->pam_service);
 	free(c->tls.ca_key);

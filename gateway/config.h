@@ -38,6 +38,8 @@ struct gw_config {
 	char *net_root;		/* its empty root directory (root only) */
 	char *group;
 	char *state_dir;
+	char *store_postgres;	/* store { postgres CONNINFO }; NULL: SQLite
+				   in state_dir */
 	char *crl_path;		/* CRL written here and served at /crl */
 	char *pam_service;	/* default "mwg" */
 	int auth_threads;	/* the auth pool; default 4 */

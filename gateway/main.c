@@ -263,7 +263,8 @@ setup_state(struct server *srv, const struct gw_config *c)
 {
 	char err[STORE_ERR_MAX];
 
-	if ((srv->store = store_open(c->state_dir, err, sizeof(err))) == NULL)
+	if ((srv->store = store_open_with(c->state_dir, c->store_postgres, err,
+	    sizeof(err))) == NULL)
 		fatalx("state store: %s", err);
 	srv->deny = denylist_new();
 	if (denylist_load(srv->deny, srv->store, err, sizeof(err)) == -1)

@@ -1,7 +1,8 @@
 /*
  * The state store's connection: opening state.db with the settings the
- * security rules depend on, the mutex that makes one connection safe for
- * every thread, and the SQLite helpers the store_*.c files share.
+ * security rules depend on (or PostgreSQL, gateway/store_pg.c), the mutex
+ * that makes one connection safe for every thread, and the statement and
+ * row helpers the store_*.c files share, switched by back-end here.
  */
 #include <sys/stat.h>
 
@@ -32,6 +33,32 @@ static int st_dir_check(const char *dir, char *err, size_t errlen);
 static int st_settings(struct store *st, char *err, size_t errlen);
 static int st_pragma(struct store *st, const char *sql, const char *want,
 		     char *err, size_t errlen);
+static int st_prepare(struct store *st, const char *sql, sqlite3_stmt **sp,
+		      char *err, size_t errlen);
+static int st_step_row(struct store *st, sqlite3_stmt *s, char *err,
+		       size_t errlen);
+static void st_finish(sqlite3_stmt *s);
+
+/* Makes dir if missing, checks it and makes the struct, yet unconnected. */
+static struct store *
+st_new(const char *dir, char *err, size_t errlen)
+{
+	struct store *st;
+
+	if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
+		st_err(err, errlen, "%s: %s", dir, strerror(errno));
+		return NULL;
+	}
+	if (st_dir_check(dir, err, errlen) == -1)
+		return NULL;
+	st = xcalloc(1, sizeof(*st));
+	if (pthread_mutex_init(&st->mu, NULL) != 0) {
+		st_err(err, errlen, "%s: cannot make a mutex", __func__);
+		free(st);
+		return NULL;
+	}
+	return st;
+}
 
 struct store *
 store_open(const char *dir, char *err, size_t errlen)
@@ -40,23 +67,15 @@ store_open(const char *dir, char *err, size_t errlen)
 	char path[PATH_MAX];
 	int n;
 
-	if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
-		st_err(err, errlen, "%s: %s", dir, strerror(errno));
-		return NULL;
-	}
-	if (st_dir_check(dir, err, errlen) == -1)
-		return NULL;
 	n = snprintf(path, sizeof(path), "%s/%s", dir, STORE_DB_FILE);
 	if (n < 0 || (size_t)n >= sizeof(path)) {
 		st_err(err, errlen, "%s: path too long", dir);
 		return NULL;
 	}
-	if (st_db_file(path, err, errlen) == -1)
+	if ((st = st_new(dir, err, errlen)) == NULL)
 		return NULL;
-	st = xcalloc(1, sizeof(*st));
-	if (pthread_mutex_init(&st->mu, NULL) != 0) {
-		st_err(err, errlen, "%s: cannot make a mutex", __func__);
-		free(st);
+	if (st_db_file(path, err, errlen) == -1) {
+		store_close(st);
 		return NULL;
 	}
 	/* NOMUTEX: st->mu already serialises every use of the connection. */
@@ -79,6 +98,55 @@ store_open(const char *dir, char *err, size_t errlen)
 	return st;
 }
 
+/*
+ * PostgreSQL: the tables live in the database conninfo names; dir keeps
+ * secrets.key, which every node sharing the database must hold alike.
+ */
+static struct store *
+st_open_pg(const char *dir, const char *conninfo, char *err, size_t errlen)
+{
+	struct store *st;
+
+	if ((st = st_new(dir, err, errlen)) == NULL)
+		return NULL;
+	if ((st->pg = st_pg_connect(conninfo, err, errlen)) == NULL ||
+	    st_pg_migrate(st, err, errlen) == -1 ||
+	    st_key_load(st, dir, err, errlen) == -1 ||
+	    st_key_check(st, dir, err, errlen) == -1) {
+		store_close(st);
+		return NULL;
+	}
+	return st;
+}
+
+struct store *
+store_open_with(const char *dir, const char *pg_conninfo, char *err,
+		size_t errlen)
+{
+	if (pg_conninfo == NULL)
+		return store_open(dir, err, errlen);
+	return st_open_pg(dir, pg_conninfo, err, errlen);
+}
+
+int
+store_unavailable(struct store *st)
+{
+	int rc;
+
+	if (st == NULL || st->pg == NULL)
+		return 0;
+	st_enter(st);
+	rc = st_pg_unavailable(st->pg);
+	st_leave(st);
+	return rc;
+}
+
+const char *
+store_backend(const struct store *st)
+{
+	return st->pg != NULL ? "postgresql" : "sqlite";
+}
+
 void
 store_close(struct store *st)
 {
@@ -90,6 +158,7 @@ store_close(struct store *st)
 	 */
 	if (st->db != NULL && sqlite3_close(st->db) != SQLITE_OK)
 		log_warnx("%s: %s", __func__, sqlite3_errmsg(st->db));
+	st_pg_close(st->pg);
 	OPENSSL_cleanse(st->key, sizeof(st->key));
 	pthread_mutex_destroy(&st->mu);
 	free(st);
@@ -225,13 +294,19 @@ st_leave(struct store *st)
 		fatalx("%s: pthread_mutex_unlock", __func__);
 }
 
-/* Every SQLite failure, for monitoring (all stores of the process). */
+/* Every database failure, for monitoring (all stores of the process). */
 static atomic_ullong st_errors;
+
+void
+st_count_error(void)
+{
+	atomic_fetch_add_explicit(&st_errors, 1, memory_order_relaxed);
+}
 
 int
 st_dberr(struct store *st, const char *what, char *err, size_t errlen)
 {
-	atomic_fetch_add_explicit(&st_errors, 1, memory_order_relaxed);
+	st_count_error();
 	st_err(err, errlen, "%s: %s", what, sqlite3_errmsg(st->db));
 	return -1;
 }
@@ -240,6 +315,12 @@ unsigned long long
 store_errors_total(void)
 {
 	return atomic_load(&st_errors);
+}
+
+const char *
+st_db_name(const struct store *st)
+{
+	return st->pg != NULL ? "the PostgreSQL store" : STORE_DB_FILE;
 }
 
 int
@@ -276,7 +357,8 @@ st_check_private(int fd, const char *path, const char *lets, struct stat *sb,
 	if (sb->st_nlink != 1 || sb->st_uid != geteuid()) {
 		st_err(err, errlen,
 		       "%s: owned by uid %u with %u links; want uid %u and "
-		       "one link", path, (unsigned int)sb->st_uid,
+		       "one link",
+		       path, (unsigned int)sb->st_uid,
 		       (unsigned int)sb->st_nlink, (unsigned int)geteuid());
 		return -1;
 	}
@@ -289,7 +371,109 @@ st_check_private(int fd, const char *path, const char *lets, struct stat *sb,
 	return 0;
 }
 
+/* ---- rows ------------------------------------------------------------- */
+
+int64_t
+st_col_int(const struct st_row *r, int col)
+{
+	if (r->s == NULL)
+		return st_pg_col_int(r, col);
+	return sqlite3_column_int64(r->s, col);
+}
+
 int
+st_col_is_null(const struct st_row *r, int col)
+{
+	if (r->s == NULL)
+		return st_pg_col_is_null(r, col);
+	return sqlite3_column_type(r->s, col) == SQLITE_NULL;
+}
+
+/* Text column col and its length; NULL for SQL NULL (or no memory). */
+static const char *
+st_col_ptr(const struct st_row *r, int col, size_t *lenp)
+{
+	const unsigned char *t;
+	int len;
+
+	if (r->s == NULL)
+		return st_pg_col_text(r, col, lenp);
+	t = sqlite3_column_text(r->s, col);
+	len = sqlite3_column_bytes(r->s, col);
+	*lenp = len < 0 ? 0 : (size_t)len;
+	return (const char *)t;
+}
+
+int
+st_col_text(struct store *st, const struct st_row *r, int col, char *buf,
+	    size_t size, char *err, size_t errlen)
+{
+	const char *t;
+	size_t len = 0;
+
+	t = st_col_ptr(r, col, &len);
+	if (t == NULL && r->s != NULL &&
+	    sqlite3_errcode(st->db) == SQLITE_NOMEM)
+		return st_dberr(st, "read", err, errlen);
+	if (t == NULL) {
+		buf[0] = '\0';
+		return 0;
+	}
+	if (len >= size) {
+		st_err(err, errlen, "stored column %d is longer than %zu bytes",
+		       col, size - 1);
+		return -1;
+	}
+	memcpy(buf, t, len);
+	buf[len] = '\0';
+	return 0;
+}
+
+char *
+st_col_strdup(const struct st_row *r, int col)
+{
+	const char *t;
+	size_t len = 0;
+	char *out;
+
+	t = st_col_ptr(r, col, &len);
+	out = xmalloc(len + 1);
+	if (t != NULL)
+		memcpy(out, t, len);
+	out[t == NULL ? 0 : len] = '\0';
+	return out;
+}
+
+int
+st_col_blob(struct store *st, const struct st_row *r, int col, void *buf,
+	    size_t size, size_t *lenp, char *err, size_t errlen)
+{
+	const void *b;
+	int len;
+
+	(void)st;
+	if (r->s == NULL) {
+		if (st_pg_col_blob(r, col, buf, size, lenp) == 0)
+			return 0;
+	} else {
+		b = sqlite3_column_blob(r->s, col);
+		len = sqlite3_column_bytes(r->s, col);
+		if (b != NULL && len > 0 && (size_t)len <= size) {
+			memcpy(buf, b, (size_t)len);
+			*lenp = (size_t)len;
+			return 0;
+		}
+	}
+	st_err(err, errlen,
+	       "stored column %d is empty or longer than %zu "
+	       "bytes",
+	       col, size);
+	return -1;
+}
+
+/* ---- statements --------------------------------------------------------- */
+
+static int
 st_prepare(struct store *st, const char *sql, sqlite3_stmt **sp, char *err,
 	   size_t errlen)
 {
@@ -302,7 +486,9 @@ st_prepare(struct store *st, const char *sql, sqlite3_stmt **sp, char *err,
 	return 0;
 }
 
-int
+/* Steps a statement that returns no row: the rows it changed,
+ * STORE_CONSTRAINT, or -1 (err set). */
+static int
 st_step_done(struct store *st, sqlite3_stmt *s, char *err, size_t errlen)
 {
 	int rc = sqlite3_step(s);
@@ -315,7 +501,8 @@ st_step_done(struct store *st, sqlite3_stmt *s, char *err, size_t errlen)
 	return -1;
 }
 
-int
+/* Steps a query: 1 a row is ready, 0 no more rows, -1 (err set). */
+static int
 st_step_row(struct store *st, sqlite3_stmt *s, char *err, size_t errlen)
 {
 	int rc = sqlite3_step(s);
@@ -327,7 +514,7 @@ st_step_row(struct store *st, sqlite3_stmt *s, char *err, size_t errlen)
 	return st_dberr(st, "read", err, errlen);
 }
 
-void
+static void
 st_finish(sqlite3_stmt *s)
 {
 	/*
@@ -337,36 +524,8 @@ st_finish(sqlite3_stmt *s)
 	(void)sqlite3_finalize(s);
 }
 
-int
-st_bind_text(sqlite3_stmt *s, int idx, const char *text)
-{
-	return sqlite3_bind_text(s, idx, text, -1, SQLITE_STATIC);
-}
-
-int
-st_col_text(struct store *st, sqlite3_stmt *s, int col, char *buf, size_t size,
-	    char *err, size_t errlen)
-{
-	const unsigned char *t = sqlite3_column_text(s, col);
-	int len = sqlite3_column_bytes(s, col);
-
-	if (t == NULL && sqlite3_errcode(st->db) == SQLITE_NOMEM)
-		return st_dberr(st, "read", err, errlen);
-	if (t == NULL) {
-		buf[0] = '\0';
-		return 0;
-	}
-	if (len < 0 || (size_t)len >= size) {
-		st_err(err, errlen, "stored %s is longer than %zu bytes",
-		       sqlite3_column_name(s, col), size - 1);
-		return -1;
-	}
-	memcpy(buf, t, (size_t)len);
-	buf[len] = '\0';
-	return 0;
-}
-
-int
+/* Prepares sql and binds p[0..np-1] to ?1..?np ("bind" error on failure). */
+static int
 st_prepare_bind(struct store *st, const char *sql, const struct st_param *p,
 		size_t np, sqlite3_stmt **sp, char *err, size_t errlen)
 {
@@ -379,7 +538,8 @@ st_prepare_bind(struct store *st, const char *sql, const struct st_param *p,
 		idx = (int)i + 1;
 		switch (p[i].type) {
 		case ST_P_TEXT:
-			rc = st_bind_text(*sp, idx, p[i].text);
+			rc = sqlite3_bind_text(*sp, idx, p[i].text, -1,
+					       SQLITE_STATIC);
 			break;
 		case ST_P_INT:
 			rc = sqlite3_bind_int64(*sp, idx, p[i].i);
@@ -409,6 +569,8 @@ st_run(struct store *st, const char *sql, const struct st_param *p, size_t np,
 	sqlite3_stmt *s;
 	int rc;
 
+	if (st->pg != NULL)
+		return st_pg_run(st, sql, p, np, err, errlen);
 	if (st_prepare_bind(st, sql, p, np, &s, err, errlen) == -1)
 		return -1;
 	rc = st_step_done(st, s, err, errlen);
@@ -428,6 +590,33 @@ st_run_locked(struct store *st, const char *sql, const struct st_param *p,
 	return rc;
 }
 
+/*
+ * Steps s through its rows, calling fn on each (all: until fn answers
+ * non-zero; else the first only). The rest are stepped over, so that a
+ * write with RETURNING completes. Returns the rows seen by fn, or -1.
+ */
+static int
+st_sqlite_rows(struct store *st, sqlite3_stmt *s, st_row_fn fn, void *arg,
+	       int all, char *err, size_t errlen)
+{
+	struct st_row row = {.s = s};
+	int rc, n = 0, stop = 0;
+
+	while ((rc = st_step_row(st, s, err, errlen)) == 1) {
+		if (stop)
+			continue;
+		n++;
+		if (fn != NULL && (rc = fn(st, &row, arg, err, errlen)) != 0) {
+			if (rc == -1)
+				return -1;
+			stop = 1;
+		}
+		if (!all)
+			stop = 1;
+	}
+	return rc == -1 ? -1 : n;
+}
+
 int
 st_get(struct store *st, const char *sql, const struct st_param *p, size_t np,
        st_row_fn fn, void *arg, char *err, size_t errlen)
@@ -435,11 +624,11 @@ st_get(struct store *st, const char *sql, const struct st_param *p, size_t np,
 	sqlite3_stmt *s;
 	int rc;
 
+	if (st->pg != NULL)
+		return st_pg_query(st, sql, p, np, fn, arg, 0, err, errlen);
 	if (st_prepare_bind(st, sql, p, np, &s, err, errlen) == -1)
 		return -1;
-	rc = st_step_row(st, s, err, errlen);
-	if (rc == 1 && fn != NULL && fn(st, s, arg, err, errlen) == -1)
-		rc = -1;
+	rc = st_sqlite_rows(st, s, fn, arg, 0, err, errlen);
 	st_finish(s);
 	return rc;
 }
@@ -457,18 +646,17 @@ st_get_locked(struct store *st, const char *sql, const struct st_param *p,
 }
 
 int
-st_each_locked(struct store *st, const char *sql, st_row_fn fn, void *arg,
-	       char *err, size_t errlen)
+st_each_locked(struct store *st, const char *sql, const struct st_param *p,
+	       size_t np, st_row_fn fn, void *arg, char *err, size_t errlen)
 {
 	sqlite3_stmt *s;
 	int rc = -1;
 
 	st_enter(st);
-	if (st_prepare(st, sql, &s, err, errlen) == 0) {
-		while ((rc = st_step_row(st, s, err, errlen)) == 1) {
-			if ((rc = fn(st, s, arg, err, errlen)) != 0)
-				break;
-		}
+	if (st->pg != NULL)
+		rc = st_pg_query(st, sql, p, np, fn, arg, 1, err, errlen);
+	else if (st_prepare_bind(st, sql, p, np, &s, err, errlen) == 0) {
+		rc = st_sqlite_rows(st, s, fn, arg, 1, err, errlen);
 		st_finish(s);
 	}
 	st_leave(st);
@@ -479,34 +667,9 @@ int
 st_exec(struct store *st, const char *what, const char *sql, char *err,
 	size_t errlen)
 {
+	if (st->pg != NULL)
+		return st_pg_exec(st, what, sql, err, errlen);
 	if (sqlite3_exec(st->db, sql, NULL, NULL, NULL) != SQLITE_OK)
 		return st_dberr(st, what, err, errlen);
 	return 0;
-}
-
-int
-st_begin(struct store *st, char *err, size_t errlen)
-{
-	return st_exec(st, "begin", "BEGIN IMMEDIATE", err, errlen);
-}
-
-int
-st_commit(struct store *st, char *err, size_t errlen)
-{
-	if (st_exec(st, "commit", "COMMIT", err, errlen) == -1) {
-		st_rollback(st);
-		return -1;
-	}
-	return 0;
-}
-
-void
-st_rollback(struct store *st)
-{
-	/*
-	 * A failed ROLLBACK means SQLite already rolled back (it does on
-	 * some errors); either way no transaction is left open.
-	 */
-	if (sqlite3_get_autocommit(st->db) == 0)
-		(void)sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 }

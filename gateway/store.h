@@ -1,16 +1,24 @@
 /*
  * store: mwgd's state — devices, enrolment codes (hashed), TOTP secrets
  * (AES-256-GCM at rest), locks, issued sessions, posture reports and
- * throttle counters — in SQLite (WAL) under the state directory.
+ * throttle counters — in SQLite (WAL) under the state directory, or in a
+ * PostgreSQL database that several nodes share (mwgd.conf: store {
+ * postgres "CONNINFO" }). Both back-ends run the same statements, and
+ * each shared rule (a TOTP step used once, a code used once, a key on one
+ * device, a throttle count) is one atomic statement, so it holds across
+ * threads, processes and nodes alike.
  *
- * Thread-safety: a struct store is one SQLite connection guarded by a mutex
- * inside it, so any thread (a worker, the auth pool) may call any function.
- * List callbacks run with that mutex held and must not call the store.
+ * Thread-safety: a struct store is one database connection guarded by a
+ * mutex inside it, so any thread (a worker, the auth pool) may call any
+ * function. List callbacks run with that mutex held and must not call the
+ * store.
  *
  * Returns: 0 on success and -1 on failure with a one-line reason in err
  * (err may be NULL), unless a function documents more values. Functions
  * report rather than log (only store_close, which cannot report, warns);
- * no reason ever holds a secret, only identifiers.
+ * no reason ever holds a secret, only identifiers. After a -1,
+ * store_unavailable() tells a database outage (answer 503, try later)
+ * from every other failure.
  */
 #ifndef MWG_STORE_H
 #define MWG_STORE_H
@@ -46,9 +54,35 @@ struct store;
  * not decrypt them). Returns NULL with the reason in err.
  */
 struct store *store_open(const char *dir, char *err, size_t errlen);
+/*
+ * As store_open when pg_conninfo is NULL; else the tables live in the
+ * PostgreSQL database that pg_conninfo (a libpq connection string or URI)
+ * names, and dir keeps only secrets.key, which every node sharing that
+ * database must hold alike: the first records the key's id, and a store
+ * with another key is refused. The schema is brought up to date under an
+ * advisory lock, so nodes starting together migrate it once. The
+ * connection has bounded waits (connect_timeout 5 s, TCP keepalives and
+ * tcp_user_timeout 10 s unless pg_conninfo sets them), and a lost one is
+ * made again by the next call. Returns NULL with the reason in err.
+ */
+struct store *store_open_with(const char *dir, const char *pg_conninfo,
+			      char *err, size_t errlen);
 /* Closes and wipes the key; NULL is a no-op. */
 void store_close(struct store *st);
-/* SQLite errors met so far by every store of this process (monitoring). */
+/*
+ * 1 while the database cannot be reached: the last statement on st met a
+ * refused or lost connection, and no call since has made it again. A
+ * function that returned -1 then failed because of the outage, not the
+ * request: its caller answers 503 ("try again in a minute"). Always 0 for
+ * SQLite, and for NULL.
+ *
+ * (Not a return value of its own: callers compare with -1, and a new
+ * negative answer would read as success or "not found" in some of them.)
+ */
+int store_unavailable(struct store *st);
+/* "sqlite" or "postgresql". */
+const char *store_backend(const struct store *st);
+/* Database errors met so far by every store of this process (monitoring). */
 unsigned long long store_errors_total(void);
 
 /* ---- devices ------------------------------------------------------------ */
@@ -333,6 +367,24 @@ int store_throttle_get(struct store *st, const char *key,
 int store_throttle_put(struct store *st, const char *key,
 		       const struct store_throttle *t, char *err,
 		       size_t errlen);
+/*
+ * One more failure for key at now, counted by one statement (INSERT ...
+ * ON CONFLICT DO UPDATE ... RETURNING), so failures racing on any thread
+ * or node all count. A new key, or one whose window began `window`
+ * seconds or more before now (or after now), starts again: failures 1,
+ * window_start and next_allowed_at now. Fills *t with the row after the
+ * change. 0 or -1.
+ */
+int store_throttle_count(struct store *st, const char *key, time_t now,
+			 time_t window, struct store_throttle *t, char *err,
+			 size_t errlen);
+/*
+ * Moves key's next_allowed_at on to `until`, never back (a racing
+ * failure that asked for less does not shorten it). 0 (also if key has
+ * no row), or -1.
+ */
+int store_throttle_hold(struct store *st, const char *key, time_t until,
+			char *err, size_t errlen);
 /* Deletes key's row (after a success); no row is not an error. */
 int store_throttle_clear(struct store *st, const char *key, char *err,
 			 size_t errlen);

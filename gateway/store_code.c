@@ -1,7 +1,8 @@
 /*
  * Enrolment codes: ID:SECRET pairs that admit one device each. Only a
- * salted hash of the secret is kept, and using a code is one transaction,
- * so a code admits exactly one device however many requests race for it.
+ * salted hash of the secret is kept, and using a code is one conditional
+ * UPDATE, so a code admits exactly one device however many requests, on
+ * however many nodes, race for it.
  */
 #include <string.h>
 
@@ -11,11 +12,11 @@
 #include "gateway/store_int.h"
 
 #define CODE_COLS                                                              \
-	"salt, hash, used_at, expires_at, user, practice, "                    \
+	"salt, hash, used_at, expires_at, \"user\", practice, "                \
 	"label, managed, created_at, created_by_uid, id, withdrawn_at"
 /* CODE_COLS without the salt and hash: what a list may show. */
 #define CODE_PUBLIC_COLS                                                       \
-	"NULL, NULL, used_at, expires_at, user, practice, "                    \
+	"NULL, NULL, used_at, expires_at, \"user\", practice, "                \
 	"label, managed, created_at, created_by_uid, id, withdrawn_at"
 
 static int
@@ -54,7 +55,7 @@ store_code_add(struct store *st, const struct store_code *c, const char *secret,
 		return -1;
 	rc = st_run_locked(
 	    st,
-	    "INSERT INTO enrol_codes (id, salt, hash, user, "
+	    "INSERT INTO enrol_codes (id, salt, hash, \"user\", "
 	    "practice, label, managed, created_at, expires_at, "
 	    "created_by_uid) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
 	    "?8, ?9, ?10)",
@@ -74,124 +75,127 @@ store_code_add(struct store *st, const struct store_code *c, const char *secret,
 
 /* Reads the public columns of a CODE_COLS row into *c. */
 static int
-st_code_row(struct store *st, sqlite3_stmt *s, struct store_code *c, char *err,
-	    size_t errlen)
+st_code_row(struct store *st, const struct st_row *r, struct store_code *c,
+	    char *err, size_t errlen)
 {
 	memset(c, 0, sizeof(*c));
-	if (st_col_text(st, s, 4, c->user, sizeof(c->user), err, errlen) ==
+	if (st_col_text(st, r, 4, c->user, sizeof(c->user), err, errlen) ==
 		-1 ||
-	    st_col_text(st, s, 5, c->practice, sizeof(c->practice), err,
+	    st_col_text(st, r, 5, c->practice, sizeof(c->practice), err,
 			errlen) == -1 ||
-	    st_col_text(st, s, 6, c->label, sizeof(c->label), err, errlen) ==
+	    st_col_text(st, r, 6, c->label, sizeof(c->label), err, errlen) ==
 		-1 ||
-	    st_col_text(st, s, 10, c->id, sizeof(c->id), err, errlen) == -1)
+	    st_col_text(st, r, 10, c->id, sizeof(c->id), err, errlen) == -1)
 		return -1;
-	c->used_at = (time_t)sqlite3_column_int64(s, 2);
-	c->expires_at = (time_t)sqlite3_column_int64(s, 3);
-	c->is_managed = sqlite3_column_int(s, 7) != 0;
-	c->created_at = (time_t)sqlite3_column_int64(s, 8);
-	c->created_by_uid = (uid_t)sqlite3_column_int64(s, 9);
-	c->withdrawn_at = (time_t)sqlite3_column_int64(s, 11);
+	c->used_at = (time_t)st_col_int(r, 2);
+	c->expires_at = (time_t)st_col_int(r, 3);
+	c->is_managed = (int)st_col_int(r, 7) != 0;
+	c->created_at = (time_t)st_col_int(r, 8);
+	c->created_by_uid = (uid_t)st_col_int(r, 9);
+	c->withdrawn_at = (time_t)st_col_int(r, 11);
 	return 0;
 }
 
-/*
- * Judges the code row in s (or its absence: have_row 0) for secret at now.
- * Returns 0 usable (*c filled), 1 refused (*why set), -1. An unknown id
- * still costs one hash, so timing does not tell unknown from wrong.
- */
-static int
-st_code_judge(struct store *st, sqlite3_stmt *s, int have_row,
-	      const char *secret, time_t now, struct store_code *c,
-	      const char **why, char *err, size_t errlen)
-{
-	static const unsigned char none[STORE_SALT_LEN];
-	const void *salt = none, *hash = NULL;
-	unsigned char want[STORE_HASH_LEN];
-	int match;
-
-	if (have_row) {
-		salt = sqlite3_column_blob(s, 0);
-		if (sqlite3_column_bytes(s, 0) != STORE_SALT_LEN ||
-		    (hash = sqlite3_column_blob(s, 1)) == NULL ||
-		    sqlite3_column_bytes(s, 1) != STORE_HASH_LEN) {
-			st_err(err, errlen,
-			       "stored code has a bad salt or hash");
-			return -1;
-		}
-	}
-	if (st_code_hash(salt, secret, want, err, errlen) == -1)
-		return -1;
-	match = hash != NULL && CRYPTO_memcmp(want, hash, sizeof(want)) == 0;
-	OPENSSL_cleanse(want, sizeof(want));
-	if (!have_row)
-		*why = "unknown";
-	else if (!match)
-		*why = "wrong secret";
-	else if (sqlite3_column_int64(s, 2) != 0)
-		*why = "used";
-	else if (sqlite3_column_int64(s, 11) != 0)
-		*why = "withdrawn";
-	else if (sqlite3_column_int64(s, 3) <= now)
-		*why = "expired";
-	else
-		return st_code_row(st, s, c, err, errlen);
-	return 1;
-}
-
-/* Sets used_at unless already set: 1 if this call used the code, 0, -1. */
-static int
-st_code_mark(struct store *st, const char *id, time_t now, char *err,
-	     size_t errlen)
-{
-	int rc = st_run(st,
-			"UPDATE enrol_codes SET used_at = ?2 "
-			"WHERE id = ?1 AND used_at = 0 AND withdrawn_at = 0",
-			ST_ARGS(ST_TEXT(id), ST_INT(now)), err, errlen);
-
-	return rc < 0 ? -1 : rc;
-}
-
-/* st_code_judge's arguments and answer for a row that exists. */
+/* st_code_judge's arguments and answer. */
 struct st_code_verdict {
 	const char *secret;
 	time_t now;
 	struct store_code *c;
 	const char **why;
+	unsigned char hash[STORE_HASH_LEN]; /* of secret, with the row's salt */
 	int rc;
 };
 
+/*
+ * Judges the code row r (NULL: no such id) for v->secret at v->now.
+ * Sets v->rc to 0 usable (v->c and v->hash filled) or 1 refused (*v->why
+ * set); returns -1 on error. An unknown id still costs one hash, so
+ * timing does not tell unknown from wrong.
+ */
 static int
-st_code_judge_row(struct store *st, sqlite3_stmt *s, void *arg, char *err,
-		  size_t errlen)
+st_code_judge(struct store *st, const struct st_row *r,
+	      struct st_code_verdict *v, char *err, size_t errlen)
 {
-	struct st_code_verdict *v = arg;
+	unsigned char salt[STORE_SALT_LEN] = {0}, hash[STORE_HASH_LEN];
+	size_t slen = 0, hlen = 0;
+	int match;
 
-	v->rc = st_code_judge(st, s, 1, v->secret, v->now, v->c, v->why, err,
-			      errlen);
-	return v->rc == -1 ? -1 : 0;
+	if (r != NULL && (st_col_blob(st, r, 0, salt, sizeof(salt), &slen, err,
+				      errlen) == -1 ||
+			  st_col_blob(st, r, 1, hash, sizeof(hash), &hlen, err,
+				      errlen) == -1 ||
+			  slen != STORE_SALT_LEN || hlen != STORE_HASH_LEN)) {
+		st_err(err, errlen, "stored code has a bad salt or hash");
+		return -1;
+	}
+	if (st_code_hash(salt, v->secret, v->hash, err, errlen) == -1)
+		return -1;
+	match = r != NULL && CRYPTO_memcmp(v->hash, hash, sizeof(hash)) == 0;
+	v->rc = 1;
+	if (r == NULL)
+		*v->why = "unknown";
+	else if (!match)
+		*v->why = "wrong secret";
+	else if (st_col_int(r, 2) != 0)
+		*v->why = "used";
+	else if (st_col_int(r, 11) != 0)
+		*v->why = "withdrawn";
+	else if (st_col_int(r, 3) <= v->now)
+		*v->why = "expired";
+	else {
+		v->rc = 0;
+		return st_code_row(st, r, v->c, err, errlen);
+	}
+	return 0;
 }
 
-/* Looks the code up and judges it, in the caller's transaction. */
 static int
-st_code_lookup(struct store *st, const char *id, const char *secret, time_t now,
-	       struct store_code *c, const char **why, char *err, size_t errlen)
+st_code_judge_row(struct store *st, const struct st_row *r, void *arg,
+		  char *err, size_t errlen)
 {
-	struct st_code_verdict v = {secret, now, c, why, -1};
+	return st_code_judge(st, r, arg, err, errlen);
+}
+
+/* Looks the code up and judges it: 0 usable, 1 refused, -1. */
+static int
+st_code_lookup(struct store *st, const char *id, struct st_code_verdict *v,
+	       char *err, size_t errlen)
+{
 	int rc;
 
 	rc = st_get(st, "SELECT " CODE_COLS " FROM enrol_codes WHERE id = ?1",
-		    ST_ARGS(ST_TEXT(id)), st_code_judge_row, &v, err, errlen);
+		    ST_ARGS(ST_TEXT(id)), st_code_judge_row, v, err, errlen);
+	if (rc == 0) /* unknown id: judged all the same, for timing */
+		rc = st_code_judge(st, NULL, v, err, errlen);
+	return rc == -1 ? -1 : v->rc;
+}
+
+/*
+ * The single-use rule, in one conditional UPDATE: of requests racing for
+ * the code, on any node, exactly one changes the row. The lookup before
+ * it only finds the salt and a reason for the audit record.
+ */
+static int
+st_code_use(struct store *st, const char *id, struct st_code_verdict *v,
+	    char *err, size_t errlen)
+{
+	int rc;
+
+	rc = st_run(st,
+		    "UPDATE enrol_codes SET used_at = ?2 WHERE id = ?1 AND "
+		    "hash = ?3 AND used_at = 0 AND withdrawn_at = 0 AND "
+		    "expires_at > ?2",
+		    ST_ARGS(ST_TEXT(id), ST_INT(v->now),
+			    ST_BLOB(v->hash, STORE_HASH_LEN)),
+		    err, errlen);
+	if (rc < 0)
+		return -1;
 	if (rc == 1)
-		rc = v.rc;
-	else if (rc == 0) /* unknown id: judged all the same, for timing */
-		rc = st_code_judge(st, NULL, 0, secret, now, c, why, err,
-				   errlen);
-	if (rc == 0 && (rc = st_code_mark(st, id, now, err, errlen)) != -1) {
-		/* Cannot lose under BEGIN IMMEDIATE; checked all the same. */
-		if (rc == 0)
-			*why = "used";
-		rc = rc == 1 ? 0 : 1;
+		return 0;
+	/* Used or withdrawn since the lookup: judge again for the reason. */
+	if ((rc = st_code_lookup(st, id, v, err, errlen)) == 0) {
+		*v->why = "used";
+		rc = 1;
 	}
 	return rc;
 }
@@ -202,7 +206,9 @@ store_code_consume(struct store *st, const char *id, const char *secret,
 		   char *err, size_t errlen)
 {
 	struct store_code c;
-	int rc = -1;
+	struct st_code_verdict v = {
+	    .secret = secret, .now = now, .c = &c, .why = why, .rc = -1};
+	int rc;
 
 	*why = NULL;
 	/* Input from the network: out-of-bounds is a refusal, not an error. */
@@ -217,16 +223,15 @@ store_code_consume(struct store *st, const char *id, const char *secret,
 		return 1;
 	}
 	st_enter(st);
-	if (st_begin(st, err, errlen) == 0) {
-		rc = st_code_lookup(st, id, secret, now, &c, why, err, errlen);
-		if (rc != 0)
-			st_rollback(st);
-		else if (st_commit(st, err, errlen) == -1)
-			rc = -1;
-	}
+	rc = st_code_lookup(st, id, &v, err, errlen);
+	if (rc == 0)
+		rc = st_code_use(st, id, &v, err, errlen);
 	st_leave(st);
+	OPENSSL_cleanse(v.hash, sizeof(v.hash));
 	if (rc == 0)
 		*out = c;
+	else if (rc == -1)
+		*why = NULL;
 	return rc;
 }
 
@@ -234,11 +239,11 @@ int
 store_code_restore(struct store *st, const char *id, time_t used_at, char *err,
 		   size_t errlen)
 {
-	int rc = st_run_locked(st,
-			       "UPDATE enrol_codes SET used_at = 0 "
-			       "WHERE id = ?1 AND used_at = ?2",
-			       ST_ARGS(ST_TEXT(id), ST_INT(used_at)), err,
-			       errlen);
+	int rc =
+	    st_run_locked(st,
+			  "UPDATE enrol_codes SET used_at = 0 "
+			  "WHERE id = ?1 AND used_at = ?2",
+			  ST_ARGS(ST_TEXT(id), ST_INT(used_at)), err, errlen);
 
 	return rc < 0 ? -1 : rc == 1 ? 0 : 1;
 }
@@ -251,18 +256,18 @@ store_code_restore(struct store *st, const char *id, time_t used_at, char *err,
  * name the lower device id.
  */
 #define CODE_USED_SELECT                                                       \
-	"SELECT " CODE_PUBLIC_COLS ", (SELECT min(d.id) FROM devices d "      \
-	"WHERE d.user = c.user AND d.practice = c.practice AND "               \
+	"SELECT " CODE_PUBLIC_COLS ", (SELECT min(d.id) FROM devices d "       \
+	"WHERE d.\"user\" = c.\"user\" AND d.practice = c.practice AND "       \
 	"c.used_at <> 0 AND d.enrolled_at = c.used_at) FROM enrol_codes c "
 
 /* A CODE_USED_SELECT row into *c. */
 static int
-st_code_used_row(struct store *st, sqlite3_stmt *s, struct store_code *c,
+st_code_used_row(struct store *st, const struct st_row *r, struct store_code *c,
 		 char *err, size_t errlen)
 {
-	if (st_code_row(st, s, c, err, errlen) == -1 ||
-	    (sqlite3_column_type(s, 12) != SQLITE_NULL &&
-	     st_col_text(st, s, 12, c->used_by, sizeof(c->used_by), err,
+	if (st_code_row(st, r, c, err, errlen) == -1 ||
+	    (!st_col_is_null(r, 12) &&
+	     st_col_text(st, r, 12, c->used_by, sizeof(c->used_by), err,
 			 errlen) == -1))
 		return -1;
 	return 0;
@@ -275,13 +280,13 @@ struct st_code_each {
 };
 
 static int
-st_code_list_row(struct store *st, sqlite3_stmt *s, void *arg, char *err,
+st_code_list_row(struct store *st, const struct st_row *r, void *arg, char *err,
 		 size_t errlen)
 {
 	const struct st_code_each *e = arg;
 	struct store_code c;
 
-	if (st_code_used_row(st, s, &c, err, errlen) == -1)
+	if (st_code_used_row(st, r, &c, err, errlen) == -1)
 		return -1;
 	return e->cb(&c, e->arg) != 0 ? 1 : 0;
 }
@@ -293,14 +298,14 @@ store_code_list(struct store *st, store_code_cb cb, void *arg, char *err,
 	struct st_code_each e = {cb, arg};
 
 	return st_each_locked(st, CODE_USED_SELECT "ORDER BY created_at, id",
-			      st_code_list_row, &e, err, errlen);
+			      ST_NOARGS, st_code_list_row, &e, err, errlen);
 }
 
 static int
-st_code_get_row(struct store *st, sqlite3_stmt *s, void *arg, char *err,
+st_code_get_row(struct store *st, const struct st_row *r, void *arg, char *err,
 		size_t errlen)
 {
-	return st_code_used_row(st, s, arg, err, errlen);
+	return st_code_used_row(st, r, arg, err, errlen);
 }
 
 int
@@ -326,8 +331,7 @@ store_code_withdraw(struct store *st, const char *id, time_t at,
 	if (rc < 0)
 		return -1;
 	rc = rc == 1 ? 0 : 2;
-	switch (st_get_locked(st,
-			      CODE_USED_SELECT "WHERE c.id = ?1",
+	switch (st_get_locked(st, CODE_USED_SELECT "WHERE c.id = ?1",
 			      ST_ARGS(ST_TEXT(id)), st_code_get_row, &c, err,
 			      errlen)) {
 	case -1:

@@ -14,25 +14,25 @@ struct st_revoked_each {
 
 /* serial, revoked_at, expires_at, is_superseded */
 static int
-st_revoked_row(struct store *st, sqlite3_stmt *s, void *arg, char *err,
+st_revoked_row(struct store *st, const struct st_row *row, void *arg, char *err,
 	       size_t errlen)
 {
 	const struct st_revoked_each *e = arg;
 	struct store_revoked r;
 
 	memset(&r, 0, sizeof(r));
-	if (st_col_text(st, s, 0, r.serial, sizeof(r.serial), err, errlen) ==
+	if (st_col_text(st, row, 0, r.serial, sizeof(r.serial), err, errlen) ==
 	    -1)
 		return -1;
-	r.revoked_at = (time_t)sqlite3_column_int64(s, 1);
-	r.expires_at = (time_t)sqlite3_column_int64(s, 2);
-	r.is_superseded = sqlite3_column_int(s, 3) != 0;
+	r.revoked_at = (time_t)st_col_int(row, 1);
+	r.expires_at = (time_t)st_col_int(row, 2);
+	r.is_superseded = st_col_int(row, 3) != 0;
 	return e->cb(&r, e->arg) != 0 ? 1 : 0;
 }
 
 int
-store_revoked_list(struct store *st, store_revoked_cb cb, void *arg,
-		   char *err, size_t errlen)
+store_revoked_list(struct store *st, store_revoked_cb cb, void *arg, char *err,
+		   size_t errlen)
 {
 	struct st_revoked_each e = {cb, arg};
 
@@ -42,7 +42,8 @@ store_revoked_list(struct store *st, store_revoked_cb cb, void *arg,
 	    st,
 	    "SELECT c.serial,"
 	    "  CASE WHEN d.revoked_at > 0 THEN d.revoked_at"
-	    "  ELSE c.replaced_at END, c.expires_at, d.revoked_at = 0"
+	    "  ELSE c.replaced_at END, c.expires_at,"
+	    "  CASE WHEN d.revoked_at = 0 THEN 1 ELSE 0 END"
 	    " FROM device_certs c JOIN devices d ON d.id = c.device_id"
 	    " WHERE d.revoked_at > 0 OR c.replaced_at > 0"
 	    " UNION ALL "
@@ -50,5 +51,5 @@ store_revoked_list(struct store *st, store_revoked_cb cb, void *arg,
 	    " FROM sessions s JOIN devices d ON d.id = s.device_id"
 	    " WHERE d.revoked_at > 0"
 	    " ORDER BY 1",
-	    st_revoked_row, &e, err, errlen);
+	    ST_NOARGS, st_revoked_row, &e, err, errlen);
 }

@@ -10,10 +10,12 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/rand.h>
 
 #include "common/fdio.h"
@@ -25,20 +27,25 @@ static int st_key_create(const char *dir, const char *path, char *err,
 static int st_key_read(struct store *st, int fd, const char *path, char *err,
 		       size_t errlen);
 
+static int
+st_count_row(struct store *st, const struct st_row *r, void *arg, char *err,
+	     size_t errlen)
+{
+	(void)st;
+	(void)err;
+	(void)errlen;
+	*(int64_t *)arg = st_col_int(r, 0);
+	return 0;
+}
+
 /* How many TOTP secrets the database holds (sealed with some key). */
 static int
 st_totp_count(struct store *st, int64_t *np, char *err, size_t errlen)
 {
-	sqlite3_stmt *s;
-	int rc;
-
-	if (st_prepare(st, "SELECT count(*) FROM totp", &s, err, errlen) == -1)
-		return -1;
-	rc = st_step_row(st, s, err, errlen);
-	if (rc == 1)
-		*np = sqlite3_column_int64(s, 0);
-	st_finish(s);
-	return rc == 1 ? 0 : -1;
+	return st_get(st, "SELECT count(*) FROM totp", ST_NOARGS, st_count_row,
+		      np, err, errlen) == 1
+		   ? 0
+		   : -1;
 }
 
 /*
@@ -66,7 +73,7 @@ st_key_load(struct store *st, const char *dir, char *err, size_t errlen)
 			st_err(err, errlen,
 			       "%s is missing but %s holds %lld "
 			       "TOTP secrets sealed with it; restore the file",
-			       path, STORE_DB_FILE, (long long)n);
+			       path, st_db_name(st), (long long)n);
 			return -1;
 		}
 		if (st_key_create(dir, path, err, errlen) == -1)
@@ -107,6 +114,74 @@ st_key_read(struct store *st, int fd, const char *path, char *err,
 		return -1;
 	}
 	return 0;
+}
+
+#define STORE_KEY_ID_LEN 16
+#define STORE_KEY_ID_LABEL "mwg secrets.key id v1"
+
+static int
+st_key_id_row(struct store *st, const struct st_row *r, void *arg, char *err,
+	      size_t errlen)
+{
+	size_t len = 0;
+
+	if (st_col_blob(st, r, 0, arg, STORE_KEY_ID_LEN, &len, err, errlen) ==
+		-1 ||
+	    len != STORE_KEY_ID_LEN) {
+		st_err(err, errlen, "stored key id is not %d bytes",
+		       STORE_KEY_ID_LEN);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+st_hex(const unsigned char *b, size_t len, char *out)
+{
+	for (size_t i = 0; i < len; i++)
+		snprintf(out + 2 * i, 3, "%02x", b[i]);
+}
+
+/*
+ * Several nodes share one database but each reads its own secrets.key:
+ * the first records the key's id (HMAC-SHA256 of a fixed label, cut to
+ * 16 bytes), and a node whose key has another id is refused, so that no
+ * node seals TOTP secrets the others cannot open.
+ */
+int
+st_key_check(struct store *st, const char *dir, char *err, size_t errlen)
+{
+	unsigned char mac[EVP_MAX_MD_SIZE], have[STORE_KEY_ID_LEN];
+	char mine_hex[2 * STORE_KEY_ID_LEN + 1], have_hex[sizeof(mine_hex)];
+	unsigned int maclen = 0;
+	int rc;
+
+	if (HMAC(EVP_sha256(), st->key, sizeof(st->key),
+		 (const unsigned char *)STORE_KEY_ID_LABEL,
+		 strlen(STORE_KEY_ID_LABEL), mac, &maclen) == NULL ||
+	    maclen < STORE_KEY_ID_LEN) {
+		st_err(err, errlen, "%s: HMAC-SHA256 failed", __func__);
+		return -1;
+	}
+	rc = st_run_locked(
+	    st,
+	    "INSERT INTO store_key (one, key_id, recorded_at) "
+	    "VALUES (1, ?1, ?2) ON CONFLICT (one) DO NOTHING",
+	    ST_ARGS(ST_BLOB(mac, STORE_KEY_ID_LEN), ST_INT(time(NULL))), err,
+	    errlen);
+	if (rc < 0 ||
+	    st_get_locked(st, "SELECT key_id FROM store_key", ST_NOARGS,
+			  st_key_id_row, have, err, errlen) != 1)
+		return -1;
+	if (CRYPTO_memcmp(have, mac, STORE_KEY_ID_LEN) == 0)
+		return 0;
+	st_hex(mac, STORE_KEY_ID_LEN, mine_hex);
+	st_hex(have, STORE_KEY_ID_LEN, have_hex);
+	st_err(err, errlen,
+	       "%s/%s is not the key that seals %s's TOTP secrets (key id %s "
+	       "here, %s there): copy secrets.key from a node that works",
+	       dir, STORE_KEY_FILE, st_db_name(st), mine_hex, have_hex);
+	return -1;
 }
 
 /* fsync()s directory dir; -1 with errno. */

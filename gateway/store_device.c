@@ -2,13 +2,15 @@
  * Devices in the state store: added at enrolment, renewed, revoked (never
  * deleted, so a revoked key stays revoked), and found by id or by the
  * SHA-256 fingerprint of their public key (the SSH listener's lookup).
+ * A key belongs to one device by the UNIQUE constraint on key_fpr, which
+ * holds for every node sharing the database.
  */
 #include <string.h>
 
 #include "gateway/store_int.h"
 
 #define DEVICE_COLS                                                            \
-	"id, user, practice, managed, key_fpr, cert_serial, "                  \
+	"id, \"user\", practice, managed, key_fpr, cert_serial, "              \
 	"enrolled_at, expires_at, last_seen_at, revoked_at, revoke_reason"
 
 /* 64 lowercase hex digits: one spelling, so lookups by fingerprint match. */
@@ -45,29 +47,29 @@ st_device_check(const struct store_device *d, char *err, size_t errlen)
 
 /* Reads a row of DEVICE_COLS into arg (a struct store_device). */
 static int
-st_device_row(struct store *st, sqlite3_stmt *s, void *arg, char *err,
+st_device_row(struct store *st, const struct st_row *r, void *arg, char *err,
 	      size_t errlen)
 {
 	struct store_device *d = arg;
 
 	memset(d, 0, sizeof(*d));
-	if (st_col_text(st, s, 0, d->id, sizeof(d->id), err, errlen) == -1 ||
-	    st_col_text(st, s, 1, d->user, sizeof(d->user), err, errlen) ==
+	if (st_col_text(st, r, 0, d->id, sizeof(d->id), err, errlen) == -1 ||
+	    st_col_text(st, r, 1, d->user, sizeof(d->user), err, errlen) ==
 		-1 ||
-	    st_col_text(st, s, 2, d->practice, sizeof(d->practice), err,
+	    st_col_text(st, r, 2, d->practice, sizeof(d->practice), err,
 			errlen) == -1 ||
-	    st_col_text(st, s, 4, d->key_fpr, sizeof(d->key_fpr), err,
+	    st_col_text(st, r, 4, d->key_fpr, sizeof(d->key_fpr), err,
 			errlen) == -1 ||
-	    st_col_text(st, s, 5, d->cert_serial, sizeof(d->cert_serial), err,
+	    st_col_text(st, r, 5, d->cert_serial, sizeof(d->cert_serial), err,
 			errlen) == -1 ||
-	    st_col_text(st, s, 10, d->revoke_reason, sizeof(d->revoke_reason),
+	    st_col_text(st, r, 10, d->revoke_reason, sizeof(d->revoke_reason),
 			err, errlen) == -1)
 		return -1;
-	d->is_managed = sqlite3_column_int(s, 3) != 0;
-	d->enrolled_at = (time_t)sqlite3_column_int64(s, 6);
-	d->expires_at = (time_t)sqlite3_column_int64(s, 7);
-	d->last_seen_at = (time_t)sqlite3_column_int64(s, 8);
-	d->revoked_at = (time_t)sqlite3_column_int64(s, 9);
+	d->is_managed = (int)st_col_int(r, 3) != 0;
+	d->enrolled_at = (time_t)st_col_int(r, 6);
+	d->expires_at = (time_t)st_col_int(r, 7);
+	d->last_seen_at = (time_t)st_col_int(r, 8);
+	d->revoked_at = (time_t)st_col_int(r, 9);
 	return 0;
 }
 
@@ -81,7 +83,7 @@ store_device_add(struct store *st, const struct store_device *d, char *err,
 		return -1;
 	rc = st_run_locked(
 	    st,
-	    "INSERT INTO devices (id, user, practice, managed, "
+	    "INSERT INTO devices (id, \"user\", practice, managed, "
 	    "key_fpr, cert_serial, enrolled_at, expires_at) "
 	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
 	    ST_ARGS(ST_TEXT(d->id), ST_TEXT(d->user), ST_TEXT(d->practice),
@@ -216,13 +218,13 @@ struct st_device_each {
 
 /* Reads a device row and hands it to the caller's callback. */
 static int
-st_device_each_row(struct store *st, sqlite3_stmt *s, void *arg, char *err,
-		   size_t errlen)
+st_device_each_row(struct store *st, const struct st_row *r, void *arg,
+		   char *err, size_t errlen)
 {
 	const struct st_device_each *e = arg;
 	struct store_device d;
 
-	if (st_device_row(st, s, &d, err, errlen) == -1)
+	if (st_device_row(st, r, &d, err, errlen) == -1)
 		return -1;
 	return e->cb(&d, e->arg) != 0 ? 1 : 0;
 }
@@ -236,5 +238,5 @@ store_device_list(struct store *st, store_device_cb cb, void *arg, char *err,
 	return st_each_locked(st,
 			      "SELECT " DEVICE_COLS " FROM devices "
 			      "ORDER BY enrolled_at, id",
-			      st_device_each_row, &e, err, errlen);
+			      ST_NOARGS, st_device_each_row, &e, err, errlen);
 }

@@ -1,7 +1,8 @@
 /*
- * The state store's schema: an ordered list of migrations, each applied in
- * its own transaction and recorded in schema_version. A database newer than
- * this list is refused, since an older mwgd could misread it.
+ * The SQLite state store's schema: an ordered list of migrations, each
+ * applied in its own transaction and recorded in schema_version. A database
+ * newer than this list is refused, since an older mwgd could misread it.
+ * gateway/store_pg_schema.c keeps the same versions for PostgreSQL.
  */
 #include <stdint.h>
 #include <time.h>
@@ -125,13 +126,41 @@ _Static_assert(STORE_POSTURE_MAX == 16384, "posture CHECK in migration 1");
 
 /* Reads the single integer column into arg (an int64_t). */
 static int
-st_version_row(struct store *st, sqlite3_stmt *s, void *arg, char *err,
+st_version_row(struct store *st, const struct st_row *r, void *arg, char *err,
 	       size_t errlen)
 {
 	(void)st;
 	(void)err;
 	(void)errlen;
-	*(int64_t *)arg = sqlite3_column_int64(s, 0);
+	*(int64_t *)arg = st_col_int(r, 0);
+	return 0;
+}
+
+/* BEGIN IMMEDIATE (takes the write lock now), COMMIT, ROLLBACK. */
+static int
+st_begin(struct store *st, char *err, size_t errlen)
+{
+	return st_exec(st, "begin", "BEGIN IMMEDIATE", err, errlen);
+}
+
+static void
+st_rollback(struct store *st)
+{
+	/*
+	 * A failed ROLLBACK means SQLite already rolled back (it does on
+	 * some errors); either way no transaction is left open.
+	 */
+	if (sqlite3_get_autocommit(st->db) == 0)
+		(void)sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+static int
+st_commit(struct store *st, char *err, size_t errlen)
+{
+	if (st_exec(st, "commit", "COMMIT", err, errlen) == -1) {
+		st_rollback(st);
+		return -1;
+	}
 	return 0;
 }
 
@@ -142,7 +171,7 @@ st_version(struct store *st, int64_t *vp, char *err, size_t errlen)
 	return st_get(st,
 		      "SELECT coalesce(max(version), 0) "
 		      "FROM schema_version",
-		      NULL, 0, st_version_row, vp, err, errlen) == 1
+		      ST_NOARGS, st_version_row, vp, err, errlen) == 1
 		   ? 0
 		   : -1;
 }

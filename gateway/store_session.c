@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/xmalloc.h"
 #include "gateway/store_int.h"
 
 int
@@ -24,7 +23,7 @@ store_session_add(struct store *st, const struct store_session *ss, char *err,
 		return -1;
 	rc =
 	    st_run_locked(st,
-			  "INSERT INTO sessions (serial, user, device_id, "
+			  "INSERT INTO sessions (serial, \"user\", device_id, "
 			  "issued_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
 			  ST_ARGS(ST_TEXT(ss->serial), ST_TEXT(ss->user),
 				  ST_TEXT(ss->device_id), ST_INT(ss->issued_at),
@@ -40,21 +39,21 @@ store_session_add(struct store *st, const struct store_session *ss, char *err,
 
 /* Reads a session row into arg (a struct store_session). */
 static int
-st_session_row(struct store *st, sqlite3_stmt *s, void *arg, char *err,
+st_session_row(struct store *st, const struct st_row *r, void *arg, char *err,
 	       size_t errlen)
 {
 	struct store_session *out = arg;
 
-	if (st_col_text(st, s, 0, out->serial, sizeof(out->serial), err,
+	if (st_col_text(st, r, 0, out->serial, sizeof(out->serial), err,
 			errlen) == -1 ||
-	    st_col_text(st, s, 1, out->user, sizeof(out->user), err, errlen) ==
+	    st_col_text(st, r, 1, out->user, sizeof(out->user), err, errlen) ==
 		-1 ||
-	    st_col_text(st, s, 2, out->device_id, sizeof(out->device_id), err,
+	    st_col_text(st, r, 2, out->device_id, sizeof(out->device_id), err,
 			errlen) == -1)
 		return -1;
-	out->issued_at = (time_t)sqlite3_column_int64(s, 3);
-	out->expires_at = (time_t)sqlite3_column_int64(s, 4);
-	out->ended_at = (time_t)sqlite3_column_int64(s, 5);
+	out->issued_at = (time_t)st_col_int(r, 3);
+	out->expires_at = (time_t)st_col_int(r, 4);
+	out->ended_at = (time_t)st_col_int(r, 5);
 	return 0;
 }
 
@@ -67,7 +66,7 @@ store_session_get(struct store *st, const char *serial,
 		return -1;
 	memset(out, 0, sizeof(*out));
 	return st_get_locked(st,
-			     "SELECT serial, user, device_id, issued_at, "
+			     "SELECT serial, \"user\", device_id, issued_at, "
 			     "expires_at, ended_at FROM sessions "
 			     "WHERE serial = ?1",
 			     ST_ARGS(ST_TEXT(serial)), st_session_row, out, err,
@@ -76,11 +75,11 @@ store_session_get(struct store *st, const char *serial,
 
 /* A matching row exists: nothing to read. */
 static int
-st_session_exists(struct store *st, sqlite3_stmt *s, void *arg, char *err,
-		  size_t errlen)
+st_session_exists(struct store *st, const struct st_row *r, void *arg,
+		  char *err, size_t errlen)
 {
 	(void)st;
-	(void)s;
+	(void)r;
 	(void)arg;
 	(void)err;
 	(void)errlen;
@@ -95,32 +94,34 @@ store_session_live(struct store *st, const char *device_id, const char *user,
 		-1 ||
 	    st_check_len("user", user, STORE_NAME_MAX, err, errlen) == -1)
 		return -1;
-	return st_get_locked(st,
-			     "SELECT 1 FROM sessions WHERE device_id = ?1 AND "
-			     "user = ?2 AND issued_at <= ?3 AND expires_at > ?3 "
-			     "AND ended_at = 0 LIMIT 1",
-			     ST_ARGS(ST_TEXT(device_id), ST_TEXT(user),
-				     ST_INT(now)),
-			     st_session_exists, NULL, err, errlen);
+	return st_get_locked(
+	    st,
+	    "SELECT 1 FROM sessions WHERE device_id = ?1 AND "
+	    "\"user\" = ?2 AND issued_at <= ?3 AND expires_at > ?3 "
+	    "AND ended_at = 0 LIMIT 1",
+	    ST_ARGS(ST_TEXT(device_id), ST_TEXT(user), ST_INT(now)),
+	    st_session_exists, NULL, err, errlen);
 }
 
-/* Steps a prepared query of session rows, calling cb on each. */
-static int
-st_session_each(struct store *st, sqlite3_stmt *s, store_session_cb cb,
-		void *arg, char *err, size_t errlen)
-{
-	struct store_session ss;
-	int n = 0, rc;
+/* st_session_each_row's caller's callback, its argument and the count. */
+struct st_session_each {
+	store_session_cb cb;
+	void *arg;
+	int n;
+};
 
-	while ((rc = st_step_row(st, s, err, errlen)) == 1) {
-		memset(&ss, 0, sizeof(ss));
-		if (st_session_row(st, s, &ss, err, errlen) == -1)
-			return -1;
-		n++;
-		if (cb != NULL && cb(&ss, arg) != 0)
-			break;
-	}
-	return rc == -1 ? -1 : n;
+static int
+st_session_each_row(struct store *st, const struct st_row *r, void *arg,
+		    char *err, size_t errlen)
+{
+	struct st_session_each *e = arg;
+	struct store_session ss;
+
+	memset(&ss, 0, sizeof(ss));
+	if (st_session_row(st, r, &ss, err, errlen) == -1)
+		return -1;
+	e->n++;
+	return e->cb != NULL && e->cb(&ss, e->arg) != 0 ? 1 : 0;
 }
 
 int
@@ -128,47 +129,36 @@ store_session_end(struct store *st, const char *device_id, const char *user,
 		  time_t now, store_session_cb cb, void *arg, char *err,
 		  size_t errlen)
 {
-	sqlite3_stmt *s = NULL;
-	int rc;
+	struct st_session_each e = {cb, arg, 0};
 
 	if (st_check_len("device id", device_id, STORE_NAME_MAX, err, errlen) ==
 		-1 ||
 	    st_check_len("user", user, STORE_NAME_MAX, err, errlen) == -1)
 		return -1;
 	/* One statement: the sessions it ends are the ones it returns. */
-	st_enter(st);
-	rc = st_prepare_bind(
-	    st,
-	    "UPDATE sessions SET ended_at = ?3 WHERE device_id = ?1 AND "
-	    "user = ?2 AND ended_at = 0 AND expires_at > ?3 RETURNING serial, "
-	    "user, device_id, issued_at, expires_at, ended_at",
-	    ST_ARGS(ST_TEXT(device_id), ST_TEXT(user), ST_INT(now)), &s, err,
-	    errlen);
-	if (rc == 0)
-		rc = st_session_each(st, s, cb, arg, err, errlen);
-	st_finish(s);
-	st_leave(st);
-	return rc;
+	if (st_each_locked(
+		st,
+		"UPDATE sessions SET ended_at = ?3 WHERE device_id = ?1 AND "
+		"\"user\" = ?2 AND ended_at = 0 AND expires_at > ?3 RETURNING "
+		"serial, \"user\", device_id, issued_at, expires_at, ended_at",
+		ST_ARGS(ST_TEXT(device_id), ST_TEXT(user), ST_INT(now)),
+		st_session_each_row, &e, err, errlen) == -1)
+		return -1;
+	return e.n;
 }
 
 int
 store_session_ended_list(struct store *st, time_t now, store_session_cb cb,
 			 void *arg, char *err, size_t errlen)
 {
-	sqlite3_stmt *s = NULL;
-	int rc;
+	struct st_session_each e = {cb, arg, 0};
 
-	st_enter(st);
-	rc = st_prepare_bind(st,
-			     "SELECT serial, user, device_id, issued_at, "
-			     "expires_at, ended_at FROM sessions WHERE "
-			     "ended_at != 0 AND expires_at > ?1",
-			     ST_ARGS(ST_INT(now)), &s, err, errlen);
-	if (rc == 0)
-		rc = st_session_each(st, s, cb, arg, err, errlen);
-	st_finish(s);
-	st_leave(st);
-	return rc < 0 ? -1 : 0;
+	return st_each_locked(st,
+			      "SELECT serial, \"user\", device_id, issued_at, "
+			      "expires_at, ended_at FROM sessions WHERE "
+			      "ended_at != 0 AND expires_at > ?1",
+			      ST_ARGS(ST_INT(now)), st_session_each_row, &e,
+			      err, errlen);
 }
 
 /* ---- posture ------------------------------------------------------------ */
@@ -208,19 +198,16 @@ struct st_posture_out {
 };
 
 static int
-st_posture_row(struct store *st, sqlite3_stmt *s, void *arg, char *err,
+st_posture_row(struct store *st, const struct st_row *r, void *arg, char *err,
 	       size_t errlen)
 {
 	const struct st_posture_out *o = arg;
-	const unsigned char *t = sqlite3_column_text(s, 0);
-	int len = sqlite3_column_bytes(s, 0);
 
-	if (t == NULL || len < 0)
-		return st_dberr(st, "read", err, errlen);
-	*o->reportp = xmalloc((size_t)len + 1);
-	memcpy(*o->reportp, t, (size_t)len);
-	(*o->reportp)[len] = '\0';
-	*o->received_at = (time_t)sqlite3_column_int64(s, 1);
+	(void)st;
+	(void)err;
+	(void)errlen;
+	*o->reportp = st_col_strdup(r, 0);
+	*o->received_at = (time_t)st_col_int(r, 1);
 	return 0;
 }
 

@@ -4,6 +4,7 @@
  * consecutive failures and whether IT must enrol the person again.
  */
 #include <string.h>
+#include <time.h>
 
 #include <openssl/crypto.h>
 
@@ -36,14 +37,15 @@ store_totp_set(struct store *st, const char *user, const unsigned char *secret,
 		return -1;
 	return st_run_locked(
 		   st,
-		   "INSERT INTO totp (user, secret, digits, period, "
-		   "enrolled_at) VALUES (?1, ?2, ?3, ?4, unixepoch()) "
-		   "ON CONFLICT (user) DO UPDATE SET "
+		   "INSERT INTO totp (\"user\", secret, digits, period, "
+		   "enrolled_at) VALUES (?1, ?2, ?3, ?4, ?5) "
+		   "ON CONFLICT (\"user\") DO UPDATE SET "
 		   "secret = excluded.secret, digits = excluded.digits, "
 		   "period = excluded.period, last_step = 0, failures = 0, "
 		   "disabled_at = 0, enrolled_at = excluded.enrolled_at",
 		   ST_ARGS(ST_TEXT(user), ST_BLOB(sealed, slen),
-			   ST_INT((int)digits), ST_INT((int)period)),
+			   ST_INT((int)digits), ST_INT((int)period),
+			   ST_INT(time(NULL))),
 		   err, errlen) == 1
 		   ? 0
 		   : -1;
@@ -59,28 +61,26 @@ struct st_totp_out {
 
 /* Copies user's row out of s; the sealed secret into o->sealed. */
 static int
-st_totp_row(struct store *st, sqlite3_stmt *s, void *arg, char *err,
+st_totp_row(struct store *st, const struct st_row *r, void *arg, char *err,
 	    size_t errlen)
 {
 	const struct st_totp_out *o = arg;
-	const void *blob = sqlite3_column_blob(s, 0);
-	int len = sqlite3_column_bytes(s, 0);
 
-	(void)st;
-	if (blob == NULL || len <= 0 || len > STORE_SEALED_MAX) {
-		st_err(err, errlen, "TOTP secret of %s: stored length %d",
-		       o->user, len);
+	if (st_col_blob(st, r, 0, o->sealed, STORE_SEALED_MAX, o->slen, err,
+			errlen) == -1) {
+		st_err(err, errlen,
+		       "TOTP secret of %s: empty or longer than "
+		       "%d bytes",
+		       o->user, STORE_SEALED_MAX);
 		return -1;
 	}
-	memcpy(o->sealed, blob, (size_t)len);
-	*o->slen = (size_t)len;
 	memset(o->info, 0, sizeof(*o->info));
-	o->info->digits = (unsigned int)sqlite3_column_int(s, 1);
-	o->info->period = (unsigned int)sqlite3_column_int(s, 2);
-	o->info->last_step = sqlite3_column_int64(s, 3);
-	o->info->failures = sqlite3_column_int(s, 4);
-	o->info->disabled_at = (time_t)sqlite3_column_int64(s, 5);
-	o->info->enrolled_at = (time_t)sqlite3_column_int64(s, 6);
+	o->info->digits = (unsigned int)(int)st_col_int(r, 1);
+	o->info->period = (unsigned int)(int)st_col_int(r, 2);
+	o->info->last_step = st_col_int(r, 3);
+	o->info->failures = (int)st_col_int(r, 4);
+	o->info->disabled_at = (time_t)st_col_int(r, 5);
+	o->info->enrolled_at = (time_t)st_col_int(r, 6);
 	return 0;
 }
 
@@ -100,7 +100,7 @@ store_totp_get(struct store *st, const char *user,
 	    st_get_locked(st,
 			  "SELECT secret, digits, period, last_step, "
 			  "failures, disabled_at, enrolled_at FROM totp "
-			  "WHERE user = ?1",
+			  "WHERE \"user\" = ?1",
 			  ST_ARGS(ST_TEXT(user)), st_totp_row, &o, err, errlen);
 	/* Opened outside the lock: the key never changes after open. */
 	if (rc == 1 && st_open_sealed(st, user, sealed, slen, secret, lenp, err,
@@ -140,14 +140,17 @@ store_totp_accept_step(struct store *st, const char *user, int64_t step,
 	int rc;
 
 	/*
-	 * The replay rule. Check and update are one statement, and SQLite
-	 * runs one writer at a time, so of two logins with the same code
-	 * only the first changes the row; the second finds last_step = step.
+	 * The replay rule. Check and update are one statement: SQLite runs
+	 * one writer at a time, and PostgreSQL makes a second UPDATE of the
+	 * row wait for the first and then judge the WHERE again on the new
+	 * row (READ COMMITTED), so of two logins with the same code, on one
+	 * node or two, only the first changes the row; the second finds
+	 * last_step = step.
 	 */
 	rc = st_totp_update(
 	    st,
 	    "UPDATE totp SET last_step = ?2, failures = 0 "
-	    "WHERE user = ?1 AND last_step < ?2 AND disabled_at = 0",
+	    "WHERE \"user\" = ?1 AND last_step < ?2 AND disabled_at = 0",
 	    user, step, err, errlen);
 	if (rc == -1)
 		return -1;
@@ -169,7 +172,7 @@ store_totp_disable(struct store *st, const char *user, time_t at, char *err,
 	rc = st_totp_update(st,
 			    "UPDATE totp SET disabled_at = CASE "
 			    "WHEN disabled_at = 0 THEN ?2 ELSE disabled_at END "
-			    "WHERE user = ?1",
+			    "WHERE \"user\" = ?1",
 			    user, at, err, errlen);
 	if (rc == -1)
 		return -1;
@@ -178,15 +181,14 @@ store_totp_disable(struct store *st, const char *user, time_t at, char *err,
 
 /* Reads the RETURNING failures row into arg (an int). */
 static int
-st_totp_count(struct store *st, sqlite3_stmt *s, void *arg, char *err,
+st_totp_count(struct store *st, const struct st_row *r, void *arg, char *err,
 	      size_t errlen)
 {
-	*(int *)arg = sqlite3_column_int(s, 0);
-	/*
-	 * SQLite made the change at the first step; stepping to DONE ends
-	 * the statement (user is the key: one row).
-	 */
-	return st_step_row(st, s, err, errlen) != 0 ? -1 : 0;
+	(void)st;
+	(void)err;
+	(void)errlen;
+	*(int *)arg = (int)st_col_int(r, 0);
+	return 0;
 }
 
 int
@@ -200,7 +202,7 @@ store_totp_failure(struct store *st, const char *user, int *count, char *err,
 		return -1;
 	rc = st_get_locked(st,
 			   "UPDATE totp SET failures = failures + 1 "
-			   "WHERE user = ?1 RETURNING failures",
+			   "WHERE \"user\" = ?1 RETURNING failures",
 			   ST_ARGS(ST_TEXT(user)), st_totp_count, count, err,
 			   errlen);
 	if (rc == -1)
@@ -216,22 +218,22 @@ struct st_totp_each {
 
 /* A row without its secret, which the list never selects. */
 static int
-st_totp_list_row(struct store *st, sqlite3_stmt *s, void *arg, char *err,
+st_totp_list_row(struct store *st, const struct st_row *r, void *arg, char *err,
 		 size_t errlen)
 {
 	const struct st_totp_each *e = arg;
 	struct store_totp_info info;
 	char user[STORE_NAME_MAX];
 
-	if (st_col_text(st, s, 0, user, sizeof(user), err, errlen) == -1)
+	if (st_col_text(st, r, 0, user, sizeof(user), err, errlen) == -1)
 		return -1;
 	memset(&info, 0, sizeof(info));
-	info.digits = (unsigned int)sqlite3_column_int(s, 1);
-	info.period = (unsigned int)sqlite3_column_int(s, 2);
-	info.last_step = sqlite3_column_int64(s, 3);
-	info.failures = sqlite3_column_int(s, 4);
-	info.disabled_at = (time_t)sqlite3_column_int64(s, 5);
-	info.enrolled_at = (time_t)sqlite3_column_int64(s, 6);
+	info.digits = (unsigned int)(int)st_col_int(r, 1);
+	info.period = (unsigned int)(int)st_col_int(r, 2);
+	info.last_step = st_col_int(r, 3);
+	info.failures = (int)st_col_int(r, 4);
+	info.disabled_at = (time_t)st_col_int(r, 5);
+	info.enrolled_at = (time_t)st_col_int(r, 6);
 	return e->cb(user, &info, e->arg) != 0 ? 1 : 0;
 }
 
@@ -242,21 +244,20 @@ store_totp_list(struct store *st, store_totp_cb cb, void *arg, char *err,
 	struct st_totp_each e = {cb, arg};
 
 	return st_each_locked(st,
-			      "SELECT user, digits, period, last_step, "
+			      "SELECT \"user\", digits, period, last_step, "
 			      "failures, disabled_at, enrolled_at FROM totp "
-			      "ORDER BY user",
-			      st_totp_list_row, &e, err, errlen);
+			      "ORDER BY \"user\"",
+			      ST_NOARGS, st_totp_list_row, &e, err, errlen);
 }
 
 int
-store_totp_remove(struct store *st, const char *user, char *err,
-		  size_t errlen)
+store_totp_remove(struct store *st, const char *user, char *err, size_t errlen)
 {
 	int rc;
 
 	if (st_check_len("user", user, STORE_NAME_MAX, err, errlen) == -1)
 		return -1;
-	rc = st_run_locked(st, "DELETE FROM totp WHERE user = ?1",
+	rc = st_run_locked(st, "DELETE FROM totp WHERE \"user\" = ?1",
 			   ST_ARGS(ST_TEXT(user)), err, errlen);
 	if (rc < 0)
 		return -1;

@@ -21,7 +21,7 @@ JOBS=${FUZZ_JOBS:-$(nproc)}
 FINDINGS=${FUZZ_FINDINGS:-../shared/findings/fuzz}
 OUT=build/fuzz
 CFLAGS="-std=c11 -D_GNU_SOURCE -I. -g -O1 -fno-omit-frame-pointer
-    -fsanitize=fuzzer,address,undefined"
+    -fsanitize=fuzzer,address,undefined $(pkg-config --cflags libpq)"
 WARN="-Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes
     -Wmissing-prototypes -Wno-unused-parameter"
 # Undefined behaviour is a finding, not a log line.
@@ -60,7 +60,7 @@ declare -A SRCS=(
 declare -A LIBS=(
 	[conf]="-ljansson -lcrypto"
 	[policy]="-ljansson -lcrypto"
-	[gw_config]="-ljansson -lcrypto"
+	[gw_config]="-ljansson -lcrypto -lpq"	# libpq's conninfo parser (store { })
 	[http_head]="-lhttp_parser"
 	[audit_line]="-ljansson -lcrypto"
 	[est]="-lcrypto"

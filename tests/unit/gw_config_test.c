@@ -235,6 +235,35 @@ Test(gw_config, values_at_their_limits)
 	ASSERT_NO_LEAKS();
 }
 
+/* The state store in PostgreSQL: the conninfo as written; none: SQLite. */
+Test(gw_config, store_postgres)
+{
+	static const char *const ok[] = {
+	    "host=db1.icb.example,db2.icb.example dbname=mwg user=mwg "
+	    "sslmode=verify-full target_session_attrs=read-write",
+	    "postgresql://mwg@db.icb.example:5432/mwg?sslmode=verify-full",
+	    "dbname=mwg",
+	};
+	struct conf_errors errs = { 0 };
+	struct gw_config *c;
+	char text[512];
+
+	for (size_t i = 0; i < NELEM(ok); i++) {
+		snprintf(text, sizeof(text), TLS_OK "store {\n\tpostgres "
+		    "\"%s\"\n}\n", ok[i]);
+		c = load(text, &errs);
+		cr_assert_not_null(c, "case %zu: %s", i, errs.n ?
+		    errs.msgs[0] : "");
+		cr_assert_str_eq(c->store_postgres, ok[i]);
+		gw_config_free(c);
+	}
+	c = load(TLS_OK, &errs);
+	cr_assert_not_null(c);
+	cr_assert_null(c->store_postgres, "no store block: SQLite");
+	gw_config_free(c);
+	ASSERT_NO_LEAKS();
+}
+
 /* A listen tls address that must be refused (so no listener either). */
 #define BAD_LISTEN(a) { "listen tls " a " { certificate c; key k; ca a }\n", \
 	"t.conf:1:12: expected an address IP:PORT or [IPv6]:PORT, got '" a \
@@ -243,6 +272,42 @@ Test(gw_config, values_at_their_limits)
 	"t.conf:2:9: expected a number from 1 to 64, got '" n "'", 1 }
 
 static const struct bad_case bad_cases[] = {
+	/* store { postgres "CONNINFO" } */
+	{ TLS_OK "store { }\n",
+	    "t.conf:2:1: expected 'postgres \"CONNINFO\"' in store", 1 },
+	{ TLS_OK "store postgres\n", "t.conf:2:1: expected '{' after store",
+	    1 },
+	{ TLS_OK "store { sqlite x }\n",
+	    "t.conf:2:9: expected 'postgres' in store, got 'sqlite'", 1 },
+	{ TLS_OK "store { postgres \"\" }\n",
+	    "t.conf:2:18: expected a value, got \"\"", 1 },
+	{ TLS_OK "store { postgres }\n",
+	    "t.conf:2:9: postgres takes 1 argument, got 0", 1 },
+	{ TLS_OK "store { postgres \"dbname=a\"; postgres \"dbname=b\" }\n",
+	    "t.conf:2:30: postgres is set twice", 1 },
+	{ TLS_OK "store { postgres \"host=db password=s3cret bogus=1\" }\n",
+	    "t.conf:2:18: expected a libpq connection string or URI "
+	    "(host=... dbname=... or postgresql://...), got one libpq refuses: "
+	    "invalid connection option \"bogus\"", 1 },
+	{ TLS_OK "store { postgres \"host=db password=s3cret\" }\n",
+	    "t.conf:2:18: a password in the connection string: put it in a "
+	    "passfile (passfile=FILE, mode 0600, read by the monitor only) or "
+	    "use a client certificate (sslcert=, sslkey=)", 1 },
+	{ TLS_OK "store { postgres \"postgresql://mwg:s3cret@db/mwg\" }\n",
+	    "t.conf:2:18: a password in the connection string: put it in a "
+	    "passfile (passfile=FILE, mode 0600, read by the monitor only) or "
+	    "use a client certificate (sslcert=, sslkey=)", 1 },
+	{ TLS_OK "store { postgres \"host=db dbname\" }\n",
+	    "t.conf:2:18: expected a libpq connection string or URI "
+	    "(host=... dbname=... or postgresql://...), got one libpq refuses: "
+	    "missing \"=\" after \"dbname\" in connection info string", 1 },
+	{ TLS_OK "store { postgres \"postgresql://db/mwg?sslmde=verify-full\" "
+	    "}\n",
+	    "t.conf:2:18: expected a libpq connection string or URI "
+	    "(host=... dbname=... or postgresql://...), got one libpq refuses: "
+	    "invalid URI query parameter: \"sslmde\"", 1 },
+	{ TLS_OK "store { postgres x { } }\n",
+	    "t.conf:2:9: postgres takes no block", 1 },
 	/* Top level. */
 	{ TLS_OK "bogus 1\n", "t.conf:2:1: unknown keyword 'bogus'", 1 },
 	{ TLS_OK "Workers 2\n", "t.conf:2:1: unknown keyword 'Workers'", 1 },
