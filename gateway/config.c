@@ -676,6 +676,25 @@ kw_listen(struct gw_config *c, const struct conf_node *n, struct conf_errors *e)
 }
 
 /*
+ * mwgd.conf is read by the network process too (as data, from the
+ * monitor): a database password written in it would be the network
+ * process's. The monitor alone reads a passfile or client key.
+ */
+static void
+conninfo_no_password(const PQconninfoOption *opts, const struct conf_node *k,
+    struct conf_errors *e)
+{
+	for (const PQconninfoOption *o = opts; o->keyword != NULL; o++)
+		if (strcmp(o->keyword, "password") == 0 && o->val != NULL &&
+		    o->val[0] != '\0')
+			conf_error(e, &k->args[0].pos, "a password in the "
+			    "connection string: put it in a passfile "
+			    "(passfile=FILE, mode 0600, read by the monitor "
+			    "only) or use a client certificate (sslcert=, "
+			    "sslkey=)");
+}
+
+/*
  * store { postgres "CONNINFO" }: the state store in PostgreSQL, so that
  * several nodes share it. CONNINFO is read by libpq's own parser here, so
  * a typo is a config error with its position rather than a failed start;
@@ -707,25 +726,6 @@ kw_store_postgres(struct gw_config *c, const struct conf_node *k,
 	    "or URI (host=... dbname=... or postgresql://...), got one libpq "
 	    "refuses: %.*s", (int)len, msg != NULL ? msg : "out of memory");
 	PQfreemem(msg);
-}
-
-/*
- * mwgd.conf is read by the network process too (as data, from the
- * monitor): a database password written in it would be the network
- * process's. The monitor alone reads a passfile or client key.
- */
-static void
-conninfo_no_password(const PQconninfoOption *opts, const struct conf_node *k,
-    struct conf_errors *e)
-{
-	for (const PQconninfoOption *o = opts; o->keyword != NULL; o++)
-		if (strcmp(o->keyword, "password") == 0 && o->val != NULL &&
-		    o->val[0] != '\0')
-			conf_error(e, &k->args[0].pos, "a password in the "
-			    "connection string: put it in a passfile "
-			    "(passfile=FILE, mode 0600, read by the monitor "
-			    "only) or use a client certificate (sslcert=, "
-			    "sslkey=)");
 }
 
 static void
