@@ -36,6 +36,7 @@
 #include "gateway/monitor/netctl.h"
 #include "gateway/notify.h"
 #include "gateway/snapshot.h"
+#include "gateway/store.h"
 #include "gateway/ssh.h"
 
 /* Who is at the other end, by the socket they reached. */
@@ -460,6 +461,26 @@ ctl_allowed(enum ctl_role role, const char *cmd, json_t *req)
 	return 0;
 }
 
+/*
+ * An admin change that failed because the store's database is out says
+ * so (and is recorded), instead of the store's own words.
+ */
+static json_t *
+ctl_store_down(const char *cmd, json_t *ans, long uid)
+{
+	static const char why[] = "the gateway's database is unreachable; "
+	    "try again in a minute";
+
+	if (ans == NULL || json_is_true(json_object_get(ans, "ok")) ||
+	    ctl_srv->store == NULL || !store_unavailable(ctl_srv->store))
+		return ans;
+	json_decref(ans);
+	audit_append(ctl_srv->audit, "admin.refused", "failure", json_pack(
+	    "{s:I, s:s, s:s}", "user.id", (json_int_t)uid, "mwg.command",
+	    cmd, "event.reason", why));
+	return ctl_error(why);
+}
+
 static json_t *
 ctl_handle(struct control_client *cc, const char *line, int *later)
 {
@@ -512,6 +533,7 @@ ctl_handle(struct control_client *cc, const char *line, int *later)
 		snprintf(msg, sizeof(msg), "unknown command '%.64s'", cmd);
 		ans = ctl_error(msg);
 	}
+	ans = ctl_store_down(cmd, ans, cc->uid);
 	json_decref(req);
 	return ans;
 }

@@ -23,6 +23,7 @@
 #include "gateway/routes.h"
 #include "gateway/server.h"
 #include "gateway/snapshot.h"
+#include "gateway/store.h"
 
 #define JOB_URL_MAX	8192
 #define JOB_HEADER_MAX	8192
@@ -178,10 +179,36 @@ job_reply(const struct job_out *out)
 	return r;
 }
 
+#define STORE_DOWN_REASON "the gateway's database is unreachable; try again " \
+	"in a minute"
+
+/*
+ * A handler that failed (500) because the store's database is out: the
+ * person is told so, with a 503 they can act on, and it is recorded
+ * (issue 15: logins, enrolments and posture wait for the database).
+ */
+static void
+job_store_down(struct pool_job *job)
+{
+	if (job->out.status != 500 || job->ctx.store == NULL ||
+	    !store_unavailable(job->ctx.store))
+		return;
+	json_decref(job->out.json);
+	job->out.json = NULL;
+	free(job->out.raw);
+	job->out.raw = NULL;
+	job_error(&job->out, 503, "database-unavailable", STORE_DOWN_REASON);
+	job->out.retry_after = 60;
+	job_audit(&job->ctx, &job->in, "request.reject", "failure",
+	    STORE_DOWN_REASON, json_pack("{s:i, s:s}",
+	    "http.response.status_code", 503, "url.path", job->url));
+}
+
 /* On the pool thread, once the handler has run. */
 static void
 job_done(struct pool_job *job)
 {
+	job_store_down(job);
 	ipc_reply(job->ipc, job->ipc_id, job_reply(&job->out));
 	pool_job_free(job);
 }

@@ -120,6 +120,7 @@ void netctl_redecide(const char *d, const char *w)
 	abort();
 }
 struct ipc *netproc_channel(void) { return NULL; }
+int store_unavailable(struct store *st) { (void)st; return 0; }
 void netproc_status(json_t *r) { (void)r; }
 void netproc_set_bundle(json_t *b) { json_decref(b); }
 int netproc_withhold_key(json_t *b, const struct gw_snapshot *s)

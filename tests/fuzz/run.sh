@@ -33,7 +33,9 @@ COMMON="common/conf.c common/conf_value.c common/xmalloc.c common/log.c
 declare -A SRCS=(
 	[conf]="$COMMON"
 	[policy]="$COMMON common/errbuf.c $(echo policy/*.c)"
-	[gw_config]="$COMMON common/proxy_v2.c gateway/config.c"
+	[gw_config]="$COMMON common/proxy_v2.c gateway/config.c audit/audit_nodes.c
+	    audit/audit_reader.c audit/audit_chain.c audit/audit_key.c
+	    common/errbuf.c common/safefile.c common/fdio.c"
 	[http_head]="gateway/http_head.c"
 	[audit_line]="$COMMON common/errbuf.c common/safefile.c common/fdio.c
 	    audit/audit_reader.c audit/audit_chain.c audit/audit_key.c"
