@@ -240,11 +240,31 @@ child_become(void)
 	}
 }
 
+/*
+ * The network process's environment: none of the monitor's (no library
+ * preloaded for PAM or NSS, whose exit handlers would open files in the
+ * sandbox; nothing else it could read), only the sanitizers' options.
+ */
+static void
+child_env(char **envp, size_t max)
+{
+	static const char *const keep[] = { "ASAN_OPTIONS=", "UBSAN_OPTIONS=",
+	    "LSAN_OPTIONS=" };
+	extern char **environ;
+	size_t n = 0;
+
+	for (char **e = environ; e != NULL && *e != NULL && n + 1 < max; e++)
+		for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++)
+			if (strncmp(*e, keep[i], strlen(keep[i])) == 0)
+				envp[n++] = *e;
+	envp[n] = NULL;
+}
+
 static void
 child_exec(int chfd)
 {
 	char fdstr[16];
-	char *argv[6];
+	char *argv[6], *envp[8];
 	int n = 0;
 
 	child_fds(chfd);
@@ -261,7 +281,8 @@ child_exec(int chfd)
 	if (np.nc.debug)
 		argv[n++] = "-d";
 	argv[n] = NULL;
-	execv(np.self, argv);
+	child_env(envp, sizeof(envp) / sizeof(envp[0]));
+	execve(np.self, argv, envp);
 	dprintf(2, "mwgd: cannot run the network process %s: %s\n", np.self,
 	    strerror(errno));
 	_exit(127);

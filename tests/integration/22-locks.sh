@@ -30,6 +30,7 @@ audit_wait '.["event.action"]=="tunnel.deny" and (.["event.reason"]|test("locked
 expect_match "$("$BIN/mwgctl" -s "$CTL" lock list)" "user +alice +never +active .* left the practice" "lock list shows the lock"
 
 "$BIN/mwgctl" -s "$CTL" unlock user alice >/dev/null
+audit_wait '.["event.action"]=="lock.remove" and .["user.name"]=="alice"' 1
 expect_eq "$(audit_count '.["event.action"]=="lock.remove" and .["user.name"]=="alice"')" 1 "unlock audited"
 open_tunnel laptop-1 "echo.K84001:$ECHO_PORT"
 log "ok: unlocked person connects again"

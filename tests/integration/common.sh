@@ -94,7 +94,8 @@ collect_for_secret_scan() {
 
 # A sanitizer or glibc report in a log is a crash even where the exit
 # status might hide it (a report from a helper thread, a child process).
-SANITIZER_RE='Sanitizer|runtime error|Fatal glibc error|AddressSanitizer|LeakSanitizer'
+# A network process killed by its seccomp filter counts as a crash.
+SANITIZER_RE='Sanitizer|runtime error|Fatal glibc error|AddressSanitizer|LeakSanitizer|a system call its sandbox forbids'
 
 # Every program of ours that a scenario starts in the background is tracked
 # by name: its pid, the exit status it must end with and its log files. It
