@@ -38,12 +38,14 @@ declare -A SRCS=(
 	    common/errbuf.c common/safefile.c common/fdio.c"
 	[http_head]="gateway/http_head.c"
 	[audit_line]="$COMMON common/errbuf.c common/safefile.c common/fdio.c
-	    audit/audit_reader.c audit/audit_chain.c audit/audit_key.c"
+	    audit/audit_reader.c audit/audit_chain.c audit/audit_key.c
+	    audit/audit_nodes.c"
 	[est]="common/errbuf.c common/xmalloc.c common/log.c certs/est.c
 	    certs/build.c"
 	[posture]="common/errbuf.c common/xmalloc.c common/log.c
 	    common/safefile.c common/fdio.c audit/audit_reader.c
-	    audit/audit_chain.c audit/audit_key.c gateway/posture_parse.c"
+	    audit/audit_chain.c audit/audit_key.c audit/audit_nodes.c
+	    gateway/posture_parse.c"
 	[login]="common/log.c common/errbuf.c common/xmalloc.c certs/identity.c
 	    gateway/login.c gateway/job.c audit/audit_fields.c"
 	[csv]="common/xmalloc.c common/log.c audit/audit_csv.c"
