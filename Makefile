@@ -114,7 +114,7 @@ $(BIN)/%: $(BUILD)/tests/tools/%.o $(LIBGW) $(LIBMWG)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
 
-# The store bench drives gateway/store.h, so it links the gateway's archive.
+# The store bench drives gateway/monitor/store.h, so it links the gateway's archive.
 $(BIN)/store_bench: $(BUILD)/bench/store_bench.o $(LIBGW) $(LIBMWG)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)

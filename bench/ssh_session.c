@@ -7,7 +7,7 @@
  * usage: ssh_session STATE_DIR DEVICE_ID USER [SECONDS]
  *
  * It writes the row with SQLite directly (bench programs link libmwg.a,
- * not the gateway's store code), so it follows gateway/store_schema.c's
+ * not the gateway's store code), so it follows gateway/monitor/store_schema.c's
  * sessions table: serial, user, device_id, issued_at, expires_at.
  */
 #include <errno.h>

@@ -1,6 +1,6 @@
 /*
  * store_bench: state store operations per second, SQLite against
- * PostgreSQL, through gateway/store.h as mwgd calls it: the statements a
+ * PostgreSQL, through gateway/monitor/store.h as mwgd calls it: the statements a
  * login (TOTP step, throttle count, lock and device lookups, session) and
  * an enrolment (code use, device) make. bench/store_bench.sh starts a
  * throwaway PostgreSQL cluster and runs both back-ends.
@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #include "bench.h"
-#include "gateway/store.h"
+#include "gateway/monitor/store.h"
 
 #define NOW 1790000000
 #define OPS_DEFAULT 2000

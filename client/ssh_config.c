@@ -137,7 +137,7 @@ sshc_fetch_key(const struct sshc *c, const char *alg, char *line, size_t len,
 static int
 sshc_known_hosts(const struct sshc *c, char *err, size_t errlen)
 {
-	/* What the gateway offers (gateway/ssh.c SSH_HOSTKEYS). */
+	/* What the gateway offers (gateway/net/ssh.c SSH_HOSTKEYS). */
 	static const char *algs[] = { "ssh-ed25519" };
 	char name[CLIENT_HOST_MAX + 16], line[1024], *text, *in = NULL, *save;
 	size_t n = 0, cap = 4096;

@@ -26,7 +26,7 @@ struct gw_listen_tls {
 				   certificates (NULL: no enrolment, no login) */
 	char *root;		/* the root CA, served at EST /cacerts */
 	/* proxy-protocol from NET...: peers that must (and only peers that
-	 * may) open with a PROXY v2 header (gateway/proxy_accept.c) */
+	 * may) open with a PROXY v2 header (gateway/net/proxy_accept.c) */
 	struct proxy_net *proxy_from;
 	size_t nproxy_from;
 };
@@ -47,7 +47,7 @@ struct gw_config {
 	char *control_path;
 	char *control_group;	/* group that may use the control socket */
 	/* The restricted socket for the cyber team: audit query and export
-	 * notes only (gateway/control.c); NULL: none. */
+	 * notes only (gateway/monitor/control.c); NULL: none. */
 	char *audit_control_path;
 	char *audit_control_group;
 	char *audit_file;

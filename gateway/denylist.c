@@ -16,7 +16,7 @@
 
 #include "common/xmalloc.h"
 #include "gateway/state_mirror.h"
-#include "gateway/store.h"
+#include "gateway/monitor/store.h"
 
 #define DL_BUCKETS	256
 

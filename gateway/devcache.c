@@ -14,7 +14,7 @@
 #include "common/xmalloc.h"
 #include "gateway/state_mirror.h"
 #include "gateway/posture.h"
-#include "gateway/store.h"
+#include "gateway/monitor/store.h"
 
 #define DC_BUCKETS	1024
 

@@ -16,7 +16,7 @@
 #include "audit/audit.h"
 #include "common/log.h"
 #include "gateway/monitor/netctl.h"
-#include "gateway/notify.h"
+#include "gateway/monitor/notify.h"
 
 static atomic_int drain_active;
 static struct event *drain_timer;

@@ -12,7 +12,7 @@
 
 #include "common/log.h"
 #include "common/xmalloc.h"
-#include "gateway/conn.h"
+#include "gateway/net/conn.h"
 #include "gateway/server.h"
 #include "gateway/snapshot.h"
 

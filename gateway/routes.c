@@ -3,10 +3,10 @@
 
 #include <string.h>
 
-#include "gateway/est.h"
-#include "gateway/login.h"
+#include "gateway/monitor/est.h"
+#include "gateway/monitor/login.h"
 #include "gateway/posture.h"
-#include "gateway/revoke.h"
+#include "gateway/monitor/revoke.h"
 #include "gateway/session.h"
 
 static const struct api_route routes[] = {

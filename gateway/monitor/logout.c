@@ -11,7 +11,7 @@
 #include "common/log.h"
 #include "gateway/denylist.h"
 #include "gateway/monitor/netctl.h"
-#include "gateway/store.h"
+#include "gateway/monitor/store.h"
 
 /*
  * The sessions a logout ended: serial to expiry. Collected under the

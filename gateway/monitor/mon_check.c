@@ -14,7 +14,7 @@
 #include "gateway/ipc.h"
 #include "gateway/job.h"
 #include "gateway/routes.h"
-#include "gateway/store.h"
+#include "gateway/monitor/store.h"
 
 #define CHECK_ACTION_MAX	64
 #define CHECK_FIELDS_MAX	64	/* members of a record's fields */

@@ -23,7 +23,7 @@
 #include "gateway/routes.h"
 #include "gateway/server.h"
 #include "gateway/snapshot.h"
-#include "gateway/store.h"
+#include "gateway/monitor/store.h"
 
 #define JOB_URL_MAX	8192
 #define JOB_HEADER_MAX	8192

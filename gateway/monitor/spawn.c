@@ -42,7 +42,7 @@
 #include "gateway/drain.h"
 #include "gateway/devcache.h"
 #include "gateway/ipc.h"
-#include "gateway/privdrop.h"
+#include "gateway/monitor/privdrop.h"
 #include "gateway/server.h"
 #include "gateway/snapshot.h"
 #include "gateway/state_mirror.h"

@@ -15,12 +15,12 @@
 #include "audit/audit.h"
 #include "certs/certs.h"
 #include "common/log.h"
-#include "gateway/auth.h"
+#include "gateway/monitor/auth.h"
 #include "gateway/denylist.h"
 #include "gateway/ipc.h"
 #include "gateway/server.h"
 #include "gateway/snapshot.h"
-#include "gateway/store.h"
+#include "gateway/monitor/store.h"
 
 #define VERDICT_ERR_MAX		256
 #define VERDICT_REASON_MAX	768

@@ -15,7 +15,7 @@
 #include "common/xmalloc.h"
 #include "gateway/ipc.h"
 #include "gateway/server.h"
-#include "gateway/store.h"
+#include "gateway/monitor/store.h"
 
 /* ---- records ------------------------------------------------------------ */
 

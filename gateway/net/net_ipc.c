@@ -13,7 +13,7 @@
 #include "certs/certs.h"
 #include "common/fbundle.h"
 #include "common/log.h"
-#include "gateway/conn.h"
+#include "gateway/net/conn.h"
 #include "gateway/denylist.h"
 #include "gateway/drain.h"
 #include "gateway/devcache.h"
@@ -23,7 +23,7 @@
 #include "gateway/snapshot.h"
 #include "gateway/ssh.h"
 #include "gateway/state_mirror.h"
-#include "gateway/store.h"
+#include "gateway/monitor/store.h"
 
 /* ---- the monitor's messages --------------------------------------------- */
 

@@ -11,7 +11,7 @@
 #include "gateway/denylist.h"
 #include "gateway/devcache.h"
 #include "gateway/ipc.h"
-#include "gateway/store.h"
+#include "gateway/monitor/store.h"
 #include "policy/policy.h"
 
 static int

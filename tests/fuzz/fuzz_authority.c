@@ -1,5 +1,5 @@
 /*
- * libFuzzer harness for the CONNECT authority (gateway/tunnel_authority.c),
+ * libFuzzer harness for the CONNECT authority (gateway/net/tunnel_authority.c),
  * the target a client names over CONNECT or SSH direct-tcpip: the input,
  * up to its first NUL, is "name.practice:port". Checks: an accepted one
  * reads back as the input (name as given, practice upper-cased, port
@@ -14,7 +14,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "gateway/conn.h"
+#include "gateway/net/conn.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

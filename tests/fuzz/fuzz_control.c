@@ -1,5 +1,5 @@
 /*
- * libFuzzer harness for control-socket requests (gateway/control.c): the
+ * libFuzzer harness for control-socket requests (gateway/monitor/control.c): the
  * input's first line is one request as ctl_read_cb hands it to ctl_handle
  * (it includes control.c to reach that static function). The daemon
  * around it is a stub with no tunnels, no snapshot and an audit trail
@@ -9,7 +9,7 @@
  * a well-formed audit-note or a (failing) reload writes a record, once.
  * Run by tests/fuzz/run.sh.
  */
-#include "gateway/control.c"
+#include "gateway/monitor/control.c"
 
 #include <stdint.h>
 

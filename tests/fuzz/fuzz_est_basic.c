@@ -1,6 +1,6 @@
 /*
  * libFuzzer harness for the enrolment code in HTTP Basic (RFC 7617) on
- * POST /.well-known/est/simpleenroll (gateway/est.c): the input, up to its
+ * POST /.well-known/est/simpleenroll (gateway/monitor/est.c): the input, up to its
  * first NUL, is the Authorization header; the body is never a request, so
  * a job that accepts the credentials stops at "bad certificate request"
  * (400) before any code is used. Checks: the answer is 401 with the Basic
@@ -19,12 +19,12 @@
 #include <openssl/evp.h>
 
 #include "audit/audit.h"
-#include "gateway/auth.h"
+#include "gateway/monitor/auth.h"
 #include "gateway/denylist.h"
 #include "gateway/devcache.h"
-#include "gateway/est.h"
+#include "gateway/monitor/est.h"
 #include "gateway/job.h"
-#include "gateway/store.h"
+#include "gateway/monitor/store.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,5 +1,5 @@
 /*
- * libFuzzer harness for HTTP request heads (gateway/http_head.c). The
+ * libFuzzer harness for HTTP request heads (gateway/net/http_head.c). The
  * first byte picks where the rest is split into two feeds; the split
  * parse must agree with the same bytes fed at once. A complete head's
  * body framing (http_head_body_length) must agree too, and a length it
@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gateway/http_head.h"
+#include "gateway/net/http_head.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

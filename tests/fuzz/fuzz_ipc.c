@@ -18,7 +18,7 @@
 #include "gateway/devcache.h"
 #include "gateway/ipc.h"
 #include "gateway/posture.h"
-#include "gateway/store.h"
+#include "gateway/monitor/store.h"
 #include "gateway/monitor/monitor.h"
 #include "gateway/routes.h"
 #include "gateway/state_mirror.h"

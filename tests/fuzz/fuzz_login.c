@@ -1,11 +1,11 @@
 /*
- * libFuzzer harness for the POST /v1/login body (gateway/login.c): the
+ * libFuzzer harness for the POST /v1/login body (gateway/monitor/login.c): the
  * input is the body, sent without a client certificate, so the job parses
  * and validates it and stops at "certificate-required". Checks: the answer
  * is a 400 or 401 error object, the audit record has a reason, and a
  * password holding '#' (a character no reason text has) appears in
  * neither. Everything past the certificate check is a stub that aborts.
- * Run by tests/fuzz/run.sh with gateway/login.c gateway/job.c
+ * Run by tests/fuzz/run.sh with gateway/monitor/login.c gateway/job.c
  * certs/identity.c common/log.c common/errbuf.c common/xmalloc.c,
  * -ljansson -lcrypto.
  */
@@ -17,12 +17,12 @@
 #include <jansson.h>
 
 #include "audit/audit.h"
-#include "gateway/auth.h"
+#include "gateway/monitor/auth.h"
 #include "gateway/denylist.h"
 #include "gateway/devcache.h"
 #include "gateway/job.h"
-#include "gateway/login.h"
-#include "gateway/store.h"
+#include "gateway/monitor/login.h"
+#include "gateway/monitor/store.h"
 #include "policy/policy.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

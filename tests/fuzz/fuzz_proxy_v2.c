@@ -1,7 +1,7 @@
 /*
  * libFuzzer harness for PROXY protocol v2 headers (common/proxy_v2.c).
  * The input is what a peer sends first. It is parsed whole, and again as
- * gateway/proxy_accept.c reads a socket (exactly the bytes the parser
+ * gateway/net/proxy_accept.c reads a socket (exactly the bytes the parser
  * asks for, then again); both must agree, nothing may be read past the
  * input (ASan), and no answer may pass the 536-byte bound.
  */

@@ -1,9 +1,9 @@
 /*
  * libFuzzer harness for what an SSH client names before and after it
  * authenticates: the user name (certs_user_valid, certs/identity.c, as
- * gateway/ssh_auth.c checks it) and the direct-tcpip destination, which
- * gateway/ssh_tun.c composes as "DEST:PORT" for tunnel_parse_authority
- * (gateway/tunnel_authority.c) or, for an address, addr_parse
+ * gateway/net/ssh_auth.c checks it) and the direct-tcpip destination, which
+ * gateway/net/ssh_tun.c composes as "DEST:PORT" for tunnel_parse_authority
+ * (gateway/net/tunnel_authority.c) or, for an address, addr_parse
  * (common/addr.c). The keyboard-interactive answers are read inside
  * libssh's message callback (ssh_kbdint_answer), with no parser of their
  * own to fuzz apart. First byte: 0 user name, else destination with the
@@ -18,7 +18,7 @@
 
 #include "certs/certs.h"
 #include "common/addr.h"
-#include "gateway/conn.h"
+#include "gateway/net/conn.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

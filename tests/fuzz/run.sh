@@ -36,7 +36,7 @@ declare -A SRCS=(
 	[gw_config]="$COMMON common/proxy_v2.c gateway/config.c audit/audit_nodes.c
 	    audit/audit_reader.c audit/audit_chain.c audit/audit_key.c
 	    common/errbuf.c common/safefile.c common/fdio.c"
-	[http_head]="gateway/http_head.c"
+	[http_head]="gateway/net/http_head.c"
 	[audit_line]="$COMMON common/errbuf.c common/safefile.c common/fdio.c
 	    audit/audit_reader.c audit/audit_chain.c audit/audit_key.c
 	    audit/audit_nodes.c"
@@ -47,13 +47,13 @@ declare -A SRCS=(
 	    audit/audit_chain.c audit/audit_key.c audit/audit_nodes.c
 	    gateway/posture_parse.c"
 	[login]="common/log.c common/errbuf.c common/xmalloc.c certs/identity.c
-	    gateway/login.c gateway/job.c audit/audit_fields.c"
+	    gateway/monitor/login.c gateway/job.c audit/audit_fields.c"
 	[csv]="common/xmalloc.c common/log.c audit/audit_csv.c"
-	[authority]="gateway/tunnel_authority.c"
+	[authority]="gateway/net/tunnel_authority.c"
 	[est_basic]="common/errbuf.c common/xmalloc.c common/log.c certs/est.c
-	    certs/build.c gateway/est.c gateway/job.c audit/audit_fields.c"
+	    certs/build.c gateway/monitor/est.c gateway/job.c audit/audit_fields.c"
 	[ssh_names]="common/log.c common/errbuf.c common/xmalloc.c common/addr.c
-	    certs/identity.c gateway/tunnel_authority.c"
+	    certs/identity.c gateway/net/tunnel_authority.c"
 	[control]="$COMMON common/errbuf.c common/safefile.c common/fdio.c"
 	[ipc]="common/xmalloc.c common/log.c common/fdio.c certs/identity.c
 	    gateway/ipc.c gateway/monitor/mon_check.c gateway/state_mirror.c

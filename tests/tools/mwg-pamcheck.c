@@ -12,7 +12,7 @@
 
 #include <openssl/crypto.h>
 
-#include "gateway/auth.h"
+#include "gateway/monitor/auth.h"
 
 #define PAMCHECK_THREADS_MAX	64
 #define PAMCHECK_PASSWORD_MAX	1025

@@ -18,7 +18,7 @@
 
 #include "audit/audit.h"
 #include "certs/certs.h"
-#include "gateway/store.h"
+#include "gateway/monitor/store.h"
 
 #define TESTCERT_DAYS_MAX	3650
 #define DAY			(24 * 60 * 60)

@@ -18,8 +18,8 @@
 
 #include <oath.h>
 
-#include "gateway/auth.h"
-#include "gateway/store.h"
+#include "gateway/monitor/auth.h"
+#include "gateway/monitor/store.h"
 #include "tests/unit/unit.h"
 
 extern char **environ;

@@ -11,7 +11,7 @@
 #include <criterion/criterion.h>
 
 #include "gateway/denylist.h"
-#include "gateway/store.h"
+#include "gateway/monitor/store.h"
 #include "unit.h"
 
 static char dir[64];

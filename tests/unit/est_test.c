@@ -1,5 +1,5 @@
 /*
- * The EST handlers (gateway/est.c) driven directly, as the auth pool runs
+ * The EST handlers (gateway/monitor/est.c) driven directly, as the auth pool runs
  * them: a throwaway CA, state store and audit log per test, job_in structs
  * built here. Each case checks the exact answer, what the store holds
  * afterwards and the audit record, and that no secret reached the log.
@@ -28,9 +28,9 @@
 #include "audit/audit.h"
 #include "certs/certs.h"
 #include "common/log.h"
-#include "gateway/auth.h"
-#include "gateway/est.h"
-#include "gateway/store.h"
+#include "gateway/monitor/auth.h"
+#include "gateway/monitor/est.h"
+#include "gateway/monitor/store.h"
 #include "unit.h"
 
 #define DAY		(24 * 60 * 60)

@@ -1,5 +1,5 @@
 /*
- * gateway/http_head.c: request heads through libhttp-parser. Every case is
+ * gateway/net/http_head.c: request heads through libhttp-parser. Every case is
  * fed whole and in pieces (down to one byte at a time) and must give the
  * same state, byte count, target and headers; the 8 KiB and 64-field
  * limits are checked at their exact boundaries.
@@ -11,7 +11,7 @@
 
 #include <criterion/criterion.h>
 
-#include "gateway/http_head.h"
+#include "gateway/net/http_head.h"
 #include "unit.h"
 
 static const size_t chunk_sizes[] = { SIZE_MAX, 1, 2, 3, 7, 64, 4096 };

@@ -19,11 +19,11 @@
 
 #include "audit/audit.h"
 #include "certs/certs.h"
-#include "gateway/auth.h"
+#include "gateway/monitor/auth.h"
 #include "gateway/denylist.h"
 #include "gateway/job.h"
-#include "gateway/login.h"
-#include "gateway/store.h"
+#include "gateway/monitor/login.h"
+#include "gateway/monitor/store.h"
 #include "policy/policy.h"
 #include "tests/unit/unit.h"
 

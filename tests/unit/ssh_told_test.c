@@ -1,5 +1,5 @@
 /*
- * gateway/ssh_tun.c ssh_tun_told: what a person's ssh prints when the
+ * gateway/net/ssh_tun.c ssh_tun_told: what a person's ssh prints when the
  * gateway ends a tunnel or a session, for every close reason the SSH side
  * uses (docs/audit.md's table). The administrator's lock or revocation
  * reason (the detail) must never reach the person.

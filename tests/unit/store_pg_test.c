@@ -33,12 +33,12 @@
 #include <libpq-fe.h>
 #include <openssl/crypto.h>
 
-#include "gateway/store.h"
+#include "gateway/monitor/store.h"
 #include "unit.h"
 
 #define NOW 1790000000 /* a fixed "now" for every test */
 #define RACERS 8
-#define SCHEMA_VERSION 5 /* migrations in gateway/store_pg_schema.c */
+#define SCHEMA_VERSION 5 /* migrations in gateway/monitor/store_pg_schema.c */
 #define DB_NAME "the PostgreSQL store"
 /* SQL: true if bytea column col holds the bytes of text literal lit. */
 #define SQL_BLOB_HOLDS(col, lit)                                               \

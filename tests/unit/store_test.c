@@ -17,12 +17,12 @@
 #include <criterion/criterion.h>
 #include <sqlite3.h>
 
-#include "gateway/store.h"
+#include "gateway/monitor/store.h"
 #include "unit.h"
 
 #define NOW 1790000000 /* a fixed "now" for every test */
 #define RACERS 8
-#define SCHEMA_VERSION 4 /* migrations in gateway/store_schema.c */
+#define SCHEMA_VERSION 4 /* migrations in gateway/monitor/store_schema.c */
 #define DB_NAME "state.db" /* as the store's messages name it */
 /* SQL: 1 if blob column col holds the bytes of text literal lit. */
 #define SQL_BLOB_HOLDS(col, lit) "instr(" col ", CAST('" lit "' AS BLOB)) > 0"

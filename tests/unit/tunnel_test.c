@@ -5,7 +5,7 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "gateway/conn.h"
+#include "gateway/net/conn.h"
 
 struct authority_case {
 	const char *url;
