@@ -29,7 +29,6 @@
 #include "common/log.h"
 #include "common/safefile.h"
 #include "common/xmalloc.h"
-#include "gateway/net/conn.h"
 #include "gateway/drain.h"
 #include "gateway/ipc.h"
 #include "gateway/monitor/monitor.h"

@@ -21,7 +21,6 @@
 #include "certs/certs.h"
 #include "common/log.h"
 #include "gateway/monitor/auth.h"
-#include "gateway/net/conn.h"
 #include "gateway/denylist.h"
 #include "gateway/devcache.h"
 #include "gateway/monitor/netctl.h"

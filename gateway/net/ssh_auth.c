@@ -25,7 +25,6 @@
 
 #include "audit/audit.h"
 #include "common/log.h"
-#include "gateway/monitor/auth.h"
 #include "gateway/denylist.h"
 #include "gateway/net/net_ipc.h"
 #include "gateway/devcache.h"
