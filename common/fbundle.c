@@ -10,8 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include <openssl/evp.h>
-
+#include "common/b64.h"
 #include "common/xmalloc.h"
 
 static json_t *recording;
@@ -38,10 +37,8 @@ fbundle_serve(json_t *b)
 static void
 record_file(const char *path, const char *buf, size_t len)
 {
-	char *b64 = xmalloc(4 * ((len + 2) / 3) + 1);
+	char *b64 = b64_encode(buf, len);
 
-	EVP_EncodeBlock((unsigned char *)b64, (const unsigned char *)buf,
-	    (int)len);
 	json_object_set_new(json_object_get(recording, "files"), path,
 	    json_string(b64));
 	free(b64);
@@ -53,30 +50,17 @@ serve_file(const char *path, size_t max, char **buf, size_t *len, char *err,
 {
 	const char *b64 = json_string_value(json_object_get(
 	    json_object_get(serving, "files"), path));
-	size_t n, pad = 0;
-	int got;
 
 	if (b64 == NULL) {
 		snprintf(err, errlen, "cannot open %s: %s", path,
 		    strerror(ENOENT));
 		return -1;
 	}
-	n = strlen(b64);
-	if (n % 4 != 0 || 3 * (n / 4) > max + 2) {
-		snprintf(err, errlen, "%s: larger than %zu bytes", path, max);
+	if ((*buf = (char *)b64_decode(b64, max, len)) == NULL) {
+		snprintf(err, errlen, "%s: larger than %zu bytes or unreadable",
+		    path, max);
 		return -1;
 	}
-	pad = (n >= 1 && b64[n - 1] == '=') + (n >= 2 && b64[n - 2] == '=');
-	*buf = xmalloc(3 * (n / 4) + 1);
-	if ((got = EVP_DecodeBlock((unsigned char *)*buf,
-	    (const unsigned char *)b64, (int)n)) < 0 || (size_t)got < pad ||
-	    (size_t)got - pad > max) {
-		free(*buf);
-		snprintf(err, errlen, "%s: read error", path);
-		return -1;
-	}
-	*len = (size_t)got - pad;
-	(*buf)[*len] = '\0';
 	return 0;
 }
 

@@ -19,8 +19,8 @@
 #include <malloc.h>
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 
+#include "common/b64.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
 
@@ -494,32 +494,16 @@ unsigned char *
 ipc_b64(json_t *msg, const char *key, size_t max, size_t *len)
 {
 	const char *s = ipc_str(msg, key, 4 * ((max + 2) / 3));
-	size_t n, pad;
-	unsigned char *buf;
-	int got;
 
-	if (s == NULL || (n = strlen(s)) % 4 != 0)
-		return NULL;
-	pad = (n >= 1 && s[n - 1] == '=') + (n >= 2 && s[n - 2] == '=');
-	buf = xmalloc(3 * (n / 4) + 1);
-	if ((got = EVP_DecodeBlock(buf, (const unsigned char *)s, (int)n)) <
-	    0 || (size_t)got < pad || (size_t)got - pad > max) {
-		free(buf);
-		return NULL;
-	}
-	*len = (size_t)got - pad;
-	buf[*len] = '\0';
-	return buf;
+	return s != NULL ? b64_decode(s, max, len) : NULL;
 }
 
 json_t *
 ipc_b64_new(const void *p, size_t len)
 {
-	char *b64 = xmalloc(4 * ((len + 2) / 3) + 1);
-	json_t *s;
+	char *b64 = b64_encode(p, len);
+	json_t *s = json_string(b64);
 
-	EVP_EncodeBlock((unsigned char *)b64, p, (int)len);
-	s = json_string(b64);
 	free(b64);
 	return s;
 }

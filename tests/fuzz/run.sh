@@ -29,7 +29,7 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 
 COMMON="common/conf.c common/conf_value.c common/xmalloc.c common/log.c
-    common/addr.c common/fbundle.c"
+    common/addr.c common/fbundle.c common/b64.c"
 declare -A SRCS=(
 	[conf]="$COMMON"
 	[policy]="$COMMON common/errbuf.c $(echo policy/*.c)"
@@ -55,7 +55,7 @@ declare -A SRCS=(
 	[ssh_names]="common/log.c common/errbuf.c common/xmalloc.c common/addr.c
 	    certs/identity.c gateway/net/tunnel_authority.c"
 	[control]="$COMMON common/errbuf.c common/safefile.c common/fdio.c"
-	[ipc]="common/xmalloc.c common/log.c common/fdio.c certs/identity.c
+	[ipc]="common/xmalloc.c common/log.c common/b64.c certs/identity.c
 	    gateway/ipc.c gateway/monitor/mon_check.c gateway/state_mirror.c
 	    gateway/net/state_apply.c
 	    gateway/denylist.c gateway/devcache.c"
