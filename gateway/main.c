@@ -22,6 +22,7 @@
 #include "gateway/control.h"
 #include "gateway/denylist.h"
 #include "gateway/devcache.h"
+#include "gateway/fdlimit.h"
 #include "gateway/metrics.h"
 #include "gateway/notify.h"
 #include "gateway/pool.h"
@@ -491,6 +492,7 @@ main(int argc, char **argv)
 		usage(stderr, 2);
 	log_init("mwgd", debug, 0);
 	signal(SIGPIPE, SIG_IGN);
+	fdlimit_raise();
 	if ((snap = load_or_report(d.conf_path)) == NULL)
 		return 1;
 	if (check) {

@@ -4,7 +4,8 @@
 # completed with the exact count. The forwarding thread must notice the
 # client's WINDOW_ADJUST (no libssh callback says so): a download that
 # stalled after the first window failed this. Exact bytes only, never
-# speed. Bounded: 50 s at most.
+# speed. Also: mwgd raises its own descriptor limit to the hard one and
+# says how many tunnels that allows. Bounded: 50 s at most.
 . "$(dirname "$0")/common.sh"
 ALICE_PW=alice-Pw-93d0c1
 SSH_PORT=$((BASE + 9))
@@ -19,8 +20,13 @@ write_conf "listen ssh 127.0.0.1:$SSH_PORT"
 	>"$T/backend-source.log" 2>&1 &
 proc_track backend-source $! 0 "$T/backend-source.log"
 wait_port "$HTTP_PORT"
+MWGD_WRAP=(prlimit --nofile=1024:4096)
 start_mwgd
 wait_port "$SSH_PORT"
+expect_eq "$(awk '/^Max open files/ { print $4, $5 }' "/proc/$MWGD_PID/limits")" "4096 4096" \
+	"mwgd raised its soft descriptor limit to the hard one"
+expect_match "$(cat "$T/mwgd.log")" "descriptor limit 4096 \(was 1024\): room for about 2016 tunnels at once" \
+	"mwgd says how many tunnels its descriptor limit allows"
 . "$(dirname "$0")/ssh-common.sh"
 ssh_alice_session
 
