@@ -23,8 +23,8 @@ BIN=$(cd "$BUILD/bin" 2>/dev/null && pwd) || {
 HERE=$(cd "$(dirname "$0")" && pwd)
 RESULTS=$HERE/results
 PORT_BASE=${BENCH_PORT_BASE:-19400}
-BULK_MIB=${BENCH_BULK_MIB:-1024}
-HS_SECONDS=${BENCH_HS_SECONDS:-10}
+BULK_MIB=${BENCH_BULK_MIB:-512}
+HS_SECONDS=${BENCH_HS_SECONDS:-6}
 HS_CONC=${BENCH_HS_CONC:-32}
 RTT_COUNT=${BENCH_RTT_COUNT:-20000}
 IDLE_COUNT=${BENCH_IDLE_COUNT:-1000}
@@ -67,6 +67,8 @@ policy_section() {	# SCRATCH_DIR
 }
 
 [ "${2:-}" = ssh ] && exec "$HERE/ssh_bench.sh" "$BUILD"
+ONLY_TLS=0
+[ "${2:-}" = tls ] && ONLY_TLS=1
 [ "${2:-}" = churn ] && exec "$HERE/ssh_bench.sh" "$BUILD" churn
 [ "${2:-}" = ssh-idle ] && exec "$HERE/ssh_bench.sh" "$BUILD" idle
 [ "${2:-}" = tunnels ] && exec "$HERE/tunnels_bench.sh" "$BUILD"
@@ -557,7 +559,7 @@ table() {
 
 # ---- run ---------------------------------------------------------------------
 ROUNDS=${BENCH_ROUNDS:-3}
-ROUNDS_BUDGET=240	# seconds: no new round starts after this
+ROUNDS_BUDGET=110	# seconds: no new round starts after this (4 gateways)
 for p in $P_DISCARD $P_SOURCE $P_ECHO $P_MWGD $((P_HAPROXY + 0)) \
     $((P_HAPROXY + 1)) $((P_HAPROXY + 2)) $((P_STUNNEL + 0)) \
     $((P_STUNNEL + 1)) $((P_STUNNEL + 2)) $((P_NGINX + 0)) \
@@ -664,7 +666,7 @@ mkdir -p "$RESULTS"
 	for line in "${RAW[@]}"; do
 		[ -n "$line" ] && printf '  %s\n' "$line"
 	done
-	echo && "$HERE/ssh_bench.sh" "$BUILD"
+	[ "$ONLY_TLS" = 1 ] || { echo && "$HERE/ssh_bench.sh" "$BUILD"; }
 } >"$T/report.txt"
 cp "$T/report.txt" "$RESULTS/latest.txt"
 cat "$T/report.txt"
