@@ -261,16 +261,12 @@ cpu_ms() {
 	    print int(($12 + $13 + $14 + $15) * 1000 / hz) }' "/proc/$1/stat"
 }
 
+HZ=$(getconf CLK_TCK)
 # utime + stime of pid and every live process under it (sshd's connection
 # processes), plus what they reaped, in clock ticks.
 tree_ticks() {
-	local p sum=0 v
-	for p in $(tree_pids "$1"); do
-		v=$(awk '{ sub(/.*\) /, ""); print $12 + $13 + $14 + $15 }' \
-		    "/proc/$p/stat" 2>/dev/null)
-		sum=$((sum + ${v:-0}))
-	done
-	echo "$sum"
+	tree_pids "$1" | sed 's|.*|/proc/&/stat|' | xargs cat 2>/dev/null |
+	    awk '{ sub(/.*\) /, ""); s += $12 + $13 + $14 + $15 } END { print s + 0 }'
 }
 
 keep() {	# SERVER METRIC VALUE
@@ -360,17 +356,20 @@ alive() {	# SERVER WHILE
 measure_bulk() {	# SERVER send|recv [METRIC]
 	local srv=$1 dir=$2 metric=${3:-bulk_$2} backend=discard c0 c1 t0 t1 line
 	[ "$dir" = recv ] && backend=source
-	c0=$(cpu_ms "${SPID[$srv]}")
+	c0=$(tree_ticks "${SPID[$srv]}")
 	t0=$(date +%s%N)
 	line=$(run_load "$srv" 120 bulk "--$dir" "$BULK_MIB" \
 	    --target "$(target "$srv" "$backend")" | grep '^result')
 	t1=$(date +%s%N)
-	c1=$(cpu_ms "${SPID[$srv]}" 2>/dev/null)
+	sleep 0.2	# sshd's processes for it end and are reaped
+	c1=$(tree_ticks "${SPID[$srv]}" 2>/dev/null)
 	RAW+=("[$metric] ${line:-bulk $dir $srv: no result}\
- server_cpu_ms=$(( ${c1:-0} - ${c0:-0} )) wall_ms=$(((t1 - t0) / 1000000))")
+ server_cpu_ms=$(( (${c1:-0} - ${c0:-0}) * 1000 / HZ )) wall_ms=$(((t1 - t0) / 1000000))")
 	alive "$srv" "the bulk $dir test" || return
-	[ "$(field "$line" confirmed)" = 1 ] &&
-	    keep "$srv" "$metric" "$(field "$line" MBps)"
+	[ "$(field "$line" confirmed)" = 1 ] || return
+	keep "$srv" "$metric" "$(field "$line" MBps)"
+	# CPU per transfer: steadier than MB/s on a shared machine.
+	keep "$srv" "${metric}_cpu" $(( (${c1:-0} - ${c0:-0}) * 1000 / HZ ))
 }
 
 # "idle" mode: N idle tunnels (opened 16 at a time), the server's CPU
@@ -452,8 +451,12 @@ ratio() {
 		if (b <= 0 || a < 0) print "n/a"; else printf "%.3g", a / b }'
 }
 
-METRICS="conn conn_cpu conn_ms conn1 mem bulk_send bulk_recv bulk_idle bulk_idle_recv"
-[ "$MODE" = idle ] && METRICS="open100 idle_cpu100 bulk_send100 bulk_recv100 open$IDLE_BIG idle_cpu$IDLE_BIG bulk_send$IDLE_BIG bulk_recv$IDLE_BIG"
+METRICS="conn conn_cpu conn_ms conn1 mem bulk_send bulk_send_cpu bulk_recv
+	bulk_recv_cpu bulk_idle bulk_idle_cpu bulk_idle_recv bulk_idle_recv_cpu"
+[ "$MODE" = idle ] && METRICS="open100 idle_cpu100 bulk_send100 bulk_send100_cpu
+	bulk_recv100 bulk_recv100_cpu open$IDLE_BIG idle_cpu$IDLE_BIG
+	bulk_send$IDLE_BIG bulk_send${IDLE_BIG}_cpu bulk_recv$IDLE_BIG
+	bulk_recv${IDLE_BIG}_cpu"
 [ "$MODE" = churn ] && METRICS="churn_ok churn_dl churn_conn churn_fail"
 declare -A LABEL=(
 	[conn]="new connections/s ($CONC conc, ${CONN_SECONDS} s)"
@@ -473,6 +476,14 @@ declare -A LABEL=(
 	[idle_cpu$IDLE_BIG]="CPU ticks, $IDLE_BIG idle tunnels, ${IDLE_CPU_S} s"
 	[bulk_send$IDLE_BIG]="bulk upload MB/s, $IDLE_BIG idle open"
 	[bulk_recv$IDLE_BIG]="bulk download MB/s, $IDLE_BIG idle open"
+	[bulk_send_cpu]="  server CPU ms per upload"
+	[bulk_recv_cpu]="  server CPU ms per download"
+	[bulk_idle_cpu]="  server CPU ms per upload"
+	[bulk_idle_recv_cpu]="  server CPU ms per download"
+	[bulk_send100_cpu]="  server CPU ms per upload"
+	[bulk_recv100_cpu]="  server CPU ms per download"
+	[bulk_send${IDLE_BIG}_cpu]="  server CPU ms per upload"
+	[bulk_recv${IDLE_BIG}_cpu]="  server CPU ms per download"
 	[churn_ok]="downloads whole (of 3 x $BULK_MIB MiB)"
 	[churn_dl]="download MB/s each, during churn"
 	[churn_conn]="churn connections/s (16 conc, ${CHURN_S} s)"
@@ -484,7 +495,10 @@ declare -A BETTER=([conn]=higher [conn_cpu]=lower [conn_ms]=lower [conn1]=lower
 	[bulk_send100]=higher [bulk_recv100]=higher [open$IDLE_BIG]=lower
 	[idle_cpu$IDLE_BIG]=lower [bulk_send$IDLE_BIG]=higher
 	[bulk_recv$IDLE_BIG]=higher [churn_ok]=higher [churn_dl]=higher
-	[churn_conn]=higher [churn_fail]=lower)
+	[churn_conn]=higher [churn_fail]=lower [bulk_send_cpu]=lower
+	[bulk_recv_cpu]=lower [bulk_idle_cpu]=lower [bulk_idle_recv_cpu]=lower
+	[bulk_send100_cpu]=lower [bulk_recv100_cpu]=lower
+	[bulk_send${IDLE_BIG}_cpu]=lower [bulk_recv${IDLE_BIG}_cpu]=lower)
 declare -A GOAL=([conn]=">= 10" [mem]="<= 0.1" [bulk_send]=">= 1"
 	[bulk_recv]=">= 1" [bulk_idle]=">= 1" [bulk_idle_recv]=">= 1"
 	[bulk_send100]=">= 1" [bulk_recv100]=">= 1" [bulk_send$IDLE_BIG]=">= 1"

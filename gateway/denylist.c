@@ -9,6 +9,7 @@
 #include "gateway/denylist.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +42,7 @@ struct denylist {
 	struct dl_entry *users[DL_BUCKETS];
 	struct dl_entry *devices[DL_BUCKETS];
 	struct dl_session *sessions[DL_BUCKETS];
+	atomic_ulong generation;	/* one more at every change */
 };
 
 static unsigned
@@ -113,6 +115,7 @@ denylist_new(void)
 	struct denylist *d = xcalloc(1, sizeof(*d));
 
 	pthread_rwlock_init(&d->lock, NULL);
+	atomic_init(&d->generation, 1);
 	return d;
 }
 
@@ -189,6 +192,7 @@ denylist_load(struct denylist *d, struct store *st, char *err, size_t errlen)
 	int rc;
 
 	pthread_rwlock_wrlock(&d->lock);
+	atomic_fetch_add(&d->generation, 1);
 	dl_clear(d);
 	rc = store_lock_list(st, dl_load_lock, d, err, errlen);
 	if (rc == 0)
@@ -253,6 +257,7 @@ denylist_lock(struct denylist *d, int is_user, const char *name,
 	struct dl_entry *e;
 
 	pthread_rwlock_wrlock(&d->lock);
+	atomic_fetch_add(&d->generation, 1);
 	e = dl_get(d, is_user, name);
 	e->locked = 1;
 	e->until = until;
@@ -266,6 +271,7 @@ denylist_unlock(struct denylist *d, int is_user, const char *name)
 	struct dl_entry *e;
 
 	pthread_rwlock_wrlock(&d->lock);
+	atomic_fetch_add(&d->generation, 1);
 	if ((e = dl_find(d, is_user, name)) != NULL)
 		e->locked = 0;
 	pthread_rwlock_unlock(&d->lock);
@@ -277,6 +283,7 @@ denylist_revoke(struct denylist *d, const char *device_id, const char *reason)
 	struct dl_entry *e;
 
 	pthread_rwlock_wrlock(&d->lock);
+	atomic_fetch_add(&d->generation, 1);
 	e = dl_get(d, 0, device_id);
 	if (!e->revoked) {
 		e->revoked = 1;
@@ -290,6 +297,7 @@ void
 denylist_session_end(struct denylist *d, const char *serial, time_t until)
 {
 	pthread_rwlock_wrlock(&d->lock);
+	atomic_fetch_add(&d->generation, 1);
 	dl_session_add(d, serial, until, time(NULL));
 	pthread_rwlock_unlock(&d->lock);
 }
@@ -308,4 +316,10 @@ denylist_session_ended(struct denylist *d, const char *serial, time_t now)
 		}
 	pthread_rwlock_unlock(&d->lock);
 	return rc;
+}
+
+unsigned long
+denylist_generation(struct denylist *d)
+{
+	return atomic_load(&d->generation);
 }

@@ -5,6 +5,7 @@
 #include "gateway/devcache.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,7 @@ struct dc_entry {
 
 struct devcache {
 	pthread_rwlock_t lock;
+	atomic_ulong generation;	/* one more at every change */
 	struct dc_entry *bucket[DC_BUCKETS];
 };
 
@@ -73,6 +75,7 @@ devcache_new(void)
 	struct devcache *d = xcalloc(1, sizeof(*d));
 
 	pthread_rwlock_init(&d->lock, NULL);
+	atomic_init(&d->generation, 1);
 	return d;
 }
 
@@ -130,6 +133,7 @@ devcache_load(struct devcache *d, struct store *st, char *err, size_t errlen)
 	if (store_device_list(st, dc_load_device, d, err, errlen) == -1)
 		return -1;
 	pthread_rwlock_wrlock(&d->lock);
+	atomic_fetch_add(&d->generation, 1);
 	dc_load_postures(d, st);
 	pthread_rwlock_unlock(&d->lock);
 	return 0;
@@ -139,6 +143,7 @@ void
 devcache_set_managed(struct devcache *d, const char *device_id, int managed)
 {
 	pthread_rwlock_wrlock(&d->lock);
+	atomic_fetch_add(&d->generation, 1);
 	dc_get(d, device_id)->managed = managed;
 	pthread_rwlock_unlock(&d->lock);
 }
@@ -150,6 +155,7 @@ devcache_set_posture(struct devcache *d, const char *device_id,
 	struct dc_entry *e;
 
 	pthread_rwlock_wrlock(&d->lock);
+	atomic_fetch_add(&d->generation, 1);
 	e = dc_get(d, device_id);
 	if (p->received_at >= e->posture.received_at) {
 		e->posture = *p;
@@ -188,4 +194,10 @@ devcache_get(struct devcache *d, const char *device_id, int *managed,
 	}
 	pthread_rwlock_unlock(&d->lock);
 	return found;
+}
+
+unsigned long
+devcache_generation(struct devcache *d)
+{
+	return atomic_load(&d->generation);
 }

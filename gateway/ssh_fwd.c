@@ -518,9 +518,14 @@ ssh_tick_locks(struct ssh_sess *ss, time_t now)
 	struct denylist *deny = ss->l->srv->deny;
 	char r[DENYLIST_REASON_MAX], told[256];
 	const char *reason;
+	unsigned long gen;
 
-	if (deny == NULL)
+	/* Nothing was locked or revoked since this session's last look:
+	 * a lock can only have ended. Once a second for every session
+	 * otherwise, with thousands idle. */
+	if (deny == NULL || (gen = denylist_generation(deny)) == ss->deny_seen)
 		return 0;
+	ss->deny_seen = gen;
 	if (denylist_device(deny, ss->device_id, now, r, sizeof(r)))
 		reason = strncmp(r, "revoked", 7) == 0 ? "device-revoked" :
 		    "device-locked";
@@ -542,10 +547,14 @@ ssh_tick_locks(struct ssh_sess *ss, time_t now)
 static int
 ssh_tick_posture(struct ssh_sess *ss)
 {
-	unsigned long gen;
+	unsigned long gen, all;
 
 	if (ss->l->srv->devices == NULL)
 		return 0;
+	all = devcache_generation(ss->l->srv->devices);
+	if (all == ss->devices_seen)
+		return 0;
+	ss->devices_seen = all;
 	gen = devcache_posture_gen(ss->l->srv->devices, ss->device_id);
 	if (gen == ss->posture_seen)
 		return 0;

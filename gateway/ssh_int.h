@@ -104,6 +104,9 @@ struct ssh_sess {
 	int linger_fd;			/* after the disconnect: drained, or -1 */
 	time_t linger_until;
 	unsigned long posture_seen;	/* devcache_posture_gen last decided on */
+	/* The tick looks a session up again only when these changed. */
+	unsigned long deny_seen;	/* denylist_generation last checked */
+	unsigned long devices_seen;	/* devcache_generation last checked */
 };
 
 TAILQ_HEAD(ssh_sess_list, ssh_sess);
