@@ -203,6 +203,7 @@ ssh_slot_give(struct ssh_loop *lp, struct ssh_sess *ss)
 static void
 ssh_sess_touch(struct ssh_sess *ss)
 {
+	ss->next_tick_ms = 0;	/* something happened: the next tick looks */
 	if (ss->is_ready || ss->loop == NULL)
 		return;
 	ss->is_ready = 1;
@@ -603,12 +604,43 @@ ssh_tick_tunnels(struct ssh_sess *ss, struct gw_snapshot *snap,
 	}
 }
 
+/*
+ * When the tick must look at ss again at the latest (CLOCK_MONOTONIC ms):
+ * its first idle limit or role deadline. Traffic only moves these later,
+ * and any event puts the session back to "next tick" (ssh_sess_touch), so
+ * an early answer costs a look and a late one cannot happen.
+ */
+static int64_t
+ssh_sess_next_ms(const struct ssh_sess *ss, const struct gw_config *c,
+    time_t now, int64_t now_ms)
+{
+	int64_t next = INT64_MAX, at;
+	const struct ssh_tun *t;
+
+	if (ss->idle_since && c->timeout_idle > 0)
+		next = now_ms + ((int64_t)ss->idle_since + c->timeout_idle -
+		    now) * 1000;
+	LIST_FOREACH(t, &ss->tuns, entry) {
+		if (t->state != SSH_TUN_OPEN)
+			return now_ms;	/* opening: every tick */
+		if (t->idle > 0 && (at = t->last_active_ms + t->idle * 1000) <
+		    next)
+			next = at;
+		if (t->deadline && (at = now_ms + ((int64_t)t->deadline -
+		    now) * 1000) < next)
+			next = at;
+	}
+	return next;
+}
+
 static void
 ssh_loop_tick(struct ssh_loop *lp)
 {
 	time_t now = time(NULL);
+	int64_t now_ms = ssh_now_ms();
 	struct gw_snapshot *snap;
 	struct ssh_sess *ss;
+	unsigned long dgen, cgen;
 	int redecide;
 
 	if (now == lp->last_tick)
@@ -617,12 +649,19 @@ ssh_loop_tick(struct ssh_loop *lp)
 	snap = snapshot_get();
 	redecide = snap->generation != lp->generation;
 	lp->generation = snap->generation;
+	dgen = lp->l->srv->deny ? denylist_generation(lp->l->srv->deny) : 0;
+	cgen = lp->l->srv->devices ?
+	    devcache_generation(lp->l->srv->devices) : 0;
 	TAILQ_FOREACH(ss, &lp->sessions, entry) {
 		/* A cut waits for a deadline, a lingering close for its end. */
 		if (ss->is_dead || ss->is_cutting) {
 			ssh_sess_touch(ss);
 			continue;
 		}
+		/* Idle and nothing changed: no lookup, no work. */
+		if (!redecide && now_ms < ss->next_tick_ms &&
+		    dgen == ss->deny_seen && cgen == ss->devices_seen)
+			continue;
 		if (ssh_tick_locks(ss, now))
 			continue;
 		if (ss->idle_since && snap->conf->timeout_idle > 0 &&
@@ -633,6 +672,9 @@ ssh_loop_tick(struct ssh_loop *lp)
 		}
 		ssh_tick_tunnels(ss, snap, redecide ? "policy-changed" :
 		    ssh_tick_posture(ss) ? "posture-failed" : NULL, now);
+		if (!ss->is_cutting)
+			ss->next_tick_ms = ssh_sess_next_ms(ss, snap->conf, now,
+			    now_ms);
 	}
 	snapshot_put(snap);
 }

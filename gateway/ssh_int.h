@@ -107,6 +107,7 @@ struct ssh_sess {
 	/* The tick looks a session up again only when these changed. */
 	unsigned long deny_seen;	/* denylist_generation last checked */
 	unsigned long devices_seen;	/* devcache_generation last checked */
+	int64_t next_tick_ms;		/* no tick look before (0: next tick) */
 };
 
 TAILQ_HEAD(ssh_sess_list, ssh_sess);
