@@ -61,7 +61,8 @@ TOOLS    = $(patsubst tests/tools/%.c,$(BIN)/%,$(wildcard tests/tools/*.c)) \
            $(patsubst bench/%.c,$(BIN)/%,$(wildcard bench/*.c))
 UNIT     = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/*_test.c))
 
-.PHONY: all test units demo deps clean install fuzz bench format deb gui
+.PHONY: all test units demo deps clean install fuzz bench format deb gui \
+	bench-tls bench-ssh bench-ssh-idle bench-churn bench-tunnels
 .SECONDARY:
 
 all: $(PROGS) $(TOOLS) $(GUI_PROG)
@@ -154,6 +155,12 @@ bench:
 	deploy/deps.sh build bench
 	$(MAKE) BUILD=build/release all
 	bench/run.sh build/release
+
+# One part of the benchmark each (bench/README.md), each under 3 minutes.
+bench-tls bench-ssh bench-ssh-idle bench-churn bench-tunnels:
+	deploy/deps.sh build bench
+	$(MAKE) BUILD=build/release all
+	bench/run.sh build/release $(patsubst bench-%,%,$@)
 
 fuzz:
 	deploy/deps.sh build fuzz

@@ -1,11 +1,13 @@
 #!/bin/bash
-# bench/run.sh BUILD_DIR [policy|ssh]: measure mwgd against stunnel and
-# haproxy, each terminating the same mutual TLS on one pinned CPU and
+# bench/run.sh BUILD_DIR [policy|ssh|churn|tunnels]: measure mwgd against
+# stunnel, haproxy and nginx's stream module, each terminating the same mutual TLS on one pinned CPU and
 # forwarding to the same stand-in backends, all on 127.0.0.1; then the
 # audit writer and the policy engine on their own. Builds nothing (`make
 # bench` does); prints a table and writes it to bench/results/latest.txt.
 # With "policy", only the policy engine's section is run and printed; with
-# "ssh", only bench/ssh_bench.sh (mwgd's SSH listener against sshd).
+# "ssh", only bench/ssh_bench.sh (mwgd's SSH listener against sshd); with
+# "churn", only its churn mode; with "tunnels", only bench/tunnels_bench.sh
+# (N idle TLS and SSH tunnels beside HAProxy's).
 # Knobs (environment, see bench/README.md): BENCH_PORT_BASE BENCH_BULK_MIB
 # BENCH_HS_SECONDS BENCH_HS_CONC BENCH_RTT_COUNT BENCH_IDLE_COUNT
 # BENCH_ROUNDS BENCH_GATEWAYS BENCH_LOADGEN_ARGS (e.g. "--tls 1.2"),
@@ -21,12 +23,13 @@ BIN=$(cd "$BUILD/bin" 2>/dev/null && pwd) || {
 HERE=$(cd "$(dirname "$0")" && pwd)
 RESULTS=$HERE/results
 PORT_BASE=${BENCH_PORT_BASE:-19400}
-BULK_MIB=${BENCH_BULK_MIB:-1024}
-HS_SECONDS=${BENCH_HS_SECONDS:-10}
+BULK_MIB=${BENCH_BULK_MIB:-512}
+HS_SECONDS=${BENCH_HS_SECONDS:-6}
 HS_CONC=${BENCH_HS_CONC:-32}
 RTT_COUNT=${BENCH_RTT_COUNT:-20000}
 IDLE_COUNT=${BENCH_IDLE_COUNT:-1000}
-GATEWAYS=${BENCH_GATEWAYS:-mwgd haproxy stunnel}
+GATEWAYS=${BENCH_GATEWAYS:-mwgd haproxy stunnel nginx}
+PEERS="haproxy stunnel nginx"
 PRACTICE=K84001
 START_TIMEOUT=10	# seconds for a process to start listening
 # The peers get mwgd's server-side lists (gateway/tls.c); loadgen offers one
@@ -64,6 +67,11 @@ policy_section() {	# SCRATCH_DIR
 }
 
 [ "${2:-}" = ssh ] && exec "$HERE/ssh_bench.sh" "$BUILD"
+ONLY_TLS=0
+[ "${2:-}" = tls ] && ONLY_TLS=1
+[ "${2:-}" = churn ] && exec "$HERE/ssh_bench.sh" "$BUILD" churn
+[ "${2:-}" = ssh-idle ] && exec "$HERE/ssh_bench.sh" "$BUILD" idle
+[ "${2:-}" = tunnels ] && exec "$HERE/tunnels_bench.sh" "$BUILD"
 if [ "${2:-}" = policy ]; then
 	T=$(mktemp -d /tmp/mwg-bench.XXXXXX)
 	policy_section "$T"
@@ -77,6 +85,7 @@ P_ECHO=$((PORT_BASE + 3))
 P_MWGD=$((PORT_BASE + 10))
 P_HAPROXY=$((PORT_BASE + 20))	# +0 discard, +1 source, +2 echo
 P_STUNNEL=$((PORT_BASE + 30))	# likewise
+P_NGINX=$((PORT_BASE + 40))	# likewise
 
 for tool in loadgen mwg-backend; do
 	if [ ! -x "$BIN/$tool" ]; then
@@ -288,6 +297,70 @@ start_stunnel() {
 	    { GW_WHY="did not start"; return 1; }
 }
 
+# nginx's stream module: one worker (the master only supervises), TLS
+# terminated with the same files and lists, the client certificate
+# required and verified to the root, half-close passed on, a connection
+# log line per session. Sets MEASURE_PID to the worker: it does the work.
+start_nginx() {
+	local mod=/usr/lib/nginx/modules/ngx_stream_module.so name i=0 w
+	command -v nginx >/dev/null || { GW_WHY="not installed"; return 1; }
+	[ -e "$mod" ] || { GW_WHY="no stream module ($mod)"; return 1; }
+	mkdir -p "$T/nginx"
+	cat >"$T/nginx/nginx.conf" <<-EOF
+	load_module $mod;
+	daemon off;
+	worker_processes 1;
+	worker_rlimit_nofile $(ulimit -Hn);
+	pid $T/nginx/nginx.pid;
+	error_log $T/nginx/error.log notice;
+	events {
+	    worker_connections 20000;
+	}
+	stream {
+	    log_format conn '\$remote_addr [\$time_local] \$status'
+	        ' \$bytes_sent \$bytes_received \$session_time'
+	        ' \$ssl_protocol \$ssl_cipher';
+	    access_log $T/nginx/access.log conn;
+	    ssl_certificate $CA/server.pem;
+	    ssl_certificate_key $CA/server.key;
+	    ssl_client_certificate $T/clientca.pem;
+	    ssl_verify_client on;
+	    ssl_verify_depth 2;
+	    ssl_protocols TLSv1.2 TLSv1.3;
+	    ssl_ciphers $TLS12_CIPHERS;
+	    ssl_conf_command Ciphersuites $TLS13_SUITES;
+	    ssl_ecdh_curve $TLS_GROUPS;
+	    proxy_half_close on;
+	    proxy_connect_timeout 10s;
+	    proxy_timeout 30m;
+	EOF
+	for name in discard source echo; do
+		cat >>"$T/nginx/nginx.conf" <<-EOF
+		    server {
+		        listen 127.0.0.1:$((P_NGINX + i)) ssl;
+		        proxy_pass 127.0.0.1:$((PORT_BASE + 1 + i));
+		    }
+		EOF
+		i=$((i + 1))
+	done
+	echo "}" >>"$T/nginx/nginx.conf"
+	taskset -c "$GW_CPU" nginx -p "$T/nginx" -c "$T/nginx/nginx.conf" \
+	    -e "$T/nginx/error.log" >"$T/nginx.out" 2>&1 &
+	NEW_PID=$!
+	PIDS+=("$NEW_PID")
+	wait_listen "$((P_NGINX + 2))" "$NEW_PID" || {
+		GW_WHY="did not start: $(tail -n 1 "$T/nginx/error.log" 2>/dev/null)"
+		return 1
+	}
+	for ((i = 0; i < 50; i++)); do
+		w=$(pgrep -P "$NEW_PID" | head -n 1)
+		[ -n "$w" ] && break
+		sleep 0.1
+	done
+	[ -n "$w" ] || { GW_WHY="no worker process"; return 1; }
+	MEASURE_PID=$w
+}
+
 # ---- measurements ------------------------------------------------------------
 declare -A V		# V[gateway.metric] = "value value ..." (one per round)
 declare -A R		# R[gateway.metric] = the median of V
@@ -320,6 +393,7 @@ addr() {
 	    "--connect $2.$PRACTICE:$((PORT_BASE + 1 + i))" ;;
 	haproxy) echo "--addr 127.0.0.1:$((P_HAPROXY + i))" ;;
 	stunnel) echo "--addr 127.0.0.1:$((P_STUNNEL + i))" ;;
+	nginx) echo "--addr 127.0.0.1:$((P_NGINX + i))" ;;
 	esac
 }
 
@@ -443,29 +517,53 @@ ratio() {	# A B: A/B, or n/a
 		if (b <= 0 || a < 0) print "n/a"; else printf "%.2f", a / b }'
 }
 
+# The best peer's value for metric m (highest or lowest, as is better)
+# and its name, or nothing.
+best_peer() {	# METRIC
+	local g v best="" who=""
+	for g in $PEERS; do
+		v=${R[$g.$1]:-}
+		[ -n "$v" ] || continue
+		if [ -z "$best" ] || awk -v a="$v" -v b="$best" -v d="${BETTER[$1]}" \
+		    'BEGIN { exit !(d == "higher" ? a > b : a < b) }'; then
+			best=$v
+			who=$g
+		fi
+	done
+	[ -n "$best" ] && echo "$best $who"
+}
+
 table() {
-	local m g r1 r2
-	printf '%-42s %9s %9s %9s %10s %10s  %s\n' "metric (median of" \
-	    mwgd haproxy stunnel mwgd/hapx mwgd/stun better
+	local m g b
+	printf '%-42s %8s %8s %8s %8s %6s %6s %6s %15s %6s  %s\n' \
+	    "metric (median of" mwgd haproxy stunnel nginx m/hapx m/stun \
+	    m/ngnx "best peer" m/best better
 	printf '%-42s\n' " $ROUNDS rounds; memory once)"
 	for m in $METRICS; do
 		printf '%-42s' "${LABEL[$m]}"
-		for g in mwgd haproxy stunnel; do
-			printf ' %9s' "${R[$g.$m]:-n/a}"
+		for g in mwgd $PEERS; do
+			printf ' %8s' "${R[$g.$m]:-n/a}"
 		done
-		r1=$(ratio "${R[mwgd.$m]:-}" "${R[haproxy.$m]:-}")
-		r2=$(ratio "${R[mwgd.$m]:-}" "${R[stunnel.$m]:-}")
-		[ "${BETTER[$m]}" = - ] && r1="" && r2=""
-		printf ' %10s %10s  %s\n' "$r1" "$r2" "${BETTER[$m]}"
+		b=$(best_peer "$m")
+		if [ "${BETTER[$m]}" = - ]; then
+			printf ' %6s %6s %6s %15s %6s  %s\n' "" "" "" "" "" -
+			continue
+		fi
+		for g in $PEERS; do
+			printf ' %6s' "$(ratio "${R[mwgd.$m]:-}" "${R[$g.$m]:-}")"
+		done
+		printf ' %15s %6s  %s\n' "${b:-n/a}" \
+		    "$(ratio "${R[mwgd.$m]:-}" "${b%% *}")" "${BETTER[$m]}"
 	done
 }
 
 # ---- run ---------------------------------------------------------------------
 ROUNDS=${BENCH_ROUNDS:-3}
-ROUNDS_BUDGET=240	# seconds: no new round starts after this
+ROUNDS_BUDGET=110	# seconds: no new round starts after this (4 gateways)
 for p in $P_DISCARD $P_SOURCE $P_ECHO $P_MWGD $((P_HAPROXY + 0)) \
     $((P_HAPROXY + 1)) $((P_HAPROXY + 2)) $((P_STUNNEL + 0)) \
-    $((P_STUNNEL + 1)) $((P_STUNNEL + 2)); do
+    $((P_STUNNEL + 1)) $((P_STUNNEL + 2)) $((P_NGINX + 0)) \
+    $((P_NGINX + 1)) $((P_NGINX + 2)); do
 	if awk -v p="$(printf ':%04X' "$p")" '$2 ~ p"$" && $4 == "0A" { f = 1 }
 	    END { exit !f }' /proc/net/tcp; then
 		log "port $p is in use: set BENCH_PORT_BASE to a free range"
@@ -483,11 +581,12 @@ RAN=""
 for gw in $GATEWAYS; do
 	GW_WHY=""
 	NEW_PID=""
+	MEASURE_PID=""
 	if "start_$gw"; then
-		GW_PID[$gw]=$NEW_PID
+		GW_PID[$gw]=${MEASURE_PID:-$NEW_PID}
 		STATUS[$gw]="ran"
 		RAN="$RAN $gw"
-		log "$gw: started, pid $NEW_PID on CPU $GW_CPU"
+		log "$gw: started, pid ${GW_PID[$gw]} on CPU $GW_CPU"
 	else
 		STATUS[$gw]="n/a: $GW_WHY"
 		log "$gw: $GW_WHY: reported as n/a"
@@ -531,11 +630,15 @@ mkdir -p "$RESULTS"
 	    "load average $(cut -d ' ' -f 1-3 /proc/loadavg)"
 	echo "gateway on CPU $GW_CPU; load generator and backends on CPU $LG_CPU"
 	echo "CA: $CA_HOW"
-	for g in mwgd haproxy stunnel; do
+	for g in mwgd $PEERS; do
 		echo "$g: ${STATUS[$g]:-not run}${TLS_INFO[$g]:+; ${TLS_INFO[$g]}}"
 	done
 	echo "haproxy: $(haproxy -v 2>/dev/null | head -n 1)"
 	echo "stunnel: $(stunnel4 -version 2>&1 | grep -m 1 '^stunnel')"
+	echo "nginx: $(nginx -v 2>&1 | head -n 1) (stream module, 1 worker;" \
+	    "its CPU and memory are the worker's)"
+	echo "machine load: the 2 CPUs are shared with other work (builds," \
+	    "tests); load average at the end $(cut -d ' ' -f 1-3 /proc/loadavg)"
 	echo
 	table
 	echo
@@ -552,7 +655,8 @@ mkdir -p "$RESULTS"
 		echo "  (audit_latency is what a tunnel.open waits for before its first byte)"
 	fi
 	policy_section "$T"
-	echo "ratio = mwgd / peer; 'better' says which direction is better."
+	echo "ratio = mwgd / peer (m/... columns; m/best against the best peer of" \
+	    "the row); 'better' says which direction is better."
 	echo "n/a = not measured (not built, did not start, or that test failed)."
 	for line in "${NOTES[@]}"; do
 		echo "note: $line"
@@ -562,7 +666,7 @@ mkdir -p "$RESULTS"
 	for line in "${RAW[@]}"; do
 		[ -n "$line" ] && printf '  %s\n' "$line"
 	done
-	echo && "$HERE/ssh_bench.sh" "$BUILD"
+	[ "$ONLY_TLS" = 1 ] || { echo && "$HERE/ssh_bench.sh" "$BUILD"; }
 } >"$T/report.txt"
 cp "$T/report.txt" "$RESULTS/latest.txt"
 cat "$T/report.txt"

@@ -1,19 +1,24 @@
 #!/bin/bash
-# bench/ssh_bench.sh BUILD_DIR: mwgd's SSH jump listener against OpenSSH's
+# bench/ssh_bench.sh BUILD_DIR [idle|churn]: mwgd's SSH jump listener against OpenSSH's
 # sshd as a jump host, both in this run, each on one pinned CPU, both
 # forwarding direct-tcpip channels to the same stand-in backends, all on
 # 127.0.0.1. Measures new connections per second (key exchange, publickey,
 # one channel, a few bytes, close), private memory per idle tunnel, and
-# bulk MB/s through one channel. The client is bench/ssh_load (libssh in
+# bulk MB/s through one channel. "idle": bulk both ways and the servers'
+# CPU with 100 and with 1,000 idle tunnels open; "churn": 3 long downloads
+# while 16 clients connect and disconnect. The client is bench/ssh_load (libssh in
 # one process), so no ssh program start-up is counted. Builds nothing;
 # prints a table and writes it to bench/results/ssh-latest.txt.
 # Knobs (environment, see bench/README.md): BENCH_SSH_PORT_BASE (19500),
 # BENCH_SSH_SECONDS (8), BENCH_SSH_CONC (16), BENCH_SSH_IDLE (100),
-# BENCH_SSH_BULK_MIB (256), BENCH_SSH_ROUNDS (3), BENCH_SSHD
+# BENCH_SSH_BULK_MIB (256), BENCH_SSH_ROUNDS (3), BENCH_SSH_IDLE_BIG (1000),
+# BENCH_SSH_IDLE_CPU_S (30), BENCH_SSH_CHURN_S (20), BENCH_SSHD
 # (/usr/sbin/sshd), BENCH_KEEP=1 to keep the scratch directory.
 set -u
 
-BUILD=${1:?usage: bench/ssh_bench.sh BUILD_DIR}
+BUILD=${1:?usage: bench/ssh_bench.sh BUILD_DIR [idle|churn]}
+MODE=${2:-all}
+case $MODE in all|idle|churn) ;; *) echo "ssh-bench: unknown mode $MODE" >&2; exit 2 ;; esac
 BIN=$(cd "$BUILD/bin" 2>/dev/null && pwd) || {
 	echo "ssh-bench: no $BUILD/bin (run make BUILD=$BUILD all first)" >&2
 	exit 1
@@ -25,6 +30,9 @@ CONC=${BENCH_SSH_CONC:-16}
 IDLE=${BENCH_SSH_IDLE:-100}
 BULK_MIB=${BENCH_SSH_BULK_MIB:-256}
 ROUNDS=${BENCH_SSH_ROUNDS:-3}
+IDLE_BIG=${BENCH_SSH_IDLE_BIG:-1000}
+IDLE_CPU_S=${BENCH_SSH_IDLE_CPU_S:-30}	# with IDLE_BIG open; a third with 100
+CHURN_S=${BENCH_SSH_CHURN_S:-20}
 ROUNDS_BUDGET=120	# seconds: no new round starts after this
 SSHD=${BENCH_SSHD:-/usr/sbin/sshd}
 START_TIMEOUT=10
@@ -140,7 +148,10 @@ start_mwgd() {
 	    key $T/ca/server.key
 	    ca $T/ca/issuing.pem
 	}
-	listen ssh 127.0.0.1:$P_MWGD
+	listen ssh 127.0.0.1:$P_MWGD {
+	    max-startups 1000:30:1000
+	    per-source-max-startups 1000
+	}
 	EOF
 	taskset -c "$GW_CPU" "$BIN/mwgd" -f "$d/mwgd.conf" >"$T/mwgd.log" 2>&1 &
 	MWGD_PID=$!
@@ -250,6 +261,14 @@ cpu_ms() {
 	    print int(($12 + $13 + $14 + $15) * 1000 / hz) }' "/proc/$1/stat"
 }
 
+HZ=$(getconf CLK_TCK)
+# utime + stime of pid and every live process under it (sshd's connection
+# processes), plus what they reaped, in clock ticks.
+tree_ticks() {
+	tree_pids "$1" | sed 's|.*|/proc/&/stat|' | xargs cat 2>/dev/null |
+	    awk '{ sub(/.*\) /, ""); s += $12 + $13 + $14 + $15 } END { print s + 0 }'
+}
+
 keep() {	# SERVER METRIC VALUE
 	[ -n "$3" ] && V[$1.$2]="${V[$1.$2]:-} $3"
 }
@@ -280,6 +299,7 @@ measure_idle() {	# SERVER
  processes=$n; $(head -n 1 "$out")")
 		# The same server with those tunnels open: one busy tunnel.
 		measure_bulk "$srv" send bulk_idle
+		measure_bulk "$srv" recv bulk_idle_recv
 	else
 		log "$srv: could not open $IDLE idle tunnels"
 		NOTES+=("$srv: could not open $IDLE idle tunnels (see $T/load.err)")
@@ -336,17 +356,88 @@ alive() {	# SERVER WHILE
 measure_bulk() {	# SERVER send|recv [METRIC]
 	local srv=$1 dir=$2 metric=${3:-bulk_$2} backend=discard c0 c1 t0 t1 line
 	[ "$dir" = recv ] && backend=source
-	c0=$(cpu_ms "${SPID[$srv]}")
+	c0=$(tree_ticks "${SPID[$srv]}")
 	t0=$(date +%s%N)
 	line=$(run_load "$srv" 120 bulk "--$dir" "$BULK_MIB" \
 	    --target "$(target "$srv" "$backend")" | grep '^result')
 	t1=$(date +%s%N)
-	c1=$(cpu_ms "${SPID[$srv]}" 2>/dev/null)
+	sleep 0.2	# sshd's processes for it end and are reaped
+	c1=$(tree_ticks "${SPID[$srv]}" 2>/dev/null)
 	RAW+=("[$metric] ${line:-bulk $dir $srv: no result}\
- server_cpu_ms=$(( ${c1:-0} - ${c0:-0} )) wall_ms=$(((t1 - t0) / 1000000))")
+ server_cpu_ms=$(( (${c1:-0} - ${c0:-0}) * 1000 / HZ )) wall_ms=$(((t1 - t0) / 1000000))")
 	alive "$srv" "the bulk $dir test" || return
-	[ "$(field "$line" confirmed)" = 1 ] &&
-	    keep "$srv" "$metric" "$(field "$line" MBps)"
+	[ "$(field "$line" confirmed)" = 1 ] || return
+	keep "$srv" "$metric" "$(field "$line" MBps)"
+	# CPU per transfer: steadier than MB/s on a shared machine.
+	keep "$srv" "${metric}_cpu" $(( (${c1:-0} - ${c0:-0}) * 1000 / HZ ))
+}
+
+# "idle" mode: N idle tunnels (opened 16 at a time), the server's CPU
+# while they sit idle for IDLE_CPU_S seconds, then one bulk upload and
+# one download beside them.
+measure_idle_n() {	# SERVER N SECONDS
+	local srv=$1 n=$2 secs=$3 pid=${SPID[$1]} out=$T/idle$2-$1.out lpid i t0 t1
+	load "$srv" $((IDLE_CPU_S + 150)) idle --count "$n" --concurrency 16 \
+	    --seconds $((IDLE_CPU_S + 120)) --target "$(target "$srv" echo)" \
+	    >"$out" &	# exec: $! is timeout
+	lpid=$!
+	PIDS+=("$lpid")
+	for ((i = 0; i < 1200; i++)); do
+		grep -q '^ready' "$out" && break
+		kill -0 "$lpid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if grep -q "^ready.* count=$n\$" "$out" && kill -0 "$pid" 2>/dev/null; then
+		sleep 2		# the server's side of the last opens
+		t0=$(tree_ticks "$pid")
+		sleep "$secs"
+		t1=$(tree_ticks "$pid")
+		keep "$srv" "idle_cpu$n" $((t1 - t0))
+		keep "$srv" "open$n" "$(sed -n 's/.*opened_s=\([0-9.]*\).*/\1/p' "$out")"
+		RAW+=("idle $n $srv: $(head -n 1 "$out"); CPU ticks over $secs s idle: $((t1 - t0)) ($(tree_pids "$pid" | wc -l) processes)")
+		measure_bulk "$srv" send "bulk_send$n"
+		measure_bulk "$srv" recv "bulk_recv$n"
+	else
+		log "$srv: could not open $n idle tunnels"
+		NOTES+=("$srv: could not open $n idle tunnels ($(head -n 1 "$out"))")
+	fi
+	kill -TERM "$lpid" 2>/dev/null
+	wait "$lpid" 2>/dev/null
+	alive "$srv" "the $n idle tunnels test"
+	# sshd's connection processes end before the next test.
+	for ((i = 0; i < 100; i++)); do
+		[ "$(tree_pids "${SPID[$srv]}" | wc -l)" -le 1 ] && break
+		sleep 0.1
+	done
+}
+
+# "churn" mode: 3 downloads of BULK_MIB (every byte checked) while 16
+# clients connect, echo and disconnect for CHURN_S seconds.
+measure_churn() {	# SERVER
+	local srv=$1 i pids=() ok=0 line c0 c1 cl
+	c0=$(tree_ticks "${SPID[$srv]}")
+	for i in 1 2 3; do
+		load "$srv" $((CHURN_S + 100)) bulk --recv "$BULK_MIB" \
+		    --target "$(target "$srv" source)" >"$T/churn-$srv-$i.out" &
+		pids+=($!)
+	done
+	cl=$(run_load "$srv" $((CHURN_S + 40)) connect --seconds "$CHURN_S" \
+	    --concurrency 16 --target "$(target "$srv" echo)" | grep '^result')
+	for i in 1 2 3; do
+		wait "${pids[$((i - 1))]}"
+		line=$(grep '^result' "$T/churn-$srv-$i.out")
+		RAW+=("[churn download $i] ${line:-$srv: no result}")
+		if [ "$(field "$line" confirmed)" = 1 ]; then
+			ok=$((ok + 1))
+			keep "$srv" churn_dl "$(field "$line" MBps)"
+		fi
+	done
+	c1=$(tree_ticks "${SPID[$srv]}" 2>/dev/null)
+	RAW+=("[churn connect] ${cl:-$srv: no result} server_ticks=$((${c1:-0} - c0))")
+	keep "$srv" churn_ok "$ok"
+	keep "$srv" churn_conn "$(field "$cl" per_s)"
+	keep "$srv" churn_fail "$(field "$cl" failed)"
+	alive "$srv" "the churn test"
 }
 
 median() {
@@ -360,7 +451,13 @@ ratio() {
 		if (b <= 0 || a < 0) print "n/a"; else printf "%.3g", a / b }'
 }
 
-METRICS="conn conn_cpu conn_ms conn1 mem bulk_send bulk_recv bulk_idle"
+METRICS="conn conn_cpu conn_ms conn1 mem bulk_send bulk_send_cpu bulk_recv
+	bulk_recv_cpu bulk_idle bulk_idle_cpu bulk_idle_recv bulk_idle_recv_cpu"
+[ "$MODE" = idle ] && METRICS="open100 idle_cpu100 bulk_send100 bulk_send100_cpu
+	bulk_recv100 bulk_recv100_cpu open$IDLE_BIG idle_cpu$IDLE_BIG
+	bulk_send$IDLE_BIG bulk_send${IDLE_BIG}_cpu bulk_recv$IDLE_BIG
+	bulk_recv${IDLE_BIG}_cpu"
+[ "$MODE" = churn ] && METRICS="churn_ok churn_dl churn_conn churn_fail"
 declare -A LABEL=(
 	[conn]="new connections/s ($CONC conc, ${CONN_SECONDS} s)"
 	[conn_cpu]="  server CPU ms per connection"
@@ -370,11 +467,43 @@ declare -A LABEL=(
 	[bulk_send]="bulk upload MB/s ($BULK_MIB MiB, 1 channel)"
 	[bulk_recv]="bulk download MB/s ($BULK_MIB MiB)"
 	[bulk_idle]="bulk upload MB/s, $IDLE idle tunnels open"
+	[bulk_idle_recv]="bulk download MB/s, $IDLE idle tunnels open"
+	[open100]="seconds to open 100 tunnels (16 at once)"
+	[idle_cpu100]="CPU ticks, 100 idle tunnels, $((IDLE_CPU_S / 3)) s"
+	[bulk_send100]="bulk upload MB/s, 100 idle open"
+	[bulk_recv100]="bulk download MB/s, 100 idle open"
+	[open$IDLE_BIG]="seconds to open $IDLE_BIG tunnels (16 at once)"
+	[idle_cpu$IDLE_BIG]="CPU ticks, $IDLE_BIG idle tunnels, ${IDLE_CPU_S} s"
+	[bulk_send$IDLE_BIG]="bulk upload MB/s, $IDLE_BIG idle open"
+	[bulk_recv$IDLE_BIG]="bulk download MB/s, $IDLE_BIG idle open"
+	[bulk_send_cpu]="  server CPU ms per upload"
+	[bulk_recv_cpu]="  server CPU ms per download"
+	[bulk_idle_cpu]="  server CPU ms per upload"
+	[bulk_idle_recv_cpu]="  server CPU ms per download"
+	[bulk_send100_cpu]="  server CPU ms per upload"
+	[bulk_recv100_cpu]="  server CPU ms per download"
+	[bulk_send${IDLE_BIG}_cpu]="  server CPU ms per upload"
+	[bulk_recv${IDLE_BIG}_cpu]="  server CPU ms per download"
+	[churn_ok]="downloads whole (of 3 x $BULK_MIB MiB)"
+	[churn_dl]="download MB/s each, during churn"
+	[churn_conn]="churn connections/s (16 conc, ${CHURN_S} s)"
+	[churn_fail]="churn connections failed"
 )
 declare -A BETTER=([conn]=higher [conn_cpu]=lower [conn_ms]=lower [conn1]=lower
-	[mem]=lower [bulk_send]=higher [bulk_recv]=higher [bulk_idle]=higher)
+	[mem]=lower [bulk_send]=higher [bulk_recv]=higher [bulk_idle]=higher
+	[bulk_idle_recv]=higher [open100]=lower [idle_cpu100]=lower
+	[bulk_send100]=higher [bulk_recv100]=higher [open$IDLE_BIG]=lower
+	[idle_cpu$IDLE_BIG]=lower [bulk_send$IDLE_BIG]=higher
+	[bulk_recv$IDLE_BIG]=higher [churn_ok]=higher [churn_dl]=higher
+	[churn_conn]=higher [churn_fail]=lower [bulk_send_cpu]=lower
+	[bulk_recv_cpu]=lower [bulk_idle_cpu]=lower [bulk_idle_recv_cpu]=lower
+	[bulk_send100_cpu]=lower [bulk_recv100_cpu]=lower
+	[bulk_send${IDLE_BIG}_cpu]=lower [bulk_recv${IDLE_BIG}_cpu]=lower)
 declare -A GOAL=([conn]=">= 10" [mem]="<= 0.1" [bulk_send]=">= 1"
-	[bulk_recv]=">= 1" [bulk_idle]=">= 1")
+	[bulk_recv]=">= 1" [bulk_idle]=">= 1" [bulk_idle_recv]=">= 1"
+	[bulk_send100]=">= 1" [bulk_recv100]=">= 1" [bulk_send$IDLE_BIG]=">= 1"
+	[bulk_recv$IDLE_BIG]=">= 1" [idle_cpu$IDLE_BIG]="mwgd 0"
+	[idle_cpu100]="mwgd 0" [churn_ok]="3 each")
 
 table() {
 	local m r
@@ -400,28 +529,47 @@ start_sshd || exit 1
 SPID[sshd]=$SSHD_PID
 log "mwgd pid $MWGD_PID and sshd pid $SSHD_PID on CPU $GW_CPU; load on CPU $LG_CPU"
 
-for srv in mwgd sshd; do
-	log "$srv: $IDLE idle tunnels"
-	measure_idle "$srv"
-	alive "$srv" "the idle test"
-	log "$srv: connections one at a time"
-	measure_conn "$srv" 1 4 conn1
-done
-# Rounds interleave the servers; bulk first, as the connection storm is
-# what has crashed mwgd (see bench/README.md).
-for ((round = 1; round <= ROUNDS; round++)); do
-	if [ "$round" -gt 1 ] && [ "$SECONDS" -gt "$ROUNDS_BUDGET" ]; then
-		log "over ${ROUNDS_BUDGET} s: stopping after $((round - 1)) rounds"
-		ROUNDS=$((round - 1))
-		break
-	fi
-	for srv in mwgd sshd; do
-		log "round $round/$ROUNDS: $srv"
-		measure_bulk "$srv" send
-		measure_bulk "$srv" recv
-		measure_conn "$srv" "$CONC" "$CONN_SECONDS" conn
+if [ "$MODE" = idle ]; then
+	# One round: each size for each server in turn (mwgd, sshd, ...).
+	ROUNDS=1
+	for n in 100 "$IDLE_BIG"; do
+		secs=$IDLE_CPU_S
+		[ "$n" = 100 ] && secs=$((IDLE_CPU_S / 3))
+		for srv in mwgd sshd; do
+			log "$srv: $n idle tunnels, $secs s idle, bulk both ways"
+			measure_idle_n "$srv" "$n" "$secs"
+		done
 	done
-done
+elif [ "$MODE" = churn ]; then
+	ROUNDS=1
+	for srv in mwgd sshd; do
+		log "$srv: 3 downloads of $BULK_MIB MiB while 16 clients churn"
+		measure_churn "$srv"
+	done
+else
+	for srv in mwgd sshd; do
+		log "$srv: $IDLE idle tunnels"
+		measure_idle "$srv"
+		alive "$srv" "the idle test"
+		log "$srv: connections one at a time"
+		measure_conn "$srv" 1 4 conn1
+	done
+	# Rounds interleave the servers; bulk first, as the connection storm is
+	# what has crashed mwgd (see bench/README.md).
+	for ((round = 1; round <= ROUNDS; round++)); do
+		if [ "$round" -gt 1 ] && [ "$SECONDS" -gt "$ROUNDS_BUDGET" ]; then
+			log "over ${ROUNDS_BUDGET} s: stopping after $((round - 1)) rounds"
+			ROUNDS=$((round - 1))
+			break
+		fi
+		for srv in mwgd sshd; do
+			log "round $round/$ROUNDS: $srv"
+			measure_bulk "$srv" send
+			measure_bulk "$srv" recv
+			measure_conn "$srv" "$CONC" "$CONN_SECONDS" conn
+		done
+	done
+fi
 for srv in mwgd sshd; do
 	for m in $METRICS; do
 		# shellcheck disable=SC2086
@@ -445,6 +593,8 @@ done
 	echo
 	echo "ratio = mwgd / sshd; 'better' says which direction is better."
 	echo "sshd's memory and CPU include every process it forked."
+	echo "machine load: the 2 CPUs are shared with other work (builds," \
+	    "tests); figures are noisy, compare ratios within this run"
 	echo "server restarts after a crash: mwgd ${CRASHES[mwgd]:-0}, sshd ${CRASHES[sshd]:-0}"
 	for line in "${NOTES[@]}"; do
 		echo "note: $line"
@@ -456,7 +606,7 @@ done
 	done
 } >"$T/report.txt"
 mkdir -p "$HERE/results"
-cp "$T/report.txt" "$HERE/results/ssh-latest.txt"
+cp "$T/report.txt" "$HERE/results/ssh-$([ "$MODE" = all ] && echo latest || echo "$MODE-latest").txt"
 cat "$T/report.txt"
 if [ -s "$T/load.err" ]; then
 	log "ssh_load errors (first 10 of $(wc -l <"$T/load.err")):"

@@ -94,9 +94,9 @@ usage(int status)
 	    " direct-tcpip channel\n"
 	    "        to an echo backend, %d bytes echoed, close; C threads"
 	    " for T seconds\n"
-	    "  idle --count N [--seconds T]\n"
-	    "        N connections with one tunnel each (one byte echoed);"
-	    " prints\n"
+	    "  idle --count N [--seconds T] [--concurrency C]\n"
+	    "        N connections with one tunnel each (one byte echoed),"
+	    " opened by C\n        threads at once; prints\n"
 	    "        \"ready\", holds until SIGTERM/SIGINT/SIGUSR1 or T"
 	    " seconds\n"
 	    "  bulk --send MIB | --recv MIB\n"
@@ -457,13 +457,53 @@ mode_connect(const struct sl_opts *o)
 
 /* ---- idle: tunnels held open --------------------------------------------- */
 
+/* One opener of idle tunnels: every stride-th one from first. */
+struct idle_job {
+	const struct sl_opts	*opt;
+	struct sl_keys		 keys;	/* its own, as connect's threads */
+	int			 has_keys;
+	struct sl_conn		*c;
+	long			 first, stride;
+	atomic_long		*opened;
+	atomic_int		*failed;
+};
+
+static void *
+idle_thread(void *arg)
+{
+	struct idle_job *j = arg;
+	char err[256];
+
+	if (keys_load(j->opt, &j->keys) == -1) {
+		atomic_store(j->failed, 1);
+		return NULL;
+	}
+	j->has_keys = 1;
+	for (long n = j->first; n < j->opt->count && !atomic_load(j->failed);
+	    n += j->stride) {
+		if (conn_open(&j->c[n], j->opt, &j->keys, err, sizeof(err)) ==
+		    -1 || conn_echo(&j->c[n], 1, err, sizeof(err)) == -1) {
+			log_warnx("%s: idle tunnel %ld: %s", j->opt->label,
+			    n + 1, err);
+			conn_close(&j->c[n]);
+			atomic_store(j->failed, 1);
+			break;
+		}
+		atomic_fetch_add(j->opened, 1);
+	}
+	return NULL;
+}
+
 static int
 mode_idle(const struct sl_opts *o)
 {
+	struct idle_job jobs[THREADS_MAX];
+	pthread_t th[THREADS_MAX];
 	struct sl_conn *c;
-	struct sl_keys k;
-	char err[256];
-	long n = 0;
+	atomic_long opened = 0;
+	atomic_int failed = 0;
+	int nth = o->concurrency > 0 ? o->concurrency : 1, started = 0;
+	long n;
 	double t0;
 	sigset_t set;
 
@@ -473,28 +513,32 @@ mode_idle(const struct sl_opts *o)
 	}
 	hold_signals(&set);
 	fd_limit_raise();
-	if (keys_load(o, &k) == -1)
-		return 1;
 	c = xcalloc((size_t)o->count, sizeof(*c));
 	t0 = now_s();
-	for (; n < o->count; n++)
-		if (conn_open(&c[n], o, &k, err, sizeof(err)) == -1 ||
-		    conn_echo(&c[n], 1, err, sizeof(err)) == -1) {
-			log_warnx("%s: idle tunnel %ld: %s", o->label, n + 1,
-			    err);
-			conn_close(&c[n]);
+	/* Opened by --concurrency threads at once; held by this one. */
+	for (int i = 0; i < nth; i++) {
+		jobs[i] = (struct idle_job){ .opt = o, .c = c,
+		    .first = i, .stride = nth, .opened = &opened,
+		    .failed = &failed };
+		if (pthread_create(&th[i], NULL, idle_thread, &jobs[i]) != 0)
 			break;
-		}
+		started++;
+	}
+	for (int i = 0; i < started; i++)
+		pthread_join(th[i], NULL);
+	n = atomic_load(&opened);
 	printf("ready label=%s opened_s=%.2f count=%ld\n", o->label,
 	    now_s() - t0, n);
 	fflush(stdout);
 	if (n == o->count)
 		sigtimedwait(&set, NULL, &(struct timespec){ (time_t)(o->seconds >
 		    0 ? o->seconds : IDLE_HOLD_MAX_S), 0 });
-	for (long i = 0; i < n; i++)
+	for (long i = 0; i < o->count; i++)
 		conn_close(&c[i]);
 	free(c);
-	keys_free(&k);
+	for (int i = 0; i < started; i++)
+		if (jobs[i].has_keys)
+			keys_free(&jobs[i].keys);
 	return n == o->count ? 0 : 1;
 }
 

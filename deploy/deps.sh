@@ -12,7 +12,8 @@ BUILD_PKGS="gcc make pkg-config libssl-dev libevent-dev libjansson-dev libhttp-p
 # throwaway PostgreSQL cluster (initdb, pg_ctl).
 TEST_PKGS="libcriterion-dev postgresql curl openssl jq haproxy procps rsyslog rsyslog-gnutls oathtool libpam-wrapper libnss-wrapper openssh-client ssh-audit prometheus mandoc man-db debhelper dpkg-dev fakeroot lintian clang-14 libclang-rt-14-dev chromium libnss3-tools nodejs python3 libgtk-4-dev xvfb xdotool imagemagick xrdp freerdp2-x11"
 DEMO_PKGS="curl openssl jq oathtool libpam-wrapper libnss-wrapper"
-BENCH_PKGS="postgresql stunnel4 haproxy util-linux procps openssh-server openssh-client"
+# nginx: its stream module is a package of its own on Debian (dynamic).
+BENCH_PKGS="postgresql stunnel4 haproxy nginx libnginx-mod-stream util-linux procps openssh-server openssh-client linux-perf strace"
 FUZZ_PKGS="clang-14 libclang-rt-14-dev"
 DEB_PKGS="debhelper dpkg-dev fakeroot lintian mandoc"
 

@@ -9,6 +9,7 @@
 #include "gateway/denylist.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,6 +45,7 @@ struct denylist {
 	struct dl_entry *users[DL_BUCKETS];
 	struct dl_entry *devices[DL_BUCKETS];
 	struct dl_session *sessions[DL_BUCKETS];
+	atomic_ulong generation;	/* one more at every change */
 };
 
 static unsigned
@@ -116,6 +118,7 @@ denylist_new(void)
 	struct denylist *d = xcalloc(1, sizeof(*d));
 
 	pthread_rwlock_init(&d->lock, NULL);
+	atomic_init(&d->generation, 1);
 	return d;
 }
 
@@ -192,6 +195,7 @@ denylist_load(struct denylist *d, struct store *st, char *err, size_t errlen)
 	int rc;
 
 	pthread_rwlock_wrlock(&d->lock);
+	atomic_fetch_add(&d->generation, 1);
 	dl_clear(d);
 	rc = store_lock_list(st, dl_load_lock, d, err, errlen);
 	if (rc == 0)
@@ -256,6 +260,7 @@ denylist_lock(struct denylist *d, int is_user, const char *name,
 	struct dl_entry *e;
 
 	pthread_rwlock_wrlock(&d->lock);
+	atomic_fetch_add(&d->generation, 1);
 	e = dl_get(d, is_user, name);
 	e->locked = 1;
 	e->until = until;
@@ -272,6 +277,7 @@ denylist_unlock(struct denylist *d, int is_user, const char *name)
 	struct dl_entry *e;
 
 	pthread_rwlock_wrlock(&d->lock);
+	atomic_fetch_add(&d->generation, 1);
 	if ((e = dl_find(d, is_user, name)) != NULL)
 		e->locked = 0;
 	pthread_rwlock_unlock(&d->lock);
@@ -285,6 +291,7 @@ denylist_revoke(struct denylist *d, const char *device_id, const char *reason)
 	struct dl_entry *e;
 
 	pthread_rwlock_wrlock(&d->lock);
+	atomic_fetch_add(&d->generation, 1);
 	e = dl_get(d, 0, device_id);
 	if (!e->revoked) {
 		e->revoked = 1;
@@ -300,6 +307,7 @@ void
 denylist_session_end(struct denylist *d, const char *serial, time_t until)
 {
 	pthread_rwlock_wrlock(&d->lock);
+	atomic_fetch_add(&d->generation, 1);
 	dl_session_add(d, serial, until, time(NULL));
 	pthread_rwlock_unlock(&d->lock);
 	if (d->mirror)
@@ -353,4 +361,10 @@ denylist_dump(struct denylist *d, state_mirror_fn fn, void *arg)
 				fn(arg, state_op_session_end(x->serial,
 				    x->until));
 	pthread_rwlock_unlock(&d->lock);
+}
+
+unsigned long
+denylist_generation(struct denylist *d)
+{
+	return atomic_load(&d->generation);
 }

@@ -49,6 +49,9 @@ void denylist_session_end(struct denylist *d, const char *serial,
 /* 1 if the session certificate serial was ended and has not expired. */
 int denylist_session_ended(struct denylist *d, const char *serial,
     time_t now);
+/* A number that changes with every change above (never 0): a caller that
+ * saw it unchanged need not look up again (the SSH threads' tick). */
+unsigned long denylist_generation(struct denylist *d);
 
 /* The monitor tells the network process of every change (state_mirror.h):
  * fn gets each change as an operation, after it is made. */

@@ -5,6 +5,7 @@
 #include "gateway/devcache.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +31,7 @@ struct devcache {
 	pthread_rwlock_t lock;
 	state_mirror_fn mirror;		/* told of every change (monitor) */
 	void *mirror_arg;
+	atomic_ulong generation;	/* one more at every change */
 	struct dc_entry *bucket[DC_BUCKETS];
 };
 
@@ -76,6 +78,7 @@ devcache_new(void)
 	struct devcache *d = xcalloc(1, sizeof(*d));
 
 	pthread_rwlock_init(&d->lock, NULL);
+	atomic_init(&d->generation, 1);
 	return d;
 }
 
@@ -133,6 +136,7 @@ devcache_load(struct devcache *d, struct store *st, char *err, size_t errlen)
 	if (store_device_list(st, dc_load_device, d, err, errlen) == -1)
 		return -1;
 	pthread_rwlock_wrlock(&d->lock);
+	atomic_fetch_add(&d->generation, 1);
 	dc_load_postures(d, st);
 	pthread_rwlock_unlock(&d->lock);
 	return 0;
@@ -142,6 +146,7 @@ void
 devcache_set_managed(struct devcache *d, const char *device_id, int managed)
 {
 	pthread_rwlock_wrlock(&d->lock);
+	atomic_fetch_add(&d->generation, 1);
 	dc_get(d, device_id)->managed = managed;
 	pthread_rwlock_unlock(&d->lock);
 	if (d->mirror)
@@ -155,6 +160,7 @@ devcache_set_posture(struct devcache *d, const char *device_id,
 	struct dc_entry *e;
 
 	pthread_rwlock_wrlock(&d->lock);
+	atomic_fetch_add(&d->generation, 1);
 	e = dc_get(d, device_id);
 	if (p->received_at >= e->posture.received_at) {
 		e->posture = *p;
@@ -215,4 +221,10 @@ devcache_dump(struct devcache *d, state_mirror_fn fn, void *arg)
 				fn(arg, state_op_posture(e->id, &e->posture));
 		}
 	pthread_rwlock_unlock(&d->lock);
+}
+
+unsigned long
+devcache_generation(struct devcache *d)
+{
+	return atomic_load(&d->generation);
 }

@@ -38,6 +38,9 @@ int devcache_get(struct devcache *d, const char *device_id, int *managed,
  * knows when to decide again.
  */
 unsigned long devcache_posture_gen(struct devcache *d, const char *device_id);
+/* A number that changes with every change to any device (never 0): a
+ * caller that saw it unchanged need not look up again. */
+unsigned long devcache_generation(struct devcache *d);
 
 /* As denylist_set_mirror and denylist_dump (gateway/state_mirror.h). */
 #include "gateway/state_mirror.h"

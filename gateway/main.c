@@ -28,6 +28,7 @@
 #include "gateway/net/net_main.h"
 #include "gateway/denylist.h"
 #include "gateway/devcache.h"
+#include "gateway/monitor/fdlimit.h"
 #include "gateway/metrics.h"
 #include "gateway/monitor/notify.h"
 #include "gateway/pool.h"
@@ -541,6 +542,7 @@ main(int argc, char **argv)
 	log_init("mwgd", debug, 0);
 	signal(SIGPIPE, SIG_IGN);
 	d.debug = debug;
+	fdlimit_raise();
 	d.bundle = fbundle_new();
 	if ((snap = load_or_report(d.conf_path, d.bundle)) == NULL) {
 		json_decref(d.bundle);

@@ -3,8 +3,10 @@
  * includes this. Threads: one acceptor; one short-lived handshake thread
  * per connection until it has authenticated (key exchange, publickey, then
  * a live session or PAM + TOTP, which may block); then the session moves
- * to one of N forwarding threads, each a poll() loop that serves many
- * sessions and never blocks. Every session has an ssh_event of its own
+ * to one of N forwarding threads, each an epoll loop that serves many
+ * sessions, touches only those with events, and never blocks. All
+ * threads start with the listener: none is made per connection. Every
+ * session has an ssh_event of its own
  * holding only its socket: libssh polls a session's event again from
  * inside channel reads and writes, and a shared event let one session's
  * disconnect fail (and free memory under) another.
@@ -12,6 +14,7 @@
 #ifndef MWG_GW_SSH_INT_H
 #define MWG_GW_SSH_INT_H
 
+#include <sys/epoll.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
 
@@ -85,7 +88,15 @@ struct ssh_sess {
 	LIST_HEAD(, ssh_tun) tuns;
 	time_t idle_since;		/* when it last had no tunnel */
 	ssh_event ev;			/* its own: only its socket */
-	int pidx;			/* its slot in the loop's pollfds */
+	/* Its loop's epoll: the socket it registered (-1: none) and for
+	 * what; its slot in the loop's table (the events' data); whether it
+	 * is on the loop's ready list this round, and to be read. */
+	int ep_fd;
+	uint32_t ep_events;
+	uint32_t slot;
+	TAILQ_ENTRY(ssh_sess) ready_entry;
+	unsigned is_ready:1;
+	unsigned is_readable:1;
 	int is_dead;			/* to be freed after this poll round */
 	/* The gateway ends it (ssh_sess_cut): SSH_MSG_DISCONNECT with
 	 * cut_msg once libssh's output is flushed, or at cut_deadline. */
@@ -94,8 +105,11 @@ struct ssh_sess {
 	char cut_msg[256];
 	int linger_fd;			/* after the disconnect: drained, or -1 */
 	time_t linger_until;
-	int lpidx;			/* linger_fd's slot in the pollfds */
 	unsigned long posture_seen;	/* devcache_posture_gen last decided on */
+	/* The tick looks a session up again only when these changed. */
+	unsigned long deny_seen;	/* denylist_generation last checked */
+	unsigned long devices_seen;	/* devcache_generation last checked */
+	int64_t next_tick_ms;		/* no tick look before (0: next tick) */
 };
 
 TAILQ_HEAD(ssh_sess_list, ssh_sess);
@@ -130,7 +144,7 @@ struct ssh_tun {
 	time_t deadline;		/* 0: none */
 	short fd_events;		/* what the loop polls the target for */
 	short revents;			/* seen by a poll, not yet acted on */
-	int pidx;			/* its slot in the loop's pollfds, or -1 */
+	uint32_t ep_events;		/* registered with the loop's epoll */
 	unsigned client_eof:1;		/* the client sent EOF */
 	unsigned target_eof:1;		/* the target closed its side */
 	unsigned shut_wr:1;		/* we shut the target's write side */
@@ -167,8 +181,12 @@ struct ssh_loop {
 	int idx;
 	pthread_t thread;
 	struct ssh_listener *l;
-	struct pollfd *pfd;		/* rebuilt before every poll */
-	size_t pfdcap;
+	int epfd;			/* sessions' and targets' sockets */
+	struct epoll_event *evs;	/* one epoll_wait's worth */
+	struct ssh_sess **slots;	/* epoll data -> session; NULL: free */
+	uint32_t *free_slots;		/* a stack of the NULL ones */
+	uint32_t nslots, nfree, slotcap;
+	struct ssh_sess_list ready;	/* to service after this wait */
 	int mbox_fd;			/* eventfd */
 	pthread_mutex_t lock;
 	STAILQ_HEAD(, ssh_msg) mbox;

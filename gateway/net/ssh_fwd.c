@@ -1,15 +1,19 @@
 /*
- * The SSH forwarding threads. Each polls many authenticated sessions
- * (handed over round-robin by the handshake threads through a mailbox),
- * the target sockets of their tunnels, and its mailbox with one poll(),
- * then runs libssh on each session whose socket is ready through that
- * session's own ssh_event (see ssh_int.h for why not one shared), and a
- * once-a-second tick that applies locks, idle limits and policy reloads to
- * live tunnels. Nothing here blocks: PAM and TOTP ran on the handshake
- * thread, dials are non-blocking, and records are appended, not awaited.
+ * The SSH forwarding threads. Each waits with one epoll set on its
+ * mailbox, the sockets of the authenticated sessions handed to it
+ * (round-robin, by the handshake threads) and the target sockets of their
+ * tunnels, and services only the sessions something happened to: a
+ * socket event, a message, or the once-a-second tick that applies locks,
+ * idle limits and policy reloads. An idle tunnel costs no work between
+ * ticks. libssh runs on each ready session through that session's own
+ * ssh_event (see ssh_int.h for why not one shared). Nothing here blocks:
+ * PAM and TOTP ran on the handshake thread, dials are non-blocking, and
+ * records are appended, not awaited.
  */
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 
+#include <errno.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +33,18 @@
 #define SSH_POLL_MS		1000	/* the tick's resolution */
 #define SSH_READS_MAX		16	/* libssh rounds per ready session */
 #define SSH_CUT_FLUSH		2	/* seconds a cut waits for output */
+#define SSH_EVENTS_MAX		256	/* epoll events per wait */
+
+/*
+ * What an epoll event is about: its data is the descriptor (high 32
+ * bits), a kind and the session's slot in the loop's table. A slot, not
+ * a pointer: an event that outlives its session (a socket still open in
+ * a forked child keeps its registration) finds an empty slot or another
+ * live session, never freed memory; a spurious event costs one look.
+ */
+enum { SSH_EV_MBOX, SSH_EV_SESS, SSH_EV_TARGET, SSH_EV_LINGER };
+#define SSH_EV_SLOT_BITS	28
+#define SSH_EV_SLOT_MASK	((1u << SSH_EV_SLOT_BITS) - 1)
 
 static int ssh_tick_posture(struct ssh_sess *ss);
 
@@ -111,6 +127,137 @@ ssh_fwd_message_cb(ssh_session s, ssh_message msg, void *arg)
 	return 1;
 }
 
+/* ---- the epoll set, its slots and the ready list ------------------------ */
+
+static uint64_t
+ssh_ev_data(int kind, uint32_t slot, int fd)
+{
+	return (uint64_t)(uint32_t)fd << 32 |
+	    (uint64_t)kind << SSH_EV_SLOT_BITS | slot;
+}
+
+/*
+ * Registers fd for want (0: not at all: epoll reports hang-ups and
+ * errors whether asked or not, and one nobody acts on would wake the
+ * loop for ever) when that differs from *have. -1 if epoll refused.
+ */
+static int
+ssh_loop_arm(struct ssh_loop *lp, int fd, uint32_t *have, uint32_t want,
+    uint64_t data)
+{
+	struct epoll_event ev = { .events = want, .data.u64 = data };
+	int op;
+
+	if (want == *have || fd == -1)
+		return 0;
+	op = want == 0 ? EPOLL_CTL_DEL : *have == 0 ? EPOLL_CTL_ADD :
+	    EPOLL_CTL_MOD;
+	if (epoll_ctl(lp->epfd, op, fd, &ev) == -1) {
+		/* A registration closed with its descriptor, or one made for
+		 * the same descriptor before: the other operation. */
+		if (op == EPOLL_CTL_MOD && errno == ENOENT)
+			op = EPOLL_CTL_ADD;
+		else if (op == EPOLL_CTL_ADD && errno == EEXIST)
+			op = EPOLL_CTL_MOD;
+		else if (op == EPOLL_CTL_DEL)
+			op = -1;
+		else
+			goto fail;
+		if (op != -1 && epoll_ctl(lp->epfd, op, fd, &ev) == -1)
+			goto fail;
+	}
+	*have = want;
+	return 0;
+fail:
+	log_warn("ssh loop %d: epoll_ctl %d", lp->idx, fd);
+	return -1;
+}
+
+/* A slot for ss in lp's table: what its events carry. */
+static void
+ssh_slot_take(struct ssh_loop *lp, struct ssh_sess *ss)
+{
+	if (lp->nfree > 0)
+		ss->slot = lp->free_slots[--lp->nfree];
+	else {
+		if (lp->nslots == lp->slotcap) {
+			lp->slotcap = lp->slotcap ? 2 * lp->slotcap : 64;
+			lp->slots = xreallocarray(lp->slots, lp->slotcap,
+			    sizeof(*lp->slots));
+			lp->free_slots = xreallocarray(lp->free_slots,
+			    lp->slotcap, sizeof(*lp->free_slots));
+		}
+		ss->slot = lp->nslots++;
+	}
+	lp->slots[ss->slot] = ss;
+}
+
+static void
+ssh_slot_give(struct ssh_loop *lp, struct ssh_sess *ss)
+{
+	lp->slots[ss->slot] = NULL;
+	lp->free_slots[lp->nfree++] = ss->slot;
+}
+
+/* ss is serviced (swept, re-armed) at the end of this round. */
+static void
+ssh_sess_touch(struct ssh_sess *ss)
+{
+	ss->next_tick_ms = 0;	/* something happened: the next tick looks */
+	if (ss->is_ready || ss->loop == NULL)
+		return;
+	ss->is_ready = 1;
+	TAILQ_INSERT_TAIL(&ss->loop->ready, ss, ready_entry);
+}
+
+/*
+ * Stops watching the session's socket. Only while libssh still holds it:
+ * a descriptor libssh closed was unregistered by the close, and its
+ * number may already be another socket's.
+ */
+static void
+ssh_sess_unwatch(struct ssh_sess *ss)
+{
+	if (ss->ep_fd != -1 && ssh_get_fd(ss->s) == ss->ep_fd)
+		(void)epoll_ctl(ss->loop->epfd, EPOLL_CTL_DEL, ss->ep_fd, NULL);
+	ss->ep_fd = -1;
+	ss->ep_events = 0;
+}
+
+/*
+ * After its service: what the session's socket and its tunnels' target
+ * sockets are waited on for next (output libssh could not write yet,
+ * SSH_WRITE_PENDING, waits for EPOLLOUT).
+ */
+static void
+ssh_sess_arm(struct ssh_sess *ss)
+{
+	struct ssh_loop *lp = ss->loop;
+	struct ssh_tun *t;
+	uint32_t want = EPOLLIN;
+	int fd = ssh_get_fd(ss->s);
+
+	if (ss->ep_fd != -1 && fd != ss->ep_fd) {	/* libssh closed it */
+		ss->ep_fd = -1;
+		ss->ep_events = 0;
+	}
+	if (fd != -1) {
+		if (ssh_get_poll_flags(ss->s) & SSH_WRITE_PENDING)
+			want |= EPOLLOUT;
+		ss->ep_fd = fd;
+		(void)ssh_loop_arm(lp, fd, &ss->ep_events, want,
+		    ssh_ev_data(SSH_EV_SESS, ss->slot, fd));
+	}
+	LIST_FOREACH(t, &ss->tuns, entry)
+		if (ssh_loop_arm(lp, t->fd, &t->ep_events,
+		    (uint16_t)t->fd_events,
+		    ssh_ev_data(SSH_EV_TARGET, ss->slot, t->fd)) == -1) {
+			ssh_tun_fail(t, "target-read-failed",
+			    "cannot wait on the target's socket");
+			ssh_sess_touch(ss);
+		}
+}
+
 /* ---- sessions ----------------------------------------------------------- */
 
 static void
@@ -118,6 +265,8 @@ ssh_sess_adopt(struct ssh_loop *lp, struct ssh_sess *ss)
 {
 	ss->loop = lp;
 	ss->linger_fd = -1;
+	ss->ep_fd = -1;
+	ss->ep_events = 0;
 	ss->idle_since = time(NULL);
 	ssh_tick_posture(ss);	/* the report its decisions start from */
 	ssh_set_blocking(ss->s, 0);
@@ -133,6 +282,10 @@ ssh_sess_adopt(struct ssh_loop *lp, struct ssh_sess *ss)
 		return;
 	}
 	TAILQ_INSERT_TAIL(&lp->sessions, ss, entry);
+	ssh_slot_take(lp, ss);
+	/* Read once at once: libssh may hold requests from the handshake. */
+	ssh_sess_touch(ss);
+	ss->is_readable = 1;
 }
 
 /*
@@ -186,6 +339,7 @@ ssh_sess_cut(struct ssh_sess *ss, const char *reason, const char *detail,
 	snprintf(ss->cut_msg, sizeof(ss->cut_msg), "%s", told);
 	ss->is_cutting = 1;
 	ss->cut_deadline = time(NULL) + SSH_CUT_FLUSH;
+	ssh_sess_touch(ss);
 	log_debug("%s: ssh %llu: %s: %s", __func__, (unsigned long long)ss->id,
 	    ss->user, told);
 }
@@ -200,6 +354,7 @@ ssh_tun_cut(struct ssh_tun *t, const char *reason, const char *detail)
 {
 	char told[256];
 
+	ssh_sess_touch(t->ss);
 	if (LIST_FIRST(&t->ss->tuns) == t && LIST_NEXT(t, entry) == NULL) {
 		ssh_tun_told(t, reason, detail, told, sizeof(told));
 		ssh_sess_cut(t->ss, reason, detail, told);
@@ -246,6 +401,7 @@ ssh_loop_mail(struct ssh_loop *lp)
 			break;
 		case SSH_MSG_AUDITED:
 			if (m->tun->ss != NULL) {
+				ssh_sess_touch(m->tun->ss);
 				ssh_tun_audited(m->tun, m->ok);
 				break;
 			}
@@ -270,12 +426,22 @@ ssh_loop_mail(struct ssh_loop *lp)
 static void
 ssh_sess_cut_now(struct ssh_sess *ss)
 {
+	uint32_t have = 0;
+
 	if (((ssh_get_poll_flags(ss->s) & SSH_WRITE_PENDING) ||
 	    !ssh_sess_writable(ss)) && time(NULL) < ss->cut_deadline)
 		return;
+	/* Before the copy ssh_sess_disconnect makes: a registration lives
+	 * as long as any descriptor of the socket does. */
+	ssh_sess_unwatch(ss);
 	ss->linger_fd = ssh_sess_disconnect(ss, ss->cut_msg);
 	ss->linger_until = time(NULL) + SSH_LINGER;
 	ss->is_dead = 1;
+	if (ss->linger_fd != -1 && ssh_loop_arm(ss->loop, ss->linger_fd, &have,
+	    EPOLLIN, ssh_ev_data(SSH_EV_LINGER, ss->slot, ss->linger_fd)) == -1) {
+		close(ss->linger_fd);
+		ss->linger_fd = -1;
+	}
 }
 
 /* 1 while a dead session's socket still lingers (ssh_sess_cut_now). */
@@ -286,40 +452,57 @@ ssh_sess_lingers(struct ssh_sess *ss)
 		return 0;
 	if (ssh_linger_drain(ss->linger_fd) && time(NULL) < ss->linger_until)
 		return 1;
+	(void)epoll_ctl(ss->loop->epfd, EPOLL_CTL_DEL, ss->linger_fd, NULL);
 	close(ss->linger_fd);
 	ss->linger_fd = -1;
 	return 0;
 }
 
-/* After a poll round: tunnels move on, dead sessions go. */
+/* After a wait: its tunnels move on, or it goes; 1 if it was freed. */
+static int
+ssh_sess_service(struct ssh_loop *lp, struct ssh_sess *ss)
+{
+	struct ssh_tun *t, *tnext;
+
+	/* Tunnels first: a channel closed in this round says so. */
+	for (t = LIST_FIRST(&ss->tuns); t != NULL; t = tnext) {
+		tnext = LIST_NEXT(t, entry);
+		ssh_tun_sweep(t);
+	}
+	if (!ss->is_dead && !ssh_is_connected(ss->s))
+		ssh_sess_gone(ss);
+	else if (ss->is_cutting && !ss->is_dead)
+		ssh_sess_cut_now(ss);
+	if (!LIST_EMPTY(&ss->tuns))
+		ss->idle_since = 0;
+	else if (ss->idle_since == 0)
+		ss->idle_since = time(NULL);
+	if (!ss->is_dead || ssh_sess_lingers(ss))
+		return 0;
+	ssh_sess_unwatch(ss);
+	ssh_slot_give(lp, ss);
+	TAILQ_REMOVE(&lp->sessions, ss, entry);
+	ssh_event_remove_session(ss->ev, ss->s);
+	ssh_event_free(ss->ev);
+	ss->ev = NULL;
+	ssh_sess_free(ss);
+	return 1;
+}
+
+/* The sessions something happened to this round, and only those. */
 static void
 ssh_loop_sweep(struct ssh_loop *lp)
 {
-	struct ssh_sess *ss, *snext;
-	struct ssh_tun *t, *tnext;
+	struct ssh_sess_list q = TAILQ_HEAD_INITIALIZER(q);
+	struct ssh_sess *ss;
 
-	for (ss = TAILQ_FIRST(&lp->sessions); ss != NULL; ss = snext) {
-		snext = TAILQ_NEXT(ss, entry);
-		/* Tunnels first: a channel closed in this round says so. */
-		for (t = LIST_FIRST(&ss->tuns); t != NULL; t = tnext) {
-			tnext = LIST_NEXT(t, entry);
-			ssh_tun_sweep(t);
-		}
-		if (!ss->is_dead && !ssh_is_connected(ss->s))
-			ssh_sess_gone(ss);
-		else if (ss->is_cutting && !ss->is_dead)
-			ssh_sess_cut_now(ss);
-		if (!LIST_EMPTY(&ss->tuns))
-			ss->idle_since = 0;
-		else if (ss->idle_since == 0)
-			ss->idle_since = time(NULL);
-		if (!ss->is_dead || ssh_sess_lingers(ss))
-			continue;
-		TAILQ_REMOVE(&lp->sessions, ss, entry);
-		ssh_event_remove_session(ss->ev, ss->s);
-		ssh_event_free(ss->ev);
-		ss->ev = NULL;
-		ssh_sess_free(ss);
+	TAILQ_CONCAT(&q, &lp->ready, ready_entry);
+	while ((ss = TAILQ_FIRST(&q)) != NULL) {
+		TAILQ_REMOVE(&q, ss, ready_entry);
+		ss->is_ready = 0;
+		ss->is_readable = 0;
+		if (!ssh_sess_service(lp, ss) && !ss->is_dead)
+			ssh_sess_arm(ss);
 	}
 }
 
@@ -336,9 +519,14 @@ ssh_tick_locks(struct ssh_sess *ss, time_t now)
 	struct denylist *deny = ss->l->srv->deny;
 	char r[DENYLIST_REASON_MAX], told[256];
 	const char *reason;
+	unsigned long gen;
 
-	if (deny == NULL)
+	/* Nothing was locked or revoked since this session's last look:
+	 * a lock can only have ended. Once a second for every session
+	 * otherwise, with thousands idle. */
+	if (deny == NULL || (gen = denylist_generation(deny)) == ss->deny_seen)
 		return 0;
+	ss->deny_seen = gen;
 	if (denylist_device(deny, ss->device_id, now, r, sizeof(r)))
 		reason = strncmp(r, "revoked", 7) == 0 ? "device-revoked" :
 		    "device-locked";
@@ -360,10 +548,14 @@ ssh_tick_locks(struct ssh_sess *ss, time_t now)
 static int
 ssh_tick_posture(struct ssh_sess *ss)
 {
-	unsigned long gen;
+	unsigned long gen, all;
 
 	if (ss->l->srv->devices == NULL)
 		return 0;
+	all = devcache_generation(ss->l->srv->devices);
+	if (all == ss->devices_seen)
+		return 0;
+	ss->devices_seen = all;
 	gen = devcache_posture_gen(ss->l->srv->devices, ss->device_id);
 	if (gen == ss->posture_seen)
 		return 0;
@@ -412,12 +604,43 @@ ssh_tick_tunnels(struct ssh_sess *ss, struct gw_snapshot *snap,
 	}
 }
 
+/*
+ * When the tick must look at ss again at the latest (CLOCK_MONOTONIC ms):
+ * its first idle limit or role deadline. Traffic only moves these later,
+ * and any event puts the session back to "next tick" (ssh_sess_touch), so
+ * an early answer costs a look and a late one cannot happen.
+ */
+static int64_t
+ssh_sess_next_ms(const struct ssh_sess *ss, const struct gw_config *c,
+    time_t now, int64_t now_ms)
+{
+	int64_t next = INT64_MAX, at;
+	const struct ssh_tun *t;
+
+	if (ss->idle_since && c->timeout_idle > 0)
+		next = now_ms + ((int64_t)ss->idle_since + c->timeout_idle -
+		    now) * 1000;
+	LIST_FOREACH(t, &ss->tuns, entry) {
+		if (t->state != SSH_TUN_OPEN)
+			return now_ms;	/* opening: every tick */
+		if (t->idle > 0 && (at = t->last_active_ms + t->idle * 1000) <
+		    next)
+			next = at;
+		if (t->deadline && (at = now_ms + ((int64_t)t->deadline -
+		    now) * 1000) < next)
+			next = at;
+	}
+	return next;
+}
+
 static void
 ssh_loop_tick(struct ssh_loop *lp)
 {
 	time_t now = time(NULL);
+	int64_t now_ms = ssh_now_ms();
 	struct gw_snapshot *snap;
 	struct ssh_sess *ss;
+	unsigned long dgen, cgen;
 	int redecide;
 
 	if (now == lp->last_tick)
@@ -426,8 +649,20 @@ ssh_loop_tick(struct ssh_loop *lp)
 	snap = snapshot_get();
 	redecide = snap->generation != lp->generation;
 	lp->generation = snap->generation;
+	dgen = lp->l->srv->deny ? denylist_generation(lp->l->srv->deny) : 0;
+	cgen = lp->l->srv->devices ?
+	    devcache_generation(lp->l->srv->devices) : 0;
 	TAILQ_FOREACH(ss, &lp->sessions, entry) {
-		if (ss->is_dead || ss->is_cutting || ssh_tick_locks(ss, now))
+		/* A cut waits for a deadline, a lingering close for its end. */
+		if (ss->is_dead || ss->is_cutting) {
+			ssh_sess_touch(ss);
+			continue;
+		}
+		/* Idle and nothing changed: no lookup, no work. */
+		if (!redecide && now_ms < ss->next_tick_ms &&
+		    dgen == ss->deny_seen && cgen == ss->devices_seen)
+			continue;
+		if (ssh_tick_locks(ss, now))
 			continue;
 		if (ss->idle_since && snap->conf->timeout_idle > 0 &&
 		    now - ss->idle_since >= snap->conf->timeout_idle) {
@@ -437,67 +672,65 @@ ssh_loop_tick(struct ssh_loop *lp)
 		}
 		ssh_tick_tunnels(ss, snap, redecide ? "policy-changed" :
 		    ssh_tick_posture(ss) ? "posture-failed" : NULL, now);
+		if (!ss->is_cutting)
+			ss->next_tick_ms = ssh_sess_next_ms(ss, snap->conf, now,
+			    now_ms);
 	}
 	snapshot_put(snap);
 }
 
 /* ---- the threads -------------------------------------------------------- */
 
-/* One pollfd slot (growing the array); its index. */
-static int
-ssh_loop_slot(struct ssh_loop *lp, size_t *n, int fd, short events)
+/* One event: its session goes on the ready list, a target's readiness
+ * is noted for the sweep (the session's tunnels are few). */
+static void
+ssh_loop_event(struct ssh_loop *lp, const struct epoll_event *e)
 {
-	if (*n == lp->pfdcap) {
-		lp->pfdcap = lp->pfdcap ? 2 * lp->pfdcap : 64;
-		lp->pfd = xreallocarray(lp->pfd, lp->pfdcap, sizeof(*lp->pfd));
+	uint64_t d = e->data.u64;
+	int kind = (int)(d >> SSH_EV_SLOT_BITS) & 3, fd = (int)(d >> 32);
+	uint32_t slot = (uint32_t)d & SSH_EV_SLOT_MASK;
+	struct ssh_sess *ss;
+	struct ssh_tun *t;
+	uint64_t v;
+
+	if (kind == SSH_EV_MBOX) {
+		(void)!read(lp->mbox_fd, &v, sizeof(v));
+		return;
 	}
-	lp->pfd[*n].fd = fd;
-	lp->pfd[*n].events = events;
-	lp->pfd[*n].revents = 0;
-	return (int)(*n)++;
+	if (slot >= lp->nslots || (ss = lp->slots[slot]) == NULL)
+		return;
+	ssh_sess_touch(ss);
+	if (kind == SSH_EV_SESS)
+		ss->is_readable = 1;
+	else if (kind == SSH_EV_TARGET)
+		LIST_FOREACH(t, &ss->tuns, entry)
+			if (t->fd == fd) {
+				t->revents |= (short)(e->events & (EPOLLIN |
+				    EPOLLOUT | EPOLLERR | EPOLLHUP));
+				break;
+			}
 }
 
 /*
- * Waits for the mailbox, the sessions' sockets and the targets; then
- * marks ready targets (acted on in the sweep) and lets libssh read and
- * flush each ready session through its own event. Output libssh could
- * not write yet (SSH_WRITE_PENDING) waits for POLLOUT.
+ * Waits for the mailbox, the sessions' sockets and the targets (not at
+ * all when sessions are already waiting for service; at most to the
+ * next tick); notes what is ready, then lets libssh read and flush each
+ * ready session through its own event.
  */
 static void
-ssh_loop_poll(struct ssh_loop *lp)
+ssh_loop_wait(struct ssh_loop *lp)
 {
 	struct ssh_sess *ss;
-	struct ssh_tun *t;
-	size_t n = 0;
-	uint64_t v;
-	int fd;
+	int n;
 
-	ssh_loop_slot(lp, &n, lp->mbox_fd, POLLIN);
-	TAILQ_FOREACH(ss, &lp->sessions, entry) {
-		ss->pidx = -1;
-		ss->lpidx = ss->linger_fd != -1 ? ssh_loop_slot(lp, &n,
-		    ss->linger_fd, POLLIN) : -1;
-		if (!ss->is_dead && (fd = ssh_get_fd(ss->s)) != -1)
-			ss->pidx = ssh_loop_slot(lp, &n, fd, POLLIN |
-			    ((ssh_get_poll_flags(ss->s) & SSH_WRITE_PENDING) ?
-			    POLLOUT : 0));
-		LIST_FOREACH(t, &ss->tuns, entry)
-			t->pidx = t->fd_events && t->fd != -1 ?
-			    ssh_loop_slot(lp, &n, t->fd, t->fd_events) : -1;
-	}
-	if (poll(lp->pfd, (nfds_t)n, SSH_POLL_MS) <= 0)
-		return;
-	if (lp->pfd[0].revents)
-		(void)!read(lp->mbox_fd, &v, sizeof(v));
-	/* Targets first: a session's callbacks may add tunnels (no slot). */
-	TAILQ_FOREACH(ss, &lp->sessions, entry)
-		LIST_FOREACH(t, &ss->tuns, entry)
-			if (t->pidx != -1)
-				t->revents |= lp->pfd[t->pidx].revents;
+	n = epoll_wait(lp->epfd, lp->evs, SSH_EVENTS_MAX,
+	    TAILQ_EMPTY(&lp->ready) ? SSH_POLL_MS : 0);
+	for (int i = 0; i < n; i++)
+		ssh_loop_event(lp, &lp->evs[i]);
 	/* libssh reads one small buffer per round: a few rounds in a row
-	 * for a busy session, or each would cost a poll over all of them. */
-	TAILQ_FOREACH(ss, &lp->sessions, entry)
-		if (ss->pidx != -1 && lp->pfd[ss->pidx].revents)
+	 * for a busy session, or each would cost a wait. */
+	TAILQ_FOREACH(ss, &lp->ready, ready_entry)
+		if (ss->is_readable && !ss->is_dead)
 			for (int i = 0; i < SSH_READS_MAX &&
 			    ssh_event_dopoll(ss->ev, 0) == SSH_OK; i++)
 				continue;
@@ -510,15 +743,15 @@ ssh_loop_main(void *arg)
 	struct ssh_sess *ss;
 
 	for (;;) {
-		ssh_loop_poll(lp);
+		ssh_loop_wait(lp);
 		ssh_loop_mail(lp);
 		if (lp->quitting)
 			TAILQ_FOREACH(ss, &lp->sessions, entry)
 				ssh_sess_cut(ss, "shutdown", NULL, "mwg: the "
 				    "gateway is restarting; connect again in a "
 				    "minute");
-		ssh_loop_sweep(lp);
 		ssh_loop_tick(lp);
+		ssh_loop_sweep(lp);
 		if (lp->quitting && TAILQ_EMPTY(&lp->sessions) &&
 		    lp->npending == 0)
 			break;
@@ -530,6 +763,7 @@ static int
 ssh_loop_init(struct ssh_listener *l, struct ssh_loop *lp, int idx)
 {
 	struct gw_snapshot *snap = snapshot_get();
+	uint32_t have = 0;
 
 	lp->idx = idx;
 	lp->l = l;
@@ -538,8 +772,14 @@ ssh_loop_init(struct ssh_listener *l, struct ssh_loop *lp, int idx)
 	pthread_mutex_init(&lp->lock, NULL);
 	STAILQ_INIT(&lp->mbox);
 	TAILQ_INIT(&lp->sessions);
+	TAILQ_INIT(&lp->ready);
 	LIST_INIT(&lp->orphans);
-	if ((lp->mbox_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) == -1)
+	lp->evs = xcalloc(SSH_EVENTS_MAX, sizeof(*lp->evs));
+	lp->mbox_fd = -1;
+	if ((lp->epfd = epoll_create1(EPOLL_CLOEXEC)) == -1 ||
+	    (lp->mbox_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) == -1 ||
+	    ssh_loop_arm(lp, lp->mbox_fd, &have, EPOLLIN,
+	    ssh_ev_data(SSH_EV_MBOX, 0, lp->mbox_fd)) == -1)
 		return -1;
 	return 0;
 }
@@ -550,7 +790,8 @@ ssh_loops_start(struct ssh_listener *l, int n, char *err, size_t errlen)
 	l->loops = xcalloc((size_t)n, sizeof(*l->loops));
 	for (int i = 0; i < n; i++) {
 		if (ssh_loop_init(l, &l->loops[i], i) == -1) {
-			errbuf_set(err, errlen, "cannot make SSH loop %d", i);
+			errbuf_set(err, errlen, "cannot make SSH loop %d: %s",
+			    i, strerror(errno));
 			return -1;
 		}
 		if (pthread_create(&l->loops[i].thread, NULL, ssh_loop_main,
@@ -577,7 +818,10 @@ ssh_loops_stop(struct ssh_listener *l)
 		struct ssh_loop *lp = &l->loops[i];
 
 		pthread_join(lp->thread, NULL);
-		free(lp->pfd);
+		free(lp->evs);
+		free(lp->slots);
+		free(lp->free_slots);
+		close(lp->epfd);
 		close(lp->mbox_fd);
 		while ((m = STAILQ_FIRST(&lp->mbox)) != NULL) {
 			STAILQ_REMOVE_HEAD(&lp->mbox, entry);

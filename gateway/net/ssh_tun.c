@@ -377,7 +377,6 @@ ssh_tun_request(struct ssh_sess *ss, ssh_message msg)
 	t->ss = ss;
 	t->lp = ss->loop;
 	t->fd = -1;
-	t->pidx = -1;
 	dest = ssh_message_channel_request_open_destination(msg);
 	port = ssh_message_channel_request_open_destination_port(msg);
 	if (ssh_tun_parse(t, dest, port) == -1 &&
