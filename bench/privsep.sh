@@ -11,6 +11,8 @@
 # Knobs (environment): PRIVBENCH_PORT_BASE (14400), PRIVBENCH_ROUNDS (3),
 # PRIVBENCH_LOGINS (200), PRIVBENCH_ENROLS (100), PRIVBENCH_HS_SECONDS (8),
 # PRIVBENCH_HS_CONC (32), PRIVBENCH_BUDGET (540 s: no round starts later),
+# PRIVBENCH_AUDIT_DIR (the audit trail's parent directory, default the
+# scratch directory on /tmp; e.g. /dev/shm takes fdatasync's wait away),
 # BENCH_KEEP=1 keeps the scratch directory. Needs root (mwgd drops to
 # nobody; the after build's network process runs as mwg-net).
 set -u
@@ -41,6 +43,7 @@ NENROL=${PRIVBENCH_ENROLS:-100}
 HS_SECONDS=${PRIVBENCH_HS_SECONDS:-8}
 HS_CONC=${PRIVBENCH_HS_CONC:-32}
 BUDGET=${PRIVBENCH_BUDGET:-540}
+AUDIT_DIR=${PRIVBENCH_AUDIT_DIR:-}
 P_GW=$PORT_BASE
 P_ECHO=$((PORT_BASE + 1))
 PRACTICE=K84001
@@ -55,6 +58,11 @@ CLK_TCK=$(getconf CLK_TCK)
 BENCH_LOG_PREFIX=privsep
 . "$HERE/lib.sh"
 chmod 755 "$T"
+if [ -n "$AUDIT_DIR" ]; then
+	[ -d "$AUDIT_DIR" ] || { log "no directory $AUDIT_DIR"; exit 1; }
+	mkdir -m 755 "$AUDIT_DIR/$(basename "$T")" || exit 1
+	trap 'bench_cleanup; rm -rf "${AUDIT_DIR:?}/$(basename "$T")"' EXIT
+fi
 
 for p in $P_GW $P_ECHO; do
 	if awk -v p="$(printf ':%04X' "$p")" '$2 ~ p"$" && $4 == "0A" { f = 1 }
@@ -161,7 +169,7 @@ write_conf() {	# BUILD ROUND_DIR
 	policy $T/$1/policy.conf
 	control $r/control.sock
 	audit {
-	    file $r/log/audit.jsonl
+	    file $(audit_dir "$r")/audit.jsonl
 	}
 	limits {
 	    connections 20000
@@ -182,11 +190,21 @@ write_conf() {	# BUILD ROUND_DIR
 	EOF
 }
 
+# The audit trail's directory for a round: in the round's directory, or
+# under PRIVBENCH_AUDIT_DIR (removed with the scratch directory).
+audit_dir() {	# ROUND_DIR
+	if [ -n "$AUDIT_DIR" ]; then
+		echo "$AUDIT_DIR/$(basename "$T")/$(basename "$(dirname "$1")")-$(basename "$1")"
+	else
+		echo "$1/log"
+	fi
+}
+
 MWGD_PID=
 start_mwgd() {	# BUILD ROUND_DIR
 	local r=$2
-	mkdir -p "$r/log"
-	chown nobody:nogroup "$r/log"
+	mkdir -p "$(audit_dir "$r")"
+	chown nobody:nogroup "$(audit_dir "$r")"
 	write_conf "$1" "$r"
 	env "${MWGD_ENV[@]}" taskset -c "$GW_CPU" "${BIN[$1]}/mwgd" \
 	    -f "$r/mwgd.conf" >"$r/mwgd.log" 2>&1 &
@@ -466,12 +484,13 @@ mkdir -p "$HERE/results"
 {
 	echo "mwg privilege separation cost (bench/privsep.sh), $(date -u +%Y-%m-%dT%H:%MZ)"
 	for b in before after; do
-		echo "$b: ${BIN[$b]%/bin} ($(git -C "${BIN[$b]}" rev-parse --short HEAD 2>/dev/null || echo '?'))"
+		echo "$b: ${BIN[$b]%/bin} (last commit outside bench/: $(git -C "${BIN[$b]}" log -1 --format=%h -- ':(top)' ':(exclude,top)bench' 2>/dev/null || echo "?"))"
 	done
 	echo "host: $(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' \
 	    /proc/cpuinfo | head -n 1), Linux $(uname -r)," \
 	    "load average $(cut -d ' ' -f 1-3 /proc/loadavg) at the end"
 	echo "gateway on CPU $GW_CPU (mwgd and its children); loadgen, curl, backend on CPU $LG_CPU"
+	echo "audit trail in $(audit_dir "$T/before/r1") ($(df --output=fstype "$(audit_dir "$T/before/r1")" 2>/dev/null | tail -n 1 || echo '?'))"
 	echo "$DONE rounds, builds interleaved; $NLOGIN logins and $NENROL enrolments per round,"
 	echo "sequential, each a new curl process (new TCP + full TLS handshake); every one answered 200"
 	for line in "${TREE[@]}"; do printf '%s\n' "$line"; done
