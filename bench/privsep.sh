@@ -8,8 +8,8 @@
 # EST enrolment latency (curl simpleenroll, a distinct code and key each).
 # "Gateway CPU" is utime+stime of mwgd and all its descendants (the network
 # process). Builds nothing; prints a table, writes bench/results/privsep.txt.
-# Knobs (environment): PRIVBENCH_PORT_BASE (14400), PRIVBENCH_ROUNDS (3),
-# PRIVBENCH_LOGINS (200), PRIVBENCH_ENROLS (100), PRIVBENCH_HS_SECONDS (8),
+# Knobs (environment): PRIVBENCH_PORT_BASE (14400), PRIVBENCH_ROUNDS (5),
+# PRIVBENCH_LOGINS (200), PRIVBENCH_ENROLS (100), PRIVBENCH_HS_SECONDS (6),
 # PRIVBENCH_HS_CONC (32), PRIVBENCH_BUDGET (540 s: no round starts later),
 # PRIVBENCH_AUDIT_DIR (the audit trail's parent directory, default the
 # scratch directory on /tmp; e.g. /dev/shm takes fdatasync's wait away),
@@ -37,10 +37,10 @@ for tool in curl openssl oathtool taskset pgrep; do
 done
 
 PORT_BASE=${PRIVBENCH_PORT_BASE:-14400}
-ROUNDS=${PRIVBENCH_ROUNDS:-3}
+ROUNDS=${PRIVBENCH_ROUNDS:-5}
 NLOGIN=${PRIVBENCH_LOGINS:-200}
 NENROL=${PRIVBENCH_ENROLS:-100}
-HS_SECONDS=${PRIVBENCH_HS_SECONDS:-8}
+HS_SECONDS=${PRIVBENCH_HS_SECONDS:-6}
 HS_CONC=${PRIVBENCH_HS_CONC:-32}
 BUDGET=${PRIVBENCH_BUDGET:-540}
 AUDIT_DIR=${PRIVBENCH_AUDIT_DIR:-}
@@ -206,12 +206,20 @@ start_mwgd() {	# BUILD ROUND_DIR
 	mkdir -p "$(audit_dir "$r")"
 	chown nobody:nogroup "$(audit_dir "$r")"
 	write_conf "$1" "$r"
-	env "${MWGD_ENV[@]}" taskset -c "$GW_CPU" "${BIN[$1]}/mwgd" \
+	# Its own session, so its own scheduler autogroup, as a service has
+	# its own cgroup: in the script's group it would share one weight
+	# with 32 loadgen threads, split between the CPUs by how many
+	# threads are runnable on each, and a gateway with more threads on
+	# CPU 0 (the after build) would get more of it. (setsid does not fork
+	# here: a background job of a script leads no process group.)
+	env "${MWGD_ENV[@]}" setsid taskset -c "$GW_CPU" "${BIN[$1]}/mwgd" \
 	    -f "$r/mwgd.conf" >"$r/mwgd.log" 2>&1 &
 	MWGD_PID=$!
 	PIDS+=("$MWGD_PID")
 	wait_listen "$P_GW" "$MWGD_PID" ||
 	    die "$1: mwgd did not start: $(tail -n 3 "$r/mwgd.log")"
+	[ "$(readlink "/proc/$MWGD_PID/exe")" = "${BIN[$1]}/mwgd" ] ||
+	    die "$1: pid $MWGD_PID is not mwgd (did setsid fork?)"
 }
 
 stop_mwgd() {	# ROUND_DIR: TERM; it must exit 0
@@ -433,20 +441,31 @@ median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR) prin
 spread() { printf '%s\n' "$@" | sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { if (NR) printf "%s-%s", lo, hi }'; }
 ratio() {
 	awk -v a="${1:-}" -v b="${2:-}" 'BEGIN {
-		if (a == "" || b == "" || b <= 0) print "n/a"; else printf "%.2f", a / b }'
+		if (a == "" || b == "" || b <= 0) print "n/a"; else printf "%.2f\n", a / b }'
+}
+
+# after/before of each round (the two ran next to each other in time, so
+# a slow spell of the machine hits both): one ratio a line.
+paired() {	# METRIC
+	local a=(${V[after.$1]:-}) b=(${V[before.$1]:-}) i
+	for ((i = 0; i < ${#a[@]} && i < ${#b[@]}; i++)); do
+		ratio "${a[$i]}" "${b[$i]}"
+	done | grep -v n/a
 }
 
 table() {
-	local m mb ma
-	printf '%-42s %9s %-17s %9s %-17s %7s\n' "metric (median of rounds; range)" \
-	    before "" after "" aft/bef
+	local m mb ma p
+	printf '%-40s %8s %-15s %8s %-15s %7s %s\n' "metric (median of rounds [range])" \
+	    before "" after "" aft/bef "paired aft/bef"
 	for m in $METRICS; do
 		# shellcheck disable=SC2086
 		mb=$(median ${V[before.$m]:-}) ma=$(median ${V[after.$m]:-})
+		p=$(paired "$m")
 		# shellcheck disable=SC2086
-		printf '%-42s %9s %-17s %9s %-17s %7s\n' "${LABEL[$m]}" \
+		printf '%-40s %8s %-15s %8s %-15s %7s %s\n' "${LABEL[$m]}" \
 		    "${mb:-n/a}" "[$(spread ${V[before.$m]:-})]" "${ma:-n/a}" \
-		    "[$(spread ${V[after.$m]:-})]" "$(ratio "$ma" "$mb")"
+		    "[$(spread ${V[after.$m]:-})]" "$(ratio "$ma" "$mb")" \
+		    "$(median $p) [$(spread $p)]"
 	done
 }
 
@@ -499,7 +518,8 @@ mkdir -p "$HERE/results"
 	echo
 	echo "gateway CPU = utime+stime of mwgd and all its descendants, from /proc (1 tick = $((1000000 / CLK_TCK)) us)."
 	echo "'after the handshake' = curl time_total - time_appconnect (request, work, answer)."
-	echo "The machine is shared (other agents): the ranges are the spread over rounds."
+	echo "The machine is shared (other agents): the ranges are the spread over rounds;"
+	echo "'paired' is the median [range] of each round's after/before (run back to back)."
 	for line in "${NOTES[@]}"; do echo "note: $line"; done
 	echo
 	echo "per round (in run order):"
