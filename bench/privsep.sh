@@ -13,6 +13,7 @@
 # PRIVBENCH_HS_CONC (32), PRIVBENCH_BUDGET (540 s: no round starts later),
 # PRIVBENCH_AUDIT_DIR (the audit trail's parent directory, default the
 # scratch directory on /tmp; e.g. /dev/shm takes fdatasync's wait away),
+# PRIVBENCH_SETSID=0 (mwgd in the script's session; see start_mwgd),
 # BENCH_KEEP=1 keeps the scratch directory. Needs root (mwgd drops to
 # nobody; the after build's network process runs as mwg-net).
 set -u
@@ -212,7 +213,9 @@ start_mwgd() {	# BUILD ROUND_DIR
 	# threads are runnable on each, and a gateway with more threads on
 	# CPU 0 (the after build) would get more of it. (setsid does not fork
 	# here: a background job of a script leads no process group.)
-	env "${MWGD_ENV[@]}" setsid taskset -c "$GW_CPU" "${BIN[$1]}/mwgd" \
+	local sid=setsid
+	[ "${PRIVBENCH_SETSID:-1}" = 0 ] && sid=
+	env "${MWGD_ENV[@]}" $sid taskset -c "$GW_CPU" "${BIN[$1]}/mwgd" \
 	    -f "$r/mwgd.conf" >"$r/mwgd.log" 2>&1 &
 	MWGD_PID=$!
 	PIDS+=("$MWGD_PID")
@@ -509,6 +512,7 @@ mkdir -p "$HERE/results"
 	    /proc/cpuinfo | head -n 1), Linux $(uname -r)," \
 	    "load average $(cut -d ' ' -f 1-3 /proc/loadavg) at the end"
 	echo "gateway on CPU $GW_CPU (mwgd and its children); loadgen, curl, backend on CPU $LG_CPU"
+	[ "${PRIVBENCH_SETSID:-1}" = 0 ] && echo "mwgd NOT in its own session (PRIVBENCH_SETSID=0)"
 	echo "audit trail in $(audit_dir "$T/before/r1") ($(df --output=fstype "$(audit_dir "$T/before/r1")" 2>/dev/null | tail -n 1 || echo '?'))"
 	echo "$DONE rounds, builds interleaved; $NLOGIN logins and $NENROL enrolments per round,"
 	echo "sequential, each a new curl process (new TCP + full TLS handshake); every one answered 200"
