@@ -81,15 +81,20 @@ descendants() {	# PID: PID and every descendant, one a line
 	echo "$1"
 	for c in $(pgrep -P "$1"); do descendants "$c"; done
 }
-tree_ticks() {	# PID: utime+stime (clock ticks) summed over the tree
-	local p s=0 v
+tree_ticks() {	# PID: utime+stime (clock ticks) of the tree, then of PID alone
+	local p s=0 v top=0
 	for p in $(descendants "$1"); do
 		# Fields after the last ')': state is 3, utime 14, stime 15.
 		v=$(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null |
 		    awk '{ print $12 + $13 }') || continue
-		[ -n "$v" ] && s=$((s + v))
+		[ -n "$v" ] || continue
+		s=$((s + v))
+		[ "$p" = "$1" ] && top=$v
 	done
-	echo "$s"
+	echo "$s $top"
+}
+share() {	# PART WHOLE: PART as a percentage of WHOLE
+	awk -v p="$1" -v w="$2" 'BEGIN { if (w > 0) printf "%.0f", p * 100 / w; else print "n/a" }'
 }
 tree_pids() { descendants "$1" | sort -n | tr '\n' ' '; }
 ticks_us_per() {	# TICKS COUNT: microseconds per operation
@@ -301,36 +306,40 @@ lg() {	# BUILD LIMIT ARGS...
 }
 
 measure_handshakes() {	# BUILD ROUND
-	local b=$1 n=$2 t0 t1 pids0 pids1 line ok
+	local b=$1 n=$2 t0 t1 m0 m1 pids0 pids1 line ok busy
 	local hs=(handshake --addr "127.0.0.1:$P_GW" --connect "echo.$PRACTICE:$P_ECHO" --probe)
 	# Warm-up, not counted: first connections, lazy set-up in the gateway.
 	lg "$b" 30 "${hs[@]}" --seconds 1 --concurrency 4 --label warmup >/dev/null
 	pids0=$(tree_pids "$MWGD_PID")
-	t0=$(tree_ticks "$MWGD_PID")
+	read -r t0 m0 < <(tree_ticks "$MWGD_PID")
 	line=$(lg "$b" $((HS_SECONDS + 60)) "${hs[@]}" --seconds "$HS_SECONDS" \
 	    --concurrency "$HS_CONC" --label "$b-r$n")
-	t1=$(tree_ticks "$MWGD_PID")
+	read -r t1 m1 < <(tree_ticks "$MWGD_PID")
 	pids1=$(tree_pids "$MWGD_PID")
-	RAW+=("$b round $n handshake: $line gw_ticks=$((t1 - t0)) pids=[$pids1]")
+	RAW+=("$b round $n handshake: $line gw_ticks=$((t1 - t0)) monitor_ticks=$((m1 - m0)) pids=[$pids1]")
 	[ "$pids0" = "$pids1" ] || die "$b round $n: gateway processes changed during the handshakes ($pids0 -> $pids1)"
 	ok=$(field "$line" ok)
 	[ -n "$ok" ] && [ "$ok" -gt 0 ] || die "$b round $n: no handshake succeeded: $line"
 	[ "$(field "$line" failed)" = 0 ] || die "$b round $n: $(field "$line" failed) handshakes failed: $line"
 	keep "$b" hs "$(field "$line" per_s)"
 	keep "$b" hs_cpu "$(ticks_us_per $((t1 - t0)) "$ok")"
-	keep "$b" hs_busy "$(awk -v t=$((t1 - t0)) -v hz="$CLK_TCK" \
-	    -v s="$(field "$line" seconds)" 'BEGIN { printf "%.0f", t / hz / s * 100 }')"
+	keep "$b" hs_child "$(share $((t1 - t0 - (m1 - m0))) $((t1 - t0)))"
+	busy=$(awk -v t=$((t1 - t0)) -v hz="$CLK_TCK" \
+	    -v s="$(field "$line" seconds)" 'BEGIN { printf "%.0f", t / hz / s * 100 }')
+	keep "$b" hs_busy "$busy"
+	[ "$busy" -ge 70 ] ||
+	    NOTES+=("$b round $n: the gateway was busy only $busy % during the handshakes: not CPU-bound there (neighbours, or waiting), so that handshakes/s says little")
 }
 
 # Each person once, in order, from CPU 1: curl's time_total (TCP, full TLS
 # handshake with the device certificate, the request and the answer) and
 # time_total - time_appconnect (after the handshake: the login itself).
 measure_logins() {	# BUILD ROUND_DIR ROUND
-	local b=$1 r=$2 n=$3 i pw hex code out t0 t1 pids0
+	local b=$1 r=$2 n=$3 i pw hex code out t0 t1 m0 m1 pids0
 	: >"$r/login.total"
 	: >"$r/login.after_hs"
 	pids0=$(tree_pids "$MWGD_PID")
-	t0=$(tree_ticks "$MWGD_PID")
+	read -r t0 m0 < <(tree_ticks "$MWGD_PID")
 	i=0
 	while read -r pw hex; do
 		i=$((i + 1))
@@ -349,22 +358,23 @@ measure_logins() {	# BUILD ROUND_DIR ROUND
 		echo "$3" >>"$r/login.total"
 		awk -v a="$2" -v t="$3" 'BEGIN { printf "%.6f\n", t - a }' >>"$r/login.after_hs"
 	done <"$T/id/logins"
-	t1=$(tree_ticks "$MWGD_PID")
+	read -r t1 m1 < <(tree_ticks "$MWGD_PID")
 	[ "$pids0" = "$(tree_pids "$MWGD_PID")" ] || die "$b round $n: gateway processes changed during the logins"
 	keep "$b" login_p50 "$(ms "$(pct "$r/login.total" 50)")"
 	keep "$b" login_p99 "$(ms "$(pct "$r/login.total" 99)")"
 	keep "$b" login_srv_p50 "$(ms "$(pct "$r/login.after_hs" 50)")"
 	keep "$b" login_srv_p99 "$(ms "$(pct "$r/login.after_hs" 99)")"
 	keep "$b" login_cpu "$(ticks_us_per $((t1 - t0)) "$i")"
-	RAW+=("$b round $n login: n=$i total_s p50=$(pct "$r/login.total" 50) p99=$(pct "$r/login.total" 99) max=$(pct "$r/login.total" 100) after_hs_s p50=$(pct "$r/login.after_hs" 50) p99=$(pct "$r/login.after_hs" 99) gw_ticks=$((t1 - t0))")
+	keep "$b" login_child "$(share $((t1 - t0 - (m1 - m0))) $((t1 - t0)))"
+	RAW+=("$b round $n login: n=$i total_s p50=$(pct "$r/login.total" 50) p99=$(pct "$r/login.total" 99) max=$(pct "$r/login.total" 100) after_hs_s p50=$(pct "$r/login.after_hs" 50) p99=$(pct "$r/login.after_hs" 99) gw_ticks=$((t1 - t0)) monitor_ticks=$((m1 - m0))")
 }
 
 measure_enrols() {	# BUILD ROUND_DIR ROUND
-	local b=$1 r=$2 n=$3 j code out t0 t1 pids0
+	local b=$1 r=$2 n=$3 j code out t0 t1 m0 m1 pids0
 	: >"$r/enrol.total"
 	: >"$r/enrol.after_hs"
 	pids0=$(tree_pids "$MWGD_PID")
-	t0=$(tree_ticks "$MWGD_PID")
+	read -r t0 m0 < <(tree_ticks "$MWGD_PID")
 	j=0
 	while read -r code; do
 		j=$((j + 1))
@@ -385,14 +395,15 @@ measure_enrols() {	# BUILD ROUND_DIR ROUND
 	    -print_certs 2>/dev/null | openssl x509 -noout -pubkey >"$r/enrol.pub" 2>/dev/null
 	[ "$(cat "$r/enrol.pub")" = "$(openssl pkey -in "$T/csr/$j.key" -pubout)" ] ||
 	    die "$b round $n: the last enrolment's certificate is not for its key"
-	t1=$(tree_ticks "$MWGD_PID")
+	read -r t1 m1 < <(tree_ticks "$MWGD_PID")
 	[ "$pids0" = "$(tree_pids "$MWGD_PID")" ] || die "$b round $n: gateway processes changed during the enrolments"
 	keep "$b" enrol_p50 "$(ms "$(pct "$r/enrol.total" 50)")"
 	keep "$b" enrol_p99 "$(ms "$(pct "$r/enrol.total" 99)")"
 	keep "$b" enrol_srv_p50 "$(ms "$(pct "$r/enrol.after_hs" 50)")"
 	keep "$b" enrol_srv_p99 "$(ms "$(pct "$r/enrol.after_hs" 99)")"
 	keep "$b" enrol_cpu "$(ticks_us_per $((t1 - t0)) "$j")"
-	RAW+=("$b round $n enrol: n=$j total_s p50=$(pct "$r/enrol.total" 50) p99=$(pct "$r/enrol.total" 99) max=$(pct "$r/enrol.total" 100) after_hs_s p50=$(pct "$r/enrol.after_hs" 50) p99=$(pct "$r/enrol.after_hs" 99) gw_ticks=$((t1 - t0))")
+	keep "$b" enrol_child "$(share $((t1 - t0 - (m1 - m0))) $((t1 - t0)))"
+	RAW+=("$b round $n enrol: n=$j total_s p50=$(pct "$r/enrol.total" 50) p99=$(pct "$r/enrol.total" 99) max=$(pct "$r/enrol.total" 100) after_hs_s p50=$(pct "$r/enrol.after_hs" 50) p99=$(pct "$r/enrol.after_hs" 99) gw_ticks=$((t1 - t0)) monitor_ticks=$((m1 - m0))")
 }
 
 # Who runs: every process of the gateway with its user and CPU list.
@@ -423,28 +434,33 @@ round_of() {	# BUILD ROUND
 }
 
 # ---- the table -----------------------------------------------------------------
-METRICS="hs hs_busy hs_cpu login_p50 login_p99 login_srv_p50 login_srv_p99 login_cpu
-enrol_p50 enrol_p99 enrol_srv_p50 enrol_srv_p99 enrol_cpu"
+METRICS="hs hs_busy hs_cpu hs_child login_p50 login_p99 login_srv_p50
+login_srv_p99 login_cpu login_child enrol_p50 enrol_p99 enrol_srv_p50
+enrol_srv_p99 enrol_cpu enrol_child"
 declare -A LABEL=(
 	[hs]="full handshakes/s ($HS_CONC conc, $HS_SECONDS s)"
 	[hs_busy]="  gateway CPU busy % meanwhile"
 	[hs_cpu]="gateway CPU us per handshake"
+	[hs_child]="  % of it in the network process"
 	[login_p50]="login p50 ms (curl total)"
 	[login_p99]="login p99 ms (curl total)"
 	[login_srv_p50]="  login p50 ms after the handshake"
 	[login_srv_p99]="  login p99 ms after the handshake"
 	[login_cpu]="gateway CPU us per login (incl. TLS)"
+	[login_child]="  % of it in the network process"
 	[enrol_p50]="enrolment p50 ms (curl total)"
 	[enrol_p99]="enrolment p99 ms (curl total)"
 	[enrol_srv_p50]="  enrolment p50 ms after the handshake"
 	[enrol_srv_p99]="  enrolment p99 ms after the handshake"
 	[enrol_cpu]="gateway CPU us per enrolment (incl. TLS)"
+	[enrol_child]="  % of it in the network process"
 )
 median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }'; }
 spread() { printf '%s\n' "$@" | sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { if (NR) printf "%s-%s", lo, hi }'; }
 ratio() {
 	awk -v a="${1:-}" -v b="${2:-}" 'BEGIN {
-		if (a == "" || b == "" || b <= 0) print "n/a"; else printf "%.2f\n", a / b }'
+		num = "^[0-9]+([.][0-9]+)?$"
+		if (a !~ num || b !~ num || b <= 0) print "n/a"; else printf "%.2f\n", a / b }'
 }
 
 # after/before of each round (the two ran next to each other in time, so
@@ -468,7 +484,7 @@ table() {
 		printf '%-40s %8s %-15s %8s %-15s %7s %s\n' "${LABEL[$m]}" \
 		    "${mb:-n/a}" "[$(spread ${V[before.$m]:-})]" "${ma:-n/a}" \
 		    "[$(spread ${V[after.$m]:-})]" "$(ratio "$ma" "$mb")" \
-		    "$(median $p) [$(spread $p)]"
+		    "${p:+$(median $p) [$(spread $p)]}"
 	done
 }
 
