@@ -48,6 +48,7 @@ AUDIT_DIR=${PRIVBENCH_AUDIT_DIR:-}
 P_GW=$PORT_BASE
 P_ECHO=$((PORT_BASE + 1))
 PRACTICE=K84001
+# shellcheck disable=SC2034 # read by lib.sh
 START_TIMEOUT=10
 GW_CPU=0
 LG_CPU=1
@@ -56,6 +57,7 @@ PAM_MATRIX=/usr/lib/x86_64-linux-gnu/pam_wrapper/pam_matrix.so
 [ -f "$PAM_MATRIX" ] || { echo "privsep: $PAM_MATRIX missing (pam_wrapper)" >&2; exit 1; }
 CLK_TCK=$(getconf CLK_TCK)
 
+# shellcheck disable=SC2034 # read by lib.sh
 BENCH_LOG_PREFIX=privsep
 . "$HERE/lib.sh"
 chmod 755 "$T"
