@@ -14,6 +14,8 @@
 # PRIVBENCH_AUDIT_DIR (the audit trail's parent directory, default the
 # scratch directory on /tmp; e.g. /dev/shm takes fdatasync's wait away),
 # PRIVBENCH_SETSID=0 (mwgd in the script's session; see start_mwgd),
+# PRIVBENCH_BEFORE_TLS / PRIVBENCH_AFTER_TLS (a line added to each build's
+# listen tls block, e.g. "key-holder monitor": one binary, two settings),
 # BENCH_KEEP=1 keeps the scratch directory. Needs root (mwgd drops to
 # nobody; the after build's network process runs as mwg-net).
 set -u
@@ -168,7 +170,8 @@ write_policy() {	# DIR
 }
 
 write_conf() {	# BUILD ROUND_DIR
-	local ca=$T/$1/ca r=$2
+	local ca=$T/$1/ca r=$2 extra=${PRIVBENCH_BEFORE_TLS:-}
+	[ "$1" = after ] && extra=${PRIVBENCH_AFTER_TLS:-}
 	cat >"$r/mwgd.conf" <<-EOF
 	user nobody
 	group nogroup
@@ -194,6 +197,7 @@ write_conf() {	# BUILD ROUND_DIR
 	    ca          $ca/issuing.pem
 	    ca-key      $ca/issuing.key
 	    root        $ca/root.pem
+	    $extra
 	}
 	EOF
 }

@@ -22,6 +22,7 @@ struct gw_listen_tls {
 	char *certificate;	/* server certificate (PEM, may hold a chain) */
 	char *key;		/* its private key */
 	char *ca;		/* issuing CA: device certificates chain here */
+	int key_in_monitor;	/* key-holder monitor (1) or network (0) */
 	char *ca_key;		/* its key: signs device and session
 				   certificates (NULL: no enrolment, no login) */
 	char *root;		/* the root CA, served at EST /cacerts */

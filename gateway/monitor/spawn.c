@@ -88,7 +88,8 @@ netproc_withhold_key(json_t *bundle, const struct gw_snapshot *snap)
 {
 	EVP_PKEY *k = SSL_CTX_get0_privatekey(snap->ssl);
 
-	if (k == NULL || EVP_PKEY_get_base_id(k) != EVP_PKEY_EC)
+	if (!snap->conf->tls.key_in_monitor || k == NULL ||
+	    EVP_PKEY_get_base_id(k) != EVP_PKEY_EC)
 		return 0;
 	return fbundle_withhold(bundle, snap->conf->tls.key);
 }

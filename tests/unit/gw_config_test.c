@@ -369,8 +369,12 @@ static const struct bad_case bad_cases[] = {
 	{ "listen tls 1.2.3.4:443 {\n certificate c\n certificate d\n key k\n"
 	  " ca a\n}\n", "t.conf:3:2: certificate is set twice", 1 },
 	{ "listen tls 1.2.3.4:443 {\n certificate c\n key k\n ca a\n crl x\n}\n",
-	    "t.conf:5:2: expected 'certificate', 'key', 'ca', 'ca-key', 'root' or "
-	    "'proxy-protocol' in listen tls, got 'crl'", 1 },
+	    "t.conf:5:2: expected 'certificate', 'key', 'key-holder', 'ca', "
+	    "'ca-key', 'root' or 'proxy-protocol' in listen tls, got 'crl'", 1 },
+	{ "listen tls 1.2.3.4:443 {\n certificate c\n key k\n ca a\n"
+	  " key-holder both\n}\n",
+	    "t.conf:5:13: expected 'monitor' or 'network' after key-holder, "
+	    "got 'both'", 1 },
 	{ "listen tls 1.2.3.4:443 { certificate c; key k; ca a }\n"
 	  "auth { threads 0 }\n", "t.conf:2:16: expected a number from 1 to 64, got '0'", 1 },
 	{ "listen tls 1.2.3.4:443 { certificate c; key k; ca a }\n"
