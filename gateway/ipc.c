@@ -407,7 +407,10 @@ ipc_call_begin(struct ipc *ch, int type, json_t *msg)
 		return NULL;
 	}
 	if (frame_write(ch, type, IPC_F_CALL, p->id, msg) == -1) {
-		pending_cancel(ch, p->id);
+		/* Ours to free either way: taken back, or failed by the
+		 * reader (which frees only callbacks' entries). */
+		if (!pending_cancel(ch, p->id))
+			free(p);
 		return NULL;
 	}
 	return p;
