@@ -488,6 +488,8 @@ run(struct mwgd *d, struct gw_snapshot *snap)
 
 	if (geteuid() == 0 && c->user == NULL)
 		fatalx("refusing to run as root: set 'user' in %s", c->path);
+	/* Not for mwgd -n: its output is the configuration's verdict. */
+	fdlimit_raise();
 	lookup_user(d, c);
 	setup_privileged(d, c);
 	d->conf_control_path = xstrdup(c->control_path);
@@ -542,7 +544,6 @@ main(int argc, char **argv)
 	log_init("mwgd", debug, 0);
 	signal(SIGPIPE, SIG_IGN);
 	d.debug = debug;
-	fdlimit_raise();
 	d.bundle = fbundle_new();
 	if ((snap = load_or_report(d.conf_path, d.bundle)) == NULL) {
 		json_decref(d.bundle);
