@@ -1,9 +1,11 @@
 /*
- * The SSH jump listener: host keys, the listening socket, the algorithm
+ * The SSH jump listener in the network process: the host keys and the
+ * socket the monitor gave it (monitor/ssh_prepare.c), the algorithm
  * lists, and the acceptor thread that admits each new connection (within
- * max-startups) to a handshake thread of its own (ssh_auth.c) and cuts
- * those past their deadlines; authenticated sessions are forwarded by the
- * loops in ssh_fwd.c. Nothing here runs on a TLS worker.
+ * max-startups) to one of the handshake threads started with the
+ * listener (ssh_auth.c; no thread is started later: the sandbox forbids
+ * it) and cuts those past their deadlines; authenticated sessions are
+ * forwarded by the loops in ssh_fwd.c. Nothing here runs on a TLS worker.
  */
 #include <sys/socket.h>
 
