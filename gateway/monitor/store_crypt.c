@@ -27,22 +27,11 @@ static int st_key_create(const char *dir, const char *path, char *err,
 static int st_key_read(struct store *st, int fd, const char *path, char *err,
 		       size_t errlen);
 
-static int
-st_count_row(struct store *st, const struct st_row *r, void *arg, char *err,
-	     size_t errlen)
-{
-	(void)st;
-	(void)err;
-	(void)errlen;
-	*(int64_t *)arg = st_col_int(r, 0);
-	return 0;
-}
-
 /* How many TOTP secrets the database holds (sealed with some key). */
 static int
 st_totp_count(struct store *st, int64_t *np, char *err, size_t errlen)
 {
-	return st_get(st, "SELECT count(*) FROM totp", ST_NOARGS, st_count_row,
+	return st_get(st, "SELECT count(*) FROM totp", ST_NOARGS, st_int_row,
 		      np, err, errlen) == 1
 		   ? 0
 		   : -1;

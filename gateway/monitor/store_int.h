@@ -144,6 +144,10 @@ int st_get(struct store *st, const char *sql, const struct st_param *p,
 	   size_t np, st_row_fn fn, void *arg, char *err, size_t errlen);
 int st_get_locked(struct store *st, const char *sql, const struct st_param *p,
 		  size_t np, st_row_fn fn, void *arg, char *err, size_t errlen);
+/* A row function for st_get: the first column, an integer, into arg (an
+ * int64_t). */
+int st_int_row(struct store *st, const struct st_row *r, void *arg, char *err,
+	       size_t errlen);
 /*
  * Under the mutex, runs sql and calls fn on each row until fn answers
  * non-zero (a write with RETURNING changes every row all the same).

@@ -125,9 +125,9 @@ static const char *const migrations[] = {
 _Static_assert(STORE_POSTURE_MAX == 16384, "posture CHECK in migration 1");
 
 /* Reads the single integer column into arg (an int64_t). */
-static int
-st_version_row(struct store *st, const struct st_row *r, void *arg, char *err,
-	       size_t errlen)
+int
+st_int_row(struct store *st, const struct st_row *r, void *arg, char *err,
+	   size_t errlen)
 {
 	(void)st;
 	(void)err;
@@ -171,7 +171,7 @@ st_version(struct store *st, int64_t *vp, char *err, size_t errlen)
 	return st_get(st,
 		      "SELECT coalesce(max(version), 0) "
 		      "FROM schema_version",
-		      ST_NOARGS, st_version_row, vp, err, errlen) == 1
+		      ST_NOARGS, st_int_row, vp, err, errlen) == 1
 		   ? 0
 		   : -1;
 }
