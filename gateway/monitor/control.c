@@ -212,6 +212,7 @@ ctl_status(struct server *srv)
 	    "audit_failed", audit_failed(srv->audit));
 	json_decref(n);
 	snapshot_put(snap);
+	json_object_set_new(r, "draining", json_boolean(drain_is_active()));
 	netproc_status(r);
 	ctl_status_syslog(srv, r);
 	return r;

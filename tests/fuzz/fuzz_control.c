@@ -106,6 +106,7 @@ json_t *drain_control_handle(struct server *s, struct event_base *b,
 	return NULL;
 }
 void drain_free(void) { }
+int drain_is_active(void) { return 0; }
 void control_console_start(struct event_base *b) { (void)b; }
 void control_console_stop(void) { }
 void notify_reloading(void) { }

@@ -71,6 +71,7 @@ audit_wait '.["event.action"]=="admin.drain"' 1
 expect_eq "$(audit_select '.["event.action"]=="admin.drain"' | jq -r '[.["user.id"], .["mwg.drain_limit_s"], .["tunnels.open"]]|join(" ")')" \
 	"$(id -u) 60 1" "admin.drain: who, the limit, the open tunnels"
 expect_eq "$(health --interface 127.0.0.2 "https://$GW/health")" "503 draining" "GET /health while draining: 503"
+expect_eq "$("$BIN/mwgctl" -s "$CTL" status --json | jq -r .draining)" true "mwgctl status says draining"
 ms=$(hap_wait_status mwg_tls_nodes node-a DOWN)
 log "ok: HAProxy marked the draining node down $ms ms after the drain"
 hap_wait_status mwg_ssh_nodes node-a DOWN >/dev/null
