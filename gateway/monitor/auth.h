@@ -115,4 +115,38 @@ time_t auth_throttle_until(const struct store_throttle *t);
 int auth_groups(const char *user, char (*groups)[CERTS_GROUP_MAX],
     size_t max);
 
+/* ---- both factors (auth_verdict.c) -------------------------------------- */
+
+#define AUTH_VERDICT_ERR_MAX	256
+
+struct denylist;
+
+/* The lock, the password and the code, for one attempt. */
+struct auth_verdict {
+	int locked;
+	char lock_reason[256];		/* DENYLIST_REASON_MAX */
+	int pam;			/* auth_pam_check's result */
+	char pam_why[AUTH_VERDICT_ERR_MAX];
+	int totp;			/* auth_totp_check's result */
+	const char *totp_why;
+	char totp_err[AUTH_VERDICT_ERR_MAX];
+};
+
+/* Checks all three, always: the same work whichever is wrong, and a
+ * right code sent with a wrong password is spent. deny may be NULL. */
+void auth_verdict_check(struct store *st, struct denylist *deny,
+    const char *service, const char *user, const char *password,
+    const char *code, time_t now, struct auth_verdict *v);
+/* 1 if the person failed (locked, wrong password or code); an error of
+ * PAM or the store is neither failure nor success. */
+int auth_verdict_refused(const struct auth_verdict *v);
+/* Every reason, joined with "; ", into buf; lock: how the caller words
+ * the lock (used only if locked). */
+void auth_verdict_why(const struct auth_verdict *v, const char *lock,
+    char *buf, size_t len);
+/* Counts a refused attempt against keys, and a wrong code with the right
+ * password towards disabling TOTP: 1 if TOTP was disabled just now. */
+int auth_verdict_failed(struct store *st, const struct auth_verdict *v,
+    const char *user, const char *const *keys, time_t now);
+
 #endif

@@ -553,104 +553,46 @@ login_success(struct login *l)
 
 /* ---- the factors -------------------------------------------------------- */
 
-/* The outcome of both checks, for the failure record. */
-struct login_verdict {
-	int locked;
-	char lock_reason[DENYLIST_REASON_MAX];
-	int pam;			/* auth_pam_check's result */
-	char pam_why[LOGIN_ERR_MAX];
-	int totp;			/* auth_totp_check's result */
-	const char *totp_why;
-	char totp_err[LOGIN_ERR_MAX];
-};
-
-/*
- * The password's part of the record: PAM cannot tell a wrong password
- * from an unknown name (and should not), so "wrong password" covers both.
- */
-static const char *
-login_pam_why(const struct login_verdict *v)
-{
-	if (v->pam == 1 && strncmp(v->pam_why, "wrong password", 14) == 0)
-		return "wrong password";
-	return v->pam_why;
-}
-
 /* Every reason the login failed, joined with "; ", into buf. */
 static void
-login_why(const struct login_verdict *v, char *buf, size_t len)
+login_why(const struct auth_verdict *v, char *buf, size_t len)
 {
-	int n = 0, is_revoked;
+	char lock[DENYLIST_REASON_MAX + 16];
+	int is_revoked;
 
-	buf[0] = '\0';
-	if (v->locked)
-		n = snprintf(buf, len, "user locked: %s",
-		    login_deny_reason(v->lock_reason, &is_revoked));
-	if (v->pam != 0 && n >= 0 && (size_t)n < len)
-		n += snprintf(buf + n, len - (size_t)n, "%s%s%s",
-		    n ? "; " : "", v->pam == -1 ? "PAM error: " : "",
-		    login_pam_why(v));
-	if (v->totp != 0 && n >= 0 && (size_t)n < len)
-		snprintf(buf + n, len - (size_t)n, "%s%s%s", n ? "; " : "",
-		    v->totp == -1 ? "TOTP error: " : "",
-		    v->totp == -1 ? v->totp_err : v->totp_why);
+	snprintf(lock, sizeof(lock), "user locked: %s",
+	    login_deny_reason(v->lock_reason, &is_revoked));
+	auth_verdict_why(v, lock, buf, len);
 }
 
 /* A failure that is the person's: counted, audited, the one answer. */
 static void
-login_failed(struct login *l, const struct login_verdict *v)
+login_failed(struct login *l, const struct auth_verdict *v)
 {
 	const struct job_ctx *ctx = l->ctx;
-	char err[LOGIN_ERR_MAX], why[LOGIN_REASON_MAX];
+	char why[LOGIN_REASON_MAX];
 
-	if (auth_throttle_fail(ctx->store, l->keys, 2, ctx->now, err,
-	    sizeof(err)) == -1)
-		log_warnx("%s: throttle: %s", __func__, err);
-	/*
-	 * A wrong code counts towards disabling TOTP only with the right
-	 * password: without it, guessing codes gains nothing (the answer is
-	 * the same), and counting those would let anyone who knows a name
-	 * lock that person out.
-	 */
-	if (v->pam == 0 && v->totp == 1) {
-		switch (auth_totp_failed(ctx->store, l->req.user, ctx->now,
-		    err, sizeof(err))) {
-		case 1:
-			login_audit(l, "totp.disable", "success",
-			    "100 consecutive failures", NULL);
-			break;
-		case -1:
-			log_warnx("%s: TOTP of %s: %s", __func__, l->req.user,
-			    err);
-			break;
-		}
-	}
+	if (auth_verdict_failed(ctx->store, v, l->req.user, l->keys,
+	    ctx->now))
+		login_audit(l, "totp.disable", "success",
+		    "100 consecutive failures", NULL);
 	login_why(v, why, sizeof(why));
 	login_refuse(l, 401, "login-failed", LOGIN_FAILED_TEXT, why);
 }
 
-/*
- * The password, then always the code as well: the same work whichever is
- * wrong, and a right code sent with a wrong password is spent.
- */
+/* The lock, the password and the code: always all three. */
 static void
 login_factors(struct login *l)
 {
 	const struct job_ctx *ctx = l->ctx;
-	struct login_verdict v = { 0 };
+	struct auth_verdict v;
 	char why[LOGIN_REASON_MAX];
 
-	if (ctx->deny != NULL)
-		v.locked = denylist_user(ctx->deny, l->req.user, ctx->now,
-		    v.lock_reason, sizeof(v.lock_reason)) == 1;
-	v.pam = auth_pam_check(ctx->pam_service ? ctx->pam_service :
-	    AUTH_PAM_SERVICE, l->req.user, l->req.password, v.pam_why,
-	    sizeof(v.pam_why));
-	v.totp = auth_totp_check(ctx->store, l->req.user, l->req.otp,
-	    ctx->now, &v.totp_why, v.totp_err, sizeof(v.totp_err));
+	auth_verdict_check(ctx->store, ctx->deny, ctx->pam_service,
+	    l->req.user, l->req.password, l->req.otp, ctx->now, &v);
 	OPENSSL_cleanse(&l->req.password, sizeof(l->req.password));
 	OPENSSL_cleanse(&l->req.otp, sizeof(l->req.otp));
-	if (v.locked || v.pam == 1 || v.totp == 1)
+	if (auth_verdict_refused(&v))
 		login_failed(l, &v);
 	else if (v.pam == -1 || v.totp == -1) {
 		login_why(&v, why, sizeof(why));

@@ -97,39 +97,8 @@ ssh_verdict_throttle(struct server *srv, json_t *q)
 	return json_pack("{s:I, s:s}", "wait", (json_int_t)wait, "error", err);
 }
 
-/* The outcome of both checks, as login.c keeps it. */
-struct verdict {
-	int locked;
-	char lock_reason[DENYLIST_REASON_MAX];
-	int pam;
-	char pam_why[VERDICT_ERR_MAX];
-	int totp;
-	const char *totp_why;
-	char totp_err[VERDICT_ERR_MAX];
-};
-
-/* Every reason it failed, joined with "; " (login.c's wording). */
-static void
-verdict_why(const struct verdict *v, char *buf, size_t len)
-{
-	int n = 0;
-
-	buf[0] = '\0';
-	if (v->locked)
-		n = snprintf(buf, len, "user %s", v->lock_reason);
-	if (v->pam != 0 && n >= 0 && (size_t)n < len)
-		n += snprintf(buf + n, len - (size_t)n, "%s%s%s", n ? "; " : "",
-		    v->pam == -1 ? "PAM error: " : "",
-		    v->pam == 1 && strncmp(v->pam_why, "wrong password", 14) ==
-		    0 ? "wrong password" : v->pam_why);
-	if (v->totp != 0 && n >= 0 && (size_t)n < len)
-		snprintf(buf + n, len - (size_t)n, "%s%s%s", n ? "; " : "",
-		    v->totp == -1 ? "TOTP error: " : "",
-		    v->totp == -1 ? v->totp_err : v->totp_why);
-}
-
 /* The record fields the network process sent, checked: an object of a
- * few members, none of the chain's own (the writer adds those). */
+ * few members (mon_msg_valid has seen them). */
 static json_t *
 verdict_fields(json_t *q)
 {
@@ -140,55 +109,18 @@ verdict_fields(json_t *q)
 	return json_deep_copy(f);
 }
 
-/* A failure that is the person's: counted like a login's. */
-static void
-verdict_failed(struct server *srv, json_t *q, const char *user,
-    const struct verdict *v, const char *const *keys)
-{
-	char err[VERDICT_ERR_MAX];
-	time_t now = time(NULL);
-
-	if (auth_throttle_fail(srv->store, keys, 2, now, err, sizeof(err)) ==
-	    -1)
-		log_warnx("ssh: throttle: %s", err);
-	/* As at login: a wrong code counts only with the right password. */
-	if (v->pam == 0 && v->totp == 1 && auth_totp_failed(srv->store, user,
-	    now, err, sizeof(err)) == 1)
-		audit_append(srv->audit, "totp.disable", "success",
-		    audit_fields_add(verdict_fields(q), "100 consecutive "
-		    "failures", NULL));
-}
-
-/* Both checks always run: the same work whichever answer is wrong. */
-static void
-verdict_check(struct server *srv, const char *user, const char *password,
-    const char *code, struct verdict *v)
-{
-	struct gw_snapshot *snap = snapshot_get();
-	const char *svc = snap->conf->pam_service ? snap->conf->pam_service :
-	    AUTH_PAM_SERVICE;
-	time_t now = time(NULL);
-
-	if (srv->deny)
-		v->locked = denylist_user(srv->deny, user, now, v->lock_reason,
-		    sizeof(v->lock_reason)) == 1;
-	v->pam = auth_pam_check(svc, user, password, v->pam_why,
-	    sizeof(v->pam_why));
-	snapshot_put(snap);
-	v->totp = auth_totp_check(srv->store, user, code, now, &v->totp_why,
-	    v->totp_err, sizeof(v->totp_err));
-}
-
 json_t *
 ssh_verdict_kbdint(struct server *srv, json_t *q)
 {
 	char ukey[STORE_THROTTLE_KEY_MAX], ikey[STORE_THROTTLE_KEY_MAX];
 	char err[VERDICT_ERR_MAX], why[VERDICT_REASON_MAX], wait_why[64];
+	char lock[DENYLIST_REASON_MAX + 8];
 	const char *user = ipc_str(q, "user", STORE_NAME_MAX - 1);
 	const char *password = ipc_str(q, "password", VERDICT_ANSWER_MAX);
 	const char *code = ipc_str(q, "code", 15);
 	const char *keys[2];
-	struct verdict v = { 0 };
+	struct auth_verdict v;
+	struct gw_snapshot *snap;
 	long wait;
 
 	if (verdict_keys(q, ukey, ikey, sizeof(ukey), keys) == -1 ||
@@ -205,10 +137,17 @@ ssh_verdict_kbdint(struct server *srv, json_t *q)
 		return json_pack("{s:b, s:s, s:b}", "ok", 0, "why", wait > 0 ?
 		    wait_why : "throttle error", "warn", 0);
 	}
-	verdict_check(srv, user, password, code, &v);
-	verdict_why(&v, why, sizeof(why));
-	if (v.locked || v.pam == 1 || v.totp == 1) {
-		verdict_failed(srv, q, user, &v, keys);
+	snap = snapshot_get();
+	auth_verdict_check(srv->store, srv->deny, snap->conf->pam_service,
+	    user, password, code, time(NULL), &v);
+	snapshot_put(snap);
+	snprintf(lock, sizeof(lock), "user %s", v.lock_reason);
+	auth_verdict_why(&v, lock, why, sizeof(why));
+	if (auth_verdict_refused(&v)) {
+		if (auth_verdict_failed(srv->store, &v, user, keys, time(NULL)))
+			audit_append(srv->audit, "totp.disable", "success",
+			    audit_fields_add(verdict_fields(q), "100 "
+			    "consecutive failures", NULL));
 		return json_pack("{s:b, s:s, s:b}", "ok", 0, "why", why, "warn",
 		    0);
 	}

@@ -47,6 +47,7 @@ declare -A SRCS=(
 	    audit/audit_chain.c audit/audit_key.c audit/audit_nodes.c
 	    gateway/posture_parse.c"
 	[login]="common/log.c common/errbuf.c common/xmalloc.c certs/identity.c
+	    gateway/monitor/auth_verdict.c
 	    gateway/monitor/login.c gateway/job.c audit/audit_fields.c"
 	[csv]="common/xmalloc.c common/log.c audit/audit_csv.c"
 	[authority]="gateway/net/tunnel_authority.c"
