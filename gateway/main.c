@@ -432,7 +432,7 @@ serve_start(struct mwgd *d, const struct gw_config *c)
 		.conf_path = d->conf_path, .bundle = d->bundle,
 		.tls_fds = d->listen_fds, .ntls = c->workers,
 		.ssh_fd = d->ssh_fd, .ssh_keys = { d->ssh_keys[0],
-		d->ssh_keys[1] }, .metrics_fd = -1, .debug = d->debug,
+		d->ssh_keys[1] }, .debug = d->debug,
 		.as_root = d->is_root, .uid = d->net_uid, .gid = d->net_gid,
 		.root = c->net_root,
 	};

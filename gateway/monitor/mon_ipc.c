@@ -51,7 +51,8 @@ mon_audit(struct server *srv, struct ipc *ch, uint64_t id, int is_call,
 {
 	const char *action = ipc_str(msg, "action", 64);
 	const char *outcome = ipc_str(msg, "outcome", 16);
-	json_t *f = json_deep_copy(json_object_get(msg, "fields"));
+	/* The message goes after this: its fields are the record's. */
+	json_t *f = json_incref(json_object_get(msg, "fields"));
 	struct mon_ack *a;
 	int rc;
 

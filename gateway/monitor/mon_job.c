@@ -130,7 +130,7 @@ job_from_message(struct server *srv, struct pool_job *job, json_t *msg)
 	snprintf(job->source_ip, sizeof(job->source_ip), "%s", ip);
 	job->in.body_len = len;
 	job->in.method = (int)method;
-	job->in.who = json_deep_copy(who);
+	job->in.who = json_incref(who);	/* msg goes; who stays */
 	job_peer(srv, job, msg);
 	return 0;
 }

@@ -26,7 +26,6 @@ struct netproc_conf {
 	int ntls;
 	int ssh_fd;			/* -1: no listen ssh */
 	char *ssh_keys[2];		/* host keys, OpenSSH base64 */
-	int metrics_fd;			/* -1: none (metrics stay here) */
 	int debug;
 	int as_root;			/* started as root: confine it */
 	uid_t uid;			/* the network process's user */
