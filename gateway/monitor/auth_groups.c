@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <errno.h>
+#include <pthread.h>
 #include <grp.h>
 #include <pwd.h>
 #include <stdlib.h>
@@ -89,6 +90,9 @@ groups_name(gid_t gid, char out[CERTS_GROUP_MAX])
 	return ret;
 }
 
+static int groups_of(const char *user, char (*groups)[CERTS_GROUP_MAX],
+    size_t max);
+
 /* 1 if gid is in the first n of list. */
 static int
 groups_seen(const gid_t *list, int n, gid_t gid)
@@ -99,8 +103,28 @@ groups_seen(const gid_t *list, int n, gid_t gid)
 	return 0;
 }
 
+/*
+ * One lookup at a time: an NSS module may walk the group list with state
+ * shared by every thread (nss_wrapper, which the tests use, keeps its
+ * place in the group file globally; scenario 31 once saw an SSH session
+ * authenticated without its group). A lookup per login costs nothing
+ * worth running in parallel.
+ */
+static pthread_mutex_t groups_lock = PTHREAD_MUTEX_INITIALIZER;
+
 int
 auth_groups(const char *user, char (*groups)[CERTS_GROUP_MAX], size_t max)
+{
+	int n;
+
+	pthread_mutex_lock(&groups_lock);
+	n = groups_of(user, groups, max);
+	pthread_mutex_unlock(&groups_lock);
+	return n;
+}
+
+static int
+groups_of(const char *user, char (*groups)[CERTS_GROUP_MAX], size_t max)
 {
 	gid_t primary = 0, *list;
 	size_t count = 0;
