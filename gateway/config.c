@@ -760,17 +760,28 @@ kw_store_postgres(struct gw_config *c, const struct conf_node *k,
 static void
 kw_store(struct gw_config *c, const struct conf_node *n, struct conf_errors *e)
 {
+	int has_postgres = 0;
+
 	conf_nargs(n, 0, 0, e);
 	for (size_t i = 0; i < n->nchildren; i++) {
 		const struct conf_node *k = &n->children[i];
 
-		if (strcmp(k->name.text, "postgres") == 0)
+		if (strcmp(k->name.text, "postgres") == 0) {
 			kw_store_postgres(c, k, e);
-		else
-			conf_error(e, &k->name.pos, "expected 'postgres' in "
-			    "store, got '%s'", k->name.text);
+			has_postgres = 1;
+		}
+		else if (strcmp(k->name.text, "not-ready-after") == 0) {
+			if (conf_nargs(k, 1, 1, e) == 0)
+				conf_duration(&k->args[0], 5, 86400,
+				    &c->store_not_ready_after, e);
+		} else {
+			conf_error(e, &k->name.pos, "expected 'postgres' or "
+			    "'not-ready-after' in store, got '%s'",
+			    k->name.text);
+			has_postgres = -1;	/* said already */
+		}
 	}
-	if (n->nchildren == 0)
+	if (has_postgres == 0)
 		conf_error(e, &n->name.pos, "expected 'postgres \"CONNINFO\"' "
 		    "in store");
 }
@@ -857,6 +868,8 @@ apply_defaults(struct gw_config *c)
 		c->ssh_per_source = 10;
 	if (c->ssh_login_grace == 0)
 		c->ssh_login_grace = 60;
+	if (c->store_not_ready_after == 0)
+		c->store_not_ready_after = 30;
 }
 
 static struct gw_config *

@@ -41,6 +41,8 @@ struct gw_config {
 	char *state_dir;
 	char *store_postgres;	/* store { postgres CONNINFO }; NULL: SQLite
 				   in state_dir */
+	long long store_not_ready_after; /* seconds the store may be
+				   unreachable before GET /health says 503 */
 	char *crl_path;		/* CRL written here and served at /crl */
 	char *pam_service;	/* default "mwg" */
 	int auth_threads;	/* the auth pool; default 4 */

@@ -30,6 +30,7 @@
 #include "gateway/devcache.h"
 #include "gateway/monitor/fdlimit.h"
 #include "gateway/metrics.h"
+#include "gateway/monitor/node_sync.h"
 #include "gateway/monitor/notify.h"
 #include "gateway/pool.h"
 #include "gateway/monitor/revoke.h"
@@ -111,6 +112,7 @@ struct mwgd {
 	gid_t gid;
 	gid_t ctl_gid;			/* the control socket's group */
 	gid_t audit_ctl_gid;		/* the audit-control socket's group */
+	struct node_sync *sync;		/* PostgreSQL: other nodes' changes */
 };
 
 static void
@@ -446,6 +448,7 @@ serve_start(struct mwgd *d, const struct gw_config *c)
 	d->ssh_keys[0] = d->ssh_keys[1] = NULL;	/* netproc's now */
 	if (netproc_start(&d->srv, d->base, &nc, err, sizeof(err)) == -1)
 		fatalx("%s", err);
+	d->sync = node_sync_start(&d->srv, (int)c->store_not_ready_after);
 	if (c->has_ssh)
 		log_info("ssh: listening on %s", c->ssh_addr_str);
 	snprintf(status, sizeof(status), "listening on %s with %d workers",
@@ -460,6 +463,7 @@ serve_stop(struct mwgd *d)
 {
 	metrics_stop();
 	control_stop();
+	node_sync_stop(d->sync);
 	/* Its tunnels close (audited) while the pool still answers jobs. */
 	netproc_stop();
 	pool_stop(d->srv.pool);

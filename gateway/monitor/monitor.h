@@ -76,6 +76,13 @@ void netproc_track(const char *action, const char *outcome, json_t *fields);
 /* mwgctl status: network_pid (0 while it restarts), network_restarts. */
 void netproc_status(json_t *r);
 
+/*
+ * Why this node cannot serve (GET /health answers 503 with it), or NULL
+ * when it can again: the network process is told now, a new one at its
+ * start. Any thread.
+ */
+void netproc_set_not_ready(const char *why);
+
 /* The current channel to the network process, or NULL. */
 struct ipc *netproc_channel(void);
 

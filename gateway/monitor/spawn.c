@@ -70,6 +70,7 @@ static struct {
 	struct ipc *old[NETPROC_OLD_MAX];
 	int nold;
 	json_t *tunnels;		/* open ones: id -> the open record */
+	char not_ready[128];		/* why not ready; "": ready */
 } np = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 struct ipc *
@@ -128,6 +129,24 @@ static void
 dump_cb(void *arg, json_t *op)
 {
 	json_array_append_new(arg, op);
+}
+
+/* The op that tells the network process why the node is not ready. */
+static json_t *
+not_ready_op(void)
+{
+	return json_pack("{s:s, s:s, s:s?}", "op", "health", "name", "store",
+	    "why", np.not_ready[0] != '\0' ? np.not_ready : NULL);
+}
+
+void
+netproc_set_not_ready(const char *why)
+{
+	pthread_mutex_lock(&np.lock);
+	snprintf(np.not_ready, sizeof(np.not_ready), "%s", why ? why : "");
+	if (np.ch != NULL)
+		ipc_send(np.ch, IPC_STATE, not_ready_op());
+	pthread_mutex_unlock(&np.lock);
 }
 
 /* ---- the tunnels it holds, from its own records ------------------------- */
@@ -302,6 +321,8 @@ init_message(void)
 		json_array_append_new(keys, json_string(np.nc.ssh_keys[i]));
 	denylist_dump(np.srv->deny, dump_cb, state);
 	devcache_dump(np.srv->devices, dump_cb, state);
+	if (np.not_ready[0] != '\0')
+		json_array_append_new(state, not_ready_op());
 	return json_pack("{s:s, s:O, s:o, s:i, s:o, s:o, s:b, s:I, s:I, s:b}",
 	    "conf_path", np.nc.conf_path, "bundle", np.nc.bundle,
 	    "tls_fds", fds, "ssh_fd", np.nc.ssh_fd, "ssh_keys", keys,

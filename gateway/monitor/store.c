@@ -109,6 +109,7 @@ st_open_pg(const char *dir, const char *conninfo, char *err, size_t errlen)
 
 	if ((st = st_new(dir, err, errlen)) == NULL)
 		return NULL;
+	st->pg_conninfo = xstrdup(conninfo);
 	if ((st->pg = st_pg_connect(conninfo, err, errlen)) == NULL ||
 	    st_pg_migrate(st, err, errlen) == -1 ||
 	    st_key_load(st, dir, err, errlen) == -1 ||
@@ -159,6 +160,7 @@ store_close(struct store *st)
 	if (st->db != NULL && sqlite3_close(st->db) != SQLITE_OK)
 		log_warnx("%s: %s", __func__, sqlite3_errmsg(st->db));
 	st_pg_close(st->pg);
+	free(st->pg_conninfo);
 	OPENSSL_cleanse(st->key, sizeof(st->key));
 	pthread_mutex_destroy(&st->mu);
 	free(st);

@@ -285,6 +285,10 @@ int store_lock_remove(struct store *st, enum store_lock_kind kind,
  */
 int store_locked(struct store *st, enum store_lock_kind kind, const char *name,
 		 time_t now, char *reason, char *err, size_t errlen);
+/* The lock row on (kind, name), expired or not: 1 found, 0 none, -1. */
+int store_lock_get(struct store *st, enum store_lock_kind kind,
+		   const char *name, struct store_lock *out, char *err,
+		   size_t errlen);
 typedef int (*store_lock_cb)(const struct store_lock *l, void *arg);
 /* Every lock row, expired ones included; non-zero from cb stops. */
 int store_lock_list(struct store *st, store_lock_cb cb, void *arg, char *err,
@@ -413,5 +417,45 @@ typedef int (*store_revoked_cb)(const struct store_revoked *r, void *arg);
  */
 int store_revoked_list(struct store *st, store_revoked_cb cb, void *arg,
 		       char *err, size_t errlen);
+
+/* ---- changes made by other nodes (PostgreSQL) ---------------------------- */
+
+/*
+ * With PostgreSQL every change that the nodes' in-memory state mirrors
+ * (a lock or unlock, a device enrolled, renewed or revoked, a session
+ * ended, a posture report) is announced by a trigger in the changing
+ * transaction (NOTIFY, delivered at its commit). A listener is a second
+ * connection that LISTENs (on the channel of the store's schema); it
+ * names what changed, and the caller reads
+ * the row again from the store: the notice carries no state of its own.
+ */
+enum store_change_kind {
+	STORE_CHANGE_LOCK,    /* is_user, name */
+	STORE_CHANGE_DEVICE,  /* name: the device id */
+	STORE_CHANGE_SESSION, /* name: the certificate serial (ended) */
+	STORE_CHANGE_POSTURE, /* name: the device id */
+};
+
+struct store_change {
+	enum store_change_kind kind;
+	int is_user;		   /* STORE_CHANGE_LOCK: a person, else a device */
+	char name[STORE_NAME_MAX]; /* a serial fits: STORE_SERIAL_MAX */
+	int is_own;		   /* made through st's own connection */
+};
+
+typedef void (*store_change_fn)(const struct store_change *c, void *arg);
+struct store_listener;
+
+/* A listener on st's database; NULL (no error) for SQLite: one node. */
+struct store_listener *store_listen_new(struct store *st);
+/*
+ * Waits up to timeout_ms for changes and calls fn on each. Returns 0; 1
+ * when the listening connection was made (again) since the last call, so
+ * changes may have been missed: the caller reloads what it mirrors; -1
+ * while the database cannot be reached (err set; one try a second).
+ */
+int store_listen_wait(struct store_listener *l, int timeout_ms,
+		      store_change_fn fn, void *arg, char *err, size_t errlen);
+void store_listen_free(struct store_listener *l);
 
 #endif /* MWG_STORE_H */

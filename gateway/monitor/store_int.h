@@ -36,6 +36,7 @@ struct store {
 	pthread_mutex_t mu; /* guards db or pg: one statement at a time */
 	sqlite3 *db;	    /* the SQLite back-end, or NULL */
 	struct st_pg *pg;   /* the PostgreSQL back-end, or NULL */
+	char *pg_conninfo;  /* its conninfo, for a listener (no password) */
 	unsigned char key[STORE_KEY_LEN]; /* wiped by store_close */
 };
 
@@ -177,6 +178,11 @@ int st_pg_query(struct store *st, const char *sql, const struct st_param *p,
 int st_pg_exec(struct store *st, const char *what, const char *sql, char *err,
 	       size_t errlen);
 int st_pg_unavailable(const struct st_pg *pg);
+/* The server process serving the connection now (0 while down): a
+ * notification it sent is this node's own change. Any thread. */
+int st_pg_backend_pid(const struct st_pg *pg);
+/* The libpq connection (a PGconn *), for store_pg_listen.c. */
+void *st_pg_conn(struct st_pg *pg);
 int64_t st_pg_col_int(const struct st_row *r, int col);
 int st_pg_col_is_null(const struct st_row *r, int col);
 const char *st_pg_col_text(const struct st_row *r, int col, size_t *lenp);

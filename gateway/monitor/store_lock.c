@@ -116,30 +116,60 @@ struct st_lock_each {
 	void *arg;
 };
 
+/* Reads a lock row (the columns of st_lock_cols) into arg. */
+static int
+st_lock_read(struct store *st, const struct st_row *r, void *arg, char *err,
+	     size_t errlen)
+{
+	struct store_lock *l = arg;
+	char kind[8];
+
+	memset(l, 0, sizeof(*l));
+	if (st_col_text(st, r, 0, kind, sizeof(kind), err, errlen) == -1)
+		return -1;
+	if (strcmp(kind, "device") == 0)
+		l->kind = STORE_LOCK_DEVICE;
+	else
+		l->kind = STORE_LOCK_USER; /* the CHECK allows no third */
+	if (st_col_text(st, r, 1, l->name, sizeof(l->name), err, errlen) ==
+		-1 ||
+	    st_col_text(st, r, 2, l->reason, sizeof(l->reason), err,
+			errlen) == -1)
+		return -1;
+	l->created_by_uid = (uid_t)st_col_int(r, 3);
+	l->created_at = (time_t)st_col_int(r, 4);
+	l->until = (time_t)st_col_int(r, 5);
+	return 0;
+}
+
+#define ST_LOCK_COLS                                                           \
+	"SELECT kind, name, reason, created_by_uid, created_at, until "        \
+	"FROM locks "
+
 /* Reads a lock row and hands it to the caller's callback. */
 static int
 st_lock_row(struct store *st, const struct st_row *r, void *arg, char *err,
 	    size_t errlen)
 {
 	const struct st_lock_each *e = arg;
-	char kind[8];
 	struct store_lock l;
 
-	memset(&l, 0, sizeof(l));
-	if (st_col_text(st, r, 0, kind, sizeof(kind), err, errlen) == -1)
+	if (st_lock_read(st, r, &l, err, errlen) == -1)
 		return -1;
-	if (strcmp(kind, "device") == 0)
-		l.kind = STORE_LOCK_DEVICE;
-	else
-		l.kind = STORE_LOCK_USER; /* the CHECK allows no third */
-	if (st_col_text(st, r, 1, l.name, sizeof(l.name), err, errlen) == -1 ||
-	    st_col_text(st, r, 2, l.reason, sizeof(l.reason), err, errlen) ==
-		-1)
-		return -1;
-	l.created_by_uid = (uid_t)st_col_int(r, 3);
-	l.created_at = (time_t)st_col_int(r, 4);
-	l.until = (time_t)st_col_int(r, 5);
 	return e->cb(&l, e->arg) != 0 ? 1 : 0;
+}
+
+int
+store_lock_get(struct store *st, enum store_lock_kind kind, const char *name,
+	       struct store_lock *out, char *err, size_t errlen)
+{
+	const char *k;
+
+	if ((k = st_lock_key(kind, name, err, errlen)) == NULL)
+		return -1;
+	return st_get_locked(st, ST_LOCK_COLS "WHERE kind = ?1 AND name = ?2",
+			     ST_ARGS(ST_TEXT(k), ST_TEXT(name)), st_lock_read,
+			     out, err, errlen);
 }
 
 int
@@ -149,9 +179,7 @@ store_lock_list(struct store *st, store_lock_cb cb, void *arg, char *err,
 	struct st_lock_each e = {cb, arg};
 
 	return st_each_locked(
-	    st,
-	    "SELECT kind, name, reason, created_by_uid, "
-	    "created_at, until FROM locks ORDER BY created_at, kind, name",
+	    st, ST_LOCK_COLS "ORDER BY created_at, kind, name",
 	    ST_NOARGS, st_lock_row, &e, err, errlen);
 }
 

@@ -4,6 +4,7 @@
  * helpers of gateway/monitor/store.c for the SQL that both back-ends share.
  */
 #include <poll.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,7 @@ struct st_pg {
 	int must_reset;	 /* the server is no longer the primary */
 	int is_closing;	 /* the server said FATAL while we were idle */
 	time_t next_try; /* while down: no reconnection before this */
+	atomic_int backend_pid; /* PQbackendPID of the live connection */
 };
 
 /*
@@ -111,6 +113,7 @@ st_pg_session(struct st_pg *pg, char *err, size_t errlen)
 
 	PQsetNoticeReceiver(pg->conn, st_pg_notice, pg);
 	pg->is_closing = 0;
+	atomic_store(&pg->backend_pid, PQbackendPID(pg->conn));
 	if (PQserverVersion(pg->conn) < PG_VERSION_MIN) {
 		st_err(err, errlen,
 		       "PostgreSQL server version %d is older than 11",
@@ -170,6 +173,18 @@ int
 st_pg_unavailable(const struct st_pg *pg)
 {
 	return pg->is_down;
+}
+
+int
+st_pg_backend_pid(const struct st_pg *pg)
+{
+	return atomic_load(&pg->backend_pid);
+}
+
+void *
+st_pg_conn(struct st_pg *pg)
+{
+	return pg->conn;
 }
 
 /*

@@ -1,7 +1,7 @@
 /*
  * The PostgreSQL state store's schema: the same versions as the SQLite
- * one (gateway/monitor/store_schema.c), written for PostgreSQL, and a fifth that
- * only several nodes need; applied in one transaction under an advisory
+ * one (gateway/monitor/store_schema.c), written for PostgreSQL, and a fifth and
+ * sixth that only several nodes need; applied in one transaction under an advisory
  * lock so that nodes starting together migrate once, and recorded in
  * schema_version.
  */
@@ -144,6 +144,38 @@ static const char *const pg_migrations[] = {
     "  key_id BYTEA NOT NULL,"
     "  recorded_at BIGINT NOT NULL"
     ");",
+    /*
+     * 6 (PostgreSQL only): every change that the nodes mirror in memory
+     * is announced on channel mwg_changes.SCHEMA (so that deployments
+     * sharing a database in schemas of their own do not hear each
+     * other) by the changing transaction
+     * itself (delivered at its commit, lost with its rollback): "L KIND
+     * NAME" a lock added, changed or removed; "D ID" a device enrolled,
+     * renewed, revoked or made (un)managed; "S SERIAL" a session ended;
+     * "P ID" a posture report. Each node reads the row again.
+     */
+    "CREATE FUNCTION mwg_changed() RETURNS trigger"
+    "  LANGUAGE plpgsql SET search_path FROM CURRENT AS $f$"
+    "  DECLARE j jsonb; p text := TG_ARGV[0]; BEGIN"
+    "    IF TG_OP = 'DELETE' THEN j := to_jsonb(OLD);"
+    "    ELSE j := to_jsonb(NEW); END IF;"
+    "    FOR i IN 1 .. TG_NARGS - 1 LOOP"
+    "      p := p || ' ' || (j ->> TG_ARGV[i]);"
+    "    END LOOP;"
+    "    PERFORM pg_notify('mwg_changes.' || current_schema(), p);"
+    "    RETURN NULL;"
+    "  END $f$;"
+    "CREATE TRIGGER locks_changed AFTER INSERT OR UPDATE OR DELETE"
+    "  ON locks FOR EACH ROW EXECUTE FUNCTION mwg_changed('L', 'kind',"
+    "  'name');"
+    "CREATE TRIGGER devices_changed AFTER INSERT OR UPDATE OF managed,"
+    "  revoked_at, cert_serial ON devices FOR EACH ROW"
+    "  EXECUTE FUNCTION mwg_changed('D', 'id');"
+    "CREATE TRIGGER sessions_changed AFTER UPDATE OF ended_at ON sessions"
+    "  FOR EACH ROW WHEN (NEW.ended_at <> 0)"
+    "  EXECUTE FUNCTION mwg_changed('S', 'serial');"
+    "CREATE TRIGGER posture_changed AFTER INSERT OR UPDATE ON posture"
+    "  FOR EACH ROW EXECUTE FUNCTION mwg_changed('P', 'device_id');",
 };
 
 #define PG_SCHEMA_VERSION                                                      \

@@ -12,6 +12,7 @@
 
 #include "gateway/net/conn.h"
 #include "gateway/drain.h"
+#include "gateway/ipc.h"
 #include "gateway/net/http_head.h"
 
 #define HEALTH_DRAINING	"draining"
@@ -19,35 +20,40 @@
 			"connect again (another node will answer)"
 
 static pthread_mutex_t health_lock = PTHREAD_MUTEX_INITIALIZER;
-static health_check_fn health_fn;
-static void *health_arg;
+static char health_why[HEALTH_WHY_MAX];	/* "": ready */
 
-void
-health_set_check(health_check_fn fn, void *arg)
+int
+health_apply(json_t *op)
 {
+	const char *kind = ipc_str(op, "op", 16), *why;
+
+	if (kind == NULL || strcmp(kind, "health") != 0)
+		return 0;
+	why = ipc_str(op, "why", HEALTH_WHY_MAX - 1);
+	if (json_object_get(op, "why") != NULL && (why == NULL ||
+	    why[0] == '\0'))
+		return -1;
 	pthread_mutex_lock(&health_lock);
-	health_fn = fn;
-	health_arg = arg;
+	snprintf(health_why, sizeof(health_why), "%s", why ? why : "");
 	pthread_mutex_unlock(&health_lock);
+	return 1;
 }
 
 int
 health_is_ready(char *why, size_t whylen)
 {
-	health_check_fn fn;
-	void *arg;
+	int ready;
 
 	if (drain_is_active()) {
 		snprintf(why, whylen, "%s", HEALTH_DRAINING);
 		return 0;
 	}
 	pthread_mutex_lock(&health_lock);
-	fn = health_fn;
-	arg = health_arg;
+	ready = health_why[0] == '\0';
+	if (!ready)
+		snprintf(why, whylen, "%s", health_why);
 	pthread_mutex_unlock(&health_lock);
-	if (fn != NULL && !fn(arg, why, whylen))
-		return 0;
-	return 1;
+	return ready;
 }
 
 static void

@@ -1,8 +1,8 @@
 /*
  * GET /health on the TLS port, for a load balancer's check (HAProxy's
  * check-ssl with option httpchk): no client certificate needed, 200
- * "ready" or 503 with why not ("draining", or what the readiness hook
- * says). While mwgd drains, every other new request is refused with 503.
+ * "ready" or 503 with why not ("draining", or what the monitor says:
+ * the state store unreachable past its grace period). While mwgd drains, every other new request is refused with 503.
  */
 #ifndef MWG_GW_HEALTH_H
 #define MWG_GW_HEALTH_H
@@ -15,14 +15,14 @@
 struct conn;
 
 /*
- * A readiness check the rest of the daemon installs (e.g. "the state
- * store has been unreachable for longer than its grace period"): fn
- * returns 1 when the node can serve, else 0 with a short reason (no
- * secret, no client byte) in why. Any thread may call it. NULL removes
- * it. Today nothing installs one: only draining makes the node not ready.
+ * The monitor's word on readiness, a state operation {"op": "health",
+ * "name": "store", "why": W}: W (a short reason, no secret, no client
+ * byte) makes the node not ready, no "why" ready again. Returns 1 if op
+ * was one and is applied, -1 if it was one but malformed, 0 if op is
+ * another kind (for state_apply). Any thread.
  */
-typedef int (*health_check_fn)(void *arg, char *why, size_t whylen);
-void health_set_check(health_check_fn fn, void *arg);
+struct json_t;
+int health_apply(struct json_t *op);
 /* 1 if the node can serve new connections; else 0 with why. Any thread. */
 int health_is_ready(char *why, size_t whylen);
 /*

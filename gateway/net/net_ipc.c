@@ -14,6 +14,7 @@
 #include "common/fbundle.h"
 #include "common/log.h"
 #include "gateway/net/conn.h"
+#include "gateway/net/health.h"
 #include "gateway/denylist.h"
 #include "gateway/drain.h"
 #include "gateway/devcache.h"
@@ -203,6 +204,16 @@ net_redecide(struct server *srv, json_t *msg)
 	server_redecide_device(srv, dev, why ? why : "policy-changed");
 }
 
+int
+net_state_op(struct server *srv, json_t *op)
+{
+	int r = health_apply(op);
+
+	if (r != 0)
+		return r == 1 ? 0 : -1;
+	return state_apply(srv->deny, srv->devices, op);
+}
+
 void
 net_ipc_handle(struct ipc *ch, int type, uint64_t id, int is_call,
     json_t *msg, void *arg)
@@ -212,7 +223,7 @@ net_ipc_handle(struct ipc *ch, int type, uint64_t id, int is_call,
 
 	switch (type) {
 	case IPC_STATE:
-		if (state_apply(srv->deny, srv->devices, msg) == -1)
+		if (net_state_op(srv, msg) == -1)
 			log_warnx("net: a malformed state change was ignored");
 		break;
 	case IPC_REDECIDE: net_redecide(srv, msg); break;

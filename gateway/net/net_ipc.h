@@ -17,6 +17,10 @@ struct store_device;
 /* The handler of the monitor's messages (after IPC_INIT). */
 void net_ipc_handle(struct ipc *ch, int type, uint64_t id, int is_call,
     json_t *msg, void *arg);
+/* One state operation from the monitor (at INIT or in IPC_STATE): a
+ * readiness word (health.h) or a denylist/devcache change. 0, or -1 if
+ * it is malformed. */
+int net_state_op(struct server *srv, json_t *op);
 /* The audit log whose records the monitor writes. */
 struct audit_log *net_audit_open(struct ipc *ch);
 

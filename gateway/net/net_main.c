@@ -126,7 +126,7 @@ net_state(json_t *msg)
 	srv->deny = denylist_new();
 	srv->devices = devcache_new();
 	json_array_foreach(ops, i, op)
-		if (state_apply(srv->deny, srv->devices, op) == -1)
+		if (net_state_op(srv, op) == -1)
 			return -1;
 	return 0;
 }

@@ -58,7 +58,7 @@ declare -A SRCS=(
 	[control]="$COMMON common/errbuf.c common/safefile.c common/fdio.c"
 	[ipc]="common/xmalloc.c common/log.c common/b64.c certs/identity.c
 	    gateway/ipc.c gateway/monitor/mon_check.c gateway/state_mirror.c
-	    gateway/net/state_apply.c
+	    gateway/state_apply.c
 	    gateway/denylist.c gateway/devcache.c"
 	[proxy_v2]="common/proxy_v2.c"
 )

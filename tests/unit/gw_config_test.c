@@ -255,8 +255,14 @@ Test(gw_config, store_postgres)
 		cr_assert_not_null(c, "case %zu: %s", i, errs.n ?
 		    errs.msgs[0] : "");
 		cr_assert_str_eq(c->store_postgres, ok[i]);
+		cr_assert_eq(c->store_not_ready_after, 30, "the default");
 		gw_config_free(c);
 	}
+	c = load(TLS_OK "store { postgres \"dbname=mwg\"; not-ready-after 2m }\n",
+	    &errs);
+	cr_assert_not_null(c, "%s", errs.n ? errs.msgs[0] : "");
+	cr_assert_eq(c->store_not_ready_after, 120);
+	gw_config_free(c);
 	c = load(TLS_OK, &errs);
 	cr_assert_not_null(c);
 	cr_assert_null(c->store_postgres, "no store block: SQLite");
@@ -278,7 +284,13 @@ static const struct bad_case bad_cases[] = {
 	{ TLS_OK "store postgres\n", "t.conf:2:1: expected '{' after store",
 	    1 },
 	{ TLS_OK "store { sqlite x }\n",
-	    "t.conf:2:9: expected 'postgres' in store, got 'sqlite'", 1 },
+	    "t.conf:2:9: expected 'postgres' or 'not-ready-after' in store, "
+	    "got 'sqlite'", 1 },
+	{ TLS_OK "store { not-ready-after 30s }\n",
+	    "t.conf:2:1: expected 'postgres \"CONNINFO\"' in store", 1 },
+	{ TLS_OK "store { postgres \"dbname=a\"; not-ready-after 2s }\n",
+	    "t.conf:2:46: expected a duration from 5s to 86400s (e.g. 30s, "
+	    "15m, 12h, 14d), got '2s'", 1 },
 	{ TLS_OK "store { postgres \"\" }\n",
 	    "t.conf:2:18: expected a value, got \"\"", 1 },
 	{ TLS_OK "store { postgres }\n",

@@ -38,7 +38,7 @@
 
 #define NOW 1790000000 /* a fixed "now" for every test */
 #define RACERS 8
-#define SCHEMA_VERSION 5 /* migrations in gateway/monitor/store_pg_schema.c */
+#define SCHEMA_VERSION 6 /* migrations in gateway/monitor/store_pg_schema.c */
 #define DB_NAME "the PostgreSQL store"
 /* SQL: true if bytea column col holds the bytes of text literal lit. */
 #define SQL_BLOB_HOLDS(col, lit)                                               \
@@ -675,4 +675,155 @@ Test(store, pg_nodes_must_share_secrets_key)
 	cr_assert_eq(raw_int("SELECT count(*) FROM store_key"), 1);
 	store_close(a);
 	ASSERT_NO_LEAKS();
+}
+
+/* ---- changes heard by other nodes --------------------------------------- */
+
+#define HEARD_MAX 16
+
+struct heard {
+	struct store_change c[HEARD_MAX];
+	int n;
+};
+
+static void
+hear_cb(const struct store_change *c, void *arg)
+{
+	struct heard *h = arg;
+
+	cr_assert_lt(h->n, HEARD_MAX, "more changes than expected");
+	h->c[h->n++] = *c;
+}
+
+/* Waits (at most 5 s) until n changes have been heard in all. */
+static void
+hear(struct store_listener *l, struct heard *h, int n)
+{
+	for (int i = 0; i < 50 && h->n < n; i++)
+		cr_assert_neq(store_listen_wait(l, 100, hear_cb, h, err,
+						sizeof(err)),
+			      -1, "%s", err);
+	cr_assert_eq(h->n, n, "heard %d changes, not %d", h->n, n);
+}
+
+static void
+assert_heard(const struct store_change *c, enum store_change_kind kind,
+	     int is_user, const char *name, int is_own)
+{
+	cr_assert_eq(c->kind, kind);
+	cr_assert_eq(c->is_user, is_user);
+	cr_assert_str_eq(c->name, name);
+	cr_assert_eq(c->is_own, is_own, "%s: own %d", name, c->is_own);
+}
+
+/*
+ * Node A listens; node B (another store on the same database) locks,
+ * enrols, revokes, ends a session, reports posture and unlocks: A hears
+ * each change once, by name, after its commit, and knows its own.
+ */
+Test(store, pg_listener_hears_every_mirrored_change)
+{
+	struct store *a = open_store(), *b = open_store();
+	struct store_listener *l = store_listen_new(a);
+	struct store_lock lk = {STORE_LOCK_USER, "alice", "left", 0, NOW, 0};
+	struct store_session s = {.serial = "5e55", .user = "alice",
+				  .device_id = "dev-a", .issued_at = NOW,
+				  .expires_at = NOW + 3600};
+	struct store_device d;
+	struct heard h = {0};
+
+	cr_assert_not_null(l);
+	cr_assert_eq(store_listen_wait(l, 0, hear_cb, &h, err, sizeof(err)), 1,
+		     "the first call connects: %s", err);
+	cr_assert_eq(store_lock_add(b, &lk, err, sizeof(err)), 0, "%s", err);
+	hear(l, &h, 1);
+	assert_heard(&h.c[0], STORE_CHANGE_LOCK, 1, "alice", 0);
+
+	lk.kind = STORE_LOCK_DEVICE;
+	cr_assert_eq(store_lock_add(a, &lk, err, sizeof(err)), 0, "%s", err);
+	hear(l, &h, 2);
+	assert_heard(&h.c[1], STORE_CHANGE_LOCK, 0, "alice", 1);
+
+	make_device(&d, "dev-a", 'a', NOW);
+	cr_assert_eq(store_device_add(b, &d, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(store_session_add(b, &s, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(store_session_end(b, "dev-a", "alice", NOW + 1, NULL,
+				       NULL, err, sizeof(err)),
+		     1, "%s", err);
+	cr_assert_eq(store_posture_put(b, "dev-a", "{}", NOW + 2, err,
+				       sizeof(err)),
+		     0, "%s", err);
+	cr_assert_eq(store_device_revoke(b, "dev-a", "lost", NOW + 3, err,
+					 sizeof(err)),
+		     0, "%s", err);
+	cr_assert_eq(store_lock_remove(b, STORE_LOCK_USER, "alice", err,
+				       sizeof(err)),
+		     0, "%s", err);
+	hear(l, &h, 7);
+	assert_heard(&h.c[2], STORE_CHANGE_DEVICE, 0, "dev-a", 0);
+	assert_heard(&h.c[3], STORE_CHANGE_SESSION, 0, "5e55", 0);
+	assert_heard(&h.c[4], STORE_CHANGE_POSTURE, 0, "dev-a", 0);
+	assert_heard(&h.c[5], STORE_CHANGE_DEVICE, 0, "dev-a", 0);
+	assert_heard(&h.c[6], STORE_CHANGE_LOCK, 1, "alice", 0);
+	/* Nothing else: a touch (last seen) is not a change to mirror. */
+	cr_assert_eq(store_device_touch(b, "dev-a", NOW + 4, err, sizeof(err)),
+		     0, "%s", err);
+	cr_assert_eq(store_listen_wait(l, 300, hear_cb, &h, err, sizeof(err)),
+		     0, "%s", err);
+	cr_assert_eq(h.n, 7);
+	store_listen_free(l);
+	store_close(b);
+	store_close(a);
+	ASSERT_NO_LEAKS();
+}
+
+/*
+ * The listening connection ended by the server: the listener says it is
+ * down, connects again within about a second and says so (the caller
+ * must reload: a change made meanwhile was not heard), then hears again.
+ */
+Test(store, pg_listener_lost_connection_is_made_again)
+{
+	struct store *a = open_store(), *b = open_store();
+	struct store_listener *l = store_listen_new(a);
+	struct store_lock lk = {STORE_LOCK_USER, "bob", "left", 0, NOW, 0};
+	struct heard h = {0};
+	char sql[256];
+	int rc = 0, downs = 0;
+
+	cr_assert_eq(store_listen_wait(l, 0, hear_cb, &h, err, sizeof(err)), 1,
+		     "%s", err);
+	snprintf(sql, sizeof(sql),
+		 "SELECT count(pg_terminate_backend(pid, 5000)) FROM "
+		 "pg_stat_activity WHERE application_name = '%s' AND "
+		 "query LIKE 'LISTEN %%'",
+		 schema);
+	cr_assert_eq(raw_int(sql), 1, "one listening connection to end");
+	cr_assert_eq(store_lock_add(b, &lk, err, sizeof(err)), 0, "%s", err);
+	for (int i = 0; i < 40 && rc != 1; i++) {
+		rc = store_listen_wait(l, 100, hear_cb, &h, err, sizeof(err));
+		downs += rc == -1;
+	}
+	cr_assert_eq(rc, 1, "connected again within 4 s");
+	cr_assert_geq(downs, 1, "the loss was reported");
+	cr_assert_eq(h.n, 0, "the change made while it was down is lost");
+	cr_assert_eq(store_lock_remove(b, STORE_LOCK_USER, "bob", err,
+				       sizeof(err)),
+		     0, "%s", err);
+	hear(l, &h, 1);
+	assert_heard(&h.c[0], STORE_CHANGE_LOCK, 1, "bob", 0);
+	store_listen_free(l);
+	store_close(b);
+	store_close(a);
+	ASSERT_NO_LEAKS();
+}
+
+/* SQLite is one node: no listener. */
+Test(store, sqlite_has_no_listener)
+{
+	struct store *st = store_open(dir, err, sizeof(err));
+
+	cr_assert_not_null(st, "%s", err);
+	cr_assert_null(store_listen_new(st));
+	store_close(st);
 }

@@ -1,5 +1,7 @@
 /*
- * State operations applied in the network process (state_mirror.h),
+ * State operations applied to a denylist and devcache (state_mirror.h):
+ * in the network process as the monitor sends them, and in the monitor
+ * when it reloads what another node changed (monitor/node_sync.c);
  * checked field by field: it never trusts a length or a type it was
  * sent, even by the monitor.
  */
