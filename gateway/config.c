@@ -419,6 +419,8 @@ kw_timeouts(struct gw_config *c, const struct conf_node *n,
 		{ "connect", offsetof(struct gw_config, timeout_connect), 1, 300 },
 		{ "head", offsetof(struct gw_config, timeout_head), 1, 300 },
 		{ "idle", offsetof(struct gw_config, timeout_idle), 1, 86400 },
+		{ "stop-drain", offsetof(struct gw_config, timeout_stop_drain),
+		    1, 86400 },
 	};
 
 	conf_nargs(n, 0, 0, e);
@@ -430,8 +432,9 @@ kw_timeouts(struct gw_config *c, const struct conf_node *n,
 			if (strcmp(k->name.text, tab[j].name) == 0)
 				break;
 		if (j == sizeof(tab) / sizeof(tab[0])) {
-			conf_error(e, &k->name.pos, "expected 'connect', 'head' "
-			    "or 'idle' in timeouts, got '%s'", k->name.text);
+			conf_error(e, &k->name.pos, "expected 'connect', 'head', "
+			    "'idle' or 'stop-drain' in timeouts, got '%s'",
+			    k->name.text);
 			continue;
 		}
 		if (*(long long *)((char *)c + tab[j].off) != 0)

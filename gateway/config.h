@@ -93,6 +93,8 @@ struct gw_config {
 	long long timeout_head;		/* seconds: TLS handshake + head */
 	long long timeout_connect;	/* seconds: dialling a target */
 	long long timeout_idle;		/* seconds without a byte either way */
+	long long timeout_stop_drain;	/* SIGTERM drains this long; 0: stops
+					   at once */
 };
 
 /* NULL with every error (file:line:col) in errs. Caller frees. */

@@ -29,9 +29,7 @@ json_t *drain_control_handle(struct server *srv, struct event_base *base,
 /*
  * Starts a drain on the main loop's base: 0, or -1 if one runs already,
  * limit_s is outside 1..DRAIN_LIMIT_MAX or the timer cannot start. uid
- * is who asked (-1: a signal). Main thread. Not wired to SIGTERM: to
- * make SIGTERM drain, its handler would call this (SIGTERM stops at once
- * today, as operations.md says).
+ * is who asked (-1: SIGTERM with timeouts { stop-drain }). Main thread.
  */
 int drain_begin(struct server *srv, struct event_base *base, long long limit_s,
     long uid);

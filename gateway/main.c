@@ -27,6 +27,7 @@
 #include "gateway/monitor/monitor.h"
 #include "gateway/net/net_main.h"
 #include "gateway/denylist.h"
+#include "gateway/drain.h"
 #include "gateway/devcache.h"
 #include "gateway/monitor/fdlimit.h"
 #include "gateway/metrics.h"
@@ -80,7 +81,11 @@ static const char usage_text[] =
 "SIGNALS\n"
 "    SIGHUP    reload mwgd.conf and policy.conf; a broken file is refused\n"
 "              and the running configuration stays (also: mwgctl reload)\n"
-"    SIGTERM, SIGINT   close every tunnel (audited) and exit\n"
+"    SIGTERM   with timeouts { stop-drain D } in mwgd.conf: refuse new\n"
+"              connections and let the open tunnels end, for at most D,\n"
+"              then exit (as mwgctl drain); without it, or a second time:\n"
+"              as SIGINT\n"
+"    SIGINT    close every tunnel (audited) and exit\n"
 "\n"
 "EXIT STATUS\n"
 "    0 clean exit or valid configuration, 1 error, 2 bad usage\n"
@@ -122,6 +127,28 @@ usage(FILE *f, int status)
 	exit(status);
 }
 
+/*
+ * SIGTERM with timeouts { stop-drain }: a drain as mwgctl drain's, so a
+ * node behind the load balancer is patched without cutting anyone off
+ * (systemd's TimeoutStopSec= must be longer). 1 if one began; a second
+ * SIGTERM, or one during a drain, stops at once.
+ */
+static int
+term_drains(struct mwgd *d)
+{
+	struct gw_snapshot *snap = snapshot_get();
+	long long limit = snap->conf->timeout_stop_drain;
+
+	snapshot_put(snap);
+	if (limit == 0 || drain_is_active() || drain_begin(&d->srv, d->base,
+	    limit, -1) == -1)
+		return 0;
+	log_info("SIGTERM: draining for at most %llds; SIGTERM again stops "
+	    "at once", limit);
+	notify_stopping();
+	return 1;
+}
+
 static void
 signal_cb(evutil_socket_t sig, short what, void *arg)
 {
@@ -132,6 +159,8 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 		free(control_reload(&d->srv, d->conf_path, -1));
 		return;
 	}
+	if (sig == SIGTERM && term_drains(d))
+		return;
 	log_info("signal %d: shutting down", (int)sig);
 	notify_stopping();
 	event_base_loopbreak(d->base);

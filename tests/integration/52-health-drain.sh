@@ -6,6 +6,8 @@
 # draining (audited), new SSH connections are closed, and a live tunnel
 # keeps flowing; when it ends mwgd stops by itself (exit 0). With a short
 # --limit, a tunnel still open is closed at the limit (reason shutdown).
+# SIGTERM with timeouts { stop-drain } drains the same way; a second
+# SIGTERM stops at once.
 . "$(dirname "$0")/common.sh"
 . "$(dirname "$0")/haproxy-common.sh"
 
@@ -132,6 +134,42 @@ expect_eq "$(jq -r '[.["event.reason"], .["tunnels.closed"]]|join(" | ")' <<<"$r
 expect_eq "$(audit_select '.["event.action"]=="tunnel.close"' | tail -1 | jq -r '.["event.reason"]')" shutdown "the tunnel left at the limit: reason shutdown"
 rc=0; read -r -t 5 line <&"$tout" || rc=$?
 expect_eq "$rc" 1 "the client saw its tunnel end (end of file)"
+exec {tin}>&- {tout}<&-
+
+# ---- SIGTERM with timeouts { stop-drain }: the same drain ---------------
+printf 'timeouts { stop-drain 30s }\n' >>"$T/mwgd.conf"
+start_mwgd
+hap_wait_status mwg_tls_nodes node-a UP >/dev/null
+hap_tunnel
+kill -TERM "$MWGD_PID"
+wait_for_line "$T/mwgd.log" "SIGTERM: draining for at most 30s; SIGTERM again stops at once"
+expect_eq "$(health --interface 127.0.0.2 "https://$GW/health")" "503 draining" "SIGTERM with stop-drain: GET /health 503"
+rec=$(audit_select '.["event.action"]=="admin.drain"' | tail -1)
+expect_eq "$(jq -r '[.["user.id"], .["mwg.drain_limit_s"], .["tunnels.open"]]|join(" ")' <<<"$rec")" "-1 30 1" "admin.drain by a signal (user.id -1), the limit, the open tunnel"
+printf 'after-term\n' >&"$tin"
+read -r -t 5 line <&"$tout" || fail "the live tunnel stopped flowing after SIGTERM"
+expect_eq "$line" after-term "the live tunnel keeps flowing after SIGTERM"
+kill "$TUN_PID"
+wait_proc mwgd
+rec=$(audit_select '.["event.action"]=="gateway.drained"' | tail -1)
+expect_eq "$(jq -r '[.["event.reason"], .["tunnels.closed"]]|join(" | ")' <<<"$rec")" "every tunnel has ended | 0" "SIGTERM: gateway.drained when the tunnel ended"
+exec {tin}>&- {tout}<&-
+
+# A second SIGTERM stops at once, cutting what is left.
+start_mwgd
+hap_wait_status mwg_tls_nodes node-a UP >/dev/null
+hap_tunnel
+kill -TERM "$MWGD_PID"
+wait_for_line "$T/mwgd.log" "SIGTERM: draining"
+t0=$(date +%s%3N)
+kill -TERM "$MWGD_PID"
+wait_proc mwgd
+ms=$(( $(date +%s%3N) - t0 ))
+[ "$ms" -le 5000 ] || fail "a second SIGTERM took $ms ms to stop mwgd"
+log "ok: a second SIGTERM stopped mwgd after $ms ms"
+expect_eq "$(audit_select '.["event.action"]=="tunnel.close"' | tail -1 | jq -r '.["event.reason"]')" shutdown "the second SIGTERM cut the tunnel: reason shutdown"
+expect_eq "$(audit_count '.["event.action"]=="gateway.drained"')" 3 "no gateway.drained for a drain cut short by SIGTERM"
+exec {tin}>&- {tout}<&-
 stop_proc haproxy
 "$BIN/mwgctl" audit verify --key "$AUDIT_PUB" "$AUDIT" >/dev/null || fail "audit verify"
 log "ok: the audit chain verifies"

@@ -59,7 +59,7 @@ Test(gw_config, full_file_sets_every_field)
 	    "\tconnections 500\n"
 	    "\tworker-connections 100\n"
 	    "}\n"
-	    "timeouts { head 15s; connect 2m; idle 1h }\n";
+	    "timeouts { head 15s; connect 2m; idle 1h; stop-drain 90s }\n";
 	struct conf_errors errs = { 0 };
 	struct gw_config *c = load(text, &errs);
 	const struct sockaddr_in *sin;
@@ -91,6 +91,7 @@ Test(gw_config, full_file_sets_every_field)
 	cr_assert_eq(c->timeout_head, 15);
 	cr_assert_eq(c->timeout_connect, 120);
 	cr_assert_eq(c->timeout_idle, 3600);
+	cr_assert_eq(c->timeout_stop_drain, 90);
 	gw_config_free(c);
 	gw_config_free(NULL);
 	ASSERT_NO_LEAKS();
@@ -169,6 +170,7 @@ Test(gw_config, defaults_when_omitted)
 	cr_assert_eq(c->timeout_head, 10);
 	cr_assert_eq(c->timeout_connect, 10);
 	cr_assert_eq(c->timeout_idle, 1800);
+	cr_assert_eq(c->timeout_stop_drain, 0, "SIGTERM stops at once");
 	cr_assert_eq(c->ssh_max_auth_tries, 6);
 	cr_assert_eq(c->ssh_startups[0], 20);
 	cr_assert_eq(c->ssh_startups[1], 30);
@@ -491,8 +493,11 @@ static const struct bad_case bad_cases[] = {
 	{ TLS_OK "timeouts { idle 1h }\ntimeouts { connect 5; idle 2h }\n",
 	    "t.conf:3:23: idle is set twice", 1 },
 	{ TLS_OK "timeouts { read 5 }\n",
-	    "t.conf:2:12: expected 'connect', 'head' or 'idle' in timeouts, "
-	    "got 'read'", 1 },
+	    "t.conf:2:12: expected 'connect', 'head', 'idle' or 'stop-drain' "
+	    "in timeouts, got 'read'", 1 },
+	{ TLS_OK "timeouts { stop-drain 0 }\n",
+	    "t.conf:2:23: expected a duration from 1s to 86400s (e.g. 30s, "
+	    "15m, 12h, 14d), got '0'", 1 },
 	{ TLS_OK "audit { path x }\n",
 	    "t.conf:2:9: expected file, key, checkpoint-records, checkpoint-interval, rotate-size, rotate-age, retention or syslog in audit, got 'path'", 1 },
 	{ TLS_OK "audit { file a; file b }\n",
