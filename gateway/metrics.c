@@ -151,6 +151,22 @@ count_enrolment(const char *action, json_t *fields)
 	    1);
 }
 
+/* A lock or revocation made on another node, applied on this one. */
+static void
+count_sync(json_t *fields)
+{
+	const char *change = json_string_value(json_object_get(fields,
+	    "mwg.change"));
+
+	if (change == NULL)
+		return;
+	if (strcmp(change, "lock") == 0)
+		bump(&metrics_c.locks[json_object_get(fields, "user.name") ?
+		    0 : 1], 1);
+	else if (strcmp(change, "revoke") == 0)
+		bump(&metrics_c.revocations, 1);
+}
+
 /* Policy reloads, locks, revocations and SSH authentication. */
 static void
 count_admin(const char *action, const char *outcome, json_t *fields)
@@ -168,6 +184,8 @@ count_admin(const char *action, const char *outcome, json_t *fields)
 		    0 : 1], 1);
 	else if (strcmp(action, "device.revoke") == 0)
 		bump(&metrics_c.revocations, 1);
+	else if (strcmp(action, "state.sync") == 0)
+		count_sync(fields);
 	else if (strcmp(action, "ssh.auth") == 0)
 		bump(&metrics_c.ssh_auth[!ok], 1);
 }
