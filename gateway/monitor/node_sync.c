@@ -10,12 +10,16 @@
  */
 #include "gateway/monitor/node_sync.h"
 
+#include <sys/eventfd.h>
+
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -34,12 +38,14 @@
 #include "gateway/snapshot.h"
 #include "gateway/state_mirror.h"
 
-#define NS_WAIT_MS	250	/* the longest a stop waits for the thread */
+/* While listening, the thread wakes for a notice or its stop only. */
+#define NS_WAIT_MS	(60 * 1000)
 
 struct node_sync {
 	struct server *srv;
 	struct store_listener *l;
 	pthread_t thread;
+	int stop_fd;		/* an eventfd: written to stop the thread */
 	atomic_int stop;
 	int grace;		/* seconds down before "not ready" */
 	int must_reload;	/* a notice may have been missed */
@@ -351,8 +357,8 @@ ns_thread(void *arg)
 	int rc;
 
 	while (!atomic_load(&ns->stop)) {
-		rc = store_listen_wait(ns->l, NS_WAIT_MS, ns_change, ns, err,
-		    sizeof(err));
+		rc = store_listen_wait(ns->l, ns->stop_fd, NS_WAIT_MS,
+		    ns_change, ns, err, sizeof(err));
 		ns_health(ns, rc != -1, err);
 		if (rc == 1)
 			ns->must_reload = 1;
@@ -374,7 +380,8 @@ node_sync_start(struct server *srv, int grace)
 	ns->srv = srv;
 	ns->l = l;
 	ns->grace = grace;
-	if (pthread_create(&ns->thread, NULL, ns_thread, ns) != 0)
+	if ((ns->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) == -1 ||
+	    pthread_create(&ns->thread, NULL, ns_thread, ns) != 0)
 		fatalx("node sync: cannot start its thread");
 	return ns;
 }
@@ -385,7 +392,9 @@ node_sync_stop(struct node_sync *ns)
 	if (ns == NULL)
 		return;
 	atomic_store(&ns->stop, 1);
+	(void)!write(ns->stop_fd, &(uint64_t){ 1 }, sizeof(uint64_t));
 	pthread_join(ns->thread, NULL);
+	close(ns->stop_fd);
 	store_listen_free(ns->l);
 	free(ns);
 }

@@ -12,7 +12,7 @@ struct node_sync;
 
 /* Starts the listening thread; NULL with SQLite (one node). */
 struct node_sync *node_sync_start(struct server *srv, int grace);
-/* Stops and frees it (within a quarter second); NULL is a no-op. */
+/* Stops and frees it; NULL is a no-op. */
 void node_sync_stop(struct node_sync *ns);
 
 #endif

@@ -449,12 +449,13 @@ struct store_listener;
 /* A listener on st's database; NULL (no error) for SQLite: one node. */
 struct store_listener *store_listen_new(struct store *st);
 /*
- * Waits up to timeout_ms for changes and calls fn on each. Returns 0; 1
- * when the listening connection was made (again) since the last call, so
- * changes may have been missed: the caller reloads what it mirrors; -1
- * while the database cannot be reached (err set; one try a second).
+ * Waits up to timeout_ms (or until wake_fd, if not -1, is readable: the
+ * caller's stop) for changes and calls fn on each. Returns 0; 1 when the
+ * listening connection was made (again) since the last call, so changes
+ * may have been missed: the caller reloads what it mirrors; -1 while the
+ * database cannot be reached (err set; one try a second).
  */
-int store_listen_wait(struct store_listener *l, int timeout_ms,
+int store_listen_wait(struct store_listener *l, int wake_fd, int timeout_ms,
 		      store_change_fn fn, void *arg, char *err, size_t errlen);
 void store_listen_free(struct store_listener *l);
 

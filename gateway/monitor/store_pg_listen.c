@@ -187,22 +187,23 @@ listen_deliver(struct store_listener *l, store_change_fn fn, void *arg)
 }
 
 int
-store_listen_wait(struct store_listener *l, int timeout_ms, store_change_fn fn,
-		  void *arg, char *err, size_t errlen)
+store_listen_wait(struct store_listener *l, int wake_fd, int timeout_ms,
+		  store_change_fn fn, void *arg, char *err, size_t errlen)
 {
-	struct pollfd pfd = {.events = POLLIN};
+	struct pollfd pfd[2] = {{.events = POLLIN}, {.fd = wake_fd,
+						    .events = POLLIN}};
 
 	if (l->pg == NULL) {
 		if (listen_connect(l, err, errlen) == 1)
 			return 1;
 		/* Down: the caller's loop must not spin meanwhile. */
-		(void)poll(NULL, 0, timeout_ms < 1000 ? timeout_ms : 1000);
+		(void)poll(&pfd[1], 1, timeout_ms < 1000 ? timeout_ms : 1000);
 		return -1;
 	}
-	pfd.fd = PQsocket(st_pg_conn(l->pg));
-	if (pfd.fd < 0)
+	pfd[0].fd = PQsocket(st_pg_conn(l->pg));
+	if (pfd[0].fd < 0)
 		return listen_lost(l, "no socket", err, errlen);
-	if (poll(&pfd, 1, timeout_ms) > 0 &&
+	if (poll(pfd, 2, timeout_ms) > 0 && (pfd[0].revents & ~POLLOUT) &&
 	    (PQconsumeInput(st_pg_conn(l->pg)) == 0 ||
 	     PQstatus(st_pg_conn(l->pg)) != CONNECTION_OK))
 		return listen_lost(l, "connection lost", err, errlen);

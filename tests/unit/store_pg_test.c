@@ -700,7 +700,7 @@ static void
 hear(struct store_listener *l, struct heard *h, int n)
 {
 	for (int i = 0; i < 50 && h->n < n; i++)
-		cr_assert_neq(store_listen_wait(l, 100, hear_cb, h, err,
+		cr_assert_neq(store_listen_wait(l, -1, 100, hear_cb, h, err,
 						sizeof(err)),
 			      -1, "%s", err);
 	cr_assert_eq(h->n, n, "heard %d changes, not %d", h->n, n);
@@ -733,7 +733,7 @@ Test(store, pg_listener_hears_every_mirrored_change)
 	struct heard h = {0};
 
 	cr_assert_not_null(l);
-	cr_assert_eq(store_listen_wait(l, 0, hear_cb, &h, err, sizeof(err)), 1,
+	cr_assert_eq(store_listen_wait(l, -1, 0, hear_cb, &h, err, sizeof(err)), 1,
 		     "the first call connects: %s", err);
 	cr_assert_eq(store_lock_add(b, &lk, err, sizeof(err)), 0, "%s", err);
 	hear(l, &h, 1);
@@ -768,7 +768,7 @@ Test(store, pg_listener_hears_every_mirrored_change)
 	/* Nothing else: a touch (last seen) is not a change to mirror. */
 	cr_assert_eq(store_device_touch(b, "dev-a", NOW + 4, err, sizeof(err)),
 		     0, "%s", err);
-	cr_assert_eq(store_listen_wait(l, 300, hear_cb, &h, err, sizeof(err)),
+	cr_assert_eq(store_listen_wait(l, -1, 300, hear_cb, &h, err, sizeof(err)),
 		     0, "%s", err);
 	cr_assert_eq(h.n, 7);
 	store_listen_free(l);
@@ -791,7 +791,7 @@ Test(store, pg_listener_lost_connection_is_made_again)
 	char sql[256];
 	int rc = 0, downs = 0;
 
-	cr_assert_eq(store_listen_wait(l, 0, hear_cb, &h, err, sizeof(err)), 1,
+	cr_assert_eq(store_listen_wait(l, -1, 0, hear_cb, &h, err, sizeof(err)), 1,
 		     "%s", err);
 	snprintf(sql, sizeof(sql),
 		 "SELECT count(pg_terminate_backend(pid, 5000)) FROM "
@@ -801,7 +801,7 @@ Test(store, pg_listener_lost_connection_is_made_again)
 	cr_assert_eq(raw_int(sql), 1, "one listening connection to end");
 	cr_assert_eq(store_lock_add(b, &lk, err, sizeof(err)), 0, "%s", err);
 	for (int i = 0; i < 40 && rc != 1; i++) {
-		rc = store_listen_wait(l, 100, hear_cb, &h, err, sizeof(err));
+		rc = store_listen_wait(l, -1, 100, hear_cb, &h, err, sizeof(err));
 		downs += rc == -1;
 	}
 	cr_assert_eq(rc, 1, "connected again within 4 s");
