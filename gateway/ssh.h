@@ -50,6 +50,13 @@ int ssh_listener_count_whose(struct ssh_listener *l, int is_user,
 /* Open SSH tunnels (for mwgctl drain). NULL l: 0. Any thread. */
 int ssh_listener_count_open(struct ssh_listener *l);
 /* Closes every SSH session (audited) and frees l; NULL is a no-op. */
+/*
+ * Something its tunnels are decided on changed (the denylist, a device's
+ * state, the policy): the forwarding threads, which sleep while their
+ * sessions are idle, look at once (the next second's tick). NULL: no-op.
+ * Any thread.
+ */
+void ssh_listener_wake(struct ssh_listener *l);
 void ssh_listener_stop(struct ssh_listener *l);
 
 #endif

@@ -196,6 +196,8 @@ struct ssh_loop {
 	int npending;			/* tunnel.open records not back yet */
 	unsigned long generation;	/* the policy snapshot last decided on */
 	time_t last_tick;
+	int64_t next_tick_ms;		/* the tick must look by then (CLOCK_
+					   MONOTONIC ms); 0: at the next second */
 };
 
 struct ssh_listener {

@@ -202,6 +202,7 @@ net_redecide(struct server *srv, json_t *msg)
 	const char *why = ipc_str(msg, "why", 63);
 
 	server_redecide_device(srv, dev, why ? why : "policy-changed");
+	ssh_listener_wake(srv->ssh);
 }
 
 int
@@ -211,7 +212,11 @@ net_state_op(struct server *srv, json_t *op)
 
 	if (r != 0)
 		return r == 1 ? 0 : -1;
-	return state_apply(srv->deny, srv->devices, op);
+	if (state_apply(srv->deny, srv->devices, op) == -1)
+		return -1;
+	/* Idle SSH sessions are looked at only when woken. */
+	ssh_listener_wake(srv->ssh);
+	return 0;
 }
 
 void
@@ -227,7 +232,10 @@ net_ipc_handle(struct ipc *ch, int type, uint64_t id, int is_call,
 			log_warnx("net: a malformed state change was ignored");
 		break;
 	case IPC_REDECIDE: net_redecide(srv, msg); break;
-	case IPC_RELOAD: r = net_reload(msg); break;
+	case IPC_RELOAD:
+		r = net_reload(msg);
+		ssh_listener_wake(srv->ssh);
+		break;
 	case IPC_SESSIONS: r = net_sessions(srv); break;
 	case IPC_KILL: r = net_kill(srv, msg); break;
 	case IPC_CLOSE_WHOSE: r = net_close_whose(srv, msg); break;

@@ -28,9 +28,11 @@
 #include "gateway/devcache.h"
 #include "gateway/server.h"
 #include "gateway/snapshot.h"
+#include "gateway/ssh.h"
 #include "gateway/ssh_int.h"
 
 #define SSH_POLL_MS		1000	/* the tick's resolution */
+#define SSH_IDLE_WAIT_MS	(60 * 1000)	/* the longest idle sleep */
 #define SSH_READS_MAX		16	/* libssh rounds per ready session */
 #define SSH_CUT_FLUSH		2	/* seconds a cut waits for output */
 #define SSH_EVENTS_MAX		256	/* epoll events per wait */
@@ -204,6 +206,8 @@ static void
 ssh_sess_touch(struct ssh_sess *ss)
 {
 	ss->next_tick_ms = 0;	/* something happened: the next tick looks */
+	if (ss->loop != NULL)
+		ss->loop->next_tick_ms = 0;
 	if (ss->is_ready || ss->loop == NULL)
 		return;
 	ss->is_ready = 1;
@@ -652,6 +656,7 @@ ssh_loop_tick(struct ssh_loop *lp)
 	dgen = lp->l->srv->deny ? denylist_generation(lp->l->srv->deny) : 0;
 	cgen = lp->l->srv->devices ?
 	    devcache_generation(lp->l->srv->devices) : 0;
+	lp->next_tick_ms = INT64_MAX;
 	TAILQ_FOREACH(ss, &lp->sessions, entry) {
 		/* A cut waits for a deadline, a lingering close for its end. */
 		if (ss->is_dead || ss->is_cutting) {
@@ -676,6 +681,10 @@ ssh_loop_tick(struct ssh_loop *lp)
 			ss->next_tick_ms = ssh_sess_next_ms(ss, snap->conf, now,
 			    now_ms);
 	}
+	/* After the walk: a cut or a lookup above may have touched any. */
+	TAILQ_FOREACH(ss, &lp->sessions, entry)
+		if (ss->next_tick_ms < lp->next_tick_ms)
+			lp->next_tick_ms = ss->next_tick_ms;
 	snapshot_put(snap);
 }
 
@@ -694,7 +703,9 @@ ssh_loop_event(struct ssh_loop *lp, const struct epoll_event *e)
 	uint64_t v;
 
 	if (kind == SSH_EV_MBOX) {
+		/* Mail, or ssh_listener_wake: the tick looks. */
 		(void)!read(lp->mbox_fd, &v, sizeof(v));
+		lp->next_tick_ms = 0;
 		return;
 	}
 	if (slot >= lp->nslots || (ss = lp->slots[slot]) == NULL)
@@ -712,10 +723,29 @@ ssh_loop_event(struct ssh_loop *lp, const struct epoll_event *e)
 }
 
 /*
- * Waits for the mailbox, the sessions' sockets and the targets (not at
- * all when sessions are already waiting for service; at most to the
- * next tick); notes what is ready, then lets libssh read and flush each
- * ready session through its own event.
+ * How long the wait may sleep: not at all while sessions wait for
+ * service; up to the next second while the tick has something to look
+ * at; else until the first idle limit or deadline of any session (a
+ * minute at most). Idle sessions cost no wake-up: a change they are
+ * decided on wakes the loop (ssh_listener_wake).
+ */
+static int
+ssh_loop_timeout(const struct ssh_loop *lp)
+{
+	int64_t left;
+
+	if (!TAILQ_EMPTY(&lp->ready))
+		return 0;
+	left = lp->next_tick_ms - ssh_now_ms();
+	if (left <= SSH_POLL_MS)
+		return SSH_POLL_MS;
+	return left < SSH_IDLE_WAIT_MS ? (int)left : SSH_IDLE_WAIT_MS;
+}
+
+/*
+ * Waits for the mailbox, the sessions' sockets and the targets (at most
+ * ssh_loop_timeout); notes what is ready, then lets libssh read and flush
+ * each ready session through its own event.
  */
 static void
 ssh_loop_wait(struct ssh_loop *lp)
@@ -724,7 +754,7 @@ ssh_loop_wait(struct ssh_loop *lp)
 	int n;
 
 	n = epoll_wait(lp->epfd, lp->evs, SSH_EVENTS_MAX,
-	    TAILQ_EMPTY(&lp->ready) ? SSH_POLL_MS : 0);
+	    ssh_loop_timeout(lp));
 	for (int i = 0; i < n; i++)
 		ssh_loop_event(lp, &lp->evs[i]);
 	/* libssh reads one small buffer per round: a few rounds in a row
@@ -802,6 +832,17 @@ ssh_loops_start(struct ssh_listener *l, int n, char *err, size_t errlen)
 		l->nloops = i + 1;
 	}
 	return 0;
+}
+
+void
+ssh_listener_wake(struct ssh_listener *l)
+{
+	uint64_t one = 1;
+
+	if (l == NULL)
+		return;
+	for (int i = 0; i < l->nloops; i++)
+		(void)!write(l->loops[i].mbox_fd, &one, sizeof(one));
 }
 
 void
