@@ -219,6 +219,19 @@ dl_locked(const struct dl_entry *e, time_t now, char *reason, size_t len)
 }
 
 int
+denylist_locked(struct denylist *d, int is_user, const char *name, time_t now)
+{
+	const struct dl_entry *e;
+	int rc = 0;
+
+	pthread_rwlock_rdlock(&d->lock);
+	if ((e = dl_find(d, is_user, name)) != NULL)
+		rc = dl_locked(e, now, NULL, 0);
+	pthread_rwlock_unlock(&d->lock);
+	return rc;
+}
+
+int
 denylist_user(struct denylist *d, const char *user, time_t now, char *reason,
     size_t len)
 {

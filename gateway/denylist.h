@@ -27,6 +27,10 @@ int denylist_load(struct denylist *d, struct store *st, char *err,
  * 1 if user is locked at now (reason copied into reason, which may be
  * NULL), 0 if not.
  */
+/* 1 if (is_user, name) holds a lock that has not run out at now (a
+ * device's revocation is not a lock), else 0. */
+int denylist_locked(struct denylist *d, int is_user, const char *name,
+    time_t now);
 int denylist_user(struct denylist *d, const char *user, time_t now,
     char *reason, size_t len);
 /* 1 if the device is revoked or locked at now, with the reason; 0 if not. */

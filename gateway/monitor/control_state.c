@@ -264,7 +264,9 @@ cs_unlock(struct server *srv, json_t *req, long uid)
 	    STORE_LOCK_DEVICE, name, err, sizeof(err));
 	if (r == -1)
 		return cs_error("%s", err);
-	if (r == 1)
+	/* No row, but this node may still hold the lock in memory (one
+	 * that missed the unlock made through another node): clear it. */
+	if (r == 1 && !denylist_locked(srv->deny, is_user, name, time(NULL)))
 		return cs_error("%s is not locked", name);
 	denylist_unlock(srv->deny, is_user, name);
 	cs_audit(srv, "lock.remove", uid, json_pack("{s:s}", is_user ?

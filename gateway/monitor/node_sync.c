@@ -87,19 +87,6 @@ ns_lock_reason(int is_user)
 	return is_user ? "user-locked" : "device-locked";
 }
 
-/* Whether this node holds (is_user, name) locked now. */
-static int
-ns_locked_here(struct server *srv, int is_user, const char *name, time_t now)
-{
-	char reason[DENYLIST_REASON_MAX + 16];
-
-	if (is_user)
-		return denylist_user(srv->deny, name, now, NULL, 0);
-	/* A device's answer is "revoked: ..." or "locked: ...". */
-	return denylist_device(srv->deny, name, now, reason,
-	    sizeof(reason)) == 1 && strncmp(reason, "locked", 6) == 0;
-}
-
 static int
 ns_lock(struct node_sync *ns, const struct store_change *c, time_t now)
 {
@@ -118,7 +105,7 @@ ns_lock(struct node_sync *ns, const struct store_change *c, time_t now)
 		closed = netctl_close_whose(c->is_user, c->name,
 		    ns_lock_reason(c->is_user));
 		ns_audit(ns, "lock", c->is_user, c->name, l.reason, closed);
-	} else if (ns_locked_here(srv, c->is_user, c->name, now)) {
+	} else if (denylist_locked(srv->deny, c->is_user, c->name, now)) {
 		denylist_unlock(srv->deny, c->is_user, c->name);
 		ns_audit(ns, "unlock", c->is_user, c->name, NULL, 0);
 	}

@@ -109,3 +109,27 @@ Test(denylist, load_brings_back_ended_sessions)
 	store_close(st);
 	ASSERT_NO_LEAKS();
 }
+
+/* A lock, not a revocation, until it runs out or is lifted. */
+Test(denylist, locked_is_a_lock_that_holds)
+{
+	struct denylist *d = denylist_new();
+	time_t now = time(NULL);
+
+	denylist_lock(d, 1, "alice", now + 60, "left");
+	denylist_lock(d, 0, "dev-a", 0, "lost");
+	denylist_revoke(d, "dev-b", "stolen");
+	cr_assert_eq(denylist_locked(d, 1, "alice", now), 1);
+	cr_assert_eq(denylist_locked(d, 0, "alice", now), 0, "a person, "
+	    "not a device");
+	cr_assert_eq(denylist_locked(d, 1, "alice", now + 60), 0,
+	    "run out");
+	cr_assert_eq(denylist_locked(d, 0, "dev-a", now + 86400), 1,
+	    "until lifted");
+	cr_assert_eq(denylist_locked(d, 0, "dev-b", now), 0,
+	    "revoked is not locked");
+	denylist_unlock(d, 0, "dev-a");
+	cr_assert_eq(denylist_locked(d, 0, "dev-a", now), 0);
+	denylist_free(d);
+	ASSERT_NO_LEAKS();
+}
