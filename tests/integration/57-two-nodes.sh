@@ -163,9 +163,11 @@ expect_eq "$(on "$N2" audit_select '.["event.action"]=="enrol.request" and .["ev
 cp "$D/device.pem" "$T/dev.pem"
 cp "$D/device.key" "$T/dev.key"
 dev_dir "$T/mwg-a" "${ADDR[a]}:$GW_PORT"
-totp_settle
-otp=$(totp_code)
+# totp_at STEP: the code of that time step (mwgd takes the step before
+# and after the current one too).
+totp_at() { oathtool --totp -b "$TOTP_B32" -N "@$(( $1 * 30 ))"; }
 STEP=$(( $(date +%s) / 30 ))	# the newest step a login used
+otp=$(totp_at "$STEP")
 out=$(printf '%s\n' "$ALICE_PW" | "$MWG" login --dir "$T/mwg-a" --user alice --password-file - --otp "$otp")
 expect_match "$out" "logged in as alice on device $DEV" "mwg login on gw-a"
 on a audit_wait '.["event.action"]=="auth.login" and .["event.outcome"]=="success"' 1
@@ -337,7 +339,10 @@ NET=$(pgrep -P "${PID[$VICTIM]}" -f -- '--network-process' || true)
 [ -n "$NET" ] || fail "no network process under gw-$VICTIM's monitor"
 kill -9 "${PID[$VICTIM]}"
 t0=$(date +%s%3N)
+# Killed on purpose: not judged by its status, but its log (to the kill)
+# must still hold no sanitizer report.
 proc_forget "mwgd-$VICTIM"
+! grep -Eaq "$SANITIZER_RE" "$T/mwgd-$VICTIM.log" || fail "gw-$VICTIM's log has a sanitizer report"
 # Running, not a zombie waiting for init to reap it.
 running() { grep -Eq '^State:[[:space:]]+[^Z]' "/proc/$1/status" 2>/dev/null; }
 for _ in $(seq 50); do running "$NET" || break; sleep 0.02; done
@@ -376,9 +381,12 @@ log "PostgreSQL stopped"
 expect_eq "$(tun_say 'echo 262144')" "echoed 262144 same" "during the outage the open tunnel carries 256 KiB each way, exactly"
 expect_eq "$(connect_code "${ADDR[b]}:$GW_PORT" outage)" 200 "during the outage a new CONNECT on gw-b is decided from memory"
 OPENS=$((OPENS + 1))
-# A login needs a code of a step no login has used yet.
-while [ $(( $(date +%s) / 30 )) -le "$STEP" ] || [ $(( $(date +%s) % 30 )) -ge 24 ]; do sleep 0.5; done
-otp=$(totp_code)
+# A login needs a code of a step no login has used yet, and the polling
+# after the outage uses it too: the next step, or the current one if
+# later, stays good for 30 s at least.
+now=$(( $(date +%s) / 30 ))
+STEP=$(( STEP + 1 > now ? STEP + 1 : now ))
+otp=$(totp_at "$STEP")
 r=$(GW=${ADDR[a]}:$GW_PORT gw_login dev alice "$ALICE_PW" "$otp")
 expect_eq "$(tail -1 <<<"$r")" 503 "a login on gw-a during the outage: 503"
 expect_eq "$(sed '$d' <<<"$r" | jq -r '[.error, .reason]|join(": ")')" \

@@ -76,8 +76,9 @@ collect_secret() {	# kind value
 collect_for_secret_scan() {
 	local f
 	mkdir -p "$COLLECT/$SCENARIO"
+	# Numbered backups: two nodes' audit.jsonl are both kept (56, 57).
 	find "$T" -maxdepth 2 -type f \( -name '*.log' -o -name '*.jsonl*' \
-		-o -name '*.out' -o -name '*.torn' \) -exec cp {} "$COLLECT/$SCENARIO/" \; 2>/dev/null
+		-o -name '*.out' -o -name '*.torn' \) -exec cp --backup=numbered {} "$COLLECT/$SCENARIO/" \; 2>/dev/null
 	# PEM and OpenSSH private keys (TLS, CA, audit, device, SSH host
 	# keys): the lines of their bodies.
 	while IFS= read -r f; do
