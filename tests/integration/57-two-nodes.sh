@@ -36,9 +36,9 @@ HAP_NODE_B=${ADDR[b]}:$GW_PORT
 CTL=$T/a.sock			# enrol_totp and enrol_code_create ask gw-a
 
 dump_logs() {
-	local n
+	local n f
 	for n in a b; do
-		for f in "$T"/mwgd-$n*.log; do
+		for f in "$T"/mwgd-"$n"*.log; do
 			[ -f "$f" ] && { echo "--- $(basename "$f")"; tail -15 "$f"; } >&2
 		done
 		[ -f "$T/log-$n/audit.jsonl" ] && { echo "--- audit of gw-$n"; tail -8 "$T/log-$n/audit.jsonl"; } >&2
@@ -112,7 +112,7 @@ on() {	# a|b function args...
 	AUDIT=$T/log-$n/audit.jsonl "$@"
 }
 node_of() {	# jq condition: the node whose trail has a record matching it
-	local n
+	local n f
 	for n in a b; do
 		[ "$(on "$n" audit_count "$1")" -gt 0 ] && { echo "$n"; return 0; }
 	done
@@ -427,9 +427,11 @@ expect_eq "$(on a audit_count '.["event.action"]=="request.reject" and .["http.r
 expect_eq "$(sum '.["event.action"]=="enrol.issue"')" 1 "one enrolment"
 ra=$(wc -l <"$T/log-a/audit.jsonl")
 rb=$(wc -l <"$T/log-b/audit.jsonl")
+rc=0
 out=$("$BIN/mwgctl" audit verify --key "$T/state-a/audit.key.pub" --key "$T/state-b/audit.key.pub" \
-	"$T/log-a/audit.jsonl" "$T/log-b/audit.jsonl")
+	"$T/log-a/audit.jsonl" "$T/log-b/audit.jsonl" 2>&1) || rc=$?
 log "$out"
+expect_eq "$rc" 0 "mwgctl audit verify of both nodes' trails: exit 0"
 expect_match "$out" "^OK: $ra records of node gw-a \(seq 1\.\.$ra\) in 1 files, .*
 OK: $rb records of node gw-b \(seq 1\.\.$rb\) in 1 files, .*
 2 chains \(one per node\): 2 verify, 0 fail$" "both nodes' chains verify, every line of each file in them, no seq missing"
