@@ -112,7 +112,7 @@ on() {	# a|b function args...
 	AUDIT=$T/log-$n/audit.jsonl "$@"
 }
 node_of() {	# jq condition: the node whose trail has a record matching it
-	local n f
+	local n
 	for n in a b; do
 		[ "$(on "$n" audit_count "$1")" -gt 0 ] && { echo "$n"; return 0; }
 	done
