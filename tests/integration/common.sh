@@ -26,6 +26,9 @@ AUDIT=$T/log/audit.jsonl
 AUDIT_PUB=$T/state/audit.key.pub	# the default key lives in state-dir
 MWGD_PID=
 PIDS=()
+# Commands cleanup runs once the tracked programs have stopped: what a
+# scenario started that is neither ours nor a child (a PostgreSQL cluster).
+AT_EXIT=()
 
 log() { printf '%s: %s\n' "$SCENARIO" "$*"; }
 fail() { printf '%s: FAIL: %s\n' "$SCENARIO" "$*" >&2; dump_logs; exit 1; }
@@ -73,8 +76,9 @@ collect_secret() {	# kind value
 collect_for_secret_scan() {
 	local f
 	mkdir -p "$COLLECT/$SCENARIO"
+	# Numbered backups: two nodes' audit.jsonl are both kept (56, 57).
 	find "$T" -maxdepth 2 -type f \( -name '*.log' -o -name '*.jsonl*' \
-		-o -name '*.out' -o -name '*.torn' \) -exec cp {} "$COLLECT/$SCENARIO/" \; 2>/dev/null
+		-o -name '*.out' -o -name '*.torn' \) -exec cp --backup=numbered {} "$COLLECT/$SCENARIO/" \; 2>/dev/null
 	# PEM and OpenSSH private keys (TLS, CA, audit, device, SSH host
 	# keys): the lines of their bodies.
 	while IFS= read -r f; do
@@ -166,6 +170,7 @@ cleanup() {
 	done
 	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
 	wait 2>/dev/null || true
+	for p in "${AT_EXIT[@]}"; do eval "$p" || rc=1; done
 	collect_for_secret_scan
 	[ "$rc" -eq 0 ] && [ -n "$SKIPPED" ] && rc=$SKIP_STATUS
 	# A failure found here (not by fail) has not shown the logs yet.

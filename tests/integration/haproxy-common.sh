@@ -1,13 +1,22 @@
-# HAProxy in front of mwgd for scenarios 51-52, sourced after common.sh:
-# deploy/haproxy.cfg itself, with this test's addresses, ports and files
-# put in (node-a is the mwgd under test; node-b's address has nothing
-# behind it, a node that is down), run in the foreground and asked for
-# its servers' states over its stats socket.
+# HAProxy in front of mwgd for scenarios 51, 52 and 57, sourced after
+# common.sh: deploy/haproxy.cfg itself, with this test's addresses, ports
+# and files put in, run in the foreground and asked for its servers'
+# states over its stats socket. By default node-a is the mwgd under test
+# and node-b's address has nothing behind it (a node that is down); a
+# scenario with two real nodes sets HAP_NODE_A and HAP_NODE_B (and their
+# _SSH) before hap_start. HAP_SOURCE: the address HAProxy connects to the
+# nodes from (what their proxy-protocol from lists), so that a client on
+# 127.0.0.1 can still reach a node directly, without a header.
 SSH_PORT=$((BASE + 9))
 HAP_TLS=$((BASE + 10))		# HAProxy's TLS frontend
 HAP_SSH=$((BASE + 11))		# HAProxy's SSH frontend
 HAP=127.0.0.1:$HAP_TLS
 HAP_SOCK=$T/haproxy.sock
+HAP_NODE_A=127.0.0.1:$GW_PORT
+HAP_NODE_A_SSH=127.0.0.1:$SSH_PORT
+HAP_NODE_B=127.0.0.1:$DOWN_PORT
+HAP_NODE_B_SSH=127.0.0.1:$DOWN_PORT
+HAP_SOURCE=
 command -v haproxy >/dev/null || fail "haproxy is missing (deploy/deps.sh test)"
 
 # The mwgd.conf lines a node behind HAProxy needs (write_conf's tls block
@@ -17,18 +26,20 @@ tls_proxy_from() {	# networks...
 }
 
 hap_config() {
-	local src
+	local src source=()
 	src=$(dirname "$0")/../../deploy/haproxy.cfg
-	sed -e "s|log /dev/log local0|log stderr format raw local0 info|" \
+	# In defaults: the TLS and SSH servers and the health checks.
+	[ -z "$HAP_SOURCE" ] || source=(-e "s|^    timeout check .*|&\n    source $HAP_SOURCE|")
+	sed ${source[@]+"${source[@]}"} -e "s|log /dev/log local0|log stderr format raw local0 info|" \
 	    -e '/^    user haproxy$/d' -e '/^    group haproxy$/d' \
 	    -e '/^    chroot /d' \
 	    -e "s|/run/haproxy/admin.sock|$HAP_SOCK|" \
 	    -e "s|bind :443|bind 127.0.0.1:$HAP_TLS|" \
 	    -e "s|bind :2222|bind 127.0.0.1:$HAP_SSH|" \
-	    -e "s|10.0.0.11:443|127.0.0.1:$GW_PORT|" \
-	    -e "s|10.0.0.11:2222|127.0.0.1:$SSH_PORT|" \
-	    -e "s|10.0.0.12:443|127.0.0.1:$DOWN_PORT|" \
-	    -e "s|10.0.0.12:2222|127.0.0.1:$DOWN_PORT|" \
+	    -e "s|10.0.0.11:443|$HAP_NODE_A|" \
+	    -e "s|10.0.0.11:2222|$HAP_NODE_A_SSH|" \
+	    -e "s|10.0.0.12:443|$HAP_NODE_B|" \
+	    -e "s|10.0.0.12:2222|$HAP_NODE_B_SSH|" \
 	    -e "s|/etc/mwg/ca/root.pem|$T/ca/root.pem|" \
 	    -e "s|gateway.example.org|localhost|g" \
 	    -e "s|inter 2s fall 2 rise 2|inter 250ms fall 2 rise 2|" \

@@ -8,9 +8,16 @@
 #   pg_cluster_psql DIR PORT USER SQL   run one statement, print the rows
 # Each prints the server's log and returns non-zero when it fails.
 
+# The directory of initdb and pg_ctl: MWG_TEST_PG_BINDIR (as store_pg_test
+# reads it), else Debian's newest /usr/lib/postgresql/N/bin.
 pg_cluster_bindir() {
 	local initdb
-	initdb=$(ls /usr/lib/postgresql/*/bin/initdb 2>/dev/null | sort -V | tail -1)
+	if [ -n "${MWG_TEST_PG_BINDIR:-}" ]; then
+		initdb=$MWG_TEST_PG_BINDIR/initdb
+		[ -x "$initdb" ] || initdb=
+	else
+		initdb=$(ls /usr/lib/postgresql/*/bin/initdb 2>/dev/null | sort -V | tail -1)
+	fi
 	[ -n "$initdb" ] || { echo "pg-cluster: no initdb (deploy/deps.sh test installs postgresql)" >&2; return 1; }
 	dirname "$initdb"
 }
