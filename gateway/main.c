@@ -362,8 +362,7 @@ lookup_user(struct mwgd *d, const struct gw_config *c)
 	if (geteuid() != 0 && d->uid != geteuid())
 		fatalx("started as uid %d with capabilities, but user %s is "
 		    "uid %d: start mwgd as root or as %s", (int)geteuid(),
-		    c->user ? c->user : "(none)", (int)d->uid,
-		    c->user ? c->user : "user");
+		    c->user, (int)d->uid, c->user);
 	d->ctl_gid = d->gid;
 	if (c->control_group && privdrop_group(c->control_group, &d->ctl_gid,
 	    err, sizeof(err)) == -1)
