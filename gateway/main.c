@@ -112,7 +112,8 @@ struct mwgd {
 	gid_t net_gid;
 	char *conf_control_path;
 	char *conf_audit_control_path;
-	int is_root;			/* started as root: drops to uid */
+	int can_drop;			/* started as root, or as user with the
+					 * unit's capabilities: drops to uid */
 	uid_t uid;			/* the daemon's user (mwgd.conf user) */
 	gid_t gid;
 	gid_t ctl_gid;			/* the control socket's group */
@@ -320,6 +321,53 @@ teardown_state(struct server *srv)
 }
 
 /*
+ * Root drops to user; so does a start as user itself that holds the
+ * capabilities the systemd unit gives (AmbientCapabilities=): it sheds
+ * them as root would. A start without them (a developer's) stays as it
+ * is; one with only some of those needed for the network process is
+ * refused rather than run it unconfined.
+ */
+static int
+start_privileged(const struct gw_config *c)
+{
+	const uint64_t spawn = 1ULL << CAP_SETUID | 1ULL << CAP_SETGID |
+	    1ULL << CAP_SYS_CHROOT;
+	uint64_t held = privdrop_held() & spawn;
+
+	if (geteuid() == 0)
+		return 1;
+	if (held == 0)
+		return 0;
+	if (held != spawn)
+		fatalx("started as uid %d with some of CAP_SETUID, CAP_SETGID "
+		    "and CAP_SYS_CHROOT but not all (%#llx): give all three "
+		    "(deploy/mwgd.service) or none", (int)geteuid(),
+		    (unsigned long long)held);
+	if (c->user == NULL)
+		fatalx("started with capabilities but no 'user' in %s",
+		    c->path);
+	return 1;
+}
+
+/* Not root, a socket's group can only be one of our own (no CAP_CHOWN). */
+static void
+check_socket_groups(const struct mwgd *d, const struct gw_config *c)
+{
+	if (geteuid() == 0)
+		return;
+	if (!privdrop_in_group(d->ctl_gid))
+		fatalx("control-group %s: uid %d is not in it, so it cannot "
+		    "give the control socket to that group (the unit's "
+		    "SupplementaryGroups=)", c->control_group ?
+		    c->control_group : "(the daemon's group)", (int)geteuid());
+	if (c->audit_control_path && !privdrop_in_group(d->audit_ctl_gid))
+		fatalx("audit-control-group %s: uid %d is not in it (the "
+		    "unit's SupplementaryGroups=)", c->audit_control_group ?
+		    c->audit_control_group : "(the daemon's group)",
+		    (int)geteuid());
+}
+
+/*
  * Who mwgd becomes, looked up while /etc is readable and before any file
  * is opened: the files root opens in the daemon's directories are checked
  * against that user (common/safefile), and given to it on the descriptor.
@@ -329,12 +377,11 @@ lookup_user(struct mwgd *d, const struct gw_config *c)
 {
 	char err[256];
 
-	d->is_root = geteuid() == 0;
 	d->uid = geteuid();
 	d->gid = getegid();
 	d->ctl_gid = (gid_t)-1;
 	d->audit_ctl_gid = (gid_t)-1;
-	if (!d->is_root) {
+	if (!(d->can_drop = start_privileged(c))) {
 		if (c->user)
 			log_info("not started as root: staying uid %d",
 			    (int)geteuid());
@@ -343,6 +390,10 @@ lookup_user(struct mwgd *d, const struct gw_config *c)
 	if (privdrop_lookup(c->user, c->group, &d->uid, &d->gid, err,
 	    sizeof(err)) == -1)
 		fatalx("%s", err);
+	if (geteuid() != 0 && d->uid != geteuid())
+		fatalx("started as uid %d with capabilities, but user %s is "
+		    "uid %d: start mwgd as root or as %s", (int)geteuid(),
+		    c->user, (int)d->uid, c->user);
 	d->ctl_gid = d->gid;
 	if (c->control_group && privdrop_group(c->control_group, &d->ctl_gid,
 	    err, sizeof(err)) == -1)
@@ -360,6 +411,7 @@ lookup_user(struct mwgd *d, const struct gw_config *c)
 	if (d->net_uid == d->uid)
 		fatalx("network-user %s is also mwgd's user: the network "
 		    "process needs a user of its own", c->net_user);
+	check_socket_groups(d, c);
 	safefile_trust(d->uid, d->gid);
 }
 
@@ -387,7 +439,7 @@ setup_privileged(struct mwgd *d, const struct gw_config *c)
 	    .checkpoint_seconds = (unsigned)c->audit_checkpoint_seconds,
 	    .rotate_bytes = (unsigned long long)c->audit_rotate_bytes,
 	    .rotate_seconds = (unsigned)c->audit_rotate_seconds,
-	    .owner = d->is_root ? d->uid : 0,
+	    .owner = d->can_drop ? d->uid : 0,
 	    .node_name = c->node_name,
 	    .on_commit = forwarder_kick_cb, .on_commit_arg = &d->srv },
 	    err, sizeof(err))) == NULL)
@@ -400,7 +452,8 @@ setup_privileged(struct mwgd *d, const struct gw_config *c)
 	if (c->has_ssh && ssh_listener_prepare(c, &d->ssh_fd, d->ssh_keys, err,
 	    sizeof(err)) == -1)
 		fatalx("listen ssh %s: %s", c->ssh_addr_str, err);
-	if (d->is_root && netproc_root_ready(c->net_root, err, sizeof(err)) == -1)
+	if (d->can_drop && netproc_root_ready(c->net_root, err, sizeof(err)) ==
+	    -1)
 		fatalx("network-root %s: %s", c->net_root, err);
 	d->metrics_fd = -1;
 	if (c->has_metrics && (d->metrics_fd = metrics_listen_socket(
@@ -415,7 +468,7 @@ drop_privileges(const struct mwgd *d, const struct gw_config *c)
 {
 	char err[256];
 
-	if (!d->is_root)
+	if (!d->can_drop)
 		return;
 	/* Kept, not effective: what starting a network process takes. */
 	if (privdrop_to_keeping(d->uid, d->gid, 1ULL << CAP_SETUID |
@@ -464,7 +517,7 @@ serve_start(struct mwgd *d, const struct gw_config *c)
 		.tls_fds = d->listen_fds, .ntls = c->workers,
 		.ssh_fd = d->ssh_fd, .ssh_keys = { d->ssh_keys[0],
 		d->ssh_keys[1] }, .debug = d->debug,
-		.as_root = d->is_root, .uid = d->net_uid, .gid = d->net_gid,
+		.as_root = d->can_drop, .uid = d->net_uid, .gid = d->net_gid,
 		.root = c->net_root,
 	};
 	char err[512], status[128];

@@ -89,8 +89,9 @@ ctl_bind(int fd, int dfd, const char *path, const char *name, gid_t gid,
 		    "refusing it", path);
 		return -1;
 	}
-	/* Admins reach the socket through its group, not the daemon's. */
-	if (gid != (gid_t)-1 && fchownat(dfd, name, 0, gid,
+	/* Admins reach the socket through its group, not the daemon's. The
+	 * owner stays whoever made it: root, or the unit's user. */
+	if (gid != (gid_t)-1 && fchownat(dfd, name, (uid_t)-1, gid,
 	    AT_SYMLINK_NOFOLLOW) == -1) {
 		snprintf(err, errlen, "cannot chown %s: %s", path,
 		    strerror(errno));

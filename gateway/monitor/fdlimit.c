@@ -29,9 +29,19 @@ fdlimit_raise(void)
 	if (rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;
 		if (setrlimit(RLIMIT_NOFILE, &rl) == -1) {
-			log_warn("cannot raise the descriptor limit from %llu "
-			    "to %llu", (unsigned long long)was,
-			    (unsigned long long)rl.rlim_max);
+			/* EPERM: a system-call filter refused it (raising
+			 * the soft limit up to the hard one is otherwise always
+			 * allowed); the service manager's limit stands. */
+			if (errno == EPERM)
+				log_info("descriptor limit not raised from %llu "
+				    "to %llu: setrlimit refused (a system-call "
+				    "filter; set LimitNOFILE= instead)",
+				    (unsigned long long)was,
+				    (unsigned long long)rl.rlim_max);
+			else
+				log_warn("cannot raise the descriptor limit "
+				    "from %llu to %llu", (unsigned long long)was,
+				    (unsigned long long)rl.rlim_max);
 			rl.rlim_cur = was;
 		}
 	}

@@ -38,6 +38,7 @@
 #include <openssl/ssl.h>
 
 #include "common/errbuf.h"
+#include "common/log.h"
 
 /*
  * Sanitizer builds (make SAN=1) are test builds: ASan, UBSan and
@@ -620,24 +621,34 @@ sandbox_filter_load(char *err, size_t errlen)
  * missed (the kernel does not apply it to uid 0, which the monitor never
  * gives this process). Sanitizer builds keep the hard limit so that
  * sandbox_before_exit can let the leak checker's tracer start.
+ *
+ * A service manager's system-call filter may refuse setrlimit with EPERM
+ * (lowering a limit is otherwise always allowed): then the limit is not
+ * set, which is said once, and the allow-list alone (no fork, clone or
+ * execve) keeps the process from starting another.
  */
 static int
 sandbox_nproc(char *err, size_t errlen)
 {
 	struct rlimit rl;
 
-	if (getrlimit(RLIMIT_NPROC, &rl) == -1) {
-		errbuf_set(err, errlen, "getrlimit: %s", strerror(errno));
-		return -1;
-	}
+	if (getrlimit(RLIMIT_NPROC, &rl) == -1)
+		goto refused;
 	rl.rlim_cur = 0;
 	if (!SANDBOX_SAN)
 		rl.rlim_max = 0;
-	if (setrlimit(RLIMIT_NPROC, &rl) == -1) {
+	if (setrlimit(RLIMIT_NPROC, &rl) == -1)
+		goto refused;
+	return 0;
+refused:
+	if (errno != EPERM) {
 		errbuf_set(err, errlen, "cannot set RLIMIT_NPROC to 0: %s",
 		    strerror(errno));
 		return -1;
 	}
+	log_info("network process: RLIMIT_NPROC not set to 0: getrlimit or "
+	    "setrlimit refused (EPERM, a system-call filter); the seccomp "
+	    "allow-list still forbids new processes");
 	return 0;
 }
 

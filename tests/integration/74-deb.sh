@@ -100,7 +100,7 @@ done
 log "ok: groups mwg, mwg-admin and mwg-audit"
 dirs=$(stat -c '%n %U:%G %a' /etc/mwg /var/lib/mwg /var/lib/mwg/state /var/log/mwg)
 expect_eq "$dirs" "/etc/mwg root:root 755
-/var/lib/mwg root:root 755
+/var/lib/mwg mwg:mwg 755
 /var/lib/mwg/state mwg:mwg 700
 /var/log/mwg mwg:mwg 750" "directories, owners and modes of operations.md §3"
 expect_eq "$(dpkg-query -W -f='${Conffiles}' mwg-gateway | awk '{print $1}' | sort | tr '\n' ' ')" \
@@ -128,11 +128,15 @@ MANWIDTH=80 man 5 mwgd.conf 2>/dev/null | grep -q 'worker-connections' ||
 # The operator's first steps (operations.md §2, §3), then the unit's check.
 mwgctl ca init --dir /etc/mwg/ca --host gw.example.org >"$T/ca.out" 2>&1 ||
 	{ cat "$T/ca.out" >&2; fail "mwgctl ca init failed"; }
-chgrp mwg /etc/mwg/ca /etc/mwg/ca/server.key
-chmod 0750 /etc/mwg/ca && chmod 0640 /etc/mwg/ca/server.key
+chgrp mwg /etc/mwg/ca && chmod 0750 /etc/mwg/ca
+chown mwg:mwg /etc/mwg/ca/server.key /etc/mwg/ca/issuing.key
 pre=$(sed -n 's/^ExecStartPre=//p' "$unit")
 expect_eq "$pre" "/usr/sbin/mwgd -n -f /etc/mwg/mwgd.conf" "the unit's ExecStartPre"
-out=$($pre 2>&1) || fail "$pre refused the installed example: $out"
+# As the unit runs it: as mwg, reading the keys mwg owns (0600).
+[ "$(stat -c '%U %a' /etc/mwg/ca/issuing.key /etc/mwg/ca/server.key | sort -u)" = "mwg 600" ] ||
+	fail "the CA keys are not mwg's and 0600"
+expect_eq "$(stat -c '%U:%G %a' /var/empty)" "root:root 755" "network-root /var/empty: root's, 0755"
+out=$(setpriv --reuid=mwg --regid=mwg --init-groups $pre 2>&1) || fail "$pre (as mwg) refused the installed example: $out"
 expect_match "$out" "^/etc/mwg/mwgd.conf: configuration OK \([0-9]+ targets, policy sha256 [0-9a-f]{64}\)$" \
 	"mwgd -n accepts the installed mwgd.conf and policy.conf"
 
