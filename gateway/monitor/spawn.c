@@ -135,8 +135,12 @@ dump_cb(void *arg, json_t *op)
 static json_t *
 not_ready_op(void)
 {
-	return json_pack("{s:s, s:s, s:s?}", "op", "health", "name", "store",
-	    "why", np.not_ready[0] != '\0' ? np.not_ready : NULL);
+	json_t *op = json_pack("{s:s, s:s}", "op", "health", "name", "store");
+
+	/* No "why": ready again. */
+	if (np.not_ready[0] != '\0')
+		json_object_set_new(op, "why", json_string(np.not_ready));
+	return op;
 }
 
 void

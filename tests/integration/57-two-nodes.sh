@@ -11,8 +11,12 @@
 # new connections through HAProxy reach the other node within 5 s and a
 # running mwg connect serves a new connection without a restart; a database
 # outage leaves an open tunnel carrying bytes, makes a login 503
-# database-unavailable (audited), and logins work again after the
-# database returns; both nodes' trails verify and hold every record.
+# database-unavailable (audited), past not-ready-after makes /health 503
+# while CONNECTs are still decided from memory, and after the database
+# returns each node reloads its state (state.reload), is ready again and
+# logins work; a logout and a revocation made on gw-a cut gw-b's tunnel,
+# make gw-b refuse the device and list it in gw-b's CRL (state.sync);
+# both nodes' trails verify and hold every record.
 . "$(dirname "$0")/common.sh"
 . "$(dirname "$0")/../tools/pg-cluster.sh"
 # Without PostgreSQL or HAProxy there is nothing to run; under CI=true
@@ -80,6 +84,7 @@ audit {
 }
 store {
     postgres "host=127.0.0.1 port=$PG_PORT user=$PG_USER dbname=postgres"
+    not-ready-after 5s
 }
 listen tls ${ADDR[$n]}:$GW_PORT {
     certificate $T/ca/server.pem
@@ -188,7 +193,8 @@ cp "$D/device.key" "$T/sess.key"
 #               "echoed N same" when every byte came back as sent
 #   cut JSON    runs the command (a JSON array), then waits up to 3 s for
 #               the gateway to close the tunnel: "exit RC", then
-#               "closed after MS ms" (from the command's return) or "open"
+#               "closed after MS ms" (from the command's start, so the
+#               command's own time counts) or "open"
 #   end         closes the tunnel and exits
 cat >"$T/tun.py" <<'PY'
 import json, socket, ssl, subprocess, sys, time
@@ -223,8 +229,8 @@ for line in sys.stdin:
             pass
         print("echoed %d %s" % (len(got), "same" if got == data else "differ"), flush=True)
     elif cmd == "cut":
-        rc = subprocess.run(json.loads(arg), stdout=subprocess.DEVNULL).returncode
         t0 = time.monotonic()
+        rc = subprocess.run(json.loads(arg), stdout=subprocess.DEVNULL).returncode
         print("exit %d" % rc, flush=True)
         s.settimeout(3)
         try:
@@ -284,6 +290,10 @@ on a audit_wait '.["event.action"]=="lock.add" and .["user.name"]=="alice"' 1
 on b audit_wait '.["event.action"]=="tunnel.close"' 1
 expect_eq "$(on b audit_select '.["event.action"]=="tunnel.close"' | jq -r '[.["user.name"], .["event.reason"]]|join(" ")')" \
 	"alice user-locked" "gw-b's tunnel.close: reason user-locked"
+on b audit_wait '.["event.action"]=="state.sync"' 1
+expect_eq "$(on b audit_select '.["event.action"]=="state.sync"' | jq -r '[.["mwg.change"], .["user.name"], .["event.reason"], .["tunnels.closed"]]|join(" / ")')" \
+	"lock / alice / left the practice / 1" "gw-b's state.sync: the lock made on gw-a, one tunnel closed"
+expect_eq "$(on a audit_count '.["event.action"]=="state.sync"')" 0 "gw-a does not sync its own change"
 
 "$BIN/mwgctl" -s "$T/b.sock" unlock user alice >/dev/null || fail "mwgctl -s gw-b unlock user alice failed"
 t0=$(date +%s%3N)
@@ -394,6 +404,21 @@ expect_eq "$(sed '$d' <<<"$r" | jq -r '[.error, .reason]|join(": ")')" \
 on a audit_wait '.["event.action"]=="request.reject" and .["http.response.status_code"]==503' 1
 expect_eq "$(on a audit_select '.["event.action"]=="request.reject" and .["http.response.status_code"]==503' | jq -r '[.["url.path"], .["event.outcome"], .["event.reason"]]|join(" / ")')" \
 	"/v1/login / failure / the gateway's database is unreachable; try again in a minute" "gw-a's record of the refused login"
+# Past store { not-ready-after 5s } the nodes say they cannot serve.
+health_of() {	# a|b: "STATUS BODY" of its GET /health
+	local out
+	out=$(curl -sS --max-time 5 --cacert "$T/ca/root.pem" -w ' %{http_code}' \
+		"https://${ADDR[$1]}:$GW_PORT/health" 2>/dev/null || true)
+	printf '%s\n' "${out##* } ${out% *}"
+}
+for _ in $(seq 100); do
+	[ "$(health_of b | cut -d' ' -f1)" = 503 ] && break
+	sleep 0.1
+done
+expect_eq "$(health_of b)" "503 the state store has been unreachable for 5 s" \
+	"gw-b's /health once the store has been out for longer than not-ready-after"
+expect_eq "$(connect_code "${ADDR[b]}:$GW_PORT" not-ready)" 200 "... while it still decides a CONNECT from memory"
+OPENS=$((OPENS + 1))
 pg_cluster_start "$T/pg" "$PG_PORT" || fail "PostgreSQL did not start again"
 t0=$(date +%s%3N)
 n503=1
@@ -410,6 +435,53 @@ expect_eq "$(tun_say 'echo 65536')" "echoed 65536 same" "the tunnel opened befor
 tun_end
 expect_eq "$(connect_code "${ADDR[b]}:$GW_PORT" back)" 200 "gw-b serves CONNECTs after the outage"
 OPENS=$((OPENS + 1))
+for n in a b; do
+	on "$n" audit_wait '.["event.action"]=="state.reload"' 1
+	for _ in $(seq 50); do
+		[ "$(health_of "$n")" = "200 ready" ] && break
+		sleep 0.1
+	done
+	expect_eq "$(health_of "$n")" "200 ready" "gw-$n's /health is ready again, after its state.reload"
+done
+
+# ---- 6. a logout and a revocation made on gw-a reach gw-b ---------------------
+# mwg logout (to gw-a, mwg-a's gateway) ends the session: gw-b closes the
+# tunnel it holds with that session certificate.
+tun_open "${ADDR[b]}" "$GW_PORT" "echo.K84001:$ECHO_PORT"
+OPENS=$((OPENS + 1))
+expect_eq "$(tun_say "cut $(jq -nc --arg m "$MWG" --arg d "$T/mwg-a" '[$m, "logout", "--dir", $d]')")" \
+	"exit 0" "mwg logout through gw-a"
+read -r -t 10 line <&"$tout" || fail "the tunnel client did not report"
+tun_end
+[[ "$line" =~ ^closed\ after\ ([0-9]+)\ ms$ ]] || fail "gw-b's tunnel was still open 3 s after the logout on gw-a ($line)"
+log "logout on gw-a to the close of gw-b's tunnel: ${BASH_REMATCH[1]} ms"
+[ "${BASH_REMATCH[1]}" -le 1000 ] || fail "not within 1 s"
+on b audit_wait '.["event.action"]=="tunnel.close" and .["event.reason"]=="session-ended"' 1
+# Both of alice's sessions on the device ended (the logins of 2 and 5);
+# the tunnel was the first's.
+on b audit_wait '.["event.action"]=="state.sync" and .["mwg.change"]=="session-end"' 2
+expect_eq "$(on b audit_select '.["event.action"]=="state.sync" and .["mwg.change"]=="session-end"' | jq -r '[.["user.name"], .["tunnels.closed"]]|join(" / ")' | sort -r | paste -sd,)" \
+	"alice / 1,alice / 0" "gw-b's state.sync: both sessions ended on gw-a, the tunnel closed"
+# A revocation made on gw-a: gw-b refuses the device and its CRL lists it.
+serial=$(openssl x509 -in "$T/dev.pem" -noout -serial | cut -d= -f2)
+whoami_b() { curl -sS --max-time 5 --cacert "$T/ca/root.pem" --cert "$T/dev.pem" --key "$T/dev.key" \
+	-o /dev/null -w '%{http_code}' "https://${ADDR[b]}:$GW_PORT/v1/whoami" 2>/dev/null || true; }
+expect_eq "$(whoami_b)" 200 "gw-b knows the device before the revocation"
+"$BIN/mwgctl" -s "$T/a.sock" device revoke "$DEV" --reason "stolen laptop" >/dev/null || fail "device revoke on gw-a"
+t0=$(date +%s%3N)
+while :; do
+	code=$(whoami_b)
+	ms=$(( $(date +%s%3N) - t0 ))
+	[ "$code" = 401 ] || [ "$ms" -gt 3000 ] && break
+	sleep 0.05
+done
+expect_eq "$code" 401 "gw-b refuses the device revoked on gw-a"
+log "revocation on gw-a to gw-b's refusal: $ms ms"
+curl -sS --max-time 5 --cacert "$T/ca/root.pem" -o "$T/crl-b.pem" "https://${ADDR[b]}:$GW_PORT/crl" || fail "GET /crl on gw-b"
+expect_match "$(openssl crl -in "$T/crl-b.pem" -noout -text)" "Serial Number: 0*$serial" "gw-b's CRL lists the certificate revoked on gw-a"
+on b audit_wait '.["event.action"]=="state.sync" and .["mwg.change"]=="revoke"' 1
+expect_eq "$(on b audit_select '.["event.action"]=="state.sync" and .["mwg.change"]=="revoke"' | jq -r '[.["device.id"], .["event.reason"]]|join(" / ")')" \
+	"$DEV / stolen laptop" "gw-b's state.sync: the revocation made on gw-a"
 
 # ---- every record, and both chains -----------------------------------------
 stop_proc haproxy
