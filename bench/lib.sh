@@ -39,22 +39,36 @@ trap 'exit 130' INT TERM
 # Every descriptor we may get: 1,000 idle tunnels need 2,000 in a gateway.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null
 
+# bench_listening PORT [ADDR]: whether something listens on ADDR:PORT
+# (any IPv4 address unless told). Reads /proc: no connection is made.
+bench_listening() {
+	local a re=".*"
+	if [ -n "${2:-}" ]; then
+		# /proc/net/tcp writes the IPv4 address as a host-order
+		# (little endian) word: 127.0.0.2 is 0200007F.
+		IFS=. read -r -a a <<<"$2"
+		re=$(printf '%02X%02X%02X%02X' "${a[3]}" "${a[2]}" "${a[1]}" "${a[0]}")
+	fi
+	awk -v p="^$re$(printf ':%04X' "$1")\$" '$2 ~ p && $4 == "0A" { f = 1 }
+	    END { exit !f }' /proc/net/tcp
+}
+
+# bench_ports_free PORT...: dies naming the first one in use.
+bench_ports_free() {
+	local p
+	for p in "$@"; do
+		! bench_listening "$p" ||
+		    die "port $p is in use: set the script's port base to a free range"
+	done
+}
+
 # wait_listen PORT PID [ADDR]: until something listens on ADDR:PORT
-# (127.0.0.1 unless told), or PID dies, or START_TIMEOUT passes. Reads
-# /proc: no client connection is made.
+# (127.0.0.1 unless told), or PID dies, or START_TIMEOUT passes.
 wait_listen() {
-	local hex i a
-	hex=$(printf ':%04X' "$1")
-	# /proc/net/tcp writes the IPv4 address as a host-order (little
-	# endian) word: 127.0.0.2 is 0200007F.
-	IFS=. read -r -a a <<<"${3:-127.0.0.1}"
-	hex=$(printf '%02X%02X%02X%02X' "${a[3]}" "${a[2]}" "${a[1]}" "${a[0]}")$hex
+	local i
 	for ((i = 0; i < START_TIMEOUT * 10; i++)); do
 		kill -0 "$2" 2>/dev/null || return 1
-		if awk -v p="$hex" '$2 == p && $4 == "0A" { f = 1 }
-		    END { exit !f }' /proc/net/tcp; then
-			return 0
-		fi
+		bench_listening "$1" "${3:-127.0.0.1}" && return 0
 		sleep 0.1
 	done
 	return 1
@@ -107,6 +121,51 @@ ratio() {
 }
 
 # ---- people, keys and mwgd for the login and enrolment benchmarks -----------
+# bench_ca MWGCTL_DIR DIR: a CA from `mwgctl ca init` whose server
+# certificate names every test address, the server key readable by
+# mwgd's group, and DIR/client.{pem,key}: a session certificate for
+# bench (group bench) that opens tunnels without a login.
+bench_ca() {
+	"$1/mwgctl" ca init --dir "$2" --host 127.0.0.1 --host 127.0.0.2 \
+	    --host 127.0.0.3 --host localhost >"$2.log" 2>&1 ||
+	    die "ca init: $(tail -n 1 "$2.log")"
+	chmod 755 "$2"
+	chgrp nogroup "$2/server.key" && chmod 640 "$2/server.key"
+	"$1/mwg-testcert" --ca-dir "$2" --id bench-1 --user bench \
+	    --group bench --out "$2/client" || die "handshake client cert"
+}
+
+# bench_policy FILE: one practice with the echo backend (P_ECHO), open
+# to group bench (the handshake client) and gp-clinicians (the people).
+bench_policy() {
+	cat >"$1" <<-EOF
+	practice ${PRACTICE:-K84001} "Bench practice" {
+	    target echo 127.0.0.1:$P_ECHO
+	}
+	role bench {
+	    groups    bench gp-clinicians
+	    practices *
+	    targets   *
+	}
+	EOF
+}
+
+# The limits and time-outs of a benchmark's mwgd.conf: room for every
+# connection a load makes, nothing cut while it runs.
+bench_conf_limits() {
+	cat <<-EOF
+	limits {
+	    connections 20000
+	    worker-connections 20000
+	}
+	timeouts {
+	    head 10s
+	    connect 10s
+	    idle 30m
+	}
+	EOF
+}
+
 PAM_MATRIX=/usr/lib/x86_64-linux-gnu/pam_wrapper/pam_matrix.so
 
 # bench_identity N: pam_matrix users alice1..aliceN with their passwords
@@ -181,15 +240,16 @@ bench_spawn_mwgd() {
 	    die "pid $SPAWNED_PID is not $bin (did setsid fork?)"
 }
 
-# bench_stop PID: TERM, up to 10 s, then KILL; prints the exit status.
+# bench_stop PID: TERM, up to 10 s, then KILL; STOPPED_RC is its exit
+# status (not printed: only this shell, not a $(...), can wait for it).
 bench_stop() {
-	local i rc=0
+	local i
 	kill -TERM "$1" 2>/dev/null
 	for ((i = 0; i < 100; i++)); do
 		kill -0 "$1" 2>/dev/null || break
 		sleep 0.1
 	done
 	kill -0 "$1" 2>/dev/null && kill -KILL "$1"
-	wait "$1" 2>/dev/null || rc=$?
-	echo "$rc"
+	STOPPED_RC=0
+	wait "$1" 2>/dev/null || STOPPED_RC=$?
 }

@@ -68,27 +68,9 @@ if [ -n "$AUDIT_DIR" ]; then
 	trap 'bench_cleanup; rm -rf "${AUDIT_DIR:?}/$(basename "$T")"' EXIT
 fi
 
-for p in $P_GW $P_ECHO; do
-	if awk -v p="$(printf ':%04X' "$p")" '$2 ~ p"$" && $4 == "0A" { f = 1 }
-	    END { exit !f }' /proc/net/tcp; then
-		log "port $p is in use: set PRIVBENCH_PORT_BASE to a free range"
-		exit 1
-	fi
-done
+bench_ports_free "$P_GW" "$P_ECHO"
 
 # ---- per build: a template state every round starts from -------------------
-write_policy() {	# DIR
-	cat >"$1/policy.conf" <<-EOF
-	practice $PRACTICE "Bench practice" {
-	    target echo 127.0.0.1:$P_ECHO
-	}
-	role bench {
-	    groups    bench gp-clinicians
-	    practices *
-	    targets   *
-	}
-	EOF
-}
 
 write_conf() {	# BUILD ROUND_DIR
 	local ca=$T/$1/ca r=$2 extra=${PRIVBENCH_BEFORE_TLS:-}
@@ -103,15 +85,7 @@ write_conf() {	# BUILD ROUND_DIR
 	audit {
 	    file $(audit_dir "$r")/audit.jsonl
 	}
-	limits {
-	    connections 20000
-	    worker-connections 20000
-	}
-	timeouts {
-	    head 10s
-	    connect 10s
-	    idle 30m
-	}
+	$(bench_conf_limits)
 	listen tls 127.0.0.1:$P_GW {
 	    certificate $ca/server.pem
 	    key         $ca/server.key
@@ -145,9 +119,8 @@ start_mwgd() {	# BUILD ROUND_DIR
 }
 
 stop_mwgd() {	# ROUND_DIR: TERM; it must exit 0
-	local rc
-	rc=$(bench_stop "$MWGD_PID")
-	[ "$rc" = 0 ] || NOTES+=("$(basename "$(dirname "$1")") $(basename "$1"): mwgd exited with status $rc")
+	bench_stop "$MWGD_PID"
+	[ "$STOPPED_RC" = 0 ] || NOTES+=("$(basename "$(dirname "$1")") $(basename "$1"): mwgd exited with status $STOPPED_RC")
 	MWGD_PID=
 }
 
@@ -163,19 +136,15 @@ ctl() {	# BUILD ROUND_DIR ARGS...
 make_template() {	# BUILD
 	local b=$1 d=$T/$1 i c
 	mkdir -p "$d/dev" "$d/tpl/state"
-	"${BIN[$b]}/mwgctl" ca init --dir "$d/ca" --host 127.0.0.1 \
-	    --host localhost >"$d/ca.log" 2>&1 || die "$b: ca init: $(tail -n 1 "$d/ca.log")"
-	chmod 755 "$d" "$d/ca"
-	chgrp nogroup "$d/ca/server.key" && chmod 640 "$d/ca/server.key"
-	"${BIN[$b]}/mwg-testcert" --ca-dir "$d/ca" --id bench-1 --user bench \
-	    --group bench --out "$d/ca/client" || die "$b: handshake client cert"
+	bench_ca "${BIN[$b]}" "$d/ca"
+	chmod 755 "$d"
 	for ((i = 1; i <= NLOGIN; i++)); do
 		"${BIN[$b]}/mwg-testcert" --ca-dir "$d/ca" --id "dev-$i" \
 		    --out "$d/dev/$i" --store "$d/tpl/state" --owner "alice$i" ||
 		    die "$b: device $i"
 	done
 	chown -R nobody:nogroup "$d/tpl/state"
-	write_policy "$d"
+	bench_policy "$d/policy.conf"
 	start_mwgd "$b" "$d/tpl"
 	ctl "$b" "$d/tpl" totp import "$T/id/users.oath" >"$d/tpl/import.out" 2>&1 ||
 	    die "$b: totp import: $(cat "$d/tpl/import.out")"
