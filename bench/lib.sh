@@ -168,13 +168,13 @@ bench_conf_limits() {
 
 PAM_MATRIX=/usr/lib/x86_64-linux-gnu/pam_wrapper/pam_matrix.so
 
-# bench_identity N: pam_matrix users alice1..aliceN with their passwords
+# bench_identity N: pam_matrix users alice1..aliceN (group gp-clinicians) with their passwords
 # ($T/id/logins: "password hex-secret" a line), nss_wrapper's passwd and
 # group (mwg-net too: the privilege-separated build looks it up), the TOTP
 # secrets as a pam_oath users file for `mwgctl totp import`; sets
 # MWGD_ENV, the environment mwgd runs with.
 bench_identity() {
-	local n=$1 i uid pw hex members=""
+	local n=$1 i uid pw hex
 	[ -f "$PAM_MATRIX" ] || die "$PAM_MATRIX missing (pam_wrapper)"
 	mkdir -p "$T/id/pam.d"
 	printf 'auth required %s passdb=%s\naccount required %s passdb=%s\n' \
@@ -191,14 +191,16 @@ bench_identity() {
 		pw=pw-$(openssl rand -hex 8)
 		hex=$(openssl rand -hex 20)
 		printf 'alice%d:%s:mwg\n' "$i" "$pw" >>"$T/id/passdb"
-		printf 'alice%d:x:%d:%d:alice%d:/nonexistent:/usr/sbin/nologin\n' \
-		    "$i" "$uid" "$uid" "$i" >>"$T/id/passwd"
-		printf 'alice%d:x:%d:\n' "$i" "$uid" >>"$T/id/group"
+		printf 'alice%d:x:%d:3000:alice%d:/nonexistent:/usr/sbin/nologin\n' \
+		    "$i" "$uid" "$i" >>"$T/id/passwd"
 		printf 'HOTP/T30 alice%d - %s\n' "$i" "$hex" >>"$T/id/users.oath"
 		printf '%s %s\n' "$pw" "$hex" >>"$T/id/logins"
-		members+="${members:+,}alice$i"
 	done
-	printf 'gp-clinicians:x:3000:%s\n' "$members" >>"$T/id/group"
+	# gp-clinicians is everyone's primary group, with no member list:
+	# nss_wrapper's getgrgid_r answers -1, not ERANGE, for an entry
+	# longer than the caller's buffer, and mwgd (1 KiB first, grown on
+	# ERANGE) would drop a group listing 400 people from the session.
+	printf 'gp-clinicians:x:3000:\n' >>"$T/id/group"
 	chmod 644 "$T/id/passdb" "$T/id/passwd" "$T/id/group"
 	MWGD_ENV=(PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$T/id/pam.d"
 	    PAM_WRAPPER_DISABLE_DEEPBIND=1 NSS_WRAPPER_PASSWD="$T/id/passwd"
