@@ -13,7 +13,7 @@
 # PRIVBENCH_HS_CONC (32), PRIVBENCH_BUDGET (540 s: no round starts later),
 # PRIVBENCH_AUDIT_DIR (the audit trail's parent directory, default the
 # scratch directory on /tmp; e.g. /dev/shm takes fdatasync's wait away),
-# PRIVBENCH_SETSID=0 (mwgd in the script's session; see start_mwgd),
+# PRIVBENCH_SETSID=0 (mwgd in the script's session; see bench_spawn_mwgd in lib.sh),
 # PRIVBENCH_BEFORE_TLS / PRIVBENCH_AFTER_TLS (a line added to each build's
 # listen tls block, e.g. "key-holder monitor": one binary, two settings),
 # BENCH_KEEP=1 keeps the scratch directory. Needs root (mwgd drops to
@@ -55,9 +55,8 @@ START_TIMEOUT=10
 GW_CPU=0
 LG_CPU=1
 [ "$(nproc)" -lt 2 ] && LG_CPU=0
-PAM_MATRIX=/usr/lib/x86_64-linux-gnu/pam_wrapper/pam_matrix.so
-[ -f "$PAM_MATRIX" ] || { echo "privsep: $PAM_MATRIX missing (pam_wrapper)" >&2; exit 1; }
-CLK_TCK=$(getconf CLK_TCK)
+# shellcheck disable=SC2034 # read by lib.sh
+BENCH_SETSID=${PRIVBENCH_SETSID:-1}
 
 # shellcheck disable=SC2034 # read by lib.sh
 BENCH_LOG_PREFIX=privsep
@@ -69,105 +68,9 @@ if [ -n "$AUDIT_DIR" ]; then
 	trap 'bench_cleanup; rm -rf "${AUDIT_DIR:?}/$(basename "$T")"' EXIT
 fi
 
-for p in $P_GW $P_ECHO; do
-	if awk -v p="$(printf ':%04X' "$p")" '$2 ~ p"$" && $4 == "0A" { f = 1 }
-	    END { exit !f }' /proc/net/tcp; then
-		log "port $p is in use: set PRIVBENCH_PORT_BASE to a free range"
-		exit 1
-	fi
-done
-
-die() { log "FAILED: $*"; exit 1; }
-
-# ---- CPU of a process tree -------------------------------------------------
-descendants() {	# PID: PID and every descendant, one a line
-	local c
-	echo "$1"
-	for c in $(pgrep -P "$1"); do descendants "$c"; done
-}
-tree_ticks() {	# PID: utime+stime (clock ticks) of the tree, then of PID alone
-	local p s=0 v top=0
-	for p in $(descendants "$1"); do
-		# Fields after the last ')': state is 3, utime 14, stime 15.
-		v=$(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null |
-		    awk '{ print $12 + $13 }') || continue
-		[ -n "$v" ] || continue
-		s=$((s + v))
-		[ "$p" = "$1" ] && top=$v
-	done
-	echo "$s $top"
-}
-share() {	# PART WHOLE: PART as a percentage of WHOLE
-	awk -v p="$1" -v w="$2" 'BEGIN { if (w > 0) printf "%.0f", p * 100 / w; else print "n/a" }'
-}
-tree_pids() { descendants "$1" | sort -n | tr '\n' ' '; }
-ticks_us_per() {	# TICKS COUNT: microseconds per operation
-	awk -v t="$1" -v n="$2" -v hz="$CLK_TCK" \
-	    'BEGIN { if (n > 0) printf "%.0f", t * 1e6 / hz / n; else print "n/a" }'
-}
-
-# ---- identity, keys and CSRs shared by both builds -------------------------
-# pam_matrix users alice1..aliceN with their passwords, nss_wrapper's
-# passwd and group (mwg-net too: the after build looks it up), TOTP
-# secrets as a pam_oath users file for `mwgctl totp import`.
-setup_identity() {
-	local i uid pw hex members=""
-	mkdir -p "$T/id/pam.d"
-	printf 'auth required %s passdb=%s\naccount required %s passdb=%s\n' \
-	    "$PAM_MATRIX" "$T/id/passdb" "$PAM_MATRIX" "$T/id/passdb" \
-	    >"$T/id/pam.d/mwg"
-	: >"$T/id/pam.d/other"
-	: >"$T/id/passdb"
-	: >"$T/id/users.oath"
-	printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n' >"$T/id/passwd"
-	getent passwd mwg-net >>"$T/id/passwd" || true
-	printf 'root:x:0:\nnogroup:x:65534:\n' >"$T/id/group"
-	for ((i = 1; i <= NLOGIN; i++)); do
-		uid=$((20000 + i))
-		pw=pw-$(openssl rand -hex 8)
-		hex=$(openssl rand -hex 20)
-		printf 'alice%d:%s:mwg\n' "$i" "$pw" >>"$T/id/passdb"
-		printf 'alice%d:x:%d:%d:alice%d:/nonexistent:/usr/sbin/nologin\n' \
-		    "$i" "$uid" "$uid" "$i" >>"$T/id/passwd"
-		printf 'alice%d:x:%d:\n' "$i" "$uid" >>"$T/id/group"
-		printf 'HOTP/T30 alice%d - %s\n' "$i" "$hex" >>"$T/id/users.oath"
-		printf '%s %s\n' "$pw" "$hex" >>"$T/id/logins"
-		members+="${members:+,}alice$i"
-	done
-	printf 'gp-clinicians:x:3000:%s\n' "$members" >>"$T/id/group"
-	chmod 644 "$T/id/passdb" "$T/id/passwd" "$T/id/group"
-	MWGD_ENV=(PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$T/id/pam.d"
-	    PAM_WRAPPER_DISABLE_DEEPBIND=1 NSS_WRAPPER_PASSWD="$T/id/passwd"
-	    NSS_WRAPPER_GROUP="$T/id/group"
-	    LD_PRELOAD=libpam_wrapper.so:libnss_wrapper.so)
-}
-
-# One P-256 key and base64 DER CSR per enrolment (as 23-est-curl.sh).
-make_csrs() {
-	local j
-	mkdir -p "$T/csr"
-	for ((j = 1; j <= NENROL; j++)); do
-		openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 \
-		    -out "$T/csr/$j.key" 2>/dev/null &&
-		openssl req -new -key "$T/csr/$j.key" -subj "/CN=bench-$j" \
-		    -outform DER 2>/dev/null | openssl base64 -e >"$T/csr/$j.b64" ||
-		    die "cannot make CSR $j"
-	done
-}
+bench_ports_free "$P_GW" "$P_ECHO"
 
 # ---- per build: a template state every round starts from -------------------
-write_policy() {	# DIR
-	cat >"$1/policy.conf" <<-EOF
-	practice $PRACTICE "Bench practice" {
-	    target echo 127.0.0.1:$P_ECHO
-	}
-	role bench {
-	    groups    bench gp-clinicians
-	    practices *
-	    targets   *
-	}
-	EOF
-}
 
 write_conf() {	# BUILD ROUND_DIR
 	local ca=$T/$1/ca r=$2 extra=${PRIVBENCH_BEFORE_TLS:-}
@@ -182,15 +85,7 @@ write_conf() {	# BUILD ROUND_DIR
 	audit {
 	    file $(audit_dir "$r")/audit.jsonl
 	}
-	limits {
-	    connections 20000
-	    worker-connections 20000
-	}
-	timeouts {
-	    head 10s
-	    connect 10s
-	    idle 30m
-	}
+	$(bench_conf_limits)
 	listen tls 127.0.0.1:$P_GW {
 	    certificate $ca/server.pem
 	    key         $ca/server.key
@@ -218,34 +113,14 @@ start_mwgd() {	# BUILD ROUND_DIR
 	mkdir -p "$(audit_dir "$r")"
 	chown nobody:nogroup "$(audit_dir "$r")"
 	write_conf "$1" "$r"
-	# Its own session, so its own scheduler autogroup, as a service has
-	# its own cgroup: in the script's group it would share one weight
-	# with 32 loadgen threads, split between the CPUs by how many
-	# threads are runnable on each, and a gateway with more threads on
-	# CPU 0 (the after build) would get more of it. (setsid does not fork
-	# here: a background job of a script leads no process group.)
-	local sid=setsid
-	[ "${PRIVBENCH_SETSID:-1}" = 0 ] && sid=
-	env "${MWGD_ENV[@]}" $sid taskset -c "$GW_CPU" "${BIN[$1]}/mwgd" \
-	    -f "$r/mwgd.conf" >"$r/mwgd.log" 2>&1 &
-	MWGD_PID=$!
-	PIDS+=("$MWGD_PID")
-	wait_listen "$P_GW" "$MWGD_PID" ||
-	    die "$1: mwgd did not start: $(tail -n 3 "$r/mwgd.log")"
-	[ "$(readlink "/proc/$MWGD_PID/exe")" = "${BIN[$1]}/mwgd" ] ||
-	    die "$1: pid $MWGD_PID is not mwgd (did setsid fork?)"
+	bench_spawn_mwgd "${BIN[$1]}/mwgd" "$r/mwgd.conf" "$r/mwgd.log" \
+	    "$GW_CPU" 127.0.0.1 "$P_GW"
+	MWGD_PID=$SPAWNED_PID
 }
 
 stop_mwgd() {	# ROUND_DIR: TERM; it must exit 0
-	local i rc=0
-	kill -TERM "$MWGD_PID" 2>/dev/null
-	for ((i = 0; i < 100; i++)); do
-		kill -0 "$MWGD_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -0 "$MWGD_PID" 2>/dev/null && kill -KILL "$MWGD_PID"
-	wait "$MWGD_PID" 2>/dev/null || rc=$?
-	[ "$rc" = 0 ] || NOTES+=("$(basename "$(dirname "$1")") $(basename "$1"): mwgd exited with status $rc")
+	bench_stop "$MWGD_PID"
+	[ "$STOPPED_RC" = 0 ] || NOTES+=("$(basename "$(dirname "$1")") $(basename "$1"): mwgd exited with status $STOPPED_RC")
 	MWGD_PID=
 }
 
@@ -261,19 +136,15 @@ ctl() {	# BUILD ROUND_DIR ARGS...
 make_template() {	# BUILD
 	local b=$1 d=$T/$1 i c
 	mkdir -p "$d/dev" "$d/tpl/state"
-	"${BIN[$b]}/mwgctl" ca init --dir "$d/ca" --host 127.0.0.1 \
-	    --host localhost >"$d/ca.log" 2>&1 || die "$b: ca init: $(tail -n 1 "$d/ca.log")"
-	chmod 755 "$d" "$d/ca"
-	chgrp nogroup "$d/ca/server.key" && chmod 640 "$d/ca/server.key"
-	"${BIN[$b]}/mwg-testcert" --ca-dir "$d/ca" --id bench-1 --user bench \
-	    --group bench --out "$d/ca/client" || die "$b: handshake client cert"
+	bench_ca "${BIN[$b]}" "$d/ca"
+	chmod 755 "$d"
 	for ((i = 1; i <= NLOGIN; i++)); do
 		"${BIN[$b]}/mwg-testcert" --ca-dir "$d/ca" --id "dev-$i" \
 		    --out "$d/dev/$i" --store "$d/tpl/state" --owner "alice$i" ||
 		    die "$b: device $i"
 	done
 	chown -R nobody:nogroup "$d/tpl/state"
-	write_policy "$d"
+	bench_policy "$d/policy.conf"
 	start_mwgd "$b" "$d/tpl"
 	ctl "$b" "$d/tpl" totp import "$T/id/users.oath" >"$d/tpl/import.out" 2>&1 ||
 	    die "$b: totp import: $(cat "$d/tpl/import.out")"
@@ -293,15 +164,6 @@ RAW=()
 NOTES=()
 
 keep() { V[$1.$2]="${V[$1.$2]:-} $3"; }
-
-pct() {	# FILE P: nearest-rank percentile of the numbers in FILE
-	sort -g "$1" | awk -v p="$2" '{ v[NR] = $1 }
-	    END { if (!NR) { print "n/a"; exit } i = int(NR * p / 100 + 0.999999);
-	    if (i < 1) i = 1; if (i > NR) i = NR; print v[i] }'
-}
-ms() { awk -v s="$1" 'BEGIN { printf "%.1f", s * 1000 }'; }
-
-field() { printf '%s\n' "$1" | tr ' ' '\n' | sed -n "s/^$2=//p" | head -n 1; }
 
 lg() {	# BUILD LIMIT ARGS...
 	local b=$1 limit=$2
@@ -461,14 +323,6 @@ declare -A LABEL=(
 	[enrol_cpu]="gateway CPU us per enrolment (incl. TLS)"
 	[enrol_child]="  % of it in the network process"
 )
-median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }'; }
-spread() { printf '%s\n' "$@" | sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { if (NR) printf "%s-%s", lo, hi }'; }
-ratio() {
-	awk -v a="${1:-}" -v b="${2:-}" 'BEGIN {
-		num = "^[0-9]+([.][0-9]+)?$"
-		if (a !~ num || b !~ num || b <= 0) print "n/a"; else printf "%.2f\n", a / b }'
-}
-
 # after/before of each round (the two ran next to each other in time, so
 # a slow spell of the machine hits both): one ratio a line.
 paired() {	# METRIC
@@ -497,8 +351,8 @@ table() {
 # ---- run ---------------------------------------------------------------------------
 TREE=()
 log "identity for $NLOGIN people, $NENROL CSRs"
-setup_identity
-make_csrs
+bench_identity "$NLOGIN"
+bench_csrs "$NENROL"
 taskset -c "$LG_CPU" "${BIN[after]}/mwg-backend" --listen "127.0.0.1:$P_ECHO" \
     --mode echo >"$T/backend-echo.log" 2>&1 &
 PIDS+=("$!")

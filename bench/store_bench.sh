@@ -1,39 +1,33 @@
 #!/usr/bin/env bash
 # State store operations per second, SQLite against PostgreSQL, on this
 # machine: bench/store_bench (built by make) on a state dir of its own, then
-# on a throwaway PostgreSQL cluster (initdb/pg_ctl, as nobody when run as
-# root, 127.0.0.1, MWG_BENCH_PG_PORT or 55450) with the server's default
-# durability (fsync on, synchronous_commit on), as SQLite runs with
-# synchronous=FULL. Both data directories are on the same file system
-# (under TMPDIR). Everything it starts is stopped and removed at exit.
+# on a throwaway PostgreSQL cluster (tests/tools/pg-cluster.sh: initdb and
+# pg_ctl, as nobody when run as root, 127.0.0.1, MWG_BENCH_PG_PORT or
+# 55450) with the server's default durability (fsync on,
+# synchronous_commit on), as SQLite runs with synchronous=FULL. Both data
+# directories are on the same file system (under TMPDIR). Everything it
+# starts is stopped and removed at exit.
 #   bench/store_bench.sh BUILD_DIR [-n OPS] [-t THREADS]
 set -eu
 BUILD=${1:?usage: bench/store_bench.sh BUILD_DIR [-n OPS] [-t THREADS]}
 shift
 BENCH=$BUILD/bin/store_bench
 [ -x "$BENCH" ] || { echo "store_bench: $BENCH is missing (make)" >&2; exit 1; }
-INITDB=$(ls /usr/lib/postgresql/*/bin/initdb 2>/dev/null | tail -1)
-[ -n "$INITDB" ] || { echo "store_bench: no initdb (deploy/deps.sh bench)" >&2; exit 1; }
-PGBIN=$(dirname "$INITDB")
+. "$(dirname "$0")/../tests/tools/pg-cluster.sh"
+PGBIN=$(pg_cluster_bindir)
 PORT=${MWG_BENCH_PG_PORT:-55450}
-AS=""
-[ "$(id -u)" -ne 0 ] || AS="runuser -u nobody --"
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/mwg-store-bench-XXXXXX")
 chmod 0755 "$T"
 mkdir -m 0700 "$T/sqlite" "$T/pg-state" "$T/pg"
-[ -z "$AS" ] || chown nobody "$T/pg"
 cleanup() {
-	$AS "$PGBIN/pg_ctl" -D "$T/pg/data" -w -s -m immediate stop >/dev/null 2>&1 || true
+	pg_cluster_stop "$T/pg" immediate || true
 	rm -rf "$T"
 }
 trap cleanup EXIT INT TERM
 
-$AS "$INITDB" -D "$T/pg/data" -A trust -U mwgbench -E UTF8 --locale=C.UTF-8 \
-	>"$T/pg/initdb.log" 2>&1 || { cat "$T/pg/initdb.log" >&2; exit 1; }
-$AS "$PGBIN/pg_ctl" -D "$T/pg/data" -l "$T/pg/log" -w -s \
-	-o "-k $T/pg -c listen_addresses=127.0.0.1 -p $PORT" start ||
-	{ cat "$T/pg/log" >&2; exit 1; }
+pg_cluster_init "$T/pg" mwgbench
+pg_cluster_start "$T/pg" "$PORT"
 
 echo "# store_bench $* on $(uname -r), $(nproc) CPUs; $(df -h "$T" | awk 'NR==2{print $1}')"
 echo "# sqlite: $(pkg-config --modversion sqlite3), WAL, synchronous=FULL"

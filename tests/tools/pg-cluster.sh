@@ -6,6 +6,7 @@
 #   pg_cluster_start DIR PORT     start it on 127.0.0.1:PORT, wait until ready
 #   pg_cluster_stop DIR [MODE]    stop it (MODE: fast, immediate; default fast)
 #   pg_cluster_psql DIR PORT USER SQL   run one statement, print the rows
+#   pg_cluster_pid DIR            the postmaster's pid (benchmarks pin it)
 # Each prints the server's log and returns non-zero when it fails.
 
 # The directory of initdb and pg_ctl: MWG_TEST_PG_BINDIR (as store_pg_test
@@ -58,4 +59,9 @@ pg_cluster_stop() {	# DIR [MODE]
 pg_cluster_psql() {	# DIR PORT USER SQL
 	psql -X -q -A -t -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$2" -U "$3" \
 		-d postgres -c "$4"
+}
+
+pg_cluster_pid() {	# DIR: the first line of postmaster.pid
+	[ -f "$1/data/postmaster.pid" ] || { echo "pg-cluster: $1 is not running" >&2; return 1; }
+	head -n 1 "$1/data/postmaster.pid"
 }
