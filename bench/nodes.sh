@@ -435,7 +435,7 @@ part_proxy() {
 
 # ---- part cut: a lock on node A, a tunnel on node B ------------------------------
 # Holds a tunnel to node B as a logged-in person, runs the lock command,
-# and prints how long after the command returned node B closed the
+# and prints how long after the command began node B closed the
 # tunnel: "cut_ms=X lock_ms=Y", or "nocut lock_ms=Y" after WAIT seconds.
 CUT_PY='
 import socket, ssl, subprocess, sys, time
@@ -458,11 +458,10 @@ if not head.startswith(b"HTTP/1.1 200 "):
 s.sendall(b"x")
 if s.recv(1) != b"x":
     sys.exit("tunnel: the echo did not come back")
+# The clock starts with mwgctl, and the socket is read while it runs:
+# node B may cut the tunnel before node A has answered mwgctl.
 t0 = time.monotonic()
-r = subprocess.run(lock, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-t1 = time.monotonic()
-if r.returncode != 0:
-    sys.exit("lock: %s" % r.stderr.decode(errors="replace").strip())
+p = subprocess.Popen(lock, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 s.settimeout(float(wait))
 try:
     while s.recv(4096):
@@ -473,8 +472,12 @@ except socket.timeout:
 except (ssl.SSLError, ConnectionResetError):
     cut = True
 t2 = time.monotonic()
+err = p.communicate()[1]
+t1 = time.monotonic()
+if p.returncode != 0:
+    sys.exit("lock: %s" % err.decode(errors="replace").strip())
 if cut:
-    print("cut_ms=%.1f lock_ms=%.1f" % ((t2 - t1) * 1000, (t1 - t0) * 1000))
+    print("cut_ms=%.1f lock_ms=%.1f" % ((t2 - t0) * 1000, (t1 - t0) * 1000))
 else:
     print("nocut lock_ms=%.1f" % ((t1 - t0) * 1000))
 '
@@ -531,7 +534,7 @@ part_cut() {
 			ms=$(field "$out" cut_ms)
 			echo "$ms" >>"$T/cut/ms"
 			miss=0
-			log "cut try $i/$CUT_TRIES: cut $ms ms after the lock returned"
+			log "cut try $i/$CUT_TRIES: cut $ms ms after the lock began"
 		else
 			miss=$((miss + 1))
 			log "cut try $i/$CUT_TRIES: no cut within $CUT_WAIT s"
@@ -600,7 +603,7 @@ report_cut() {
 	echo "== a lock on node ${CUT_LOCK_ON} (127.0.0.$([ "$CUT_LOCK_ON" = A ] && echo 2 || echo 3)) cuts a live tunnel on node B (127.0.0.3), one PostgreSQL"
 	echo "tries: $CUT_DONE of $CUT_TRIES; cut within $CUT_WAIT s: $n"
 	if [ "$n" -gt 0 ]; then
-		echo "ms from mwgctl's return to the tunnel's EOF: p50 $(pct "$T/cut/ms" 50), max $(pct "$T/cut/ms" 100), min $(pct "$T/cut/ms" 0)"
+		echo "ms from mwgctl's start to the tunnel's EOF: p50 $(pct "$T/cut/ms" 50), max $(pct "$T/cut/ms" 100), min $(pct "$T/cut/ms" 0)"
 	fi
 	[ "$n" -lt "$CUT_DONE" ] && echo "no cut within $CUT_WAIT s in $((CUT_DONE - n)) of $CUT_DONE tries"
 	echo
