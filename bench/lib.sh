@@ -96,6 +96,14 @@ tree_ticks() {	# PID: utime+stime (clock ticks) of the tree, then of PID alone
 	done
 	echo "$s $top"
 }
+# PID: Private_Clean + Private_Dirty (KiB) of the tree: mwgd's network
+# process holds the tunnels, its monitor is the parent.
+tree_private_kib() {
+	local p
+	for p in $(descendants "$1"); do
+		cat "/proc/$p/smaps_rollup" 2>/dev/null
+	done | awk '/^Private_(Clean|Dirty):/ { s += $2 } END { print s + 0 }'
+}
 share() {	# PART WHOLE: PART as a percentage of WHOLE
 	awk -v p="$1" -v w="$2" 'BEGIN { if (w > 0) printf "%.0f", p * 100 / w; else print "n/a" }'
 }

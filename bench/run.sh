@@ -409,10 +409,6 @@ keep() {	# GW METRIC LINE KEY [REQUIRE_KEY=VALUE]: record one value
 	[ -n "$v" ] && V[$1.$2]="${V[$1.$2]:-} $v"
 }
 
-private_kib() {	# PID: Private_Clean + Private_Dirty in KiB
-	awk '/^Private_(Clean|Dirty):/ { s += $2 } END { print s + 0 }' \
-	    "/proc/$1/smaps_rollup"
-}
 
 # Opens IDLE_COUNT tunnels through a gateway that has served only a short
 # warm-up, so earlier tests' freed memory cannot hide or inflate the cost.
@@ -421,7 +417,7 @@ measure_idle() {
 	# shellcheck disable=SC2046
 	lg 60 rtt $(addr "$gw" echo) --count 100 --label "$gw" >/dev/null
 	sleep 0.5
-	before=$(private_kib "$pid")
+	before=$(tree_private_kib "$pid")
 	: >"$out"
 	# shellcheck disable=SC2046,SC2086
 	timeout -k 5 180 taskset -c "$LG_CPU" "$BIN/loadgen" idle \
@@ -438,7 +434,7 @@ measure_idle() {
 	done
 	if grep -q "^ready.* count=$IDLE_COUNT\$" "$out"; then
 		sleep 1		# let the gateway finish its side of each open
-		after=$(private_kib "$pid")
+		after=$(tree_private_kib "$pid")
 		V[$gw.mem]=$(awk -v a="$after" -v b="$before" \
 		    -v n="$IDLE_COUNT" 'BEGIN { printf "%.1f", (a - b) / n }')
 		RAW+=("idle $gw: private KiB before=$before after=$after")

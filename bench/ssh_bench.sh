@@ -255,12 +255,6 @@ dirty_kib() {
 	echo "$sum"
 }
 
-# utime + stime of pid, its threads and its reaped children, in ms.
-cpu_ms() {
-	awk -v hz="$(getconf CLK_TCK)" '{ sub(/.*\) /, "")
-	    print int(($12 + $13 + $14 + $15) * 1000 / hz) }' "/proc/$1/stat"
-}
-
 HZ=$(getconf CLK_TCK)
 # utime + stime of pid and every live process under it (sshd's connection
 # processes), plus what they reaped, in clock ticks.
@@ -311,12 +305,14 @@ measure_idle() {	# SERVER
 
 measure_conn() {	# SERVER CONCURRENCY SECONDS METRIC: one connect run
 	local srv=$1 pid=${SPID[$1]} c0 c1 line ok cpu=""
-	c0=$(cpu_ms "$pid")
+	c0=$(tree_ticks "$pid")
 	line=$(run_load "$srv" $(($3 + 40)) connect --seconds "$3" \
 	    --concurrency "$2" --target "$(target "$srv" echo)" | grep '^result')
 	sleep 1		# sshd reaps the last connections: their CPU counts
-	if c1=$(cpu_ms "$pid" 2>/dev/null) && [ -n "$c1" ] && [ -n "$c0" ]; then
-		cpu=$((c1 - c0))
+	# The tree: mwgd's network process (which does the SSH work) is a
+	# live child of its monitor; sshd's reaped children count in cutime.
+	if c1=$(tree_ticks "$pid" 2>/dev/null) && [ -n "$c1" ] && [ -n "$c0" ]; then
+		cpu=$(( (c1 - c0) * 1000 / HZ ))
 	fi
 	RAW+=("${line:-connect $srv: no result} server_cpu_ms=${cpu:-n/a}")
 	alive "$srv" "the connect test (concurrency $2)" || return

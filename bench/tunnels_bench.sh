@@ -155,11 +155,8 @@ stop_gw() {
 	wait "$GW" 2>/dev/null
 }
 
-private_kib() {
-	awk '/^Private_(Clean|Dirty):/ { s += $2 } END { print s + 0 }' \
-	    "/proc/$1/smaps_rollup"
-}
-ticks() { awk '{ sub(/.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"; }
+# The gateway's process tree (mwgd: the monitor and its network process).
+ticks() { tree_ticks "$1" | cut -d' ' -f1; }
 
 # ---- one measurement ---------------------------------------------------------
 declare -A R
@@ -208,7 +205,7 @@ established() {	# PORT
 measure() {	# KIND N PORT [loadgen address args]
 	local kind=$1 n=$2 port=$3 m0 m1 t0 t1 c0 c1 i got p alive open
 	sleep 1
-	m0=$(private_kib "$GW")
+	m0=$(tree_private_kib "$GW")
 	t0=$(date +%s%N)
 	openers "$kind" "$n" "${4:-}"
 	for ((i = 0; i < OPEN_LIMIT * 10; i++)); do
@@ -223,7 +220,7 @@ measure() {	# KIND N PORT [loadgen address args]
 	for p in "${OPENER_PIDS[@]}"; do pkill -STOP -P "$p" 2>/dev/null; done
 	sleep 2		# the gateway's side of the last opens
 	open=$(established "$port")
-	m1=$(private_kib "$GW")
+	m1=$(tree_private_kib "$GW")
 	c0=$(ticks "$GW")
 	sleep "$IDLE_S"
 	c1=$(ticks "$GW")

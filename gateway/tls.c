@@ -28,6 +28,8 @@
 #define TLS_GROUPS	"X25519:P-256:P-384"
 #define TLS_VERIFY_DEPTH 2	/* device cert -> issuing CA */
 #define TLS_PEM_MAX	(1024 * 1024)	/* bytes in a certificate or key file */
+/* Resumable sessions kept (one per recent client; about 3 KiB each). */
+#define TLS_SESSION_CACHE_MAX	10240
 
 static void
 tls_error(struct conf_errors *errs, const char *what, const char *path)
@@ -185,8 +187,18 @@ tls_ctx_policy(SSL_CTX *ctx)
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS |
 	    SSL_MODE_ENABLE_PARTIAL_WRITE |
 	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-	/* Stateless tickets resume; no server-side cache that grows. */
-	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	/*
+	 * Resumption from a server-side cache (TLS 1.3 stateful tickets, TLS
+	 * 1.2 session IDs), not stateless tickets: OpenSSL 3.0 makes each
+	 * stateless ticket by encoding the session, decoding it again (the
+	 * client certificate parsed a second time) and encoding it once more,
+	 * about a sixth of a full handshake's CPU (bench/README.md). Only a
+	 * client that completed a mutual-TLS handshake gets an entry; the
+	 * cache is bounded, and full, OpenSSL drops the oldest.
+	 */
+	SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
+	SSL_CTX_sess_set_cache_size(ctx, TLS_SESSION_CACHE_MAX);
 	/*
 	 * With client certificates, OpenSSL aborts a resumption unless the
 	 * session is bound to a context ("session id context uninitialized").
@@ -194,7 +206,7 @@ tls_ctx_policy(SSL_CTX *ctx)
 	if (SSL_CTX_set_session_id_context(ctx, session_context,
 	    sizeof(session_context) - 1) != 1)
 		return -1;
-	/* One TLS 1.3 ticket is enough for a client; each costs CPU. */
+	/* One TLS 1.3 ticket (a cache entry) is enough for a client. */
 	SSL_CTX_set_num_tickets(ctx, 1);
 	SSL_CTX_set_max_early_data(ctx, 0);
 	/* One read(2) can bring several records. */
