@@ -202,15 +202,7 @@ start_mwgd() {
 	audit {
 	    file $T/mwgd/audit.jsonl
 	}
-	limits {
-	    connections 20000
-	    worker-connections 20000
-	}
-	timeouts {
-	    head 10s
-	    connect 10s
-	    idle 30m
-	}
+	$(bench_conf_limits)
 	listen tls 127.0.0.1:$P_MWGD {
 	    certificate $CA/server.pem
 	    key $CA/server.key

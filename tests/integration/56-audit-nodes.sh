@@ -7,6 +7,7 @@
 # chain only; mwgctl audit export for one practice merges both nodes'
 # records in time order, exactly, in JSON Lines and CSV.
 . "$(dirname "$0")/common.sh"
+. "$(dirname "$0")/nodes-common.sh"
 
 "$BIN/mwgctl" ca init --dir "$T/ca" --host 127.0.0.2 --host 127.0.0.3 >/dev/null
 chmod 755 "$T/ca"
@@ -18,46 +19,6 @@ write_policy 'practice K84002 "Horsefair Surgery" {
 }'
 start_backend http "$HTTP_PORT"
 
-declare -A ADDR=([a]=127.0.0.2 [b]=127.0.0.3)
-node_conf() {	# a|b extra-audit-lines
-	local n=$1
-	mkdir -p "$T/state-$n" "$T/log-$n"
-	chown nobody:nogroup "$T/state-$n" "$T/log-$n" 2>/dev/null || true
-	cat >"$T/mwgd-$n.conf" <<CONF
-user nobody
-group nogroup
-node-name gw-$n
-state-dir $T/state-$n
-workers 1
-policy $T/policy.conf
-control $T/$n.sock
-audit {
-    file $T/log-$n/audit.jsonl
-    ${2:-}
-}
-listen tls ${ADDR[$n]}:$GW_PORT {
-    certificate $T/ca/server.pem
-    key         $T/ca/server.key
-    ca          $T/ca/issuing.pem
-    ca-key      $T/ca/issuing.key
-    root        $T/ca/root.pem
-}
-CONF
-}
-start_node() {	# a|b [run]: as start_mwgd, tracked as mwgd-a / mwgd-b
-	local n=$1 pid log=$T/mwgd-$1${2:-}.log
-	# A log of its own per run: an earlier run's "listening on" must not
-	# be taken for this one's.
-	"$BIN/mwgd" -d -f "$T/mwgd-$n.conf" >"$log" 2>&1 &
-	pid=$!
-	proc_track "mwgd-$n" "$pid" 0 "$log"
-	for _ in $(seq 200); do
-		grep -q "listening on" "$log" 2>/dev/null && return 0
-		kill -0 "$pid" 2>/dev/null || fail "mwgd-$n exited at start: $(tail -3 "$log")"
-		sleep 0.05
-	done
-	fail "mwgd-$n did not start listening"
-}
 via() {	# a|b curl-args...: gw_curl through that node
 	local GW=${ADDR[$1]}:$GW_PORT
 	shift
@@ -80,7 +41,7 @@ node_wait() {	# a|b condition n: as audit_wait, over all the node's files
 	fail "audit of node $1: fewer than $3 records match $2"
 }
 
-node_conf a "rotate-size 3000"
+NODE_AUDIT="rotate-size 3000" node_conf a
 node_conf b
 # A node name that could not be a field's value is refused before start.
 sed 's/^node-name gw-b$/node-name "gw b"/' "$T/mwgd-b.conf" >"$T/bad.conf"

@@ -18,6 +18,7 @@
 # make gw-b refuse the device and list it in gw-b's CRL (state.sync);
 # both nodes' trails verify and hold every record.
 . "$(dirname "$0")/common.sh"
+. "$(dirname "$0")/nodes-common.sh"
 . "$(dirname "$0")/../tools/pg-cluster.sh"
 # Without PostgreSQL or HAProxy there is nothing to run; under CI=true
 # that is a failure (skip fails there), as in store_pg_test.
@@ -30,7 +31,7 @@ ALICE_PW=alice-Pw-57e3b9
 PG_PORT=$((BASE + 12))
 PG_USER=mwgtest
 LPORT=$((BASE + 13))		# mwg connect's local port
-declare -A ADDR=([a]=127.0.0.2 [b]=127.0.0.3) PID=() OTHER=([a]=b [b]=a)
+declare -A OTHER=([a]=b [b]=a)
 # HAProxy reaches the nodes from 127.0.0.9, the one address their
 # proxy-protocol from lists: a client on 127.0.0.1 may still talk to a
 # node directly (without a header), as an administrator would.
@@ -67,55 +68,6 @@ pg_cluster_init "$T/pg" "$PG_USER" || fail "initdb failed"
 pg_cluster_start "$T/pg" "$PG_PORT" || fail "PostgreSQL did not start on port $PG_PORT"
 AT_EXIT+=("pg_cluster_stop '$T/pg' immediate")
 
-node_conf() {	# a|b
-	local n=$1
-	mkdir -p "$T/state-$n" "$T/log-$n"
-	chown nobody:nogroup "$T/state-$n" "$T/log-$n" 2>/dev/null || true
-	cat >"$T/mwgd-$n.conf" <<CONF
-user nobody
-group nogroup
-node-name gw-$n
-state-dir $T/state-$n
-workers 1
-policy $T/policy.conf
-control $T/$n.sock
-audit {
-    file $T/log-$n/audit.jsonl
-}
-store {
-    postgres "host=127.0.0.1 port=$PG_PORT user=$PG_USER dbname=postgres"
-    not-ready-after 5s
-}
-listen tls ${ADDR[$n]}:$GW_PORT {
-    certificate $T/ca/server.pem
-    key         $T/ca/server.key
-    ca          $T/ca/issuing.pem
-    ca-key      $T/ca/issuing.key
-    root        $T/ca/root.pem
-    proxy-protocol from $HAP_SOURCE/32
-}
-CONF
-}
-start_node() {	# a|b [run]: as start_mwgd, tracked as mwgd-a / mwgd-b
-	local n=$1 log=$T/mwgd-$1${2:-}.log
-	# A log of its own per run: an earlier run's "listening on" must not
-	# be taken for this one's.
-	env "${MWGD_ENV[@]}" "$BIN/mwgd" -d -f "$T/mwgd-$n.conf" >"$log" 2>&1 &
-	PID[$n]=$!
-	proc_track "mwgd-$n" "${PID[$n]}" 0 "$log"
-	for _ in $(seq 200); do
-		grep -q "listening on" "$log" 2>/dev/null && return 0
-		kill -0 "${PID[$n]}" 2>/dev/null || fail "mwgd-$n exited at start: $(tail -3 "$log")"
-		sleep 0.05
-	done
-	fail "mwgd-$n did not start listening"
-}
-# A node's trail, as audit_select and friends see it.
-on() {	# a|b function args...
-	local n=$1
-	shift
-	AUDIT=$T/log-$n/audit.jsonl "$@"
-}
 node_of() {	# jq condition: the node whose trail has a record matching it
 	local n
 	for n in a b; do
@@ -124,6 +76,11 @@ node_of() {	# jq condition: the node whose trail has a record matching it
 	fail "no node recorded $1"
 }
 
+NODE_TOP="store {
+    postgres \"host=127.0.0.1 port=$PG_PORT user=$PG_USER dbname=postgres\"
+    not-ready-after 5s
+}"
+NODE_TLS="proxy-protocol from $HAP_SOURCE/32"
 node_conf a
 node_conf b
 start_node a
@@ -269,6 +226,15 @@ connect_code() {	# gw path
 	GW=$1 gw_curl sess --max-time 5 -o /dev/null -w '%{http_connect}' \
 		"http://emis.K84001:$HTTP_PORT/$2" 2>/dev/null || true
 }
+# Polls connect_code until a 200 or LIMIT ms after t0; sets code and ms.
+connect_poll() {	# gw path limit-ms
+	while :; do
+		code=$(connect_code "$1" "$2")
+		ms=$(( $(date +%s%3N) - t0 ))
+		[ "$code" = 200 ] || [ "$ms" -gt "$3" ] && break
+		sleep 0.05
+	done
+}
 OPENS=0		# tunnels the clients here saw opened, on both nodes
 
 # ---- 3. a lock on gw-a cuts gw-b's tunnel; an unlock on gw-b frees gw-a --------
@@ -299,12 +265,7 @@ expect_eq "$(on a audit_count '.["event.action"]=="state.sync"')" 0 "gw-a does n
 t0=$(date +%s%3N)
 on b audit_wait '.["event.action"]=="lock.remove" and .["user.name"]=="alice"' 1
 # The unlock reaches gw-a within a second: poll its answer to a CONNECT.
-while :; do
-	code=$(connect_code "${ADDR[a]}:$GW_PORT" unlocked)
-	ms=$(( $(date +%s%3N) - t0 ))
-	[ "$code" = 200 ] || [ "$ms" -gt 3000 ] && break
-	sleep 0.05
-done
+connect_poll "${ADDR[a]}:$GW_PORT" unlocked 3000
 expect_eq "$code" 200 "after an unlock on gw-b, a CONNECT on gw-a"
 OPENS=$((OPENS + 1))
 log "unlock on gw-b to a CONNECT served on gw-a: $ms ms"
@@ -359,12 +320,7 @@ for _ in $(seq 50); do running "$NET" || break; sleep 0.02; done
 running "$NET" && fail "gw-$VICTIM's network process outlived its monitor"
 log "ok: gw-$VICTIM killed (-9); its network process exited with it"
 ns=$(on "$SURV" audit_count '.["event.action"]=="tunnel.open" and .["event.outcome"]=="success"')
-while :; do
-	code=$(connect_code "$HAP" failover)
-	ms=$(( $(date +%s%3N) - t0 ))
-	[ "$code" = 200 ] || [ "$ms" -gt 5000 ] && break
-	sleep 0.05
-done
+connect_poll "$HAP" failover 5000
 expect_eq "$code" 200 "a new connection through HAProxy after the kill"
 OPENS=$((OPENS + 1))
 log "kill -9 of gw-$VICTIM to a new connection served through HAProxy: $ms ms"

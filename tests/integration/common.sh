@@ -346,14 +346,19 @@ start_mwgd() {
 	env "${MWGD_ENV[@]}" ${MWGD_WRAP[@]+"${MWGD_WRAP[@]}"} "$BIN/mwgd" -d -f "$T/mwgd.conf" >"$T/mwgd.log" 2>&1 &
 	MWGD_PID=$!
 	proc_track mwgd "$MWGD_PID" 0 "$T/mwgd.log"
-	# The port accepts from the bind on; "listening" comes after the
-	# privilege drop and the state store, when mwgd is really up.
+	wait_listening "$MWGD_PID" "$T/mwgd.log" mwgd
+	wait_port "$GW_PORT"
+}
+
+# The port accepts from the bind on; "listening" comes after the privilege
+# drop and the state store, when mwgd is really up (10 s at most).
+wait_listening() {	# pid log name
 	for _ in $(seq 200); do
-		grep -q "listening on" "$T/mwgd.log" 2>/dev/null && break
-		kill -0 "$MWGD_PID" 2>/dev/null || fail "mwgd exited at start: $(tail -3 "$T/mwgd.log")"
+		grep -q "listening on" "$2" 2>/dev/null && return 0
+		kill -0 "$1" 2>/dev/null || fail "$3 exited at start: $(tail -3 "$2")"
 		sleep 0.05
 	done
-	wait_port "$GW_PORT"
+	fail "$3 did not start listening"
 }
 
 # Stops mwgd with SIGTERM; it must exit 0 with no sanitizer report.

@@ -449,18 +449,25 @@ open_store(void)
 
 /* ---- PostgreSQL only ---------------------------------------------------- */
 
-/* The statement that ends the store's connection, as a restart would. */
+/* Ends this test's one connection that matches also (SQL), as a server
+ * restart would. */
 static void
-terminate_store_connections(void)
+terminate_connection(const char *also)
 {
 	char sql[256];
 
 	snprintf(sql, sizeof(sql),
 		 "SELECT count(pg_terminate_backend(pid, 5000)) FROM "
 		 "pg_stat_activity WHERE application_name = '%s' AND "
-		 "pid <> pg_backend_pid()",
-		 schema);
-	cr_assert_eq(raw_int(sql), 1, "one store connection to end");
+		 "pid <> pg_backend_pid() AND %s",
+		 schema, also);
+	cr_assert_eq(raw_int(sql), 1, "one connection (%s) to end", also);
+}
+
+static void
+terminate_store_connections(void)
+{
+	terminate_connection("true");
 }
 
 /*
@@ -788,17 +795,11 @@ Test(store, pg_listener_lost_connection_is_made_again)
 	struct store_listener *l = store_listen_new(a);
 	struct store_lock lk = {STORE_LOCK_USER, "bob", "left", 0, NOW, 0};
 	struct heard h = {0};
-	char sql[256];
 	int rc = 0, downs = 0;
 
 	cr_assert_eq(store_listen_wait(l, -1, 0, hear_cb, &h, err, sizeof(err)), 1,
 		     "%s", err);
-	snprintf(sql, sizeof(sql),
-		 "SELECT count(pg_terminate_backend(pid, 5000)) FROM "
-		 "pg_stat_activity WHERE application_name = '%s' AND "
-		 "query LIKE 'LISTEN %%'",
-		 schema);
-	cr_assert_eq(raw_int(sql), 1, "one listening connection to end");
+	terminate_connection("query LIKE 'LISTEN %'");
 	cr_assert_eq(store_lock_add(b, &lk, err, sizeof(err)), 0, "%s", err);
 	for (int i = 0; i < 40 && rc != 1; i++) {
 		rc = store_listen_wait(l, -1, 100, hear_cb, &h, err, sizeof(err));
