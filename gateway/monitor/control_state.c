@@ -187,15 +187,6 @@ cs_totp_import(struct server *srv, json_t *req, long uid)
 
 /* ---- locks -------------------------------------------------------------- */
 
-/* The person's or device's tunnels close now (in the network process). */
-static int
-close_tunnels_of(struct server *srv, int is_user, const char *name,
-    const char *reason)
-{
-	(void)srv;
-	return netctl_close_whose(is_user, name, reason);
-}
-
 /* "user" or "device" and a name valid for that kind. */
 static int
 lock_target(json_t *req, int *is_user, const char **name)
@@ -241,8 +232,7 @@ cs_lock(struct server *srv, json_t *req, long uid)
 	if (store_lock_add(srv->store, &l, err, sizeof(err)) == -1)
 		return cs_error("%s", err);
 	denylist_lock(srv->deny, is_user, name, l.until, reason);
-	closed = close_tunnels_of(srv, is_user, name, is_user ?
-	    "user-locked" : "device-locked");
+	closed = netctl_close_locked(is_user, name);
 	cs_audit(srv, "lock.add", uid, json_pack("{s:s, s:s, s:I, s:i}",
 	    is_user ? "user.name" : "device.id", name, "event.reason", reason,
 	    "lock.until", (json_int_t)l.until, "tunnels.closed", closed));
@@ -466,7 +456,7 @@ cs_device_revoke(struct server *srv, json_t *req, long uid,
 		return r == 1 ? cs_error("no device %s", id) :
 		    cs_error("%s", err);
 	denylist_revoke(srv->deny, id, reason);
-	closed = close_tunnels_of(srv, 0, id, "device-revoked");
+	closed = netctl_close_whose(0, id, "device-revoked");
 	cs_audit(srv, "device.revoke", uid, json_pack("{s:s, s:s, s:i}",
 	    "device.id", id, "event.reason", reason, "tunnels.closed", closed));
 	/* The gateway already refuses the device; the CRL tells others. */

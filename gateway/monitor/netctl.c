@@ -63,6 +63,13 @@ netctl_close_whose(int is_user, const char *name, const char *reason)
 }
 
 int
+netctl_close_locked(int is_user, const char *name)
+{
+	return netctl_close_whose(is_user, name, is_user ? "user-locked" :
+	    "device-locked");
+}
+
+int
 netctl_close_serials(json_t *serials)
 {
 	return netctl_count(netctl_call(IPC_CLOSE_SERIALS, json_pack("{s:O}",

@@ -17,6 +17,8 @@ json_t *netctl_sessions(void);
 int netctl_kill(uint64_t id);
 /* Closes a person's (is_user) or device's tunnels; how many. */
 int netctl_close_whose(int is_user, const char *name, const char *reason);
+/* The same for a lock just applied: reason user-locked or device-locked. */
+int netctl_close_locked(int is_user, const char *name);
 /* Closes the tunnels of these session certificate serials; how many. */
 int netctl_close_serials(json_t *serials);
 /* Decides device_id's tunnels (NULL: all) again; closes the denied. */

@@ -81,12 +81,6 @@ ns_publish_crl(struct node_sync *ns)
 	snapshot_put(snap);
 }
 
-static const char *
-ns_lock_reason(int is_user)
-{
-	return is_user ? "user-locked" : "device-locked";
-}
-
 static int
 ns_lock(struct node_sync *ns, const struct store_change *c, time_t now)
 {
@@ -102,14 +96,22 @@ ns_lock(struct node_sync *ns, const struct store_change *c, time_t now)
 	if (r == 1 && (l.until == 0 || l.until > now)) {
 		denylist_lock(srv->deny, c->is_user, c->name, l.until,
 		    l.reason);
-		closed = netctl_close_whose(c->is_user, c->name,
-		    ns_lock_reason(c->is_user));
+		closed = netctl_close_locked(c->is_user, c->name);
 		ns_audit(ns, "lock", c->is_user, c->name, l.reason, closed);
 	} else if (denylist_locked(srv->deny, c->is_user, c->name, now)) {
 		denylist_unlock(srv->deny, c->is_user, c->name);
 		ns_audit(ns, "unlock", c->is_user, c->name, NULL, 0);
 	}
 	return 0;
+}
+
+static int
+ns_revoked_here(struct server *srv, const char *id)
+{
+	char why[DENYLIST_REASON_MAX + 16];
+
+	return denylist_device(srv->deny, id, time(NULL), why,
+	    sizeof(why)) == 1 && strncmp(why, "revoked", 7) == 0;
 }
 
 static int
@@ -124,7 +126,9 @@ ns_device(struct node_sync *ns, const struct store_change *c)
 	    sizeof(err))) != 1)
 		return r;	/* 0: gone, nothing to mirror */
 	devcache_set_managed(srv->devices, d.id, d.is_managed);
-	if (d.revoked_at != 0) {
+	/* Once: a revoked device's row may change again (a renewal left
+	 * behind, its managed flag), and it is revoked here already. */
+	if (d.revoked_at != 0 && !ns_revoked_here(srv, d.id)) {
 		denylist_revoke(srv->deny, d.id, d.revoke_reason);
 		closed = netctl_close_whose(0, d.id, "device-revoked");
 		ns_audit(ns, "revoke", 0, d.id, d.revoke_reason, closed);
@@ -253,8 +257,7 @@ ns_cut(json_t *op, json_t *serials)
 	int is_user = json_is_true(json_object_get(op, "user"));
 
 	if (strcmp(kind, "lock") == 0)
-		return netctl_close_whose(is_user, name,
-		    ns_lock_reason(is_user));
+		return netctl_close_locked(is_user, name);
 	if (strcmp(kind, "revoke") == 0)
 		return netctl_close_whose(0, name, "device-revoked");
 	if (strcmp(kind, "session-end") == 0)

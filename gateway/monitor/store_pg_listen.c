@@ -20,7 +20,6 @@
 #define LISTEN_CHANNEL_SQL "SELECT 'mwg_changes.' || current_schema()"
 #define LISTEN_CHANNEL_MAX 64 /* NAMEDATALEN */
 #define LISTEN_RETRY_SECONDS 1
-#define LISTEN_NOTICES_MAX 1024 /* read per call; the rest wait */
 
 struct store_listener {
 	struct store *st;    /* whose own changes are told apart */
@@ -166,7 +165,11 @@ listen_parse(const char *payload, struct store_change *c)
 	return listen_name(rest, c->name, sizeof(c->name));
 }
 
-/* Hands every notice read so far to fn. */
+/*
+ * Hands every notice read so far to fn: all of them, as libpq holds them
+ * already (a cap would leave the rest unseen until the next wake-up,
+ * which may be a minute away).
+ */
 static void
 listen_deliver(struct store_listener *l, store_change_fn fn, void *arg)
 {
@@ -174,8 +177,7 @@ listen_deliver(struct store_listener *l, store_change_fn fn, void *arg)
 	struct store_change c;
 	PGnotify *n;
 
-	for (int i = 0; i < LISTEN_NOTICES_MAX &&
-	     (n = PQnotifies(conn)) != NULL; i++) {
+	while ((n = PQnotifies(conn)) != NULL) {
 		if (strcmp(n->relname, l->channel) == 0 &&
 		    listen_parse(n->extra, &c) == 0) {
 			c.is_own = l->st->pg != NULL &&
