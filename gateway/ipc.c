@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -121,20 +122,40 @@ ipc_decode(const unsigned char *hdr, const unsigned char *payload,
 	return 0;
 }
 
-/* A peer that is gone is an error here, never a SIGPIPE. */
+/*
+ * A frame goes in one system call where it can: on one core, a header sent
+ * alone wakes the reader, which reads it and sleeps again on the payload,
+ * two wake-ups (and two switches back) for every message. A peer that is
+ * gone is an error here, never a SIGPIPE.
+ */
 static int
-send_all(int fd, const void *p, size_t len)
+send_frame(int fd, const unsigned char *hdr, const char *text, size_t len)
 {
-	size_t done = 0;
+	struct iovec iov[2] = {
+		{ .iov_base = (void *)hdr, .iov_len = IPC_HDR_LEN },
+		{ .iov_base = (void *)text, .iov_len = len },
+	};
+	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2 };
+	size_t done = 0, total = IPC_HDR_LEN + len;
 	ssize_t n;
 
-	while (done < len) {
-		n = send(fd, (const char *)p + done, len - done, MSG_NOSIGNAL);
+	while (done < total) {
+		n = sendmsg(fd, &mh, MSG_NOSIGNAL);
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n <= 0)
 			return -1;
 		done += (size_t)n;
+		/* A partial send (a large frame): skip what went. */
+		while (mh.msg_iovlen > 0 && (size_t)n >= mh.msg_iov->iov_len) {
+			n -= (ssize_t)mh.msg_iov->iov_len;
+			mh.msg_iov++;
+			mh.msg_iovlen--;
+		}
+		if (mh.msg_iovlen > 0) {
+			mh.msg_iov->iov_base = (char *)mh.msg_iov->iov_base + n;
+			mh.msg_iov->iov_len -= (size_t)n;
+		}
 	}
 	return 0;
 }
@@ -162,8 +183,7 @@ frame_write(struct ipc *ch, int type, int flags, uint64_t id, json_t *msg)
 	put32(hdr + 8, (uint32_t)id);
 	put32(hdr + 12, (uint32_t)(id >> 32));
 	pthread_mutex_lock(&ch->wlock);
-	if (send_all(ch->fd, hdr, sizeof(hdr)) == 0 &&
-	    send_all(ch->fd, text, len) == 0)
+	if (send_frame(ch->fd, hdr, text, len) == 0)
 		rc = 0;
 	pthread_mutex_unlock(&ch->wlock);
 	OPENSSL_cleanse(text, len);

@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -109,6 +110,29 @@ Test(ipc, call_reply_and_notice)
 		cr_assert_eq(ipc_send(net, IPC_AUDIT, json_pack("{s:i}", "n",
 		    i)), 0);
 	wait_for(&notices, 3);
+}
+
+/* A frame (header and payload in one sendmsg) larger than the socket's
+ * buffer arrives whole: the reader takes it in pieces while the sender
+ * blocks. */
+Test(ipc, frame_larger_than_the_socket_buffer_arrives_whole)
+{
+	size_t len = 3u << 20;
+	char *big = malloc(len + 1);
+	json_t *r;
+
+	cr_assert_not_null(big);
+	for (size_t i = 0; i < len; i++)
+		big[i] = (char)('a' + i % 26);
+	big[len] = '\0';
+	r = ipc_call(net, IPC_SSH_GROUPS, json_pack("{s:s}", "user", big),
+	    5000);
+	cr_assert_not_null(r);
+	cr_assert_eq(strlen(json_string_value(json_object_get(r, "user"))),
+	    len);
+	cr_assert_str_eq(json_string_value(json_object_get(r, "user")), big);
+	json_decref(r);
+	free(big);
 }
 
 static void *
