@@ -86,6 +86,7 @@ P_MWGD=$((PORT_BASE + 10))
 P_HAPROXY=$((PORT_BASE + 20))	# +0 discard, +1 source, +2 echo
 P_STUNNEL=$((PORT_BASE + 30))	# likewise
 P_NGINX=$((PORT_BASE + 40))	# likewise
+P_FLOOR=$((PORT_BASE + 50))	# +0 session-cache ticket, +1 stateless
 
 for tool in loadgen mwg-backend; do
 	if [ ! -x "$BIN/$tool" ]; then
@@ -521,6 +522,42 @@ best_peer() {	# METRIC
 	[ -n "$best" ] && echo "$best $who"
 }
 
+# ---- the OpenSSL floor: bench/hs_floor.c, no gateway around it --------------
+FLOOR_KINDS="cache stateless"
+start_floor() {	# KIND PORT: hs_floor with that ticket kind, on GW_CPU
+	[ -x "$BIN/hs_floor" ] || return 1
+	taskset -c "$GW_CPU" "$BIN/hs_floor" "$T/ca" "$2" --tickets "$1" \
+	    >"$T/floor-$1.log" 2>&1 &
+	FLOOR_PID[$1]=$!
+	PIDS+=("$!")
+	wait_listen "$2" "$!"
+}
+
+measure_floor() {	# KIND: one handshake run against the floor server
+	local line
+	line=$(lg $((HS_SECONDS + 60)) handshake --addr "127.0.0.1:$2" \
+	    --probe --seconds "$HS_SECONDS" --concurrency "$HS_CONC" \
+	    --cpu-pid "${FLOOR_PID[$1]}" --label "floor-$1")
+	RAW+=("$line")
+	[ -n "$line" ] && FLOOR_V[$1]="${FLOOR_V[$1]:-} $(field "$line" \
+	    gw_cpu_us_per_op)"
+}
+
+floor_report() {
+	local k med
+	echo "OpenSSL's floor per full handshake (bench/hs_floor.c: one thread," \
+	    "the key in the process, mwgd's TLS settings, the handshake and the" \
+	    "probe byte echoed, no target dialled, no policy, no audit):"
+	for k in $FLOOR_KINDS; do
+		# shellcheck disable=SC2086
+		med=$(median ${FLOOR_V[$k]:-})
+		echo "  $k ticket: ${med:-n/a} us CPU per handshake" \
+		    "(rounds:${FLOOR_V[$k]:- none})"
+	done
+	echo "  (mwgd sends a session-cache ticket; HAProxy, stunnel and nginx" \
+	    "a stateless one, OpenSSL's default)"
+}
+
 table() {
 	local m g b
 	printf '%-42s %8s %8s %8s %8s %6s %6s %6s %15s %6s  %s\n' \
@@ -547,11 +584,11 @@ table() {
 
 # ---- run ---------------------------------------------------------------------
 ROUNDS=${BENCH_ROUNDS:-3}
-ROUNDS_BUDGET=110	# seconds: no new round starts after this (4 gateways)
+ROUNDS_BUDGET=140	# seconds: no new round starts after this (4 gateways)
 for p in $P_DISCARD $P_SOURCE $P_ECHO $P_MWGD $((P_HAPROXY + 0)) \
     $((P_HAPROXY + 1)) $((P_HAPROXY + 2)) $((P_STUNNEL + 0)) \
     $((P_STUNNEL + 1)) $((P_STUNNEL + 2)) $((P_NGINX + 0)) \
-    $((P_NGINX + 1)) $((P_NGINX + 2)); do
+    $((P_NGINX + 1)) $((P_NGINX + 2)) $P_FLOOR $((P_FLOOR + 1)); do
 	if awk -v p="$(printf ':%04X' "$p")" '$2 ~ p"$" && $4 == "0A" { f = 1 }
 	    END { exit !f }' /proc/net/tcp; then
 		log "port $p is in use: set BENCH_PORT_BASE to a free range"
@@ -582,6 +619,13 @@ for gw in $GATEWAYS; do
 	fi
 done
 
+declare -A FLOOR_PID FLOOR_V
+FLOORS=""
+for k in $FLOOR_KINDS; do
+	p=$P_FLOOR
+	[ "$k" = stateless ] && p=$((P_FLOOR + 1))
+	start_floor "$k" "$p" && FLOORS="$FLOORS $k:$p"
+done
 for gw in $RAN; do
 	log "$gw: $IDLE_COUNT idle tunnels"
 	measure_idle "$gw"
@@ -597,6 +641,10 @@ for ((round = 1; round <= ROUNDS; round++)); do
 	for gw in $RAN; do
 		log "round $round/$ROUNDS: $gw"
 		measure_round "$gw"
+	done
+	for f in $FLOORS; do
+		log "round $round/$ROUNDS: the OpenSSL floor, ${f%%:*} ticket"
+		measure_floor "${f%%:*}" "${f#*:}"
 	done
 done
 for gw in $RAN; do
@@ -630,6 +678,7 @@ mkdir -p "$RESULTS"
 	echo
 	table
 	echo
+	[ -n "$FLOORS" ] && floor_report
 	if [ -x "$BIN/tls_floor" ]; then
 		echo "OpenSSL's own heap per idle server connection (bench/tls_floor.c," \
 		    "same settings, no gateway around it):" \

@@ -1,0 +1,174 @@
+/*
+ * hs_floor: the least a server can do per full mutual-TLS handshake on this
+ * machine's OpenSSL, to set the handshake row of bench/run.sh against. One
+ * thread, blocking sockets, the key in the process, no target to dial, no
+ * policy, no audit, no event loop: accept, handshake (mwgd's suites, groups,
+ * verification and session settings), echo loadgen's probe byte, read the
+ * client's close_notify, answer it, close. Any gateway on this OpenSSL does
+ * at least this much work per tunnel; what it spends above it is its own.
+ *
+ * usage: hs_floor CA_DIR PORT [--tickets none|cache|stateless] [--no-verify]
+ *   --tickets cache      one TLS 1.3 ticket naming a server-side cache
+ *                        entry, as mwgd (the default)
+ *   --tickets stateless  one stateless ticket, as OpenSSL's (and nginx's,
+ *                        HAProxy's, stunnel's) default does
+ *   --tickets none       no ticket at all
+ *   --no-verify          request the client certificate, skip the chain
+ *                        check (the certificate is still parsed)
+ * It prints "ready" when listening and runs until killed.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+/* mwgd's own lists (gateway/tls.c). */
+#define FLOOR_SUITES	"TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:" \
+			"TLS_CHACHA20_POLY1305_SHA256"
+#define FLOOR_GROUPS	"X25519:P-256:P-384"
+
+static int
+accept_any(int ok, X509_STORE_CTX *ctx)
+{
+	(void)ok;
+	(void)ctx;
+	return 1;
+}
+
+static int
+skip_chain(X509_STORE_CTX *ctx, void *arg)
+{
+	(void)ctx;
+	(void)arg;
+	return 1;
+}
+
+static void
+tickets(SSL_CTX *s, const char *how)
+{
+	if (strcmp(how, "none") == 0) {
+		SSL_CTX_set_num_tickets(s, 0);
+	} else if (strcmp(how, "stateless") == 0) {
+		SSL_CTX_set_num_tickets(s, 1);
+	} else if (strcmp(how, "cache") == 0) {
+		SSL_CTX_set_options(s, SSL_OP_NO_TICKET);
+		SSL_CTX_set_session_cache_mode(s, SSL_SESS_CACHE_SERVER);
+		SSL_CTX_sess_set_cache_size(s, 10240);
+		SSL_CTX_set_num_tickets(s, 1);
+	} else {
+		fprintf(stderr, "hs_floor: --tickets none|cache|stateless\n");
+		exit(2);
+	}
+}
+
+static SSL_CTX *
+server_ctx(const char *dir, const char *how, int verify)
+{
+	static const unsigned char sid[] = "floor";
+	SSL_CTX *s = SSL_CTX_new(TLS_server_method());
+	char p[1024];
+	int ok;
+
+	snprintf(p, sizeof(p), "%s/server.pem", dir);
+	ok = SSL_CTX_use_certificate_chain_file(s, p) == 1;
+	snprintf(p, sizeof(p), "%s/server.key", dir);
+	ok &= SSL_CTX_use_PrivateKey_file(s, p, SSL_FILETYPE_PEM) == 1;
+	snprintf(p, sizeof(p), "%s/issuing.pem", dir);
+	ok &= SSL_CTX_load_verify_locations(s, p, NULL) == 1;
+	ok &= SSL_CTX_set_min_proto_version(s, TLS1_2_VERSION) == 1;
+	ok &= SSL_CTX_set_ciphersuites(s, FLOOR_SUITES) == 1;
+	ok &= SSL_CTX_set1_groups_list(s, FLOOR_GROUPS) == 1;
+	if (!ok) {
+		fprintf(stderr, "hs_floor: cannot set up from %s\n", dir);
+		exit(1);
+	}
+	X509_STORE_set_flags(SSL_CTX_get_cert_store(s),
+	    X509_V_FLAG_PARTIAL_CHAIN | X509_V_FLAG_X509_STRICT);
+	SSL_CTX_set_verify(s, SSL_VERIFY_PEER, accept_any);
+	if (!verify)
+		SSL_CTX_set_cert_verify_callback(s, skip_chain, NULL);
+	SSL_CTX_set_options(s, SSL_OP_NO_COMPRESSION |
+	    SSL_OP_NO_RENEGOTIATION | SSL_OP_IGNORE_UNEXPECTED_EOF);
+	SSL_CTX_set_mode(s, SSL_MODE_RELEASE_BUFFERS);
+	SSL_CTX_set_session_id_context(s, sid, sizeof(sid) - 1);
+	SSL_CTX_set_read_ahead(s, 1);
+	tickets(s, how);
+	return s;
+}
+
+static int
+listen_on(int port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+
+	a.sin_port = htons((uint16_t)port);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (fd == -1 || bind(fd, (struct sockaddr *)&a, sizeof(a)) == -1 ||
+	    listen(fd, 512) == -1) {
+		perror("hs_floor: listen");
+		exit(1);
+	}
+	return fd;
+}
+
+/* One connection: handshake, echo one byte, close both ways. */
+static void
+serve(SSL_CTX *s, int fd)
+{
+	SSL *ssl = SSL_new(s);
+	char b;
+	int one = 1;
+
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	SSL_set_fd(ssl, fd);
+	if (SSL_accept(ssl) == 1 && SSL_get0_peer_certificate(ssl) != NULL &&
+	    SSL_read(ssl, &b, 1) == 1 && SSL_write(ssl, &b, 1) == 1 &&
+	    SSL_read(ssl, &b, 1) <= 0)
+		SSL_shutdown(ssl);
+	SSL_free(ssl);
+	ERR_clear_error();
+	close(fd);
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *how = "cache";
+	int verify = 1, lfd, fd;
+	SSL_CTX *s;
+
+	if (argc < 3) {
+		fprintf(stderr, "usage: hs_floor CA_DIR PORT [--tickets "
+		    "none|cache|stateless] [--no-verify]\n");
+		return 2;
+	}
+	for (int i = 3; i < argc; i++) {
+		if (strcmp(argv[i], "--tickets") == 0 && i + 1 < argc)
+			how = argv[++i];
+		else if (strcmp(argv[i], "--no-verify") == 0)
+			verify = 0;
+		else {
+			fprintf(stderr, "hs_floor: unknown option %s\n",
+			    argv[i]);
+			return 2;
+		}
+	}
+	signal(SIGPIPE, SIG_IGN);
+	s = server_ctx(argv[1], how, verify);
+	lfd = listen_on(atoi(argv[2]));
+	printf("ready\n");
+	fflush(stdout);
+	for (;;)
+		if ((fd = accept(lfd, NULL, NULL)) >= 0)
+			serve(s, fd);
+}
