@@ -267,6 +267,15 @@ net_main(int fd, const char *root, int debug)
 	signal(SIGUSR2, net_test_trigger);
 #endif
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+#ifndef __SANITIZE_ADDRESS__
+	/*
+	 * The exec made this process dumpable again: without this, another
+	 * process of its user could attach to it and read tunnel bytes and
+	 * session state. (Test builds stay dumpable for the leak checker.)
+	 */
+	if (prctl(PR_SET_DUMPABLE, 0) == -1)
+		fatal("network process: cannot make the process non-dumpable");
+#endif
 	if (getppid() == 1)
 		_exit(0);	/* the monitor went before we could know */
 	if (sandbox_confine(strcmp(root, "-") == 0 ? NULL : root, err,
