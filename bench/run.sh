@@ -556,6 +556,33 @@ floor_report() {
 	done
 	echo "  (mwgd sends a session-cache ticket; HAProxy, stunnel and nginx" \
 	    "a stateless one, OpenSSL's default)"
+	floor_margins
+}
+
+# What each gateway spends above the floor of its own ticket kind, and what
+# issue 17's target (0.67 x the best peer) would leave mwgd above its floor.
+floor_margins() {
+	local cache stateless best m g v f
+	# shellcheck disable=SC2086
+	cache=$(median ${FLOOR_V[cache]:-})
+	# shellcheck disable=SC2086
+	stateless=$(median ${FLOOR_V[stateless]:-})
+	[ -n "$cache" ] && [ -n "$stateless" ] || return 0
+	for g in mwgd $PEERS; do
+		v=${R[$g.hs_cpu]:-}
+		[ -n "$v" ] || continue
+		[ "$g" = mwgd ] && f=$cache || f=$stateless
+		printf '  %s: %s us, %s us above the floor of its ticket kind\n' \
+		    "$g" "$v" "$(awk -v a="$v" -v b="$f" 'BEGIN { printf "%.0f", a - b }')"
+	done
+	best=$(best_peer hs_cpu)
+	m=${R[mwgd.hs_cpu]:-}
+	[ -n "$best" ] && [ -n "$m" ] || return 0
+	awk -v b="${best%% *}" -v who="${best#* }" -v f="$cache" 'BEGIN {
+		t = 0.67 * b
+		printf "  0.67 x the best peer (%s) = %.0f us: %.0f us above the" \
+		    " floor for everything a gateway adds (the dial to the" \
+		    " target, its echo, the CONNECT, policy, audit)\n", who, t, t - f }'
 }
 
 table() {
@@ -584,7 +611,7 @@ table() {
 
 # ---- run ---------------------------------------------------------------------
 ROUNDS=${BENCH_ROUNDS:-3}
-ROUNDS_BUDGET=140	# seconds: no new round starts after this (4 gateways)
+ROUNDS_BUDGET=${BENCH_ROUNDS_BUDGET:-140}	# seconds: no new round starts after this
 for p in $P_DISCARD $P_SOURCE $P_ECHO $P_MWGD $((P_HAPROXY + 0)) \
     $((P_HAPROXY + 1)) $((P_HAPROXY + 2)) $((P_STUNNEL + 0)) \
     $((P_STUNNEL + 1)) $((P_STUNNEL + 2)) $((P_NGINX + 0)) \
