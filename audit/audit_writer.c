@@ -31,6 +31,7 @@
 #define AUDIT_LINGER_MS		20	/* records nobody waits for, at most */
 #define AUDIT_LINGER_MAX	256	/* ... or until this many are queued */
 #define AUDIT_ROTATE_BACKOFF	60	/* after a rotation that failed */
+#define AUDIT_IDLE_WAKE_MS	60000	/* an idle writer looks again (clock jumps) */
 #define AUDIT_TS_LEN		24	/* "2026-11-25T16:42:32.249Z" */
 #define AUDIT_SEQ_DIGITS	20	/* of ULLONG_MAX */
 
@@ -947,6 +948,40 @@ entry_prepend_dropped(struct audit_entry *batch, unsigned long long n)
 	return e;
 }
 
+/*
+ * When the writer must wake with nothing queued (monotonic ms): the next
+ * retry, checkpoint or rotation by age, or a minute from now at most, so
+ * an idle gateway's writer does not wake every second for nothing.
+ */
+static long long
+writer_next_wake(const struct audit_log *log)
+{
+	const struct audit_chain *c = &log->chain;
+	long long now = mono_ms(), at = now + AUDIT_IDLE_WAKE_MS, age;
+
+	if (log->failed)
+		return log->retry_at < at ? log->retry_at : at;
+	if (c->since_ckpt > 0 && c->ckpt_at + 1000LL * log->ckpt_seconds < at)
+		at = c->ckpt_at + 1000LL * log->ckpt_seconds;
+	if (log->rotate_seconds && c->seq > c->file_seq0) {
+		/* The file's age is wall time: its deadline, in monotonic. */
+		age = now + c->file_first + 1000LL * log->rotate_seconds -
+		    wall_ms();
+		if (age < log->rotate_at)
+			age = log->rotate_at;	/* a failed one backs off */
+		if (age < at)
+			at = age;
+	}
+	return at;
+}
+
+static void
+ms_to_timespec(long long ms, struct timespec *ts)
+{
+	ts->tv_sec = (time_t)(ms / 1000);
+	ts->tv_nsec = (long)(ms % 1000) * 1000000L;
+}
+
 static void *
 writer_main(void *arg)
 {
@@ -957,9 +992,7 @@ writer_main(void *arg)
 	int stop;
 
 	for (;;) {
-		if (clock_gettime(CLOCK_MONOTONIC, &until) == -1)
-			fatal("clock_gettime");
-		until.tv_sec += 1;	/* timers have a one-second grain */
+		ms_to_timespec(writer_next_wake(log), &until);
 		pthread_mutex_lock(&log->lock);
 		while (log->head == NULL && !log->stopping)
 			if (pthread_cond_timedwait(&log->wake, &log->lock,

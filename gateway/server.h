@@ -133,5 +133,6 @@ void server_redecide_device(struct server *srv, const char *device_id,
 #define SPLICE_BUF_SIZE		(64 * 1024)
 void *worker_buf_get(struct worker *w);
 void worker_buf_put(struct worker *w, void *buf);
+void worker_trim_later(struct worker *w);
 
 #endif

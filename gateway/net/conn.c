@@ -702,6 +702,7 @@ conn_close(struct conn *c, const char *reason)
 	TAILQ_REMOVE(&c->w->conns, c, wentry);
 	c->w->nconns--;
 	c->w->nclosed++;
+	worker_trim_later(c->w);
 	if (c->refuse)
 		c->w->nrefusing--;
 	atomic_fetch_sub(&srv->nconns, 1);

@@ -147,11 +147,24 @@ trim_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (w->nclosed == w->nclosed_trimmed)
 		return;
-	if (pthread_mutex_trylock(&trim_lock) != 0)
-		return;		/* another worker is trimming: try next time */
+	if (pthread_mutex_trylock(&trim_lock) != 0) {
+		worker_trim_later(w);	/* another worker is trimming */
+		return;
+	}
 	w->nclosed_trimmed = w->nclosed;
 	malloc_trim(0);
 	pthread_mutex_unlock(&trim_lock);
+}
+
+/*
+ * A connection closed: trim the heap a while later, once for a burst.
+ * Armed only then, so an idle worker never wakes for it.
+ */
+void
+worker_trim_later(struct worker *w)
+{
+	if (!event_pending(&w->ev_trim, EV_TIMEOUT, NULL))
+		event_add(&w->ev_trim, &(struct timeval){ TRIM_INTERVAL_S, 0 });
 }
 
 static void
@@ -323,10 +336,9 @@ worker_init(struct server *srv, struct worker *w, int idx, int fd)
 	event_assign(&w->ev_accept_pause, w->base, -1, 0, accept_resume_cb, w);
 	event_assign(&w->ev_mbox, w->base, w->mbox_fd, EV_READ | EV_PERSIST,
 	    mbox_cb, w);
-	event_assign(&w->ev_trim, w->base, -1, EV_PERSIST, trim_cb, w);
+	event_assign(&w->ev_trim, w->base, -1, 0, trim_cb, w);
 	event_add(&w->ev_accept, NULL);
 	event_add(&w->ev_mbox, NULL);
-	event_add(&w->ev_trim, &(struct timeval){ TRIM_INTERVAL_S, 0 });
 }
 
 int
