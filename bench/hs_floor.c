@@ -30,18 +30,12 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include "bench/bench_tls.h"
+
 /* mwgd's own lists (gateway/tls.c). */
 #define FLOOR_SUITES	"TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:" \
 			"TLS_CHACHA20_POLY1305_SHA256"
 #define FLOOR_GROUPS	"X25519:P-256:P-384"
-
-static int
-accept_any(int ok, X509_STORE_CTX *ctx)
-{
-	(void)ok;
-	(void)ctx;
-	return 1;
-}
 
 static int
 skip_chain(X509_STORE_CTX *ctx, void *arg)
@@ -72,34 +66,18 @@ tickets(SSL_CTX *s, const char *how)
 static SSL_CTX *
 server_ctx(const char *dir, const char *how, int verify)
 {
-	static const unsigned char sid[] = "floor";
-	SSL_CTX *s = SSL_CTX_new(TLS_server_method());
-	char p[1024];
-	int ok;
+	SSL_CTX *s = bench_server_ctx(dir, "hs_floor");
 
-	snprintf(p, sizeof(p), "%s/server.pem", dir);
-	ok = SSL_CTX_use_certificate_chain_file(s, p) == 1;
-	snprintf(p, sizeof(p), "%s/server.key", dir);
-	ok &= SSL_CTX_use_PrivateKey_file(s, p, SSL_FILETYPE_PEM) == 1;
-	snprintf(p, sizeof(p), "%s/issuing.pem", dir);
-	ok &= SSL_CTX_load_verify_locations(s, p, NULL) == 1;
-	ok &= SSL_CTX_set_min_proto_version(s, TLS1_2_VERSION) == 1;
-	ok &= SSL_CTX_set_ciphersuites(s, FLOOR_SUITES) == 1;
-	ok &= SSL_CTX_set1_groups_list(s, FLOOR_GROUPS) == 1;
-	if (!ok) {
-		fprintf(stderr, "hs_floor: cannot set up from %s\n", dir);
+	if (SSL_CTX_set_min_proto_version(s, TLS1_2_VERSION) != 1 ||
+	    SSL_CTX_set_ciphersuites(s, FLOOR_SUITES) != 1 ||
+	    SSL_CTX_set1_groups_list(s, FLOOR_GROUPS) != 1) {
+		fprintf(stderr, "hs_floor: cannot set suites and groups\n");
 		exit(1);
 	}
-	X509_STORE_set_flags(SSL_CTX_get_cert_store(s),
-	    X509_V_FLAG_PARTIAL_CHAIN | X509_V_FLAG_X509_STRICT);
-	SSL_CTX_set_verify(s, SSL_VERIFY_PEER, accept_any);
 	if (!verify)
 		SSL_CTX_set_cert_verify_callback(s, skip_chain, NULL);
 	SSL_CTX_set_options(s, SSL_OP_NO_COMPRESSION |
 	    SSL_OP_NO_RENEGOTIATION | SSL_OP_IGNORE_UNEXPECTED_EOF);
-	SSL_CTX_set_mode(s, SSL_MODE_RELEASE_BUFFERS);
-	SSL_CTX_set_session_id_context(s, sid, sizeof(sid) - 1);
-	SSL_CTX_set_read_ahead(s, 1);
 	tickets(s, how);
 	return s;
 }

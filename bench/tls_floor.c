@@ -15,6 +15,8 @@
 
 #include <openssl/ssl.h>
 
+#include "bench/bench_tls.h"
+
 #define HANDSHAKE_STEPS	100
 
 static size_t
@@ -25,39 +27,13 @@ heap_in_use(void)
 	return m.uordblks + m.hblkhd;
 }
 
-static int
-accept_any(int ok, X509_STORE_CTX *ctx)
-{
-	(void)ok;
-	(void)ctx;
-	return 1;
-}
-
 static SSL_CTX *
 server_ctx(const char *dir)
 {
-	static const unsigned char sid[] = "floor";
-	SSL_CTX *s = SSL_CTX_new(TLS_server_method());
-	char p[1024];
-	int ok;
+	SSL_CTX *s = bench_server_ctx(dir, "tls_floor");
 
-	snprintf(p, sizeof(p), "%s/server.pem", dir);
-	ok = SSL_CTX_use_certificate_chain_file(s, p) == 1;
-	snprintf(p, sizeof(p), "%s/server.key", dir);
-	ok &= SSL_CTX_use_PrivateKey_file(s, p, SSL_FILETYPE_PEM) == 1;
-	snprintf(p, sizeof(p), "%s/issuing.pem", dir);
-	ok &= SSL_CTX_load_verify_locations(s, p, NULL) == 1;
-	if (!ok) {
-		fprintf(stderr, "tls_floor: cannot load %s\n", dir);
-		exit(1);
-	}
-	X509_STORE_set_flags(SSL_CTX_get_cert_store(s), X509_V_FLAG_PARTIAL_CHAIN);
-	SSL_CTX_set_verify(s, SSL_VERIFY_PEER, accept_any);
-	SSL_CTX_set_mode(s, SSL_MODE_RELEASE_BUFFERS);
 	SSL_CTX_set_session_cache_mode(s, SSL_SESS_CACHE_OFF);
-	SSL_CTX_set_session_id_context(s, sid, sizeof(sid) - 1);
 	SSL_CTX_set_num_tickets(s, 1);
-	SSL_CTX_set_read_ahead(s, 1);
 	return s;
 }
 
