@@ -972,6 +972,13 @@ writer_next_wake(const struct audit_log *log)
 		if (age < at)
 			at = age;
 	}
+	/*
+	 * Every deadline was serviced just before this wait, so one still
+	 * past is a retry that failed (a checkpoint that could not be
+	 * signed): again in a second, not in a loop.
+	 */
+	if (at <= now)
+		at = now + 1000;
 	return at;
 }
 
@@ -994,7 +1001,10 @@ writer_main(void *arg)
 	for (;;) {
 		ms_to_timespec(writer_next_wake(log), &until);
 		pthread_mutex_lock(&log->lock);
-		while (log->head == NULL && !log->stopping)
+		/* Records refused while writing failed are counted at once
+		 * after it resumes, not at the next timer. */
+		while (log->head == NULL && !log->stopping &&
+		    !(log->refused && !log->failed))
 			if (pthread_cond_timedwait(&log->wake, &log->lock,
 			    &until) == ETIMEDOUT)
 				break;

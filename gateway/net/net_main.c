@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "audit/audit.h"
@@ -252,6 +253,36 @@ net_stop(void)
 	sandbox_before_exit();
 }
 
+#ifndef __SANITIZE_ADDRESS__
+/*
+ * A tracer that attached between the exec and PR_SET_DUMPABLE stays
+ * attached. Root's (an administrator's strace -f) may; any other is a
+ * process of this user reading what the monitor is about to send.
+ */
+static void
+net_refuse_foreign_tracer(void)
+{
+	char line[128], path[64];
+	long tracer = 0;
+	struct stat st;
+	FILE *f;
+
+	if ((f = fopen("/proc/self/status", "re")) == NULL)
+		fatal("network process: /proc/self/status");
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strncmp(line, "TracerPid:", 10) == 0)
+			tracer = strtol(line + 10, NULL, 10);
+	fclose(f);
+	if (tracer == 0)
+		return;
+	snprintf(path, sizeof(path), "/proc/%ld", tracer);
+	if (stat(path, &st) == 0 && st.st_uid == 0)
+		return;
+	fatalx("network process: traced by process %ld, which is not "
+	    "root's: refusing to run", tracer);
+}
+#endif
+
 void
 net_main(int fd, const char *root, int debug)
 {
@@ -275,6 +306,7 @@ net_main(int fd, const char *root, int debug)
 	 */
 	if (prctl(PR_SET_DUMPABLE, 0) == -1)
 		fatal("network process: cannot make the process non-dumpable");
+	net_refuse_foreign_tracer();
 #endif
 	if (getppid() == 1)
 		_exit(0);	/* the monitor went before we could know */

@@ -252,6 +252,100 @@ mirror(void *arg, json_t *op)
 	json_decref(op);
 }
 
+/* ---- a send cut short by a signal ---------------------------------------- */
+
+static size_t got_len;
+static int got_ok;
+
+static void
+big_handle(struct ipc *ch, int type, uint64_t id, int is_call, json_t *msg,
+    void *arg)
+{
+	const char *v = json_string_value(json_object_get(msg, "v"));
+
+	(void)ch;
+	(void)id;
+	(void)is_call;
+	(void)arg;
+	pthread_mutex_lock(&lock);
+	if (type == IPC_AUDIT && v != NULL) {
+		got_len = strlen(v);
+		got_ok = 1;
+		for (size_t i = 0; i < got_len; i++)
+			got_ok &= v[i] == (char)('a' + i % 26);
+	} else if (type == IPC_CLOSED) {
+		closed++;
+	}
+	pthread_cond_broadcast(&cond);
+	pthread_mutex_unlock(&lock);
+	json_decref(msg);
+}
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+}
+
+struct big_send {
+	struct ipc *ch;
+	size_t len;
+	int rc;
+};
+
+static void *
+big_sender(void *arg)
+{
+	struct big_send *b = arg;
+	char *v = malloc(b->len + 1);
+
+	for (size_t i = 0; i < b->len; i++)
+		v[i] = (char)('a' + i % 26);
+	v[b->len] = '\0';
+	b->rc = ipc_send(b->ch, IPC_AUDIT, json_pack("{s:s}", "v", v));
+	free(v);
+	return NULL;
+}
+
+/*
+ * Nobody reads yet, so the sender blocks inside sendmsg with part of the
+ * frame in the socket; a signal (no SA_RESTART) makes sendmsg return that
+ * part, and send_frame must send the rest from the right place: the
+ * reader, started afterwards, gets the whole frame intact.
+ */
+Test(ipc_partial, a_signal_mid_frame_loses_nothing, .timeout = 20)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+	struct big_send b = { .len = 2u << 20 };
+	struct ipc *net_side, *mon_side;
+	pthread_t t;
+	int sv[2];
+
+	signal(SIGPIPE, SIG_IGN);
+	cr_assert_eq(sigaction(SIGUSR1, &sa, NULL), 0);	/* no SA_RESTART */
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	got_len = 0;
+	got_ok = closed = 0;
+	net_side = ipc_start(sv[1], 0, net_handle, NULL);
+	b.ch = net_side;
+	cr_assert_eq(pthread_create(&t, NULL, big_sender, &b), 0);
+	usleep(200000);			/* blocked: the socket is full */
+	cr_assert_eq(pthread_kill(t, SIGUSR1), 0);
+	usleep(100000);
+	mon_side = ipc_start(sv[0], 1, big_handle, NULL);
+	pthread_join(t, NULL);
+	cr_assert_eq(b.rc, 0);
+	pthread_mutex_lock(&lock);
+	while (got_len == 0 && closed == 0)
+		pthread_cond_wait(&cond, &lock);
+	pthread_mutex_unlock(&lock);
+	cr_assert_eq(closed, 0, "the reader closed the channel: a torn frame");
+	cr_assert_eq(got_len, b.len);
+	cr_assert(got_ok, "the payload arrived out of order");
+	ipc_free(net_side);
+	ipc_free(mon_side);
+}
+
 Test(state, operations_round_trip)
 {
 	struct denylist *d = denylist_new();
