@@ -369,7 +369,7 @@ tunnel_audited(struct conn *c, int ok)
 	 * The wipe of decrypted records (tls.c) guards the request phase:
 	 * heads, passwords, codes. A tunnel's bytes pass through the splice
 	 * buffers, which are reused, not wiped, so wiping OpenSSL's copy of
-	 * them protects nothing and costs 7 % of an upload's CPU.
+	 * them protects nothing and costs 6 % of an upload's CPU.
 	 */
 	SSL_clear_options(c->ssl, SSL_OP_CLEANSE_PLAINTEXT);
 	/*
