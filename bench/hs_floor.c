@@ -15,7 +15,8 @@
  *   --tickets none       no ticket at all
  *   --no-verify          request the client certificate, skip the chain
  *                        check (the certificate is still parsed)
- * It prints "ready" when listening and runs until killed.
+ * It prints "ready" when listening and runs until killed. A client silent
+ * for 5 s is dropped, so a stalled load generator cannot hang it.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -25,17 +26,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
 #include "bench/bench_tls.h"
+#include "gateway/tls_policy.h"
 
-/* mwgd's own lists (gateway/tls.c). */
-#define FLOOR_SUITES	"TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:" \
-			"TLS_CHACHA20_POLY1305_SHA256"
-#define FLOOR_GROUPS	"X25519:P-256:P-384"
+#define FLOOR_IO_TIMEOUT_S	5	/* a stalled client cannot hang the floor */
 
 static int
 skip_chain(X509_STORE_CTX *ctx, void *arg)
@@ -69,8 +69,9 @@ server_ctx(const char *dir, const char *how, int verify)
 	SSL_CTX *s = bench_server_ctx(dir, "hs_floor");
 
 	if (SSL_CTX_set_min_proto_version(s, TLS1_2_VERSION) != 1 ||
-	    SSL_CTX_set_ciphersuites(s, FLOOR_SUITES) != 1 ||
-	    SSL_CTX_set1_groups_list(s, FLOOR_GROUPS) != 1) {
+	    SSL_CTX_set_cipher_list(s, TLS12_CIPHERS) != 1 ||
+	    SSL_CTX_set_ciphersuites(s, TLS13_SUITES) != 1 ||
+	    SSL_CTX_set1_groups_list(s, TLS_GROUPS) != 1) {
 		fprintf(stderr, "hs_floor: cannot set suites and groups\n");
 		exit(1);
 	}
@@ -90,9 +91,9 @@ listen_on(int port)
 
 	a.sin_port = htons((uint16_t)port);
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (fd == -1 || bind(fd, (struct sockaddr *)&a, sizeof(a)) == -1 ||
-	    listen(fd, 512) == -1) {
+	if (fd == -1 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one,
+	    sizeof(one)) == -1 || bind(fd, (struct sockaddr *)&a,
+	    sizeof(a)) == -1 || listen(fd, 512) == -1) {
 		perror("hs_floor: listen");
 		exit(1);
 	}
@@ -103,12 +104,18 @@ listen_on(int port)
 static void
 serve(SSL_CTX *s, int fd)
 {
+	struct timeval tv = { FLOOR_IO_TIMEOUT_S, 0 };
 	SSL *ssl = SSL_new(s);
 	char b;
 	int one = 1;
 
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	SSL_set_fd(ssl, fd);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (ssl == NULL || SSL_set_fd(ssl, fd) != 1) {
+		fprintf(stderr, "hs_floor: cannot make a TLS connection\n");
+		exit(1);
+	}
 	if (SSL_accept(ssl) == 1 && SSL_get0_peer_certificate(ssl) != NULL &&
 	    SSL_read(ssl, &b, 1) == 1 && SSL_write(ssl, &b, 1) == 1 &&
 	    SSL_read(ssl, &b, 1) <= 0)
@@ -123,6 +130,8 @@ main(int argc, char **argv)
 {
 	const char *how = "cache";
 	int verify = 1, lfd, fd;
+	char *end;
+	long port;
 	SSL_CTX *s;
 
 	if (argc < 3) {
@@ -141,9 +150,15 @@ main(int argc, char **argv)
 			return 2;
 		}
 	}
+	port = strtol(argv[2], &end, 10);
+	if (*argv[2] == '\0' || *end != '\0' || port < 1 || port > 65535) {
+		fprintf(stderr, "hs_floor: PORT must be 1 to 65535, not %s\n",
+		    argv[2]);
+		return 2;
+	}
 	signal(SIGPIPE, SIG_IGN);
 	s = server_ctx(argv[1], how, verify);
-	lfd = listen_on(atoi(argv[2]));
+	lfd = listen_on((int)port);
 	printf("ready\n");
 	fflush(stdout);
 	for (;;)

@@ -533,7 +533,7 @@ start_floor() {	# KIND PORT: hs_floor with that ticket kind, on GW_CPU
 	wait_listen "$2" "$!"
 }
 
-measure_floor() {	# KIND: one handshake run against the floor server
+measure_floor() {	# KIND PORT: one handshake run against that floor server
 	local line
 	line=$(lg $((HS_SECONDS + 60)) handshake --addr "127.0.0.1:$2" \
 	    --probe --seconds "$HS_SECONDS" --concurrency "$HS_CONC" \

@@ -17,15 +17,8 @@
 #include "common/fbundle.h"
 #include "gateway/net/tls_remote.h"
 #include "gateway/snapshot.h"
+#include "gateway/tls_policy.h"
 
-#define TLS12_CIPHERS							\
-	"ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"	\
-	"ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-AES128-GCM-SHA256:"	\
-	"ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-CHACHA20-POLY1305"
-#define TLS13_SUITES							\
-	"TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:"		\
-	"TLS_CHACHA20_POLY1305_SHA256"
-#define TLS_GROUPS	"X25519:P-256:P-384"
 #define TLS_VERIFY_DEPTH 2	/* device cert -> issuing CA */
 #define TLS_PEM_MAX	(1024 * 1024)	/* bytes in a certificate or key file */
 /* Resumable sessions kept (one per recent client; about 3 KiB each). */
